@@ -1,0 +1,145 @@
+"""The bodies of the CLI commands.  Each returns the process exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import urllib.error
+import urllib.request
+from typing import Any
+
+import trio
+
+from vibed.logs import get_logger
+
+log = get_logger("vibed")
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _raise_fd_limit() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        return hard
+    return soft
+
+
+def _startup_error(exc: BaseException) -> int:
+    from vibed.store.embedded import EmbeddedPostgresError
+    from vibed.store.postgres import DatabaseUnreachable
+    from vibed.supervisor import TooManyCrashes
+
+    exc = _leaf(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return 130
+    if isinstance(exc, (DatabaseUnreachable, EmbeddedPostgresError, TooManyCrashes)):
+        message = str(exc)
+    elif isinstance(exc, OSError) and exc.errno == 98:
+        message = f"the HTTP port is already in use ({exc.strerror}): stop the other process or set PORT"
+    elif isinstance(exc, OSError):
+        message = f"{exc.strerror or exc} ({getattr(exc, 'filename', '') or type(exc).__name__})"
+    else:
+        raise exc
+    log.error("daemon_failed", error=message)
+    print(f"vibed: {message}", file=sys.stderr)
+    return 1
+
+
+def run(config: Any, args: argparse.Namespace) -> int:
+    from vibed.daemon import serve_daemon
+
+    fds = _raise_fd_limit()
+    log.debug("fd_limit", nofile=fds)
+    try:
+        trio.run(serve_daemon, config)
+    except BaseException as exc:  # noqa: BLE001 - every start-up failure becomes one clear line
+        return _startup_error(exc)
+    return 0
+
+
+def migrate(config: Any, args: argparse.Namespace) -> int:
+    import trio_asyncio
+
+    from vibed.daemon import open_store
+
+    async def _main() -> None:
+        async with trio_asyncio.open_loop(), open_store(config):
+            log.info("migrations_done")
+
+    try:
+        trio.run(_main)
+    except BaseException as exc:  # noqa: BLE001
+        return _startup_error(exc)
+    return 0
+
+
+def simulate(args: argparse.Namespace) -> int:
+    from vibed.logs import configure_logging
+    from vibed.simulator import SimSettings, serve_simulator
+
+    configure_logging()
+    kwargs: dict[str, Any] = {}
+    if args.new_per_minute is not None:
+        kwargs["new_per_minute"] = args.new_per_minute
+    if args.seed is not None:
+        kwargs["seed"] = args.seed
+    settings = SimSettings(**kwargs)
+
+    async def _main() -> None:
+        async with trio.open_nursery() as nursery:
+            url = await nursery.start(lambda task_status: serve_simulator(
+                args.host, args.port, settings=settings, task_status=task_status))
+            log.info("simulator_started", url=url)
+
+    try:
+        trio.run(_main)
+    except KeyboardInterrupt:
+        return 0
+    except OSError as exc:
+        print(f"vibed: cannot serve the simulator on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def token(config: Any, args: argparse.Namespace) -> int:
+    from vibed.auth import issue_token
+    from vibed.parsing import parse_duration
+
+    if not config.jwt_secret:
+        print("vibed: JWT_SECRET is not set: set it (in the environment or .env) to issue tokens",
+              file=sys.stderr)
+        return 2
+    try:
+        ttl = parse_duration(args.ttl)
+    except ValueError as exc:
+        print(f"vibed: --ttl {args.ttl!r} {exc}", file=sys.stderr)
+        return 2
+    print(issue_token(config.jwt_secret, ttl=ttl, subject=args.subject))
+    return 0
+
+
+def status(config: Any, args: argparse.Namespace) -> int:
+    from vibed.status import render_status
+
+    url = f"http://127.0.0.1:{config.port}/api/health"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            body = json.loads(response.read())
+            code = response.status
+    except urllib.error.HTTPError as exc:
+        body, code = json.loads(exc.read() or b"{}"), exc.code
+    except (urllib.error.URLError, OSError) as exc:
+        print(f"vibed: no daemon answers at {url}: {getattr(exc, 'reason', exc)}", file=sys.stderr)
+        return 3
+    if args.json:
+        print(json.dumps(body, indent=2))
+    else:
+        print(render_status(body))
+    return 0 if code == 200 and body.get("status") == "ok" else 1

@@ -1,0 +1,245 @@
+"""Configuration: one frozen record built from flags > environment > .env > TOML > defaults.
+
+Every setting is declared once in ``SETTINGS`` with its environment name, its parser and
+its help line; the CLI's ``--help`` and the README's table come from the same place.
+A bad value raises ``ConfigError`` whose message names the key, the value and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+from dotenv import dotenv_values
+
+from vibed.parsing import (
+    parse_bool,
+    parse_cron,
+    parse_csv,
+    parse_float,
+    parse_int,
+    parse_languages,
+    parse_markets,
+    parse_url,
+)
+
+
+class ConfigError(ValueError):
+    """A setting has a value the daemon cannot use; ``str()`` is the one line shown to the user."""
+
+
+def _database_url(value: str) -> str:
+    scheme = urlsplit(value).scheme
+    if scheme not in ("postgresql", "postgres"):
+        raise ValueError("is not a postgresql:// URL (e.g. postgresql://user:pass@host:5432/vibed)")
+    return value
+
+
+def _redis_url(value: str) -> str:
+    if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        raise ValueError("is not a redis:// URL (e.g. redis://127.0.0.1:6379/0)")
+    return value
+
+
+def _port(value: str) -> int:
+    return parse_int(value, low=0, high=65535, what="a port number")
+
+
+def _debug(value: str) -> bool:
+    # the original guide's DEBUG=worker:* convention, plus plain booleans
+    value = value.strip()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on", "*") or value.startswith("worker"):
+        return True
+    raise ValueError("is not understood: use DEBUG=worker:* to enable debug logs, or leave it unset")
+
+
+@attrs.frozen
+class Setting:
+    field: str
+    env: str
+    parse: Callable[[str], Any]
+    default: Any
+    help: str
+    secret: bool = False
+    flag: str | None = None  # command-line flag of `vibed run`, when there is one
+
+
+def _default_data_dir() -> str:
+    # systemd's StateDirectory= sets STATE_DIRECTORY; otherwise the XDG data home
+    state = os.environ.get("STATE_DIRECTORY")
+    if state:
+        return state.split(":")[0]
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "vibed")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("database_url", "DATABASE_URL", _database_url, None,
+            "PostgreSQL URL (sslmode honoured); unset = embedded PostgreSQL in the data dir", secret=True),
+    Setting("redis_url", "REDIS_URL", _redis_url, None,
+            "Redis URL for fan-out across instances; unset = in-process bus", secret=True),
+    Setting("spotify_client_id", "SPOTIFY_CLIENT_ID", str, None, "Spotify app client id", secret=True),
+    Setting("spotify_client_secret", "SPOTIFY_CLIENT_SECRET", str, None, "Spotify app client secret",
+            secret=True),
+    Setting("jwt_secret", "JWT_SECRET", str, None,
+            "HS256 secret for control endpoints; unset = control endpoints answer loopback only", secret=True),
+    Setting("port", "PORT", _port, 5006, "HTTP port", flag="--port"),
+    Setting("host", "VIBED_HOST", str, "0.0.0.0", "HTTP bind address", flag="--host"),
+    Setting("debug", "DEBUG", _debug, False, "worker:* turns on debug logs", flag="--debug"),
+    Setting("data_dir", "VIBED_DATA_DIR", str, None,
+            "data directory (embedded PostgreSQL lives here); default $STATE_DIRECTORY or "
+            "~/.local/share/vibed", flag="--data-dir"),
+    Setting("languages", "VIBED_LANGUAGES", parse_languages, ("ml", "hi", "ta"),
+            "comma-separated language codes to watch", flag="--languages"),
+    Setting("schedule", "VIBED_SCHEDULE", parse_cron, "*/10 * * * *", "cron expression for rounds",
+            flag="--schedule"),
+    Setting("jiosaavn_base_url", "JIOSAAVN_BASE_URL", parse_url, "https://www.jiosaavn.com",
+            "JioSaavn base URL"),
+    Setting("spotify_api_url", "SPOTIFY_API_URL", parse_url, "https://api.spotify.com", "Spotify API URL"),
+    Setting("spotify_accounts_url", "SPOTIFY_ACCOUNTS_URL", parse_url, "https://accounts.spotify.com",
+            "Spotify accounts URL"),
+    Setting("spotify_markets", "VIBED_SPOTIFY_MARKETS", parse_markets, ("IN",),
+            "Spotify markets (country codes) to watch"),
+    Setting("fetchers", "VIBED_FETCHERS", lambda v: parse_int(v, low=1, high=64), 2,
+            "concurrent page fetchers"),
+    Setting("page_cap", "VIBED_PAGE_CAP", lambda v: parse_int(v, low=1, high=100), 3,
+            "most pages fetched per (source, language) in one round"),
+    Setting("page_size", "VIBED_PAGE_SIZE", lambda v: parse_int(v, low=1, high=100), 50,
+            "items per upstream page"),
+    Setting("new_window_days", "VIBED_NEW_WINDOW_DAYS", lambda v: parse_int(v, low=0, high=3650), 7,
+            "a first-seen release counts as new when released within this many days (or undated)"),
+    Setting("upstream_timeout", "VIBED_UPSTREAM_TIMEOUT", lambda v: parse_float(v, low=0.1, high=300), 10.0,
+            "seconds before an upstream request times out"),
+    Setting("db_pool_size", "VIBED_DB_POOL_SIZE", lambda v: parse_int(v, low=1, high=200), 10,
+            "PostgreSQL connection pool size"),
+    Setting("db_connect_attempts", "VIBED_DB_CONNECT_ATTEMPTS", lambda v: parse_int(v, low=1, high=100), 5,
+            "attempts to reach the database at start before giving up"),
+    Setting("grace_period", "VIBED_GRACE_PERIOD", lambda v: parse_float(v, low=0.1, high=600), 8.0,
+            "seconds allowed for a clean stop after SIGTERM/SIGINT"),
+    Setting("heartbeat", "VIBED_SSE_HEARTBEAT", lambda v: parse_float(v, low=0.1, high=3600), 15.0,
+            "seconds between SSE comment heartbeats"),
+    Setting("replay_cap", "VIBED_REPLAY_CAP", lambda v: parse_int(v, low=1, high=1_000_000), 1000,
+            "most events replayed to a reconnecting client before it is told to reset"),
+    Setting("client_backlog", "VIBED_CLIENT_BACKLOG", lambda v: parse_int(v, low=1, high=100_000), 256,
+            "frames queued for one slow stream client before it is disconnected"),
+    Setting("max_streams", "VIBED_MAX_STREAMS", lambda v: parse_int(v, low=0, high=10_000_000), 0,
+            "most concurrent SSE/WebSocket clients (0 = as many as file descriptors allow)"),
+    Setting("api_rate_limit", "VIBED_API_RATE_LIMIT", lambda v: parse_int(v, low=0, high=1_000_000), 120,
+            "public API requests per minute per client IP (0 = off)"),
+    Setting("stream_limit_per_ip", "VIBED_STREAM_LIMIT_PER_IP", lambda v: parse_int(v, low=0, high=1_000_000),
+            0, "concurrent streams per client IP (0 = off)"),
+    Setting("cors_origins", "VIBED_CORS_ORIGINS", parse_csv, (),
+            "allowed CORS origins, comma-separated (empty = same origin only)"),
+    Setting("trusted_proxies", "VIBED_TRUSTED_PROXIES", parse_csv, (),
+            "peers whose X-Forwarded-For is believed, comma-separated IPs"),
+    Setting("simulate", "VIBED_SIMULATE", parse_bool, False,
+            "start the built-in upstream simulator and point the sources at it", flag="--simulate"),
+    Setting("simulate_port", "VIBED_SIMULATE_PORT", _port, 0, "simulator port (0 = a free one)",
+            flag="--simulate-port"),
+)
+
+BY_FIELD: dict[str, Setting] = {s.field: s for s in SETTINGS}
+BY_ENV: dict[str, Setting] = {s.env: s for s in SETTINGS}
+
+
+def _settings_fields() -> dict[str, Any]:
+    return {s.field: attrs.field(default=s.default, repr=not s.secret) for s in SETTINGS}
+
+
+Config = attrs.make_class(
+    "Config", _settings_fields(), frozen=True, slots=True,
+    bases=(object,),
+)
+Config.__doc__ = "The daemon's whole configuration (see ``SETTINGS``); secrets are not in repr()."
+Config.__module__ = __name__
+
+
+def secrets_of(config: Any) -> list[str]:
+    """Values that must never appear in a log line or an error."""
+    out: list[str] = []
+    for s in SETTINGS:
+        value = getattr(config, s.field)
+        if s.secret and value:
+            out.append(str(value))
+            password = urlsplit(str(value)).password if "://" in str(value) else None
+            if password:
+                out.append(password)
+    return out
+
+
+def resolved_data_dir(config: Any) -> Path:
+    return Path(config.data_dir or _default_data_dir()).expanduser()
+
+
+def _describe(setting: Setting, raw: Any) -> str:
+    return "'***'" if setting.secret else repr(raw)
+
+
+def _parse(setting: Setting, raw: Any, where: str) -> Any:
+    if isinstance(raw, (list, tuple)) and setting.parse in (parse_languages, parse_markets, parse_csv):
+        raw = ",".join(str(x) for x in raw)
+    if isinstance(raw, bool):
+        raw = "true" if raw else "false"
+    try:
+        return setting.parse(str(raw))
+    except ValueError as exc:
+        raise ConfigError(f"{setting.env}={_describe(setting, raw)} {exc} (from {where})") from None
+
+
+def load_config(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    env_file: str | os.PathLike[str] | None = ".env",
+    config_file: str | os.PathLike[str] | None = None,
+) -> Any:
+    """Build the configuration.  ``overrides`` (from flags) are keyed by field name."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+
+    toml_path = Path(config_file) if config_file else Path("config/vibed.toml")
+    if config_file and not toml_path.exists():
+        raise ConfigError(f"--config {str(toml_path)!r} does not exist: give the path of a TOML file")
+    if toml_path.exists():
+        try:
+            table = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{toml_path} is not valid TOML: {exc}") from None
+        table = table.get("vibed", table)
+        for key, raw in table.items():
+            setting = BY_FIELD.get(key) or BY_ENV.get(key)
+            if setting is None:
+                allowed = ", ".join(s.field for s in SETTINGS)
+                raise ConfigError(f"{toml_path}: unknown key {key!r}; known keys: {allowed}")
+            values[setting.field] = _parse(setting, raw, str(toml_path))
+
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    if env_file and Path(env_file).exists():
+        layers.append((str(env_file), {k: v for k, v in dotenv_values(env_file).items() if v is not None}))
+    layers.append(("the environment", environ))
+    for where, layer in layers:
+        for setting in SETTINGS:
+            raw = layer.get(setting.env)
+            if raw is None or (raw == "" and setting.default is None):
+                continue
+            values[setting.field] = _parse(setting, raw, where)
+
+    for field, raw in (overrides or {}).items():
+        if raw is None:
+            continue
+        setting = BY_FIELD[field]
+        values[field] = _parse(setting, raw, f"the command line ({setting.flag or field})")
+
+    spotify = [values.get("spotify_client_id"), values.get("spotify_client_secret")]
+    if any(spotify) and not all(spotify):
+        missing = "SPOTIFY_CLIENT_SECRET" if spotify[0] else "SPOTIFY_CLIENT_ID"
+        raise ConfigError(f"{missing} is not set: Spotify needs both SPOTIFY_CLIENT_ID and "
+                          "SPOTIFY_CLIENT_SECRET (set both, or neither to disable Spotify)")
+    return Config(**values)

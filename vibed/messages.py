@@ -93,9 +93,28 @@ class FetchJob:
     """Fetch one (source, scope) run: pages 1.. until nothing new, last_page or the cap."""
 
     round_id: str
+    slot: str  # the scheduled time for cron rounds (claimed once across daemons), else the round id
     source: str
     scope: str
     max_pages: int
+    progress: Any = attrs.field(default=None, eq=False, repr=False)  # the scheduler's RoundProgress
+
+
+@attrs.frozen
+class WriteResult:
+    """The writer's answer to one page: how many of its releases the database did not have."""
+
+    first_seen: int
+    events: int
+    error: str | None = None  # the batch failed to commit; nothing of it was stored
+
+
+@attrs.frozen
+class WriteRequest:
+    """A page for the writer, with the channel its ``WriteResult`` comes back on."""
+
+    page: Page
+    reply: Any = attrs.field(eq=False, repr=False)  # trio.MemorySendChannel[WriteResult], buffer 1
 
 
 @attrs.frozen

@@ -10,9 +10,9 @@ supervisor's nursery, which ends the daemon (systemd restarts it).
 from __future__ import annotations
 
 import random
-from functools import partial
 from collections import deque
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import attrs
@@ -56,6 +56,7 @@ class Slot:
     restarts: int = 0
     last_error: str | None = None
     crashes: deque[float] = attrs.field(factory=deque)
+    finished: trio.Event = attrs.field(factory=trio.Event)
 
     def status(self) -> SlotStatus:
         return SlotStatus(self.name, self.state, self.restarts, self.last_error)
@@ -70,6 +71,12 @@ class Supervisor:
 
     def statistics(self) -> list[SlotStatus]:
         return [slot.status() for slot in self.slots.values()]
+
+    async def wait_finished(self, names: list[str]) -> None:
+        """Wait until each named actor has returned (its input ended)."""
+        for name in names:
+            if name in self.slots:
+                await self.slots[name].finished.wait()
 
     async def start(self, nursery: trio.Nursery, name: str, fn: ActorFn, *args: Any) -> None:
         """Start ``fn`` under supervision in ``nursery``; return once its first run is ready."""
@@ -92,6 +99,7 @@ class Supervisor:
                         ready.started()
                         ready = None
                 slot.state = "finished"
+                slot.finished.set()
                 log.debug("actor_finished", actor=slot.name)
                 return
             except Exception as group:  # one actor's crash must not take the others down

@@ -1,19 +1,34 @@
 """Channels are created here, and only here; actors are started here under the supervisor.
 
-    control ─Poke─► scheduler ─FetchJob─► fetchers×N ─Page|Failure─► writer ─StoredEvent─► broadcaster
+    Control ─Poke─► scheduler ─FetchJob─► fetcher×N ─WriteRequest─► writer ─(StoredEvent…)─► broadcaster
+                    (pokes: 1)            (jobs: 0)   (pages: N)              (stored: 64)
+
+Each actor gets *clones* of the channel ends it uses, so a crashed actor closing its ends
+does not close the channel: the restarted actor gets fresh clones.  Shutdown closes the
+originals from the front, so each actor sees its input end and finishes in turn.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import attrs
+import httpx
 import trio
 
+from vibed.actors.control import Control
+from vibed.actors.fetcher import Fetcher
+from vibed.actors.health import ScopeHealth
+from vibed.actors.scheduler import Scheduler
+from vibed.actors.writer import Writer
 from vibed.http.app import create_app
 from vibed.http.server import serve_http
 from vibed.logs import get_logger
+from vibed.messages import FetchJob, Poke, StoredEvent, WriteRequest
+from vibed.sources import JioSaavnSource, SpotifySource
+from vibed.store import bucket
 
 log = get_logger("vibed.wiring")
 
@@ -26,23 +41,116 @@ class Services:
     drain: Callable[[], Awaitable[None]]
 
 
+def open_sources(config: Any, client: httpx.AsyncClient) -> dict[str, Any]:
+    sources: dict[str, Any] = {
+        "jiosaavn": JioSaavnSource(client, config.jiosaavn_base_url, page_size=config.page_size,
+                                   timeout=config.upstream_timeout),
+    }
+    if config.spotify_client_id and config.spotify_client_secret:
+        sources["spotify"] = SpotifySource(
+            client, config.spotify_api_url, config.spotify_accounts_url, config.spotify_client_id,
+            config.spotify_client_secret, markets=config.spotify_markets, page_size=config.page_size,
+            timeout=config.upstream_timeout)
+    return sources
+
+
+async def _start_simulator(nursery: trio.Nursery, config: Any) -> Any:
+    from vibed.simulator import SimSettings, serve_simulator
+
+    settings = SimSettings()
+    url = await nursery.start(partial(serve_simulator, "127.0.0.1", config.simulate_port, settings=settings))
+    log.info("simulator_started", url=url)
+    spotify = {}
+    if not config.spotify_client_id:
+        spotify = {"spotify_client_id": settings.spotify_client_id,
+                   "spotify_client_secret": settings.spotify_client_secret}
+    return attrs.evolve(config, jiosaavn_base_url=url, spotify_api_url=url, spotify_accounts_url=url, **spotify)
+
+
+async def _drop_events(inbox: trio.MemoryReceiveChannel[tuple[StoredEvent, ...]],
+                       *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+    async with inbox:
+        task_status.started()
+        async for _ in inbox:
+            pass
+
+
 async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     config = runtime.config
-    http_stop = trio.Event()
+    if config.simulate:
+        config = runtime.config = await _start_simulator(nursery, config)
 
+    client = httpx.AsyncClient(follow_redirects=False, timeout=config.upstream_timeout,
+                               limits=httpx.Limits(max_connections=32))
+    sources = open_sources(config, client)
+    health = ScopeHealth()
+    sup = runtime.supervisor
+
+    # the channels, sized on purpose (see the module docstring)
+    pokes_s, pokes_r = trio.open_memory_channel[Poke](1)  # pokes coalesce in the single slot
+    jobs_s, jobs_r = trio.open_memory_channel[FetchJob](0)  # a job waits for a free fetcher
+    pages_s, pages_r = trio.open_memory_channel[WriteRequest](config.fetchers)  # one in flight per fetcher
+    stored_s, stored_r = trio.open_memory_channel[tuple[StoredEvent, ...]](64)  # broadcaster never blocks
+
+    control = Control(pokes_s)
+    scheduler = Scheduler(config, sources, take_poke=control.take)
+    writer = Writer(runtime.db, window_days=config.new_window_days)
+    runtime.parts.update(control=control, scheduler=scheduler, writer=writer, sources=sources,
+                         health=health, http_client=client)
+
+    await sup.start(nursery, "writer", lambda task_status: writer.run(
+        pages_r.clone(), stored_s.clone(), task_status=task_status))
+    await sup.start(nursery, "broadcaster", lambda task_status: _drop_events(
+        stored_r.clone(), task_status=task_status))
+    for i in range(1, config.fetchers + 1):
+        fetcher = Fetcher(f"fetcher-{i}", runtime.db, sources, health)
+        await sup.start(nursery, fetcher.name, lambda task_status, f=fetcher: f.run(
+            jobs_r.clone(), pages_s.clone(), task_status=task_status))
+    await sup.start(nursery, "scheduler", lambda task_status: scheduler.run(
+        pokes_r.clone(), jobs_s.clone(), task_status=task_status))
+
+    async def pipeline_health() -> dict[str, Any]:
+        buckets = {b.service: {"tokens": round(b.tokens, 2), "max_tokens": b.max_tokens,
+                               "next_token_s": None if b.next_token_s is None else round(b.next_token_s, 1)}
+                   for b in await bucket.all_buckets(runtime.db)}
+        last = scheduler.last_round
+        return {
+            "sources": {name: {"available": s.available, "scopes": health.snapshot().get(name, {})}
+                        for name, s in sources.items()},
+            "buckets": buckets,
+            "rounds": {"count": scheduler.rounds,
+                       "last": None if last is None else {"id": last.id, "origin": last.origin,
+                                                           "requests": last.requests, "new": last.events}},
+        }
+
+    runtime.health_parts.append(pipeline_health)
+
+    from vibed.http import control as control_api
+
+    runtime.blueprints.append(control_api.register)
+    if not config.jwt_secret:
+        log.warning("control_unprotected", detail="JWT_SECRET is not set: POST /api/new-releases/fetch "
+                                                  "answers loopback clients only")
+
+    http_stop = trio.Event()
     app = create_app(runtime)
-    port = await nursery.start(
-        lambda task_status: serve_http(app, config.host, config.port, shutdown=http_stop,
-                                       grace=min(3.0, config.grace_period), task_status=task_status)
-    )
+    port = await nursery.start(partial(serve_http, app, config.host, config.port, shutdown=http_stop,
+                                       grace=min(3.0, config.grace_period)))
 
     def poke() -> None:
-        pass
+        control.request_round("signal")
 
     async def reload() -> None:
-        log.info("reload_ignored", reason="nothing to reload yet")
+        log.info("reload_ignored", reason="configuration reload comes with the operations work")
 
     async def drain() -> None:
         http_stop.set()
+        # close the originals front to back; each actor finishes when its input ends
+        for channel, names in ((pokes_s, ["scheduler"]),
+                               (jobs_s, [f"fetcher-{i}" for i in range(1, config.fetchers + 1)]),
+                               (pages_s, ["writer"]), (stored_s, ["broadcaster"])):
+            await channel.aclose()
+            await sup.wait_finished(names)
+        await client.aclose()
 
     return Services(port=port, poke=poke, reload=reload, drain=drain)

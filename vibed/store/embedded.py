@@ -62,6 +62,13 @@ def _run_as() -> str | None:
     return PG_USER
 
 
+def _credentials(user: str | None) -> dict[str, object]:
+    """uid, gid *and* groups: keeping root's group would deny traversal of 0701 root-owned dirs."""
+    if user is None:
+        return {}
+    return {"user": user, "group": user, "extra_groups": []}
+
+
 def _open_path_for(user: str | None, path: Path) -> None:
     """Let the postgres user traverse to ``path`` (o+x on each parent; adds no read rights)."""
     if user is None:
@@ -104,7 +111,7 @@ def initdb(pgdata: Path, user: str | None) -> None:
         result = subprocess.run(
             [str(bin_dir() / "initdb"), "-D", str(staging), "--auth=trust", "--username=postgres",
              "--encoding=UTF8", "--locale=C", "--no-instructions"],
-            capture_output=True, text=True, user=user,
+            capture_output=True, text=True, **_credentials(user),
         )
         if result.returncode != 0:
             raise EmbeddedPostgresError(f"initdb failed: {result.stderr.strip()[-500:]}")
@@ -140,79 +147,129 @@ def dsn_for(sockdir: Path, database: str = "postgres") -> str:
     return f"postgresql://postgres@/{database}?host={sockdir}&port={PORT}"
 
 
-async def _wait_ready(sockdir: Path, proc: subprocess.Popen[bytes] | None, logfile: Path) -> None:
-    isready = str(bin_dir() / "pg_isready")
-    with trio.fail_after(60):
-        while True:
-            if proc is not None and proc.poll() is not None:
-                tail = logfile.read_text(errors="replace")[-800:] if logfile.exists() else ""
-                raise EmbeddedPostgresError(f"embedded PostgreSQL exited at start; its log ends: {tail.strip()}")
-            done = await trio.run_process(
-                [isready, "-q", "-h", str(sockdir), "-p", str(PORT), "-U", "postgres"], check=False,
-            )
-            if done.returncode == 0:
-                return
-            await trio.sleep(0.1)
+class EmbeddedServer:
+    """One cluster in ``data_dir/postgres``; blocking steps, so tests can use it without a loop."""
 
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir.resolve()
+        self.pgdata = self.data_dir / "postgres"
+        self.logfile = self.data_dir / "postgres.log"
+        self.user = _run_as()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.pid = 0
+        self.sockdir = self.pgdata
+        self.adopted = False
 
-async def _stop(proc: subprocess.Popen[bytes] | None, pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGINT)
-    with trio.move_on_after(15) as scope:
-        while True:
-            if proc is not None:
-                if proc.poll() is not None:
-                    return
-            else:
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    return
-            await trio.sleep(0.05)
-    if scope.cancelled_caught:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        if proc is not None:
-            proc.wait()
+    def prepare(self) -> bool:
+        """initdb when needed (blocking, seconds); True when the cluster is new."""
+        fresh = not (self.pgdata / "PG_VERSION").exists()
+        initdb(self.pgdata, self.user)
+        return fresh
 
-
-@contextlib.asynccontextmanager
-async def open_embedded_postgres(data_dir: Path) -> AsyncIterator[str]:
-    """Start (or adopt) the cluster under ``data_dir/postgres``; yield a DSN; stop it on exit."""
-    pgdata = data_dir.resolve() / "postgres"
-    logfile = data_dir.resolve() / "postgres.log"
-    user = _run_as()
-    fresh = not (pgdata / "PG_VERSION").exists()
-    with trio.CancelScope(shield=True):
-        await trio.to_thread.run_sync(initdb, pgdata, user)
-    if fresh:
-        log.info("embedded_postgres_initialised", data_dir=str(pgdata))
-    adopted = _live_postmaster(pgdata)
-    proc: subprocess.Popen[bytes] | None = None
-    if adopted:
-        pid, sockdir = adopted
-        log.warning("embedded_postgres_adopted", pid=pid, reason="a server from an earlier run was still up")
-    else:
-        sockdir = _socket_dir(pgdata)
-        if user is not None:
-            shutil.chown(sockdir, user, user)
-        log_fd = os.open(logfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+    def spawn(self) -> None:
+        """Start postgres, or adopt a live one.  Call from the main thread (see PDEATHSIG)."""
+        adopted = _live_postmaster(self.pgdata)
+        if adopted:
+            self.pid, self.sockdir = adopted
+            self.adopted = True
+            return
+        self.sockdir = _socket_dir(self.pgdata)
+        if self.user is not None:
+            shutil.chown(self.sockdir, self.user, self.user)
+        log_fd = os.open(self.logfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
         try:
-            # started from the main thread on purpose: PDEATHSIG fires when the *thread* that forked exits
-            proc = subprocess.Popen(
-                [str(bin_dir() / "postgres"), "-D", str(pgdata), "-k", str(sockdir), "-p", str(PORT)],
-                stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd, user=user,
+            self.proc = subprocess.Popen(
+                [str(bin_dir() / "postgres"), "-D", str(self.pgdata), "-k", str(self.sockdir), "-p", str(PORT)],
+                stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd, **_credentials(self.user),
                 start_new_session=True,  # a terminal's Ctrl-C reaches us, and we stop it in order
                 preexec_fn=_die_with_parent,
             )
         finally:
             os.close(log_fd)
-        pid = proc.pid
+        self.pid = self.proc.pid
+
+    def ready_now(self) -> bool:
+        """One readiness probe; raises if the server died."""
+        if self.proc is not None and self.proc.poll() is not None:
+            tail = self.logfile.read_text(errors="replace")[-800:] if self.logfile.exists() else ""
+            raise EmbeddedPostgresError(f"embedded PostgreSQL exited at start; its log ends: {tail.strip()}")
+        done = subprocess.run(
+            [str(bin_dir() / "pg_isready"), "-q", "-h", str(self.sockdir), "-p", str(PORT), "-U", "postgres"],
+            check=False, capture_output=True,
+        )
+        return done.returncode == 0
+
+    def signal_stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGINT)
+
+    def exited(self) -> bool:
+        if self.proc is not None:
+            return self.proc.poll() is not None
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        if self.proc is not None:
+            self.proc.wait()
+
+    def dsn(self, database: str = "postgres") -> str:
+        return dsn_for(self.sockdir, database)
+
+    # blocking conveniences for tests and tools
+    def start_blocking(self, timeout: float = 60) -> str:
+        import time
+
+        self.prepare()
+        self.spawn()
+        deadline = time.monotonic() + timeout
+        while not self.ready_now():
+            if time.monotonic() > deadline:
+                raise EmbeddedPostgresError("embedded PostgreSQL did not become ready in time")
+            time.sleep(0.1)
+        return self.dsn()
+
+    def stop_blocking(self, timeout: float = 15) -> None:
+        import time
+
+        self.signal_stop()
+        deadline = time.monotonic() + timeout
+        while not self.exited():
+            if time.monotonic() > deadline:
+                self.kill()
+                return
+            time.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def open_embedded_postgres(data_dir: Path) -> AsyncIterator[str]:
+    """Start (or adopt) the cluster under ``data_dir/postgres``; yield a DSN; stop it on exit."""
+    server = EmbeddedServer(data_dir)
+    with trio.CancelScope(shield=True):
+        fresh = await trio.to_thread.run_sync(server.prepare)
+    if fresh:
+        log.info("embedded_postgres_initialised", data_dir=str(server.pgdata))
+    # started from the main thread on purpose: PDEATHSIG fires when the *thread* that forked exits
+    server.spawn()
+    if server.adopted:
+        log.warning("embedded_postgres_adopted", pid=server.pid, reason="a server from an earlier run was up")
     try:
-        await _wait_ready(sockdir, proc, logfile)
-        log.info("embedded_postgres_ready", pid=pid, socket_dir=str(sockdir))
-        yield dsn_for(sockdir)
+        with trio.fail_after(60):
+            while not await trio.to_thread.run_sync(server.ready_now):  # noqa: ASYNC110 - polling a process
+                await trio.sleep(0.1)
+        log.info("embedded_postgres_ready", pid=server.pid, socket_dir=str(server.sockdir))
+        yield server.dsn()
     finally:
         with trio.CancelScope(shield=True):
-            await _stop(proc, pid)
-            log.info("embedded_postgres_stopped", pid=pid)
+            server.signal_stop()
+            with trio.move_on_after(15) as scope:
+                while not server.exited():  # noqa: ASYNC110 - polling a process
+                    await trio.sleep(0.05)
+            if scope.cancelled_caught:
+                server.kill()
+            log.info("embedded_postgres_stopped", pid=server.pid)

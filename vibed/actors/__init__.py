@@ -1,0 +1,1 @@
+"""The pipeline's actors: one module, one class, one ``run(inbox, outbox, *, task_status)`` each."""

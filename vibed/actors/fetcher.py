@@ -1,0 +1,148 @@
+"""A fetcher: takes FetchJobs, spends tokens, calls a Source page by page, hands pages to the writer.
+
+In: ``FetchJob``.  Out: ``WriteRequest`` (and it waits for the ``WriteResult``).  Ends when
+the job channel ends or the writer is gone.  Several fetchers share one job channel.
+
+A (source, scope) run: claim it (advisory lock + the round's slot, so two daemons never fetch
+the same thing for the same round), then for page 1..cap: take a token (none → log
+``fetch_rate_limited`` and leave the rest to the next round — upstream is never called
+without one), fetch, write, and stop at a page that brought nothing the database did not
+have, at ``last_page``, or at the cap.  Failures back off per (source, scope) with capped,
+jittered exponential delays that honour Retry-After; success resets them.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import trio
+
+from vibed.actors.health import ScopeHealth
+from vibed.logs import get_logger
+from vibed.messages import Failure, FailureKind, FetchJob, Page, WriteRequest, WriteResult
+from vibed.store import bucket, fetch_state
+from vibed.store.postgres import Database
+
+log = get_logger("vibed.fetcher")
+WRITE_TIMEOUT = 60.0  # a writer that never answers: the page is fetched again next round
+TOKEN_WAIT_MAX = 5.0  # wait this long for the next token; longer waits go to the next round
+
+
+@attrs.frozen
+class BackoffPolicy:
+    base: float = 60.0
+    cap: float = 3600.0
+
+    def delay(self, failures: int, retry_after: float | None, rng: random.Random) -> float:
+        raw = min(self.cap, self.base * 2 ** max(0, failures - 1)) * (0.5 + rng.random() / 2)
+        return max(raw, retry_after or 0.0)
+
+
+@attrs.define(eq=False)
+class Fetcher:
+    name: str
+    db: Database
+    sources: Mapping[str, Any]
+    health: ScopeHealth
+    policy: BackoffPolicy = attrs.field(factory=BackoffPolicy)
+    rng: random.Random = attrs.field(factory=random.Random)
+
+    async def run(self, jobs: trio.MemoryReceiveChannel[FetchJob], pages: trio.MemorySendChannel[WriteRequest],
+                  *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with jobs, pages:
+            task_status.started()
+            async for job in jobs:
+                try:
+                    await self.run_job(job, pages)
+                except trio.BrokenResourceError:
+                    return
+                finally:
+                    if job.progress is not None:
+                        job.progress.job_done()  # even on a crash, so the round can end
+
+    async def run_job(self, job: FetchJob, pages: trio.MemorySendChannel[WriteRequest]) -> None:
+        source = self.sources.get(job.source)
+        if source is None or not source.available:
+            return
+        async with fetch_state.hold_run_lock(self.db, job.source, job.scope) as held:
+            if not held:
+                log.info("fetch_skipped", source=job.source, language=job.scope, reason="claimed_elsewhere")
+                return
+            backoff = await fetch_state.claim(self.db, job.source, job.scope, job.slot)
+            if backoff is None:
+                log.info("fetch_skipped", source=job.source, language=job.scope, reason="fetched_this_round")
+                return
+            if backoff > 0:
+                log.info("fetch_skipped", source=job.source, language=job.scope, reason="backing_off",
+                         retry_in=round(backoff, 1))
+                return
+            log.info("fetch_started", source=job.source, language=job.scope, round_id=job.round_id)
+            for number in range(1, job.max_pages + 1):
+                if not await self._take_token(job, source.service, number):
+                    return
+                if job.progress is not None:
+                    job.progress.requests += 1
+                result = await source.fetch_page(job.scope, number)
+                if isinstance(result, Failure):
+                    await self._failed(job, result)
+                    return
+                written = await self._write(result, pages)
+                if written.error is not None:
+                    await self._failed(job, Failure(job.source, job.scope, number, FailureKind.UPSTREAM_ERROR,
+                                                    f"not stored: {written.error}"), kind="store")
+                    return
+                self._succeeded(job, result, written)
+                if written.first_seen == 0 or result.last_page:
+                    break
+            await fetch_state.record_success(self.db, job.source, job.scope)
+
+    async def _take_token(self, job: FetchJob, service: str, page: int) -> bool:
+        grant = await bucket.take(self.db, service)
+        if not grant.granted and grant.wait_s is not None and grant.wait_s <= TOKEN_WAIT_MAX:
+            await trio.sleep(grant.wait_s)
+            grant = await bucket.take(self.db, service)
+        if grant.granted:
+            return True
+        log.warning("fetch_rate_limited", source=job.source, language=job.scope, page=page,
+                    tokens=round(grant.remaining, 3),
+                    retry_in=None if grant.wait_s is None else round(grant.wait_s, 1))
+        self.health.rate_limited(job.source, job.scope, grant.wait_s)
+        return False
+
+    async def _write(self, page: Page, pages: trio.MemorySendChannel[WriteRequest]) -> WriteResult:
+        send, receive = trio.open_memory_channel[WriteResult](1)
+        async with receive:
+            await pages.send(WriteRequest(page, send))
+            with trio.move_on_after(WRITE_TIMEOUT):
+                try:
+                    return await receive.receive()
+                except trio.EndOfChannel:
+                    return WriteResult(0, 0, "the writer stopped before answering")
+        return WriteResult(0, 0, f"the writer did not answer within {WRITE_TIMEOUT:g}s")
+
+    def _succeeded(self, job: FetchJob, page: Page, written: WriteResult) -> None:
+        if job.progress is not None:
+            job.progress.first_seen += written.first_seen
+            job.progress.events += written.events
+        log.info("fetch_success", source=job.source, language=job.scope, page=page.page,
+                 count=len(page.releases), new=written.events, first_seen=written.first_seen,
+                 last_page=page.last_page)
+        self.health.succeeded(job.source, job.scope, page)
+
+    async def _failed(self, job: FetchJob, failure: Failure, kind: str | None = None) -> None:
+        failures = await fetch_state.failures(self.db, job.source, job.scope) + 1
+        delay = self.policy.delay(failures, failure.retry_after, self.rng)
+        if failure.kind is FailureKind.GONE:
+            log.error("source_gone", source=job.source, detail=failure.detail,
+                      action="not called again until restart or reload (SIGHUP)")
+        log.warning("fetch_error", source=job.source, language=job.scope, page=failure.page,
+                    kind=kind or failure.kind.value, status=failure.status, detail=failure.detail,
+                    retry_in=round(delay, 1))
+        if job.progress is not None:
+            job.progress.errors += 1
+        await fetch_state.record_failure(self.db, job.source, job.scope,
+                                         f"{failure.kind.value}: {failure.detail}", delay)
+        self.health.failed(job.source, job.scope, failure, delay)

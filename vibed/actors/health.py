@@ -1,0 +1,83 @@
+"""What the fetchers know about each (source, scope), for /api/health and `vibed status`.
+
+In memory and per instance; the shared, durable part (back-off, failures) is in ``fetch_state``.
+Repeated empty first pages are flagged as suspect: since mid-2026 JioSaavn answers some
+networks with silently empty results instead of an error.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import attrs
+
+from vibed.messages import Failure, Page
+
+SUSPECT_AFTER = 3  # empty first pages in a row
+
+
+@attrs.define
+class ScopeRecord:
+    last_success: float | None = None  # wall-clock seconds
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    backing_off_until: float | None = None
+    empty_streak: int = 0
+    rate_limited_until: float | None = None
+    pages: int = 0
+    releases_seen: int = 0
+
+
+@attrs.define(eq=False)
+class ScopeHealth:
+    records: dict[tuple[str, str], ScopeRecord] = attrs.field(factory=dict)
+
+    def _get(self, source: str, scope: str) -> ScopeRecord:
+        return self.records.setdefault((source, scope), ScopeRecord())
+
+    def succeeded(self, source: str, scope: str, page: Page) -> None:
+        rec = self._get(source, scope)
+        rec.last_success = time.time()
+        rec.consecutive_failures = 0
+        rec.backing_off_until = None
+        rec.pages += 1
+        rec.releases_seen += len(page.releases)
+        if page.page == 1:
+            rec.empty_streak = rec.empty_streak + 1 if page.received == 0 else 0
+
+    def failed(self, source: str, scope: str, failure: Failure, delay: float) -> None:
+        rec = self._get(source, scope)
+        rec.consecutive_failures += 1
+        rec.last_error = f"{failure.kind.value}: {failure.detail}"
+        rec.backing_off_until = time.time() + delay
+
+    def rate_limited(self, source: str, scope: str, wait: float | None) -> None:
+        rec = self._get(source, scope)
+        rec.rate_limited_until = None if wait is None else time.time() + wait
+
+    def snapshot(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        now = time.time()
+        for (source, scope), rec in sorted(self.records.items()):
+            backing = rec.backing_off_until is not None and rec.backing_off_until > now
+            state = "ok"
+            if rec.empty_streak >= SUSPECT_AFTER:
+                state = "suspect_empty"
+            if backing:
+                state = "backing_off"
+            out.setdefault(source, {})[scope] = {
+                "state": state,
+                "last_success": _iso(rec.last_success),
+                "consecutive_failures": rec.consecutive_failures,
+                "backing_off_until": _iso(rec.backing_off_until) if backing else None,
+                "last_error": rec.last_error,
+                "empty_streak": rec.empty_streak,
+            }
+        return out
+
+
+def _iso(stamp: float | None) -> str | None:
+    if stamp is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))

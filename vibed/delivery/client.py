@@ -1,0 +1,84 @@
+"""One SSE client as the hub holds it: a raw non-blocking socket and a small backlog, no task.
+
+``offer`` is the hot path: called once per matching frame, it writes straight to the socket.
+Only when the kernel buffer is full does the client keep the rest and ask the hub for a flusher
+task; past ``backlog`` queued frames the client is too slow and is dropped (it reconnects with
+Last-Event-ID and loses nothing).
+"""
+
+from __future__ import annotations
+
+import socket
+
+import attrs
+
+from vibed.delivery.filters import StreamFilter
+from vibed.delivery.frames import Frame
+
+WROTE, NEEDS_FLUSH, DROP = 0, 1, 2  # what ``offer`` asks of the hub
+
+
+@attrs.define(eq=False)
+class SocketClient:
+    sock: socket.socket
+    filter: StreamFilter
+    chunked: bool  # HTTP/1.1 peer: frames go out as chunks
+    ip: str
+    backlog: int
+    floor: int = 0  # ids at or below were replayed already: never twice
+    paused: bool = True  # registered before replay; frames wait in ``pending`` until resumed
+    flushing: bool = False
+    closed: bool = False
+    # created lazily: most clients never need one, and an idle client must stay small
+    pending: list[tuple[int, bytes | memoryview]] | None = None
+
+    def offer(self, frame: Frame) -> int:
+        if frame.id and frame.id <= self.floor:
+            return WROTE
+        pending = self.pending
+        if not frame.id and (pending or self.paused):
+            return WROTE  # a heartbeat only matters to an idle client
+        data = frame.chunked if self.chunked else frame.body
+        if pending or self.paused:
+            if pending is None:
+                pending = self.pending = []
+            if len(pending) >= self.backlog:
+                return DROP
+            pending.append((frame.id, data))
+            return WROTE
+        try:
+            sent = self.sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:  # EPIPE, ECONNRESET: the peer is gone
+            return DROP
+        if sent == len(data):
+            return WROTE
+        self.pending = [(frame.id, memoryview(data)[sent:])]
+        return NEEDS_FLUSH
+
+    def resume(self, floor: int) -> int:
+        """End of replay: forget queued frames the replay covered, then write the rest."""
+        self.floor = floor
+        self.paused = False
+        if self.pending:
+            self.pending = [(i, d) for i, d in self.pending if not i or i > floor]
+        return self.write_pending()
+
+    def write_pending(self) -> int:
+        """Write what the kernel takes now; NEEDS_FLUSH while something is left."""
+        pending = self.pending
+        while pending:
+            event_id, data = pending[0]
+            try:
+                sent = self.sock.send(data)
+            except BlockingIOError:
+                return NEEDS_FLUSH
+            except OSError:
+                return DROP
+            if sent < len(data):
+                pending[0] = (event_id, memoryview(data)[sent:])
+                return NEEDS_FLUSH
+            del pending[0]
+        self.pending = None
+        return WROTE

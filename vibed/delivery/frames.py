@@ -1,0 +1,91 @@
+"""Bytes on the wire, encoded once per event and shared by every client.
+
+An SSE body is chunked for HTTP/1.1 peers and close-delimited for HTTP/1.0 ones, so each frame
+exists in both framings; which one a client gets is fixed when its response head is written.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import attrs
+import h11
+
+from vibed.messages import StoredEvent
+
+HEARTBEAT_BODY = b": hb\n\n"
+RETRY_BODY = b"retry: 3000\n\n"
+STREAM_HEADERS = [
+    ("Content-Type", "text/event-stream; charset=utf-8"),
+    ("Cache-Control", "no-cache"),
+    ("X-Accel-Buffering", "no"),
+]
+
+
+def _dumps(value: Any) -> str:
+    # compact, one line (json never emits raw newlines), UTF-8 kept readable
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def chunk(body: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(body), body)
+
+
+@attrs.frozen
+class Frame:
+    """One SSE message in both framings; ``id`` 0 = not an event (heartbeat, retry)."""
+
+    id: int
+    body: bytes  # HTTP/1.0: the body is the raw event-stream
+    chunked: bytes  # HTTP/1.1: the same bytes as one chunk
+
+    @classmethod
+    def of(cls, event_id: int, body: bytes) -> Frame:
+        return cls(event_id, body, chunk(body))
+
+    def wire(self, chunked: bool) -> bytes:
+        return self.chunked if chunked else self.body
+
+
+HEARTBEAT = Frame.of(0, HEARTBEAT_BODY)
+RETRY = Frame.of(0, RETRY_BODY)
+
+
+def event_frame(event: StoredEvent) -> Frame:
+    data = _dumps(dict(event.payload))
+    return Frame.of(event.id, f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n".encode())
+
+
+def reset_frame(resume_id: int, reason: str) -> Frame:
+    """Replay cannot cover the gap: the client resumes from ``resume_id`` (the current max id)."""
+    data = _dumps({"reason": reason})
+    return Frame.of(resume_id, f"id: {resume_id}\nevent: reset\ndata: {data}\n\n".encode())
+
+
+def ws_event(event: StoredEvent) -> str:
+    return _dumps({"id": event.id, "event": event.kind, "data": dict(event.payload)})
+
+
+def ws_reset(resume_id: int, reason: str) -> str:
+    return _dumps({"id": resume_id, "event": "reset", "data": {"reason": reason}})
+
+
+def ws_error(error: str, detail: str) -> str:
+    return _dumps({"error": error, "detail": detail})
+
+
+def http_response(conn: h11.Connection, status: int, body: dict[str, Any] | None = None,
+                  headers: list[tuple[str, str]] | None = None) -> bytes:
+    """A complete small response (400/503 JSON) rendered by h11; the connection closes after it."""
+    payload = _dumps(body or {}).encode()
+    head = [("Content-Type", "application/json"), ("Content-Length", str(len(payload))),
+            ("Connection", "close"), *(headers or [])]
+    return b"".join([conn.send(h11.Response(status_code=status, headers=head)) or b"",
+                     conn.send(h11.Data(data=payload)) or b"", conn.send(h11.EndOfMessage()) or b""])
+
+
+def stream_head(conn: h11.Connection) -> tuple[bytes, bool]:
+    """The 200 head of an SSE response, and whether the body must be chunked."""
+    head = conn.send(h11.Response(status_code=200, headers=STREAM_HEADERS)) or b""
+    return head, b"transfer-encoding: chunked" in head.lower()

@@ -1,0 +1,208 @@
+"""The hub: every open stream of this instance, and the one place a stored event fans out.
+
+``publish_nowait`` encodes each event once and offers it to every client whose filter matches;
+clients are grouped by filter, so matching costs one test per distinct filter, not per client.
+SSE clients are raw sockets without a task (see ``client.py``); WebSocket clients are
+``Listener``s fed through a bounded memory channel.  ``serve`` runs the few tasks the hub needs:
+heartbeats, a hang-up watcher (one ``select.epoll`` over all client sockets, itself waited on by
+Trio, so an idle client costs no task) and a flusher for each client whose kernel buffer is full.
+"""
+
+from __future__ import annotations
+
+import select
+from collections.abc import Iterable
+
+import attrs
+import trio
+
+from vibed.delivery.admission import Admission
+from vibed.delivery.client import DROP, NEEDS_FLUSH, SocketClient
+from vibed.delivery.filters import StreamFilter
+from vibed.delivery.frames import HEARTBEAT, Frame, event_frame
+from vibed.logs import get_logger
+from vibed.messages import StoredEvent
+
+log = get_logger("vibed.delivery")
+_HANGUP = select.EPOLLIN | select.EPOLLRDHUP | select.EPOLLHUP | select.EPOLLERR
+
+
+@attrs.frozen
+class HubStatistics:
+    sse_clients: int
+    ws_clients: int
+    published: int
+    slow_drops: int
+    flushing: int
+
+
+@attrs.define(eq=False)
+class Listener:
+    """A WebSocket client's subscription: events go into ``send`` (bounded); overflow closes it."""
+
+    filter: StreamFilter
+    send: trio.MemorySendChannel[StoredEvent]
+    floor: int = 0
+
+    def offer(self, event: StoredEvent) -> bool:
+        if event.id <= self.floor:
+            return True
+        try:
+            self.send.send_nowait(event)
+        except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
+            return False
+        return True
+
+
+@attrs.define(eq=False)
+class Hub:
+    admission: Admission
+    heartbeat: float = 15.0
+    backlog: int = 256
+    published: int = 0
+    slow_drops: int = 0
+    flushing: int = 0
+    _groups: dict[StreamFilter, dict[SocketClient, None]] = attrs.field(factory=dict)
+    _by_fd: dict[int, SocketClient] = attrs.field(factory=dict)
+    _listeners: dict[Listener, None] = attrs.field(factory=dict)
+    _epoll: select.epoll = attrs.field(factory=select.epoll)
+    _nursery: trio.Nursery | None = None
+
+    def statistics(self) -> HubStatistics:
+        return HubStatistics(len(self._by_fd), len(self._listeners), self.published, self.slow_drops,
+                             self.flushing)
+
+    # -- SSE clients ---------------------------------------------------------------------------
+    def add_nowait(self, client: SocketClient) -> None:
+        """Register a (paused) client: from now on it misses no frame."""
+        self._groups.setdefault(client.filter, {})[client] = None
+        self._by_fd[client.sock.fileno()] = client
+        self._epoll.register(client.sock.fileno(), _HANGUP)
+
+    def resume_nowait(self, client: SocketClient, floor: int) -> None:
+        self._after_write(client, client.resume(floor))
+
+    def drop_nowait(self, client: SocketClient, reason: str = "gone") -> None:
+        if client.closed:
+            return
+        client.closed = True
+        members = self._groups.get(client.filter)
+        if members is not None:
+            members.pop(client, None)
+            if not members:
+                del self._groups[client.filter]
+        fd = client.sock.fileno()
+        self._by_fd.pop(fd, None)
+        try:
+            self._epoll.unregister(fd)
+        except OSError:
+            pass
+        if reason == "slow":
+            self.slow_drops += 1
+        trio.lowlevel.notify_closing(client.sock)  # wakes a flusher waiting on this fd
+        client.sock.close()
+        self.admission.release_nowait(client.ip)
+
+    def _after_write(self, client: SocketClient, outcome: int) -> None:
+        if outcome == DROP:
+            self.drop_nowait(client, "slow" if client.pending else "gone")
+        elif outcome == NEEDS_FLUSH and not client.flushing and self._nursery is not None:
+            client.flushing = True
+            self.flushing += 1
+            self._nursery.start_soon(self._flush, client)
+
+    def _offer_all(self, frame: Frame, members: Iterable[SocketClient]) -> None:
+        outcomes = [(c, r) for c in members if (r := c.offer(frame))]
+        for client, outcome in outcomes:  # after the loop: dropping mutates the group
+            self._after_write(client, outcome)
+
+    # -- WebSocket listeners -------------------------------------------------------------------
+    def listen_nowait(self, listener: Listener) -> None:
+        self._listeners[listener] = None
+
+    def unlisten_nowait(self, listener: Listener) -> None:
+        self._listeners.pop(listener, None)
+
+    # -- fan-out -------------------------------------------------------------------------------
+    def publish_nowait(self, events: Iterable[StoredEvent]) -> None:
+        """Deliver events (already in id order, each once) to every matching client, now."""
+        for event in events:
+            self.published += 1
+            frame = event_frame(event)
+            for flt, members in list(self._groups.items()):
+                if flt.matches(event):
+                    self._offer_all(frame, members)
+            for listener in [x for x in self._listeners if x.filter.matches(event)]:
+                if not listener.offer(event):
+                    self.unlisten_nowait(listener)
+                    listener.send.close()  # its task sees EndOfChannel and closes the socket
+
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Heartbeats, hang-up watching and flushers, until cancelled; then every stream is closed."""
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                nursery.start_soon(self._beat)
+                nursery.start_soon(self._watch_hangups)
+                task_status.started()
+        finally:
+            self._nursery = None
+            self.close_all_nowait()
+            self._epoll.close()
+
+    def close_all_nowait(self) -> None:
+        for client in list(self._by_fd.values()):
+            if not client.pending and client.chunked:
+                try:  # the last chunk: a clean end of the response
+                    client.sock.send(b"0\r\n\r\n")
+                except OSError:
+                    pass
+            self.drop_nowait(client, "shutdown")
+        for listener in list(self._listeners):
+            self.unlisten_nowait(listener)
+            listener.send.close()
+
+    async def drain(self) -> None:
+        """Wait until no frame is in flight (each flusher finished or gave up)."""
+        while self.flushing:
+            await trio.sleep(0.02)
+
+    async def _beat(self) -> None:
+        while True:
+            await trio.sleep(self.heartbeat)
+            for members in list(self._groups.values()):
+                self._offer_all(HEARTBEAT, members)
+
+    async def _flush(self, client: SocketClient) -> None:
+        try:
+            while not client.closed:
+                try:
+                    await trio.lowlevel.wait_writable(client.sock)
+                except (trio.ClosedResourceError, OSError):
+                    return
+                outcome = client.write_pending()
+                if outcome != NEEDS_FLUSH:
+                    if outcome == DROP:
+                        self.drop_nowait(client)
+                    return
+        finally:
+            client.flushing = False
+            self.flushing -= 1
+
+    async def _watch_hangups(self) -> None:
+        while True:
+            await trio.lowlevel.wait_readable(self._epoll.fileno())
+            for fd, mask in self._epoll.poll(0, 4096):
+                client = self._by_fd.get(fd)
+                if client is None:
+                    continue
+                if mask & (select.EPOLLHUP | select.EPOLLERR | select.EPOLLRDHUP):
+                    self.drop_nowait(client)
+                    continue
+                try:  # an SSE client has nothing to say: read and discard (EOF = gone)
+                    if not client.sock.recv(65536):
+                        self.drop_nowait(client)
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    self.drop_nowait(client)

@@ -1,0 +1,67 @@
+"""The simulator's growing catalogue: per scope, seeded with older releases, then new ones over time.
+
+Growth is computed from trio time when a scope is read, so there is no ticker task and the same seed
+and the same clock give the same catalogue (``autojump_clock`` tests included).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import attrs
+
+from vibed.simulator.generate import SimRelease, make_release
+from vibed.simulator.settings import SimSettings
+
+
+@attrs.define(eq=False)
+class Catalogue:
+    settings: SimSettings
+    started: float  # trio time of the simulator's start
+    _releases: dict[str, list[SimRelease]] = attrs.field(factory=dict)  # oldest first
+    _grown: dict[str, int] = attrs.field(factory=dict)  # releases added by the clock, per scope
+
+    def newest_first(self, scope: str, now: float) -> list[SimRelease]:
+        return list(reversed(self._scope(scope, now)))
+
+    def page(self, scope: str, now: float, page: int, size: int) -> tuple[list[SimRelease], int]:
+        """Page ``page`` (1-based) of the newest-first list, and the total."""
+        newest = self.newest_first(scope, now)
+        start = (max(page, 1) - 1) * size
+        return newest[start:start + size], len(newest)
+
+    def add(
+        self, scope: str, now: float, *, count: int = 1, kind: str | None = None, title: str | None = None,
+    ) -> list[SimRelease]:
+        """Release ``count`` new items in ``scope`` now (``POST /_sim/release``)."""
+        releases = self._scope(scope, now)
+        added = [self._make(scope, len(releases) + i, kind=kind, title=title) for i in range(count)]
+        releases.extend(added)
+        return added
+
+    def _scope(self, scope: str, now: float) -> list[SimRelease]:
+        if scope not in self._releases:
+            self._releases[scope] = self._seed(scope)
+            self._grown[scope] = 0
+        releases = self._releases[scope]
+        due = math.floor(max(0.0, now - self.started) * self.settings.new_per_minute / 60)
+        while self._grown[scope] < due:
+            releases.append(self._make(scope, len(releases)))
+            self._grown[scope] += 1
+        return releases
+
+    def _seed(self, scope: str) -> list[SimRelease]:
+        """Older releases spread over ``seed_days`` before today, oldest first."""
+        count, days, today = self.settings.seed_releases, self.settings.seed_days, self.settings.release_day()
+        return [
+            self._make(scope, i, released=today - dt.timedelta(days=max(1, math.ceil(days * (count - i) / count))))
+            for i in range(count)
+        ]
+
+    def _make(
+        self, scope: str, index: int, *, released: dt.date | None = None,
+        kind: str | None = None, title: str | None = None,
+    ) -> SimRelease:
+        released = released or self.settings.release_day()
+        return make_release(self.settings.seed, scope, index, released=released, kind=kind, title=title)

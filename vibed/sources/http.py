@@ -1,0 +1,99 @@
+"""The httpx boundary shared by the sources: one request, its status and its body, as values.
+
+Everything here turns upstream trouble into a ``Trouble`` (a Failure without its source/scope/page)
+instead of raising, so each source only adds what is specific to its upstream.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+from typing import Any
+
+import attrs
+import httpx
+import trio
+
+from vibed.messages import Failure, FailureKind
+
+BROWSER_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+)
+
+
+@attrs.frozen
+class Trouble:
+    kind: FailureKind
+    detail: str
+    retry_after: float | None = None
+    status: int | None = None
+
+    def at(self, source: str, scope: str, page: int) -> Failure:
+        return Failure(source, scope, page, self.kind, self.detail, self.retry_after, self.status)
+
+
+def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date; None when absent or garbled."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive result means the zone was omitted
+        when = when.replace(tzinfo=dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+async def send(client: httpx.AsyncClient, request: httpx.Request, *, timeout: float) -> httpx.Response | Trouble:
+    """Send and read the whole body within ``timeout`` seconds in total; network trouble -> TIMEOUT."""
+    with trio.move_on_after(timeout):  # httpx's timeouts are per read; this bounds a slow drip too
+        try:
+            return await client.send(request, follow_redirects=False)
+        except httpx.TimeoutException as exc:
+            return Trouble(FailureKind.TIMEOUT, f"timed out talking to {request.url.host}: {type(exc).__name__}")
+        except httpx.TransportError as exc:  # refused, reset, DNS, protocol errors
+            return Trouble(FailureKind.TIMEOUT, f"could not reach {request.url.host}: {exc or type(exc).__name__}")
+        except httpx.RequestError as exc:  # undecodable content encoding and the like
+            return Trouble(FailureKind.UPSTREAM_ERROR, f"bad answer from {request.url.host}: {exc}")
+    return Trouble(FailureKind.TIMEOUT, f"no complete answer from {request.url.host} within {timeout:g} s")
+
+
+def status_trouble(response: httpx.Response, upstream: str) -> Trouble | None:
+    """The common meaning of a non-2xx status (429 and 5xx with Retry-After); None for 2xx."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return None
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    if status == 429:
+        return Trouble(FailureKind.RATE_LIMITED, f"{upstream} said 429 Too Many Requests", retry_after, status)
+    if status >= 500:
+        return Trouble(FailureKind.UPSTREAM_ERROR, f"{upstream} failed with HTTP {status}", retry_after, status)
+    return Trouble(FailureKind.UPSTREAM_ERROR, f"{upstream} answered HTTP {status}", retry_after, status)
+
+
+def looks_like_html(response: httpx.Response) -> bool:
+    if "html" in response.headers.get("content-type", "").lower():
+        return True
+    return response.content.lstrip()[:1] == b"<"
+
+
+def decode_json(response: httpx.Response, upstream: str) -> Any | Trouble:
+    """The JSON body; an HTML page (a block page) -> BLOCKED; truncated or invalid JSON -> UPSTREAM_ERROR."""
+    if looks_like_html(response):
+        return Trouble(FailureKind.BLOCKED, f"{upstream} sent an HTML page instead of JSON", status=response.status_code)
+    try:
+        return json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        size = len(response.content)
+        return Trouble(
+            FailureKind.UPSTREAM_ERROR, f"{upstream} sent truncated or invalid JSON ({size} bytes)",
+            status=response.status_code,
+        )

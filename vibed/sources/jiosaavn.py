@@ -1,0 +1,115 @@
+"""JioSaavn's new-releases call (the site's own ``content.getAlbums``), as Pages and Failures."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from vibed.messages import Failure, FailureKind, Page
+from vibed.sources import jiosaavn_items
+from vibed.sources.http import BROWSER_USER_AGENT, Trouble, decode_json, send, status_trouble
+from vibed.sources.languages import jiosaavn_name
+
+UPSTREAM = "JioSaavn"
+
+
+class JioSaavnSource:
+    """Pages of new albums and songs per language code; never raises for upstream trouble."""
+
+    name = "jiosaavn"
+    service = "jiosaavn"
+
+    def __init__(self, client: httpx.AsyncClient, base_url: str, *, page_size: int = 50, timeout: float = 10.0):
+        self._client = client
+        self._base_url = base_url.rstrip("/")
+        self._page_size = page_size
+        self._timeout = timeout
+
+    @property
+    def available(self) -> bool:
+        return True  # JioSaavn has no "gone"; blocks are transient and reported as Failures
+
+    def scopes(self, languages: Sequence[str]) -> list[str]:
+        for code in languages:
+            jiosaavn_name(code)  # an unknown code is a configuration error: raise with the allowed list
+        return list(languages)
+
+    def reset(self) -> None:
+        pass
+
+    def request(self, language_name: str, page: int) -> httpx.Request:
+        request = self._client.build_request(
+            "GET",
+            f"{self._base_url}/api.php",
+            params={
+                "__call": "content.getAlbums", "_format": "json", "_marker": "0", "api_version": "4",
+                "ctx": "web6dot0", "n": str(self._page_size), "p": str(page), "languages": language_name,
+            },
+            headers={
+                "User-Agent": BROWSER_USER_AGENT,
+                "Referer": "https://www.jiosaavn.com/new-releases",
+                "Accept": "application/json, text/plain, */*",
+            },
+            timeout=self._timeout,
+        )
+        # Set last, replacing whatever the client's cookie jar merged in: the site answers with
+        # Set-Cookie: L=hindi by geolocation, and a jar sending that back would switch our language.
+        request.headers["Cookie"] = f"L={language_name}; gdpr_acceptance=true; DL=english"
+        return request
+
+    async def fetch_page(self, scope: str, page: int) -> Page | Failure:
+        language_name = jiosaavn_name(scope)
+        response = await send(self._client, self.request(language_name, page), timeout=self._timeout)
+        if isinstance(response, Trouble):
+            return response.at(self.name, scope, page)
+        body = _body(response)
+        if isinstance(body, Trouble):
+            return body.at(self.name, scope, page)
+        items = [item for item in body["data"] if isinstance(item, Mapping)]
+        releases = [jiosaavn_items.release(item, language_code=scope, language_name=language_name) for item in items]
+        return Page(
+            source=self.name,
+            scope=scope,
+            page=page,
+            releases=tuple(r for r in releases if r is not None),
+            last_page=jiosaavn_items.flag(body.get("last_page")) is True or not body["data"],  # UPSTREAM.md: stop on either
+            total=jiosaavn_items.number(body.get("count")),
+            received=len(body["data"]),
+        )
+
+
+def _body(response: httpx.Response) -> Mapping[str, Any] | Trouble:
+    """The page's JSON object, or what is wrong with the answer (most failures arrive as HTTP 200)."""
+    if response.status_code == 403:
+        return Trouble(FailureKind.BLOCKED, f"{UPSTREAM} refused the request (HTTP 403)", status=403)
+    trouble = status_trouble(response, UPSTREAM)
+    if trouble is not None:
+        return trouble
+    body = decode_json(response, UPSTREAM)
+    if isinstance(body, Trouble):
+        return body
+    if not isinstance(body, Mapping):
+        shape = "an empty list" if body == [] else f"a JSON {type(body).__name__}"
+        return Trouble(FailureKind.UPSTREAM_ERROR, f"{UPSTREAM} sent {shape} instead of a page", status=200)
+    error = _error(body)
+    if error is not None:
+        return error
+    if not isinstance(body.get("data"), list):
+        return Trouble(FailureKind.UPSTREAM_ERROR, f"{UPSTREAM} sent a page without a data list", status=200)
+    return body
+
+
+def _error(body: Mapping[str, Any]) -> Trouble | None:
+    """``{"status": "failure"}``, ``{"error": {...}}`` or ``{"code": ..., "msg": ...}`` -> a Trouble."""
+    error = body.get("error")
+    nested = error if isinstance(error, Mapping) else {}
+    failed = body.get("status") == "failure" or bool(error) or ("code" in body and "data" not in body)
+    if not failed:
+        return None
+    code = jiosaavn_items.text(nested.get("code") or body.get("code")) or "failure"
+    message = jiosaavn_items.text(nested.get("msg") or body.get("msg") or body.get("message") or error)
+    kind = FailureKind.BLOCKED if code.upper() == "LOGIN_REQUIRED" else FailureKind.UPSTREAM_ERROR
+    detail = f"{UPSTREAM} error {code}" + (f": {message[:120]}" if message else "")
+    return Trouble(kind, detail, status=200)

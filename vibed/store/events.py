@@ -1,0 +1,73 @@
+"""Reading the ``events`` table back: replay for reconnecting clients, gap fill and polling for the bus.
+
+asyncio side (functions taking the asyncpg pool, run with ``Database.run``) plus the one
+conversion from a row to ``StoredEvent``.  Filters are applied in SQL so a replay never pulls
+more rows than it delivers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg
+
+from vibed.messages import StoredEvent
+
+_COLUMNS = "id, kind, release_id, payload, created_at"
+
+# NULL array = no filter on that field; payload carries source, language and kind (release_json)
+_MATCHING_AFTER = f"""
+SELECT {_COLUMNS} FROM events
+WHERE id > $1
+  AND ($2::text[] IS NULL OR payload->>'language' = ANY($2))
+  AND ($3::text[] IS NULL OR payload->>'source' = ANY($3))
+  AND ($4::text[] IS NULL OR payload->>'kind' = ANY($4))
+ORDER BY id
+LIMIT $5
+"""
+
+_RANGE = f"SELECT {_COLUMNS} FROM events WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3"
+_AFTER = f"SELECT {_COLUMNS} FROM events WHERE id > $1 ORDER BY id LIMIT $2"
+
+
+def event_from_row(row: Mapping[str, Any]) -> StoredEvent:
+    payload = row["payload"]
+    return StoredEvent(
+        id=row["id"], kind=row["kind"], release_id=row["release_id"],
+        source=payload.get("source", ""), language=payload.get("language"),
+        release_kind=payload.get("kind", ""), payload=payload, created_at=row["created_at"],
+    )
+
+
+def _opt(values: frozenset[str] | None) -> list[str] | None:
+    return None if values is None else sorted(values)
+
+
+async def max_event_id(pool: asyncpg.Pool) -> int:
+    return int(await pool.fetchval("SELECT coalesce(max(id), 0) FROM events"))
+
+
+async def event_exists(pool: asyncpg.Pool, event_id: int) -> bool:
+    return bool(await pool.fetchval("SELECT EXISTS (SELECT 1 FROM events WHERE id = $1)", event_id))
+
+
+async def matching_after(pool: asyncpg.Pool, after_id: int, languages: frozenset[str] | None,
+                         sources: frozenset[str] | None, kinds: frozenset[str] | None,
+                         limit: int) -> tuple[StoredEvent, ...]:
+    """Events with id > ``after_id`` that pass the filter, oldest first, at most ``limit``."""
+    rows = await pool.fetch(_MATCHING_AFTER, after_id, _opt(languages), _opt(sources), _opt(kinds), limit)
+    return tuple(event_from_row(r) for r in rows)
+
+
+async def events_between(pool: asyncpg.Pool, after_id: int, upto_id: int,
+                         limit: int = 10_000) -> tuple[StoredEvent, ...]:
+    """All events with ``after_id`` < id ≤ ``upto_id``, in id order (the bus's gap fill)."""
+    return tuple(event_from_row(r) for r in await pool.fetch(_RANGE, after_id, upto_id, limit))
+
+
+async def events_after(pool: asyncpg.Pool, after_id: int, limit: int = 1000) -> tuple[StoredEvent, ...]:
+    """All events with id > ``after_id``, in id order (the bus's poll while Redis is down)."""
+    return tuple(event_from_row(r) for r in await pool.fetch(_AFTER, after_id, limit))
+
+

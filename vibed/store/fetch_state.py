@@ -1,0 +1,91 @@
+"""Per (source, scope) fetch state in PostgreSQL: claims for a round, successes, failures, back-off.
+
+Shared by every daemon on the database, so back-off and health survive restarts, and two
+daemons never fetch the same (source, scope) for the same scheduled round.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator
+
+import attrs
+import trio
+from trio_asyncio import aio_as_trio
+
+from vibed.store.postgres import Database
+
+# a (source, scope) run for one scheduled slot is claimed once: the row lock orders claimers,
+# and only the first sees last_slot differ.  Poke rounds use a unique slot and always claim.
+_CLAIM = """
+INSERT INTO fetch_state (source, scope, last_slot) VALUES ($1, $2, $3)
+ON CONFLICT (source, scope) DO UPDATE SET last_slot = EXCLUDED.last_slot
+ WHERE fetch_state.last_slot IS DISTINCT FROM EXCLUDED.last_slot
+RETURNING extract(epoch FROM greatest(backoff_until - now(), interval '0')) AS backoff_s
+"""
+
+
+@attrs.frozen
+class ScopeState:
+    source: str
+    scope: str
+    last_success: dt.datetime | None
+    last_failure: dt.datetime | None
+    last_error: str | None
+    consecutive_failures: int
+    backoff_until: dt.datetime | None
+
+
+async def claim(db: Database, source: str, scope: str, slot: str) -> float | None:
+    """Claim the run; None when another daemon already has it, else seconds of back-off left."""
+    backoff = await db.fetchval(_CLAIM, source, scope, slot)
+    return None if backoff is None else float(backoff)
+
+
+async def record_success(db: Database, source: str, scope: str) -> None:
+    await db.execute(
+        "UPDATE fetch_state SET last_success = now(), consecutive_failures = 0, backoff_until = NULL"
+        " WHERE source = $1 AND scope = $2", source, scope)
+
+
+async def record_failure(db: Database, source: str, scope: str, error: str, backoff_s: float) -> None:
+    await db.execute(
+        "UPDATE fetch_state SET last_failure = now(), last_error = $3,"
+        " consecutive_failures = consecutive_failures + 1,"
+        " backoff_until = greatest(coalesce(backoff_until, now()), now() + make_interval(secs => $4))"
+        " WHERE source = $1 AND scope = $2", source, scope, error[:300], backoff_s)
+
+
+async def failures(db: Database, source: str, scope: str) -> int:
+    return int(await db.fetchval(
+        "SELECT consecutive_failures FROM fetch_state WHERE source = $1 AND scope = $2", source, scope) or 0)
+
+
+async def all_states(db: Database) -> list[ScopeState]:
+    rows = await db.fetch(
+        "SELECT source, scope, last_success, last_failure, last_error, consecutive_failures, backoff_until"
+        " FROM fetch_state ORDER BY source, scope")
+    return [ScopeState(**dict(r)) for r in rows]
+
+
+@contextlib.asynccontextmanager
+async def hold_run_lock(db: Database, source: str, scope: str) -> AsyncIterator[bool]:
+    """Session advisory lock on (source, scope) for the length of a run: True when we hold it.
+
+    It keeps runs from overlapping across daemons even for poke rounds; it dies with the
+    connection, so a SIGKILLed daemon never leaves it behind.
+    """
+    key = f"vibed:{source}:{scope}"
+    conn = await aio_as_trio(db.pool.acquire)()
+    try:
+        held = bool(await aio_as_trio(conn.fetchval)("SELECT pg_try_advisory_lock(hashtext($1))", key))
+        try:
+            yield held
+        finally:
+            if held:
+                with trio.CancelScope(shield=True):
+                    await aio_as_trio(conn.fetchval)("SELECT pg_advisory_unlock(hashtext($1))", key)
+    finally:
+        with trio.CancelScope(shield=True):
+            await aio_as_trio(db.pool.release)(conn)

@@ -27,10 +27,7 @@ from vibed.store.embedded import EmbeddedServer  # noqa: E402
 from vibed.store.migrations import migrate  # noqa: E402
 from vibed.store.postgres import Database, open_database  # noqa: E402
 
-try:
-    from tests.sim_fixtures import *  # noqa: E402,F403
-except ImportError:  # written in parallel; remove this guard once it lands
-    pass
+from tests.sim_fixtures import *  # noqa: E402,F403
 
 TEMPLATE = "vibed_template"
 _counter = itertools.count()

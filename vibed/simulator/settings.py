@@ -64,13 +64,14 @@ class Fault:
 @attrs.frozen
 class SimSettings:
     seed: int = 1  # same seed, same catalogue and quirks
-    seed_releases: int = 120  # older releases per language (and per market) at start
-    seed_days: int = 180  # ...spread over this many past days
-    new_per_minute: float = 1.0  # new releases per language per minute of trio time; 0 = only POST /_sim/release
+    seed_releases: int = attrs.field(default=120, validator=attrs.validators.ge(0))  # per language/market at start
+    seed_days: int = attrs.field(default=180, validator=attrs.validators.ge(1))  # ...spread over these past days
+    # new releases per language (and market) per minute of trio time; 0 = only POST /_sim/release
+    new_per_minute: float = attrs.field(default=1.0, validator=attrs.validators.ge(0))
     today: dt.date | None = None  # release date of new releases; None = the real today
     spotify_client_id: str = "sim-client-id"
     spotify_client_secret: str = "sim-client-secret"
-    token_expires_in: int = 3600
+    token_expires_in: int = attrs.field(default=3600, validator=attrs.validators.ge(1))
     default_market: str = "IN"  # new-releases without ?country=
     cookie_overrides_language: bool = True  # like the site: an L cookie beats ?languages= (the cookie-jar trap)
     faults: tuple[Fault, ...] = ()

@@ -60,10 +60,15 @@ async def send(client: httpx.AsyncClient, request: httpx.Request, *, timeout: fl
         except httpx.TimeoutException as exc:
             return Trouble(FailureKind.TIMEOUT, f"timed out talking to {request.url.host}: {type(exc).__name__}")
         except httpx.TransportError as exc:  # refused, reset, DNS, protocol errors
-            return Trouble(FailureKind.TIMEOUT, f"could not reach {request.url.host}: {exc or type(exc).__name__}")
+            return Trouble(FailureKind.TIMEOUT, f"could not reach {request.url.host}: {_one_line(exc)}")
         except httpx.RequestError as exc:  # undecodable content encoding and the like
-            return Trouble(FailureKind.UPSTREAM_ERROR, f"bad answer from {request.url.host}: {exc}")
-    return Trouble(FailureKind.TIMEOUT, f"no complete answer from {request.url.host} within {timeout:g} s")
+            return Trouble(FailureKind.UPSTREAM_ERROR, f"bad answer from {request.url.host}: {_one_line(exc)}")
+    return Trouble(FailureKind.TIMEOUT, f"timed out talking to {request.url.host}: no answer within {timeout:g} s")
+
+
+def _one_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:160] if lines else type(exc).__name__
 
 
 def status_trouble(response: httpx.Response, upstream: str) -> Trouble | None:

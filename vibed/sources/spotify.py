@@ -43,6 +43,7 @@ class SpotifySource:
         self._token: str | None = None
         self._renew_at = 0.0
         self._gone = False
+        self._token_lock = trio.Lock()  # fetchers of several markets share one token request
 
     def __repr__(self) -> str:  # never show the credentials
         return f"<SpotifySource markets={self._markets} available={self.available}>"

@@ -22,12 +22,11 @@ import trio_asyncio
 os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="trio_asyncio")
 
+from tests.sim_fixtures import *  # noqa: E402,F403
 from vibed.logs import configure_logging  # noqa: E402
 from vibed.store.embedded import EmbeddedServer  # noqa: E402
 from vibed.store.migrations import migrate  # noqa: E402
 from vibed.store.postgres import Database, open_database  # noqa: E402
-
-from tests.sim_fixtures import *  # noqa: E402,F403
 
 TEMPLATE = "vibed_template"
 _counter = itertools.count()

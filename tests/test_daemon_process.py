@@ -131,12 +131,11 @@ def test_help_documents_the_environment_names(tmp_path):
 
 
 def test_migrate_applies_and_is_idempotent(tmp_path, pg_server):
-    from tests.conftest import with_database
-
     # a database of its own, created empty (no template)
     import trio
     import trio_asyncio
 
+    from tests.conftest import with_database
     from vibed.store.postgres import open_database
 
     name = f"migrate_{int(time.time() * 1000)}"

@@ -35,9 +35,9 @@ async def test_crashed_actor_is_restarted_with_growing_jittered_delays(autojump_
         await sup.start(nursery, "flaky", actor.run)
         while len(actor.starts) < 5:
             await trio.sleep(1)
-        gaps = [b - a - 1 for a, b in zip(actor.starts, actor.starts[1:])]  # minus the 1 s it ran
+        gaps = [b - a - 1 for a, b in zip(actor.starts, actor.starts[1:], strict=False)]  # minus the 1 s it ran
         caps = [1, 2, 4, 8]
-        for gap, cap in zip(gaps, caps):
+        for gap, cap in zip(gaps, caps, strict=False):
             assert cap / 2 <= gap <= cap + 1e-9  # equal jitter: between half and all of the cap
         (status,) = sup.statistics()
         assert (status.name, status.state, status.restarts) == ("flaky", "running", 4)
@@ -127,7 +127,7 @@ async def test_wait_finished_returns_when_the_actor_returns(autojump_clock):
     sup = Supervisor()
     async with trio.open_nursery() as nursery:
         await sup.start(nursery, "finite", finite)
-        nursery.start_soon(lambda: trio.sleep(3))
+        nursery.start_soon(trio.sleep, 3)
         with trio.move_on_after(2) as scope:
             await sup.wait_finished(["finite"])
         assert scope.cancelled_caught

@@ -8,6 +8,7 @@ import resource
 import sys
 import urllib.error
 import urllib.request
+from functools import partial
 from typing import Any
 
 import trio
@@ -52,13 +53,24 @@ def _startup_error(exc: BaseException) -> int:
     return 1
 
 
+def _loader(args: argparse.Namespace) -> Any:
+    """Reload reads the file and .env again, with the environment and flags as they were at start."""
+    import os
+
+    from vibed.config import SETTINGS, load_config
+
+    environ = dict(os.environ)
+    overrides = {s.field: getattr(args, s.field, None) for s in SETTINGS if hasattr(args, s.field)}
+    return partial(load_config, overrides, environ=environ, env_file=args.env_file, config_file=args.config)
+
+
 def run(config: Any, args: argparse.Namespace) -> int:
     from vibed.daemon import serve_daemon
 
     fds = _raise_fd_limit()
     log.debug("fd_limit", nofile=fds)
     try:
-        trio.run(serve_daemon, config)
+        trio.run(partial(serve_daemon, config, loader=_loader(args)))
     except BaseException as exc:  # noqa: BLE001 - every start-up failure becomes one clear line
         return _startup_error(exc)
     return 0

@@ -19,7 +19,9 @@ import trio
 import trio_asyncio
 
 from vibed.config import resolved_data_dir
+from vibed.daemon_status import status_line
 from vibed.logs import get_logger
+from vibed.notify import Notifier
 from vibed.store.embedded import open_embedded_postgres
 from vibed.store.migrations import migrate
 from vibed.store.postgres import Database, open_database
@@ -41,6 +43,8 @@ class Runtime:
     blueprints: list[Any] = attrs.field(factory=list)
     health_parts: list[Any] = attrs.field(factory=list)  # async () -> dict merged into /api/health
     parts: dict[str, Any] = attrs.field(factory=dict)  # named services: pipeline, hub, bus, …
+    loader: Any = None  # () -> Config, for SIGHUP; None = reload not possible
+    notifier: Notifier = attrs.field(factory=Notifier)
 
     async def health_extra(self) -> dict[str, Any]:
         merged: dict[str, Any] = {}
@@ -89,21 +93,26 @@ async def _watch_signals(runtime: Runtime, stop: trio.Event, on_poke: Any, on_re
 
 
 async def serve_daemon(config: Any, *, task_status: trio.TaskStatus[Runtime] = trio.TASK_STATUS_IGNORED,
-                       stop: trio.Event | None = None) -> None:
+                       stop: trio.Event | None = None, loader: Any = None,
+                       notifier: Notifier | None = None) -> None:
     """Run the daemon until SIGTERM/SIGINT (or ``stop`` is set), then drain within the grace period."""
     from vibed.wiring import start_services
 
     stop = stop or trio.Event()
+    notifier = notifier or Notifier()
     async with trio_asyncio.open_loop():
         async with open_store(config) as (db, embedded):
-            runtime = Runtime(config=config, db=db, embedded=embedded)
+            runtime = Runtime(config=config, db=db, embedded=embedded, loader=loader, notifier=notifier)
             async with trio.open_nursery() as nursery:
                 services = await start_services(nursery, runtime)
                 nursery.start_soon(_watch_signals, runtime, stop, services.poke, services.reload)
+                await nursery.start(notifier.serve_watchdog, db.ping)
                 log.info("daemon_ready", port=services.port, languages=",".join(config.languages),
                          database="embedded" if embedded else "external")
+                notifier.ready(status_line(runtime))  # the database answers and HTTP listens
                 task_status.started(runtime)
                 await stop.wait()
+                notifier.stopping()
                 runtime.stopping.set()
                 started = trio.current_time()
                 with trio.move_on_after(config.grace_period) as grace:

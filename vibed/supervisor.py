@@ -57,6 +57,7 @@ class Slot:
     last_error: str | None = None
     crashes: deque[float] = attrs.field(factory=deque)
     finished: trio.Event = attrs.field(factory=trio.Event)
+    scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
 
     def status(self) -> SlotStatus:
         return SlotStatus(self.name, self.state, self.restarts, self.last_error)
@@ -78,6 +79,12 @@ class Supervisor:
             if name in self.slots:
                 await self.slots[name].finished.wait()
 
+    def stop(self, name: str) -> None:
+        """Cancel one actor (e.g. a fetcher no longer wanted after a reload); it is not restarted."""
+        slot = self.slots.pop(name, None)
+        if slot is not None:
+            slot.scope.cancel()
+
     async def start(self, nursery: trio.Nursery, name: str, fn: ActorFn, *args: Any) -> None:
         """Start ``fn`` under supervision in ``nursery``; return once its first run is ready."""
         slot = Slot(name)
@@ -86,6 +93,13 @@ class Supervisor:
 
     async def _supervise(self, slot: Slot, fn: ActorFn, args: tuple[Any, ...],
                          task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        with slot.scope:
+            await self._restart_loop(slot, fn, args, task_status)
+        slot.state = "finished" if slot.state != "failed" else slot.state
+        slot.finished.set()
+
+    async def _restart_loop(self, slot: Slot, fn: ActorFn, args: tuple[Any, ...],
+                            task_status: trio.TaskStatus[None]) -> None:
         consecutive = 0
         ready: trio.TaskStatus[None] | None = task_status
         while True:

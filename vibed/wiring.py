@@ -23,10 +23,12 @@ from vibed.actors.fetcher import Fetcher
 from vibed.actors.health import ScopeHealth
 from vibed.actors.scheduler import Scheduler
 from vibed.actors.writer import Writer
+from vibed.daemon_status import status_line
 from vibed.http.app import create_app
 from vibed.http.server import serve_http
 from vibed.logs import get_logger
 from vibed.messages import FetchJob, Poke, StoredEvent, WriteRequest
+from vibed.reload import reload_config
 from vibed.sources import JioSaavnSource, SpotifySource
 from vibed.store import bucket
 
@@ -93,7 +95,8 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     stored_s, stored_r = trio.open_memory_channel[tuple[StoredEvent, ...]](64)  # broadcaster never blocks
 
     control = Control(pokes_s)
-    scheduler = Scheduler(config, sources, take_poke=control.take)
+    scheduler = Scheduler(config, sources, take_poke=control.take,
+                          on_round=lambda progress: runtime.notifier.status(status_line(runtime)))
     writer = Writer(runtime.db, window_days=config.new_window_days)
     runtime.parts.update(control=control, scheduler=scheduler, writer=writer, sources=sources,
                          health=health, http_client=client)
@@ -102,10 +105,17 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
         pages_r.clone(), stored_s.clone(), task_status=task_status))
     await sup.start(nursery, "broadcaster", lambda task_status: _drop_events(
         stored_r.clone(), task_status=task_status))
-    for i in range(1, config.fetchers + 1):
+    fetchers: dict[str, Fetcher] = {}
+
+    async def start_fetcher(i: int) -> None:
         fetcher = Fetcher(f"fetcher-{i}", runtime.db, sources, health)
-        await sup.start(nursery, fetcher.name, lambda task_status, f=fetcher: f.run(
+        fetchers[fetcher.name] = fetcher
+        await sup.start(nursery, fetcher.name, lambda task_status: fetcher.run(
             jobs_r.clone(), pages_s.clone(), task_status=task_status))
+
+    for i in range(1, config.fetchers + 1):
+        await start_fetcher(i)
+
     await sup.start(nursery, "scheduler", lambda task_status: scheduler.run(
         pokes_r.clone(), jobs_s.clone(), task_status=task_status))
 
@@ -136,18 +146,39 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     app = create_app(runtime)
     port = await nursery.start(partial(serve_http, app, config.host, config.port, shutdown=http_stop,
                                        grace=min(3.0, config.grace_period)))
+    runtime.parts["http_port"] = port
 
     def poke() -> None:
         control.request_round("signal")
 
+    async def apply(new: Any) -> None:
+        scheduler.config = new
+        writer.window_days = new.new_window_days
+        for source in sources.values():
+            source.reset()  # a Spotify app re-enabled upstream is tried again
+        have = len(fetchers)
+        for i in range(have + 1, new.fetchers + 1):
+            await start_fetcher(i)
+        for i in range(have, new.fetchers, -1):
+            # a fetcher in the middle of a job is cancelled; its round ends and the job runs next round
+            sup.stop(f"fetcher-{i}")
+            fetchers.pop(f"fetcher-{i}", None)
+
     async def reload() -> None:
-        log.info("reload_ignored", reason="configuration reload comes with the operations work")
+        if runtime.loader is None:
+            log.warning("reload_unavailable", reason="this daemon was started without a configuration loader")
+            return
+        runtime.notifier.reloading()
+        pending: list[Any] = []
+        if reload_config(runtime, runtime.loader, pending.append):
+            await apply(pending[0])
+        runtime.notifier.ready(status_line(runtime))
 
     async def drain() -> None:
         http_stop.set()
         # close the originals front to back; each actor finishes when its input ends
         for channel, names in ((pokes_s, ["scheduler"]),
-                               (jobs_s, [f"fetcher-{i}" for i in range(1, config.fetchers + 1)]),
+                               (jobs_s, list(fetchers)),
                                (pages_s, ["writer"]), (stored_s, ["broadcaster"])):
             await channel.aclose()
             await sup.wait_finished(names)

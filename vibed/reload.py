@@ -1,0 +1,55 @@
+"""SIGHUP: read the configuration again (file, .env, environment as at start) and apply it live.
+
+What changes without a restart: languages, schedule, page cap, fetcher count, log level, CORS,
+rate limits, Spotify's "gone" flag (forgotten, so a re-enabled app is tried again).  What needs a
+restart (database, Redis, port, data dir) is reported, not silently ignored.  An invalid new
+configuration is refused with one log line and the old one stays in force.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from vibed.config import ConfigError, secrets_of
+from vibed.logs import configure_logging, get_logger
+
+log = get_logger("vibed.reload")
+NEEDS_RESTART = ("database_url", "redis_url", "port", "host", "data_dir", "simulate", "simulate_port",
+                 "db_pool_size", "jiosaavn_base_url", "spotify_api_url", "spotify_accounts_url",
+                 "spotify_client_id", "spotify_client_secret")
+
+
+def reload_config(runtime: Any, load: Callable[[], Any], apply: Callable[[Any], None]) -> bool:
+    """Load, validate and apply; True when the new configuration is in force."""
+    old = runtime.config
+    try:
+        new = load()
+    except ConfigError as exc:
+        log.error("config_reload_failed", error=str(exc), action="the previous configuration stays in force")
+        return False
+    if old.simulate:
+        # --simulate rewrote the upstream URLs at start; keep them
+        new = _keep(new, old, ("simulate", "jiosaavn_base_url", "spotify_api_url", "spotify_accounts_url",
+                               "spotify_client_id", "spotify_client_secret"))
+    pending = [name for name in NEEDS_RESTART if getattr(new, name) != getattr(old, name)]
+    new = _keep(new, old, tuple(pending))
+    changed = sorted(name for name in _fields(new) if getattr(new, name) != getattr(old, name))
+    configure_logging(debug=new.debug, secrets=secrets_of(new))
+    runtime.config = new
+    apply(new)
+    log.info("config_reloaded", changed=",".join(changed) or "nothing",
+             needs_restart=",".join(pending) or None)
+    return True
+
+
+def _fields(config: Any) -> list[str]:
+    import attrs
+
+    return [f.name for f in attrs.fields(type(config))]
+
+
+def _keep(new: Any, old: Any, names: tuple[str, ...]) -> Any:
+    import attrs
+
+    return attrs.evolve(new, **{name: getattr(old, name) for name in names}) if names else new

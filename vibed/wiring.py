@@ -28,6 +28,7 @@ from vibed.http.app import create_app
 from vibed.http.server import serve_http
 from vibed.logs import get_logger
 from vibed.messages import FetchJob, Poke, StoredEvent, WriteRequest
+from vibed.metrics import MeteredSource, Metrics
 from vibed.reload import reload_config
 from vibed.sources import JioSaavnSource, SpotifySource
 from vibed.store import bucket
@@ -84,9 +85,11 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
 
     client = httpx.AsyncClient(follow_redirects=False, timeout=config.upstream_timeout,
                                limits=httpx.Limits(max_connections=32))
-    sources = open_sources(config, client)
+    metrics = runtime.parts["metrics"] = Metrics()
+    sources = {name: MeteredSource(source, metrics) for name, source in open_sources(config, client).items()}
     health = ScopeHealth()
     sup = runtime.supervisor
+    sup.on_restart = lambda name: metrics.restarts.labels(name).inc()
 
     # the channels, sized on purpose (see the module docstring)
     pokes_s, pokes_r = trio.open_memory_channel[Poke](1)  # pokes coalesce in the single slot
@@ -95,8 +98,11 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     stored_s, stored_r = trio.open_memory_channel[tuple[StoredEvent, ...]](64)  # broadcaster never blocks
 
     control = Control(pokes_s)
-    scheduler = Scheduler(config, sources, take_poke=control.take,
-                          on_round=lambda progress: runtime.notifier.status(status_line(runtime)))
+    def round_done(progress: Any) -> None:
+        metrics.round_seconds.observe(trio.current_time() - progress.started)
+        runtime.notifier.status(status_line(runtime))
+
+    scheduler = Scheduler(config, sources, take_poke=control.take, on_round=round_done)
     writer = Writer(runtime.db, window_days=config.new_window_days)
     runtime.parts.update(control=control, scheduler=scheduler, writer=writer, sources=sources,
                          health=health, http_client=client)
@@ -136,8 +142,9 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     runtime.health_parts.append(pipeline_health)
 
     from vibed.http import control as control_api
+    from vibed.http import metrics_api
 
-    runtime.blueprints.append(control_api.register)
+    runtime.blueprints.extend([control_api.register, metrics_api.register])
     if not config.jwt_secret:
         log.warning("control_unprotected", detail="JWT_SECRET is not set: POST /api/new-releases/fetch "
                                                   "answers loopback clients only")

@@ -1,0 +1,44 @@
+"""``GET /metrics``: Prometheus text format; also counts every HTTP answer by route and status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, Response, current_app, request
+
+from vibed.metrics import CONTENT_TYPE
+from vibed.store import bucket
+
+blueprint = Blueprint("metrics", __name__)
+
+
+def register(app: Any) -> None:
+    app.register_blueprint(blueprint)
+
+    @app.after_request
+    async def _count(response: Response) -> Response:
+        metrics = current_app.extensions["vibed"].parts.get("metrics")
+        if metrics is not None:
+            rule = request.url_rule.rule if request.url_rule is not None else "unmatched"
+            metrics.http.labels(rule, str(response.status_code)).inc()
+        return response
+
+
+@blueprint.get("/metrics")
+async def metrics():  # type: ignore[no-untyped-def]
+    runtime = current_app.extensions["vibed"]
+    m = runtime.parts["metrics"]
+    writer = runtime.parts.get("writer")
+    hub = runtime.parts.get("hub")
+    try:
+        tokens = {b.service: b.tokens for b in await bucket.all_buckets(runtime.db)}
+    except Exception:  # noqa: BLE001 - a scrape during a database outage still answers
+        tokens = {}
+    m.state.update(
+        tokens=tokens,
+        releases_stored=getattr(writer, "first_seen_total", 0),
+        events_published=getattr(writer, "stored_events", 0),
+        clients=getattr(hub, "client_count", 0) if hub is not None else 0,
+        sources={name: s.available for name, s in runtime.parts.get("sources", {}).items()},
+    )
+    return Response(m.render(), status=200, content_type=CONTENT_TYPE)

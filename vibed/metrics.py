@@ -1,0 +1,109 @@
+"""Prometheus metrics (``GET /metrics``), one registry per daemon.
+
+Counters that only exist at the moment something happens (an upstream answer, an HTTP
+response, a restart, a finished round, a delivered frame) are incremented by small hooks;
+everything that is state (tokens, clients, stored totals) is read when scraped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from vibed.messages import Failure, Page
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class _StateCollector(Collector):
+    """Reads the daemon's state at scrape time."""
+
+    def __init__(self, read: Callable[[], dict[str, Any]]) -> None:
+        self.read = read
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        state = self.read()
+        stored = CounterMetricFamily("vibed_releases_stored", "Releases first seen and stored by this instance")
+        stored.add_metric([], state.get("releases_stored", 0))
+        yield stored
+        published = CounterMetricFamily("vibed_events_published", "new_release events committed and published")
+        published.add_metric([], state.get("events_published", 0))
+        yield published
+        clients = GaugeMetricFamily("vibed_sse_clients", "Stream clients connected (SSE and WebSocket)")
+        clients.add_metric([], state.get("clients", 0))
+        yield clients
+        tokens = GaugeMetricFamily("vibed_bucket_tokens", "Tokens left in the upstream bucket",
+                                   labels=["service"])
+        for service, value in sorted(state.get("tokens", {}).items()):
+            tokens.add_metric([service], value)
+        yield tokens
+        up = GaugeMetricFamily("vibed_source_available", "1 while a source may be called", labels=["source"])
+        for source, available in sorted(state.get("sources", {}).items()):
+            up.add_metric([source], 1.0 if available else 0.0)
+        yield up
+
+
+@attrs.define(eq=False, slots=False)  # the metric families are set in __attrs_post_init__
+class Metrics:
+    registry: CollectorRegistry = attrs.field(factory=CollectorRegistry)
+    state: dict[str, Any] = attrs.field(factory=dict)  # refreshed before each scrape
+
+    def __attrs_post_init__(self) -> None:
+        r = self.registry
+        self.upstream = Counter("vibed_upstream_requests", "Upstream requests by outcome",
+                                ["source", "language", "outcome"], registry=r)
+        self.restarts = Counter("vibed_actor_restarts", "Actor restarts by actor", ["actor"], registry=r)
+        self.http = Counter("vibed_http_requests", "HTTP requests by route and status",
+                            ["route", "status"], registry=r)
+        self.round_seconds = Histogram("vibed_round_duration_seconds", "Duration of a fetch round",
+                                       buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300), registry=r)
+        self.delivery = Histogram("vibed_event_delivery_seconds",
+                                  "From commit to the frame written to the last client",
+                                  buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5),
+                                  registry=r)
+        self.info = Gauge("vibed_up", "1 while the daemon runs", registry=r)
+        self.info.set(1)
+        r.register(_StateCollector(lambda: self.state))
+
+    def count_upstream(self, source: str, scope: str, result: Page | Failure) -> None:
+        outcome = "ok" if isinstance(result, Page) else result.kind.value
+        self.upstream.labels(source, scope, outcome).inc()
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+@attrs.define(eq=False)
+class MeteredSource:
+    """A Source that counts every answer by outcome; otherwise the same Source."""
+
+    inner: Any
+    metrics: Metrics
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def service(self) -> str:
+        return self.inner.service
+
+    @property
+    def available(self) -> bool:
+        return self.inner.available
+
+    def scopes(self, languages: Any) -> list[str]:
+        return self.inner.scopes(languages)
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    async def fetch_page(self, scope: str, page: int) -> Page | Failure:
+        result = await self.inner.fetch_page(scope, page)
+        self.metrics.count_upstream(self.inner.name, scope, result)
+        return result

@@ -98,7 +98,7 @@ async def serve_daemon(config: Any, *, task_status: trio.TaskStatus[Runtime] = t
     """Run the daemon until SIGTERM/SIGINT (or ``stop`` is set), then drain within the grace period."""
     from vibed.wiring import start_services
 
-    stop = stop or trio.Event()
+    stop = stop if stop is not None else trio.Event()
     notifier = notifier or Notifier()
     async with trio_asyncio.open_loop():
         async with open_store(config) as (db, embedded):

@@ -1,0 +1,52 @@
+"""/metrics after a round on the simulator, and `vibed status` against a live daemon."""
+
+from __future__ import annotations
+
+import subprocess
+
+import httpx
+import trio
+
+from tests.daemon_inproc import base_url, running_daemon, wait_for_round
+from tests.daemon_proc import VIBED, clean_env, free_port
+
+FAMILIES = [
+    "vibed_upstream_requests_total", "vibed_bucket_tokens", "vibed_releases_stored_total",
+    "vibed_events_published_total", "vibed_sse_clients", "vibed_event_delivery_seconds",
+    "vibed_actor_restarts", "vibed_http_requests_total", "vibed_round_duration_seconds",
+]
+
+
+async def test_metrics_show_every_family_after_one_round(db_url, sim_url):
+    async with running_daemon(db_url, jiosaavn_base_url=sim_url, languages=("ml", "hi")) as runtime:
+        async with httpx.AsyncClient(base_url=base_url(runtime)) as client:
+            answer = await client.post("/api/new-releases/fetch", json={})
+            assert answer.status_code == 202
+            progress = await wait_for_round(runtime, 1)
+            assert progress.requests >= 2
+            text = (await client.get("/metrics")).text
+    for family in FAMILIES:
+        assert f"# HELP {family.removesuffix('_total')}" in text, family
+    assert 'vibed_upstream_requests_total{language="ml",outcome="ok",source="jiosaavn"}' in text
+    assert 'vibed_http_requests_total{route="/api/new-releases/fetch",status="202"} 1.0' in text
+    assert "vibed_round_duration_seconds_count 1.0" in text
+    tokens = [line for line in text.splitlines() if line.startswith('vibed_bucket_tokens{service="jiosaavn"}')]
+    assert tokens and 990 < float(tokens[0].split()[-1]) < 1000
+
+
+async def test_status_prints_a_summary_and_exits_0_when_healthy(db_url, sim_url):
+    async with running_daemon(db_url, jiosaavn_base_url=sim_url, languages=("ml",)) as runtime:
+        port = runtime.parts["http_port"]
+        done = await trio.to_thread.run_sync(lambda: subprocess.run(
+            [*VIBED, "status"], env=clean_env(PORT=str(port)), capture_output=True, text=True, timeout=30))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("vibed 0.1.0: OK")
+    assert "database   reachable (external)" in done.stdout
+    assert "bucket     jiosaavn: " in done.stdout
+
+
+def test_status_exits_non_zero_when_no_daemon_answers(tmp_path):
+    done = subprocess.run([*VIBED, "status"], env=clean_env(PORT=str(free_port())), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 3
+    assert "no daemon answers at http://127.0.0.1:" in done.stderr

@@ -159,7 +159,7 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
         control.request_round("signal")
 
     async def apply(new: Any) -> None:
-        scheduler.config = new
+        scheduler.reconfigure(new)
         writer.window_days = new.new_window_days
         for source in sources.values():
             source.reset()  # a Spotify app re-enabled upstream is tried again
@@ -191,4 +191,5 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
             await sup.wait_finished(names)
         await client.aclose()
 
+    runtime.parts["reload"] = reload
     return Services(port=port, poke=poke, reload=reload, drain=drain)

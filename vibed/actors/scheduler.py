@@ -63,6 +63,16 @@ class Scheduler:
     last_round: RoundProgress | None = None
     on_round: Callable[[RoundProgress], None] | None = None
     take_poke: Callable[[Poke], Poke] = lambda poke: poke  # Control.take: widened, coalesced pokes
+    _waiting: trio.CancelScope | None = None
+    _rescheduled: bool = False
+
+    def reconfigure(self, config: Any) -> None:
+        """Take a reloaded configuration; a changed schedule applies to the wait in progress."""
+        changed = config.schedule != self.config.schedule
+        self.config = config
+        if changed and self._waiting is not None:
+            self._rescheduled = True
+            self._waiting.cancel()
 
     def next_fire(self, after: dt.datetime) -> dt.datetime:
         nxt = croniter(self.config.schedule, after).get_next(dt.datetime)
@@ -76,12 +86,17 @@ class Scheduler:
             while True:
                 wait = max(0.0, (fire - self.now()).total_seconds())
                 poke: Poke | None = None
-                with trio.move_on_after(wait):
+                with trio.move_on_after(wait) as self._waiting:
                     try:
                         poke = await pokes.receive()
                     except trio.EndOfChannel:
                         return
-                if poke is None:  # the cron time came
+                if poke is None and self._rescheduled:  # reconfigure(): a new schedule, no round now
+                    self._rescheduled = False
+                    fire = self.next_fire(self.now())
+                    continue
+                cron = poke is None  # the cron time came
+                if poke is None:
                     slot = fire.strftime("%Y-%m-%dT%H:%MZ")
                     poke = Poke(origin="cron", round_id=new_round_id())
                 else:
@@ -91,7 +106,9 @@ class Scheduler:
                     await self.run_round(poke, slot, jobs)
                 except trio.BrokenResourceError:
                     return
-                fire = self.next_fire(max(self.now(), fire))
+                now = self.now()
+                if cron or now >= fire:  # a poke round that ended before the cron time keeps it
+                    fire = self.next_fire(max(now, fire))
 
     def plan(self, poke: Poke) -> list[tuple[str, str]]:
         languages = [lang for lang in self.config.languages if poke.languages is None or lang in poke.languages]

@@ -1,0 +1,76 @@
+"""Reload applied live: a new schedule takes effect on the wait in progress; fetchers grow and shrink."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+import trio
+
+from vibed.actors.scheduler import Scheduler
+from vibed.messages import FetchJob, Poke
+
+
+@attrs.frozen
+class Cfg:
+    schedule: str
+    languages: tuple[str, ...] = ("ml",)
+    page_cap: int = 1
+
+
+class OneScope:
+    available = True
+
+    def scopes(self, languages):
+        return list(languages)
+
+
+async def test_new_schedule_replaces_the_wait_in_progress(autojump_clock):
+    start = dt.datetime(2026, 11, 28, 10, 0, 30, tzinfo=dt.UTC)
+    t0 = trio.current_time()
+    scheduler = Scheduler(Cfg("0 0 * * *"), {"jiosaavn": OneScope()},
+                          now=lambda: start + dt.timedelta(seconds=trio.current_time() - t0))
+    pokes_s, pokes_r = trio.open_memory_channel[Poke](1)
+    jobs_s, jobs_r = trio.open_memory_channel[FetchJob](0)
+    fired: list[float] = []
+
+    async def fetcher():
+        async for job in jobs_r:
+            fired.append(trio.current_time() - t0)
+            job.progress.job_done()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(fetcher)
+        await nursery.start(scheduler.run, pokes_r, jobs_s)
+        await trio.sleep(60)
+        assert fired == []  # midnight is far away
+        scheduler.reconfigure(Cfg("*/5 * * * *"))
+        await trio.sleep(300)
+        nursery.cancel_scope.cancel()
+    assert fired and abs(fired[0] - 270) < 1  # 10:05:00 is 270 s after 10:00:30
+
+
+async def test_reload_grows_and_shrinks_the_fetchers_and_keeps_serving(db_url, sim_url):
+    from tests.daemon_inproc import daemon_config, running_daemon
+
+    wanted = {"fetchers": 3}
+
+    def loader():
+        return attrs.evolve(daemon_config(db_url, jiosaavn_base_url=sim_url), **wanted)
+
+    async with running_daemon(db_url, jiosaavn_base_url=sim_url) as runtime:
+        runtime.loader = loader
+        names = lambda: sorted(s.name for s in runtime.supervisor.statistics() if s.name.startswith("fetcher"))  # noqa: E731
+        assert names() == ["fetcher-1", "fetcher-2"]
+        await runtime.parts["reload"]()
+        assert names() == ["fetcher-1", "fetcher-2", "fetcher-3"]
+        wanted["fetchers"] = 1
+        await runtime.parts["reload"]()
+        assert names() == ["fetcher-1"]
+        assert runtime.config.fetchers == 1
+        # the remaining fetcher still does the work
+        runtime.parts["control"].request_round("test")
+        from tests.daemon_inproc import wait_for_round
+
+        progress = await wait_for_round(runtime, 1)
+        assert progress.requests == 9 and progress.errors == 0  # 3 languages x the page cap, first run

@@ -142,9 +142,9 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     runtime.health_parts.append(pipeline_health)
 
     from vibed.http import control as control_api
-    from vibed.http import metrics_api
+    from vibed.http import metrics_api, page
 
-    runtime.blueprints.extend([control_api.register, metrics_api.register])
+    runtime.blueprints.extend([control_api.register, metrics_api.register, page.register])
     if not config.jwt_secret:
         log.warning("control_unprotected", detail="JWT_SECRET is not set: POST /api/new-releases/fetch "
                                                   "answers loopback clients only")

@@ -1,0 +1,148 @@
+// vibed live page: the latest releases, new ones arriving on top over Server-Sent Events.
+"use strict";
+
+const NAMES = { ml: "Malayalam", hi: "Hindi", ta: "Tamil", te: "Telugu", kn: "Kannada", bn: "Bengali",
+  mr: "Marathi", gu: "Gujarati", pa: "Punjabi", en: "English", bho: "Bhojpuri", ur: "Urdu", or: "Odia",
+  as: "Assamese", hr: "Haryanvi", raj: "Rajasthani" };
+const LIMIT = 60;
+const configured = (document.body.dataset.languages || "").split(",").filter(Boolean);
+const state = { languages: new Set(), ids: new Set(), source: null, lastId: null, retries: 0 };
+const grid = document.getElementById("releases");
+const template = document.getElementById("card");
+
+function setConnection(kind, text) {
+  const el = document.getElementById("connection");
+  el.dataset.state = kind;
+  el.querySelector(".label").textContent = text;
+}
+
+function query() {
+  const params = new URLSearchParams();
+  if (state.languages.size) params.set("language", [...state.languages].join(","));
+  return params;
+}
+
+function initials(title) {
+  return title.split(/\s+/).filter(Boolean).slice(0, 2).map((w) => w[0]).join("").toUpperCase();
+}
+
+function formatDate(iso) {
+  if (!iso) return "";
+  const d = new Date(iso + "T00:00:00Z");
+  return d.toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+}
+
+function card(release, fresh) {
+  const node = template.content.firstElementChild.cloneNode(true);
+  node.dataset.id = release.id;
+  node.dataset.language = release.language || "";
+  const link = node.querySelector(".cover");
+  if (release.url) link.href = release.url; else link.removeAttribute("href");
+  link.setAttribute("aria-label", `${release.title} by ${release.artists.join(", ")}`);
+  const img = node.querySelector("img");
+  img.addEventListener("error", () => img.classList.add("broken"));
+  if (release.image) img.src = release.image; else img.classList.add("broken");
+  node.querySelector(".initials").textContent = initials(release.title);
+  node.querySelector(".kind").textContent = release.kind;
+  node.querySelector(".title").textContent = release.title;
+  node.querySelector(".title").title = release.title;
+  node.querySelector(".artists").textContent = release.artists.join(", ") || "Various artists";
+  node.querySelector(".lang").textContent = NAMES[release.language] || release.language || "—";
+  const date = node.querySelector(".date");
+  date.textContent = formatDate(release.release_date);
+  if (release.release_date) date.dateTime = release.release_date;
+  node.querySelector(".source").textContent = release.source === "spotify" ? "Spotify" : "JioSaavn";
+  if (fresh) node.classList.add("fresh");
+  return node;
+}
+
+function refreshCount() {
+  const n = grid.children.length;
+  document.getElementById("count").textContent = `${n} release${n === 1 ? "" : "s"}`;
+  document.getElementById("empty").hidden = n > 0;
+}
+
+function prepend(release) {
+  if (state.ids.has(release.id)) return;
+  if (state.languages.size && !state.languages.has(release.language)) return;
+  state.ids.add(release.id);
+  grid.prepend(card(release, true));
+  while (grid.children.length > LIMIT * 2) grid.lastElementChild.remove();
+  refreshCount();
+}
+
+async function loadList() {
+  const params = query();
+  params.set("limit", String(LIMIT));
+  const response = await fetch(`/api/new-releases?${params}`, { headers: { Accept: "application/json" } });
+  if (!response.ok) throw new Error(`list answered ${response.status}`);
+  const body = await response.json();
+  grid.replaceChildren(...body.data.map((r) => card(r, false)));
+  state.ids = new Set(body.data.map((r) => r.id));
+  refreshCount();
+}
+
+function connect() {
+  if (state.source) state.source.close();
+  const params = query();
+  if (state.lastId !== null) params.set("last_event_id", state.lastId);
+  const source = new EventSource(`/api/new-releases/stream?${params}`);
+  state.source = source;
+  source.onopen = () => { state.retries = 0; setConnection("live", "live"); };
+  source.addEventListener("new_release", (event) => {
+    state.lastId = event.lastEventId;
+    prepend(JSON.parse(event.data));
+  });
+  source.addEventListener("reset", (event) => {
+    // the server could not replay what we missed: start over from the list
+    if (event.lastEventId) state.lastId = event.lastEventId;
+    loadList().catch(() => {});
+  });
+  source.onerror = () => {
+    if (source.readyState === EventSource.CLOSED) {
+      // the browser gave up (e.g. a 503): reconnect ourselves, with back-off
+      setConnection("offline", "offline — retrying");
+      state.retries += 1;
+      setTimeout(connect, Math.min(30000, 1000 * 2 ** state.retries));
+    } else {
+      setConnection("reconnecting", "reconnecting…");
+    }
+  };
+}
+
+function chips() {
+  const box = document.getElementById("languages");
+  const all = document.createElement("button");
+  all.className = "chip";
+  all.textContent = "All";
+  all.dataset.code = "";
+  box.append(all);
+  for (const code of configured) {
+    const chip = document.createElement("button");
+    chip.className = "chip";
+    chip.dataset.code = code;
+    chip.textContent = NAMES[code] || code;
+    box.append(chip);
+  }
+  const sync = () => {
+    for (const chip of box.children) {
+      const on = chip.dataset.code ? state.languages.has(chip.dataset.code) : state.languages.size === 0;
+      chip.setAttribute("aria-pressed", String(on));
+    }
+  };
+  box.addEventListener("click", (event) => {
+    const chip = event.target.closest(".chip");
+    if (!chip) return;
+    const code = chip.dataset.code;
+    if (!code) state.languages.clear();
+    else if (state.languages.has(code)) state.languages.delete(code);
+    else state.languages.add(code);
+    sync();
+    state.lastId = null;
+    loadList().catch(() => setConnection("offline", "offline")).finally(connect);
+  });
+  sync();
+}
+
+chips();
+loadList().catch(() => setConnection("offline", "offline — retrying")).finally(connect);

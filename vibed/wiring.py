@@ -10,7 +10,8 @@ originals from the front, so each actor sees its input end and finishes in turn.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -24,8 +25,8 @@ from vibed.actors.health import ScopeHealth
 from vibed.actors.scheduler import Scheduler
 from vibed.actors.writer import Writer
 from vibed.daemon_status import status_line
+from vibed.delivery import serve_delivery
 from vibed.http.app import create_app
-from vibed.http.server import serve_http
 from vibed.logs import get_logger
 from vibed.messages import FetchJob, Poke, StoredEvent, WriteRequest
 from vibed.metrics import MeteredSource, Metrics
@@ -70,14 +71,6 @@ async def _start_simulator(nursery: trio.Nursery, config: Any) -> Any:
     return attrs.evolve(config, jiosaavn_base_url=url, spotify_api_url=url, spotify_accounts_url=url, **spotify)
 
 
-async def _drop_events(inbox: trio.MemoryReceiveChannel[tuple[StoredEvent, ...]],
-                       *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-    async with inbox:
-        task_status.started()
-        async for _ in inbox:
-            pass
-
-
 async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     config = runtime.config
     if config.simulate:
@@ -109,7 +102,18 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
 
     await sup.start(nursery, "writer", lambda task_status: writer.run(
         pages_r.clone(), stored_s.clone(), task_status=task_status))
-    await sup.start(nursery, "broadcaster", lambda task_status: _drop_events(
+    delivery = await nursery.start(serve_delivery, config, runtime.db)
+    runtime.parts.update(delivery=delivery, hub=delivery.hub)
+    runtime.health_parts.append(delivery.health)
+
+    def delivered(events: Sequence[StoredEvent]) -> None:
+        now = time.time()
+        for event in events:
+            if event.created_at is not None:
+                metrics.delivery.observe(max(0.0, now - event.created_at.timestamp()))
+
+    delivery.hub.on_published = delivered
+    await sup.start(nursery, "broadcaster", lambda task_status: delivery.broadcaster.run(
         stored_r.clone(), task_status=task_status))
     fetchers: dict[str, Fetcher] = {}
 
@@ -142,16 +146,19 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     runtime.health_parts.append(pipeline_health)
 
     from vibed.http import control as control_api
+    from vibed.delivery import asgi_stream
     from vibed.http import metrics_api, page
 
-    runtime.blueprints.extend([control_api.register, metrics_api.register, page.register])
+    runtime.blueprints.extend([control_api.register, metrics_api.register, page.register,
+                               asgi_stream.register])
     if not config.jwt_secret:
         log.warning("control_unprotected", detail="JWT_SECRET is not set: POST /api/new-releases/fetch "
                                                   "answers loopback clients only")
 
     http_stop = trio.Event()
     app = create_app(runtime)
-    port = await nursery.start(partial(serve_http, app, config.host, config.port, shutdown=http_stop,
+    # the gateway owns the sockets: streams are served by the hub, everything else by Hypercorn
+    port = await nursery.start(partial(delivery.serve_gateway, app, config.host, config.port, shutdown=http_stop,
                                        grace=min(3.0, config.grace_period)))
     runtime.parts["http_port"] = port
 

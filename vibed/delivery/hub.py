@@ -11,7 +11,7 @@ Trio, so an idle client costs no task) and a flusher for each client whose kerne
 from __future__ import annotations
 
 import select
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import attrs
 import trio
@@ -20,6 +20,7 @@ from vibed.delivery.admission import Admission
 from vibed.delivery.client import DROP, NEEDS_FLUSH, SocketClient
 from vibed.delivery.filters import StreamFilter
 from vibed.delivery.frames import HEARTBEAT, Frame, event_frame
+from vibed.delivery.listener import Listener
 from vibed.logs import get_logger
 from vibed.messages import StoredEvent
 
@@ -37,24 +38,6 @@ class HubStatistics:
 
 
 @attrs.define(eq=False)
-class Listener:
-    """A WebSocket client's subscription: events go into ``send`` (bounded); overflow closes it."""
-
-    filter: StreamFilter
-    send: trio.MemorySendChannel[StoredEvent]
-    floor: int = 0
-
-    def offer(self, event: StoredEvent) -> bool:
-        if event.id <= self.floor:
-            return True
-        try:
-            self.send.send_nowait(event)
-        except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
-            return False
-        return True
-
-
-@attrs.define(eq=False)
 class Hub:
     admission: Admission
     heartbeat: float = 15.0
@@ -62,11 +45,14 @@ class Hub:
     published: int = 0
     slow_drops: int = 0
     flushing: int = 0
+    closing: bool = False  # set by close_all_nowait: no new stream is taken after it
     _groups: dict[StreamFilter, dict[SocketClient, None]] = attrs.field(factory=dict)
     _by_fd: dict[int, SocketClient] = attrs.field(factory=dict)
     _listeners: dict[Listener, None] = attrs.field(factory=dict)
     _epoll: select.epoll = attrs.field(factory=select.epoll)
     _nursery: trio.Nursery | None = None
+    _drained: trio.Event | None = None
+    on_published: Callable[[Sequence[StoredEvent]], None] | None = None  # metrics: delivery latency
 
     def statistics(self) -> HubStatistics:
         return HubStatistics(len(self._by_fd), len(self._listeners), self.published, self.slow_drops,
@@ -119,13 +105,21 @@ class Hub:
     # -- WebSocket listeners -------------------------------------------------------------------
     def listen_nowait(self, listener: Listener) -> None:
         self._listeners[listener] = None
+        if self.closing:
+            self._end(listener, "shutdown")
 
     def unlisten_nowait(self, listener: Listener) -> None:
         self._listeners.pop(listener, None)
 
+    def _end(self, listener: Listener, reason: str) -> None:
+        self.unlisten_nowait(listener)
+        listener.ended = reason
+        listener.send.close()  # its task sees EndOfChannel and closes the WebSocket
+
     # -- fan-out -------------------------------------------------------------------------------
     def publish_nowait(self, events: Iterable[StoredEvent]) -> None:
         """Deliver events (already in id order, each once) to every matching client, now."""
+        events = list(events)
         for event in events:
             self.published += 1
             frame = event_frame(event)
@@ -134,8 +128,10 @@ class Hub:
                     self._offer_all(frame, members)
             for listener in [x for x in self._listeners if x.filter.matches(event)]:
                 if not listener.offer(event):
-                    self.unlisten_nowait(listener)
-                    listener.send.close()  # its task sees EndOfChannel and closes the socket
+                    self.slow_drops += 1
+                    self._end(listener, "slow")  # its task sees EndOfChannel and closes the socket
+        if self.on_published is not None and events:
+            self.on_published(events)
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Heartbeats, hang-up watching and flushers, until cancelled; then every stream is closed."""
@@ -151,6 +147,7 @@ class Hub:
             self._epoll.close()
 
     def close_all_nowait(self) -> None:
+        self.closing = True
         for client in list(self._by_fd.values()):
             if not client.pending and client.chunked:
                 try:  # the last chunk: a clean end of the response
@@ -159,13 +156,13 @@ class Hub:
                     pass
             self.drop_nowait(client, "shutdown")
         for listener in list(self._listeners):
-            self.unlisten_nowait(listener)
-            listener.send.close()
+            self._end(listener, "shutdown")
 
     async def drain(self) -> None:
         """Wait until no frame is in flight (each flusher finished or gave up)."""
-        while self.flushing:
-            await trio.sleep(0.02)
+        if self.flushing:
+            self._drained = trio.Event()
+            await self._drained.wait()
 
     async def _beat(self) -> None:
         while True:
@@ -188,6 +185,8 @@ class Hub:
         finally:
             client.flushing = False
             self.flushing -= 1
+            if not self.flushing and self._drained is not None:
+                self._drained.set()
 
     async def _watch_hangups(self) -> None:
         while True:

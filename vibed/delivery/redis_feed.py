@@ -1,0 +1,172 @@
+"""The Redis leg of the bus: publish our events, deliver everyone's, survive Redis going away.
+
+One channel (``vibed:events``); a message is the JSON of a ``StoredEvent`` (or a ping).  While
+the subscription is not proven, the feed is *degraded*: the database is polled every
+``poll_interval`` for events with id > the sequencer's ``last_id``, and Redis is retried with
+capped, jittered back-off.  A ping published every ``ping_interval`` must come back within
+``ping_timeout``, or the subscription is considered dead and re-opened.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import uuid
+from typing import Any
+
+import attrs
+import trio
+
+from vibed.delivery.sequencer import Sequencer
+from vibed.logs import get_logger
+from vibed.messages import StoredEvent
+from vibed.store.redis import RedisLink, RedisUnavailable
+
+log = get_logger("vibed.bus")
+CHANNEL = "vibed:events"
+
+
+def encode_event(e: StoredEvent) -> bytes:
+    return json.dumps({
+        "id": e.id, "kind": e.kind, "release_id": e.release_id, "source": e.source, "language": e.language,
+        "release_kind": e.release_kind, "payload": dict(e.payload),
+        "created_at": e.created_at.isoformat() if e.created_at else None,
+    }, separators=(",", ":"), default=str).encode()
+
+
+def decode_event(m: dict[str, Any]) -> StoredEvent:
+    created = dt.datetime.fromisoformat(m["created_at"]) if m.get("created_at") else None
+    return StoredEvent(id=int(m["id"]), kind=m["kind"], release_id=m["release_id"], source=m["source"],
+                       language=m["language"], release_kind=m["release_kind"], payload=m["payload"],
+                       created_at=created)
+
+
+@attrs.define(eq=False)
+class RedisFeed:
+    link: RedisLink
+    sequencer: Sequencer
+    poll_interval: float = 1.0
+    ping_interval: float = 5.0
+    ping_timeout: float = 3.0
+    max_backoff: float = 5.0
+    state: str = "degraded"
+    error: str | None = "not subscribed yet"
+    since: float = attrs.field(factory=trio.current_time)
+    reconnects: int = 0
+    round_trip_ms: float | None = None
+    _token: str = attrs.field(factory=lambda: uuid.uuid4().hex)
+    _pongs: dict[str, trio.Event] = attrs.field(factory=dict)
+    _subscription_scope: trio.CancelScope | None = None
+    _subscribed: bool = False
+    _outbox: tuple[trio.MemorySendChannel[bytes], trio.MemoryReceiveChannel[bytes]] = attrs.field(
+        factory=lambda: trio.open_memory_channel[bytes](1024))  # full = Redis is slow: others poll
+
+    def health(self) -> dict[str, Any]:
+        return {"kind": "redis", "state": self.state, "error": self.error, "reconnects": self.reconnects,
+                "for_s": round(trio.current_time() - self.since, 1), "round_trip_ms": self.round_trip_ms}
+
+    def publish_nowait(self, events: tuple[StoredEvent, ...]) -> None:
+        for event in events:
+            try:
+                self._outbox[0].send_nowait(encode_event(event))
+            except trio.WouldBlock:
+                log.warning("bus_publish_dropped", id=event.id, reason="redis outbox full")
+
+    def _set_state(self, state: str, error: str | None = None) -> None:
+        if state != self.state:
+            if state == "degraded":
+                log.warning("bus_degraded", error=error)
+            else:
+                log.info("bus_ok")
+            self.since = trio.current_time()
+        self.state, self.error = state, error
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._publish_loop)
+            nursery.start_soon(self._poll_while_degraded)
+            nursery.start_soon(self._ping_loop)
+            task_status.started()
+            await self._subscribe_forever()
+
+    async def _subscribe_forever(self) -> None:
+        backoff = 0.1
+        while True:
+            with trio.CancelScope() as self._subscription_scope:
+                try:
+                    async with self.link.open_subscription(CHANNEL) as sub:
+                        self._subscribed = True
+                        self._set_state("ok")
+                        backoff = 0.1
+                        await self.sequencer.catch_up()  # what was published while we were away
+                        while True:
+                            raw = await sub.next_message(timeout=1.0)
+                            if raw is not None:
+                                await self._handle(raw)
+                except RedisUnavailable as exc:
+                    self._set_state("degraded", str(exc))
+                except Exception as exc:  # the database failed a gap fill: resubscribe, never die
+                    log.exception("bus_delivery_failed", error=str(exc)[:200])
+                    self._set_state("degraded", f"delivery failed: {str(exc)[:200]}")
+                finally:
+                    self._subscribed = False
+            if self._subscription_scope.cancelled_caught:
+                self._set_state("degraded", "ping did not come back")
+            self.reconnects += 1
+            await trio.sleep(backoff * (0.5 + random.random()))
+            backoff = min(backoff * 2, self.max_backoff)
+
+    async def _handle(self, raw: bytes) -> None:
+        try:
+            message = json.loads(raw)
+            if "ping" in message:
+                pong = self._pongs.get(message["ping"])
+                if pong is not None:
+                    pong.set()
+                return
+            event = decode_event(message)
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("bus_message_invalid", error=str(exc)[:200])
+            return
+        await self.sequencer.deliver((event,))
+
+    async def _publish_loop(self) -> None:
+        async for message in self._outbox[1]:
+            try:
+                await self.link.publish(CHANNEL, message)
+            except RedisUnavailable as exc:  # others find it in the database (poll or gap fill)
+                self._set_state("degraded", str(exc))
+
+    async def _poll_while_degraded(self) -> None:
+        while True:
+            await trio.sleep(self.poll_interval)
+            if self.state != "ok":
+                try:
+                    await self.sequencer.catch_up()
+                except Exception as exc:  # database down too: keep trying, the poll is the fallback
+                    log.warning("bus_poll_failed", error=str(exc)[:200])
+
+    async def _ping_loop(self) -> None:
+        seq = 0
+        while True:
+            await trio.sleep(self.ping_interval)
+            if not self._subscribed:
+                continue
+            seq += 1
+            token = f"{self._token}:{seq}"
+            pong = self._pongs[token] = trio.Event()
+            started = trio.current_time()
+            try:
+                with trio.move_on_after(self.ping_timeout):
+                    await self.link.publish(CHANNEL, json.dumps({"ping": token}).encode())
+                    await pong.wait()
+            except RedisUnavailable as exc:
+                self._set_state("degraded", str(exc))
+            finally:
+                del self._pongs[token]
+            if pong.is_set():  # the subscription delivers: proven, whatever a publish said before
+                self.round_trip_ms = round((trio.current_time() - started) * 1000, 1)
+                self._set_state("ok")
+            elif self._subscription_scope is not None:
+                self._subscription_scope.cancel()

@@ -1,0 +1,115 @@
+"""``open_delivery``: the hub, the bus and the gateway of one instance, opened together.
+
+    async with open_delivery(config, db) as delivery:
+        nursery.start_soon(delivery.broadcaster.run, stored_events_inbox)
+        port = await nursery.start(functools.partial(delivery.serve_gateway, app, host, port,
+                                                     shutdown=stop, grace=3.0))
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import attrs
+import trio
+
+from vibed.delivery.admission import Admission
+from vibed.delivery.asgi import open_hypercorn
+from vibed.delivery.bus import Broadcaster
+from vibed.delivery.gateway import Gateway, open_listen_socket
+from vibed.delivery.hub import Hub
+from vibed.delivery.redis_feed import RedisFeed
+from vibed.delivery.sequencer import Sequencer
+from vibed.delivery.sse import StreamSettings
+from vibed.http.server import hypercorn_config
+from vibed.store.postgres import Database
+from vibed.store.redis import open_redis
+
+
+@attrs.frozen
+class BusTiming:
+    """How quickly the Redis leg notices and recovers (tests shorten these)."""
+
+    poll_interval: float = 1.0  # database poll while Redis is down
+    ping_interval: float = 5.0  # round trip that proves the subscription delivers
+    ping_timeout: float = 3.0
+    max_backoff: float = 5.0  # reconnect back-off cap
+
+
+@attrs.define(eq=False)
+class Delivery:
+    hub: Hub
+    sequencer: Sequencer
+    broadcaster: Broadcaster
+    feed: RedisFeed | None
+    db: Database
+    settings: StreamSettings
+
+    async def health(self) -> dict[str, Any]:
+        """``{"bus": {"kind": "local"|"redis", "state": "ok"|"degraded", ...}, "streams": {...}}``."""
+        bus = self.feed.health() if self.feed is not None else {"kind": "local", "state": "ok"}
+        stats = self.hub.statistics()
+        body: dict[str, Any] = {"bus": bus, "streams": {
+            "sse": stats.sse_clients, "websocket": stats.ws_clients, "max": self.hub.admission.max_streams,
+            "slow_disconnects": stats.slow_drops, "last_event_id": self.sequencer.last_id}}
+        if bus["state"] != "ok":
+            body["degraded"] = True  # /api/health reports "degraded" (and pops this key)
+        return body
+
+    async def serve_gateway(self, app: Any, host: str, port: int, *, shutdown: trio.Event, grace: float = 5.0,
+                            task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+        """Serve streams and hand everything else to Hypercorn until ``shutdown`` is set, then drain
+        within ``grace``; ``task_status.started(port)`` with the bound port (0 = a free one)."""
+        listener = open_listen_socket(host, port)
+        try:
+            async with open_hypercorn(app, hypercorn_config(host, port, grace=grace)) as hypercorn:
+                gateway = Gateway(self.hub, self.db, self.settings, hypercorn)
+                try:
+                    async with trio.open_nursery() as connections:
+                        async with trio.open_nursery() as accepting:
+                            accepting.start_soon(gateway.serve_accepting, listener, connections)
+                            task_status.started(listener.getsockname()[1])
+                            await shutdown.wait()
+                            accepting.cancel_scope.cancel()
+                        with trio.move_on_after(grace):  # frames in flight reach their clients
+                            await self.hub.drain()
+                        self.hub.close_all_nowait()
+                        await hypercorn.terminate()
+                        connections.cancel_scope.deadline = trio.current_time() + grace
+                finally:
+                    gateway.close()
+        finally:
+            trio.lowlevel.notify_closing(listener)
+            listener.close()
+
+
+@contextlib.asynccontextmanager
+async def open_delivery(config: Any, db: Database, *, timing: BusTiming = BusTiming()) -> AsyncIterator[Delivery]:
+    """Uses ``config.heartbeat``, ``replay_cap``, ``client_backlog``, ``max_streams``,
+    ``stream_limit_per_ip`` and ``redis_url`` (None = the in-process bus)."""
+    admission = Admission.from_config(config.max_streams, config.stream_limit_per_ip)
+    hub = Hub(admission, heartbeat=config.heartbeat, backlog=config.client_backlog)
+    sequencer = Sequencer(hub, db)
+    await sequencer.start_after_newest()
+    settings = StreamSettings(replay_cap=config.replay_cap, backlog=config.client_backlog)
+    async with contextlib.AsyncExitStack() as stack, trio.open_nursery() as nursery:
+        await nursery.start(hub.serve)
+        feed = None
+        if config.redis_url:
+            link = await stack.enter_async_context(open_redis(config.redis_url))
+            feed = RedisFeed(link, sequencer, poll_interval=timing.poll_interval,
+                             ping_interval=timing.ping_interval, ping_timeout=timing.ping_timeout,
+                             max_backoff=timing.max_backoff)
+            await nursery.start(feed.run)
+        yield Delivery(hub, sequencer, Broadcaster(sequencer, feed), feed, db, settings)
+        nursery.cancel_scope.cancel()
+
+
+async def serve_delivery(config: Any, db: Database, *, timing: BusTiming = BusTiming(),
+                         task_status: trio.TaskStatus[Delivery] = trio.TASK_STATUS_IGNORED) -> None:
+    """``open_delivery`` as a task for a nursery: ``started(delivery)``, runs until cancelled."""
+    async with open_delivery(config, db, timing=timing) as delivery:
+        task_status.started(delivery)
+        await trio.sleep_forever()

@@ -76,7 +76,8 @@ def parse_cron(value: str) -> str:
     from croniter import croniter
 
     expr = " ".join(value.split())
-    if not croniter.is_valid(expr) or len(expr.split()) != 5:
+    # five fields, or six with croniter's trailing seconds field ("* * * * * */15": every 15 s)
+    if len(expr.split()) not in (5, 6) or not croniter.is_valid(expr):
         raise ValueError("is not a 5-field cron expression: use e.g. '*/10 * * * *' or '0 * * * *'")
     return expr
 

@@ -174,6 +174,9 @@ class EmbeddedServer:
             self.adopted = True
             return
         self.sockdir = _socket_dir(self.pgdata)
+        # parents may have lost o+x since initdb (e.g. pytest re-tightens its temp root to 0700)
+        _open_path_for(self.user, self.pgdata.parent)
+        _open_path_for(self.user, bin_dir())
         if self.user is not None:
             shutil.chown(self.sockdir, self.user, self.user)
         log_fd = os.open(self.logfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)

@@ -1,4 +1,9 @@
-"""The Quart-Trio application: routes are small; state lives on the ``Runtime``."""
+"""The Quart-Trio application: routes are small; state lives on the ``Runtime``.
+
+The public API (listing, one release, rate limits, OpenAPI) and its protection (size limit,
+per-client rate limit, CORS, security headers) are part of every app; the daemon's other
+parts add their blueprints through ``runtime.blueprints``.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +22,12 @@ def create_app(runtime: Any) -> QuartTrio:
     app.extensions["vibed"] = runtime
     errors.install(app)
 
-    from vibed.http import health
+    from vibed.http import health, openapi, protection, ratelimit_api, releases
 
+    protection.register(app)
     app.register_blueprint(health.blueprint)
+    for part in (releases, ratelimit_api, openapi):
+        part.register(app)
     for register in getattr(runtime, "blueprints", ()):
         register(app)
     return app

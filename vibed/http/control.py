@@ -9,7 +9,7 @@ import ipaddress
 import json
 from typing import Any
 
-from quart import Blueprint, current_app, jsonify, request
+from quart import Blueprint, current_app, g, jsonify, request
 
 from vibed.auth import AuthError, verify_bearer
 from vibed.http.errors import ApiError
@@ -36,7 +36,8 @@ def authorize(runtime: Any) -> None:
             verify_bearer(request.headers.get("Authorization"), secret)
         except AuthError as exc:
             raise ApiError(401, "unauthorized", str(exc), {"WWW-Authenticate": 'Bearer realm="vibed"'}) from None
-    elif not _is_loopback(request.remote_addr):
+    # the resolved client (protection.py): behind a trusted local proxy the peer is loopback for everyone
+    elif not _is_loopback(g.get("vibed_client_ip", request.remote_addr)):
         raise ApiError(403, "forbidden", "control endpoints answer loopback clients only while JWT_SECRET "
                                          "is unset; set JWT_SECRET and send a Bearer token")
 

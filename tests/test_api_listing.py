@@ -1,0 +1,108 @@
+"""GET /api/new-releases and GET /api/releases/{id} against a live daemon and a real PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests.api_support import api_config, release, running_api, store
+
+
+async def _all_pages(client, params: dict) -> tuple[list[dict], int]:
+    seen, pages, cursor = [], 0, None
+    while True:
+        r = await client.get("/api/new-releases", params={**params, **({"cursor": cursor} if cursor else {})})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        seen += body["data"]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return seen, pages
+
+
+async def test_listing_is_newest_first_with_undated_last_and_pages_cover_every_row_once(db, db_url):
+    days = [dt.date(2026, 3, 1), None, dt.date(2026, 2, 1), dt.date(2026, 3, 5)]
+    await store(db, *(release(n, day=days[n % 4]) for n in range(23)))
+    async with running_api(api_config(db_url)) as api:
+        rows, pages = await _all_pages(api.client, {"limit": 5})
+    assert pages == 5 and len(rows) == 23
+    assert len({r["id"] for r in rows}) == 23  # nothing twice, nothing skipped
+    dates = [r["release_date"] for r in rows]
+    dated = [d for d in dates if d is not None]
+    assert dated == sorted(dated, reverse=True) and len(dated) == 17 and dates[17:] == [None] * 6
+    # ties on the date: the later first_seen (then the higher id) first
+    same_day = [r for r in rows if r["release_date"] == "2026-03-05"]
+    assert [r["id"] for r in same_day] == sorted((r["id"] for r in same_day), reverse=True)
+
+
+async def test_filters_language_source_kind_since_and_search(db, db_url):
+    await store(db,
+                release(1, language="ml", title="Aavesham"), release(2, language="hi", kind="song"),
+                release(3, language="ta", source="spotify", artist="Anirudh"),
+                release(4, language="ml", day=dt.date(2025, 1, 1), title="100% Love_Song"),
+                release(5, language="ml", title="It's \"quoted\"; DROP TABLE releases; --"))
+    async with running_api(api_config(db_url)) as api:
+        async def ids(**params) -> set[int]:
+            r = await api.client.get("/api/new-releases", params=params)
+            assert r.status_code == 200, r.text
+            return {int(x["external_id"][1:]) for x in r.json()["data"]}
+
+        assert await ids(language="ml") == {1, 4, 5}
+        assert await ids(language="hi,ta") == {2, 3}
+        assert await ids(language=["hi", "ml"], kind="album") == {1, 4, 5}
+        assert await ids(source="spotify") == {3}
+        assert await ids(kind="song") == {2}
+        assert await ids(since="2026-01-01", language="ml") == {1, 5}
+        assert await ids(q="aaVESH") == {1}
+        assert await ids(q="anirudh") == {3}  # artist names too
+        assert await ids(q="100%") == {4} and await ids(q="%") == {4}  # % is text, not a wildcard
+        assert await ids(q="e_S") == {4}  # so is _
+        assert await ids(q="It's \"quoted\"; DROP TABLE releases; --") == {5}
+        assert await ids(q="'; DROP TABLE releases; --") == set()
+        assert await ids(q="nothing like this") == set()
+
+
+async def test_representation_is_row_json_and_one_release_carries_raw(db, db_url):
+    await store(db, release(7, title="Bougainvillea"))
+    async with running_api(api_config(db_url)) as api:
+        listed = (await api.client.get("/api/new-releases")).json()["data"][0]
+        one = await api.client.get(f"/api/releases/{listed['id']}")
+        missing = await api.client.get("/api/releases/999999")
+        bad = await api.client.get("/api/releases/abc")
+        huge = await api.client.get("/api/releases/99999999999999999999999")
+    assert set(listed) == {"id", "source", "external_id", "kind", "title", "artists", "album", "language",
+                           "release_date", "year", "image", "url", "explicit", "first_seen"}
+    assert listed["artists"] == ["Sushin Shyam"] and listed["first_seen"].endswith("Z")
+    assert one.status_code == 200 and one.json() == {**listed, "raw": {"id": "x7", "n": 7, "note": "upstream item"}}
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    assert bad.status_code == 400 and bad.json()["error"] == "invalid_parameter"
+    assert huge.status_code == 400
+
+
+async def test_etag_gives_304_until_the_result_changes(db, db_url):
+    await store(db, release(1))
+    async with running_api(api_config(db_url)) as api:
+        first = await api.client.get("/api/new-releases", params={"language": "ml", "limit": 25})
+        etag = first.headers["ETag"]
+        assert first.headers["Cache-Control"] == "public, max-age=5"
+        again = await api.client.get("/api/new-releases", params={"language": "ml", "limit": 25},
+                                     headers={"If-None-Match": f'"other", W/{etag}'})
+        assert again.status_code == 304 and again.content == b"" and again.headers["ETag"] == etag
+        await store(db, release(2))
+        changed = await api.client.get("/api/new-releases", params={"language": "ml", "limit": 25},
+                                       headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag and len(changed.json()["data"]) == 2
+
+
+async def test_rate_limit_endpoint_reports_the_database_buckets(db, db_url):
+    await db.execute("UPDATE rate_limit_tokens SET tokens = 0.5, max_tokens = 10, refill_rate = 10, "
+                     "refill_interval = '100 seconds', last_refill = now() WHERE service_name = 'jiosaavn'")
+    async with running_api(api_config(db_url)) as api:
+        r = await api.client.get("/api/rate-limit")
+    body = r.json()["services"]
+    assert r.status_code == 200 and set(body) == {"jiosaavn", "spotify"}
+    saavn = body["jiosaavn"]
+    assert saavn["max_tokens"] == 10 and saavn["refill_rate"] == 10 and saavn["refill_interval_s"] == 100
+    assert 0.5 <= saavn["tokens"] < 1.5
+    assert 0 < saavn["next_token_s"] <= 5.0  # half a token at 0.1 token/s
+    assert body["spotify"]["next_token_s"] == 0

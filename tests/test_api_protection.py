@@ -1,0 +1,113 @@
+"""Rate limit, client identity, CORS, security headers and JWT on a live daemon."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+
+from tests.api_support import api_config, running_api
+from vibed.auth import issue_token
+from vibed.http.protection import HTML_CSP, JSON_CSP, content_security_policy
+
+SECRET = "a-test-secret-long-enough-for-hs512-as-well-0123456789abcdef0123"  # 64 bytes
+FETCH = "/api/new-releases/fetch"
+
+
+async def test_over_the_limit_is_429_with_retry_after_and_ratelimit_headers_everywhere(db_url):
+    async with running_api(api_config(db_url, api_rate_limit=3)) as api:
+        answers = [await api.client.get("/api/new-releases") for _ in range(3)]
+        refused = await api.client.get("/api/rate-limit")
+        unlimited = [await api.client.get(path) for path in ("/api/health", "/openapi.json") for _ in range(3)]
+    assert [r.status_code for r in answers] == [200, 200, 200]
+    assert [r.headers["RateLimit-Remaining"] for r in answers] == ["2", "1", "0"]
+    assert all(r.headers["RateLimit-Limit"] == "3" for r in answers)
+    assert 0 < int(answers[-1].headers["RateLimit-Reset"]) <= 60
+    assert refused.status_code == 429 and refused.json()["error"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 20  # one request per 20 s comes back
+    assert refused.headers["RateLimit-Remaining"] == "0"
+    assert [r.status_code for r in unlimited] == [200] * 6
+    assert "RateLimit-Limit" not in unlimited[0].headers
+
+
+async def test_forwarded_for_is_believed_only_from_trusted_proxies_right_most_untrusted_hop(db_url):
+    def xff(value: str) -> dict[str, str]:
+        return {"X-Forwarded-For": value}
+
+    async with running_api(api_config(db_url, api_rate_limit=2, trusted_proxies="127.0.0.1,10.0.0.0/8")) as api:
+        get = api.client.get
+        # the client made up "6.6.6.6"; our proxies 10.1.1.1 and the peer 127.0.0.1 appended the rest
+        first = [await get("/api/rate-limit", headers=xff(f"{spoof}, 198.51.100.7, 10.1.1.1"))
+                 for spoof in ("6.6.6.6", "7.7.7.7", "8.8.8.8")]
+        other = await get("/api/rate-limit", headers=xff("203.0.113.9"))
+    assert [r.status_code for r in first] == [200, 200, 429]  # one client, whatever it claimed
+    assert other.status_code == 200 and other.headers["RateLimit-Remaining"] == "1"
+
+    async with running_api(api_config(db_url, api_rate_limit=2)) as api:  # no trusted proxy: header ignored
+        answers = [await api.client.get("/api/rate-limit", headers=xff(f"192.0.2.{i}")) for i in range(3)]
+    assert [r.status_code for r in answers] == [200, 200, 429]
+
+
+async def test_cors_only_for_listed_origins_and_preflight_is_answered(db_url):
+    preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "GET",
+                 "Access-Control-Request-Headers": "If-None-Match"}
+    async with running_api(api_config(db_url)) as api:  # default: same origin only
+        plain = await api.client.get("/api/new-releases", headers={"Origin": "https://app.example"})
+        refused = await api.client.options("/api/new-releases", headers=preflight)
+    assert plain.status_code == 200 and "Access-Control-Allow-Origin" not in plain.headers
+    assert refused.status_code == 403 and refused.json()["error"] == "cors_forbidden"
+
+    async with running_api(api_config(db_url, cors_origins="https://app.example")) as api:
+        allowed = await api.client.options("/api/new-releases", headers=preflight)
+        read = await api.client.get("/api/new-releases", headers={"Origin": "https://app.example"})
+        stranger = await api.client.get("/api/new-releases", headers={"Origin": "https://evil.example"})
+    assert allowed.status_code == 204 and allowed.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "If-None-Match" in allowed.headers["Access-Control-Allow-Headers"]
+    assert "GET" in allowed.headers["Access-Control-Allow-Methods"]
+    assert read.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "ETag" in read.headers["Access-Control-Expose-Headers"] and "Origin" in read.headers["Vary"]
+    assert "Access-Control-Allow-Origin" not in stranger.headers
+
+
+async def test_security_headers_on_answers_errors_and_304_with_csp_per_type(db_url):
+    async with running_api(api_config(db_url)) as api:
+        ok = await api.client.get("/api/new-releases")
+        missing = await api.client.get("/nothing-here")
+        not_modified = await api.client.get("/api/new-releases", headers={"If-None-Match": ok.headers["ETag"]})
+    for r in (ok, missing, not_modified):
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        assert r.headers["X-Frame-Options"] == "DENY"
+        assert r.headers["Referrer-Policy"] == "no-referrer"
+        assert r.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    assert not_modified.status_code == 304
+    assert content_security_policy("text/html") == HTML_CSP and "script-src 'self'" in HTML_CSP
+    assert content_security_policy("application/json") == content_security_policy(None) == JSON_CSP
+
+
+def _tokens() -> dict[str, str]:
+    now = int(time.time())
+    return {
+        "missing": "",
+        "not bearer": f"Basic {issue_token(SECRET, ttl=60)}",
+        "wrong signature": f"Bearer {issue_token(SECRET[::-1], ttl=60)}",
+        "expired": f"Bearer {jwt.encode({'sub': 'x', 'exp': now - 3600}, SECRET, algorithm='HS256')}",
+        "no exp": f"Bearer {jwt.encode({'sub': 'x'}, SECRET, algorithm='HS256')}",
+        "malformed": "Bearer not.a.jwt",
+        "truncated": f"Bearer {issue_token(SECRET, ttl=60)[:-5]}",
+        "alg none": "Bearer " + jwt.encode({"sub": "x", "exp": now + 60}, None, algorithm="none"),
+        "HS512": f"Bearer {jwt.encode({'sub': 'x', 'exp': now + 60}, SECRET, algorithm='HS512')}",
+    }
+
+
+async def test_control_refuses_every_bad_token_with_401_and_www_authenticate(db_url):
+    async with running_api(api_config(db_url, jwt_secret=SECRET, api_rate_limit=0)) as api:
+        refused = {name: await api.client.post(FETCH, headers={"Authorization": value} if value else {})
+                   for name, value in _tokens().items()}
+        good = await api.client.post(FETCH, headers={"Authorization": f"Bearer {issue_token(SECRET, ttl=60)}"},
+                                     json={"languages": ["ml"]})
+    for name, r in refused.items():
+        assert r.status_code == 401, name
+        assert r.headers["WWW-Authenticate"].startswith("Bearer"), name
+        assert r.json()["error"] == "unauthorized" and r.json()["detail"], name
+    assert good.status_code == 202 and good.json()["status"] == "queued"

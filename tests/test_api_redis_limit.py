@@ -1,0 +1,39 @@
+"""The per-client limit is one count across instances when they share a Redis; without Redis, local."""
+
+from __future__ import annotations
+
+import trio
+
+from tests.api_support import api_config, api_redis_fixture, running_api  # noqa: F401  (the api_redis fixture)
+
+
+async def test_two_daemons_sharing_redis_share_one_count_per_client(db_url, api_redis):
+    config = {"api_rate_limit": 4, "redis_url": api_redis.url}
+    async with running_api(api_config(db_url, **config)) as a, running_api(api_config(db_url, **config)) as b:
+        answers = []
+        for api in (a, b, a, b, b, a):
+            answers.append(await api.client.get("/api/new-releases"))
+    assert [r.status_code for r in answers] == [200, 200, 200, 200, 429, 429]
+    assert [r.headers["RateLimit-Remaining"] for r in answers[:4]] == ["3", "2", "1", "0"]
+    assert 1 <= int(answers[4].headers["Retry-After"]) <= 15  # 4 per minute: one back every 15 s
+
+
+async def test_concurrent_requests_on_two_instances_never_overspend(db_url, api_redis):
+    config = {"api_rate_limit": 10, "redis_url": api_redis.url}
+    async with running_api(api_config(db_url, **config)) as a, running_api(api_config(db_url, **config)) as b:
+        statuses: list[int] = []
+
+        async def hit(api) -> None:
+            statuses.append((await api.client.get("/api/rate-limit")).status_code)
+
+        async with trio.open_nursery() as nursery:
+            for i in range(30):
+                nursery.start_soon(hit, (a, b)[i % 2])
+    assert statuses.count(200) == 10 and statuses.count(429) == 20
+
+
+async def test_redis_down_falls_back_to_the_in_process_limit(db_url, api_redis):
+    async with running_api(api_config(db_url, api_rate_limit=2, redis_url=api_redis.url)) as api:
+        api_redis.kill()
+        answers = [await api.client.get("/api/new-releases") for _ in range(3)]
+    assert [r.status_code for r in answers] == [200, 200, 429]

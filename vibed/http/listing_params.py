@@ -1,0 +1,104 @@
+"""The listing's query string, checked: every bad value is a 400 that names the parameter and the fix.
+
+Nothing unchecked reaches SQL: languages, sources and kinds are closed sets, ``limit`` and
+``since`` are parsed strictly, and ``q`` is length-bounded text without NUL (PostgreSQL text
+cannot hold one, so it would otherwise become a server error).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from vibed.http.cursor import InvalidCursor, decode_cursor
+from vibed.http.errors import ApiError
+from vibed.sources.languages import LANGUAGES
+from vibed.store.listing import ListingQuery
+
+SOURCES = ("jiosaavn", "spotify")
+KINDS = ("album", "song")
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 100
+MAX_Q = 200
+MAX_LANGUAGES = len(LANGUAGES)
+_DIGITS = re.compile(r"^[0-9]{1,6}$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _bad(param: str, detail: str) -> ApiError:
+    return ApiError(400, "invalid_parameter", f"{param}: {detail}")
+
+
+def _one(args: Any, name: str) -> str | None:
+    values = args.getlist(name)
+    if len(values) > 1:
+        raise _bad(name, "give it at most once")
+    return values[0] if values else None
+
+
+def _closed_set(args: Any, name: str, allowed: tuple[str, ...]) -> str | None:
+    value = _one(args, name)
+    if value is None or value == "":
+        return None
+    if value not in allowed:
+        raise _bad(name, f"unknown value {value[:40]!r}; allowed: {', '.join(allowed)}")
+    return value
+
+
+def parse_languages(args: Any) -> tuple[str, ...]:
+    """``language=ml&language=hi`` and ``language=ml,hi`` alike; unknown codes are refused."""
+    codes: list[str] = []
+    for value in args.getlist("language"):
+        codes.extend(code.strip() for code in value.split(",") if code.strip())
+    for code in codes:
+        if code not in LANGUAGES:
+            raise _bad("language", f"unknown language code {code[:40]!r}; allowed: {', '.join(LANGUAGES)}")
+    return tuple(dict.fromkeys(codes))
+
+
+def parse_limit(args: Any) -> int:
+    value = _one(args, "limit")
+    if value is None or value == "":
+        return DEFAULT_LIMIT
+    if not _DIGITS.match(value) or not 1 <= int(value) <= MAX_LIMIT:
+        raise _bad("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
+    return int(value)
+
+
+def parse_since(args: Any) -> dt.date | None:
+    value = _one(args, "since")
+    if value is None or value == "":
+        return None
+    try:
+        if not _DATE.match(value):
+            raise ValueError
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise _bad("since", "must be a date like 2026-03-01 (YYYY-MM-DD)") from None
+
+
+def parse_q(args: Any) -> str | None:
+    value = _one(args, "q")
+    if value is None or not value.strip():
+        return None
+    if len(value) > MAX_Q:
+        raise _bad("q", f"must be at most {MAX_Q} characters")
+    if "\x00" in value:
+        raise _bad("q", "must not contain NUL characters")
+    return value.strip()
+
+
+def parse_listing(args: Any, cursor_secret: bytes) -> ListingQuery:
+    cursor = _one(args, "cursor")
+    after = None
+    if cursor:
+        try:
+            after = decode_cursor(cursor, cursor_secret)
+        except InvalidCursor as exc:
+            raise ApiError(400, "invalid_cursor", str(exc)) from None
+    return ListingQuery(
+        languages=parse_languages(args), source=_closed_set(args, "source", SOURCES),
+        kind=_closed_set(args, "kind", KINDS), since=parse_since(args), q=parse_q(args),
+        limit=parse_limit(args), after=after,
+    )

@@ -1,0 +1,143 @@
+"""``GET /openapi.json``: the OpenAPI 3.1 document of every endpoint, checked against real answers.
+
+The stream endpoints are served by the delivery gateway before Quart sees them, and the
+WebSocket one cannot be exercised by an HTTP client: both are described for humans and
+generated clients (``x-documented-only``), and the conformance tests leave them out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint, Response, jsonify
+
+import vibed
+from vibed.http.openapi_schemas import HEADERS, KINDS, LIMITED, RESPONSES, SCHEMAS, SOURCES, error
+from vibed.sources.languages import LANGUAGES
+
+blueprint = Blueprint("openapi", __name__)
+
+
+def register(app: Any) -> None:
+    app.register_blueprint(blueprint)
+
+
+def _json(ref: str, description: str, **headers: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": description,
+                           "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+    if headers:
+        out["headers"] = headers
+    return out
+
+
+def _query(name: str, schema: dict[str, Any], description: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description,
+            **extra}
+
+
+_LANGUAGE = _query("language", {"type": "array", "items": {"type": "string", "enum": list(LANGUAGES)}},
+                   "language codes; repeat the parameter or separate with commas", style="form", explode=True)
+_SOURCE = _query("source", {"type": "string", "enum": SOURCES}, "only this source")
+_KIND = _query("kind", {"type": "string", "enum": KINDS}, "only albums or only songs")
+_BAD = {"$ref": "#/components/responses/BadRequest"}
+_LIMITED = {"$ref": "#/components/responses/TooManyRequests"}
+_ETAG = {"ETag": {"$ref": "#/components/headers/ETag"}}
+_WWW_AUTH = {"WWW-Authenticate": {"$ref": "#/components/headers/WWW-Authenticate"}}
+_STREAM: dict[str, Any] = {
+    "summary": "Server-Sent Events: every new release as it is stored",
+    "x-documented-only": True,
+    "description": "`id:` is the event id; reconnect with `Last-Event-ID` (or `last_event_id`) to be "
+                   "replayed what you missed, or told `event: reset` when the gap is too old.",
+    "parameters": [_LANGUAGE, _SOURCE, _KIND,
+                   _query("last_event_id", {"type": "integer", "minimum": 0}, "resume after this event id"),
+                   {"name": "Last-Event-ID", "in": "header", "required": False,
+                    "schema": {"type": "integer", "minimum": 0}, "description": "as sent by EventSource"}],
+    "responses": {"200": {"description": "an endless event stream",
+                          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                  "400": error("a filter or event id is invalid"),
+                  "503": error("too many open streams", **{"Retry-After": {"$ref": "#/components/headers/Retry-After"}})},
+}
+
+PATHS: dict[str, Any] = {
+    "/api/health": {"get": {"operationId": "health", "summary": "is the daemon doing its job (never rate-limited)",
+                            "responses": {"200": _json("Health", "healthy or degraded"),
+                                          "503": _json("Health", "the database does not answer")}}},
+    "/api/new-releases": {"get": {
+        "operationId": "listNewReleases", "summary": "releases, newest first, keyset-paginated",
+        "parameters": [
+            _LANGUAGE, _SOURCE, _KIND,
+            _query("since", {"type": "string", "format": "date"}, "releases dated on or after this day"),
+            _query("q", {"type": "string", "maxLength": 200}, "case-insensitive text in title or artists"),
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}, "page size"),
+            _query("cursor", {"type": "string", "maxLength": 200}, "`next_cursor` of the previous page"),
+            {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
+             "description": "an ETag from an earlier answer: 304 when unchanged"},
+        ],
+        "responses": {"200": _json("ReleasePage", "a page of releases", **_ETAG, **LIMITED),
+                      "304": {"description": "unchanged since the ETag you sent", "headers": {**_ETAG, **LIMITED}},
+                      "400": _BAD, "429": _LIMITED}}},
+    "/api/releases/{id}": {"get": {
+        "operationId": "getRelease", "summary": "one release, with the upstream item as received",
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}],
+        "responses": {"200": _json("ReleaseDetail", "the release", **LIMITED), "400": _BAD,
+                      "404": error("no release has this id", **LIMITED), "429": _LIMITED}}},
+    "/api/rate-limit": {"get": {
+        "operationId": "upstreamRateLimits", "summary": "the upstream token buckets, computed by the database now",
+        "responses": {"200": _json("RateLimits", "one bucket per upstream service", **LIMITED), "429": _LIMITED}}},
+    "/api/new-releases/fetch": {"post": {
+        "operationId": "requestFetch", "summary": "start a fetch round now (coalesced with a pending one)",
+        "security": [{"bearerAuth": []}],
+        "description": "With JWT_SECRET set a Bearer JWT (HS256, `exp` required) is needed; without it only "
+                       "loopback clients are answered.",
+        "requestBody": {"required": False, "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/FetchRequest"}}}},
+        "responses": {"202": _json("FetchAccepted", "the round is queued", **LIMITED), "400": _BAD,
+                      "401": error("missing, malformed, expired or wrongly signed token", **_WWW_AUTH, **LIMITED),
+                      "403": error("JWT_SECRET is unset and the client is not on loopback", **LIMITED),
+                      "413": error("the body is larger than 64 KiB"), "429": _LIMITED}}},
+    "/api/new-releases/stream": {"get": {"operationId": "streamNewReleases", **_STREAM}},
+    "/api/new-releases/events": {"get": {"operationId": "streamNewReleasesAlias", **_STREAM,
+                                         "summary": "the same stream under its other name"}},
+    "/api/new-releases/ws": {"get": {
+        "operationId": "websocketNewReleases", "x-documented-only": True,
+        "summary": "WebSocket: the same events as JSON messages",
+        "description": 'Upgrade, then send `{"subscribe": ["ml"], "source": ["jiosaavn"], "kind": ["album"], '
+                       '"last_event_id": 123}`; every event arrives as one text message.',
+        "responses": {"101": {"description": "switching to the WebSocket protocol"},
+                      "400": error("a filter or event id is invalid"), "503": error("too many open streams")}}},
+    "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus metrics (never rate-limited)",
+                         "responses": {"200": {"description": "the text exposition format", "content": {
+                             "text/plain": {"schema": {"type": "string"}}}}}}},
+    "/": {"get": {"operationId": "page", "summary": "the live page (HTML; its own CSP allows its script and style)",
+                  "responses": {"200": {"description": "the page", "content": {
+                      "text/html": {"schema": {"type": "string"}}}}}}},
+    "/static/{name}": {"get": {
+        "operationId": "pageAsset", "summary": "the page's script and style sheet",
+        "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "the asset", "content": {
+            "text/javascript": {"schema": {"type": "string"}}, "text/css": {"schema": {"type": "string"}}}},
+            "404": error("no such asset")}}},
+    "/openapi.json": {"get": {"operationId": "openapi", "summary": "this document",
+                              "responses": {"200": {"description": "OpenAPI 3.1", "content": {
+                                  "application/json": {"schema": {"type": "object"}}}}}}},
+}
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "vibed", "version": vibed.__version__,
+                 "description": "New releases from JioSaavn and Spotify, stored and pushed live. Every error is "
+                                '`{"error": code, "detail": sentence}`.'},
+        "paths": PATHS,
+        "components": {"schemas": SCHEMAS, "headers": HEADERS, "responses": RESPONSES,
+                       "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
+                                                          "bearerFormat": "JWT"}}},
+    }
+
+
+@blueprint.get("/openapi.json")
+async def openapi_json() -> Response:
+    response = jsonify(document())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

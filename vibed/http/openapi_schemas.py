@@ -1,0 +1,108 @@
+"""The OpenAPI document's ``components``: the JSON shapes vibed answers with, and shared parts.
+
+``Release`` mirrors ``vibed.store.releases.row_json`` field for field (``additionalProperties:
+false``), so a field added there without being added here fails the API's conformance tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vibed.sources.languages import LANGUAGES
+
+SOURCES = ["jiosaavn", "spotify"]
+KINDS = ["album", "song"]
+
+
+def nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+_RELEASE_FIELDS: dict[str, Any] = {
+    "id": {"type": "integer", "minimum": 1},
+    "source": {"type": "string", "enum": SOURCES},
+    "external_id": {"type": "string"},
+    "kind": {"type": "string", "enum": KINDS},
+    "title": {"type": "string"},
+    "artists": {"type": "array", "items": {"type": "string"}},
+    "album": nullable({"type": "string"}),
+    "language": nullable({"type": "string"}),
+    "release_date": nullable({"type": "string", "format": "date"}),
+    "year": nullable({"type": "integer"}),
+    "image": nullable({"type": "string"}),
+    "url": nullable({"type": "string"}),
+    "explicit": nullable({"type": "boolean"}),
+    "first_seen": nullable({"type": "string", "format": "date-time"}),
+}
+
+
+def _object(properties: dict[str, Any], *, closed: bool = True, required: list[str] | None = None) -> dict[str, Any]:
+    return {"type": "object", "properties": properties,
+            "required": list(properties) if required is None else required, "additionalProperties": not closed}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": _object({"error": {"type": "string", "description": "machine-readable code"},
+                      "detail": {"type": "string", "description": "a human sentence naming the fix"}}),
+    "Release": _object(_RELEASE_FIELDS),
+    "ReleaseDetail": _object({**_RELEASE_FIELDS,
+                              "raw": {"type": "object", "description": "the upstream item as received"}}),
+    "ReleasePage": _object({
+        "data": {"type": "array", "items": {"$ref": "#/components/schemas/Release"}},
+        "next_cursor": {"description": "pass as `cursor` for the next page; null on the last page",
+                        **nullable({"type": "string"})},
+    }),
+    "Bucket": _object({
+        "tokens": {"type": "number", "minimum": 0},
+        "max_tokens": {"type": "number", "minimum": 0},
+        "refill_rate": {"type": "number", "minimum": 0, "description": "tokens per refill interval"},
+        "refill_interval_s": {"type": "number", "exclusiveMinimum": 0},
+        "next_token_s": {"description": "seconds until one whole token is available; 0 = now, "
+                                        "null = never (refill rate 0)", **nullable({"type": "number",
+                                                                                  "minimum": 0})},
+    }),
+    "RateLimits": _object({"services": {"type": "object",
+                                        "additionalProperties": {"$ref": "#/components/schemas/Bucket"}}}),
+    "Health": _object({
+        "status": {"type": "string", "enum": ["ok", "degraded", "unavailable"]},
+        "version": {"type": "string"},
+        "uptime_s": {"type": "number"},
+        "database": _object({"reachable": {"type": "boolean"}, "embedded": {"type": "boolean"}}),
+        "actors": {"type": "object", "additionalProperties": _object(
+            {"state": {"type": "string"}, "restarts": {"type": "integer"},
+             "last_error": nullable({"type": "string"})}, closed=False)},
+    }, closed=False, required=["status", "version", "database", "actors"]),
+    "FetchRequest": _object({
+        "languages": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(LANGUAGES)}},
+        "sources": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": SOURCES}},
+    }, required=[]),
+    "FetchAccepted": _object({"round_id": {"type": "string"}, "coalesced": {"type": "boolean"},
+                              "status": {"type": "string", "const": "queued"}}),
+}
+
+_INT = {"schema": {"type": "integer", "minimum": 0}}
+HEADERS: dict[str, Any] = {
+    "RateLimit-Limit": {"description": "requests allowed per minute for your address", **_INT},
+    "RateLimit-Remaining": {"description": "requests left in the current window", **_INT},
+    "RateLimit-Reset": {"description": "seconds until the full quota is back", **_INT},
+    "Retry-After": {"description": "seconds to wait before retrying", **_INT},
+    "ETag": {"description": "a hash of the body; send it back in If-None-Match", "schema": {"type": "string"}},
+    "WWW-Authenticate": {"description": 'Bearer realm="vibed"', "schema": {"type": "string"}},
+}
+LIMITED = {name: {"$ref": f"#/components/headers/{name}"}
+           for name in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")}
+
+
+def error(description: str, **headers: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": description, "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    if headers:
+        out["headers"] = headers
+    return out
+
+
+RESPONSES: dict[str, Any] = {
+    "BadRequest": error("a parameter or the body is invalid; `detail` names it", **LIMITED),
+    "TooManyRequests": error("over the per-address limit (VIBED_API_RATE_LIMIT per minute)",
+                             **{"Retry-After": {"$ref": "#/components/headers/Retry-After"}, **LIMITED}),
+}

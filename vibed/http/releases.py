@@ -1,0 +1,89 @@
+"""``GET /api/new-releases`` (the listing) and ``GET /api/releases/{id}`` (one release, with ``raw``).
+
+Both speak ``row_json``, the one release representation SSE uses too.  The listing's body is
+rendered once to bytes; its ETag is a hash of those bytes, so equal results give equal tags on
+every instance, and a client that sends the tag back gets a bodiless 304.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from quart import Blueprint, Response, current_app, request
+
+from vibed.http.cursor import MAX_ID, cursor_key, encode_cursor
+from vibed.http.errors import ApiError
+from vibed.http.listing_params import parse_listing
+from vibed.store.listing import get_release, list_releases
+from vibed.store.releases import row_json
+
+blueprint = Blueprint("releases", __name__)
+CACHE_CONTROL = "public, max-age=5"  # short: new releases arrive live, and SSE is the fresh path
+
+
+def register(app: Any) -> None:
+    app.register_blueprint(blueprint)
+
+
+def _json_bytes(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def etag_of(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """RFC 9110 weak comparison: ``W/"x"`` matches ``"x"``; ``*`` matches anything."""
+    if not header:
+        return False
+    for candidate in header.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == etag:
+            return True
+    return False
+
+
+def _json_response(body: bytes, status: int = 200) -> Response:
+    return Response(body, status=status, mimetype="application/json")
+
+
+@blueprint.get("/api/new-releases")
+async def list_new_releases() -> Response:
+    runtime = current_app.extensions["vibed"]
+    secret = cursor_key(runtime.config.jwt_secret)
+    query = parse_listing(request.args, secret)
+    page = await list_releases(runtime.db, query)
+    next_cursor = None if page.next_key is None else encode_cursor(page.next_key, secret)
+    body = _json_bytes({"data": [row_json(row) for row in page.rows], "next_cursor": next_cursor})
+    etag = etag_of(body)
+    if etag_matches(request.headers.get("If-None-Match"), etag):
+        response = Response(b"", status=304)
+        del response.headers["Content-Type"]  # a 304 has no body, so no type
+    else:
+        response = _json_response(body)
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    return response
+
+
+def _release_id(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        raise ApiError(400, "invalid_parameter", "id: must be a positive whole number (a release's id)")
+    return int(text)
+
+
+@blueprint.get("/api/releases/<release_id>")
+async def one_release(release_id: str) -> Response:
+    runtime = current_app.extensions["vibed"]
+    rid = _release_id(release_id)
+    row = None if not 1 <= rid <= MAX_ID else await get_release(runtime.db, rid)
+    if row is None:
+        raise ApiError(404, "not_found", f"no release with id {rid}")
+    body = row_json(row)
+    body["raw"] = row["raw"]
+    response = _json_response(_json_bytes(body))
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    return response

@@ -1,0 +1,107 @@
+"""The listing's SQL: newest first, filtered, paged by keyset (never OFFSET).
+
+The order is the ``releases_newest`` index order: release date (undated last, as 0001-01-01),
+then first seen, then id, all descending.  A page continues strictly *after* the last row's
+``SortKey`` with one row-value comparison, which PostgreSQL answers from the same index, so
+page 4,000 costs what page 1 costs.  Every value is a bound parameter; ``q`` is a LIKE pattern
+with its metacharacters escaped, so quotes, ``%`` and ``_`` are plain text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from vibed.store.postgres import Database
+
+UNDATED = dt.date(1, 1, 1)  # where an undated release sorts: after every dated one
+_DAY = "coalesce(release_date, '0001-01-01'::date)"
+_COLUMNS = ("id, source, external_id, kind, title, artists, album, language, release_date, year, image, "
+            f"url, explicit, first_seen, {_DAY} AS sort_day")
+
+
+@attrs.frozen
+class SortKey:
+    """Where a row sits in the listing order; a page resumes strictly after it."""
+
+    day: dt.date
+    first_seen: dt.datetime
+    id: int
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> SortKey:
+        return cls(row["sort_day"], row["first_seen"], row["id"])
+
+
+@attrs.frozen
+class ListingQuery:
+    languages: tuple[str, ...] = ()
+    source: str | None = None
+    kind: str | None = None
+    since: dt.date | None = None
+    q: str | None = None
+    limit: int = 25
+    after: SortKey | None = None
+
+
+@attrs.frozen
+class ListingPage:
+    rows: tuple[Mapping[str, Any], ...]
+    next_key: SortKey | None  # None on the last page
+
+
+def like_pattern(text: str) -> str:
+    """``text`` as a substring pattern for LIKE/ILIKE (backslash is PostgreSQL's default escape)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def listing_sql(query: ListingQuery) -> tuple[str, list[Any]]:
+    where: list[str] = []
+    args: list[Any] = []
+
+    def bind(value: Any, cast: str) -> str:
+        args.append(value)
+        return f"${len(args)}::{cast}"
+
+    if len(query.languages) == 1:  # `=` keeps the (language, newest) index order; ANY would not
+        where.append(f"language = {bind(query.languages[0], 'text')}")
+    elif query.languages:
+        where.append(f"language = ANY({bind(list(query.languages), 'text[]')})")
+    if query.source is not None:
+        where.append(f"source = {bind(query.source, 'text')}")
+    if query.kind is not None:
+        where.append(f"kind = {bind(query.kind, 'text')}")
+    if query.since is not None:
+        since = bind(query.since, "date")
+        # the second form is the index's own expression, so it bounds the index scan
+        where.append(f"release_date >= {since} AND {_DAY} >= {since}")
+    if query.q:
+        pattern = bind(like_pattern(query.q), "text")
+        where.append(f"(title ILIKE {pattern} OR artist_names ILIKE {pattern})")
+    if query.after is not None:
+        key = query.after
+        # the day travels as text: asyncpg sends date.min (our UNDATED) as -infinity, not 0001-01-01
+        where.append(f"({_DAY}, first_seen, id) < ({bind(key.day.isoformat(), 'text')}::date, "
+                     f"{bind(key.first_seen, 'timestamptz')}, {bind(key.id, 'bigint')})")
+    sql = (f"SELECT {_COLUMNS} FROM releases"
+           + (f" WHERE {' AND '.join(where)}" if where else "")
+           + f" ORDER BY {_DAY} DESC, first_seen DESC, id DESC"
+           + f" LIMIT {bind(query.limit + 1, 'int')}")  # one more row tells whether a next page exists
+    return sql, args
+
+
+async def list_releases(db: Database, query: ListingQuery) -> ListingPage:
+    sql, args = listing_sql(query)
+    rows = await db.fetch(sql, *args)
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    return ListingPage(tuple(rows), SortKey.of(rows[-1]) if more else None)
+
+
+async def get_release(db: Database, release_id: int) -> Mapping[str, Any] | None:
+    """One release with its raw upstream item, or None."""
+    return await db.fetchrow(f"SELECT {_COLUMNS}, raw FROM releases WHERE id = $1", release_id)

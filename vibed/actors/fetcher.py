@@ -5,9 +5,9 @@ the job channel ends or the writer is gone.  Several fetchers share one job chan
 
 A (source, scope) run: claim it (advisory lock + the round's slot, so two daemons never fetch
 the same thing for the same round), then for page 1..cap: take a token (none → log
-``fetch_rate_limited`` and leave the rest to the next round — upstream is never called
-without one), fetch, write, and stop at a page that brought nothing the database did not
-have, at ``last_page``, or at the cap.  Failures back off per (source, scope) with capped,
+``fetch_rate_limited`` and stop — upstream is never called without one), fetch, and stop at
+a page that brought nothing the database did not have, at ``last_page``, or at the cap.
+The pages of the run are then written in one request, so event ids run oldest → newest.  Failures back off per (source, scope) with capped,
 jittered exponential delays that honour Retry-After; success resets them.
 """
 
@@ -22,8 +22,8 @@ import trio
 
 from vibed.actors.health import ScopeHealth
 from vibed.logs import get_logger
-from vibed.messages import Failure, FailureKind, FetchJob, Page, WriteRequest, WriteResult
-from vibed.store import bucket, fetch_state
+from vibed.messages import Failure, FailureKind, FetchJob, Page, Release, WriteRequest, WriteResult
+from vibed.store import bucket, fetch_state, releases
 from vibed.store.postgres import Database
 
 log = get_logger("vibed.fetcher")
@@ -79,25 +79,51 @@ class Fetcher:
                 log.info("fetch_skipped", source=job.source, language=job.scope, reason="backing_off",
                          retry_in=round(backoff, 1))
                 return
-            log.info("fetch_started", source=job.source, language=job.scope, round_id=job.round_id)
+            log.info("fetch_started", source=job.source, language=job.scope, round_id=job.round_id,
+                     slot=job.slot)
+            # The run's pages are written together, once paging has stopped: written page by page,
+            # page 1 (the newest) would take lower event ids than page 2, and a run cut short by a
+            # crash would leave its older part behind the "nothing new" stop for good.
+            collected: list[Release] = []
+            seen: set[tuple[str, str]] = set()
+            failure: Failure | None = None
+            complete = False
+            number = 0
             for number in range(1, job.max_pages + 1):
                 if not await self._take_token(job, source.service, number):
-                    return
+                    break
                 if job.progress is not None:
                     job.progress.requests += 1
                 result = await source.fetch_page(job.scope, number)
                 if isinstance(result, Failure):
-                    await self._failed(job, result)
-                    return
-                written = await self._write(result, pages)
+                    failure = result
+                    break
+                keys = [(r.source, r.external_id) for r in result.releases]
+                unseen = [key for key in dict.fromkeys(keys) if key not in seen]
+                stored = await releases.known(self.db, unseen)
+                first_seen = sum(1 for key in unseen if key not in stored)
+                seen.update(unseen)
+                collected.extend(result.releases)
+                self._succeeded(job, result, first_seen)
+                if first_seen == 0 or result.last_page:
+                    complete = True
+                    break
+            else:
+                complete = True  # the page cap: older pages are left alone on purpose
+            if collected:
+                whole = Page(job.source, job.scope, number, tuple(collected), last_page=complete)
+                written = await self._write(whole, pages)
                 if written.error is not None:
                     await self._failed(job, Failure(job.source, job.scope, number, FailureKind.UPSTREAM_ERROR,
                                                     f"not stored: {written.error}"), kind="store")
                     return
-                self._succeeded(job, result, written)
-                if written.first_seen == 0 or result.last_page:
-                    break
-            await fetch_state.record_success(self.db, job.source, job.scope)
+                if job.progress is not None:
+                    job.progress.first_seen += written.first_seen
+                    job.progress.events += written.events
+            if failure is not None:
+                await self._failed(job, failure)
+            elif complete:
+                await fetch_state.record_success(self.db, job.source, job.scope)
 
     async def _take_token(self, job: FetchJob, service: str, page: int) -> bool:
         grant = await bucket.take(self.db, service)
@@ -123,13 +149,9 @@ class Fetcher:
                     return WriteResult(0, 0, "the writer stopped before answering")
         return WriteResult(0, 0, f"the writer did not answer within {WRITE_TIMEOUT:g}s")
 
-    def _succeeded(self, job: FetchJob, page: Page, written: WriteResult) -> None:
-        if job.progress is not None:
-            job.progress.first_seen += written.first_seen
-            job.progress.events += written.events
+    def _succeeded(self, job: FetchJob, page: Page, first_seen: int) -> None:
         log.info("fetch_success", source=job.source, language=job.scope, page=page.page,
-                 count=len(page.releases), new=written.events, first_seen=written.first_seen,
-                 last_page=page.last_page)
+                 count=len(page.releases), first_seen=first_seen, last_page=page.last_page)
         self.health.succeeded(job.source, job.scope, page)
 
     async def _failed(self, job: FetchJob, failure: Failure, kind: str | None = None) -> None:

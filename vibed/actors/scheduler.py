@@ -97,7 +97,7 @@ class Scheduler:
                     continue
                 cron = poke is None  # the cron time came
                 if poke is None:
-                    slot = fire.strftime("%Y-%m-%dT%H:%MZ")
+                    slot = fire.strftime("%Y-%m-%dT%H:%M:%SZ")
                     poke = Poke(origin="cron", round_id=new_round_id())
                 else:
                     poke = self.take_poke(poke)

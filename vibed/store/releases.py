@@ -6,6 +6,9 @@
 2. inserts one ``events`` row per first-seen release that is new enough (released within the
    window, or undated), oldest first so the newest release gets the highest event id;
 3. commits, and returns the stored events with their ids.
+
+``known`` tells a fetcher which releases of a page the database already has, so it can stop
+paging without writing page by page (see ``vibed.actors.fetcher``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import asyncpg
 import attrs
 
 from vibed.messages import Release, StoredEvent
+from vibed.store.postgres import Database
 
 _UPSERT = """
 INSERT INTO releases AS r (source, external_id, kind, title, artists, artist_names, album, language,
@@ -41,6 +45,20 @@ INSERT INTO events (kind, release_id, payload)
 SELECT 'new_release', r, p::jsonb FROM unnest($1::bigint[], $2::text[]) AS v(r, p)
 RETURNING id, release_id, created_at
 """
+
+
+_KNOWN = """
+SELECT r.source, r.external_id
+  FROM releases r JOIN unnest($1::text[], $2::text[]) AS k(s, e) ON r.source = k.s AND r.external_id = k.e
+"""
+
+
+async def known(db: Database, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The (source, external_id) keys among ``keys`` that are already stored."""
+    if not keys:
+        return set()
+    rows = await db.fetch(_KNOWN, [k[0] for k in keys], [k[1] for k in keys])
+    return {(row["source"], row["external_id"]) for row in rows}
 
 
 @attrs.frozen

@@ -203,3 +203,35 @@ async def test_two_daemons_in_one_cron_slot_fetch_each_language_once(db, db_url,
     claimed = await db.fetch("SELECT DISTINCT last_slot FROM fetch_state WHERE source = 'jiosaavn'")
     [claimed_slot] = [r["last_slot"] for r in claimed]
     assert claimed_slot.startswith(slot.strftime("%Y-%m-%dT%H:%M"))
+
+
+async def test_a_burst_beyond_the_page_cap_is_caught_up_in_later_rounds_without_a_gap(db, db_url, sim_url, sim):
+    burst = 120  # about three pages, with a cap of one page a round
+    async with running_daemon(daemon_config(db_url, sim_url, page_cap=1, languages=("ml",))) as daemon:
+        await daemon.round()
+        added = await sim.release(language="ml", count=burst)
+        wanted = {r["id"] for r in added if r["kind"] != "playlist" and r["language"] == "ml"}
+        for _ in range(5):
+            await daemon.round()
+        stored = {r["external_id"] for r in await db.fetch("SELECT external_id FROM releases")}
+        resume = await db.fetchval("SELECT resume_pages FROM fetch_state WHERE scope = 'ml'")
+    assert wanted <= stored  # without the resume floor, round 2 stops at a known page 1 for good
+    assert resume == 0  # caught up: the floor is cleared
+
+
+async def test_a_failure_after_new_pages_makes_the_next_run_page_past_them(db, db_url, sim_url, sim):
+    async with running_daemon(daemon_config(db_url, sim_url, page_cap=5, languages=("ml",))) as daemon:
+        await daemon.round()
+        added = await sim.release(language="ml", count=120)
+        wanted = {r["id"] for r in added if r["kind"] != "playlist" and r["language"] == "ml"}
+        # an empty bucket after two pages cuts the run short
+        await db.execute("UPDATE rate_limit_tokens SET tokens = 2, refill_rate = 0 WHERE service_name = 'jiosaavn'")
+        await daemon.round()
+        assert await db.fetchval("SELECT resume_pages FROM fetch_state WHERE scope = 'ml'") == 3
+        missing = wanted - {r["external_id"] for r in await db.fetch("SELECT external_id FROM releases")}
+        assert missing  # the third page was never fetched
+        await db.execute("UPDATE rate_limit_tokens SET tokens = 100 WHERE service_name = 'jiosaavn'")
+        await db.execute("UPDATE fetch_state SET backoff_until = NULL")
+        await daemon.round()
+    stored = {r["external_id"] for r in await db.fetch("SELECT external_id FROM releases")}
+    assert wanted <= stored

@@ -145,8 +145,8 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
 
     runtime.health_parts.append(pipeline_health)
 
-    from vibed.http import control as control_api
     from vibed.delivery import asgi_stream
+    from vibed.http import control as control_api
     from vibed.http import metrics_api, page
 
     runtime.blueprints.extend([control_api.register, metrics_api.register, page.register,

@@ -7,8 +7,11 @@ A (source, scope) run: claim it (advisory lock + the round's slot, so two daemon
 the same thing for the same round), then for page 1..cap: take a token (none → log
 ``fetch_rate_limited`` and stop — upstream is never called without one), fetch, and stop at
 a page that brought nothing the database did not have, at ``last_page``, or at the cap.
-The pages of the run are then written in one request, so event ids run oldest → newest.  Failures back off per (source, scope) with capped,
-jittered exponential delays that honour Retry-After; success resets them.
+The pages of the run are then written in one request, so event ids run oldest → newest.
+A run cut short (failure, empty bucket, cap) after new releases leaves ``resume_pages`` for
+the next run, which pages at least that far, so older new releases are never skipped.
+Failures back off per (source, scope) with capped, jittered exponential delays that honour
+Retry-After; success resets them.
 """
 
 from __future__ import annotations
@@ -71,13 +74,13 @@ class Fetcher:
             if not held:
                 log.info("fetch_skipped", source=job.source, language=job.scope, reason="claimed_elsewhere")
                 return
-            backoff = await fetch_state.claim(self.db, job.source, job.scope, job.slot)
-            if backoff is None:
+            claimed = await fetch_state.claim(self.db, job.source, job.scope, job.slot)
+            if claimed is None:
                 log.info("fetch_skipped", source=job.source, language=job.scope, reason="fetched_this_round")
                 return
-            if backoff > 0:
+            if claimed.backoff_s > 0:
                 log.info("fetch_skipped", source=job.source, language=job.scope, reason="backing_off",
-                         retry_in=round(backoff, 1))
+                         retry_in=round(claimed.backoff_s, 1))
                 return
             log.info("fetch_started", source=job.source, language=job.scope, round_id=job.round_id,
                      slot=job.slot)
@@ -88,8 +91,9 @@ class Fetcher:
             seen: set[tuple[str, str]] = set()
             failure: Failure | None = None
             complete = False
-            number = 0
-            for number in range(1, job.max_pages + 1):
+            number = reached = 0
+            # catching up after a cut-short run may take one page past the cap
+            for number in range(1, max(job.max_pages, claimed.resume_pages) + 1):
                 if not await self._take_token(job, source.service, number):
                     break
                 if job.progress is not None:
@@ -104,12 +108,12 @@ class Fetcher:
                 first_seen = sum(1 for key in unseen if key not in stored)
                 seen.update(unseen)
                 collected.extend(result.releases)
+                reached = number
                 self._succeeded(job, result, first_seen)
-                if first_seen == 0 or result.last_page:
+                # past a page an earlier, cut-short run stored, "nothing new" no longer means "done"
+                if result.last_page or (first_seen == 0 and number >= claimed.resume_pages):
                     complete = True
                     break
-            else:
-                complete = True  # the page cap: older pages are left alone on purpose
             if collected:
                 whole = Page(job.source, job.scope, number, tuple(collected), last_page=complete)
                 written = await self._write(whole, pages)
@@ -120,6 +124,11 @@ class Fetcher:
                 if job.progress is not None:
                     job.progress.first_seen += written.first_seen
                     job.progress.events += written.events
+            # cut short after storing new releases: older ones may sit on the next page, which a later
+            # "nothing new" page 1 would never reach; the next run must page at least that far
+            resume = 0 if complete else (reached + 1 if collected else claimed.resume_pages)
+            if resume != claimed.resume_pages:
+                await fetch_state.set_resume(self.db, job.source, job.scope, resume)
             if failure is not None:
                 await self._failed(job, failure)
             elif complete:

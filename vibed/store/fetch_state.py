@@ -22,7 +22,7 @@ _CLAIM = """
 INSERT INTO fetch_state (source, scope, last_slot) VALUES ($1, $2, $3)
 ON CONFLICT (source, scope) DO UPDATE SET last_slot = EXCLUDED.last_slot
  WHERE fetch_state.last_slot IS DISTINCT FROM EXCLUDED.last_slot
-RETURNING extract(epoch FROM greatest(backoff_until - now(), interval '0')) AS backoff_s
+RETURNING extract(epoch FROM greatest(backoff_until - now(), interval '0')) AS backoff_s, resume_pages
 """
 
 
@@ -37,10 +37,21 @@ class ScopeState:
     backoff_until: dt.datetime | None
 
 
-async def claim(db: Database, source: str, scope: str, slot: str) -> float | None:
-    """Claim the run; None when another daemon already has it, else seconds of back-off left."""
-    backoff = await db.fetchval(_CLAIM, source, scope, slot)
-    return None if backoff is None else float(backoff)
+@attrs.frozen
+class Claim:
+    backoff_s: float  # > 0: backing off, do not call upstream
+    resume_pages: int  # keep paging at least this far (an earlier run was cut short)
+
+
+async def claim(db: Database, source: str, scope: str, slot: str) -> Claim | None:
+    """Claim the run; None when another daemon already has it for this slot."""
+    row = await db.fetchrow(_CLAIM, source, scope, slot)
+    return None if row is None else Claim(float(row["backoff_s"]), int(row["resume_pages"]))
+
+
+async def set_resume(db: Database, source: str, scope: str, pages: int) -> None:
+    await db.execute("UPDATE fetch_state SET resume_pages = $3 WHERE source = $1 AND scope = $2",
+                     source, scope, pages)
 
 
 async def record_success(db: Database, source: str, scope: str) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import trio
+
 from tests.api_support import api_config, release, running_api, store
 
 
@@ -89,20 +91,10 @@ async def test_etag_gives_304_until_the_result_changes(db, db_url):
                                      headers={"If-None-Match": f'"other", W/{etag}'})
         assert again.status_code == 304 and again.content == b"" and again.headers["ETag"] == etag
         await store(db, release(2))
+        # stored behind the daemon's back (no event reached its hub): the cached page may serve
+        # until the cache's short TTL ends; through the daemon, the new event's id ends it at once
+        cache = api.runtime.parts["listing_cache"]
+        await trio.sleep(cache.ttl + 0.05)
         changed = await api.client.get("/api/new-releases", params={"language": "ml", "limit": 25},
                                        headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag and len(changed.json()["data"]) == 2
-
-
-async def test_rate_limit_endpoint_reports_the_database_buckets(db, db_url):
-    await db.execute("UPDATE rate_limit_tokens SET tokens = 0.5, max_tokens = 10, refill_rate = 10, "
-                     "refill_interval = '100 seconds', last_refill = now() WHERE service_name = 'jiosaavn'")
-    async with running_api(api_config(db_url)) as api:
-        r = await api.client.get("/api/rate-limit")
-    body = r.json()["services"]
-    assert r.status_code == 200 and set(body) == {"jiosaavn", "spotify"}
-    saavn = body["jiosaavn"]
-    assert saavn["max_tokens"] == 10 and saavn["refill_rate"] == 10 and saavn["refill_interval_s"] == 100
-    assert 0.5 <= saavn["tokens"] < 1.5
-    assert 0 < saavn["next_token_s"] <= 5.0  # half a token at 0.1 token/s
-    assert body["spotify"]["next_token_s"] == 0

@@ -27,6 +27,7 @@ from vibed.actors.writer import Writer
 from vibed.daemon_status import status_line
 from vibed.delivery import serve_delivery
 from vibed.http.app import create_app
+from vibed.http.listing_cache import ListingCache
 from vibed.logs import get_logger
 from vibed.messages import FetchJob, Poke, StoredEvent, WriteRequest
 from vibed.metrics import MeteredSource, Metrics
@@ -103,7 +104,7 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     await sup.start(nursery, "writer", lambda task_status: writer.run(
         pages_r.clone(), stored_s.clone(), task_status=task_status))
     delivery = await nursery.start(serve_delivery, config, runtime.db)
-    runtime.parts.update(delivery=delivery, hub=delivery.hub)
+    runtime.parts.update(delivery=delivery, hub=delivery.hub, listing_cache=ListingCache())
     runtime.health_parts.append(delivery.health)
 
     def delivered(events: Sequence[StoredEvent]) -> None:

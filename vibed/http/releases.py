@@ -54,11 +54,20 @@ def _json_response(body: bytes, status: int = 200) -> Response:
 async def list_new_releases() -> Response:
     runtime = current_app.extensions["vibed"]
     secret = cursor_key(runtime.config.jwt_secret)
-    query = parse_listing(request.args, secret)
-    page = await list_releases(runtime.db, query)
-    next_cursor = None if page.next_key is None else encode_cursor(page.next_key, secret)
-    body = _json_bytes({"data": [row_json(row) for row in page.rows], "next_cursor": next_cursor})
-    etag = etag_of(body)
+    query = parse_listing(request.args, secret)  # validate first: a bad request never reaches the cache
+
+    async def render() -> tuple[bytes, str]:
+        page = await list_releases(runtime.db, query)
+        next_cursor = None if page.next_key is None else encode_cursor(page.next_key, secret)
+        body = _json_bytes({"data": [row_json(row) for row in page.rows], "next_cursor": next_cursor})
+        return body, etag_of(body)
+
+    cache = runtime.parts.get("listing_cache")
+    if cache is None:
+        body, etag = await render()
+    else:
+        rendered = await cache.get(request.query_string.decode("latin-1"), lambda: _generation(runtime), render)
+        body, etag = rendered.body, rendered.etag
     if etag_matches(request.headers.get("If-None-Match"), etag):
         response = Response(b"", status=304)
         del response.headers["Content-Type"]  # a 304 has no body, so no type
@@ -67,6 +76,11 @@ async def list_new_releases() -> Response:
     response.headers["ETag"] = etag
     response.headers["Cache-Control"] = CACHE_CONTROL
     return response
+
+
+def _generation(runtime: Any) -> int:
+    delivery = runtime.parts.get("delivery")
+    return delivery.sequencer.last_id if delivery is not None else 0
 
 
 def _release_id(text: str) -> int:

@@ -131,9 +131,13 @@ def test_two_instances_share_the_work_and_the_stream(tmp_path, test_db, simulato
         assert cron_fetches(a) and cron_fetches(b), "both instances took part"
 
         # requests within the bucket: every upstream request spent one token
-        stats = sim_stats(simulator)
-        assert stats["total"] == pytest.approx(tokens_spent(test_db), abs=0.5)
-        assert stats["total"] <= 1000
+        # (rounds go on meanwhile: read the requests first, so a token taken for a request still in
+        # flight can only make "spent" larger; refill over the test adds back under one token)
+        requests = sim_stats(simulator)["total"]
+        spent = tokens_spent(test_db)
+        assert requests <= spent + 1  # never a request without a token
+        assert spent <= requests + 2 * 2 + 1  # at most one token in flight per fetcher of each instance
+        assert spent <= 1000
 
         # both stream clients saw every stored event once, in order
         stored = [i for i in event_ids(test_db) if i > first_event]

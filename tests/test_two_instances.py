@@ -14,8 +14,6 @@ import time
 import urllib.request
 from collections import Counter
 
-import pytest
-
 from tests.daemon_proc import VIBED, Daemon, clean_env, free_port
 from tests.test_live_page import post, simulator, test_db  # noqa: F401 - fixtures
 from tests.test_stream_fixtures import redis_server  # noqa: F401 - fixture

@@ -19,6 +19,7 @@ from vibed.delivery.filters import BadStreamRequest, parse_stream_request
 from vibed.delivery.frames import HEARTBEAT, RETRY, event_frame, reset_frame
 from vibed.delivery.listener import Listener
 from vibed.delivery.replay import plan_replay
+from vibed.delivery.sse import admit_nowait
 from vibed.http.errors import ApiError
 from vibed.messages import StoredEvent
 
@@ -41,7 +42,7 @@ async def stream():  # type: ignore[no-untyped-def]
     except BadStreamRequest as exc:
         raise ApiError(400, exc.error, exc.detail) from None
     ip = request.remote_addr or "?"
-    refusal = "the server is shutting down" if hub.closing else hub.admission.admit_nowait(ip)
+    refusal = admit_nowait(hub, ip)
     if refusal is not None:
         raise ApiError(503, "too_many_streams", refusal, {"Retry-After": "5"})
     send, receive = trio.open_memory_channel[StoredEvent](settings.backlog)

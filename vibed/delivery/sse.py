@@ -14,7 +14,7 @@ import h11
 import trio
 
 from vibed.delivery.client import SocketClient
-from vibed.delivery.filters import BadStreamRequest, parse_stream_request
+from vibed.delivery.filters import BadStreamRequest, StreamRequest, parse_stream_request
 from vibed.delivery.frames import RETRY, event_frame, http_response, reset_frame, stream_head
 from vibed.delivery.hub import Hub
 from vibed.delivery.replay import plan_replay
@@ -42,15 +42,30 @@ async def refuse(sock: socket.socket, conn: h11.Connection, status: int, error: 
         sock.close()
 
 
-async def serve_sse(hub: Hub, db: Database, settings: StreamSettings, sock: socket.socket,
-                    head: RequestHead, ip: str) -> None:
+def admit_nowait(hub: Hub, ip: str) -> str | None:
+    """None when the stream is admitted (release it later), else why it is refused."""
+    return "the server is shutting down" if hub.closing else hub.admission.admit_nowait(ip)
+
+
+async def accept_stream(hub: Hub, sock: socket.socket, head: RequestHead, ip: str) -> StreamRequest | None:
+    """Parse and admit a stream request; answer 400/503 and return None when it cannot be served."""
     try:
         request = parse_stream_request(head.query, head.headers)
     except BadStreamRequest as exc:
-        return await refuse(sock, head.conn, 400, exc.error, exc.detail)
-    refusal = "the server is shutting down" if hub.closing else hub.admission.admit_nowait(ip)
+        await refuse(sock, head.conn, 400, exc.error, exc.detail)
+        return None
+    refusal = admit_nowait(hub, ip)
     if refusal is not None:
-        return await refuse(sock, head.conn, 503, "too many streams", refusal)
+        await refuse(sock, head.conn, 503, "too many streams", refusal)
+        return None
+    return request
+
+
+async def serve_sse(hub: Hub, db: Database, settings: StreamSettings, sock: socket.socket,
+                    head: RequestHead, ip: str) -> None:
+    request = await accept_stream(hub, sock, head, ip)
+    if request is None:
+        return
     head_bytes, chunked = stream_head(head.conn)
     client = SocketClient(sock, request.filter, chunked, ip, settings.backlog)
     hub.add_nowait(client)  # from here on the hub owns (and eventually closes) the socket

@@ -21,13 +21,12 @@ from vibed.delivery.filters import (
     StreamRequest,
     build_filter,
     parse_event_id,
-    parse_stream_request,
 )
 from vibed.delivery.frames import ws_error, ws_event, ws_reset
 from vibed.delivery.hub import Hub
 from vibed.delivery.listener import Listener
 from vibed.delivery.replay import Replay, plan_replay
-from vibed.delivery.sse import StreamSettings, refuse
+from vibed.delivery.sse import StreamSettings, accept_stream
 from vibed.delivery.wire import RequestHead, replayed_stream
 from vibed.messages import StoredEvent
 from vibed.store.postgres import Database
@@ -129,13 +128,9 @@ class WebSocketSession:
 async def serve_websocket(hub: Hub, db: Database, settings: StreamSettings, sock: socket.socket,
                           head: RequestHead, ip: str) -> None:
     """Validate, admit, upgrade (trio-websocket reads the handshake again from the replayed bytes)."""
-    try:
-        request = parse_stream_request(head.query, head.headers)
-    except BadStreamRequest as exc:
-        return await refuse(sock, head.conn, 400, exc.error, exc.detail)
-    refusal = "the server is shutting down" if hub.closing else hub.admission.admit_nowait(ip)
-    if refusal is not None:
-        return await refuse(sock, head.conn, 503, "too many streams", refusal)
+    request = await accept_stream(hub, sock, head, ip)
+    if request is None:
+        return
     stream = replayed_stream(sock, head.received)
     try:
         async with trio.open_nursery() as nursery:

@@ -85,7 +85,16 @@ async def bench(admin: str, args: argparse.Namespace) -> None:
         url = f"http://127.0.0.1:{http_port(runtime)}{PATH}"
         async with httpx.AsyncClient() as client:
             etag = (await client.get(url)).headers["ETag"]
-        for label, extra in (("plain", []), ("If-None-Match", ["-H", f"If-None-Match: {etag}"])):
+        cache = runtime.parts.pop("listing_cache")
+        # the baseline in the same run: without the cache every request queries PostgreSQL
+        cases = [("plain", [], cache), ("If-None-Match", ["-H", f"If-None-Match: {etag}"], cache),
+                 ("no cache, plain", [], None), ("no cache, If-None-Match", ["-H", f"If-None-Match: {etag}"], None),
+                 ("plain again", [], cache)]
+        for label, extra, use in cases:
+            if use is None:
+                runtime.parts.pop("listing_cache", None)
+            else:
+                runtime.parts["listing_cache"] = use
             command = ["wrk", "-t2", "-c50", f"-d{args.duration}s", "--latency", *extra, url]
             print("$", " ".join(command))
             results = []

@@ -75,9 +75,15 @@ class Database:
 
 
 async def _create_pool(dsn: str, size: int) -> asyncpg.Pool:
+    # No loop timers per query or per release: asyncpg arms one for command_timeout and one for
+    # max_inactive_connection_lifetime at every release, and under trio-asyncio a cancelled timer
+    # (with the context of the HTTP request that armed it) lives until it would have fired —
+    # a leak of every request for minutes under load.  PostgreSQL enforces statement_timeout
+    # itself; Trio cancel scopes bound our waits.
     return await asyncpg.create_pool(
         dsn, min_size=min(2, size), max_size=size, init=_init_connection, timeout=5,
-        command_timeout=60,
+        max_inactive_connection_lifetime=0,
+        server_settings={"statement_timeout": "60000", "application_name": "vibed"},
     )
 
 

@@ -199,5 +199,8 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
             await sup.wait_finished(names)
         await client.aclose()
 
+    if config.simulate:
+        # a demo should show releases at once, not at the next cron time
+        control.request_round("startup")
     runtime.parts["reload"] = reload
     return Services(port=port, poke=poke, reload=reload, drain=drain)

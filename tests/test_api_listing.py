@@ -93,7 +93,7 @@ async def test_etag_gives_304_until_the_result_changes(db, db_url):
         await store(db, release(2))
         # stored behind the daemon's back (no event reached its hub): the cached page may serve
         # until the cache's short TTL ends; through the daemon, the new event's id ends it at once
-        cache = api.runtime.parts["listing_cache"]
+        cache = api.runtime.parts["edge_cache"]
         await trio.sleep(cache.ttl + 0.05)
         changed = await api.client.get("/api/new-releases", params={"language": "ml", "limit": 25},
                                        headers={"If-None-Match": etag})

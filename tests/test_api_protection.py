@@ -8,7 +8,7 @@ import jwt
 
 from tests.api_support import api_config, running_api
 from vibed.auth import issue_token
-from vibed.http.protection import HTML_CSP, JSON_CSP, content_security_policy
+from vibed.edge.respond import HTML_CSP, JSON_CSP, content_security_policy
 
 SECRET = "a-test-secret-long-enough-for-hs512-as-well-0123456789abcdef0123"  # 64 bytes
 FETCH = "/api/new-releases/fetch"
@@ -81,8 +81,8 @@ async def test_security_headers_on_answers_errors_and_304_with_csp_per_type(db_u
         assert r.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
     assert not_modified.status_code == 304
-    assert content_security_policy("text/html") == HTML_CSP and "script-src 'self'" in HTML_CSP
-    assert content_security_policy("application/json") == content_security_policy(None) == JSON_CSP
+    assert content_security_policy(b"text/html") == HTML_CSP and b"script-src 'self'" in HTML_CSP
+    assert content_security_policy(b"application/json") == content_security_policy(None) == JSON_CSP
 
 
 def _tokens() -> dict[str, str]:

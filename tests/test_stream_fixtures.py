@@ -25,6 +25,7 @@ from quart_trio import QuartTrio
 
 from vibed.config import Config
 from vibed.delivery import BusTiming, Delivery, open_delivery
+from vibed.edge.server import serve_http
 from vibed.messages import Artist, Release, StoredEvent
 from vibed.store.postgres import Database
 from vibed.store.releases import write_batch
@@ -84,8 +85,8 @@ async def open_gateway(db: Database, **overrides: Any) -> AsyncIterator[Running]
     timing = overrides.pop("timing", FAST_BUS)
     async with open_delivery(config(**overrides), db, timing=timing) as delivery, trio.open_nursery() as n:
         stop = trio.Event()
-        port = await n.start(functools.partial(delivery.serve_gateway, tiny_app(), "127.0.0.1", 0,
-                                               shutdown=stop, grace=1.0))
+        port = await n.start(functools.partial(serve_http, delivery, tiny_app(), config(**overrides),
+                                               host="127.0.0.1", port=0, shutdown=stop, grace=1.0))
         writer, inbox = trio.open_memory_channel[tuple[StoredEvent, ...]](0)
         await n.start(delivery.broadcaster.run, inbox)
         async with writer:

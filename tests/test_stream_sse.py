@@ -95,8 +95,8 @@ async def test_filters_select_by_language_source_and_kind_in_replay_and_live(db)
 
 async def test_bad_filters_and_ids_are_refused_with_400_json(db):
     async with open_gateway(db) as gw:
-        for target, error in [("?language=xx", "unknown language"), ("?kind=ep", "unknown kind"),
-                              ("?source=napster", "unknown source"), ("?last_event_id=-1", "bad last event id")]:
+        for target, error in [("?language=xx", "unknown_language"), ("?kind=ep", "unknown_kind"),
+                              ("?source=napster", "unknown_source"), ("?last_event_id=-1", "bad_last_event_id")]:
             async with open_sse(gw.port, "/api/new-releases/stream" + target) as client:
                 assert client.status == 400
                 body = b""

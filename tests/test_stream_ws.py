@@ -69,4 +69,4 @@ async def test_a_bad_filter_is_refused_before_the_upgrade(db):
     async with open_gateway(db) as gw, httpx.AsyncClient() as http:
         response = await http.get(f"http://127.0.0.1:{gw.port}/api/new-releases/ws?kind=ep",
                                   headers={"Upgrade": "websocket", "Connection": "Upgrade"})
-        assert response.status_code == 400 and response.json()["error"] == "unknown kind"
+        assert response.status_code == 400 and response.json()["error"] == "unknown_kind"

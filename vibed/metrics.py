@@ -60,6 +60,10 @@ class Metrics:
         self.restarts = Counter("vibed_actor_restarts", "Actor restarts by actor", ["actor"], registry=r)
         self.http = Counter("vibed_http_requests", "HTTP requests by route and status",
                             ["route", "status"], registry=r)
+        # "reused": the stream request came after another request on its connection, as a browser's
+        # EventSource usually does; every stream takes the same task-free path either way
+        self.streams = Counter("vibed_streams_opened", "Streams opened by kind and connection",
+                               ["kind", "connection"], registry=r)
         self.round_seconds = Histogram("vibed_round_duration_seconds", "Duration of a fetch round",
                                        buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300), registry=r)
         self.delivery = Histogram("vibed_event_delivery_seconds",

@@ -26,8 +26,9 @@ from vibed.actors.scheduler import Scheduler
 from vibed.actors.writer import Writer
 from vibed.daemon_status import status_line
 from vibed.delivery import serve_delivery
+from vibed.edge.cache import EdgeCache
+from vibed.edge.server import serve_http
 from vibed.http.app import create_app
-from vibed.http.listing_cache import ListingCache
 from vibed.logs import get_logger
 from vibed.messages import FetchJob, Poke, StoredEvent, WriteRequest
 from vibed.metrics import MeteredSource, Metrics
@@ -104,7 +105,7 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     await sup.start(nursery, "writer", lambda task_status: writer.run(
         pages_r.clone(), stored_s.clone(), task_status=task_status))
     delivery = await nursery.start(serve_delivery, config, runtime.db)
-    runtime.parts.update(delivery=delivery, hub=delivery.hub, listing_cache=ListingCache())
+    runtime.parts.update(delivery=delivery, hub=delivery.hub)
     runtime.health_parts.append(delivery.health)
 
     def delivered(events: Sequence[StoredEvent]) -> None:
@@ -146,21 +147,22 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
 
     runtime.health_parts.append(pipeline_health)
 
-    from vibed.delivery import asgi_stream
     from vibed.http import control as control_api
     from vibed.http import metrics_api, page
 
-    runtime.blueprints.extend([control_api.register, metrics_api.register, page.register,
-                               asgi_stream.register])
+    runtime.blueprints.extend([control_api.register, metrics_api.register, page.register])
     if not config.jwt_secret:
         log.warning("control_unprotected", detail="JWT_SECRET is not set: POST /api/new-releases/fetch "
                                                   "answers loopback clients only")
 
     http_stop = trio.Event()
     app = create_app(runtime)
-    # the gateway owns the sockets: streams are served by the hub, everything else by Hypercorn
-    port = await nursery.start(partial(delivery.serve_gateway, app, config.host, config.port, shutdown=http_stop,
-                                       grace=min(3.0, config.grace_period)))
+    # answers the edge holds until the next delivered event (the hub's last id moves with every release)
+    edge_cache = runtime.parts["edge_cache"] = EdgeCache(lambda: delivery.sequencer.last_id)
+    # the edge owns the sockets: per request, a stream goes to the hub, the rest to cache or app
+    port = await nursery.start(partial(serve_http, delivery, app, config, host=config.host, port=config.port,
+                                       shutdown=http_stop, grace=min(3.0, config.grace_period), metrics=metrics,
+                                       cache=edge_cache))
     runtime.parts["http_port"] = port
 
     def poke() -> None:

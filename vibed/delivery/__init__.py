@@ -1,5 +1,5 @@
-"""Real-time delivery: the hub that fans stored events out to SSE and WebSocket clients, the bus
-that carries them between instances (Redis) and the gateway that owns the stream connections.
+"""Real-time delivery: the hub that fans stored events out to SSE and WebSocket clients, and the bus
+that carries them between instances (Redis).  Stream requests reach it from the edge (vibed/edge).
 
     writer ─StoredEvent─► Broadcaster ─► Sequencer ─► Hub ─► SSE sockets / WebSocket sessions
                               │              ▲

@@ -56,7 +56,7 @@ def _restrict(raw: Sequence[str] | None, allowed: Iterable[str], what: str) -> f
         return None
     unknown = sorted(values - frozenset(allowed))
     if unknown:
-        raise BadStreamRequest(f"unknown {what}", f"{', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+        raise BadStreamRequest(f"unknown_{what}", f"{', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
     return values
 
 
@@ -70,7 +70,7 @@ def parse_event_id(raw: object, where: str) -> int:
     """A Last-Event-ID: a non-negative integer (bool and floats are refused)."""
     text = str(raw).strip()
     if isinstance(raw, bool) or not text.isdigit() or len(text) > 18:
-        raise BadStreamRequest("bad last event id", f"{where} must be a non-negative integer, got {text[:40]!r}")
+        raise BadStreamRequest("bad_last_event_id", f"{where} must be a non-negative integer, got {text[:40]!r}")
     return int(text)
 
 
@@ -85,7 +85,7 @@ def parse_stream_request(query: str, headers: Mapping[str, str]) -> StreamReques
     try:
         params = parse_qs(query, keep_blank_values=True, strict_parsing=False, max_num_fields=64)
     except ValueError as exc:
-        raise BadStreamRequest("bad query string", str(exc)) from None
+        raise BadStreamRequest("bad_query_string", str(exc)) from None
     # other parameters are ignored: EventSource polyfills and caches add their own (``_=...``)
     stream_filter = build_filter(params.get("language"), params.get("source"), params.get("kind"))
     last: int | None = None

@@ -10,17 +10,16 @@ import json
 from typing import Any
 
 import attrs
-import h11
 
 from vibed.messages import StoredEvent
 
 HEARTBEAT_BODY = b": hb\n\n"
 RETRY_BODY = b"retry: 3000\n\n"
-STREAM_HEADERS = [
-    ("Content-Type", "text/event-stream; charset=utf-8"),
-    ("Cache-Control", "no-cache"),
-    ("X-Accel-Buffering", "no"),
-]
+STREAM_HEADERS = (
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),  # nginx: pass each frame on at once
+)
 
 
 def _dumps(value: Any) -> str:
@@ -73,19 +72,3 @@ def ws_reset(resume_id: int, reason: str) -> str:
 
 def ws_error(error: str, detail: str) -> str:
     return _dumps({"error": error, "detail": detail})
-
-
-def http_response(conn: h11.Connection, status: int, body: dict[str, Any] | None = None,
-                  headers: list[tuple[str, str]] | None = None) -> bytes:
-    """A complete small response (400/503 JSON) rendered by h11; the connection closes after it."""
-    payload = _dumps(body or {}).encode()
-    head = [("Content-Type", "application/json"), ("Content-Length", str(len(payload))),
-            ("Connection", "close"), *(headers or [])]
-    return b"".join([conn.send(h11.Response(status_code=status, headers=head)) or b"",
-                     conn.send(h11.Data(data=payload)) or b"", conn.send(h11.EndOfMessage()) or b""])
-
-
-def stream_head(conn: h11.Connection) -> tuple[bytes, bool]:
-    """The 200 head of an SSE response, and whether the body must be chunked."""
-    head = conn.send(h11.Response(status_code=200, headers=STREAM_HEADERS)) or b""
-    return head, b"transfer-encoding: chunked" in head.lower()

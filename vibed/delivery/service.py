@@ -1,9 +1,8 @@
-"""``open_delivery``: the hub, the bus and the gateway of one instance, opened together.
+"""``open_delivery``: the hub, the sequencer and the bus of one instance, opened together.
 
     async with open_delivery(config, db) as delivery:
         nursery.start_soon(delivery.broadcaster.run, stored_events_inbox)
-        port = await nursery.start(functools.partial(delivery.serve_gateway, app, host, port,
-                                                     shutdown=stop, grace=3.0))
+        # the edge (vibed/edge) hands stream requests to ``delivery.hub``
 """
 
 from __future__ import annotations
@@ -16,14 +15,11 @@ import attrs
 import trio
 
 from vibed.delivery.admission import Admission
-from vibed.delivery.asgi import open_hypercorn
 from vibed.delivery.bus import Broadcaster
-from vibed.delivery.gateway import Gateway, open_listen_socket
 from vibed.delivery.hub import Hub
 from vibed.delivery.redis_feed import RedisFeed
 from vibed.delivery.sequencer import Sequencer
 from vibed.delivery.sse import StreamSettings
-from vibed.http.server import hypercorn_config
 from vibed.store.postgres import Database
 from vibed.store.redis import open_redis
 
@@ -57,32 +53,6 @@ class Delivery:
         if bus["state"] != "ok":
             body["degraded"] = True  # /api/health reports "degraded" (and pops this key)
         return body
-
-    async def serve_gateway(self, app: Any, host: str, port: int, *, shutdown: trio.Event, grace: float = 5.0,
-                            task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
-        """Serve streams and hand everything else to Hypercorn until ``shutdown`` is set, then drain
-        within ``grace``; ``task_status.started(port)`` with the bound port (0 = a free one)."""
-        listener = open_listen_socket(host, port)
-        try:
-            async with open_hypercorn(app, hypercorn_config(host, port, grace=grace)) as hypercorn:
-                gateway = Gateway(self.hub, self.db, self.settings, hypercorn)
-                try:
-                    async with trio.open_nursery() as connections:
-                        async with trio.open_nursery() as accepting:
-                            accepting.start_soon(gateway.serve_accepting, listener, connections)
-                            task_status.started(listener.getsockname()[1])
-                            await shutdown.wait()
-                            accepting.cancel_scope.cancel()
-                        with trio.move_on_after(grace):  # frames in flight reach their clients
-                            await self.hub.drain()
-                        self.hub.close_all_nowait()
-                        await hypercorn.terminate()
-                        connections.cancel_scope.deadline = trio.current_time() + grace
-                finally:
-                    gateway.close()
-        finally:
-            trio.lowlevel.notify_closing(listener)
-            listener.close()
 
 
 @contextlib.asynccontextmanager

@@ -26,8 +26,8 @@ from vibed.delivery.frames import ws_error, ws_event, ws_reset
 from vibed.delivery.hub import Hub
 from vibed.delivery.listener import Listener
 from vibed.delivery.replay import Replay, plan_replay
-from vibed.delivery.sse import StreamSettings, accept_stream
-from vibed.delivery.wire import RequestHead, replayed_stream
+from vibed.delivery.sse import StreamSettings
+from vibed.edge.wire import replayed_stream
 from vibed.messages import StoredEvent
 from vibed.store.postgres import Database
 
@@ -39,18 +39,18 @@ def _strings(value: Any, key: str) -> list[str] | None:
         return [value]
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return value
-    raise BadStreamRequest("bad message", f"{key!r} must be a list of strings")
+    raise BadStreamRequest("bad_message", f"{key!r} must be a list of strings")
 
 
 def parse_ws_message(text: str | bytes) -> StreamRequest:
     if isinstance(text, bytes):
-        raise BadStreamRequest("bad message", "send JSON text frames, not binary")
+        raise BadStreamRequest("bad_message", "send JSON text frames, not binary")
     try:
         message = json.loads(text)
     except ValueError as exc:
-        raise BadStreamRequest("bad message", f"not JSON: {exc}") from None
+        raise BadStreamRequest("bad_message", f"not JSON: {exc}") from None
     if not isinstance(message, dict) or "subscribe" not in message:
-        raise BadStreamRequest("bad message", 'expected {"subscribe": ["ml"], "last_event_id": 123}')
+        raise BadStreamRequest("bad_message", 'expected {"subscribe": ["ml"], "last_event_id": 123}')
     stream_filter = build_filter(_strings(message["subscribe"], "subscribe"),
                                  _strings(message.get("source"), "source"), _strings(message.get("kind"), "kind"))
     last = message.get("last_event_id")
@@ -126,12 +126,10 @@ class WebSocketSession:
 
 
 async def serve_websocket(hub: Hub, db: Database, settings: StreamSettings, sock: socket.socket,
-                          head: RequestHead, ip: str) -> None:
-    """Validate, admit, upgrade (trio-websocket reads the handshake again from the replayed bytes)."""
-    request = await accept_stream(hub, sock, head, ip)
-    if request is None:
-        return
-    stream = replayed_stream(sock, head.received)
+                          handshake: bytes, request: StreamRequest, ip: str) -> None:
+    """The edge admitted the request; trio-websocket reads ``handshake`` (the upgrade request and
+    whatever followed it) and answers it, then the session runs until either side ends it."""
+    stream = replayed_stream(sock, handshake)
     try:
         async with trio.open_nursery() as nursery:
             ws = await (await wrap_server_stream(nursery, stream)).accept()

@@ -1,12 +1,16 @@
-"""Every error leaves as JSON ``{"error": code, "detail": sentence}``; never HTML, never a trace."""
+"""Every error leaves as JSON ``{"error": code, "detail": sentence}``; never HTML, never a trace.
+
+The body comes from the edge's one renderer (``vibed.edge.respond.error_body``), so an error the
+app raises and one the edge answers itself look the same."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from quart import Response, jsonify
+from quart import Response
 from werkzeug.exceptions import HTTPException
 
+from vibed.edge.respond import error_body
 from vibed.logs import get_logger
 
 log = get_logger("vibed.http")
@@ -24,8 +28,7 @@ class ApiError(Exception):
 
 
 def error_response(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> Response:
-    response = jsonify({"error": code, "detail": detail})
-    response.status_code = status
+    response = Response(error_body(code, detail), status=status, content_type="application/json")
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response

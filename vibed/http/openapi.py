@@ -1,6 +1,6 @@
 """``GET /openapi.json``: the OpenAPI 3.1 document of every endpoint, checked against real answers.
 
-The stream endpoints are served by the delivery gateway before Quart sees them, and the
+The stream endpoints are served by the edge (vibed/edge) before Quart sees them, and the
 WebSocket one cannot be exercised by an HTTP client: both are described for humans and
 generated clients (``x-documented-only``), and the conformance tests leave them out.
 """
@@ -13,6 +13,7 @@ from quart import Blueprint, Response, jsonify
 
 import vibed
 from vibed.http.openapi_schemas import HEADERS, KINDS, LIMITED, RESPONSES, SCHEMAS, SOURCES, error
+from vibed.http.releases import EDGE_CACHE
 from vibed.sources.languages import LANGUAGES
 
 blueprint = Blueprint("openapi", __name__)
@@ -140,4 +141,5 @@ def document() -> dict[str, Any]:
 async def openapi_json() -> Response:
     response = jsonify(document())
     response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers[EDGE_CACHE] = "1"
     return response

@@ -8,6 +8,8 @@ from typing import Any
 
 from quart import Blueprint, Response, current_app
 
+from vibed.http.releases import EDGE_CACHE
+
 blueprint = Blueprint("page", __name__)
 ASSETS = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
 PAGE_CSP = ("default-src 'self'; img-src 'self' https: http: data:; connect-src 'self'; style-src 'self'; "
@@ -30,6 +32,7 @@ async def asset(name: str):  # type: ignore[no-untyped-def]
         raise ApiError(404, "not_found", f"no asset {name!r}")
     response = Response(_read(name), status=200, content_type=ASSETS[name])
     response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers[EDGE_CACHE] = "1"
     return response
 
 
@@ -39,5 +42,6 @@ async def index():  # type: ignore[no-untyped-def]
     text = _read("index.html").replace("{{LANGUAGES}}", html.escape(",".join(runtime.config.languages)))
     response = Response(text, status=200, content_type="text/html; charset=utf-8")
     response.headers["Content-Security-Policy"] = PAGE_CSP
-    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Cache-Control"] = "no-cache"  # browsers revalidate; the edge holds it for them
+    response.headers[EDGE_CACHE] = "1"
     return response

@@ -1,0 +1,66 @@
+"""The public API's per-client limit: shared through Redis when REDIS_URL is set, in-process otherwise.
+
+Every ``/api/…`` request counts, stream opens included, except ``/api/health`` (load balancers
+and systemd poll it); ``/metrics`` and the page are outside ``/api/`` and never count.  A refused
+request is a 429 with ``Retry-After``; every counted answer carries ``RateLimit-Limit/-Remaining/-Reset``.
+
+When Redis stops answering, the in-process limiter takes over (logged, at most every 30 s):
+each instance then limits on its own, which is looser but never lets the API go unprotected,
+and never turns a Redis outage into failed requests.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from vibed.edge.client_ip import limit_key
+from vibed.edge.limiter import Decision, LocalLimiter
+from vibed.edge.respond import Header
+from vibed.logs import get_logger
+from vibed.store.redis import RedisUnavailable
+from vibed.store.redis_ratelimit import RedisLimiter
+
+log = get_logger("vibed.http")
+PERIOD_S = 60.0  # api_rate_limit is "requests per minute"
+UNLIMITED_PATHS = frozenset({"/api/health"})
+WARN_EVERY_S = 30.0
+
+
+def counts(method: str, path: str) -> bool:
+    return method != "OPTIONS" and path.startswith("/api/") and path not in UNLIMITED_PATHS
+
+
+class ApiLimiter:
+    def __init__(self, config: Any) -> None:
+        self.limit = int(config.api_rate_limit)
+        self.local = LocalLimiter(self.limit, PERIOD_S) if self.limit else None
+        self.shared = RedisLimiter(config.redis_url, self.limit, PERIOD_S) if self.limit and config.redis_url \
+            else None
+        self._warned_at = -WARN_EVERY_S
+
+    async def decide(self, client: str) -> Decision:
+        key = limit_key(client)
+        if self.shared is not None:
+            try:
+                v = await self.shared.hit(key)
+                return Decision(v.allowed, self.limit, v.remaining, v.reset_s, v.retry_after_s)
+            except RedisUnavailable as exc:
+                now = time.monotonic()
+                if now - self._warned_at >= WARN_EVERY_S:
+                    self._warned_at = now
+                    log.warning("api_limit_redis_unavailable", error=str(exc), fallback="in-process")
+        assert self.local is not None
+        return self.local.hit(key)
+
+    async def aclose(self) -> None:
+        if self.shared is not None:
+            await self.shared.aclose()
+
+
+def limit_headers(decision: Decision) -> list[Header]:
+    headers = [(b"ratelimit-limit", b"%d" % decision.limit), (b"ratelimit-remaining", b"%d" % decision.remaining),
+               (b"ratelimit-reset", b"%d" % decision.reset_s)]
+    if not decision.allowed:
+        headers.append((b"retry-after", b"%d" % decision.retry_after_s))
+    return headers

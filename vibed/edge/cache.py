@@ -1,0 +1,102 @@
+"""Answers the edge holds: hot, cacheable GETs served without running the app.
+
+The app marks an answer cacheable with the internal header ``x-vibed-edge-cache`` (stripped
+before anything leaves); its promise is that the answer depends only on the request target.
+An entry is served while it is younger than ``ttl`` *and* no event was delivered since it was
+rendered: ``generation`` is the hub's last delivered event id, which moves with every new
+release, local or from another instance, so a new release is never hidden behind the cache.
+The TTL bounds what events do not announce (a re-seen release's changed fields).
+
+A key whose entry went stale is refilled once for a burst (single flight): the first request
+runs the app, the others wait for its answer.  A key never cached yet is not held up, so a
+target that turns out not to be cacheable never queues its requests behind each other.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+
+import attrs
+import trio
+
+from vibed.edge.respond import Answer
+
+MARK = b"x-vibed-edge-cache"
+
+
+@attrs.frozen
+class Entry:
+    answer: Answer  # as it leaves, internal headers removed
+    route: str  # the app's route, for the per-route metrics
+    generation: int
+    born: float
+
+
+@attrs.frozen
+class Fill:
+    key: bytes
+    generation: int
+    waiters: trio.Event | None  # set when this fill is the single flight others wait for
+
+
+@attrs.frozen
+class EdgeCacheStatistics:
+    entries: int
+    hits: int
+    misses: int
+
+
+@attrs.define(eq=False)
+class EdgeCache:
+    generation: Callable[[], int]
+    ttl: float = 2.0
+    max_entries: int = 1024
+    enabled: bool = True  # off: every request runs the app (tests and the benchmark's baseline)
+    hits: int = 0
+    misses: int = 0
+    _entries: OrderedDict[bytes, Entry] = attrs.field(factory=OrderedDict)
+    _filling: dict[bytes, trio.Event] = attrs.field(factory=dict)
+
+    def statistics(self) -> EdgeCacheStatistics:
+        return EdgeCacheStatistics(len(self._entries), self.hits, self.misses)
+
+    def _fresh(self, key: bytes) -> Entry | None:
+        entry = self._entries.get(key)
+        if entry is None or entry.generation != self.generation() or trio.current_time() - entry.born > self.ttl:
+            return None
+        self._entries.move_to_end(key)
+        return entry
+
+    async def lookup(self, key: bytes) -> Entry | None:
+        """The held answer; or None, and the caller fills it (``begin_fill``…``end_fill``)."""
+        while self.enabled:
+            entry = self._fresh(key)
+            if entry is not None:
+                self.hits += 1
+                return entry
+            filling = self._filling.get(key)
+            if filling is None:
+                self.misses += 1
+                return None
+            await filling.wait()  # someone is rendering this very answer: share it
+        return None
+
+    def begin_fill(self, key: bytes) -> Fill:
+        """Right after a missed ``lookup``, before running the app.  The generation is read
+        *before* the query, so an event that lands during it makes the entry stale at once."""
+        waiters = None
+        if key in self._entries and key not in self._filling:
+            waiters = self._filling[key] = trio.Event()
+        return Fill(key, self.generation(), waiters)
+
+    def end_fill(self, fill: Fill, keep: Answer | None, route: str = "") -> None:
+        """After the app answered: ``keep`` is its answer when it may be held, else None."""
+        if keep is not None and self.enabled:
+            self._entries[fill.key] = Entry(keep, route, fill.generation, trio.current_time())
+            self._entries.move_to_end(fill.key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+        if fill.waiters is not None:
+            del self._filling[fill.key]
+            fill.waiters.set()

@@ -1,0 +1,164 @@
+"""One client connection: HTTP/1.1 keep-alive parsed by h11, each request handed to the router.
+
+    read a head (within ``head`` s of its first byte; ``idle`` s allowed between requests)
+      → router.route(head): answered, or the socket now belongs to a stream
+      → both sides DONE: next request (pipelined ones wait in h11's buffer, answered in order)
+
+Whatever goes wrong on the wire is answered here, then the connection is closed: 400 for what
+h11 refuses, 431 for a head over ``HEAD_LIMIT`` bytes (counted exactly, however it arrived),
+408 for a head or body that stalls, 413 for a body over the app's limit.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Protocol
+
+import attrs
+import h11
+import trio
+
+from vibed.edge.exchange import RequestHead
+from vibed.edge.respond import Answer, error_answer, render
+from vibed.edge.wire import receive_some, send_all
+
+HEAD_LIMIT = 32 * 1024  # request line and headers, bytes
+
+
+@attrs.frozen
+class Timeouts:
+    head: float = 10.0  # from a request's first byte (or a new connection) to the end of its head
+    idle: float = 30.0  # between two requests on a kept-alive connection
+    body: float = 10.0  # between two reads of a request body
+    app: float = 30.0  # for the app to answer one request
+
+
+class Router(Protocol):
+    timeouts: Timeouts
+    idle: set[trio.CancelScope]  # connections waiting for their next request: shutdown ends them
+
+    async def route(self, head: RequestHead) -> bool: ...  # True = a stream owns the socket now
+
+
+async def serve_connection(router: Router, sock: socket.socket, peer: tuple[str, int]) -> None:
+    conn = h11.Connection(h11.SERVER, max_incomplete_event_size=HEAD_LIMIT)
+    owned = True
+    reused = False
+    try:
+        while True:
+            head = await _read_head(router, conn, sock, peer, reused)
+            if head is None:
+                return
+            if await router.route(head):
+                owned = False
+                return
+            if conn.our_state is not h11.DONE or not _request_done(conn):
+                return  # Connection: close, HTTP/1.0, an error answer, or a body nobody read
+            conn.start_next_cycle()
+            reused = True
+    except OSError:  # the peer reset the connection
+        pass
+    finally:
+        if owned:
+            sock.close()
+
+
+def _request_done(conn: h11.Connection) -> bool:
+    """True once the request is read to its end (for a bodiless request, without waiting)."""
+    while conn.their_state is h11.SEND_BODY:
+        try:
+            event = conn.next_event()
+        except h11.RemoteProtocolError:
+            return False
+        if event is h11.NEED_DATA or isinstance(event, h11.Data):
+            return False  # a body the answer did not need: closing is cheaper than draining it
+    return conn.their_state is h11.DONE
+
+
+async def refuse(conn: h11.Connection, sock: socket.socket, answer: Answer) -> None:
+    """Write an error answer and let the connection end after it."""
+    if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+        try:
+            await send_all(sock, render(conn, answer, close=True))
+        except (OSError, h11.LocalProtocolError):
+            pass
+
+
+async def _read_head(router: Router, conn: h11.Connection, sock: socket.socket, peer: tuple[str, int],
+                     reused: bool) -> RequestHead | None:
+    timeouts = router.timeouts
+    started = bool(conn.trailing_data[0])  # a pipelined request is already here
+    if started:
+        await trio.lowlevel.checkpoint()  # a client that pipelines forever must not starve the others
+    deadline = trio.current_time() + (timeouts.idle if reused and not started else timeouts.head)
+    while True:
+        before = len(conn.trailing_data[0])
+        try:
+            event = conn.next_event()
+        except h11.RemoteProtocolError as exc:
+            status = exc.error_status_hint
+            detail = ("the request head is larger than 32 KiB" if status == 431
+                      else f"malformed HTTP request: {exc}"[:200])
+            await refuse(conn, sock, error_answer(status, "header_too_large" if status == 431 else "bad_request",
+                                                  detail))
+            return None
+        if isinstance(event, h11.Request):
+            if before - len(conn.trailing_data[0]) > HEAD_LIMIT:
+                await refuse(conn, sock, error_answer(431, "header_too_large", "the request head is larger than "
+                                                                               "32 KiB"))
+                return None
+            return RequestHead.of(event, conn, sock, peer, reused)
+        if event is not h11.NEED_DATA:  # ConnectionClosed: the client is done with us
+            return None
+        if started:
+            data = await receive_some(sock, deadline)
+        else:  # between requests: shutdown may end the wait
+            with trio.CancelScope() as waiting:
+                router.idle.add(waiting)
+                try:
+                    data = await receive_some(sock, deadline)
+                finally:
+                    router.idle.discard(waiting)
+            if waiting.cancelled_caught:
+                return None
+        if data is None:
+            if started:
+                await refuse(conn, sock, error_answer(408, "request_timeout", "the request head did not arrive "
+                                                                              "in time"))
+            return None  # an idle connection just ends
+        if not started:
+            started = True
+            deadline = trio.current_time() + timeouts.head
+        conn.receive_data(data)
+
+
+async def read_body(head: RequestHead, limit: int, timeout: float) -> bytes | Answer:
+    """The whole request body (chunked or not), or the error answer when it cannot be had."""
+    conn, sock = head.conn, head.sock
+    declared = head.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return error_answer(413, "payload_too_large", f"the request body is {declared} bytes; at most "
+                                                      f"{limit} are accepted")
+    if conn.they_are_waiting_for_100_continue:
+        await send_all(sock, conn.send(h11.InformationalResponse(status_code=100, headers=[])) or b"")
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        try:
+            event = conn.next_event()
+        except h11.RemoteProtocolError as exc:
+            return error_answer(400, "bad_request", f"malformed request body: {exc}"[:200])
+        if isinstance(event, h11.Data):
+            size += len(event.data)
+            if size > limit:
+                return error_answer(413, "payload_too_large", f"the request body is over {limit} bytes")
+            parts.append(bytes(event.data))
+        elif isinstance(event, h11.EndOfMessage):
+            return b"".join(parts)
+        elif event is h11.NEED_DATA:
+            data = await receive_some(sock, trio.current_time() + timeout)
+            if data is None:
+                return error_answer(408, "request_timeout", "the request body stalled")
+            conn.receive_data(data)
+        else:  # the client closed in the middle of its body
+            return error_answer(400, "bad_request", "the connection closed before the body ended")

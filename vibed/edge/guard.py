@@ -1,0 +1,58 @@
+"""What the edge decides about a request before anyone serves it: who sent it, may it, from where.
+
+``Guard.check`` runs for every request on every connection, streams and cache hits included:
+- the client address (the peer, or behind a trusted proxy the right-most untrusted hop);
+- a CORS preflight is answered here (the app never sees one);
+- the per-IP API limit: a 429 here, or the ``RateLimit-*`` headers the answer will carry.
+It returns a ``Verdict``: the headers every answer to this request carries (CORS, RateLimit-*),
+and, when the request must not go further, the refusal to write instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from vibed.edge.api_limit import ApiLimiter, counts, limit_headers
+from vibed.edge.client_ip import Network, client_ip, trusted_networks
+from vibed.edge.cors import CorsPolicy
+from vibed.edge.respond import Answer, Header, error_answer
+
+
+@attrs.frozen
+class Verdict:
+    ip: str
+    headers: list[Header]  # added to whatever answers this request
+    refusal: Answer | None = None
+
+
+@attrs.define(eq=False)
+class Guard:
+    trusted: tuple[Network, ...]
+    cors: CorsPolicy
+    limiter: ApiLimiter
+
+    @classmethod
+    def from_config(cls, config: Any) -> Guard:
+        return cls(trusted_networks(config.trusted_proxies), CorsPolicy(tuple(config.cors_origins)),
+                   ApiLimiter(config))
+
+    async def check(self, method: str, path: str, peer: str, headers: dict[str, str]) -> Verdict:
+        forwarded = [headers["x-forwarded-for"]] if "x-forwarded-for" in headers else []
+        ip = client_ip(peer, forwarded, self.trusted)
+        origin = headers.get("origin")
+        extra = self.cors.headers(origin)
+        if method == "OPTIONS" and "access-control-request-method" in headers:
+            return Verdict(ip, [], self.cors.preflight(origin))
+        if self.limiter.limit and counts(method, path):
+            decision = await self.limiter.decide(ip)
+            extra += limit_headers(decision)
+            if not decision.allowed:
+                return Verdict(ip, extra, error_answer(
+                    429, "rate_limited", f"more than {self.limiter.limit} requests per minute from your "
+                                         f"address; retry in {decision.retry_after_s} s"))
+        return Verdict(ip, extra)
+
+    async def aclose(self) -> None:
+        await self.limiter.aclose()

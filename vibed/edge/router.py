@@ -1,0 +1,182 @@
+"""Where each request goes: a stream, bytes the edge holds, or the app.
+
+``Router.route`` is called for every request on every connection.  The guard speaks first
+(client address, CORS preflight, per-IP limit); then a stream request (SSE ``GET``, WebSocket
+upgrade) becomes a hub client and the connection's task ends; a cacheable ``GET``/``HEAD`` is
+answered from the edge cache while it is fresh; anything else runs the app.  Conditional GET
+(``If-None-Match`` → 304) is decided here, for cached and uncached answers alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+import h11
+import trio
+
+from vibed.delivery.filters import BadStreamRequest, parse_stream_request
+from vibed.delivery.frames import STREAM_HEADERS
+from vibed.delivery.hub import Hub
+from vibed.delivery.sse import RETRY_AFTER, StreamSettings, admit_nowait, serve_sse
+from vibed.delivery.websocket import serve_websocket
+from vibed.edge.app import AppBridge
+from vibed.edge.cache import MARK, EdgeCache
+from vibed.edge.connection import Timeouts, read_body, refuse
+from vibed.edge.exchange import RequestHead
+from vibed.edge.guard import Guard, Verdict
+from vibed.edge.respond import Answer, Header, error_answer, etag_matches, not_modified, render, render_head
+from vibed.edge.wire import send_all
+from vibed.store.postgres import Database
+
+STREAM_PATHS = frozenset({"/api/new-releases/stream", "/api/new-releases/events"})
+WS_PATH = "/api/new-releases/ws"
+ROUTE = b"x-vibed-route"  # internal: the app's route template, for per-route metrics
+BODY_LIMIT = 64 * 1024
+
+# (kind, "fresh" | "reused"), (route, status): what the edge reports to the metrics
+StreamHook = Callable[[str, bool], None]
+AnswerHook = Callable[[str, int], None]
+
+
+def _quiet(kind: str, reused: bool) -> None:
+    pass
+
+
+def _quiet_answer(route: str, status: int) -> None:
+    pass
+
+
+@attrs.define(eq=False)
+class Router:
+    hub: Hub
+    db: Database
+    settings: StreamSettings
+    app: AppBridge
+    cache: EdgeCache
+    guard: Guard
+    timeouts: Timeouts = Timeouts()
+    on_stream: StreamHook = _quiet
+    on_answer: AnswerHook = _quiet_answer
+    idle: set[trio.CancelScope] = attrs.field(factory=set)
+    closing: bool = False  # shutting down: every answer closes its connection
+
+    def close_idle_nowait(self) -> None:
+        """Shutdown: no new request is read; connections waiting for one end now."""
+        self.closing = True
+        for scope in list(self.idle):
+            scope.cancel()
+
+    async def route(self, head: RequestHead) -> bool:
+        verdict = await self.guard.check(head.method, head.path, head.peer[0], head.headers)
+        if verdict.refusal is not None:
+            await self._write(head, verdict.refusal, verdict.headers, "edge")
+        elif head.path in STREAM_PATHS:
+            return await self._sse(head, verdict)
+        elif head.path == WS_PATH and head.wants_websocket:
+            return await self._websocket(head, verdict)
+        else:
+            await self._ordinary(head, verdict)
+        return False
+
+    # -- streams -----------------------------------------------------------------------------
+    def _stream_refusal(self, head: RequestHead, ip: str) -> tuple[Answer | None, object]:
+        if head.method != "GET":
+            return error_answer(405, "method_not_allowed", "a stream is opened with GET", [("Allow", "GET")]), None
+        try:
+            request = parse_stream_request(head.query, head.headers)
+        except BadStreamRequest as exc:
+            return error_answer(400, exc.error, exc.detail), None
+        refusal = admit_nowait(self.hub, ip)
+        if refusal is not None:
+            return error_answer(503, "too_many_streams", refusal, [("Retry-After", RETRY_AFTER)]), None
+        return None, request
+
+    async def _sse(self, head: RequestHead, verdict: Verdict) -> bool:
+        refusal, request = self._stream_refusal(head, verdict.ip)
+        if refusal is not None:
+            await self._write(head, refusal, verdict.headers, head.path)
+            return False
+        self.on_stream("sse", head.reused)
+        self.on_answer(head.path, 200)
+        # the stream's head carries what every answer to this request carries (CORS, RateLimit-*)
+        response_head = render_head(head.conn, Answer(200, STREAM_HEADERS), verdict.headers)
+        chunked = b"transfer-encoding: chunked" in response_head.lower()  # HTTP/1.1 yes, 1.0 no
+        await serve_sse(self.hub, self.db, self.settings, head.sock, response_head, chunked,
+                        request, verdict.ip)  # type: ignore[arg-type]
+        return True
+
+    async def _websocket(self, head: RequestHead, verdict: Verdict) -> bool:
+        refusal, request = self._stream_refusal(head, verdict.ip)
+        if refusal is not None:
+            await self._write(head, refusal, verdict.headers, head.path)
+            return False
+        self.on_stream("websocket", head.reused)
+        self.on_answer(head.path, 101)
+        # trio-websocket reads the handshake itself: give it the request again, then what followed it
+        handshake = h11.Connection(h11.CLIENT).send(h11.Request(
+            method=head.request.method, target=head.request.target, headers=head.request.headers.raw_items()))
+        await serve_websocket(self.hub, self.db, self.settings, head.sock,
+                              (handshake or b"") + head.conn.trailing_data[0], request, verdict.ip)  # type: ignore[arg-type]
+        return True
+
+    # -- everything else ---------------------------------------------------------------------
+    async def _ordinary(self, head: RequestHead, verdict: Verdict) -> None:
+        readonly = head.method in ("GET", "HEAD") and not head.has_body
+        key = head.request.target
+        if readonly:
+            entry = await self.cache.lookup(key)
+            if entry is not None:
+                await self._write(head, entry.answer, verdict.headers, entry.route)
+                return
+        body = await read_body(head, BODY_LIMIT, self.timeouts.body)
+        if isinstance(body, Answer):
+            await self._write(head, body, verdict.headers, "edge", close=True)
+            return
+        fill = self.cache.begin_fill(key) if readonly else None
+        answer: Answer | None = None
+        try:
+            with trio.move_on_after(self.timeouts.app):
+                answer = await self.app.answer(head.request, body, head.peer, head.sock.getsockname()[:2],
+                                               verdict.ip)
+        finally:
+            if fill is not None:
+                keep = answer if answer is not None and head.method == "GET" else None
+                self.cache.end_fill(fill, _held(keep), _route(keep))
+        if answer is None:
+            answer = error_answer(503, "timeout", f"no answer within {self.timeouts.app:g} s; try again")
+        await self._write(head, _clean(answer), verdict.headers, _route(answer) or "unmatched")
+
+    async def _write(self, head: RequestHead, answer: Answer, extra: list[Header], route: str, *,
+                     close: bool = False) -> None:
+        if (answer.status == 200 and head.method in ("GET", "HEAD")
+                and (etag := answer.header(b"etag")) is not None
+                and etag_matches(head.headers.get("if-none-match"), etag)):
+            answer = not_modified(answer)
+        self.on_answer(route, answer.status)
+        if close or self.closing or answer.status in (408, 413, 431) or answer.header(b"connection") == b"close":
+            answer = Answer(answer.status, tuple(h for h in answer.headers if h[0] != b"connection"), answer.body)
+            await refuse(head.conn, head.sock, _with(answer, extra))
+            return
+        await send_all(head.sock, render(head.conn, answer, extra, head=head.method == "HEAD"))
+
+
+def _with(answer: Answer, extra: list[Header]) -> Answer:
+    return Answer(answer.status, answer.headers + tuple(extra), answer.body)
+
+
+def _route(answer: Answer | None) -> str:
+    value = None if answer is None else answer.header(ROUTE)
+    return "" if value is None else value.decode("latin-1")
+
+
+def _clean(answer: Answer) -> Answer:
+    """The app's answer without the edge's internal headers."""
+    return Answer(answer.status, tuple(h for h in answer.headers if not h[0].startswith(b"x-vibed-")), answer.body)
+
+
+def _held(answer: Answer | None) -> Answer | None:
+    """What the cache may keep of the app's answer to a GET."""
+    if answer is None or answer.status != 200 or answer.header(MARK) is None or answer.header(b"vary") is not None:
+        return None
+    return _clean(answer)

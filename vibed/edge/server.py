@@ -1,0 +1,146 @@
+"""``serve_http``: the listening socket, the accept loop, and the shutdown of every connection.
+
+    port = await nursery.start(partial(serve_http, delivery, app, config, host=..., port=...,
+                                       shutdown=stop, grace=3.0, metrics=metrics))
+
+On shutdown: stop accepting, let frames in flight reach their stream clients (within ``grace``),
+end every stream cleanly, then give ordinary requests in progress the rest of ``grace``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from typing import Any
+
+import attrs
+import trio
+
+from vibed.delivery.service import Delivery
+from vibed.delivery.sse import RETRY_AFTER
+from vibed.edge.app import hypercorn_config, open_app_bridge
+from vibed.edge.cache import EdgeCache
+from vibed.edge.connection import serve_connection
+from vibed.edge.guard import Guard
+from vibed.edge.respond import error_body
+from vibed.edge.router import Router
+from vibed.logs import get_logger
+from vibed.metrics import Metrics
+
+log = get_logger("vibed.edge")
+_OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+# written without parsing when not even one descriptor is left to read a request with
+_SHED_BODY = error_body("too_many_streams", "no file descriptor is left; try again")
+_SHED = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: %s\r\nContent-Type: application/json\r\n"
+         b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (RETRY_AFTER.encode(), len(_SHED_BODY), _SHED_BODY))
+
+
+def open_listen_socket(host: str, port: int, backlog: int = 4096) -> socket.socket:
+    family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                      flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(addr)
+    sock.listen(backlog)  # the kernel caps it at net.core.somaxconn
+    sock.setblocking(False)
+    return sock
+
+
+@attrs.define(eq=False)
+class Acceptor:
+    router: Router
+    _spare_fd: int = attrs.field(factory=lambda: os.open(os.devnull, os.O_RDONLY))
+
+    async def serve_accepting(self, listener: socket.socket, connections: trio.Nursery) -> None:
+        """Accept until cancelled; each connection is a task until it ends or a stream owns it."""
+        while True:
+            await trio.lowlevel.wait_readable(listener)
+            for _ in range(512):  # a batch per wake-up, then let the other tasks run
+                try:
+                    sock, addr = listener.accept()
+                except BlockingIOError:
+                    break
+                except OSError as exc:
+                    if exc.errno in _OUT_OF_FDS:
+                        await self._shed(listener)
+                        break
+                    if exc.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
+                        continue  # the peer left while queued
+                    raise
+                sock.setblocking(False)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                connections.start_soon(self._serve, sock, (str(addr[0]), int(addr[1])))
+
+    async def _serve(self, sock: socket.socket, peer: tuple[str, int]) -> None:
+        try:
+            await serve_connection(self.router, sock, peer)
+        except Exception as exc:  # one connection's failure must never take the edge down
+            log.exception("connection_failed", error=str(exc)[:200])
+            sock.close()
+
+    async def _shed(self, listener: socket.socket) -> None:
+        """Out of descriptors: free the spare, answer one queued client 503, take the spare back."""
+        os.close(self._spare_fd)
+        try:
+            sock, _ = listener.accept()
+            try:
+                sock.setblocking(False)
+                sock.send(_SHED)
+            except OSError:
+                pass
+            sock.close()
+        except OSError:
+            pass
+        finally:
+            self._spare_fd = os.open(os.devnull, os.O_RDONLY)
+        log.warning("stream_refused", reason="out of file descriptors")
+        await trio.sleep(0.05)  # let streams end before the next try instead of spinning
+
+    def close(self) -> None:
+        os.close(self._spare_fd)
+
+
+async def serve_edge(router: Router, host: str, port: int, *, shutdown: trio.Event, grace: float = 5.0,
+                     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+    """Serve until ``shutdown`` is set, then drain within ``grace``; ``task_status.started(port)``
+    with the bound port (0 = a free one)."""
+    listener = open_listen_socket(host, port)
+    acceptor = Acceptor(router)
+    hub = router.hub
+    try:
+        async with trio.open_nursery() as connections:
+            async with trio.open_nursery() as accepting:
+                accepting.start_soon(acceptor.serve_accepting, listener, connections)
+                task_status.started(listener.getsockname()[1])
+                await shutdown.wait()
+                accepting.cancel_scope.cancel()
+                router.close_idle_nowait()
+            with trio.move_on_after(grace):  # frames in flight reach their clients
+                await hub.drain()
+            hub.close_all_nowait()
+            connections.cancel_scope.deadline = trio.current_time() + grace
+    finally:
+        acceptor.close()
+        trio.lowlevel.notify_closing(listener)
+        listener.close()
+
+
+async def serve_http(delivery: Delivery, app: Any, config: Any, *, host: str, port: int, shutdown: trio.Event,
+                     grace: float = 5.0, metrics: Metrics | None = None, cache: EdgeCache | None = None,
+                     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+    """The whole HTTP side of one instance: the app behind Hypercorn's request handling, the
+    guard, the edge cache and the streams of ``delivery``; ``task_status.started(port)``."""
+    guard = Guard.from_config(config)
+    cache = cache or EdgeCache(lambda: delivery.sequencer.last_id)
+    try:
+        async with open_app_bridge(app, hypercorn_config(grace)) as bridge:
+            router = Router(delivery.hub, delivery.db, delivery.settings, bridge, cache, guard)
+            if metrics is not None:
+                router.on_stream = lambda kind, reused: metrics.streams.labels(
+                    kind, "reused" if reused else "fresh").inc()
+                router.on_answer = lambda route, status: metrics.http.labels(route, str(status)).inc()
+            await serve_edge(router, host, port, shutdown=shutdown, grace=grace, task_status=task_status)
+    finally:
+        with trio.CancelScope(shield=True):
+            await guard.aclose()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import trio
 
-from tests.api_support import api_config, release, running_api, store
+from tests.api_support import api_config, http_port, release, running_api, store
+from tests.http_wire import AnswerReader, raw_clients, request
 
 
 async def _all_pages(client, params: dict) -> tuple[list[dict], int]:
@@ -98,3 +100,44 @@ async def test_etag_gives_304_until_the_result_changes(db, db_url):
         changed = await api.client.get("/api/new-releases", params={"language": "ml", "limit": 25},
                                        headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag and len(changed.json()["data"]) == 2
+
+
+async def test_a_cached_answer_is_byte_identical_to_the_app_s_apart_from_date(db_url, db):
+    await store(db, release(1), release(2, language="hi"))
+    targets = ["/api/new-releases?language=ml&limit=25", "/api/releases/1", "/openapi.json", "/"]
+
+    async def raw_answers(api: Any, extra: str = "") -> list[bytes]:
+        async with raw_clients(http_port(api.runtime)) as connect:
+            stream = await connect()
+            out = []
+            for target in targets:
+                await stream.send_all(request("GET", target, *([extra] if extra else [])))
+                reader = AnswerReader()
+                reader.asked("GET")
+                data = b""
+                while reader.next_answer() is None:
+                    chunk = await stream.receive_some(65536)
+                    data += chunk
+                    reader.conn.receive_data(chunk)
+                out.append(b"\r\n".join(line for line in data.split(b"\r\n") if not line.startswith(b"date: ")))
+            return out
+
+    # no per-IP limit here: RateLimit-Remaining rightly differs from one request to the next
+    # (test_api_protection shows cached answers counting and carrying it)
+    async with running_api(api_config(db_url, cors_origins="https://app.example", api_rate_limit=0)) as api:
+        cache = api.runtime.parts["edge_cache"]
+        origin = "Origin: https://app.example"
+        filled = await raw_answers(api, origin)  # the app answers, and the edge keeps the answers
+        hits_before = cache.statistics().hits
+        held = await raw_answers(api, origin)
+        assert cache.statistics().hits == hits_before + len(targets)  # the app did not run
+        cache.enabled = False
+        uncached = await raw_answers(api, origin)
+        etag = next(line for line in held[0].split(b"\r\n") if line.startswith(b"etag: "))[6:].decode()
+        cache.enabled = True
+        conditional_held = await raw_answers(api, f"If-None-Match: {etag}")
+        cache.enabled = False
+        conditional_app = await raw_answers(api, f"If-None-Match: {etag}")
+    assert held == uncached == filled
+    assert b"access-control-allow-origin: https://app.example" in held[0]
+    assert conditional_held[0] == conditional_app[0] and conditional_held[0].startswith(b"HTTP/1.1 304 ")

@@ -4,6 +4,7 @@ page reconnects by itself after the daemon restarts, showing what was added mean
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import signal
 import subprocess
@@ -27,6 +28,18 @@ def post(url: str, body: dict | None = None) -> dict:
     request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read() or b"{}")
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def sse_streams_opened(base: str) -> dict[str, float]:
+    """``vibed_streams_opened_total{kind="sse"}`` by connection: "fresh" or "reused" (after the page)."""
+    text = urllib.request.urlopen(f"{base}/metrics", timeout=10).read().decode()
+    found = re.findall(r'^vibed_streams_opened_total\{connection="(\w+)",kind="sse"\} ([0-9.]+)$', text, re.M)
+    return {connection: float(value) for connection, value in found}
 
 
 @pytest.fixture
@@ -90,6 +103,10 @@ def test_new_release_appears_live_and_the_page_survives_a_restart(tmp_path, test
             page.goto(base + "/")
             page.wait_for_selector("#connection[data-state=live]", timeout=10_000)
             assert page.locator(".card").count() > 0
+            # the page's EventSource is a hub client: the one, task-free stream path
+            opened = sse_streams_opened(base)
+            assert sum(opened.values()) >= 1, opened
+            assert get_json(f"{base}/api/health")["streams"]["sse"] >= 1
 
             post(f"{simulator}/_sim/release", {"language": "ml", "kind": "album", "title": "Vibed Browser Premiere"})
             started = time.monotonic()

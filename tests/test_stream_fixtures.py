@@ -25,6 +25,7 @@ from quart_trio import QuartTrio
 
 from vibed.config import Config
 from vibed.delivery import BusTiming, Delivery, open_delivery
+from vibed.edge.connection import Timeouts
 from vibed.edge.server import serve_http
 from vibed.messages import Artist, Release, StoredEvent
 from vibed.store.postgres import Database
@@ -51,6 +52,7 @@ def config(**overrides: Any) -> Any:
 
 def tiny_app() -> QuartTrio:
     app = QuartTrio("stream-tests")
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.extensions["lifespan_runs"] = 0
 
     @app.before_serving
@@ -66,6 +68,21 @@ def tiny_app() -> QuartTrio:
         from quart import request
         return {"echo": (await request.get_data()).decode()}
 
+    app.extensions["renders"] = 0
+
+    @app.get("/api/held")
+    async def held() -> Any:  # an answer the edge may hold, like the listing's
+        from quart import Response
+        app.extensions["renders"] += 1
+        body = b'{"n": %d}' % app.extensions["renders"]
+        return Response(body, content_type="application/json",
+                        headers={"ETag": '"held-%d"' % app.extensions["renders"], "X-Vibed-Edge-Cache": "1"})
+
+    @app.get("/api/slow")
+    async def slow() -> Any:
+        await trio.sleep(0.3)
+        return {"slow": True}
+
     return app
 
 
@@ -75,6 +92,7 @@ class Running:
     port: int
     stop: trio.Event
     writer: trio.MemorySendChannel[tuple[StoredEvent, ...]]  # the writer's end of the broadcaster inbox
+    app: QuartTrio
 
     async def publish(self, events: tuple[StoredEvent, ...]) -> None:
         await self.writer.send(events)
@@ -83,14 +101,17 @@ class Running:
 @contextlib.asynccontextmanager
 async def open_gateway(db: Database, **overrides: Any) -> AsyncIterator[Running]:
     timing = overrides.pop("timing", FAST_BUS)
+    timeouts = overrides.pop("timeouts", Timeouts())
     async with open_delivery(config(**overrides), db, timing=timing) as delivery, trio.open_nursery() as n:
         stop = trio.Event()
-        port = await n.start(functools.partial(serve_http, delivery, tiny_app(), config(**overrides),
-                                               host="127.0.0.1", port=0, shutdown=stop, grace=1.0))
+        app = tiny_app()
+        port = await n.start(functools.partial(serve_http, delivery, app, config(**overrides),
+                                               host="127.0.0.1", port=0, shutdown=stop, grace=1.0,
+                                               timeouts=timeouts))
         writer, inbox = trio.open_memory_channel[tuple[StoredEvent, ...]](0)
         await n.start(delivery.broadcaster.run, inbox)
         async with writer:
-            yield Running(delivery, port, stop, writer)
+            yield Running(delivery, port, stop, writer, app)
         stop.set()
 
 

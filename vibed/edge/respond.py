@@ -62,6 +62,20 @@ def error_answer(status: int, code: str, detail: str, headers: Iterable[tuple[st
     return Answer(status, tuple(own), body)
 
 
+_KEPT_ON_ERRORS = frozenset({b"allow", b"retry-after", b"www-authenticate", b"etag", b"cache-control"})
+
+
+def as_json_error(answer: Answer) -> Answer:
+    """An error answer in the one JSON shape: an app's answer that is not JSON (a framework's HTML
+    page, Hypercorn's empty 500) is rewritten; what a client needs from its headers is kept."""
+    ctype = answer.header(b"content-type") or b""
+    if answer.status < 400 or ctype.startswith(b"application/json"):
+        return answer
+    phrase = _REASONS.get(answer.status, b"error").decode()
+    kept = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.headers if k in _KEPT_ON_ERRORS]
+    return error_answer(answer.status, phrase.lower().replace(" ", "_").replace("-", "_"), phrase, kept)
+
+
 def stored_headers(headers: Iterable[Header]) -> tuple[Header, ...]:
     """An app's response headers as an ``Answer`` keeps them (per-request ones left out)."""
     return tuple((k, v) for k, v in headers if k not in _PER_REQUEST)

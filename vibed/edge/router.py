@@ -25,7 +25,7 @@ from vibed.edge.cache import MARK, EdgeCache
 from vibed.edge.connection import Timeouts, read_body, refuse
 from vibed.edge.exchange import RequestHead
 from vibed.edge.guard import Guard, Verdict
-from vibed.edge.respond import Answer, Header, error_answer, etag_matches, not_modified, render, render_head
+from vibed.edge.respond import Answer, Header, as_json_error, error_answer, etag_matches, not_modified, render, render_head
 from vibed.edge.wire import send_all
 from vibed.store.postgres import Database
 
@@ -145,7 +145,7 @@ class Router:
                 self.cache.end_fill(fill, _held(keep), _route(keep))
         if answer is None:
             answer = error_answer(503, "timeout", f"no answer within {self.timeouts.app:g} s; try again")
-        await self._write(head, _clean(answer), verdict.headers, _route(answer) or "unmatched")
+        await self._write(head, as_json_error(_clean(answer)), verdict.headers, _route(answer) or "unmatched")
 
     async def _write(self, head: RequestHead, answer: Answer, extra: list[Header], route: str, *,
                      close: bool = False) -> None:

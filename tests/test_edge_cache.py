@@ -1,0 +1,104 @@
+"""The edge cache: one app run for a burst, a new event id or the TTL ends an entry, bounded size;
+and on real sockets, a held answer is served without the app until an event is delivered."""
+
+from __future__ import annotations
+
+import trio
+
+from tests.http_wire import raw_clients, read_responses, request
+from tests.test_stream_fixtures import open_gateway, release, store
+from vibed.edge.cache import EdgeCache
+from vibed.edge.respond import Answer
+
+KEY = b"/api/new-releases?language=ml"
+
+
+class App:
+    """Stands in for the app: each run takes 0.5 s and gives a new body."""
+
+    def __init__(self, cache: EdgeCache) -> None:
+        self.cache = cache
+        self.runs = 0
+
+    async def get(self, key: bytes = KEY) -> bytes:
+        entry = await self.cache.lookup(key)
+        if entry is not None:
+            return entry.answer.body
+        fill = self.cache.begin_fill(key)
+        self.runs += 1
+        await trio.sleep(0.5)  # the query in flight while others arrive
+        answer = Answer(200, (), b"body %d" % self.runs)
+        self.cache.end_fill(fill, answer, "/r")
+        return answer.body
+
+
+async def test_a_burst_for_a_stale_entry_runs_the_app_once(autojump_clock):
+    generation = [1]
+    cache = EdgeCache(lambda: generation[0], ttl=60.0)
+    app = App(cache)
+    assert await app.get() == b"body 1"
+    generation[0] = 2  # a release was delivered: the entry is stale, and a burst arrives
+    got: list[bytes] = []
+
+    async def one() -> None:
+        got.append(await app.get())
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(20):
+            nursery.start_soon(one)
+    assert app.runs == 2 and got == [b"body 2"] * 20
+
+
+async def test_a_new_event_id_ends_the_entry_at_once(autojump_clock):
+    generation = [1]
+    app = App(EdgeCache(lambda: generation[0], ttl=60.0))
+    assert await app.get() == b"body 1"
+    assert await app.get() == b"body 1"
+    generation[0] = 2
+    assert await app.get() == b"body 2"
+
+
+async def test_an_event_during_the_app_run_leaves_the_entry_stale(autojump_clock):
+    generation = [1]
+    cache = EdgeCache(lambda: generation[0], ttl=60.0)
+    fill = cache.begin_fill(KEY)
+    generation[0] = 2  # the query may or may not have seen it: do not trust this answer
+    cache.end_fill(fill, Answer(200, (), b"maybe stale"), "/r")
+    assert await cache.lookup(KEY) is None
+
+
+async def test_the_ttl_ends_an_entry_and_the_size_is_bounded(autojump_clock):
+    cache = EdgeCache(lambda: 1, ttl=2.0, max_entries=3)
+    app = App(cache)
+    await app.get()
+    await trio.sleep(1.0)
+    await app.get()
+    assert app.runs == 1
+    await trio.sleep(1.5)
+    await app.get()
+    assert app.runs == 2
+    for n in range(5):
+        await app.get(b"/other/%d" % n)
+    assert cache.statistics().entries == 3
+
+
+async def test_a_disabled_cache_holds_nothing(autojump_clock):
+    cache = EdgeCache(lambda: 1, enabled=False)
+    app = App(cache)
+    await app.get()
+    await app.get()
+    assert app.runs == 2 and cache.statistics().entries == 0
+
+
+async def test_a_held_answer_is_served_without_the_app_until_an_event_is_delivered(db):
+    async with open_gateway(db) as gw, raw_clients(gw.port) as connect:
+        stream = await connect()
+        await stream.send_all(request("GET", "/api/held") * 3)
+        first = await read_responses(stream, ["GET"] * 3)
+        await gw.publish(await store(db, release("ml")))
+        await stream.send_all(request("GET", "/api/held") + request("GET", "/api/held",
+                                                                      'If-None-Match: "held-2"'))
+        after = await read_responses(stream, ["GET", "GET"])
+    assert [a.body for a in first] == [b'{"n": 1}'] * 3 and gw.app.extensions["renders"] == 2
+    assert after[0].body == b'{"n": 2}' and after[1].status == 304 and after[1].body == b""
+    assert after[1].headers["etag"] == '"held-2"' and "content-type" not in after[1].headers

@@ -76,7 +76,7 @@ def tiny_app() -> QuartTrio:
         app.extensions["renders"] += 1
         body = b'{"n": %d}' % app.extensions["renders"]
         return Response(body, content_type="application/json",
-                        headers={"ETag": '"held-%d"' % app.extensions["renders"], "X-Vibed-Edge-Cache": "1"})
+                        headers={"ETag": f'"held-{app.extensions["renders"]}"', "X-Vibed-Edge-Cache": "1"})
 
     @app.get("/api/slow")
     async def slow() -> Any:

@@ -23,6 +23,8 @@ from vibed.edge.respond import Answer, error_answer, render
 from vibed.edge.wire import receive_some, send_all
 
 HEAD_LIMIT = 32 * 1024  # request line and headers, bytes
+LINGER_S = 2.0  # after an error answer: how long what the client still sends is read and dropped
+LINGER_BYTES = 1 << 20
 
 
 @attrs.frozen
@@ -31,6 +33,9 @@ class Timeouts:
     idle: float = 30.0  # between two requests on a kept-alive connection
     body: float = 10.0  # between two reads of a request body
     app: float = 30.0  # for the app to answer one request
+
+
+DEFAULT_TIMEOUTS = Timeouts()
 
 
 class Router(Protocol):
@@ -76,12 +81,27 @@ def _request_done(conn: h11.Connection) -> bool:
 
 
 async def refuse(conn: h11.Connection, sock: socket.socket, answer: Answer) -> None:
-    """Write an error answer and let the connection end after it."""
-    if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+    """Write an error answer, then end the connection without destroying that answer: closing a
+    socket with unread input sends a reset, which can reach the client before our answer is read.
+    So: our side is shut, and what the client still sends is read and dropped, briefly (lingering
+    close, as web servers do), before the caller closes the socket."""
+    if conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+        return
+    try:
+        await send_all(sock, render(conn, answer, close=True))
+        sock.shutdown(socket.SHUT_WR)
+    except (OSError, h11.LocalProtocolError):
+        return
+    deadline = trio.current_time() + LINGER_S
+    dropped = 0
+    while dropped < LINGER_BYTES:
         try:
-            await send_all(sock, render(conn, answer, close=True))
-        except (OSError, h11.LocalProtocolError):
-            pass
+            data = await receive_some(sock, deadline)
+        except OSError:
+            return
+        if not data:  # the client closed, or the linger time is over
+            return
+        dropped += len(data)
 
 
 async def _read_head(router: Router, conn: h11.Connection, sock: socket.socket, peer: tuple[str, int],

@@ -22,10 +22,19 @@ from vibed.delivery.sse import RETRY_AFTER, StreamSettings, admit_nowait, serve_
 from vibed.delivery.websocket import serve_websocket
 from vibed.edge.app import AppBridge
 from vibed.edge.cache import MARK, EdgeCache
-from vibed.edge.connection import Timeouts, read_body, refuse
+from vibed.edge.connection import DEFAULT_TIMEOUTS, Timeouts, read_body, refuse
 from vibed.edge.exchange import RequestHead
 from vibed.edge.guard import Guard, Verdict
-from vibed.edge.respond import Answer, Header, as_json_error, error_answer, etag_matches, not_modified, render, render_head
+from vibed.edge.respond import (
+    Answer,
+    Header,
+    as_json_error,
+    error_answer,
+    etag_matches,
+    not_modified,
+    render,
+    render_head,
+)
 from vibed.edge.wire import send_all
 from vibed.store.postgres import Database
 
@@ -55,7 +64,7 @@ class Router:
     app: AppBridge
     cache: EdgeCache
     guard: Guard
-    timeouts: Timeouts = Timeouts()
+    timeouts: Timeouts = DEFAULT_TIMEOUTS
     on_stream: StreamHook = _quiet
     on_answer: AnswerHook = _quiet_answer
     idle: set[trio.CancelScope] = attrs.field(factory=set)

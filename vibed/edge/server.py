@@ -21,7 +21,7 @@ from vibed.delivery.service import Delivery
 from vibed.delivery.sse import RETRY_AFTER
 from vibed.edge.app import hypercorn_config, open_app_bridge
 from vibed.edge.cache import EdgeCache
-from vibed.edge.connection import Timeouts, serve_connection
+from vibed.edge.connection import DEFAULT_TIMEOUTS, Timeouts, serve_connection
 from vibed.edge.guard import Guard
 from vibed.edge.respond import error_body
 from vibed.edge.router import Router
@@ -128,7 +128,8 @@ async def serve_edge(router: Router, host: str, port: int, *, shutdown: trio.Eve
 
 async def serve_http(delivery: Delivery, app: Any, config: Any, *, host: str, port: int, shutdown: trio.Event,
                      grace: float = 5.0, metrics: Metrics | None = None, cache: EdgeCache | None = None,
-                     timeouts: Timeouts = Timeouts(), task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+                     timeouts: Timeouts = DEFAULT_TIMEOUTS,
+                     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
     """The whole HTTP side of one instance: the app behind Hypercorn's request handling, the
     guard, the edge cache and the streams of ``delivery``; ``task_status.started(port)``."""
     guard = Guard.from_config(config)

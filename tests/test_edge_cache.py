@@ -28,25 +28,49 @@ class App:
         self.runs += 1
         await trio.sleep(0.5)  # the query in flight while others arrive
         answer = Answer(200, (), b"body %d" % self.runs)
-        self.cache.end_fill(fill, answer, "/r")
+        self.cache.end_fill(fill, answer, True, "/r")
         return answer.body
 
 
-async def test_a_burst_for_a_stale_entry_runs_the_app_once(autojump_clock):
-    generation = [1]
-    cache = EdgeCache(lambda: generation[0], ttl=60.0)
-    app = App(cache)
-    assert await app.get() == b"body 1"
-    generation[0] = 2  # a release was delivered: the entry is stale, and a burst arrives
+async def burst(app: App, n: int = 20) -> list[bytes]:
     got: list[bytes] = []
 
     async def one() -> None:
         got.append(await app.get())
 
     async with trio.open_nursery() as nursery:
-        for _ in range(20):
+        for _ in range(n):
             nursery.start_soon(one)
-    assert app.runs == 2 and got == [b"body 2"] * 20
+    return got
+
+
+async def test_a_burst_runs_the_app_once_cold_and_once_after_each_event(autojump_clock):
+    generation = [1]
+    cache = EdgeCache(lambda: generation[0], ttl=60.0)
+    app = App(cache)
+    assert await burst(app) == [b"body 1"] * 20 and app.runs == 1  # 10,000 browsers loading the page
+    generation[0] = 2  # a release was delivered: the entry is stale, and a burst arrives
+    assert await burst(app) == [b"body 2"] * 20 and app.runs == 2
+
+
+async def test_an_answer_that_may_not_be_held_is_a_pass_and_its_requests_run_side_by_side(autojump_clock):
+    cache = EdgeCache(lambda: 1, ttl=60.0)
+    running, most = [0], [0]
+
+    async def get() -> None:
+        assert await cache.lookup(KEY) is None
+        fill = cache.begin_fill(KEY)
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        await trio.sleep(0.5)
+        running[0] -= 1
+        cache.end_fill(fill, Answer(200, (), b"health"), False, "/api/health")
+
+    await get()  # the first answer tells the cache: not cacheable
+    async with trio.open_nursery() as nursery:
+        for _ in range(10):
+            nursery.start_soon(get)
+    assert most[0] == 10
 
 
 async def test_a_new_event_id_ends_the_entry_at_once(autojump_clock):
@@ -63,7 +87,7 @@ async def test_an_event_during_the_app_run_leaves_the_entry_stale(autojump_clock
     cache = EdgeCache(lambda: generation[0], ttl=60.0)
     fill = cache.begin_fill(KEY)
     generation[0] = 2  # the query may or may not have seen it: do not trust this answer
-    cache.end_fill(fill, Answer(200, (), b"maybe stale"), "/r")
+    cache.end_fill(fill, Answer(200, (), b"maybe stale"), True, "/r")
     assert await cache.lookup(KEY) is None
 
 

@@ -7,9 +7,10 @@ rendered: ``generation`` is the hub's last delivered event id, which moves with 
 release, local or from another instance, so a new release is never hidden behind the cache.
 The TTL bounds what events do not announce (a re-seen release's changed fields).
 
-A key whose entry went stale is refilled once for a burst (single flight): the first request
-runs the app, the others wait for its answer.  A key never cached yet is not held up, so a
-target that turns out not to be cacheable never queues its requests behind each other.
+A key is filled once for a burst (single flight): the first request runs the app, the others
+wait for its answer; that is what keeps 10,000 browsers loading the page at once from running
+the app 10,000 times.  A target whose answer turns out not to be cacheable is remembered as
+such for ``ttl`` (a "pass" entry), so its requests go straight to the app, side by side.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ MARK = b"x-vibed-edge-cache"
 
 @attrs.frozen
 class Entry:
-    answer: Answer  # as it leaves, internal headers removed
+    answer: Answer | None  # as it leaves, internal headers removed; None = "not cacheable, pass"
     route: str  # the app's route, for the per-route metrics
     generation: int
     born: float
@@ -69,14 +70,14 @@ class EdgeCache:
         return entry
 
     async def lookup(self, key: bytes) -> Entry | None:
-        """The held answer; or None, and the caller fills it (``begin_fill``…``end_fill``)."""
+        """The held answer; or None, and the caller runs the app (``begin_fill``…``end_fill``)."""
         while self.enabled:
             entry = self._fresh(key)
-            if entry is not None:
+            if entry is not None and entry.answer is not None:
                 self.hits += 1
                 return entry
             filling = self._filling.get(key)
-            if filling is None:
+            if entry is not None or filling is None:  # a pass, or nobody is filling it
                 self.misses += 1
                 return None
             await filling.wait()  # someone is rendering this very answer: share it
@@ -86,14 +87,16 @@ class EdgeCache:
         """Right after a missed ``lookup``, before running the app.  The generation is read
         *before* the query, so an event that lands during it makes the entry stale at once."""
         waiters = None
-        if key in self._entries and key not in self._filling:
-            waiters = self._filling[key] = trio.Event()
+        if self.enabled and key not in self._filling and self._fresh(key) is None:
+            waiters = self._filling[key] = trio.Event()  # the others wait for this one
         return Fill(key, self.generation(), waiters)
 
-    def end_fill(self, fill: Fill, keep: Answer | None, route: str = "") -> None:
-        """After the app answered: ``keep`` is its answer when it may be held, else None."""
-        if keep is not None and self.enabled:
-            self._entries[fill.key] = Entry(keep, route, fill.generation, trio.current_time())
+    def end_fill(self, fill: Fill, answer: Answer | None, cacheable: bool, route: str = "") -> None:
+        """After the app answered: ``answer`` may be held when ``cacheable``; a complete answer that
+        may not be held leaves a pass; ``answer`` None (the app failed) leaves nothing."""
+        if answer is not None and self.enabled:
+            self._entries[fill.key] = Entry(answer if cacheable else None, route, fill.generation,
+                                            trio.current_time())
             self._entries.move_to_end(fill.key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)

@@ -43,6 +43,8 @@ def _trusted(addr: ipaddress.IPv4Address | ipaddress.IPv6Address, trusted: tuple
 
 def client_ip(peer: str | None, forwarded_for: list[str], trusted: tuple[Network, ...]) -> str:
     """The client's address as text (``"unknown"`` when the server was given none)."""
+    if not trusted and peer:
+        return peer  # the kernel's own text for the peer: nothing to believe or normalise
     addr = _address(peer or "")
     if addr is None:
         return peer or "unknown"

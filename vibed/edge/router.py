@@ -142,7 +142,8 @@ class Router:
         if isinstance(body, Answer):
             await self._write(head, body, verdict.headers, "edge", close=True)
             return
-        fill = self.cache.begin_fill(key) if readonly else None
+        # a GET fills the cache (a HEAD's answer has no body to keep)
+        fill = self.cache.begin_fill(key) if readonly and head.method == "GET" else None
         answer: Answer | None = None
         try:
             with trio.move_on_after(self.timeouts.app):
@@ -150,8 +151,8 @@ class Router:
                                                verdict.ip)
         finally:
             if fill is not None:
-                keep = answer if answer is not None and head.method == "GET" else None
-                self.cache.end_fill(fill, _held(keep), _route(keep))
+                held = _held(answer)
+                self.cache.end_fill(fill, held or answer, held is not None, _route(answer))
         if answer is None:
             answer = error_answer(503, "timeout", f"no answer within {self.timeouts.app:g} s; try again")
         await self._write(head, as_json_error(_clean(answer)), verdict.headers, _route(answer) or "unmatched")

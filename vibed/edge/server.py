@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -126,6 +127,22 @@ async def serve_edge(router: Router, host: str, port: int, *, shutdown: trio.Eve
         listener.close()
 
 
+def metric_hooks(metrics: Metrics) -> tuple[Callable[[str, bool], None], Callable[[str, int], None]]:
+    """Counters for the router, each labelled child looked up once (``labels`` is not free)."""
+    children: dict[tuple[str, int], Any] = {}
+
+    def on_stream(kind: str, reused: bool) -> None:
+        metrics.streams.labels(kind, "reused" if reused else "fresh").inc()
+
+    def on_answer(route: str, status: int) -> None:
+        child = children.get((route, status))
+        if child is None:
+            child = children[(route, status)] = metrics.http.labels(route, str(status))
+        child.inc()
+
+    return on_stream, on_answer
+
+
 async def serve_http(delivery: Delivery, app: Any, config: Any, *, host: str, port: int, shutdown: trio.Event,
                      grace: float = 5.0, metrics: Metrics | None = None, cache: EdgeCache | None = None,
                      timeouts: Timeouts = DEFAULT_TIMEOUTS,
@@ -138,9 +155,7 @@ async def serve_http(delivery: Delivery, app: Any, config: Any, *, host: str, po
         async with open_app_bridge(app, hypercorn_config(grace)) as bridge:
             router = Router(delivery.hub, delivery.db, delivery.settings, bridge, cache, guard, timeouts)
             if metrics is not None:
-                router.on_stream = lambda kind, reused: metrics.streams.labels(
-                    kind, "reused" if reused else "fresh").inc()
-                router.on_answer = lambda route, status: metrics.http.labels(route, str(status)).inc()
+                router.on_stream, router.on_answer = metric_hooks(metrics)
             await serve_edge(router, host, port, shutdown=shutdown, grace=grace, task_status=task_status)
     finally:
         with trio.CancelScope(shield=True):

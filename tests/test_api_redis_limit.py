@@ -37,3 +37,19 @@ async def test_redis_down_falls_back_to_the_in_process_limit(db_url, api_redis):
         api_redis.kill()
         answers = [await api.client.get("/api/new-releases") for _ in range(3)]
     assert [r.status_code for r in answers] == [200, 200, 429]
+
+
+async def test_an_unreachable_redis_costs_one_timeout_not_one_per_request(db_url, api_redis):
+    import time
+
+    async with running_api(api_config(db_url, api_rate_limit=100, redis_url=api_redis.url)) as api:
+        api_redis.process.send_signal(__import__("signal").SIGSTOP)  # hung, not refused: every call would wait
+        try:
+            await api.client.get("/api/new-releases")  # pays the timeout once, opens the breaker
+            started = time.monotonic()
+            answers = [await api.client.get("/api/new-releases") for _ in range(10)]
+            elapsed = time.monotonic() - started
+        finally:
+            api_redis.process.send_signal(__import__("signal").SIGCONT)
+    assert [r.status_code for r in answers] == [200] * 10
+    assert elapsed < 1.0, elapsed  # ten requests, none waiting on Redis

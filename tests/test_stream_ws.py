@@ -70,3 +70,25 @@ async def test_a_bad_filter_is_refused_before_the_upgrade(db):
         response = await http.get(f"http://127.0.0.1:{gw.port}/api/new-releases/ws?kind=ep",
                                   headers={"Upgrade": "websocket", "Connection": "Upgrade"})
         assert response.status_code == 400 and response.json()["error"] == "unknown_kind"
+
+
+async def test_a_deeply_nested_message_never_reaches_the_parser(db):
+    async with open_gateway(db) as gw:
+        async with open_websocket_url(f"ws://127.0.0.1:{gw.port}/api/new-releases/ws") as ws:
+            await receive(ws)
+            await ws.send_message('{"subscribe": ' + "[" * 1000 + "]" * 1000 + "}")
+            error = await receive(ws)
+            assert error["error"] == "bad_message" and "nested" in error["detail"]
+            await ws.send_message(json.dumps({"subscribe": ["ml"]}))
+            assert (await receive(ws))["event"] == "subscribed"  # still useful
+
+
+async def test_re_subscriptions_count_in_the_per_ip_limit(db):
+    async with open_gateway(db, api_rate_limit=3) as gw:  # the open itself is the first request
+        async with open_websocket_url(f"ws://127.0.0.1:{gw.port}/api/new-releases/ws") as ws:
+            await receive(ws)
+            answers = []
+            for _ in range(3):
+                await ws.send_message(json.dumps({"subscribe": ["ml"]}))
+                answers.append(await receive(ws))
+    assert [a.get("event") or a.get("error") for a in answers] == ["subscribed", "subscribed", "rate_limited"]

@@ -134,7 +134,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("api_rate_limit", "VIBED_API_RATE_LIMIT", lambda v: parse_int(v, low=0, high=1_000_000), 120,
             "public API requests per minute per client IP (0 = off)"),
     Setting("stream_limit_per_ip", "VIBED_STREAM_LIMIT_PER_IP", lambda v: parse_int(v, low=0, high=1_000_000),
-            0, "concurrent streams per client IP (0 = off)"),
+            20, "concurrent streams per client IP, as the API limit sees the client (0 = off)"),
     Setting("cors_origins", "VIBED_CORS_ORIGINS", parse_csv, (),
             "allowed CORS origins, comma-separated (empty = same origin only)"),
     Setting("trusted_proxies", "VIBED_TRUSTED_PROXIES", parse_csv, (),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
@@ -42,9 +43,22 @@ def _strings(value: Any, key: str) -> list[str] | None:
     raise BadStreamRequest("bad_message", f"{key!r} must be a list of strings")
 
 
+MAX_MESSAGE_BYTES = 4096  # a subscription is a few dozen bytes; larger frames end the socket (1009)
+MAX_DEPTH = 8  # brackets deep: a subscription needs 2
+
+
 def parse_ws_message(text: str | bytes) -> StreamRequest:
     if isinstance(text, bytes):
         raise BadStreamRequest("bad_message", "send JSON text frames, not binary")
+    depth = deepest = 0
+    for char in text:  # before json.loads: a deeply nested message must not reach the parser's recursion
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    if deepest > MAX_DEPTH:
+        raise BadStreamRequest("bad_message", f"nested deeper than {MAX_DEPTH} levels")
     try:
         message = json.loads(text)
     except ValueError as exc:
@@ -63,6 +77,7 @@ class WebSocketSession:
     hub: Hub
     db: Database
     settings: StreamSettings
+    recount: Callable[[], Awaitable[str | None]]  # the per-IP limit: None, or why not now
     last_sent: int = 0
     _pump: trio.CancelScope | None = None
     _listener: Listener | None = None
@@ -79,6 +94,10 @@ class WebSocketSession:
                             request = parse_ws_message(text)
                         except BadStreamRequest as exc:
                             await self.ws.send_message(ws_error(exc.error, exc.detail))
+                            continue
+                        refusal = await self.recount()  # a re-subscription replays: it counts like a request
+                        if refusal is not None:
+                            await self.ws.send_message(ws_error("rate_limited", refusal))
                             continue
                         await self._subscribe(nursery, request)
                 except ConnectionClosed:
@@ -126,14 +145,15 @@ class WebSocketSession:
 
 
 async def serve_websocket(hub: Hub, db: Database, settings: StreamSettings, sock: socket.socket,
-                          handshake: bytes, request: StreamRequest, ip: str) -> None:
+                          handshake: bytes, request: StreamRequest, ip: str,
+                          recount: Callable[[], Awaitable[str | None]]) -> None:
     """The edge admitted the request; trio-websocket reads ``handshake`` (the upgrade request and
     whatever followed it) and answers it, then the session runs until either side ends it."""
     stream = replayed_stream(sock, handshake)
     try:
         async with trio.open_nursery() as nursery:
-            ws = await (await wrap_server_stream(nursery, stream)).accept()
-            await WebSocketSession(ws, hub, db, settings).run(request)
+            ws = await (await wrap_server_stream(nursery, stream, max_message_size=MAX_MESSAGE_BYTES)).accept()
+            await WebSocketSession(ws, hub, db, settings, recount).run(request)
             await ws.aclose()
             nursery.cancel_scope.cancel()
     finally:

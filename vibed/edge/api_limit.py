@@ -6,7 +6,9 @@ request is a 429 with ``Retry-After``; every counted answer carries ``RateLimit-
 
 When Redis stops answering, the in-process limiter takes over (logged, at most every 30 s):
 each instance then limits on its own, which is looser but never lets the API go unprotected,
-and never turns a Redis outage into failed requests.
+and never turns a Redis outage into failed requests.  A circuit breaker keeps it that way for
+``BREAKER_S`` before Redis is tried again, so an unreachable Redis costs one request its
+timeout, not every request.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ log = get_logger("vibed.http")
 PERIOD_S = 60.0  # api_rate_limit is "requests per minute"
 UNLIMITED_PATHS = frozenset({"/api/health"})
 WARN_EVERY_S = 30.0
+BREAKER_S = 5.0
 
 
 def counts(method: str, path: str) -> bool:
@@ -38,15 +41,17 @@ class ApiLimiter:
         self.shared = RedisLimiter(config.redis_url, self.limit, PERIOD_S) if self.limit and config.redis_url \
             else None
         self._warned_at = -WARN_EVERY_S
+        self._redis_again_at = 0.0  # breaker: Redis is not asked before this (monotonic seconds)
 
     async def decide(self, client: str) -> Decision:
         key = limit_key(client)
-        if self.shared is not None:
+        if self.shared is not None and time.monotonic() >= self._redis_again_at:
             try:
                 v = await self.shared.hit(key)
                 return Decision(v.allowed, self.limit, v.remaining, v.reset_s, v.retry_after_s)
             except RedisUnavailable as exc:
                 now = time.monotonic()
+                self._redis_again_at = now + BREAKER_S
                 if now - self._warned_at >= WARN_EVERY_S:
                     self._warned_at = now
                     log.warning("api_limit_redis_unavailable", error=str(exc), fallback="in-process")

@@ -54,5 +54,14 @@ class Guard:
                                          f"address; retry in {decision.retry_after_s} s"))
         return Verdict(ip, extra)
 
+    async def recount(self, ip: str) -> str | None:
+        """Count one more request from ``ip`` outside HTTP (a WebSocket re-subscription): None when
+        allowed, else why not."""
+        if not self.limiter.limit:
+            return None
+        decision = await self.limiter.decide(ip)
+        return None if decision.allowed else (f"more than {self.limiter.limit} requests per minute from your "
+                                              f"address; retry in {decision.retry_after_s} s")
+
     async def aclose(self) -> None:
         await self.limiter.aclose()

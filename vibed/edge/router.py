@@ -10,6 +10,7 @@ answered from the edge cache while it is fresh; anything else runs the app.  Con
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import attrs
 import h11
@@ -126,7 +127,8 @@ class Router:
         handshake = h11.Connection(h11.CLIENT).send(h11.Request(
             method=head.request.method, target=head.request.target, headers=head.request.headers.raw_items()))
         await serve_websocket(self.hub, self.db, self.settings, head.sock,
-                              (handshake or b"") + head.conn.trailing_data[0], request, verdict.ip)  # type: ignore[arg-type]
+                              (handshake or b"") + head.conn.trailing_data[0], request, verdict.ip,  # type: ignore[arg-type]
+                              partial(self.guard.recount, verdict.ip))
         return True
 
     # -- everything else ---------------------------------------------------------------------

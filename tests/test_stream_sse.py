@@ -167,3 +167,29 @@ async def test_a_client_that_never_reads_delays_no_one_and_is_dropped_past_its_b
                 received += chunk
         slow.close()
         assert 0 < received.count(b"event: new_release") < 40  # cut off, not fed forever
+
+
+async def test_a_client_that_stops_reading_is_dropped_in_a_quiet_period(db):
+    import socket as stdsocket
+
+    async with open_gateway(db, heartbeat=0.2, stream_stall_timeout=1.0) as gw, open_sse(gw.port) as reader:
+        sock = stdsocket.socket()
+        sock.setsockopt(stdsocket.SOL_SOCKET, stdsocket.SO_RCVBUF, 4096)  # a small window, soon shut
+        sock.connect(("127.0.0.1", gw.port))
+        sock.sendall(b"GET /api/new-releases/stream HTTP/1.1\r\nHost: t\r\n\r\n")
+        try:
+            with trio.fail_after(5):
+                while gw.delivery.hub.statistics().sse_clients != 2:
+                    await trio.sleep(0.01)
+            # enough to fill its window and leave bytes in our send queue, then silence
+            stored = await store(db, *(release(title="x" * 900) for _ in range(200)))
+            await gw.publish(stored)
+            await reader.events(200)
+            with trio.fail_after(5):  # stall timeout 1 s, checked at each 0.2 s heartbeat
+                while gw.delivery.hub.statistics().sse_clients != 1:
+                    await trio.sleep(0.05)
+            assert gw.delivery.hub.statistics().slow_drops == 1
+            stalled = gw.delivery.hub.statistics()
+        finally:
+            sock.close()
+    assert stalled.sse_clients == 1  # the reading client is still there

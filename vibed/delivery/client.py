@@ -29,6 +29,8 @@ class SocketClient:
     paused: bool = True  # registered before replay; frames wait in ``pending`` until resumed
     flushing: bool = False
     closed: bool = False
+    queued: int = 0  # bytes in the kernel's send queue at the last heartbeat
+    stalled_since: float | None = None  # since when that queue has not shrunk
     # created lazily: most clients never need one, and an idle client must stay small
     pending: list[tuple[int, bytes | memoryview]] | None = None
 

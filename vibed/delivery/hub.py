@@ -6,11 +6,18 @@ SSE clients are raw sockets without a task (see ``client.py``); WebSocket client
 ``Listener``s fed through a bounded memory channel.  ``serve`` runs the few tasks the hub needs:
 heartbeats, a hang-up watcher (one ``select.epoll`` over all client sockets, itself waited on by
 Trio, so an idle client costs no task) and a flusher for each client whose kernel buffer is full.
+
+A client that stops reading is dropped after ``stall_timeout`` even when nothing is published:
+at each heartbeat the hub asks the kernel how many bytes still wait in the socket's send queue
+(``SIOCOUTQ``); a queue that has not shrunk for ``stall_timeout`` seconds means the peer's window
+stays shut.  The same bound applies to a flusher waiting for room.
 """
 
 from __future__ import annotations
 
+import fcntl
 import select
+import termios
 from collections.abc import Callable, Iterable, Sequence
 
 import attrs
@@ -42,6 +49,7 @@ class Hub:
     admission: Admission
     heartbeat: float = 15.0
     backlog: int = 256
+    stall_timeout: float = 30.0
     published: int = 0
     slow_drops: int = 0
     flushing: int = 0
@@ -167,15 +175,36 @@ class Hub:
     async def _beat(self) -> None:
         while True:
             await trio.sleep(self.heartbeat)
+            now = trio.current_time()
+            for client in [c for c in self._by_fd.values() if self._stalled(client=c, now=now)]:
+                log.info("stream_stalled", ip=client.ip, queued=client.queued)
+                self.drop_nowait(client, "slow")
             for members in list(self._groups.values()):
                 self._offer_all(HEARTBEAT, members)
+
+    def _stalled(self, client: SocketClient, now: float) -> bool:
+        """True once the socket's send queue has not shrunk for ``stall_timeout``."""
+        try:
+            queued = int.from_bytes(fcntl.ioctl(client.sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"), "little")
+        except OSError:
+            return False
+        if queued == 0 or queued < client.queued:
+            client.stalled_since = None  # empty, or the peer is reading
+        elif client.stalled_since is None:
+            client.stalled_since = now
+        client.queued = queued
+        return client.stalled_since is not None and now - client.stalled_since >= self.stall_timeout
 
     async def _flush(self, client: SocketClient) -> None:
         try:
             while not client.closed:
                 try:
-                    await trio.lowlevel.wait_writable(client.sock)
+                    with trio.move_on_after(self.stall_timeout) as stalled:
+                        await trio.lowlevel.wait_writable(client.sock)
                 except (trio.ClosedResourceError, OSError):
+                    return
+                if stalled.cancelled_caught:  # no room for a whole stall timeout: the peer stopped reading
+                    self.drop_nowait(client, "slow")
                     return
                 outcome = client.write_pending()
                 if outcome != NEEDS_FLUSH:

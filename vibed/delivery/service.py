@@ -60,7 +60,8 @@ async def open_delivery(config: Any, db: Database, *, timing: BusTiming = BusTim
     """Uses ``config.heartbeat``, ``replay_cap``, ``client_backlog``, ``max_streams``,
     ``stream_limit_per_ip`` and ``redis_url`` (None = the in-process bus)."""
     admission = Admission.from_config(config.max_streams, config.stream_limit_per_ip)
-    hub = Hub(admission, heartbeat=config.heartbeat, backlog=config.client_backlog)
+    hub = Hub(admission, heartbeat=config.heartbeat, backlog=config.client_backlog,
+              stall_timeout=config.stream_stall_timeout)
     sequencer = Sequencer(hub, db)
     await sequencer.start_after_newest()
     settings = StreamSettings(replay_cap=config.replay_cap, backlog=config.client_backlog)

@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 import trio
 
+from vibed.delivery.admission import fd_stream_limit
 from vibed.delivery.service import Delivery
 from vibed.delivery.sse import RETRY_AFTER
 from vibed.edge.app import hypercorn_config, open_app_bridge
@@ -37,6 +38,16 @@ _SHED = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: %s\r\nContent-Type: 
          b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (RETRY_AFTER.encode(), len(_SHED_BODY), _SHED_BODY))
 
 
+def _shed_nowait(sock: socket.socket) -> None:
+    """503 to a client we cannot take, without reading its request, and close."""
+    try:
+        sock.setblocking(False)
+        sock.send(_SHED)
+    except OSError:
+        pass
+    sock.close()
+
+
 def open_listen_socket(host: str, port: int, backlog: int = 4096) -> socket.socket:
     family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
                                                       flags=socket.AI_PASSIVE)[0]
@@ -48,9 +59,14 @@ def open_listen_socket(host: str, port: int, backlog: int = 4096) -> socket.sock
     return sock
 
 
+OUTBOUND_RESERVE = 100  # descriptors no client may take: the database pool, Redis, upstream fetches
+
+
 @attrs.define(eq=False)
 class Acceptor:
     router: Router
+    # Linux hands out the lowest free descriptor, so a new socket's number says how many are open
+    fd_ceiling: int = attrs.field(factory=lambda: fd_stream_limit(OUTBOUND_RESERVE))
     _spare_fd: int = attrs.field(factory=lambda: os.open(os.devnull, os.O_RDONLY))
 
     async def serve_accepting(self, listener: socket.socket, connections: trio.Nursery) -> None:
@@ -69,6 +85,9 @@ class Acceptor:
                     if exc.errno in (errno.ECONNABORTED, errno.EPROTO, errno.EPERM):
                         continue  # the peer left while queued
                     raise
+                if sock.fileno() >= self.fd_ceiling:  # keep the reserve for the daemon's own connections
+                    _shed_nowait(sock)
+                    continue
                 sock.setblocking(False)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 connections.start_soon(self._serve, sock, (str(addr[0]), int(addr[1])))
@@ -84,13 +103,7 @@ class Acceptor:
         """Out of descriptors: free the spare, answer one queued client 503, take the spare back."""
         os.close(self._spare_fd)
         try:
-            sock, _ = listener.accept()
-            try:
-                sock.setblocking(False)
-                sock.send(_SHED)
-            except OSError:
-                pass
-            sock.close()
+            _shed_nowait(listener.accept()[0])
         except OSError:
             pass
         finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import trio
 
-from tests.test_stream_fixtures import open_gateway, open_sse, release, store
+from tests.test_stream_fixtures import SseClient, open_gateway, open_sse, release, store
 
 
 async def test_a_stored_event_reaches_a_stream_client_as_one_sse_frame(db):
@@ -193,3 +193,24 @@ async def test_a_client_that_stops_reading_is_dropped_in_a_quiet_period(db):
         finally:
             sock.close()
     assert stalled.sse_clients == 1  # the reading client is still there
+
+
+async def test_a_replay_past_the_byte_cap_is_a_reset(db, monkeypatch):
+    from vibed.delivery import sse
+
+    monkeypatch.setattr(sse, "REPLAY_BYTES", 4000)
+    stored = await store(db, *(release(title="y" * 500) for _ in range(12)))  # ≈ 12 × 800 bytes
+    async with open_gateway(db) as gw, open_sse(gw.port, last_event_id=str(stored[0].id)) as client:
+        [reset] = await client.events(1)
+    assert reset["event"] == "reset" and "MiB" in reset["data"]["reason"]
+    assert reset["id"] == stored[-1].id  # resume from the newest: the client refetches the list
+
+
+async def test_stream_opens_count_in_the_per_ip_api_limit(db):
+    async with open_gateway(db, api_rate_limit=2) as gw, open_sse(gw.port) as first, open_sse(gw.port) as second:
+        refused = await SseClient.open(gw.port)
+        try:
+            assert (first.status, second.status, refused.status) == (200, 200, 429)
+            assert refused.header("Retry-After") and refused.header("RateLimit-Remaining") == "0"
+        finally:
+            await refused.aclose()

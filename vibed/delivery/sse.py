@@ -24,6 +24,7 @@ from vibed.store.postgres import Database
 
 log = get_logger("vibed.delivery")
 RETRY_AFTER = "5"  # seconds a refused client should wait before trying again
+REPLAY_BYTES = 1 << 20  # a replay larger than this is a reset instead: a reconnect never costs a flood
 
 
 @attrs.frozen
@@ -45,11 +46,13 @@ async def serve_sse(hub: Hub, db: Database, settings: StreamSettings, sock: sock
     try:
         await send_all(sock, head + RETRY.wire(chunked))
         replay = await plan_replay(db, request.filter, request.last_event_id, settings.replay_cap)
-        if replay.reset is not None:
-            log.info("stream_reset", last_event_id=request.last_event_id, reason=replay.reset)
-            frames = [reset_frame(replay.floor, replay.reset)]
-        else:
-            frames = [event_frame(e) for e in replay.events]
+        frames = [event_frame(e) for e in replay.events]
+        reset = replay.reset
+        if reset is None and sum(len(f.body) for f in frames) > REPLAY_BYTES:
+            reset = f"the events since {request.last_event_id} are more than {REPLAY_BYTES >> 20} MiB: refetch the list"
+        if reset is not None:
+            log.info("stream_reset", last_event_id=request.last_event_id, reason=reset)
+            frames = [reset_frame(replay.floor, reset)]
         if frames:
             await send_all(sock, b"".join(f.wire(chunked) for f in frames))
     except (OSError, trio.ClosedResourceError):  # the peer left (or overflowed) during replay

@@ -199,3 +199,16 @@ async def test_shutdown_closes_idle_keep_alive_connections_at_once(db):
         with trio.fail_after(2):  # not the 60 s idle timeout
             data, closed = await read_all(stream, timeout=2)
     assert data == b"" and closed
+
+
+async def test_if_modified_since_is_answered_from_last_modified_unless_an_etag_is_asked(db):
+    async with open_gateway(db) as gw, raw_clients(gw.port) as connect:
+        stream = await connect()
+        await stream.send_all(
+            request("GET", "/api/dated", "If-Modified-Since: Sun, 29 Nov 2026 10:00:00 GMT")  # later: unchanged
+            + request("GET", "/api/dated", "If-Modified-Since: Sat, 28 Nov 2026 10:00:00 GMT")  # earlier: changed
+            + request("GET", "/api/dated", "If-Modified-Since: Sun, 29 Nov 2026 10:00:00 GMT",
+                      'If-None-Match: "other"'))  # If-None-Match decides when both are sent
+        later, earlier, both = await read_responses(stream, ["GET", "GET", "GET"])
+    assert later.status == 304 and later.headers["last-modified"] == "Sun, 29 Nov 2026 09:00:00 GMT"
+    assert earlier.status == 200 and both.status == 200

@@ -78,6 +78,12 @@ def tiny_app() -> QuartTrio:
         return Response(body, content_type="application/json",
                         headers={"ETag": f'"held-{app.extensions["renders"]}"', "X-Vibed-Edge-Cache": "1"})
 
+    @app.get("/api/dated")
+    async def dated() -> Any:
+        from quart import Response
+        return Response(b"{}", content_type="application/json",
+                        headers={"Last-Modified": "Sun, 29 Nov 2026 09:00:00 GMT", "ETag": '"dated"'})
+
     @app.get("/api/slow")
     async def slow() -> Any:
         await trio.sleep(0.3)

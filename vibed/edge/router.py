@@ -31,10 +31,10 @@ from vibed.edge.respond import (
     Header,
     as_json_error,
     error_answer,
-    etag_matches,
     not_modified,
     render,
     render_head,
+    unchanged_for,
 )
 from vibed.edge.wire import send_all
 from vibed.store.postgres import Database
@@ -161,9 +161,8 @@ class Router:
 
     async def _write(self, head: RequestHead, answer: Answer, extra: list[Header], route: str, *,
                      close: bool = False) -> None:
-        if (answer.status == 200 and head.method in ("GET", "HEAD")
-                and (etag := answer.header(b"etag")) is not None
-                and etag_matches(head.headers.get("if-none-match"), etag)):
+        if answer.status == 200 and head.method in ("GET", "HEAD") and unchanged_for(
+                answer, head.headers.get("if-none-match"), head.headers.get("if-modified-since")):
             answer = not_modified(answer)
         self.on_answer(route, answer.status)
         if close or self.closing or answer.status in (408, 413, 431) or answer.header(b"connection") == b"close":

@@ -15,10 +15,9 @@ import pytest
 
 from tests.conftest import create_test_database
 from tests.daemon_proc import VIBED, Daemon, clean_env, free_port
+from tests.tools import require_tool
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="needs Debian's chromium: apt-get install chromium (CI installs it)")
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -87,7 +86,8 @@ def plain_asyncio():
 
 
 def test_new_release_appears_live_and_the_page_survives_a_restart(tmp_path, test_db, simulator, plain_asyncio):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (in the test extras)")
+    chromium = require_tool(CHROMIUM, "needs Debian's chromium: apt-get install chromium")
+    from playwright import sync_api  # in the test extras
     port = free_port()
     env = clean_env(PORT=str(port), VIBED_HOST="127.0.0.1", DATABASE_URL=test_db, JIOSAAVN_BASE_URL=simulator,
                     VIBED_LANGUAGES="ml,hi", VIBED_SCHEDULE="0 0 1 1 *")
@@ -98,7 +98,7 @@ def test_new_release_appears_live_and_the_page_survives_a_restart(tmp_path, test
         post(f"{base}/api/new-releases/fetch")  # a first round over the catalogue
         time.sleep(1.5)
         with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(base + "/")
             page.wait_for_selector("#connection[data-state=live]", timeout=10_000)

@@ -7,15 +7,13 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from tests.tools import require_tool
 
 UNIT = Path(__file__).resolve().parents[1] / "systemd" / "vibed.service"
 
 
 def test_unit_verifies_cleanly():
-    analyze = shutil.which("systemd-analyze")
-    if analyze is None:
-        pytest.skip("needs systemd-analyze: apt-get install systemd (CI installs it)")
+    analyze = require_tool(shutil.which("systemd-analyze"), "needs systemd-analyze: apt-get install systemd")
     done = subprocess.run([analyze, "verify", str(UNIT)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == "", done.stderr

@@ -35,6 +35,14 @@ class Entry:
 
 
 @attrs.frozen
+class Held:
+    """A hit: the answer as it leaves, and the app's route it came from."""
+
+    answer: Answer
+    route: str
+
+
+@attrs.frozen
 class Fill:
     key: bytes
     generation: int
@@ -69,13 +77,13 @@ class EdgeCache:
         self._entries.move_to_end(key)
         return entry
 
-    async def lookup(self, key: bytes) -> Entry | None:
+    async def lookup(self, key: bytes) -> Held | None:
         """The held answer; or None, and the caller runs the app (``begin_fill``…``end_fill``)."""
         while self.enabled:
             entry = self._fresh(key)
             if entry is not None and entry.answer is not None:
                 self.hits += 1
-                return entry
+                return Held(entry.answer, entry.route)
             filling = self._filling.get(key)
             if entry is not None or filling is None:  # a pass, or nobody is filling it
                 self.misses += 1

@@ -16,7 +16,7 @@ import attrs
 import h11
 import trio
 
-from vibed.delivery.filters import BadStreamRequest, parse_stream_request
+from vibed.delivery.filters import BadStreamRequest, StreamRequest, parse_stream_request
 from vibed.delivery.frames import STREAM_HEADERS
 from vibed.delivery.hub import Hub
 from vibed.delivery.sse import RETRY_AFTER, StreamSettings, admit_nowait, serve_sse
@@ -90,36 +90,36 @@ class Router:
         return False
 
     # -- streams -----------------------------------------------------------------------------
-    def _stream_refusal(self, head: RequestHead, ip: str) -> tuple[Answer | None, object]:
+    def _admit_stream(self, head: RequestHead, ip: str) -> StreamRequest | Answer:
+        """The parsed stream request, admitted (a slot is taken); or the refusal to write."""
         if head.method != "GET":
-            return error_answer(405, "method_not_allowed", "a stream is opened with GET", [("Allow", "GET")]), None
+            return error_answer(405, "method_not_allowed", "a stream is opened with GET", [("Allow", "GET")])
         try:
             request = parse_stream_request(head.query, head.headers)
         except BadStreamRequest as exc:
-            return error_answer(400, exc.error, exc.detail), None
+            return error_answer(400, exc.error, exc.detail)
         refusal = admit_nowait(self.hub, ip)
         if refusal is not None:
-            return error_answer(503, "too_many_streams", refusal, [("Retry-After", RETRY_AFTER)]), None
-        return None, request
+            return error_answer(503, "too_many_streams", refusal, [("Retry-After", RETRY_AFTER)])
+        return request
 
     async def _sse(self, head: RequestHead, verdict: Verdict) -> bool:
-        refusal, request = self._stream_refusal(head, verdict.ip)
-        if refusal is not None:
-            await self._write(head, refusal, verdict.headers, head.path)
+        request = self._admit_stream(head, verdict.ip)
+        if isinstance(request, Answer):
+            await self._write(head, request, verdict.headers, head.path)
             return False
         self.on_stream("sse", head.reused)
         self.on_answer(head.path, 200)
         # the stream's head carries what every answer to this request carries (CORS, RateLimit-*)
         response_head = render_head(head.conn, Answer(200, STREAM_HEADERS), verdict.headers)
         chunked = b"transfer-encoding: chunked" in response_head.lower()  # HTTP/1.1 yes, 1.0 no
-        await serve_sse(self.hub, self.db, self.settings, head.sock, response_head, chunked,
-                        request, verdict.ip)  # type: ignore[arg-type]
+        await serve_sse(self.hub, self.db, self.settings, head.sock, response_head, chunked, request, verdict.ip)
         return True
 
     async def _websocket(self, head: RequestHead, verdict: Verdict) -> bool:
-        refusal, request = self._stream_refusal(head, verdict.ip)
-        if refusal is not None:
-            await self._write(head, refusal, verdict.headers, head.path)
+        request = self._admit_stream(head, verdict.ip)
+        if isinstance(request, Answer):
+            await self._write(head, request, verdict.headers, head.path)
             return False
         self.on_stream("websocket", head.reused)
         self.on_answer(head.path, 101)
@@ -127,7 +127,7 @@ class Router:
         handshake = h11.Connection(h11.CLIENT).send(h11.Request(
             method=head.request.method, target=head.request.target, headers=head.request.headers.raw_items()))
         await serve_websocket(self.hub, self.db, self.settings, head.sock,
-                              (handshake or b"") + head.conn.trailing_data[0], request, verdict.ip,  # type: ignore[arg-type]
+                              (handshake or b"") + head.conn.trailing_data[0], request, verdict.ip,
                               partial(self.guard.recount, verdict.ip))
         return True
 

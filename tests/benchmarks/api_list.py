@@ -1,32 +1,64 @@
-"""Throughput and p99 of ``GET /api/new-releases?language=ml&limit=25`` over 100,000 stored releases.
+"""The list API side by side: vibed and the Express + node-postgres peer over the same 100,000 releases.
 
-    python tests/benchmarks/api_list.py [--rows 100000] [--duration 10] [--runs 3]
+Reproduce (from the repository root; needs ``wrk``, ``node``/``npm`` and the kit in ``../shared/bench``,
+or VIBED_BENCH_KIT):
 
-Starts an embedded PostgreSQL (or uses DATABASE_URL's server), fills a fresh database with
-``write_batch`` in batches, runs the daemon in-process (API rate limit off) and drives it with
-``wrk`` (Debian package) at 50 connections, with and without ``If-None-Match``.  Prints the
-machine, each command, and the median of the runs.
+    .venv/bin/python tests/benchmarks/api_list.py                          # 100,000 rows, 10 s, 1 run each
+    .venv/bin/python tests/benchmarks/api_list.py --runs 3                 # median of 3 per case
+    .venv/bin/python tests/benchmarks/api_list.py --rows 20000 --duration 3   # a quick check
+
+What one run does:
+1. One PostgreSQL (embedded in a temporary directory, or the server of DATABASE_URL) with two
+   fresh databases holding the **same** releases:
+   - ``bench_vibed_<pid>``: vibed's migrations, filled through vibed's write path (``write_batch``);
+   - ``bench_peer_<pid>``: the peer's own table and indexes, as ``peers/express_api/seed_db.py``
+     creates them, with the same rows (artists joined into text, as the peer stores them).
+   Each server reads its own schema as it was designed, from one PostgreSQL.
+2. vibed runs in this process (``serve_daemon``; API limit at ``--api-rate-limit`` per minute,
+   by default 1,000,000 so the limiter's cost is paid but nothing is refused).  The peer runs
+   ``node server.js`` (``npm ci`` once into ``~/.cache/vibed-bench``), pool of 10 like vibed's.
+3. One after the other, each with ``wrk -t2 -c50 -d<duration>s --latency``:
+   - vibed, plain: ``GET /api/new-releases?language=ml&limit=25``
+   - vibed, ``If-None-Match`` with the ETag fetched once (answers are 304s)
+   - vibed, cache miss: a wrk Lua script walks a list of distinct targets (every ``next_cursor``
+     of the ml listing, times ``limit`` 21..29), so no target comes back within the cache's life
+   - the peer, plain: the same URL (LIMIT/OFFSET, one query per request)
+
+How to read it: req/s and p99 per case, the median of ``--runs``; ``non-2xx/3xx`` must be 0
+(a 429 or 400 would be fast and meaningless); ``bytes/answer`` shows that the two APIs do not
+answer with the same document; ``cache hits/misses`` (when the daemon exposes counters) shows
+whether the miss case really missed.  Ratios are vibed / peer from the same run.  Issue 15 asks
+for >= 1.5x the peer's req/s plain and with If-None-Match, p99 <= the peer's, and a cache-miss
+rate no lower than before.  Ends with one JSON line.
+
+Not collected by pytest (tests/benchmarks is excluded in pyproject).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import re
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
 import trio
 import trio_asyncio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from sidebyside import free_port, node_peer, raise_fd_limit, running, wait_port  # noqa: E402
 
 from tests.api_support import _Stop, api_config, http_port  # noqa: E402
 from vibed.daemon import serve_daemon  # noqa: E402
@@ -38,7 +70,20 @@ from vibed.store.postgres import open_database  # noqa: E402
 from vibed.store.releases import write_batch  # noqa: E402
 
 LANGS = ("ml", "hi", "ta", "te", "kn", "bn")
-PATH = "/api/new-releases?language=ml&limit=25"
+LIST = "/api/new-releases"
+PATH = f"{LIST}?language=ml&limit=25"
+MISS_LIMITS = range(21, 30)  # x every cursor: distinct targets whose mean page is still 25 rows
+
+# the peer's table and indexes, as peers/express_api/seed_db.py creates them
+PEER_SCHEMA = """
+CREATE TABLE releases (id bigserial PRIMARY KEY, source text, external_id text, kind text, title text,
+    artists text, album text, language text, release_date date, image text, url text, raw jsonb,
+    first_seen timestamptz DEFAULT now(), UNIQUE (source, external_id));
+CREATE INDEX ON releases (language, release_date DESC, id DESC);
+CREATE INDEX ON releases (release_date DESC, id DESC);
+"""
+PEER_COLUMNS = ["source", "external_id", "kind", "title", "artists", "album", "language", "release_date", "image",
+                "url", "raw"]
 
 
 def machine() -> str:
@@ -52,84 +97,216 @@ def releases(start: int, count: int) -> list[Release]:
     return [Release(source="jiosaavn", external_id=f"b{n}", kind="album" if n % 3 else "song",
                     title=f"Album number {n}", artists=(Artist(f"a{n % 997}", f"Artist {n % 997}"),),
                     language=LANGS[n % len(LANGS)], release_date=base + dt.timedelta(days=n % 2000),
-                    year=2020, url=f"https://example.test/{n}", raw={"id": n})
+                    year=2020, image=f"https://c.saavncdn.com/{n}-500x500.jpg", url=f"https://example.test/{n}",
+                    raw={"id": n})
             for n in range(start, start + count)]
 
 
-async def fill(dsn: str, rows: int) -> None:
-    async with open_database(dsn, pool_size=2) as db:
+def peer_row(r: Release) -> tuple[Any, ...]:
+    return (r.source, r.external_id, r.kind, r.title, ", ".join(a.name for a in r.artists), r.album, r.language,
+            r.release_date, r.image, r.url, json.dumps(dict(r.raw)))
+
+
+PEER_INSERT = (f"INSERT INTO releases ({', '.join(PEER_COLUMNS)}) "
+               "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::text::jsonb)")
+
+
+async def _insert_peer_rows(pool: Any, rows: list[tuple[Any, ...]]) -> None:  # runs on asyncio (db.run)
+    # executemany, not COPY: vibed's pool gives jsonb a text codec, which binary COPY cannot use
+    async with pool.acquire() as conn:
+        await conn.executemany(PEER_INSERT, rows)
+
+
+async def fill(vibed_dsn: str, peer_dsn: str, rows: int) -> None:
+    async with open_database(vibed_dsn, pool_size=2) as db, open_database(peer_dsn, pool_size=1) as peer:
         await migrate(db)
+        await peer.execute(PEER_SCHEMA)
         for start in range(0, rows, 5000):
-            await db.run(write_batch, db.pool, releases(start, min(5000, rows - start)), 0)
+            batch = releases(start, min(5000, rows - start))
+            await db.run(write_batch, db.pool, batch, 0)
+            await peer.run(_insert_peer_rows, peer.pool, [peer_row(r) for r in batch])
         await db.execute("ANALYZE releases")
+        await peer.execute("ANALYZE releases")
+        counts = await db.fetchval("SELECT count(*) FROM releases"), await peer.fetchval("SELECT count(*) FROM releases")
+    if counts != (rows, rows):
+        raise SystemExit(f"expected {rows} releases in both databases, found vibed={counts[0]} peer={counts[1]}")
 
 
-def parse_wrk(out: str) -> tuple[float, float]:
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])
-    value, unit = re.search(r"\s99%\s+([\d.]+)(us|ms|s)", out).groups()
-    return rps, float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+# -- wrk ------------------------------------------------------------------------------------------
+def parse_wrk(out: str) -> dict[str, float]:
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p99 = re.search(r"\s99%\s+([\d.]+)(us|ms|s)\b", out)
+    if rps is None or p99 is None:
+        raise RuntimeError(f"wrk printed no figures:\n{out}")
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:(.*)", out)
+    return {"rps": float(rps[1]), "p99_ms": float(p99[1]) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99[2]],
+            "non_2xx_3xx": int(bad[1]) if bad else 0, "socket_errors": errors[1].strip() if errors else ""}
 
 
-async def bench(admin: str, args: argparse.Namespace) -> None:
-    name = f"bench_{os.getpid()}"
+def miss_script(tmp: Path, targets: list[str]) -> Path:
+    """A wrk script that walks ``targets`` in order, each thread from its own place in the list."""
+    listed = ",\n".join(json.dumps(t) for t in targets)  # JSON strings are valid Lua strings here
+    script = tmp / "cache_miss.lua"
+    script.write_text(f"""-- generated by tests/benchmarks/api_list.py: one target after another, never the same twice in a row
+local targets = {{
+{listed}
+}}
+local made = 0
+function setup(thread)
+  thread:set("start", made)
+  made = made + 1
+end
+function init(args)
+  i = (start or 0) * math.floor(#targets / 2)
+end
+function request()
+  i = i % #targets + 1
+  return wrk.format("GET", targets[i])
+end
+""")
+    return script
+
+
+async def run_case(label: str, command: list[str], runs: int, counters: Any) -> dict[str, Any]:
+    print(f"[{label}] $ {' '.join(command)}", flush=True)
+    before = counters()
+    results = []
+    for _ in range(runs):
+        done = await trio.run_process(command, capture_stdout=True)
+        results.append(parse_wrk(done.stdout.decode()))
+    after = counters()
+    case = {"label": label, "runs": results,
+            "rps": round(statistics.median(r["rps"] for r in results)),
+            "p99_ms": round(statistics.median(r["p99_ms"] for r in results), 2),
+            "non_2xx_3xx": sum(r["non_2xx_3xx"] for r in results)}
+    if before is not None and after is not None:
+        case["cache"] = {name: {"hits": after[name][0] - before[name][0], "misses": after[name][1] - before[name][1]}
+                         for name in after if name in before}
+    print(f"[{label}] {json.dumps(case)}", flush=True)
+    return case
+
+
+def cache_counters(runtime: Any) -> dict[str, tuple[int, int]] | None:
+    """Every part of the running daemon that counts hits and misses (the listing/edge cache)."""
+    found = {name: (int(part.hits), int(part.misses)) for name, part in runtime.parts.items()
+             if isinstance(getattr(part, "hits", None), int) and isinstance(getattr(part, "misses", None), int)}
+    return found or None
+
+
+# -- the run --------------------------------------------------------------------------------------
+async def cursors(client: httpx.AsyncClient, base: str, most: int) -> list[str]:
+    found: list[str] = []
+    cursor = None
+    while len(found) < most:
+        r = await client.get(base + PATH + (f"&cursor={cursor}" if cursor else ""))
+        r.raise_for_status()
+        cursor = r.json().get("next_cursor")
+        if not cursor:
+            break
+        found.append(cursor)
+    return found
+
+
+async def bench(admin: str, tmp: Path, args: argparse.Namespace) -> None:
+    names = {"vibed": f"bench_vibed_{os.getpid()}", "peer": f"bench_peer_{os.getpid()}"}
     async with open_database(admin, pool_size=1) as db:
-        await db.execute(f'CREATE DATABASE "{name}"')
-    dsn = admin.rsplit("/", 1)[0] + f"/{name}" if "?" not in admin else admin.replace("/postgres?", f"/{name}?")
+        for name in names.values():
+            await db.execute(f'CREATE DATABASE "{name}"')
+    dsn = {k: admin.rsplit("/", 1)[0] + f"/{v}" if "?" not in admin else admin.replace("/postgres?", f"/{v}?")
+           for k, v in names.items()}
     started = trio.current_time()
-    await fill(dsn, args.rows)
-    print(f"inserted {args.rows} releases in {trio.current_time() - started:.1f} s")
+    await fill(dsn["vibed"], dsn["peer"], args.rows)
+    print(f"stored {args.rows} releases in each database in {trio.current_time() - started:.1f} s", flush=True)
+    peer_home = node_peer("express_api")
+    peer_port = free_port()
+    env = {**os.environ, "DATABASE_URL": dsn["peer"], "PORT": str(peer_port), "NODE_ENV": "production"}
     stop = _Stop()
+    cases = []
     async with trio.open_nursery() as nursery:
-        runtime = await nursery.start(partial(serve_daemon, api_config(dsn, api_rate_limit=0, db_pool_size=10),
-                                              stop=stop))
-        url = f"http://127.0.0.1:{http_port(runtime)}{PATH}"
-        async with httpx.AsyncClient() as client:
-            etag = (await client.get(url)).headers["ETag"]
-        cache = runtime.parts.pop("listing_cache")
-        # the baseline in the same run: without the cache every request queries PostgreSQL
-        cases = [("plain", [], cache), ("If-None-Match", ["-H", f"If-None-Match: {etag}"], cache),
-                 ("no cache, plain", [], None), ("no cache, If-None-Match", ["-H", f"If-None-Match: {etag}"], None),
-                 ("plain again", [], cache)]
-        for label, extra, use in cases:
-            if use is None:
-                runtime.parts.pop("listing_cache", None)
-            else:
-                runtime.parts["listing_cache"] = use
-            command = ["wrk", "-t2", "-c50", f"-d{args.duration}s", "--latency", *extra, url]
-            print("$", " ".join(command))
-            results = []
-            for _ in range(args.runs):
-                done = await trio.run_process(command, capture_stdout=True)
-                results.append(parse_wrk(done.stdout.decode()))
-            print(f"{label}: runs (req/s, p99 ms) = {[(round(r), round(p, 1)) for r, p in results]}")
-            print(f"{label}: median {statistics.median(r for r, _ in results):.0f} req/s, "
-                  f"p99 {statistics.median(p for _, p in results):.1f} ms")
-        stop.set()
+        runtime = await nursery.start(partial(serve_daemon, api_config(dsn["vibed"], api_rate_limit=args.api_rate_limit,
+                                                                       db_pool_size=10), stop=stop))
+        vibed = f"http://127.0.0.1:{http_port(runtime)}"
+        peer = f"http://127.0.0.1:{peer_port}"
+        try:
+            with running(["node", "server.js"], cwd=peer_home, env=env, stdout=subprocess.DEVNULL) as node:
+                await trio.to_thread.run_sync(wait_port, peer_port, node)
+                async with httpx.AsyncClient(timeout=30) as client:
+                    first, peer_first = await client.get(vibed + PATH), await client.get(peer + PATH)
+                    first.raise_for_status()
+                    peer_first.raise_for_status()
+                    etag = first.headers["ETag"]
+                    pages = await cursors(client, vibed, args.cursors)
+                    targets = [f"{PATH.split('&')[0]}&limit={n}&cursor={c}" for n in MISS_LIMITS for c in pages]
+                    probe = await client.get(vibed + targets[len(targets) // 2])
+                    probe.raise_for_status()
+                sizes = {"vibed": len(first.content), "peer": len(peer_first.content)}
+                print(f"ETag {etag}; {len(pages)} cursors -> {len(targets)} distinct cache-miss targets; "
+                      f"bytes/answer vibed {sizes['vibed']}, peer {sizes['peer']}", flush=True)
+                wrk = ["wrk", "-t2", "-c50", f"-d{args.duration}s", "--latency"]
+                counters = partial(cache_counters, runtime)
+                plan = [("vibed, plain", [*wrk, vibed + PATH]),
+                        ("vibed, If-None-Match", [*wrk, "-H", f"If-None-Match: {etag}", vibed + PATH]),
+                        ("vibed, cache miss", [*wrk, "-s", str(miss_script(tmp, targets)), vibed + LIST]),
+                        ("peer, plain", [*wrk, peer + PATH])]
+                for label, command in plan:
+                    count = counters if label.startswith("vibed") else lambda: None
+                    cases.append(await run_case(label, command, args.runs, count))
+        finally:
+            stop.set()
+    report(cases, sizes, args)
+
+
+def report(cases: list[dict[str, Any]], sizes: dict[str, int], args: argparse.Namespace) -> None:
+    by = {c["label"]: c for c in cases}
+    peer = by["peer, plain"]
+    print()
+    print(f"GET {PATH} over {args.rows} releases, wrk -t2 -c50 -d{args.duration}s, median of {args.runs}")
+    print(f"{'case':26}{'req/s':>10}{'p99 ms':>10}{'non-2xx/3xx':>13}{'req/s vs peer':>15}{'p99 vs peer':>13}")
+    ratios = {}
+    for c in cases:
+        ratios[c["label"]] = {"rps": round(c["rps"] / peer["rps"], 2) if peer["rps"] else None,
+                              "p99": round(c["p99_ms"] / peer["p99_ms"], 2) if peer["p99_ms"] else None}
+        print(f"{c['label']:26}{c['rps']:>10}{c['p99_ms']:>10}{c['non_2xx_3xx']:>13}"
+              f"{'x' + str(ratios[c['label']]['rps']):>15}{'x' + str(ratios[c['label']]['p99']):>13}")
+        if c.get("cache"):
+            print(f"{'':26}cache counters during the case: {c['cache']}")
+    print(f"bytes/answer: vibed {sizes['vibed']}, peer {sizes['peer']} (the documents differ)")
+    targets = {label: {"rps>=1.5x peer": ratios[label]["rps"] >= 1.5, "p99<=peer": ratios[label]["p99"] <= 1}
+               for label in ("vibed, plain", "vibed, If-None-Match") if label in ratios}
+    print(f"issue-15 targets: {targets}; cache-miss rate to compare with earlier runs: {by['vibed, cache miss']['rps']}")
+    print(json.dumps({"benchmark": "api_list", "rows": args.rows, "duration_s": args.duration, "runs": args.runs,
+                      "cases": cases, "ratios_vs_peer": ratios, "targets": targets, "bytes_per_answer": sizes}))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=10, help="wrk -d, seconds")
+    parser.add_argument("--runs", type=int, default=1, help="wrk runs per case (the median is shown)")
+    parser.add_argument("--cursors", type=int, default=1000, help="at most this many cursors for the miss case")
+    parser.add_argument("--api-rate-limit", type=int, default=1_000_000, help="vibed's per-IP limit per minute "
+                        "(0 = off); the default is paid for but never reached")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is not installed: apt-get install wrk")
+    for tool in ("wrk", "node", "npm"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} is not installed (wrk: apt-get install wrk; node/npm: nodejs.org)")
+    raise_fd_limit()
     configure_logging(debug=False)
     print(machine())
     with tempfile.TemporaryDirectory(prefix="vibed-bench-") as tmp:
         server = None if os.environ.get("DATABASE_URL") else EmbeddedServer(Path(tmp))
         admin = os.environ["DATABASE_URL"] if server is None else server.start_blocking()
         try:
-            trio.run(_run, admin, args)
+            trio.run(_run, admin, Path(tmp), args)
         finally:
             if server is not None:
                 server.stop_blocking()
 
 
-async def _run(admin: str, args: argparse.Namespace) -> None:
+async def _run(admin: str, tmp: Path, args: argparse.Namespace) -> None:
     async with trio_asyncio.open_loop():
-        await bench(admin, args)
+        await bench(admin, tmp, args)
 
 
 if __name__ == "__main__":

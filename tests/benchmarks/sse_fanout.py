@@ -24,10 +24,12 @@ What one run does, all on 127.0.0.1 (RLIMIT_NOFILE soft raised to hard first; ch
    ``GET /`` on keep-alive ones must each get ``503`` with ``Retry-After``.
 
 How to read it (one table, then one JSON line):
-- ``held``: streams the server itself counts (peer: ``/api/health``; vibed: its admission).
-- ``connect_s``: from starting ``sse_load`` to the server counting all N (polled every 50 ms).
-  With ``-K /`` the tool counts a connection as up once ``GET /`` is answered, so the server's
-  count is the figure that means "streaming"; the tool's own figure is in the JSON.
+- ``held``: the most streams the server itself counted (peer: ``/api/health`` polled every
+  50 ms; vibed: its admission count, watched every 10 ms inside the bench server).
+- ``connect_s``: from starting ``sse_load`` until every stream was up.  Fresh connections: the
+  tool's figure (a stream's response head arrives once it is registered).  Keep-alive: the tool
+  counts a connection once ``GET /`` is answered, so the figure is the moment vibed's own count
+  reached its maximum (``server_connect_s`` in the JSON; ``tool_connect_s`` is there too).
 - ``p50_ms`` / ``p99_ms``: for each event, ``sse_load`` times the trigger's send to arrival on
   every connection and takes that event's p50 / p99; the table shows the median over events.
   ``events_ok`` = events that reached every held stream.
@@ -110,15 +112,28 @@ def serve(args: argparse.Namespace) -> None:
         await sequencer.deliver((event,))
         return {"id": n}
 
+    watch = {"most": 0, "most_at": None}
+
+    async def watch_streams() -> None:
+        while True:  # cancelled with the nursery
+            if hub.admission.open > watch["most"]:
+                watch.update(most=hub.admission.open, most_at=time.monotonic())
+            await trio.sleep(0.01)
+
     @app.get("/_bench/stats")
     async def stats():  # type: ignore[no-untyped-def]
+        from quart import request
+
+        if request.args.get("reset"):
+            watch.update(most=0, most_at=None)
         s = hub.statistics()
         return {"streams": hub.admission.open, "sse_clients": s.sse_clients, "ws_clients": s.ws_clients,
-                "max": hub.admission.max_streams, "slow_drops": s.slow_drops, "mounted": mounted}
+                "max": hub.admission.max_streams, "slow_drops": s.slow_drops, "mounted": mounted, **watch}
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(hub.serve)
+            nursery.start_soon(watch_streams)
             port = await nursery.start(lambda task_status: delivery.serve_gateway(
                 app, "127.0.0.1", 0, shutdown=trio.Event(), grace=1.0, task_status=task_status))
             print(json.dumps({"port": port}), flush=True)
@@ -160,39 +175,49 @@ def get_json(port: int, path: str, timeout: float = 5.0) -> dict[str, Any]:
         conn.close()
 
 
-class StreamCounter:
-    """Polls the server's own stream count every 50 ms from a thread: when it first reached
-    ``expected`` (seconds after ``start``), and the most it ever counted."""
+class PolledCount:
+    """The server's own stream count, polled every 50 ms from a thread while the load runs (the
+    peer, whose code is the kit's); ``finish()`` gives the most it counted, and no timestamp."""
 
-    def __init__(self, port: int, path: str, key: str, expected: int) -> None:
-        self.port, self.path, self.key, self.expected = port, path, key, expected
-        self.started = time.monotonic()
-        self.reached_s: float | None = None
+    def __init__(self, port: int, path: str, key: str) -> None:
+        self.port, self.path, self.key = port, path, key
         self.most = 0
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
-        self._thread.start()
 
-    def count(self) -> int:
-        return int(get_json(self.port, self.path)[self.key])
+    def start(self) -> None:
+        self._thread.start()
 
     def _poll(self) -> None:
         while not self._done.wait(0.05):
             try:
-                n = self.count()
+                self.most = max(self.most, int(get_json(self.port, self.path)[self.key]))
             except (OSError, ValueError, http.client.HTTPException):
                 continue  # a poll lost in a crowded accept queue: the next one tells
-            self.most = max(self.most, n)
-            if self.reached_s is None and n >= self.expected:
-                self.reached_s = time.monotonic() - self.started
 
-    def stop(self) -> None:
+    def finish(self) -> tuple[int, float | None]:
         self._done.set()
         self._thread.join()
+        return self.most, None
 
 
-def measure(label: str, binary: Path, port: int, pid: int, *, stream_path: str, trigger: str,
-            counter_path: str, counter_key: str, keepalive: bool, args: argparse.Namespace) -> dict[str, Any]:
+class WatchedCount:
+    """vibed's bench server watches its own admission count every 10 ms; ``finish()`` gives the
+    most it held and when (CLOCK_MONOTONIC, one clock for every process) that count was reached."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def start(self) -> None:
+        get_json(self.port, "/_bench/stats?reset=1")
+
+    def finish(self) -> tuple[int, float | None]:
+        stats = get_json(self.port, "/_bench/stats")
+        return int(stats["most"]), stats["most_at"]
+
+
+def measure(label: str, binary: Path, port: int, pid: int, *, stream_path: str, trigger: str, count: Any,
+            keepalive: bool, args: argparse.Namespace) -> dict[str, Any]:
     time.sleep(0.5)  # let the server settle before "before"
     before = rss_kib(pid)
     command = [str(binary), "-p", str(port), "-P", stream_path, "-n", str(args.clients), "-e", str(args.events),
@@ -200,8 +225,9 @@ def measure(label: str, binary: Path, port: int, pid: int, *, stream_path: str, 
     if keepalive:
         command += ["-K", "/"]
     print(f"[{label}] $ {' '.join(command)}", flush=True)
+    count.start()
     peak = PeakRss(pid)
-    counter = StreamCounter(port, counter_path, counter_key, args.clients)
+    started = time.monotonic()
     load = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         out, err = load.communicate(timeout=args.timeout + 60)
@@ -209,18 +235,21 @@ def measure(label: str, binary: Path, port: int, pid: int, *, stream_path: str, 
         if load.poll() is None:
             load.kill()
             load.wait()
-        counter.stop()
         peak_kib = peak.stop()
+    held, held_at = count.finish()
     report = json.loads(out.strip().splitlines()[-1])
-    held = counter.most
     events = report["events"]
     timed = [e for e in events if e.get("got")]
     failed_triggers = [line for line in err.splitlines() if line.startswith("trigger") and not line.endswith("200")]
+    server_connect_s = None if held_at is None else held_at - started
+    # with -K the tool counts a connection once GET / is answered: only the server knows "streaming"
+    connect_s = server_connect_s if keepalive or report["connect_ms"] == 0 else report["connect_ms"] / 1000
     result = {
         "label": label, "keepalive": keepalive, "asked": args.clients, "held": held,
         "tool_streaming": report["streaming"], "tool_dead": report["dead"],
-        "connect_s": round(counter.reached_s, 2) if counter.reached_s is not None else None,
+        "connect_s": None if connect_s is None else round(connect_s, 2),
         "tool_connect_s": round(report["connect_ms"] / 1000, 2),
+        "server_connect_s": None if server_connect_s is None else round(server_connect_s, 2),
         "events": len(events), "events_ok": sum(1 for e in events if e.get("got", 0) >= held > 0),
         "p50_ms": round(statistics.median(e["p50_ms"] for e in timed), 1) if timed else None,
         "p99_ms": round(statistics.median(e["p99_ms"] for e in timed), 1) if timed else None,
@@ -230,9 +259,10 @@ def measure(label: str, binary: Path, port: int, pid: int, *, stream_path: str, 
         "kib_per_conn": round((peak_kib - before) / held, 2) if held else None,
         "failed_triggers": len(failed_triggers),
     }
-    if counter.reached_s is not None and counter.reached_s * 1000 > report["connect_ms"] + args.wait_ms:
-        result["warning"] = ("the first trigger may have fired before every stream was registered; "
-                             "raise --wait-ms")
+    first_trigger_s = report["connect_ms"] / 1000 + args.wait_ms / 1000
+    if result["events_ok"] < len(events) and server_connect_s is not None and server_connect_s > first_trigger_s:
+        result["warning"] = (f"the last stream was registered {server_connect_s:.2f} s after the start, after the "
+                             f"first trigger (~{first_trigger_s:.2f} s): raise --wait-ms")
     print(f"[{label}] {json.dumps(result)}", flush=True)
     return result
 
@@ -245,7 +275,7 @@ def run_peer(binary: Path, args: argparse.Namespace) -> dict[str, Any]:
     with running(["node", "server.js"], cwd=home, env=env, stdout=subprocess.DEVNULL) as node:
         wait_port(port, node)
         return measure("express peer, fresh", binary, port, node.pid, stream_path="/events",
-                       trigger="POST /publish", counter_path="/api/health", counter_key="clients",
+                       trigger="POST /publish", count=PolledCount(port, "/api/health", "clients"),
                        keepalive=False, args=args)
 
 
@@ -260,7 +290,7 @@ def run_vibed(binary: Path, keepalive: bool, args: argparse.Namespace) -> dict[s
         port = json.loads(server.stdout.readline())["port"]
         mounted = get_json(port, "/_bench/stats")["mounted"]
         result = measure(label, binary, port, server.pid, stream_path=STREAM_PATH, trigger="POST /_bench/publish",
-                         counter_path="/_bench/stats", counter_key="streams", keepalive=keepalive, args=args)
+                         count=WatchedCount(port), keepalive=keepalive, args=args)
         result["app_parts"] = mounted
         return result
 

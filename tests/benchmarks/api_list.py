@@ -17,15 +17,20 @@ What one run does:
 2. vibed runs in this process (``serve_daemon``; API limit at ``--api-rate-limit`` per minute,
    by default 1,000,000 so the limiter's cost is paid but nothing is refused).  The peer runs
    ``node server.js`` (``npm ci`` once into ``~/.cache/vibed-bench``), pool of 10 like vibed's.
-3. One after the other, each with ``wrk -t2 -c50 -d<duration>s --latency``:
+3. ``--warmup`` seconds of wrk on each server (not counted), then one after the other, each with
+   ``wrk -t2 -c50 -d<duration>s --latency``:
    - vibed, plain: ``GET /api/new-releases?language=ml&limit=25``
    - vibed, ``If-None-Match`` with the ETag fetched once (answers are 304s)
    - vibed, cache miss: a wrk Lua script walks a list of distinct targets (every ``next_cursor``
      of the ml listing, times ``limit`` 21..29), so no target comes back within the cache's life
    - the peer, plain: the same URL (LIMIT/OFFSET, one query per request)
+   - the peer with ``If-None-Match`` (Express hashes every body it sends and answers 304 after
+     running the query)
 
-How to read it: req/s and p99 per case, the median of ``--runs``; ``non-2xx/3xx`` must be 0
-(a 429 or 400 would be fast and meaningless); ``bytes/answer`` shows that the two APIs do not
+How to read it: req/s and p99 per case, the median of ``--runs``, and each against the peer's
+plain case (one more line: If-None-Match on both sides); ``non-2xx/3xx`` must be 0
+(a 429 or 400 would be fast and meaningless), and wrk's socket errors (timeouts) are printed
+when there are any; ``bytes/answer`` shows that the two APIs do not
 answer with the same document; ``cache hits/misses`` (when the daemon exposes counters) shows
 whether the miss case really missed.  Ratios are vibed / peer from the same run.  Issue 15 asks
 for >= 1.5x the peer's req/s plain and with If-None-Match, p99 <= the peer's, and a cache-miss
@@ -249,6 +254,12 @@ async def bench(admin: str, tmp: Path, args: argparse.Namespace) -> None:
                         ("vibed, If-None-Match", [*wrk, "-H", f"If-None-Match: {etag}", vibed + PATH]),
                         ("vibed, cache miss", [*wrk, "-s", str(miss_script(tmp, targets)), vibed + LIST]),
                         ("peer, plain", [*wrk, peer + PATH])]
+                if peer_etag := peer_first.headers.get("ETag"):  # Express hashes each body it sends
+                    plan.append(("peer, If-None-Match", [*wrk, "-H", f"If-None-Match: {peer_etag}", peer + PATH]))
+                for base in (vibed, peer):  # JITs, pools and caches warm; not counted
+                    if args.warmup:
+                        await trio.run_process(["wrk", "-t2", "-c50", f"-d{args.warmup}s", base + PATH],
+                                               stdout=subprocess.DEVNULL)
                 for label, command in plan:
                     count = counters if label.startswith("vibed") else lambda: None
                     cases.append(await run_case(label, command, args.runs, count))
@@ -271,6 +282,15 @@ def report(cases: list[dict[str, Any]], sizes: dict[str, int], args: argparse.Na
               f"{'x' + str(ratios[c['label']]['rps']):>15}{'x' + str(ratios[c['label']]['p99']):>13}")
         if c.get("cache"):
             print(f"{'':26}cache counters during the case: {c['cache']}")
+        if errors := [r["socket_errors"] for r in c["runs"] if re.search(r"[1-9]", r["socket_errors"])]:
+            print(f"{'':26}wrk socket errors: {'; '.join(errors)}")
+    if "peer, If-None-Match" in by:
+        same = by["peer, If-None-Match"]
+        ratios["vibed, If-None-Match vs peer, If-None-Match"] = {
+            "rps": round(by["vibed, If-None-Match"]["rps"] / same["rps"], 2) if same["rps"] else None,
+            "p99": round(by["vibed, If-None-Match"]["p99_ms"] / same["p99_ms"], 2) if same["p99_ms"] else None}
+        print(f"vibed / peer, both with If-None-Match (Express answers 304 after running the query): "
+              f"{ratios['vibed, If-None-Match vs peer, If-None-Match']}")
     print(f"bytes/answer: vibed {sizes['vibed']}, peer {sizes['peer']} (the documents differ)")
     targets = {label: {"rps>=1.5x peer": ratios[label]["rps"] >= 1.5, "p99<=peer": ratios[label]["p99"] <= 1}
                for label in ("vibed, plain", "vibed, If-None-Match") if label in ratios}
@@ -284,6 +304,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--duration", type=int, default=10, help="wrk -d, seconds")
     parser.add_argument("--runs", type=int, default=1, help="wrk runs per case (the median is shown)")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of wrk per server first, not counted")
     parser.add_argument("--cursors", type=int, default=1000, help="at most this many cursors for the miss case")
     parser.add_argument("--api-rate-limit", type=int, default=1_000_000, help="vibed's per-IP limit per minute "
                         "(0 = off); the default is paid for but never reached")

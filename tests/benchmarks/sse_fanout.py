@@ -12,10 +12,11 @@ What one run does, all on 127.0.0.1 (RLIMIT_NOFILE soft raised to hard first; ch
 2. **Express peer** (``peers/express_sse``, ``npm ci`` once into ``~/.cache/vibed-bench``):
    ``sse_load -n N -P /events -T 'POST /publish'``, every stream on a fresh connection.
 3. **vibed, fresh connections**: a server process of its own (``--serve``, so its RSS is its own)
-   running ``Delivery.serve_gateway`` with the hub and a tiny Quart-Trio app that has ``GET /``
-   (a small page) and ``POST /_bench/publish`` (one release into ``Sequencer.deliver``, the
-   broadcaster's path into the hub).  No database, no upstream.  ``sse_load -n N -P
-   /api/new-releases/stream -T 'POST /_bench/publish'``.
+   running the real edge, ``vibed.edge.server.serve_http`` (guard with the API limit off, edge
+   cache, metrics), over the hub and a tiny Quart-Trio app that has ``GET /`` (a small page) and
+   ``POST /_bench/publish`` (one release into ``Sequencer.deliver``, the broadcaster's path into
+   the hub).  No database, no upstream.  ``sse_load -n N -P /api/new-releases/stream -T 'POST
+   /_bench/publish'``.
 4. **vibed, keep-alive**: a new server process, the same with ``-K /``: each connection first
    sends ``GET /`` and then the stream request on the same connection, as a browser whose
    EventSource reuses the page's connection (or a proxy's upstream pool).
@@ -34,6 +35,9 @@ How to read it (one table, then one JSON line):
   every connection and takes that event's p50 / p99; the table shows the median over events.
   ``events_ok`` = events that reached every held stream.
 - ``KiB/conn``: (server VmRSS peak during the run - VmRSS before connecting) / held.
+- ``streams_opened`` (JSON): the daemon's ``vibed_streams_opened`` counter by kind/connection;
+  in the keep-alive run every stream should be ``sse/reused`` (the stream came second on its
+  connection and still took the hub's path).
 - Ratios are vibed / peer from the same run; figures move between runs, ratios much less.
 - Targets of issue 15 at 10,000 clients (printed, not asserted): p99 <= the peer's p99,
   <= 8 KiB per connection, all connected in <= 3 s, in both modes.
@@ -76,24 +80,33 @@ PAGE = "<!doctype html><title>vibed bench</title><p>The page a browser loads bef
 # -- the vibed server under test (this file with --serve, in a process of its own) --------------
 def serve(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(ROOT))
+    from functools import partial
+
     import trio
+    from quart import request
     from quart_trio import QuartTrio
 
+    from vibed.config import Config
     from vibed.delivery.admission import Admission
     from vibed.delivery.bus import Broadcaster
     from vibed.delivery.hub import Hub
     from vibed.delivery.sequencer import Sequencer
     from vibed.delivery.service import Delivery
     from vibed.delivery.sse import StreamSettings
+    from vibed.edge.server import serve_http
     from vibed.messages import StoredEvent
+    from vibed.metrics import Metrics
 
     raise_fd_limit()
+    # every client comes from 127.0.0.1: no per-IP limit on API requests or streams
+    config = Config(api_rate_limit=0, stream_limit_per_ip=0, max_streams=args.max_streams)
     hub = Hub(Admission.from_config(args.max_streams, 0), heartbeat=15.0, backlog=256)
     sequencer = Sequencer(hub, None)  # type: ignore[arg-type]  # ids arrive gap-free: no database read
     delivery = Delivery(hub, sequencer, Broadcaster(sequencer), None, None, StreamSettings())  # type: ignore[arg-type]
+    metrics = Metrics()  # the daemon counts each stream by connection (fresh/reused) and each answer
     app = QuartTrio("bench")
-    mounted = _mount_product_parts(app, delivery)
     counter = iter(range(1, 10**9))
+    watch: dict[str, Any] = {"most": 0, "most_at": None}
 
     @app.get("/")
     async def page():  # type: ignore[no-untyped-def]
@@ -112,57 +125,33 @@ def serve(args: argparse.Namespace) -> None:
         await sequencer.deliver((event,))
         return {"id": n}
 
-    watch = {"most": 0, "most_at": None}
-
-    async def watch_streams() -> None:
-        while True:  # cancelled with the nursery
-            if hub.admission.open > watch["most"]:
-                watch.update(most=hub.admission.open, most_at=time.monotonic())
-            await trio.sleep(0.01)
-
     @app.get("/_bench/stats")
     async def stats():  # type: ignore[no-untyped-def]
-        from quart import request
-
         if request.args.get("reset"):
             watch.update(most=0, most_at=None)
         s = hub.statistics()
+        opened = {"/".join(sample.labels.values()): int(sample.value) for family in metrics.streams.collect()
+                  for sample in family.samples if sample.name.endswith("_total")}
         return {"streams": hub.admission.open, "sse_clients": s.sse_clients, "ws_clients": s.ws_clients,
-                "max": hub.admission.max_streams, "slow_drops": s.slow_drops, "mounted": mounted, **watch}
+                "max": hub.admission.max_streams, "slow_drops": s.slow_drops, "opened": opened, **watch}
+
+    async def watch_streams() -> None:
+        while True:  # cancelled with the nursery; 10 ms is the resolution of "all connected"
+            if hub.admission.open > watch["most"]:
+                watch.update(most=hub.admission.open, most_at=time.monotonic())
+            await trio.sleep(0.01)
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(hub.serve)
             nursery.start_soon(watch_streams)
-            port = await nursery.start(lambda task_status: delivery.serve_gateway(
-                app, "127.0.0.1", 0, shutdown=trio.Event(), grace=1.0, task_status=task_status))
+            port = await nursery.start(partial(serve_http, delivery, app, config, host="127.0.0.1", port=0,
+                                               shutdown=trio.Event(), grace=1.0, metrics=metrics))
             print(json.dumps({"port": port}), flush=True)
             await trio.to_thread.run_sync(sys.stdin.read)  # until the orchestrator closes our stdin
             nursery.cancel_scope.cancel()
 
     trio.run(main)
-
-
-def _mount_product_parts(app: Any, delivery: Any) -> list[str]:
-    """What a real daemon's app has and an edge of today may still need: the JSON error renderer,
-    and (while it exists) the per-task stream route that keep-alive streams fall back to."""
-    from types import SimpleNamespace
-
-    mounted = []
-    try:
-        from vibed.http import errors
-        errors.install(app)
-        mounted.append("errors")
-    except (ImportError, AttributeError):
-        pass
-    try:
-        from vibed.delivery import asgi_stream  # removed once the edge routes every request itself
-    except ImportError:
-        return mounted
-    app.extensions["vibed"] = SimpleNamespace(parts={"delivery": delivery})
-    asgi_stream.register(app)
-    mounted.append("asgi_stream fallback")
-    return mounted
 
 
 # -- one load run ---------------------------------------------------------------------------------
@@ -288,10 +277,9 @@ def run_vibed(binary: Path, keepalive: bool, args: argparse.Namespace) -> dict[s
     label = "vibed, keep-alive (-K /)" if keepalive else "vibed, fresh"
     with vibed_server(args.max_streams) as server:
         port = json.loads(server.stdout.readline())["port"]
-        mounted = get_json(port, "/_bench/stats")["mounted"]
         result = measure(label, binary, port, server.pid, stream_path=STREAM_PATH, trigger="POST /_bench/publish",
                          count=WatchedCount(port), keepalive=keepalive, args=args)
-        result["app_parts"] = mounted
+        result["streams_opened"] = get_json(port, "/_bench/stats")["opened"]  # kind/connection: count
         return result
 
 

@@ -119,19 +119,24 @@ def rss_kib(pid: int) -> int:
 
 
 class PeakRss:
-    """Samples a process's VmRSS every ``interval`` seconds from a thread until ``stop()``; ``peak``."""
+    """Samples a process's VmRSS every ``interval`` seconds from a thread until ``stop()``: the
+    ``peak``, and the timeline (``time.monotonic()``, KiB) to read the value at a given moment."""
 
     def __init__(self, pid: int, interval: float = 0.05) -> None:
         self.pid, self.interval = pid, interval
-        self.peak = rss_kib(pid)
+        self.samples = [(time.monotonic(), rss_kib(pid))]
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
 
+    @property
+    def peak(self) -> int:
+        return max(kib for _, kib in self.samples)
+
     def _sample(self) -> None:
         while not self._done.wait(self.interval):
             try:
-                self.peak = max(self.peak, rss_kib(self.pid))
+                self.samples.append((time.monotonic(), rss_kib(self.pid)))
             except (OSError, StopIteration):  # the process is gone
                 return
 
@@ -139,5 +144,13 @@ class PeakRss:
         self._done.set()
         self._thread.join()
         with contextlib.suppress(OSError, StopIteration):
-            self.peak = max(self.peak, rss_kib(self.pid))
+            self.samples.append((time.monotonic(), rss_kib(self.pid)))
         return self.peak
+
+    def after(self, moment: float) -> int | None:
+        """The first sample taken at or after ``moment``."""
+        return next((kib for t, kib in self.samples if t >= moment), None)
+
+    def before(self, moment: float) -> int | None:
+        """The last sample taken at or before ``moment``."""
+        return next((kib for t, kib in reversed(self.samples) if t <= moment), None)

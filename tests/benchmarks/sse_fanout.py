@@ -3,7 +3,7 @@
 Reproduce (from the repository root; the kit is ``../shared/bench``, or set VIBED_BENCH_KIT):
 
     .venv/bin/python tests/benchmarks/sse_fanout.py --clients 10000 --events 30
-    .venv/bin/python tests/benchmarks/sse_fanout.py --clients 19000 --events 10 --overflow 1000
+    .venv/bin/python tests/benchmarks/sse_fanout.py --clients 19000 --overflow 1000 --only none
     .venv/bin/python tests/benchmarks/sse_fanout.py --clients 1000 --events 10      # a quick check
 
 What one run does, all on 127.0.0.1 (RLIMIT_NOFILE soft raised to hard first; children inherit it):
@@ -34,7 +34,15 @@ How to read it (one table, then one JSON line):
 - ``p50_ms`` / ``p99_ms``: for each event, ``sse_load`` times the trigger's send to arrival on
   every connection and takes that event's p50 / p99; the table shows the median over events.
   ``events_ok`` = events that reached every held stream.
-- ``KiB/conn``: (server VmRSS peak during the run - VmRSS before connecting) / held.
+- ``kib_per_conn``: (server VmRSS peak during the run - VmRSS before connecting) / held;
+  ``kib_per_conn_end``: the same with the last VmRSS sample while every stream was still held
+  (after the events).  A peak well above the end is transient (requests in flight while
+  connecting); Python rarely gives freed memory back, so the end is an upper bound of the
+  lasting cost.  The JSON also has VmRSS when the last stream came up (``all_up``).
+- vibed's ``GET /`` is marked edge-cacheable like the product's live page, and is fetched once
+  before the keep-alive run (an earlier visitor), so the crowd finds it held; ``--page-cold``
+  skips that fetch, ``--page-uncached`` makes ``GET /`` run the app every time.  ``edge_cache``
+  in the JSON counts the edge's hits and misses during the run.
 - ``streams_opened`` (JSON): the daemon's ``vibed_streams_opened`` counter by kind/connection;
   in the keep-alive run every stream should be ``sse/reused`` (the stream came second on its
   connection and still took the hub's path).
@@ -93,6 +101,7 @@ def serve(args: argparse.Namespace) -> None:
     from vibed.delivery.sequencer import Sequencer
     from vibed.delivery.service import Delivery
     from vibed.delivery.sse import StreamSettings
+    from vibed.edge.cache import EdgeCache
     from vibed.edge.server import serve_http
     from vibed.messages import StoredEvent
     from vibed.metrics import Metrics
@@ -104,13 +113,18 @@ def serve(args: argparse.Namespace) -> None:
     sequencer = Sequencer(hub, None)  # type: ignore[arg-type]  # ids arrive gap-free: no database read
     delivery = Delivery(hub, sequencer, Broadcaster(sequencer), None, None, StreamSettings())  # type: ignore[arg-type]
     metrics = Metrics()  # the daemon counts each stream by connection (fresh/reused) and each answer
+    cache = EdgeCache(lambda: sequencer.last_id)  # as wiring makes it; here so /_bench/stats can read it
     app = QuartTrio("bench")
     counter = iter(range(1, 10**9))
     watch: dict[str, Any] = {"most": 0, "most_at": None}
 
+    page_headers = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"}
+    if not args.page_uncached:  # as vibed/http/page.py marks the live page: the edge may hold it
+        page_headers["X-Vibed-Edge-Cache"] = "1"
+
     @app.get("/")
     async def page():  # type: ignore[no-untyped-def]
-        return PAGE, 200, {"Content-Type": "text/html; charset=utf-8"}
+        return PAGE, 200, page_headers
 
     @app.post("/_bench/publish")
     async def publish():  # type: ignore[no-untyped-def]
@@ -133,7 +147,8 @@ def serve(args: argparse.Namespace) -> None:
         opened = {"/".join(sample.labels.values()): int(sample.value) for family in metrics.streams.collect()
                   for sample in family.samples if sample.name.endswith("_total")}
         return {"streams": hub.admission.open, "sse_clients": s.sse_clients, "ws_clients": s.ws_clients,
-                "max": hub.admission.max_streams, "slow_drops": s.slow_drops, "opened": opened, **watch}
+                "max": hub.admission.max_streams, "slow_drops": s.slow_drops, "opened": opened,
+                "edge_cache": {"hits": cache.hits, "misses": cache.misses}, **watch}
 
     async def watch_streams() -> None:
         while True:  # cancelled with the nursery; 10 ms is the resolution of "all connected"
@@ -146,7 +161,8 @@ def serve(args: argparse.Namespace) -> None:
             await nursery.start(hub.serve)
             nursery.start_soon(watch_streams)
             port = await nursery.start(partial(serve_http, delivery, app, config, host="127.0.0.1", port=0,
-                                               shutdown=trio.Event(), grace=1.0, metrics=metrics))
+                                               shutdown=trio.Event(), grace=1.0, metrics=metrics,
+                                               cache=cache))
             print(json.dumps({"port": port}), flush=True)
             await trio.to_thread.run_sync(sys.stdin.read)  # until the orchestrator closes our stdin
             nursery.cancel_scope.cancel()
@@ -155,13 +171,17 @@ def serve(args: argparse.Namespace) -> None:
 
 
 # -- one load run ---------------------------------------------------------------------------------
-def get_json(port: int, path: str, timeout: float = 5.0) -> dict[str, Any]:
+def fetch(port: int, path: str, timeout: float = 5.0) -> bytes:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request("GET", path)
-        return json.loads(conn.getresponse().read())
+        return conn.getresponse().read()
     finally:
         conn.close()
+
+
+def get_json(port: int, path: str, timeout: float = 5.0) -> dict[str, Any]:
+    return json.loads(fetch(port, path, timeout))
 
 
 class PolledCount:
@@ -224,6 +244,7 @@ def measure(label: str, binary: Path, port: int, pid: int, *, stream_path: str, 
         if load.poll() is None:
             load.kill()
             load.wait()
+        ended = time.monotonic()
         peak_kib = peak.stop()
     held, held_at = count.finish()
     report = json.loads(out.strip().splitlines()[-1])
@@ -244,10 +265,15 @@ def measure(label: str, binary: Path, port: int, pid: int, *, stream_path: str, 
         "p99_ms": round(statistics.median(e["p99_ms"] for e in timed), 1) if timed else None,
         "p100_ms": round(statistics.median(e["p100_ms"] for e in timed), 1) if timed else None,
         "worst_event_p99_ms": max((e["p99_ms"] for e in timed), default=None),
-        "rss_kib": {"before": before, "peak": peak_kib},
+        # all up: the first sample after the last stream registered; end: the last one before the
+        # tool left (every stream held, every event sent); they tell a transient peak from a lasting cost
+        "rss_kib": {"before": before, "peak": peak_kib, "all_up": None if held_at is None else peak.after(held_at),
+                    "end": peak.before(ended - 0.1)},
         "kib_per_conn": round((peak_kib - before) / held, 2) if held else None,
         "failed_triggers": len(failed_triggers),
     }
+    end_kib = result["rss_kib"]["end"]
+    result["kib_per_conn_end"] = round((end_kib - before) / held, 2) if held and end_kib else None
     first_trigger_s = report["connect_ms"] / 1000 + args.wait_ms / 1000
     if result["events_ok"] < len(events) and server_connect_s is not None and server_connect_s > first_trigger_s:
         result["warning"] = (f"the last stream was registered {server_connect_s:.2f} s after the start, after the "
@@ -268,24 +294,30 @@ def run_peer(binary: Path, args: argparse.Namespace) -> dict[str, Any]:
                        keepalive=False, args=args)
 
 
-def vibed_server(max_streams: int) -> Any:
-    return running([sys.executable, str(Path(__file__).resolve()), "--serve", "--max-streams", str(max_streams)],
+def vibed_server(max_streams: int, args: argparse.Namespace) -> Any:
+    flags = ["--page-uncached"] if args.page_uncached else []
+    return running([sys.executable, str(Path(__file__).resolve()), "--serve", "--max-streams", str(max_streams),
+                    *flags],
                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
 def run_vibed(binary: Path, keepalive: bool, args: argparse.Namespace) -> dict[str, Any]:
     label = "vibed, keep-alive (-K /)" if keepalive else "vibed, fresh"
-    with vibed_server(args.max_streams) as server:
+    with vibed_server(args.max_streams, args) as server:
         port = json.loads(server.stdout.readline())["port"]
+        if keepalive and not args.page_cold:
+            fetch(port, "/")  # an earlier visitor's: the edge holds the page when the crowd arrives
         result = measure(label, binary, port, server.pid, stream_path=STREAM_PATH, trigger="POST /_bench/publish",
                          count=WatchedCount(port), keepalive=keepalive, args=args)
-        result["streams_opened"] = get_json(port, "/_bench/stats")["opened"]  # kind/connection: count
+        stats = get_json(port, "/_bench/stats")
+        result["streams_opened"] = stats["opened"]  # kind/connection: count
+        result["edge_cache"] = stats["edge_cache"]  # GET / from the edge's memory, or the app's
         return result
 
 
 def run_overflow(binary: Path, args: argparse.Namespace) -> dict[str, Any]:
     limit = args.max_streams or args.clients
-    with vibed_server(limit) as server:
+    with vibed_server(limit, args) as server:
         port = json.loads(server.stdout.readline())["port"]
         hold = [str(binary), "-p", str(port), "-P", STREAM_PATH, "-n", str(limit), "-e", "1",
                 "-t", str(int(args.timeout))]  # no trigger: holds until -t or until it is stopped
@@ -388,12 +420,17 @@ def ratio(a: float | None, b: float | None) -> float | None:
 
 def report(runs: list[dict[str, Any]], overflow: dict[str, Any] | None, args: argparse.Namespace) -> None:
     print()
-    print(f"SSE fan-out, {args.clients} clients asked, {args.events} events (sse_load -w {args.wait_ms})")
-    cols = ("held", "connect_s", "p50_ms", "p99_ms", "p100_ms", "kib_per_conn", "events_ok")
-    print(f"{'server, path':34}" + "".join(f"{c:>13}" for c in cols))
+    page = ("runs the app each time" if args.page_uncached else "marked edge-cacheable, as the product's page"
+            + (", cold" if args.page_cold else ", fetched once before the crowd"))
+    print(f"SSE fan-out, {args.clients} clients asked, {args.events} events (sse_load -w {args.wait_ms}); "
+          f"vibed's GET / {page}")
+    cols = ("held", "connect_s", "p50_ms", "p99_ms", "p100_ms", "kib_per_conn", "kib_per_conn_end", "events_ok")
+    width = {c: max(13, len(c) + 2) for c in cols}
+    print(f"{'server, path':34}" + "".join(f"{c:>{width[c]}}" for c in cols))
     for r in runs:
         cells = [r[c] if c != "events_ok" else f"{r['events_ok']}/{r['events']}" for c in cols]
-        print(f"{r['label']:34}" + "".join(f"{'-' if v is None else v!s:>13}" for v in cells))
+        print(f"{r['label']:34}" + "".join(f"{'-' if v is None else v!s:>{width[c]}}" for c, v in zip(cols, cells,
+                                                                                                    strict=True)))
         if r.get("warning"):
             print(f"  ! {r['warning']}")
     peer = next((r for r in runs if r["label"].startswith("express")), None)
@@ -427,10 +464,15 @@ def main() -> None:
     p.add_argument("--events", type=int, default=30)
     p.add_argument("--wait-ms", type=int, default=1000, help="sse_load -w: pause after all are up, before event 1")
     p.add_argument("--timeout", type=float, default=120.0, help="sse_load -t, seconds")
-    p.add_argument("--only", default="peer,fresh,keepalive", help="which of peer,fresh,keepalive to run")
+    p.add_argument("--only", default="peer,fresh,keepalive",
+                   help="which of peer,fresh,keepalive to measure ('none': only --overflow)")
     p.add_argument("--overflow", type=int, default=0, help="extra stream requests past max_streams (expect 503)")
     p.add_argument("--max-streams", type=int, default=0, help="server max_streams (0 = fd limit; "
                    "with --overflow, 0 = --clients)")
+    p.add_argument("--page-uncached", action="store_true", help="GET / runs the app every time (by default it "
+                   "is marked cacheable at the edge, as the product's live page is)")
+    p.add_argument("--page-cold", action="store_true", help="no GET / before the keep-alive crowd: every "
+                   "first GET / of the burst misses the edge cache (a key never held is not single-flight)")
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.serve:

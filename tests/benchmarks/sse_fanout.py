@@ -420,6 +420,13 @@ def ratio(a: float | None, b: float | None) -> float | None:
 
 def report(runs: list[dict[str, Any]], overflow: dict[str, Any] | None, args: argparse.Namespace) -> None:
     print()
+    if not runs:
+        if overflow is not None:
+            print(f"overflow: held {overflow['held']}/{overflow['max_streams']} (still {overflow['held_after']}"
+                  f" after); {args.overflow} more on fresh connections -> {overflow['fresh']};"
+                  f" {args.overflow} more after GET / on keep-alive -> {overflow['keepalive']}")
+        print(json.dumps({"benchmark": "sse_fanout", "clients": args.clients, "overflow": overflow}))
+        return
     page = ("runs the app each time" if args.page_uncached else "marked edge-cacheable, as the product's page"
             + (", cold" if args.page_cold else ", fetched once before the crowd"))
     print(f"SSE fan-out, {args.clients} clients asked, {args.events} events (sse_load -w {args.wait_ms}); "

@@ -32,7 +32,11 @@ plain case (one more line: If-None-Match on both sides); ``non-2xx/3xx`` must be
 (a 429 or 400 would be fast and meaningless), and wrk's socket errors (timeouts) are printed
 when there are any; ``bytes/answer`` shows that the two APIs do not
 answer with the same document; ``cache hits/misses`` (when the daemon exposes counters) shows
-whether the miss case really missed.  Ratios are vibed / peer from the same run.  Issue 15 asks
+whether the miss case really missed; ``garbage collections`` times every collection in vibed's
+process (it runs in this one) during the case, to tell a collector pause from other causes of a
+long p99; ``loop lag`` is how late a 5 ms sleep in vibed's trio loop woke up during the case;
+``server's main thread`` is CPU time and time spent runnable but waiting for a CPU
+(``/proc/PID/schedstat``): a large wait means the machine, not the server, made the tail.  Ratios are vibed / peer from the same run.  Issue 15 asks
 for >= 1.5x the peer's req/s plain and with If-None-Match, p99 <= the peer's, and a cache-miss
 rate no lower than before.  Ends with one JSON line.
 
@@ -43,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import os
 import platform
@@ -52,6 +57,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -140,12 +146,14 @@ async def fill(vibed_dsn: str, peer_dsn: str, rows: int) -> None:
 # -- wrk ------------------------------------------------------------------------------------------
 def parse_wrk(out: str) -> dict[str, float]:
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p50 = re.search(r"\s50%\s+([\d.]+)(us|ms|s)\b", out)
     p99 = re.search(r"\s99%\s+([\d.]+)(us|ms|s)\b", out)
-    if rps is None or p99 is None:
+    if rps is None or p50 is None or p99 is None:
         raise RuntimeError(f"wrk printed no figures:\n{out}")
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:(.*)", out)
-    return {"rps": float(rps[1]), "p99_ms": float(p99[1]) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99[2]],
+    ms = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    return {"rps": float(rps[1]), "p50_ms": float(p50[1]) * ms[p50[2]], "p99_ms": float(p99[1]) * ms[p99[2]],
             "non_2xx_3xx": int(bad[1]) if bad else 0, "socket_errors": errors[1].strip() if errors else ""}
 
 
@@ -173,18 +181,75 @@ end
     return script
 
 
-async def run_case(label: str, command: list[str], runs: int, counters: Any) -> dict[str, Any]:
+class GcPauses:
+    """vibed runs in this process: every garbage collection during a case, timed (``gc.callbacks``),
+    to tell a collector pause from other causes of a long p99; ``loop lag`` is how late a 5 ms sleep in vibed's trio loop woke up during the case;
+``server's main thread`` is CPU time and time spent runnable but waiting for a CPU
+(``/proc/PID/schedstat``): a large wait means the machine, not the server, made the tail."""
+
+    def __init__(self) -> None:
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append((time.perf_counter() - self._started) * 1000)
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
+
+    def summary(self) -> dict[str, Any]:
+        return {f"gen{g}": {"count": len(v), "max_ms": round(max(v), 1) if v else 0, "total_ms": round(sum(v))}
+                for g, v in self.pauses.items()}
+
+
+async def watch_loop_lag(lags: list[float], *, tick: float = 0.005) -> None:
+    """vibed's trio loop is this one: how late a ``tick`` sleep wakes up is how long the loop was
+    busy elsewhere (a long synchronous step, or a run queue too long for the cores)."""
+    while True:  # cancelled by the caller
+        asked = trio.current_time()
+        await trio.sleep(tick)
+        lags.append((trio.current_time() - asked - tick) * 1000)
+
+
+def schedstat(pid: int) -> tuple[float, float]:
+    """(seconds on a CPU, seconds runnable but waiting for one) of ``pid``'s main thread."""
+    on_cpu, waiting, _ = Path(f"/proc/{pid}/schedstat").read_text().split()
+    return int(on_cpu) / 1e9, int(waiting) / 1e9
+
+
+async def run_case(label: str, command: list[str], runs: int, counters: Any, pid: int) -> dict[str, Any]:
     print(f"[{label}] $ {' '.join(command)}", flush=True)
     before = counters()
+    sched_before = schedstat(pid)
     results = []
-    for _ in range(runs):
-        done = await trio.run_process(command, capture_stdout=True)
-        results.append(parse_wrk(done.stdout.decode()))
+    lags: list[float] = []
+    with GcPauses() as pauses:
+        async with trio.open_nursery() as watching:
+            watching.start_soon(watch_loop_lag, lags)
+            for _ in range(runs):
+                done = await trio.run_process(command, capture_stdout=True)
+                results.append(parse_wrk(done.stdout.decode()))
+            watching.cancel_scope.cancel()
     after = counters()
+    sched = [round(b - a, 2) for a, b in zip(sched_before, schedstat(pid), strict=True)]
     case = {"label": label, "runs": results,
             "rps": round(statistics.median(r["rps"] for r in results)),
+            "p50_ms": round(statistics.median(r["p50_ms"] for r in results), 2),
             "p99_ms": round(statistics.median(r["p99_ms"] for r in results), 2),
-            "non_2xx_3xx": sum(r["non_2xx_3xx"] for r in results)}
+            "non_2xx_3xx": sum(r["non_2xx_3xx"] for r in results),
+            "server_main_thread_s": {"on_cpu": sched[0], "runnable_waiting": sched[1]}}
+    if label.startswith("vibed"):
+        case["gc_in_vibed"] = pauses.summary()
+        lags.sort()
+        case["loop_lag_ms"] = {"p50": round(lags[len(lags) // 2], 1), "p99": round(lags[int(len(lags) * .99)], 1),
+                               "max": round(lags[-1], 1)} if lags else None
     if before is not None and after is not None:
         case["cache"] = {name: {"hits": after[name][0] - before[name][0], "misses": after[name][1] - before[name][1]}
                          for name in after if name in before}
@@ -262,7 +327,8 @@ async def bench(admin: str, tmp: Path, args: argparse.Namespace) -> None:
                                                stdout=subprocess.DEVNULL)
                 for label, command in plan:
                     count = counters if label.startswith("vibed") else lambda: None
-                    cases.append(await run_case(label, command, args.runs, count))
+                    pid = os.getpid() if label.startswith("vibed") else node.pid  # vibed runs in this process
+                    cases.append(await run_case(label, command, args.runs, count, pid))
         finally:
             stop.set()
     report(cases, sizes, args)
@@ -273,15 +339,21 @@ def report(cases: list[dict[str, Any]], sizes: dict[str, int], args: argparse.Na
     peer = by["peer, plain"]
     print()
     print(f"GET {PATH} over {args.rows} releases, wrk -t2 -c50 -d{args.duration}s, median of {args.runs}")
-    print(f"{'case':26}{'req/s':>10}{'p99 ms':>10}{'non-2xx/3xx':>13}{'req/s vs peer':>15}{'p99 vs peer':>13}")
+    print(f"{'case':26}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx/3xx':>13}{'req/s vs peer':>15}"
+          f"{'p99 vs peer':>13}")
     ratios = {}
     for c in cases:
         ratios[c["label"]] = {"rps": round(c["rps"] / peer["rps"], 2) if peer["rps"] else None,
                               "p99": round(c["p99_ms"] / peer["p99_ms"], 2) if peer["p99_ms"] else None}
-        print(f"{c['label']:26}{c['rps']:>10}{c['p99_ms']:>10}{c['non_2xx_3xx']:>13}"
+        print(f"{c['label']:26}{c['rps']:>10}{c['p50_ms']:>10}{c['p99_ms']:>10}{c['non_2xx_3xx']:>13}"
               f"{'x' + str(ratios[c['label']]['rps']):>15}{'x' + str(ratios[c['label']]['p99']):>13}")
         if c.get("cache"):
             print(f"{'':26}cache counters during the case: {c['cache']}")
+        if c.get("gc_in_vibed"):
+            print(f"{'':26}garbage collections in vibed's process: {c['gc_in_vibed']}")
+        print(f"{'':26}server's main thread during the case (s): {c['server_main_thread_s']}")
+        if c.get("loop_lag_ms"):
+            print(f"{'':26}vibed's trio loop lag (a 5 ms sleep woke this late): {c['loop_lag_ms']}")
         if errors := [r["socket_errors"] for r in c["runs"] if re.search(r"[1-9]", r["socket_errors"])]:
             print(f"{'':26}wrk socket errors: {'; '.join(errors)}")
     if "peer, If-None-Match" in by:

@@ -27,6 +27,13 @@ What one run does:
    - the peer with ``If-None-Match`` (Express hashes every body it sends and answers 304 after
      running the query)
 
+``--pin`` puts each server's main thread on CPU 0 and wrk on CPU 1 (needs 2 CPUs), the same
+for both servers, to see how much of a tail comes from wrk and the server sharing a core.  It is
+a diagnostic, not the headline: PostgreSQL's backends then compete with the server for CPU 0,
+which slows every case that queries (the peer's, vibed's cache miss) far more than cache hits.
+At ``--rows 100000`` every cache-miss request misses; with fewer rows there are fewer cursors
+and targets come back sooner (the cache counters show it).
+
 How to read it: req/s and p99 per case, the median of ``--runs``, and each against the peer's
 plain case (one more line: If-None-Match on both sides); ``non-2xx/3xx`` must be 0
 (a 429 or 400 would be fast and meaningless), and wrk's socket errors (timeouts) are printed
@@ -300,6 +307,9 @@ async def bench(admin: str, tmp: Path, args: argparse.Namespace) -> None:
         peer = f"http://127.0.0.1:{peer_port}"
         try:
             with running(["node", "server.js"], cwd=peer_home, env=env, stdout=subprocess.DEVNULL) as node:
+                if args.pin:  # each server's main thread on CPU 0, wrk on CPU 1, PostgreSQL anywhere
+                    os.sched_setaffinity(0, {0})  # this thread is vibed's trio loop
+                    os.sched_setaffinity(node.pid, {0})
                 await trio.to_thread.run_sync(wait_port, peer_port, node)
                 async with httpx.AsyncClient(timeout=30) as client:
                     first, peer_first = await client.get(vibed + PATH), await client.get(peer + PATH)
@@ -313,7 +323,8 @@ async def bench(admin: str, tmp: Path, args: argparse.Namespace) -> None:
                 sizes = {"vibed": len(first.content), "peer": len(peer_first.content)}
                 print(f"ETag {etag}; {len(pages)} cursors -> {len(targets)} distinct cache-miss targets; "
                       f"bytes/answer vibed {sizes['vibed']}, peer {sizes['peer']}", flush=True)
-                wrk = ["wrk", "-t2", "-c50", f"-d{args.duration}s", "--latency"]
+                pin = ["taskset", "-c", "1"] if args.pin else []
+                wrk = [*pin, "wrk", "-t2", "-c50", f"-d{args.duration}s", "--latency"]
                 counters = partial(cache_counters, runtime)
                 plan = [("vibed, plain", [*wrk, vibed + PATH]),
                         ("vibed, If-None-Match", [*wrk, "-H", f"If-None-Match: {etag}", vibed + PATH]),
@@ -323,7 +334,7 @@ async def bench(admin: str, tmp: Path, args: argparse.Namespace) -> None:
                     plan.append(("peer, If-None-Match", [*wrk, "-H", f"If-None-Match: {peer_etag}", peer + PATH]))
                 for base in (vibed, peer):  # JITs, pools and caches warm; not counted
                     if args.warmup:
-                        await trio.run_process(["wrk", "-t2", "-c50", f"-d{args.warmup}s", base + PATH],
+                        await trio.run_process([*pin, "wrk", "-t2", "-c50", f"-d{args.warmup}s", base + PATH],
                                                stdout=subprocess.DEVNULL)
                 for label, command in plan:
                     count = counters if label.startswith("vibed") else lambda: None
@@ -377,6 +388,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="wrk -d, seconds")
     parser.add_argument("--runs", type=int, default=1, help="wrk runs per case (the median is shown)")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of wrk per server first, not counted")
+    parser.add_argument("--pin", action="store_true", help="the server's main thread on CPU 0 and wrk on CPU 1 "
+                        "(both servers alike), to see how much of a tail is wrk and the server sharing a core")
     parser.add_argument("--cursors", type=int, default=1000, help="at most this many cursors for the miss case")
     parser.add_argument("--api-rate-limit", type=int, default=1_000_000, help="vibed's per-IP limit per minute "
                         "(0 = off); the default is paid for but never reached")

@@ -11,7 +11,7 @@ What one run does, all on 127.0.0.1 (RLIMIT_NOFILE soft raised to hard first; ch
    every server, so the clients cost the same whoever serves them.
 2. **Express peer** (``peers/express_sse``, ``npm ci`` once into ``~/.cache/vibed-bench``):
    ``sse_load -n N -P /events -T 'POST /publish'``, every stream on a fresh connection.
-3. **vibed, fresh connections**: a server process of its own (``--serve``, so its RSS is its own)
+3. **vibed, fresh connections**: a server process of its own (``sse_server.py``, so its RSS is its own)
    running the real edge, ``vibed.edge.server.serve_http`` (guard with the API limit off, edge
    cache, metrics), over the hub and a tiny Quart-Trio app that has ``GET /`` (a small page) and
    ``POST /_bench/publish`` (one release into ``Sequencer.deliver``, the broadcaster's path into
@@ -85,94 +85,8 @@ from sidebyside import (  # noqa: E402
     wait_port,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+SERVER = Path(__file__).resolve().parent / "sse_server.py"
 STREAM_PATH = "/api/new-releases/stream"
-PAGE = "<!doctype html><title>vibed bench</title><p>The page a browser loads before its EventSource.</p>\n"
-
-
-# -- the vibed server under test (this file with --serve, in a process of its own) --------------
-def serve(args: argparse.Namespace) -> None:
-    sys.path.insert(0, str(ROOT))
-    from functools import partial
-
-    import trio
-    from quart import request
-    from quart_trio import QuartTrio
-
-    from vibed.config import Config
-    from vibed.delivery.admission import Admission
-    from vibed.delivery.bus import Broadcaster
-    from vibed.delivery.hub import Hub
-    from vibed.delivery.sequencer import Sequencer
-    from vibed.delivery.service import Delivery
-    from vibed.delivery.sse import StreamSettings
-    from vibed.edge.cache import EdgeCache
-    from vibed.edge.server import serve_http
-    from vibed.messages import StoredEvent
-    from vibed.metrics import Metrics
-
-    raise_fd_limit()
-    # every client comes from 127.0.0.1: no per-IP limit on API requests or streams
-    config = Config(api_rate_limit=0, stream_limit_per_ip=0, max_streams=args.max_streams)
-    hub = Hub(Admission.from_config(args.max_streams, 0), heartbeat=15.0, backlog=256)
-    sequencer = Sequencer(hub, None)  # type: ignore[arg-type]  # ids arrive gap-free: no database read
-    delivery = Delivery(hub, sequencer, Broadcaster(sequencer), None, None, StreamSettings())  # type: ignore[arg-type]
-    metrics = Metrics()  # the daemon counts each stream by connection (fresh/reused) and each answer
-    cache = EdgeCache(lambda: sequencer.last_id)  # as wiring makes it; here so /_bench/stats can read it
-    app = QuartTrio("bench")
-    counter = iter(range(1, 10**9))
-    watch: dict[str, Any] = {"most": 0, "most_at": None}
-
-    page_headers = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"}
-    if not args.page_uncached:  # as vibed/http/page.py marks the live page: the edge may hold it
-        page_headers["X-Vibed-Edge-Cache"] = "1"
-
-    @app.get("/")
-    async def page():  # type: ignore[no-untyped-def]
-        return PAGE, 200, page_headers
-
-    @app.post("/_bench/publish")
-    async def publish():  # type: ignore[no-untyped-def]
-        n = next(counter)
-        payload = {"id": n, "source": "jiosaavn", "external_id": f"x{n}", "kind": "album",
-                   "title": f"Benchmark release {n}", "artists": ["Artist One", "Artist Two"],
-                   "album": None, "language": "ml", "release_date": "2026-11-28", "year": 2026,
-                   "image": "https://c.saavncdn.com/123/x-500x500.jpg", "url": "https://www.jiosaavn.com/album/x",
-                   "explicit": False, "first_seen": "2026-11-28T19:00:00.000Z"}
-        event = StoredEvent(id=n, kind="new_release", release_id=n, source="jiosaavn", language="ml",
-                            release_kind="album", payload=payload)
-        await sequencer.deliver((event,))
-        return {"id": n}
-
-    @app.get("/_bench/stats")
-    async def stats():  # type: ignore[no-untyped-def]
-        if request.args.get("reset"):
-            watch.update(most=0, most_at=None)
-        s = hub.statistics()
-        opened = {"/".join(sample.labels.values()): int(sample.value) for family in metrics.streams.collect()
-                  for sample in family.samples if sample.name.endswith("_total")}
-        return {"streams": hub.admission.open, "sse_clients": s.sse_clients, "ws_clients": s.ws_clients,
-                "max": hub.admission.max_streams, "slow_drops": s.slow_drops, "opened": opened,
-                "edge_cache": {"hits": cache.hits, "misses": cache.misses}, **watch}
-
-    async def watch_streams() -> None:
-        while True:  # cancelled with the nursery; 10 ms is the resolution of "all connected"
-            if hub.admission.open > watch["most"]:
-                watch.update(most=hub.admission.open, most_at=time.monotonic())
-            await trio.sleep(0.01)
-
-    async def main() -> None:
-        async with trio.open_nursery() as nursery:
-            await nursery.start(hub.serve)
-            nursery.start_soon(watch_streams)
-            port = await nursery.start(partial(serve_http, delivery, app, config, host="127.0.0.1", port=0,
-                                               shutdown=trio.Event(), grace=1.0, metrics=metrics,
-                                               cache=cache))
-            print(json.dumps({"port": port}), flush=True)
-            await trio.to_thread.run_sync(sys.stdin.read)  # until the orchestrator closes our stdin
-            nursery.cancel_scope.cancel()
-
-    trio.run(main)
 
 
 # -- one load run ---------------------------------------------------------------------------------
@@ -305,7 +219,7 @@ def run_peer(binary: Path, keepalive: bool, args: argparse.Namespace) -> dict[st
 
 def vibed_server(max_streams: int, args: argparse.Namespace) -> Any:
     flags = ["--page-uncached"] if args.page_uncached else []
-    return running([sys.executable, str(Path(__file__).resolve()), "--serve", "--max-streams", str(max_streams),
+    return running([sys.executable, str(SERVER), "--max-streams", str(max_streams),
                     *flags],
                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
@@ -489,11 +403,7 @@ def main() -> None:
                    "is marked cacheable at the edge, as the product's live page is)")
     p.add_argument("--page-cold", action="store_true", help="no GET / before the keep-alive crowd: every "
                    "first GET / of the burst misses the edge cache (a key never held is not single-flight)")
-    p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
-    if args.serve:
-        serve(args)
-        return
     hard = raise_fd_limit()
     if args.clients + 100 > hard:
         sys.exit(f"RLIMIT_NOFILE hard limit {hard} is below --clients {args.clients} + 100")

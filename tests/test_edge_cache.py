@@ -130,3 +130,23 @@ async def test_a_held_answer_is_served_without_the_app_until_an_event_is_deliver
     assert [a.body for a in first] == [b'{"n": 1}'] * 3 and gw.app.extensions["renders"] == 2
     assert after[0].body == b'{"n": 2}' and after[1].status == 304 and after[1].body == b""
     assert after[1].headers["etag"] == '"held-2"' and "content-type" not in after[1].headers
+
+
+async def test_an_entry_that_only_aged_is_served_while_its_refill_runs(autojump_clock):
+    cache = EdgeCache(lambda: 1, ttl=2.0)
+    app = App(cache)
+    await app.get()
+    await trio.sleep(3.0)  # too old, though no event was delivered
+    waited: list[float] = []
+
+    async def reader() -> None:
+        started = trio.current_time()
+        assert await app.get() in (b"body 1", b"body 2")
+        waited.append(trio.current_time() - started)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(reader)  # this one refills (0.5 s) …
+        await trio.sleep(0.1)
+        for _ in range(5):
+            nursery.start_soon(reader)  # … these get the old answer at once
+    assert app.runs == 2 and sorted(waited) == [0.0] * 5 + [0.5]

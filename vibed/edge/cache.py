@@ -9,7 +9,8 @@ The TTL bounds what events do not announce (a re-seen release's changed fields).
 
 A key is filled once for a burst (single flight): the first request runs the app, the others
 wait for its answer; that is what keeps 10,000 browsers loading the page at once from running
-the app 10,000 times.  A target whose answer turns out not to be cacheable is remembered as
+the app 10,000 times.  An entry that only grew old (no new event) is still served while its
+refill runs, so a hot target never makes its readers wait on the TTL.  A target whose answer turns out not to be cacheable is remembered as
 such for ``ttl`` (a "pass" entry), so its requests go straight to the app, side by side.
 """
 
@@ -85,10 +86,16 @@ class EdgeCache:
                 self.hits += 1
                 return Held(entry.answer, entry.route)
             filling = self._filling.get(key)
+            if filling is not None:
+                stale = self._entries.get(key)
+                if stale is not None and stale.answer is not None and stale.generation == self.generation():
+                    # only its age ended it, and its refill is under way: this request need not wait
+                    self.hits += 1
+                    return Held(stale.answer, stale.route)
             if entry is not None or filling is None:  # a pass, or nobody is filling it
                 self.misses += 1
                 return None
-            await filling.wait()  # someone is rendering this very answer: share it
+            await filling.wait()  # a new event ended it: wait for the answer that includes it
         return None
 
     def begin_fill(self, key: bytes) -> Fill:

@@ -8,6 +8,7 @@ anything further left was written by the client itself and is ignored.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 
@@ -61,6 +62,7 @@ def client_ip(peer: str | None, forwarded_for: list[str], trusted: tuple[Network
     return str(addr)
 
 
+@functools.lru_cache(maxsize=8192)  # asked once per request; a client's key never changes
 def limit_key(ip: str) -> str:
     """The rate-limit key of a client: its address, or its /64 for IPv6 (one host gets a whole /64)."""
     try:

@@ -214,3 +214,43 @@ async def test_stream_opens_count_in_the_per_ip_api_limit(db):
             assert refused.header("Retry-After") and refused.header("RateLimit-Remaining") == "0"
         finally:
             await refused.aclose()
+
+
+async def test_commits_landing_on_both_sides_of_the_replay_query_arrive_once_each(db, monkeypatch):
+    """Forced, not hoped for: one commit lands between the client's registration and the replay
+    query (so it is both replayed and queued live), two writers commit concurrently right after the
+    query (live only).  Reverting either half of the seam (registering after the replay, or not
+    dropping live ids at or below the replay's floor) duplicates or loses one of them."""
+    from vibed.delivery import sse
+
+    real_plan = sse.plan_replay
+    landed: list = []
+
+    async def plan_with_commits_around(*args, **kwargs):
+        before = await store(db, release(title="before the query"))
+        await gw.publish(before)  # the paused client queues it live; the query will also see it
+        landed.extend(before)
+        replay = await real_plan(*args, **kwargs)
+        async with trio.open_nursery() as writers:  # two writers between the query and resuming
+            for title in ("writer one", "writer two"):
+                writers.start_soon(write_one, title)
+        return replay
+
+    async def write_one(title: str) -> None:
+        events = await store(db, release(title=title))
+        landed.extend(events)
+        await gw.publish(events)
+
+    async with open_gateway(db) as gw:
+        seen = await store(db, release(title="seen"))
+        await gw.publish(seen)
+        missed = await store(db, release(title="missed"))
+        monkeypatch.setattr(sse, "plan_replay", plan_with_commits_around)
+        async with open_sse(gw.port, last_event_id=str(seen[0].id)) as client:
+            got = await client.events(4)
+            tail = await store(db, release(title="after"))
+            await gw.publish(tail)
+            got += await client.events(1)
+    ids = [f["id"] for f in got]
+    assert ids == sorted({missed[0].id, *(e.id for e in landed), tail[0].id})  # each once, in order
+    assert len(ids) == len(set(ids)) == 5

@@ -94,3 +94,35 @@ async def test_the_sequencer_drops_repeats_and_fills_gaps_from_the_database(db):
     await sequencer.deliver(stored[:4])  # repeats are dropped
     await sequencer.deliver(stored[4:])
     assert delivered == [e.id for e in stored]
+
+
+async def test_a_hung_redis_with_events_in_flight_loses_nothing(db, redis_server: RedisServer):
+    """SIGSTOP, not a kill: the connection stays open and silent, so only the ping round trip can
+    tell.  Events published into the stopped Redis still reach the other instance's client, once."""
+    import signal
+
+    async with open_gateway(db, redis_url=redis_server.url) as a, open_gateway(db, redis_url=redis_server.url) as b:
+        await wait_for(lambda: _both_ok(a, b))
+        async with open_sse(b.port) as on_b:
+            stored = list(await store(db, release()))
+            await a.publish(tuple(stored))
+            assert process(redis_server).send_signal(signal.SIGSTOP) is None
+            try:
+                for _ in range(3):  # in flight: a's publishes go into a Redis that never answers
+                    batch = await store(db, release())
+                    stored.extend(batch)
+                    await a.publish(batch)
+                await wait_for(lambda: _degraded(a, b), timeout=10)  # the ping timeout noticed
+                got = [f["id"] for f in await on_b.events(4, timeout=10)]  # … and the database filled in
+            finally:
+                process(redis_server).send_signal(signal.SIGCONT)
+            await wait_for(lambda: _both_ok(a, b), timeout=10)
+            late = await store(db, release())
+            await a.publish(late)
+            got += [f["id"] for f in await on_b.events(1)]
+    assert got == [e.id for e in [*stored, *late]]
+
+
+def process(server: RedisServer):
+    assert server.process is not None
+    return server.process

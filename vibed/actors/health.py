@@ -48,6 +48,9 @@ class ScopeHealth:
         if page.page == 1:
             rec.empty_streak = rec.empty_streak + 1 if page.received == 0 else 0
 
+    def failures(self, source: str, scope: str) -> int:
+        return self._get(source, scope).consecutive_failures
+
     def suspect(self, source: str, scope: str) -> bool:
         """Page 1 came back empty ``SUSPECT_AFTER`` runs in a row (the WAF's silent answer)."""
         return self._get(source, scope).empty_streak >= SUSPECT_AFTER

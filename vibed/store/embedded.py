@@ -168,7 +168,7 @@ def bound_log(path: Path, cap: int = LOG_CAP) -> bool:
     return True
 
 
-def exit_reason(returncode: int | None, logfile: Path) -> str:
+def exit_reason(returncode: int | None, logfile: Path, since: int = 0) -> str:
     """One line: how the server ended and the last FATAL/PANIC line of its log, if any."""
     if returncode is None:
         how = "the server (not our child) is gone"
@@ -178,13 +178,15 @@ def exit_reason(returncode: int | None, logfile: Path) -> str:
         how = f"exited with code {returncode}"
     try:
         with open(logfile, "rb") as f:
-            f.seek(max(0, f.seek(0, os.SEEK_END) - 16384))
+            end = f.seek(0, os.SEEK_END)
+            f.seek(max(0, end - 16384, since if since <= end else 0))  # only this server's lines
             tail = f.read().decode(errors="replace").splitlines()
     except OSError:
         tail = []
     # a backend's "unexpected postmaster exit" is a consequence, not the reason
+    noise = ("unexpected postmaster exit", "not yet accepting connections", "is starting up")
     last = next((line for line in reversed(tail) if ("PANIC" in line or "FATAL" in line)
-                 and "unexpected postmaster exit" not in line), "")
+                 and not any(n in line for n in noise)), "")
     return f"{how}; log: {last.strip()[:300]}" if last else how
 
 
@@ -202,6 +204,7 @@ class EmbeddedServer:
         self.sockdir = self.pgdata
         self.adopted = False  # the running server was found, not started by us
         self.owner_fd: int | None = None  # holding postgres.lock: we may stop the server
+        self.log_offset = 0  # where this server's lines start in the log
 
     @property
     def owned(self) -> bool:
@@ -232,6 +235,8 @@ class EmbeddedServer:
                 )
         self.adopted = False
         bound_log(self.logfile)
+        with contextlib.suppress(OSError):
+            self.log_offset = self.logfile.stat().st_size
         self.sockdir = _socket_dir(self.pgdata)
         # parents may have lost o+x since initdb (e.g. pytest re-tightens its temp root to 0700)
         _open_path_for(self.user, self.pgdata.parent)

@@ -69,7 +69,7 @@ async def _watch(server: EmbeddedServer) -> None:
     exits: deque[float] = deque()
     while True:
         code = await _wait_exit(server)
-        reason = exit_reason(code, server.logfile)
+        reason = exit_reason(code, server.logfile, server.log_offset)
         log.error("embedded_postgres_exited", pid=server.pid, reason=reason)
         now = trio.current_time()
         exits.append(now)

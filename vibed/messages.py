@@ -33,8 +33,9 @@ class Release:
     artists: tuple[Artist, ...] = ()  # primary artists first, no duplicates
     album: str | None = None
     language: str | None = None  # our code ("ml"); None when the source has no language
-    release_date: dt.date | None = None
+    release_date: dt.date | None = None  # only at day precision, never far in the future
     year: int | None = None
+    period: str | None = None  # "2026-03" or "2026" when upstream dates it only to a month or a year
     image: str | None = None  # https, largest variant
     url: str | None = None
     play_count: int | None = None

@@ -106,7 +106,7 @@ class LiveDaemon:
         self.sql("UPDATE fetch_state SET backoff_until = now() - interval '1 second'")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def live_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]:
     root = tmp_path_factory.mktemp("faults")
     data_dir = root / "data"

@@ -9,7 +9,8 @@ from typing import Any
 import attrs
 
 FAULT_KINDS = frozenset(
-    {"status", "status_429", "status_5xx", "html", "error_json", "empty", "truncated", "slow", "spotify_removed"}
+    {"status", "status_429", "status_5xx", "html", "error_json", "empty", "truncated", "slow", "spotify_removed",
+     "hostile", "huge"}
 )
 ERROR_BODIES = ("status_failure", "error", "login_required", "empty_list")  # error_json variants
 FAULT_SOURCES = frozenset({"jiosaavn", "spotify"})

@@ -130,6 +130,13 @@ class Fetcher:
                 collected.extend(result.releases)
                 reached = number
                 self._succeeded(job, result, first_seen)
+                if number == 1 and result.received == 0 and self.health.suspect(job.source, job.scope):
+                    # since mid-2026 a blocked network gets empty pages, not errors: back off, say so
+                    streak = self.health.records[(job.source, job.scope)].empty_streak
+                    log.warning("fetch_suspect_empty", source=job.source, language=job.scope, empty_runs=streak)
+                    failure = Failure(job.source, job.scope, 1, FailureKind.BLOCKED,
+                                      f"page 1 came back empty {streak} runs in a row (blocked silently?)")
+                    break
                 # past a page an earlier, cut-short run stored, "nothing new" no longer means "done"
                 if result.last_page or (first_seen == 0 and number >= claimed.resume_pages):
                     complete = True

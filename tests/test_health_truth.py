@@ -10,7 +10,13 @@ import pytest
 import trio
 
 from tests.daemon_proc import VIBED, clean_env
-from tests.pipeline_support import captured_logs, daemon_config, events_named, quiet_sim_settings, running_daemon
+from tests.pipeline_support import (
+    captured_logs,
+    daemon_config,
+    events_named,
+    quiet_sim_settings,
+    running_daemon,
+)
 from vibed.actors.health import SUSPECT_AFTER
 from vibed.simulator import SimSettings
 from vibed.status import render_status

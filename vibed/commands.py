@@ -134,7 +134,11 @@ def token(config: Any, args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"vibed: --ttl {args.ttl!r} {exc}", file=sys.stderr)
         return 2
-    print(issue_token(config.jwt_secret, ttl=ttl, subject=args.subject))
+    if ttl > config.jwt_max_ttl:
+        print(f"vibed: --ttl {args.ttl!r} is longer than VIBED_JWT_MAX_TTL ({config.jwt_max_ttl:g} s): "
+              "the daemon would refuse the token; ask for less or raise VIBED_JWT_MAX_TTL", file=sys.stderr)
+        return 2
+    print(issue_token(config.jwt_secret, ttl=ttl, subject=args.subject, audience=config.jwt_audience))
     return 0
 
 

@@ -21,6 +21,7 @@ import trio_asyncio
 
 from vibed.config import resolved_data_dir
 from vibed.daemon_status import status_line
+from vibed.http.cursor import load_cursor_key
 from vibed.logs import get_logger
 from vibed.notify import Notifier
 from vibed.store.datadir_lock import daemon_lock
@@ -112,6 +113,7 @@ async def serve_daemon(config: Any, *, task_status: trio.TaskStatus[Runtime] = t
     async with trio_asyncio.open_loop():
         async with open_store(config) as (db, embedded):
             runtime = Runtime(config=config, db=db, embedded=embedded, loader=loader, notifier=notifier)
+            await load_cursor_key(runtime)
             async with trio.open_nursery() as nursery:
                 services = await start_services(nursery, runtime)
                 nursery.start_soon(_watch_signals, runtime, stop, services.poke, services.reload)

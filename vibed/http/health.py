@@ -16,6 +16,7 @@ from quart import Blueprint, current_app, jsonify
 
 import vibed
 from vibed.http.health_reasons import source_reasons
+from vibed.redact import strip_urls
 
 blueprint = Blueprint("health", __name__)
 BUDGET = 1.8  # seconds: the whole answer, so a stalled database still gets its 503 within 2 s
@@ -47,6 +48,17 @@ async def _gather(runtime: Any) -> tuple[bool, dict[str, Any], list[str]]:
     return db_ok, merged, incomplete
 
 
+def _public(value: Any) -> Any:
+    """Health is public: states and reasons, never a backend's URL (a Redis error quotes one)."""
+    if isinstance(value, str):
+        return strip_urls(value)
+    if isinstance(value, dict):
+        return {k: _public(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_public(v) for v in value]
+    return value
+
+
 @blueprint.get("/api/health")
 async def health():  # type: ignore[no-untyped-def]
     runtime = current_app.extensions["vibed"]
@@ -62,7 +74,7 @@ async def health():  # type: ignore[no-untyped-def]
         "database": {"reachable": db_ok, "embedded": runtime.embedded},
         "actors": actors,
     }
-    body.update(extra)
+    body.update(_public(extra))
     reasons = [f"actor {name}: {a['state']}" for name, a in actors.items()
                if a["state"] in ("restarting", "failed")]
     if body.pop("degraded", None):

@@ -14,13 +14,13 @@ import contextlib
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import trio
 from trio_asyncio import aio_as_trio
 
 from vibed.logs import get_logger
+from vibed.redact import redact_url, redact_urls_in
 
 log = get_logger("vibed.store")
 T = TypeVar("T")
@@ -63,16 +63,13 @@ async def _detached(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
 
 
 def redact_dsn(dsn: str) -> str:
-    parts = urlsplit(dsn)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        parts = parts._replace(netloc=netloc)
-    return urlunsplit(parts)
+    """The DSN with its password and credential query parameters hidden (see ``vibed.redact``)."""
+    return redact_url(dsn)
 
 
 def _reason(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
-    return text.splitlines()[0][:200]
+    return redact_urls_in(text.splitlines()[0][:200])
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

@@ -101,13 +101,24 @@ class LiveDaemon:
     def wait_healthy(self, timeout: float) -> float:
         return self.daemon.wait_healthy(timeout)
 
+    def count(self, name: str) -> int:
+        return sum(1 for e in self.daemon.events() if e["event"] == name)
+
+    def wait_count(self, name: str, count: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.count(name) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"fewer than {count} {name} lines within {timeout}s")
+            time.sleep(0.05)
+
     def pass_backoff(self) -> None:
         """Failed runs back off for minutes; let that time pass without waiting for it."""
         self.sql("UPDATE fetch_state SET backoff_until = now() - interval '1 second'")
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 def live_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]:
+    # one daemon for the whole suite: starting one (initdb included) costs seconds on a shared machine
     root = tmp_path_factory.mktemp("faults")
     data_dir = root / "data"
     sim_port = free_port()

@@ -121,3 +121,15 @@ async def test_hostile_items_are_stored_clean(db) -> None:
     row = await db.fetchrow("SELECT title, url, image, release_date, raw FROM releases WHERE external_id = '666'")
     assert row["title"] == "Evil Title[31m" and row["url"] is None and row["image"] is None
     assert row["release_date"] is None
+
+
+def test_json_nested_past_the_parsers_stack_is_an_upstream_error_not_a_crash() -> None:
+    import httpx
+
+    from vibed.messages import FailureKind
+    from vibed.sources.http import Trouble, decode_json
+
+    deep = b"[" * 200_000 + b"]" * 200_000
+    trouble = decode_json(httpx.Response(200, content=deep, headers={"content-type": "application/json"}), "X")
+    assert isinstance(trouble, Trouble) and trouble.kind is FailureKind.UPSTREAM_ERROR
+    assert "nested too deeply" in trouble.detail

@@ -118,7 +118,7 @@ class Fetcher:
                     break
                 if job.progress is not None:
                     job.progress.requests += 1
-                result = await source.fetch_page(job.scope, number)
+                result = await self._fetch(source, job, number)
                 if isinstance(result, Failure):
                     failure = result
                     break
@@ -160,6 +160,14 @@ class Fetcher:
                 await self._failed(job, failure)
             elif complete:
                 await fetch_state.record_success(self.db, job.source, job.scope)
+
+    async def _fetch(self, source: Any, job: FetchJob, number: int) -> Page | Failure:
+        """The source's page; an answer its parser chokes on is an upstream failure, not a crash."""
+        try:
+            return await source.fetch_page(job.scope, number)
+        except Exception as exc:  # noqa: BLE001 - one hostile answer must not restart the fetcher
+            detail = f"could not read the answer: {type(exc).__name__}: {str(exc)[:120]}"
+            return Failure(job.source, job.scope, number, FailureKind.UPSTREAM_ERROR, detail)
 
     async def _take_token(self, job: FetchJob, service: str, page: int) -> bool:
         grant = await bucket.take(self.db, service)

@@ -119,6 +119,9 @@ def decode_json(response: httpx.Response, upstream: str) -> Any | Trouble:
         return Trouble(FailureKind.BLOCKED, f"{upstream} sent an HTML page instead of JSON", status=response.status_code)
     try:
         return json.loads(response.content)
+    except RecursionError:  # "[[[[…" nested past the parser's stack: hostile, not a page
+        return Trouble(FailureKind.UPSTREAM_ERROR, f"{upstream} sent JSON nested too deeply",
+                       status=response.status_code)
     except (ValueError, UnicodeDecodeError):
         size = len(response.content)
         return Trouble(

@@ -95,3 +95,26 @@ async def test_the_cursor_key_is_random_kept_in_the_database_and_not_the_jwt_sec
     assert key != hashlib.sha256(SECRET.encode()).digest()
     async with running_api(api_config(db_url, api_rate_limit=0)) as again:
         assert again.runtime.parts["cursor_key"] == key, "kept across restarts, shared by instances"
+
+
+def test_a_url_in_any_log_line_is_redacted() -> None:
+    import io
+    import json
+
+    from vibed.logs import configure_logging, get_logger
+
+    out = io.StringIO()
+    configure_logging(stream=out)
+    try:
+        get_logger("t").warning("library_said", message="connect to postgresql://u@db/x?password=pw-in-query failed")
+    finally:
+        configure_logging()
+    line = json.loads(out.getvalue().splitlines()[-1])
+    assert line["message"] == "connect to postgresql://u@db/x?password=*** failed"
+
+
+def test_a_bad_url_setting_is_shown_redacted() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({}, environ={"JIOSAAVN_BASE_URL": "ftp://h/?token=tok-123"}, env_file=None,
+                    config_file="/dev/null")
+    assert "tok-123" not in str(caught.value) and "token=***" in str(caught.value)

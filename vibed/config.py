@@ -28,7 +28,7 @@ from vibed.parsing import (
     parse_markets,
     parse_url,
 )
-from vibed.redact import url_secrets
+from vibed.redact import redact_url, url_secrets
 
 
 class ConfigError(ValueError):
@@ -201,7 +201,9 @@ def resolved_data_dir(config: Any) -> Path:
 
 
 def _describe(setting: Setting, raw: Any) -> str:
-    return "'***'" if setting.secret else repr(raw)
+    if setting.secret:
+        return "'***'"
+    return repr(redact_url(raw)) if isinstance(raw, str) and "://" in raw else repr(raw)
 
 
 def _parse(setting: Setting, raw: Any, where: str) -> Any:

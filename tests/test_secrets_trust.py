@@ -50,14 +50,15 @@ def claims(**over: object) -> dict[str, object]:
     return {"sub": "x", "exp": now + 60, "aud": "vibed", **over}
 
 
-@pytest.mark.parametrize(("token", "says"), [
-    (jwt.encode(claims(exp=9999999999), SECRET, algorithm="HS256"), "lives longer than"),
-    (jwt.encode({k: v for k, v in claims().items() if k != "aud"}, SECRET, algorithm="HS256"), "no 'aud' claim"),
-    (jwt.encode(claims(aud="another-service"), SECRET, algorithm="HS256"), "'aud' is not 'vibed'"),
+@pytest.mark.parametrize(("over", "drop", "says"), [
+    ({"exp": 9999999999}, None, "lives longer than"),
+    ({}, "aud", "no 'aud' claim"),
+    ({"aud": "another-service"}, None, "'aud' is not 'vibed'"),
 ])
-def test_tokens_need_a_bounded_exp_and_our_audience(token: str, says: str) -> None:
+def test_tokens_need_a_bounded_exp_and_our_audience(over: dict[str, object], drop: str | None, says: str) -> None:
+    body = {k: v for k, v in claims(**over).items() if k != drop}  # made now: collection may be minutes ago
     with pytest.raises(AuthError, match=says):
-        verify_bearer(f"Bearer {token}", SECRET, max_ttl=3600)
+        verify_bearer(f"Bearer {jwt.encode(body, SECRET, algorithm='HS256')}", SECRET, max_ttl=3600)
 
 
 def test_a_token_of_ours_within_the_lifetime_passes() -> None:

@@ -84,3 +84,24 @@ async def test_a_source_failing_three_runs_in_a_row_degrades_with_its_reason(db,
 def test_status_counts_stream_clients_of_both_kinds() -> None:
     text = render_status({"status": "ok", "streams": {"sse": 3, "websocket": 2}})
     assert "clients    5 connected (3 SSE, 2 WebSocket)" in text
+
+
+async def test_status_shows_a_connected_stream_client(db_url, sim_url) -> None:
+    async with running_daemon(daemon_config(db_url, sim_url, languages="ml")) as daemon:
+        port = daemon.runtime.parts["http_port"]
+        with trio.socket.socket() as sock:
+            await sock.connect(("127.0.0.1", port))
+            await sock.send(b"GET /api/new-releases/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+            assert b"200" in (await sock.recv(4096)).split(b"\r\n")[0]
+            hub = daemon.runtime.parts["hub"]
+            with trio.fail_after(5):
+                while hub.statistics().sse_clients < 1:
+                    await trio.sleep(0.02)
+            done = await vibed_status(port)
+    assert "clients    1 connected (1 SSE, 0 WebSocket)" in done.stdout, done.stdout
+
+
+def test_a_token_longer_than_the_maximum_lifetime_is_not_issued(tmp_path) -> None:
+    done = subprocess.run([*VIBED, "token", "--ttl", "2d"], cwd=tmp_path, capture_output=True, text=True,
+                          env=clean_env(JWT_SECRET="token-test-secret-0123456789abcdef-xyz"), timeout=30)
+    assert done.returncode == 2 and "longer than VIBED_JWT_MAX_TTL" in done.stderr and not done.stdout

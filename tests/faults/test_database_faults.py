@@ -155,3 +155,30 @@ def test_postgres_sigkilled_mid_round_comes_back_and_loses_nothing(live_daemon: 
     record(f"embedded PostgreSQL SIGKILLed mid-round ×{KILLS}",
            f"back in ≤ {max(recoveries):.1f} s; {len(added)} new items: 0 lost, 0 duplicated; "
            f"SSE client missed 0 of {len(events)}", True)
+
+
+def test_a_server_that_keeps_dying_ends_the_daemon_with_exit_1(tmp_path: Path) -> None:
+    from tests.daemon_proc import Daemon, postgres_pids
+    from vibed.store.embedded_watch import MAX_RESTARTS
+
+    data_dir = tmp_path / "data"
+    daemon = Daemon(tmp_path, clean_env(PORT=str(free_port()), VIBED_HOST="127.0.0.1",
+                                        VIBED_DATA_DIR=str(data_dir), VIBED_SCHEDULE="0 0 1 1 *"))
+    try:
+        daemon.wait_healthy(timeout=60)
+        for kill in range(MAX_RESTARTS + 1):
+            pid = int((data_dir / "postgres" / "postmaster.pid").read_text().split()[0])
+            os.kill(pid, signal.SIGKILL)
+            if kill < MAX_RESTARTS:
+                deadline = time.monotonic() + 10
+                while sum(e["event"] == "embedded_postgres_restarted" for e in daemon.events()) <= kill:
+                    assert time.monotonic() < deadline, daemon.stdout()[-2000:]
+                    time.sleep(0.05)
+        code = daemon.proc.wait(timeout=20)
+    finally:
+        daemon.kill()
+        for pid in postgres_pids(data_dir):
+            subprocess.run(["kill", "-9", str(pid)], check=False)
+    assert code == 1
+    assert f"the embedded PostgreSQL exited {MAX_RESTARTS + 1} times within 60 s" in daemon.stderr()
+    assert daemon.stderr().count("\n") == 1, daemon.stderr()

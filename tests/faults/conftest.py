@@ -124,7 +124,8 @@ def live_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon
     sim_port = free_port()
     env = clean_env(PORT=str(free_port()), VIBED_HOST="127.0.0.1", VIBED_DATA_DIR=str(data_dir),
                     VIBED_LANGUAGES="ml,hi", VIBED_SCHEDULE="0 0 1 1 *", VIBED_SIMULATE="true",
-                    VIBED_SIMULATE_PORT=str(sim_port), VIBED_API_RATE_LIMIT="0")
+                    VIBED_SIMULATE_PORT=str(sim_port), VIBED_API_RATE_LIMIT="0",
+                    VIBED_UPSTREAM_TIMEOUT="4")
     daemon = Daemon(root, env)
     try:
         daemon.wait_healthy(timeout=60)

@@ -182,3 +182,5 @@ def test_a_server_that_keeps_dying_ends_the_daemon_with_exit_1(tmp_path: Path) -
     assert code == 1
     assert f"the embedded PostgreSQL exited {MAX_RESTARTS + 1} times within 60 s" in daemon.stderr()
     assert daemon.stderr().count("\n") == 1, daemon.stderr()
+    record(f"embedded PostgreSQL killed {MAX_RESTARTS + 1}× within a minute",
+           "daemon exits 1 with one line, for systemd to restart", True)

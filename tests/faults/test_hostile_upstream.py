@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tests.faults.conftest import LiveDaemon, record
@@ -84,3 +85,22 @@ def test_a_5_mb_page_and_a_slow_answer_leave_the_daemon_up(live_daemon: LiveDaem
     status, _, took = live.api("GET", "/api/health")
     assert status == 200 and took < 2
     record("5 MB page, slow answer", f"daemon up, {len(fresh)} new items stored", True)
+
+
+def test_a_slow_drip_is_cut_at_the_upstream_timeout(live_daemon: LiveDaemon) -> None:
+    live = live_daemon
+    live.pass_backoff()
+    before = crashes(live)
+    # 64 bytes every 0.2 s: each read is quick, the whole page would take minutes
+    inject(live, kind="drip", language="ml", delay=0.2, count=1)
+    started = time.monotonic()
+    live.round(timeout=60)
+    took = time.monotonic() - started
+    errors = [e for e in live.daemon.events() if e["event"] == "fetch_error" and e.get("language") == "ml"]
+    assert errors and errors[-1]["kind"] == "timeout", errors[-1:]
+    assert took < 4 + 5, "bounded by VIBED_UPSTREAM_TIMEOUT (4 s here), not by the drip"
+    assert crashes(live) == before
+    status, _, _ = live.api("GET", "/api/health")
+    assert status == 200
+    live.pass_backoff()
+    record("slow drip (64 B every 0.2 s)", f"cut after {took:.1f} s as a timeout; daemon up", True)

@@ -31,6 +31,7 @@ class Canned:
     body: bytes
     content_type: str = "application/json"
     headers: tuple[tuple[str, str], ...] = ()
+    drip: float = 0.0  # > 0: send the body in small chunks this many seconds apart
 
 
 @attrs.define(eq=False)
@@ -75,6 +76,8 @@ class FaultBook:
         if kind == "slow":
             await trio.sleep(fault.delay)
             return Canned(200, normal())
+        if kind == "drip":
+            return Canned(200, normal(), drip=fault.delay)
         if kind == "hostile":
             return Canned(200, hostile.poison(normal(), source))
         if kind == "huge":

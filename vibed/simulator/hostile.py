@@ -9,7 +9,8 @@ is still stored:
 - ``far_future``: released 2099-12-31 (year 2099);
 - ``month`` (Spotify only): dated to a month long past, ``release_date_precision: month``.
 
-``huge`` pads the answer to about 5 MB with an unknown field.
+``huge`` pads the answer to about 5 MB with an unknown field.  (``drip``, in ``faults``, sends a
+normal answer 64 bytes at a time.)
 """
 
 from __future__ import annotations

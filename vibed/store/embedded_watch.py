@@ -24,7 +24,8 @@ from pathlib import Path
 import trio
 
 from vibed.logs import get_logger
-from vibed.store.embedded import EmbeddedPostgresError, EmbeddedServer, bound_log, exit_reason
+from vibed.store.embedded import EmbeddedPostgresError, EmbeddedServer
+from vibed.store.embedded_log import bound_log, exit_reason
 
 log = get_logger("vibed.embedded")
 MAX_RESTARTS = 5

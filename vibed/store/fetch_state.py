@@ -88,7 +88,7 @@ async def hold_run_lock(db: Database, source: str, scope: str) -> AsyncIterator[
     connection, so a SIGKILLed daemon never leaves it behind.
     """
     key = f"vibed:{source}:{scope}"
-    conn = await db.run(db.pool.acquire, timeout=db.timeout)
+    conn = await db.acquire()
     try:
         held = bool(await db.run(conn.fetchval, "SELECT pg_try_advisory_lock(hashtext($1))", key,
                                  timeout=db.timeout))
@@ -102,4 +102,4 @@ async def hold_run_lock(db: Database, source: str, scope: str) -> AsyncIterator[
                                  timeout=db.timeout)
     finally:
         with trio.CancelScope(shield=True), contextlib.suppress(DatabaseUnavailable):
-            await db.run(db.pool.release, conn, timeout=db.timeout)
+            await db.release(conn)

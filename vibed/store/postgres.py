@@ -62,6 +62,22 @@ async def _detached(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         raise
 
 
+async def _acquire_detached(pool: asyncpg.Pool) -> asyncpg.Connection:
+    """``pool.acquire()`` whose connection goes back to the pool if we stopped waiting for it."""
+    task = asyncio.ensure_future(pool.acquire())
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.cancel()  # may be too late: the connection arrived as we gave up
+
+        def _return(done: asyncio.Future[Any]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                asyncio.ensure_future(pool.release(done.result())).add_done_callback(_consume)
+
+        task.add_done_callback(_return)
+        raise
+
+
 def redact_dsn(dsn: str) -> str:
     """The DSN with its password and credential query parameters hidden (see ``vibed.redact``)."""
     return redact_url(dsn)
@@ -115,6 +131,19 @@ class Database:
 
     async def execute(self, sql: str, *args: Any, timeout: float | None = None) -> str:
         return await self._call(timeout, self.pool.execute, sql, *args)
+
+    async def acquire(self, timeout: float | None = None) -> asyncpg.Connection:
+        """A connection of our own (give it back with ``release``), within the deadline."""
+        limit = self.timeout if timeout is None else timeout
+        with trio.move_on_after(limit):
+            try:
+                return await aio_as_trio(_acquire_detached)(self.pool)
+            except _CONNECTION_ERRORS as exc:
+                raise DatabaseUnavailable(f"the database connection failed: {_reason(exc)}") from None
+        raise DatabaseUnavailable(f"no database connection within {limit:g} s")
+
+    async def release(self, conn: asyncpg.Connection) -> None:
+        await self._call(self.timeout, self.pool.release, conn)
 
     async def ping(self, timeout: float = 1.0) -> bool:
         try:

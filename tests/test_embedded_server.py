@@ -1,4 +1,4 @@
-"""The embedded server's log stays bounded, and its exit is explained in one line."""
+"""The embedded server around the daemon: its log bounded, its exit explained, `vibed migrate` alone."""
 
 from __future__ import annotations
 
@@ -27,3 +27,16 @@ def test_exit_reason_names_the_signal_and_the_servers_own_last_fatal_line(tmp_pa
                 "2026 [3] FATAL:  terminating connection due to unexpected postmaster exit\n")
     assert exit_reason(-signal.SIGKILL, log, since).startswith("killed by SIGKILL; log: 2026 [2] PANIC:")
     assert exit_reason(1, tmp_path / "missing.log") == "exited with code 1"
+
+
+def test_migrate_alone_starts_its_own_server_and_stops_it(tmp_path) -> None:
+    import subprocess
+
+    from tests.daemon_proc import VIBED, clean_env, postgres_pids
+
+    data_dir = tmp_path / "data"
+    done = subprocess.run([*VIBED, "migrate"], env=clean_env(VIBED_DATA_DIR=str(data_dir)), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "embedded_postgres_stopped" in done.stdout and "left_running" not in done.stdout
+    assert postgres_pids(data_dir) == []

@@ -133,3 +133,18 @@ def test_json_nested_past_the_parsers_stack_is_an_upstream_error_not_a_crash() -
     trouble = decode_json(httpx.Response(200, content=deep, headers={"content-type": "application/json"}), "X")
     assert isinstance(trouble, Trouble) and trouble.kind is FailureKind.UPSTREAM_ERROR
     assert "nested too deeply" in trouble.detail
+
+
+async def test_rows_stored_before_the_firewall_are_cleaned_by_the_migration(db) -> None:
+    from pathlib import Path
+
+    release = Release(source="jiosaavn", external_id="old", kind="album", title="Old\x07", language="ml",
+                      release_date=dt.date(2099, 1, 1), year=2099, url="javascript:alert(1)",
+                      image="data:image/png;base64,AA")
+    await write(Writer(db, window_days=36500), [release])
+    await db.execute("UPDATE events SET payload = payload || '{\"url\": \"javascript:alert(1)\"}'")
+    sql = (Path(__file__).parents[1] / "schema" / "0006_firewall_existing_rows.sql").read_text()
+    await db.execute(sql)
+    row = await db.fetchrow("SELECT title, url, image, release_date, year FROM releases WHERE external_id = 'old'")
+    assert dict(row) == {"title": "Old", "url": None, "image": None, "release_date": None, "year": None}
+    assert await db.fetchval("SELECT count(*) FROM events WHERE payload->>'url' IS NOT NULL") == 0

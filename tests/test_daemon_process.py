@@ -22,7 +22,7 @@ def data_dir(tmp_path):
 
 def test_embedded_start_health_sigterm_and_restart_reuses_data(tmp_path, data_dir):
     port = free_port()
-    env = clean_env(PORT=str(port), VIBED_DATA_DIR=str(data_dir), JWT_SECRET="never-logged-secret")
+    env = clean_env(PORT=str(port), VIBED_DATA_DIR=str(data_dir), JWT_SECRET="never-logged-secret-0123456789abcdef")
     first = Daemon(tmp_path, env)
     try:
         took = first.wait_healthy(timeout=30)

@@ -138,7 +138,7 @@ def test_item_is_dropped(raw: dict[str, Any]) -> None:
 def test_raw_item_is_kept() -> None:
     raw = item()
     release = normalise(raw)
-    assert release is not None and release.raw is raw and release.source == "jiosaavn"
+    assert release is not None and release.raw == raw and release.source == "jiosaavn"
 
 
 def test_language_codes() -> None:
@@ -268,9 +268,17 @@ async def test_retry_after_as_http_date(sim: SimControl, upstream_client: httpx.
     assert failure.retry_after is not None and 110 <= failure.retry_after <= 121
 
 
-async def test_connection_refused_is_a_timeout(upstream_client: httpx.AsyncClient) -> None:
+async def test_connection_refused_is_a_connect_failure(upstream_client: httpx.AsyncClient) -> None:
     failure = await JioSaavnSource(upstream_client, "http://127.0.0.1:9").fetch_page("ml", 1)
-    assert isinstance(failure, Failure) and failure.kind is FailureKind.TIMEOUT and failure.status is None
+    assert isinstance(failure, Failure) and failure.kind is FailureKind.CONNECT and failure.status is None
+    assert failure.detail.startswith("cannot connect to 127.0.0.1")
+
+
+async def test_a_name_that_does_not_resolve_is_a_dns_failure(upstream_client: httpx.AsyncClient) -> None:
+    # .invalid never resolves (RFC 6761)
+    failure = await JioSaavnSource(upstream_client, "http://jiosaavn.invalid").fetch_page("ml", 1)
+    assert isinstance(failure, Failure) and failure.kind is FailureKind.DNS
+    assert failure.detail.startswith("cannot resolve jiosaavn.invalid")
 
 
 async def test_empty_results_are_an_empty_last_page(sim: SimControl, upstream_client: httpx.AsyncClient) -> None:

@@ -156,24 +156,27 @@ async def test_failure_shape_is_typed(
     assert source.available and isinstance(await source.fetch_page("IN", 2), Page)
 
 
-async def test_unreachable_accounts_is_a_timeout(upstream_client: httpx.AsyncClient) -> None:
+async def test_unreachable_accounts_is_a_connect_failure(upstream_client: httpx.AsyncClient) -> None:
     source = SpotifySource(upstream_client, "http://127.0.0.1:9", "http://127.0.0.1:9", "app", SECRET)
     failure = await source.fetch_page("IN", 1)
-    assert isinstance(failure, Failure) and failure.kind is FailureKind.TIMEOUT and source.available
+    assert isinstance(failure, Failure) and failure.kind is FailureKind.CONNECT and source.available
 
 
 DATES = [
-    ("2026-03-14", "day", dt.date(2026, 3, 14), 2026),
-    ("2026-03", "month", None, 2026),
-    ("2019", "year", None, 2019),
-    ("2026-02-30", "day", None, 2026),
-    ("", "", None, None),
+    ("2026-03-14", "day", dt.date(2026, 3, 14), 2026, None),
+    ("2026-03", "month", None, 2026, "2026-03"),
+    ("2019", "year", None, 2019, "2019"),
+    ("2026-02-30", "day", None, 2026, None),
+    ("", "", None, None, None),
+    ("2099-01-01", "day", None, None, None),  # far future: means nothing, must not sort first
+    ("2099", "year", None, None, None),
 ]
 
 
-@pytest.mark.parametrize(("value", "precision", "date", "year"), DATES)
-def test_release_date_follows_precision(value: str, precision: str, date: dt.date | None, year: int | None) -> None:
-    assert spotify_items.release_date(value, precision) == (date, year)
+@pytest.mark.parametrize(("value", "precision", "date", "year", "period"), DATES)
+def test_release_date_follows_precision(value: str, precision: str, date: dt.date | None, year: int | None,
+                                        period: str | None) -> None:
+    assert spotify_items.release_date(value, precision) == (date, year, period)
 
 
 def test_item_normalisation() -> None:

@@ -33,6 +33,7 @@ def _raise_fd_limit() -> int:
 
 
 def _startup_error(exc: BaseException) -> int:
+    from vibed.store.datadir_lock import DataDirBusy
     from vibed.store.embedded import EmbeddedPostgresError
     from vibed.store.postgres import DatabaseUnreachable
     from vibed.supervisor import TooManyCrashes
@@ -40,7 +41,7 @@ def _startup_error(exc: BaseException) -> int:
     exc = _leaf(exc)
     if isinstance(exc, KeyboardInterrupt):
         return 130
-    if isinstance(exc, (DatabaseUnreachable, EmbeddedPostgresError, TooManyCrashes)):
+    if isinstance(exc, (DatabaseUnreachable, EmbeddedPostgresError, TooManyCrashes, DataDirBusy)):
         message = str(exc)
     elif isinstance(exc, OSError) and exc.errno == 98:
         message = f"the HTTP port is already in use ({exc.strerror}): stop the other process or set PORT"
@@ -82,7 +83,7 @@ def migrate(config: Any, args: argparse.Namespace) -> int:
     from vibed.daemon import open_store
 
     async def _main() -> None:
-        async with trio_asyncio.open_loop(), open_store(config):
+        async with trio_asyncio.open_loop(), open_store(config, daemon=False):
             log.info("migrations_done")
 
     try:
@@ -133,7 +134,11 @@ def token(config: Any, args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"vibed: --ttl {args.ttl!r} {exc}", file=sys.stderr)
         return 2
-    print(issue_token(config.jwt_secret, ttl=ttl, subject=args.subject))
+    if ttl > config.jwt_max_ttl:
+        print(f"vibed: --ttl {args.ttl!r} is longer than VIBED_JWT_MAX_TTL ({config.jwt_max_ttl:g} s): "
+              "the daemon would refuse the token; ask for less or raise VIBED_JWT_MAX_TTL", file=sys.stderr)
+        return 2
+    print(issue_token(config.jwt_secret, ttl=ttl, subject=args.subject, audience=config.jwt_audience))
     return 0
 
 

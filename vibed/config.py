@@ -21,16 +21,28 @@ from vibed.parsing import (
     parse_bool,
     parse_cron,
     parse_csv,
+    parse_duration,
     parse_float,
     parse_int,
     parse_languages,
     parse_markets,
     parse_url,
 )
+from vibed.redact import redact_url, url_secrets
 
 
 class ConfigError(ValueError):
     """A setting has a value the daemon cannot use; ``str()`` is the one line shown to the user."""
+
+
+JWT_SECRET_MIN = 32  # bytes: HS256's key is as strong as its secret, and tokens can be guessed offline
+
+
+def _jwt_secret(value: str) -> str:
+    if len(value.encode()) < JWT_SECRET_MIN:
+        raise ValueError(f"is shorter than {JWT_SECRET_MIN} bytes: use a long random secret, "
+                         "e.g. the output of `openssl rand -hex 32`")
+    return value
 
 
 def _database_url(value: str) -> str:
@@ -88,8 +100,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("spotify_client_id", "SPOTIFY_CLIENT_ID", str, None, "Spotify app client id", secret=True),
     Setting("spotify_client_secret", "SPOTIFY_CLIENT_SECRET", str, None, "Spotify app client secret",
             secret=True),
-    Setting("jwt_secret", "JWT_SECRET", str, None,
-            "HS256 secret for control endpoints; unset = control endpoints answer loopback only", secret=True),
+    Setting("jwt_secret", "JWT_SECRET", _jwt_secret, None,
+            "HS256 secret (at least 32 bytes) for control endpoints; unset = control endpoints answer "
+            "direct loopback clients only", secret=True),
+    Setting("jwt_max_ttl", "VIBED_JWT_MAX_TTL", parse_duration, 86400.0,
+            "longest lifetime a control token may have (its exp at most this far ahead), e.g. 1h, 1d"),
+    Setting("jwt_audience", "VIBED_JWT_AUDIENCE", str, "vibed",
+            "the aud claim control tokens must carry"),
     Setting("port", "PORT", _port, 5006, "HTTP port", flag="--port"),
     Setting("host", "VIBED_HOST", str, "0.0.0.0", "HTTP bind address", flag="--host"),
     Setting("debug", "DEBUG", _debug, False, "worker:* turns on debug logs", flag="--debug"),
@@ -121,6 +138,10 @@ SETTINGS: tuple[Setting, ...] = (
             "PostgreSQL connection pool size"),
     Setting("db_connect_attempts", "VIBED_DB_CONNECT_ATTEMPTS", lambda v: parse_int(v, low=1, high=100), 5,
             "attempts to reach the database at start before giving up"),
+    Setting("db_timeout", "VIBED_DB_TIMEOUT", lambda v: parse_float(v, low=0.1, high=60), 1.5,
+            "seconds one database query (and a pool acquire) may take before the request gets 503"),
+    Setting("db_statement_timeout", "VIBED_DB_STATEMENT_TIMEOUT", lambda v: parse_float(v, low=1, high=3600),
+            60.0, "seconds PostgreSQL lets one statement run (its statement_timeout)"),
     Setting("grace_period", "VIBED_GRACE_PERIOD", lambda v: parse_float(v, low=0.1, high=600), 8.0,
             "seconds allowed for a clean stop after SIGTERM/SIGINT"),
     Setting("heartbeat", "VIBED_SSE_HEARTBEAT", lambda v: parse_float(v, low=0.1, high=3600), 15.0,
@@ -170,9 +191,8 @@ def secrets_of(config: Any) -> list[str]:
         value = getattr(config, s.field)
         if s.secret and value:
             out.append(str(value))
-            password = urlsplit(str(value)).password if "://" in str(value) else None
-            if password:
-                out.append(password)
+            if "://" in str(value):
+                out.extend(url_secrets(str(value)))
     return out
 
 
@@ -181,7 +201,9 @@ def resolved_data_dir(config: Any) -> Path:
 
 
 def _describe(setting: Setting, raw: Any) -> str:
-    return "'***'" if setting.secret else repr(raw)
+    if setting.secret:
+        return "'***'"
+    return repr(redact_url(raw)) if isinstance(raw, str) and "://" in raw else repr(raw)
 
 
 def _parse(setting: Setting, raw: Any, where: str) -> Any:

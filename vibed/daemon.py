@@ -21,9 +21,11 @@ import trio_asyncio
 
 from vibed.config import resolved_data_dir
 from vibed.daemon_status import status_line
+from vibed.http.cursor import load_cursor_key
 from vibed.logs import get_logger
 from vibed.notify import Notifier
-from vibed.store.embedded import open_embedded_postgres
+from vibed.store.datadir_lock import daemon_lock
+from vibed.store.embedded_watch import open_embedded_postgres
 from vibed.store.migrations import migrate
 from vibed.store.postgres import Database, open_database
 from vibed.supervisor import Supervisor
@@ -55,25 +57,32 @@ class Runtime:
 
 
 @contextlib.asynccontextmanager
-async def open_store(config: Any) -> AsyncIterator[tuple[Database, bool]]:
-    """The database the config asks for, migrated: (db, embedded?)."""
+async def open_store(config: Any, *, daemon: bool = True) -> AsyncIterator[tuple[Database, bool]]:
+    """The database the config asks for, migrated: (db, embedded?).
+
+    As the daemon (``daemon=True``) with the embedded server: refuse a second daemon on the
+    data directory, and supervise the server.  ``vibed migrate`` uses a running server as is.
+    """
     async with contextlib.AsyncExitStack() as stack:
         dsn = config.database_url
         embedded = dsn is None
         if embedded:
             data_dir = resolved_data_dir(config)
             data_dir.mkdir(parents=True, exist_ok=True)
-            admin_dsn = await stack.enter_async_context(open_embedded_postgres(data_dir))
+            if daemon:
+                stack.enter_context(daemon_lock(data_dir))
+            admin_dsn = await stack.enter_async_context(open_embedded_postgres(data_dir, supervise=daemon))
             dsn = await _ensure_database(admin_dsn, "vibed")
         db = await stack.enter_async_context(
-            open_database(dsn, pool_size=config.db_pool_size, attempts=config.db_connect_attempts)
+            open_database(dsn, pool_size=config.db_pool_size, attempts=config.db_connect_attempts,
+                          timeout=config.db_timeout, statement_timeout=config.db_statement_timeout)
         )
         await migrate(db)
         yield db, embedded
 
 
 async def _ensure_database(admin_dsn: str, name: str) -> str:
-    async with open_database(admin_dsn, pool_size=1, attempts=3) as admin:
+    async with open_database(admin_dsn, pool_size=1, attempts=3, timeout=30) as admin:
         exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
             await admin.execute(f'CREATE DATABASE "{name}"')
@@ -104,6 +113,7 @@ async def serve_daemon(config: Any, *, task_status: trio.TaskStatus[Runtime] = t
     async with trio_asyncio.open_loop():
         async with open_store(config) as (db, embedded):
             runtime = Runtime(config=config, db=db, embedded=embedded, loader=loader, notifier=notifier)
+            await load_cursor_key(runtime)
             async with trio.open_nursery() as nursery:
                 services = await start_services(nursery, runtime)
                 nursery.start_soon(_watch_signals, runtime, stop, services.poke, services.reload)

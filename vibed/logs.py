@@ -17,6 +17,8 @@ from typing import Any
 
 import structlog
 
+from vibed.redact import redact_urls_in
+
 _secrets: list[str] = []
 
 
@@ -28,10 +30,10 @@ def _timestamp(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any
 
 
 def _mask(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
-    if not _secrets:
-        return event
     for key, value in event.items():
         if isinstance(value, str):
+            if "://" in value:  # any URL, from us or a library: password and credential parameters hidden
+                value = redact_urls_in(value)
             for secret in _secrets:
                 if secret and secret in value:
                     value = value.replace(secret, "***")

@@ -33,8 +33,9 @@ class Release:
     artists: tuple[Artist, ...] = ()  # primary artists first, no duplicates
     album: str | None = None
     language: str | None = None  # our code ("ml"); None when the source has no language
-    release_date: dt.date | None = None
+    release_date: dt.date | None = None  # only at day precision, never far in the future
     year: int | None = None
+    period: str | None = None  # "2026-03" or "2026" when upstream dates it only to a month or a year
     image: str | None = None  # https, largest variant
     url: str | None = None
     play_count: int | None = None
@@ -61,7 +62,9 @@ class FailureKind(enum.Enum):
     UPSTREAM_ERROR = "upstream_error"  # 5xx, error JSON with HTTP 200, truncated body
     BLOCKED = "blocked"  # HTML instead of JSON, 403 from JioSaavn, suspicious emptiness
     GONE = "gone"  # Spotify's 2026 removal: stop calling until restart or reload
-    TIMEOUT = "timeout"  # connect/read timeout, connection refused
+    TIMEOUT = "timeout"  # connect/read timeout, a reset, no answer in time
+    DNS = "dns"  # the upstream's name does not resolve
+    CONNECT = "connect"  # connection refused or unreachable
     AUTH = "auth"  # credentials refused (Spotify token endpoint)
 
 
@@ -74,7 +77,7 @@ class Failure:
     page: int
     kind: FailureKind
     detail: str  # one human line, never containing secrets
-    retry_after: float | None = None  # seconds, when upstream said so
+    retry_after: float | None = None  # seconds, when upstream said so (finite, ≤ 24 h)
     status: int | None = None  # HTTP status when there was one
 
 

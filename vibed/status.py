@@ -14,6 +14,8 @@ def render_status(health: dict[str, Any]) -> str:
         f"vibed {health.get('version', '?')}: {health.get('status', 'unknown').upper()}"
         f"   up {_duration(health.get('uptime_s'))}",
     ]
+    for reason in health.get("reasons", []):
+        lines.append(f"reason     {reason}")
     db = health.get("database", {})
     lines.append(f"database   {'reachable' if db.get('reachable') else 'UNREACHABLE'}"
                  f" ({'embedded' if db.get('embedded') else 'external'})")
@@ -22,7 +24,8 @@ def render_status(health: dict[str, Any]) -> str:
         lines.append(f"bus        {bus.get('kind', '?')}: {bus.get('state', '?')}")
     stream = health.get("streams")
     if stream:
-        lines.append(f"clients    {stream.get('clients', 0)} connected")
+        sse, ws = stream.get("sse", 0), stream.get("websocket", 0)
+        lines.append(f"clients    {sse + ws} connected ({sse} SSE, {ws} WebSocket)")
     for service, b in sorted(health.get("buckets", {}).items()):
         nxt = b.get("next_token_s")
         lines.append(f"bucket     {service}: {b.get('tokens')} of {b.get('max_tokens')} tokens"

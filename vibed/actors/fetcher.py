@@ -11,15 +11,22 @@ The pages of the run are then written in one request, so event ids run oldest â†
 A run cut short (failure, empty bucket, cap) after new releases leaves ``resume_pages`` for
 the next run, which pages at least that far, so older new releases are never skipped.
 Failures back off per (source, scope) with capped, jittered exponential delays that honour
-Retry-After; success resets them.
+Retry-After (itself capped); success resets them.
+
+A run marks itself "resume to the cap" before it pages and sets the real value when it ends,
+so a run cut short by a database outage (nothing can be written then) is caught up by the next
+one.  A database failure ends the job with a ``fetch_error`` line, never the fetcher; so does
+any failure while recording a failure.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Mapping
 from typing import Any
 
+import asyncpg
 import attrs
 import trio
 
@@ -27,7 +34,7 @@ from vibed.actors.health import ScopeHealth
 from vibed.logs import get_logger
 from vibed.messages import Failure, FailureKind, FetchJob, Page, Release, WriteRequest, WriteResult
 from vibed.store import bucket, fetch_state, releases
-from vibed.store.postgres import Database
+from vibed.store.postgres import Database, DatabaseUnavailable
 
 log = get_logger("vibed.fetcher")
 WRITE_TIMEOUT = 60.0  # a writer that never answers: the page is fetched again next round
@@ -39,9 +46,14 @@ class BackoffPolicy:
     base: float = 60.0
     cap: float = 3600.0
 
+    retry_after_cap: float = 86400.0  # an upstream may ask for a day's pause, never more
+
     def delay(self, failures: int, retry_after: float | None, rng: random.Random) -> float:
-        raw = min(self.cap, self.base * 2 ** max(0, failures - 1)) * (0.5 + rng.random() / 2)
-        return max(raw, retry_after or 0.0)
+        raw = min(self.cap, self.base * 2 ** min(max(0, failures - 1), 32)) * (0.5 + rng.random() / 2)
+        asked = retry_after if retry_after is not None and math.isfinite(retry_after) else 0.0
+        if retry_after == math.inf:
+            asked = self.retry_after_cap
+        return max(raw, min(max(0.0, asked), self.retry_after_cap))
 
 
 @attrs.define(eq=False)
@@ -62,6 +74,12 @@ class Fetcher:
                     await self.run_job(job, pages)
                 except trio.BrokenResourceError:
                     return
+                except (DatabaseUnavailable, asyncpg.PostgresError) as exc:
+                    # the database went away mid-run: the run's "resume" mark makes the next one catch up
+                    log.warning("fetch_error", source=job.source, language=job.scope, kind="database",
+                                detail=str(exc)[:200], retry_in=None)
+                    if job.progress is not None:
+                        job.progress.errors += 1
                 finally:
                     if job.progress is not None:
                         job.progress.job_done()  # even on a crash, so the round can end
@@ -84,6 +102,8 @@ class Fetcher:
                 return
             log.info("fetch_started", source=job.source, language=job.scope, round_id=job.round_id,
                      slot=job.slot)
+            pessimistic = max(job.max_pages, claimed.resume_pages)
+            await fetch_state.set_resume(self.db, job.source, job.scope, pessimistic)
             # The run's pages are written together, once paging has stopped: written page by page,
             # page 1 (the newest) would take lower event ids than page 2, and a run cut short by a
             # crash would leave its older part behind the "nothing new" stop for good.
@@ -98,7 +118,7 @@ class Fetcher:
                     break
                 if job.progress is not None:
                     job.progress.requests += 1
-                result = await source.fetch_page(job.scope, number)
+                result = await self._fetch(source, job, number)
                 if isinstance(result, Failure):
                     failure = result
                     break
@@ -110,6 +130,13 @@ class Fetcher:
                 collected.extend(result.releases)
                 reached = number
                 self._succeeded(job, result, first_seen)
+                if number == 1 and result.received == 0 and self.health.suspect(job.source, job.scope):
+                    # since mid-2026 a blocked network gets empty pages, not errors: back off, say so
+                    streak = self.health.records[(job.source, job.scope)].empty_streak
+                    log.warning("fetch_suspect_empty", source=job.source, language=job.scope, empty_runs=streak)
+                    failure = Failure(job.source, job.scope, 1, FailureKind.BLOCKED,
+                                      f"page 1 came back empty {streak} runs in a row (blocked silently?)")
+                    break
                 # past a page an earlier, cut-short run stored, "nothing new" no longer means "done"
                 if result.last_page or (first_seen == 0 and number >= claimed.resume_pages):
                     complete = True
@@ -127,12 +154,20 @@ class Fetcher:
             # cut short after storing new releases: older ones may sit on the next page, which a later
             # "nothing new" page 1 would never reach; the next run must page at least that far
             resume = 0 if complete else (reached + 1 if collected else claimed.resume_pages)
-            if resume != claimed.resume_pages:
+            if resume != pessimistic:
                 await fetch_state.set_resume(self.db, job.source, job.scope, resume)
             if failure is not None:
                 await self._failed(job, failure)
             elif complete:
                 await fetch_state.record_success(self.db, job.source, job.scope)
+
+    async def _fetch(self, source: Any, job: FetchJob, number: int) -> Page | Failure:
+        """The source's page; an answer its parser chokes on is an upstream failure, not a crash."""
+        try:
+            return await source.fetch_page(job.scope, number)
+        except Exception as exc:  # noqa: BLE001 - one hostile answer must not restart the fetcher
+            detail = f"could not read the answer: {type(exc).__name__}: {str(exc)[:120]}"
+            return Failure(job.source, job.scope, number, FailureKind.UPSTREAM_ERROR, detail)
 
     async def _take_token(self, job: FetchJob, service: str, page: int) -> bool:
         grant = await bucket.take(self.db, service)
@@ -164,7 +199,10 @@ class Fetcher:
         self.health.succeeded(job.source, job.scope, page)
 
     async def _failed(self, job: FetchJob, failure: Failure, kind: str | None = None) -> None:
-        failures = await fetch_state.failures(self.db, job.source, job.scope) + 1
+        try:
+            failures = await fetch_state.failures(self.db, job.source, job.scope) + 1
+        except (DatabaseUnavailable, asyncpg.PostgresError):
+            failures = self.health.failures(job.source, job.scope) + 1
         delay = self.policy.delay(failures, failure.retry_after, self.rng)
         if failure.kind is FailureKind.GONE:
             log.error("source_gone", source=job.source, detail=failure.detail,
@@ -174,6 +212,11 @@ class Fetcher:
                     retry_in=round(delay, 1))
         if job.progress is not None:
             job.progress.errors += 1
-        await fetch_state.record_failure(self.db, job.source, job.scope,
-                                         f"{failure.kind.value}: {failure.detail}", delay)
         self.health.failed(job.source, job.scope, failure, delay)
+        try:
+            await fetch_state.record_failure(self.db, job.source, job.scope,
+                                             f"{failure.kind.value}: {failure.detail}", delay)
+        except (DatabaseUnavailable, asyncpg.PostgresError) as exc:
+            # the back-off is still kept in memory (health); never crash while handling a failure
+            log.warning("fetch_failure_not_recorded", source=job.source, language=job.scope,
+                        error=str(exc)[:200])

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from vibed.messages import Failure, Page
+from vibed.messages import Failure, FailureKind, Page
 
 SUSPECT_AFTER = 3  # empty first pages in a row
 
@@ -21,6 +21,7 @@ SUSPECT_AFTER = 3  # empty first pages in a row
 class ScopeRecord:
     last_success: float | None = None  # wall-clock seconds
     last_error: str | None = None
+    last_kind: FailureKind | None = None
     consecutive_failures: int = 0
     backing_off_until: float | None = None
     empty_streak: int = 0
@@ -40,15 +41,24 @@ class ScopeHealth:
         rec = self._get(source, scope)
         rec.last_success = time.time()
         rec.consecutive_failures = 0
+        rec.last_kind = None
         rec.backing_off_until = None
         rec.pages += 1
         rec.releases_seen += len(page.releases)
         if page.page == 1:
             rec.empty_streak = rec.empty_streak + 1 if page.received == 0 else 0
 
+    def failures(self, source: str, scope: str) -> int:
+        return self._get(source, scope).consecutive_failures
+
+    def suspect(self, source: str, scope: str) -> bool:
+        """Page 1 came back empty ``SUSPECT_AFTER`` runs in a row (the WAF's silent answer)."""
+        return self._get(source, scope).empty_streak >= SUSPECT_AFTER
+
     def failed(self, source: str, scope: str, failure: Failure, delay: float) -> None:
         rec = self._get(source, scope)
         rec.consecutive_failures += 1
+        rec.last_kind = failure.kind
         rec.last_error = f"{failure.kind.value}: {failure.detail}"
         rec.backing_off_until = time.time() + delay
 
@@ -62,10 +72,12 @@ class ScopeHealth:
         for (source, scope), rec in sorted(self.records.items()):
             backing = rec.backing_off_until is not None and rec.backing_off_until > now
             state = "ok"
-            if rec.empty_streak >= SUSPECT_AFTER:
-                state = "suspect_empty"
             if backing:
                 state = "backing_off"
+            if rec.empty_streak >= SUSPECT_AFTER:
+                state = "suspect_empty"
+            if rec.consecutive_failures and rec.last_kind is FailureKind.BLOCKED:
+                state = "blocked"
             out.setdefault(source, {})[scope] = {
                 "state": state,
                 "last_success": _iso(rec.last_success),

@@ -4,9 +4,11 @@ In: ``WriteRequest`` (a page plus a reply channel).  Out: ``tuple[StoredEvent, .
 committed batch, to the broadcaster.  Ends when the page channel ends.
 
 It takes the first request, then whatever else is already waiting (up to ``max_batch``), so
-under load several fetchers' pages share one commit.  A database error fails the batch as a
-whole — nothing of it is stored — and every requester hears so; the pages are fetched again
-in a later round.  It never crashes on a database outage.
+under load several fetchers' pages share one commit.  When the database is unavailable the
+batch fails as a whole — nothing of it is stored — and every requester hears so; the pages
+are fetched again in a later round.  When the batch fails for any other reason (one item the
+database refuses), it is retried release by release: a poisoned release is logged
+(``release_skipped``) and skipped, the rest are stored.  It never crashes on either.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ import attrs
 import trio
 
 from vibed.logs import get_logger
-from vibed.messages import StoredEvent, WriteRequest, WriteResult
-from vibed.store.postgres import Database
-from vibed.store.releases import write_batch
+from vibed.messages import Release, StoredEvent, WriteRequest, WriteResult
+from vibed.store.postgres import Database, DatabaseUnavailable
+from vibed.store.releases import BatchResult, write_batch
 
 log = get_logger("vibed.writer")
 
@@ -55,9 +57,15 @@ class Writer:
     async def write(self, batch: list[WriteRequest]) -> tuple[StoredEvent, ...]:
         releases = [release for request in batch for release in request.page.releases]
         try:
-            result = await self.db.run(write_batch, self.db.pool, releases, self.window_days)
+            try:
+                result = await self.db.run(write_batch, self.db.pool, releases, self.window_days)
+            except (DatabaseUnavailable, TimeoutError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - a refused item must not fail the other items
+                log.warning("store_batch_retried", releases=len(releases), error=_one_line(exc))
+                result = await self._one_by_one(releases)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-            error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:200]
+            error = _one_line(exc)
             log.error("store_error", pages=len(batch), releases=len(releases), error=error)
             for request in batch:
                 _answer(request, WriteResult(0, 0, error))
@@ -71,6 +79,29 @@ class Writer:
                          if (e.source, e.payload.get("external_id")) in keys)
             _answer(request, WriteResult(first_seen, events))
         return result.events
+
+
+    async def _one_by_one(self, releases: list[Release]) -> BatchResult:
+        """Each release in its own transaction; the ones the database refuses are skipped."""
+        first_seen: dict[tuple[str, str], bool] = {}
+        events: list[StoredEvent] = []
+        for release in releases:
+            try:
+                one = await self.db.run(write_batch, self.db.pool, [release], self.window_days)
+            except (DatabaseUnavailable, TimeoutError):
+                raise  # an outage now fails what is left, as for a whole batch
+            except Exception as exc:  # noqa: BLE001 - the poisoned item is the one thing to lose
+                log.error("release_skipped", source=release.source, external_id=release.external_id[:80],
+                          error=_one_line(exc))
+                continue
+            first_seen.update(one.first_seen)
+            events.extend(one.events)
+        return BatchResult(first_seen, tuple(sorted(events, key=lambda e: e.id)))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:200]
 
 
 def _answer(request: WriteRequest, result: WriteResult) -> None:

@@ -7,11 +7,18 @@ parts add their blueprints through ``runtime.blueprints``.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from quart import Response
 from quart_trio import QuartTrio
 
 from vibed.http import errors
+from vibed.logs import get_logger
+from vibed.store.postgres import DatabaseUnavailable
+
+log = get_logger("vibed.http")
+LOG_EVERY = 10.0  # seconds between http_database_unavailable lines
 
 
 def create_app(runtime: Any) -> QuartTrio:
@@ -21,6 +28,19 @@ def create_app(runtime: Any) -> QuartTrio:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["vibed"] = runtime
     errors.install(app)
+
+    last_logged = [-LOG_EVERY]
+
+    @app.errorhandler(DatabaseUnavailable)
+    async def _database_unavailable(exc: DatabaseUnavailable) -> Response:
+        # the database is down, restarting or stalled: a retryable 503, not a crash; one line per
+        # LOG_EVERY seconds, not one per request, while it lasts
+        now = time.monotonic()
+        if now - last_logged[0] >= LOG_EVERY:
+            last_logged[0] = now
+            log.warning("http_database_unavailable", error=str(exc)[:200])
+        return errors.error_response(503, "database_unavailable",
+                                     "the database is not answering; try again shortly", {"Retry-After": "5"})
 
     from vibed.http import health, openapi, protection, ratelimit_api, releases
 

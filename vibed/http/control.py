@@ -1,6 +1,9 @@
 """``POST /api/new-releases/fetch``: ask for a round now → 202 with its id.
 
-Protected: with JWT_SECRET a Bearer JWT is required; without it only loopback clients may ask.
+Protected: with JWT_SECRET a Bearer JWT is required.  Without it only a *direct* loopback client
+may ask: the socket's peer is loopback, no proxy is trusted (``VIBED_TRUSTED_PROXIES`` empty),
+and the request carries no forwarding header.  Behind a local proxy every client's peer is
+127.0.0.1, so any of those signs means "someone else, relayed" and the answer is 403.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ import ipaddress
 import json
 from typing import Any
 
-from quart import Blueprint, current_app, g, jsonify, request
+from quart import Blueprint, current_app, jsonify, request
 
 from vibed.auth import AuthError, verify_bearer
 from vibed.http.errors import ApiError
@@ -29,17 +32,31 @@ def _is_loopback(addr: str | None) -> bool:
         return False
 
 
+FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Host", "X-Forwarded-Proto")
+
+
+def direct_loopback(peer: str | None, headers: Any, trusted_proxies: Any) -> bool:
+    """The request comes straight from this machine, not relayed by a proxy."""
+    if trusted_proxies:
+        return False  # a proxy is expected in front: a loopback peer may be anyone
+    if any(name in headers for name in FORWARDING_HEADERS):
+        return False
+    return _is_loopback(peer)
+
+
 def authorize(runtime: Any) -> None:
-    secret = runtime.config.jwt_secret
+    config = runtime.config
+    secret = config.jwt_secret
     if secret:
         try:
-            verify_bearer(request.headers.get("Authorization"), secret)
+            verify_bearer(request.headers.get("Authorization"), secret, audience=config.jwt_audience,
+                          max_ttl=config.jwt_max_ttl)
         except AuthError as exc:
             raise ApiError(401, "unauthorized", str(exc), {"WWW-Authenticate": 'Bearer realm="vibed"'}) from None
-    # the resolved client (protection.py): behind a trusted local proxy the peer is loopback for everyone
-    elif not _is_loopback(g.get("vibed_client_ip", request.remote_addr)):
-        raise ApiError(403, "forbidden", "control endpoints answer loopback clients only while JWT_SECRET "
-                                         "is unset; set JWT_SECRET and send a Bearer token")
+    elif not direct_loopback(request.remote_addr, request.headers, config.trusted_proxies):
+        raise ApiError(403, "forbidden", "without JWT_SECRET control endpoints answer only direct loopback "
+                                         "clients (no trusted proxy, no forwarding header); set JWT_SECRET "
+                                         "and send a Bearer token")
 
 
 def _string_list(body: dict[str, Any], key: str, allowed: Any) -> tuple[str, ...] | None:

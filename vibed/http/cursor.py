@@ -4,8 +4,10 @@
 
 The tag is not there to keep anything secret (the listing is public, and a made-up position
 only skips to another part of it); it turns a forged, truncated or hand-edited cursor into a
-clean 400 before any SQL runs.  Its key is JWT_SECRET when set (every instance behind one load
-balancer shares it, so a cursor minted by one is honoured by all), else a fixed one.
+clean 400 before any SQL runs.  Its key is random, made on first start and kept in the database
+(``vibed.store.keys``), so every instance on the database honours a cursor any of them minted.
+It is never derived from JWT_SECRET: anyone can get cursors, and a tag keyed by the control
+secret would let them test guesses of that secret offline.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import datetime as dt
 import hashlib
 import hmac
 import re
+import secrets
+from typing import Any
 
 from vibed.store.listing import SortKey
 
@@ -48,8 +52,21 @@ def _tag(payload: bytes, key: bytes) -> bytes:
     return hashlib.blake2b(payload, key=key[:64] or _DEFAULT_KEY, digest_size=12).digest()
 
 
-def cursor_key(secret: str | None) -> bytes:
-    return hashlib.sha256(secret.encode()).digest() if secret else _DEFAULT_KEY
+CURSOR_KEY_NAME = "listing_cursor"
+
+
+def cursor_key(runtime: Any) -> bytes:
+    """The daemon's cursor key (loaded at start into ``runtime.parts``; see ``load_cursor_key``)."""
+    key = runtime.parts.get("cursor_key")
+    if key is None:  # a runtime that did not load one (a bare test app): a key for this process only
+        key = runtime.parts["cursor_key"] = secrets.token_bytes(32)
+    return key
+
+
+async def load_cursor_key(runtime: Any) -> None:
+    from vibed.store.keys import daemon_key
+
+    runtime.parts["cursor_key"] = await daemon_key(runtime.db, CURSOR_KEY_NAME)
 
 
 def encode_cursor(key: SortKey, secret: bytes) -> str:

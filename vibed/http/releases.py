@@ -43,7 +43,7 @@ def _json_response(body: bytes, status: int = 200) -> Response:
 @blueprint.get("/api/new-releases")
 async def list_new_releases() -> Response:
     runtime = current_app.extensions["vibed"]
-    secret = cursor_key(runtime.config.jwt_secret)
+    secret = cursor_key(runtime)
     query = parse_listing(request.args, secret)
     page = await list_releases(runtime.db, query)
     next_cursor = None if page.next_key is None else encode_cursor(page.next_key, secret)

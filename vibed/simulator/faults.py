@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 import trio
 
+from vibed.simulator import hostile
 from vibed.simulator.settings import ERROR_BODIES, Fault
 
 HTML_BLOCK_PAGE = (
@@ -30,6 +31,7 @@ class Canned:
     body: bytes
     content_type: str = "application/json"
     headers: tuple[tuple[str, str], ...] = ()
+    drip: float = 0.0  # > 0: send the body in small chunks this many seconds apart
 
 
 @attrs.define(eq=False)
@@ -74,6 +76,12 @@ class FaultBook:
         if kind == "slow":
             await trio.sleep(fault.delay)
             return Canned(200, normal())
+        if kind == "drip":
+            return Canned(200, normal(), drip=fault.delay)
+        if kind == "hostile":
+            return Canned(200, hostile.poison(normal(), source))
+        if kind == "huge":
+            return Canned(200, hostile.pad(normal()))
         if kind == "truncated":
             body = normal()
             return Canned(200, body[: max(1, len(body) // 2)])

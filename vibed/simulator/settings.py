@@ -9,7 +9,8 @@ from typing import Any
 import attrs
 
 FAULT_KINDS = frozenset(
-    {"status", "status_429", "status_5xx", "html", "error_json", "empty", "truncated", "slow", "spotify_removed"}
+    {"status", "status_429", "status_5xx", "html", "error_json", "empty", "truncated", "slow", "spotify_removed",
+     "hostile", "huge", "drip"}
 )
 ERROR_BODIES = ("status_failure", "error", "login_required", "empty_list")  # error_json variants
 FAULT_SOURCES = frozenset({"jiosaavn", "spotify"})
@@ -37,7 +38,7 @@ class Fault:
     count: int | None = None
     status: int | None = None  # for "status" (required), "status_5xx" (503), "html" (200), "spotify_removed" (403)
     retry_after: float | str | None = None  # seconds, or a literal header value such as an HTTP date
-    delay: float = 5.0  # for "slow": seconds before the (normal) answer
+    delay: float = 5.0  # for "slow": seconds before the (normal) answer; for "drip": seconds between chunks
     variant: str | None = attrs.field(default=None, validator=_one_of(ERROR_BODIES))  # for "error_json"
     reason: str | None = None  # for 429 bodies, e.g. "QUOTA_EXCEEDED"
 

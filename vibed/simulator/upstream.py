@@ -17,7 +17,18 @@ from vibed.sources.languages import code_for_name
 
 
 def to_response(canned: Canned) -> Response:
+    if canned.drip:
+        return Response(_dripping(canned.body, canned.drip), status=canned.status,
+                        content_type=canned.content_type, headers=dict(canned.headers))
     return Response(canned.body, status=canned.status, content_type=canned.content_type, headers=dict(canned.headers))
+
+
+async def _dripping(body: bytes, every: float):  # type: ignore[no-untyped-def]
+    """The body 64 bytes at a time, one chunk every ``every`` seconds: a connection that never stalls
+    long enough for a per-read timeout, yet takes minutes in total."""
+    for start in range(0, len(body), 64):
+        yield body[start:start + 64]
+        await trio.sleep(every)
 
 
 def _int(value: str | None, default: int, low: int, high: int) -> int:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
+import math
+import socket
 from typing import Any
 
 import attrs
@@ -33,15 +35,21 @@ class Trouble:
         return Failure(source, scope, page, self.kind, self.detail, self.retry_after, self.status)
 
 
+RETRY_AFTER_CAP = 86400.0  # seconds: an upstream cannot park a source for longer than a day
+
+
 def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
-    """``Retry-After`` as seconds from now: delta-seconds or an HTTP date; None when absent or garbled."""
+    """``Retry-After`` as seconds from now, finite and at most ``RETRY_AFTER_CAP``: delta-seconds
+    or an HTTP date; None when absent or garbled (``nan``, words)."""
     if value is None or not value.strip():
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return None if math.isnan(seconds) else min(RETRY_AFTER_CAP, max(0.0, seconds))
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -49,7 +57,7 @@ def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> f
     if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive result means the zone was omitted
         when = when.replace(tzinfo=dt.UTC)
     now = now or dt.datetime.now(dt.UTC)
-    return max(0.0, (when - now).total_seconds())
+    return min(RETRY_AFTER_CAP, max(0.0, (when - now).total_seconds()))
 
 
 async def send(client: httpx.AsyncClient, request: httpx.Request, *, timeout: float) -> httpx.Response | Trouble:
@@ -59,11 +67,26 @@ async def send(client: httpx.AsyncClient, request: httpx.Request, *, timeout: fl
             return await client.send(request, follow_redirects=False)
         except httpx.TimeoutException as exc:
             return Trouble(FailureKind.TIMEOUT, f"timed out talking to {request.url.host}: {type(exc).__name__}")
-        except httpx.TransportError as exc:  # refused, reset, DNS, protocol errors
+        except httpx.ConnectError as exc:  # the name did not resolve, or the connection was refused
+            if _caused_by(exc, socket.gaierror):
+                return Trouble(FailureKind.DNS, f"cannot resolve {request.url.host}: {_one_line(exc)}")
+            return Trouble(FailureKind.CONNECT, f"cannot connect to {request.url.host}: {_one_line(exc)}")
+        except httpx.TransportError as exc:  # reset, protocol errors
             return Trouble(FailureKind.TIMEOUT, f"could not reach {request.url.host}: {_one_line(exc)}")
         except httpx.RequestError as exc:  # undecodable content encoding and the like
             return Trouble(FailureKind.UPSTREAM_ERROR, f"bad answer from {request.url.host}: {_one_line(exc)}")
     return Trouble(FailureKind.TIMEOUT, f"timed out talking to {request.url.host}: no answer within {timeout:g} s")
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(10):  # the cause chain is short; never loop on a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _one_line(exc: Exception) -> str:
@@ -96,6 +119,9 @@ def decode_json(response: httpx.Response, upstream: str) -> Any | Trouble:
         return Trouble(FailureKind.BLOCKED, f"{upstream} sent an HTML page instead of JSON", status=response.status_code)
     try:
         return json.loads(response.content)
+    except RecursionError:  # "[[[[…" nested past the parser's stack: hostile, not a page
+        return Trouble(FailureKind.UPSTREAM_ERROR, f"{upstream} sent JSON nested too deeply",
+                       status=response.status_code)
     except (ValueError, UnicodeDecodeError):
         size = len(response.content)
         return Trouble(

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from vibed.messages import Artist, Release
+from vibed.sources.firewall import clean_raw, clean_text, plausible_date, plausible_year, safe_url
 
 KINDS = frozenset({"album", "song"})  # playlists and anything new are skipped
 _SMALL_SIZE = re.compile(r"-(?:150x150|50x50)(\.[A-Za-z0-9]+)$")
@@ -21,7 +22,7 @@ def text(value: Any) -> str:
         value = str(value)
     if not isinstance(value, str):
         return ""
-    return html.unescape(value).strip()
+    return clean_text(html.unescape(value))
 
 
 def optional_text(value: Any) -> str | None:
@@ -44,21 +45,23 @@ def flag(value: Any) -> bool | None:
 
 
 def date(value: Any) -> dt.date | None:
+    """An ISO day; None when absent, garbled or far in the future."""
     try:
-        return dt.date.fromisoformat(text(value))
+        return plausible_date(dt.date.fromisoformat(text(value)))
     except ValueError:
         return None
 
 
 def image(value: Any) -> str | None:
-    """https and the 500x500 variant of ``-150x150``/``-50x50`` images; query (``?bch=``) kept as is."""
-    url = text(value)
+    """https and the 500x500 variant of ``-150x150``/``-50x50`` images; query (``?bch=``) kept as is.
+
+    Only web URLs: ``javascript:``, ``data:`` and the like become None."""
+    url = safe_url(text(value)) or (safe_url("https:" + text(value)) if text(value).startswith("//") else None)
     if not url:
         return None
     parts = urlsplit(url)
     path = _SMALL_SIZE.sub(r"-500x500\1", parts.path)
-    scheme = "https" if parts.scheme in ("http", "https", "") else parts.scheme
-    return urlunsplit((scheme, parts.netloc, path, parts.query, parts.fragment))
+    return urlunsplit(("https", parts.netloc, path, parts.query, parts.fragment))
 
 
 def artists(artist_map: Any) -> tuple[Artist, ...]:
@@ -107,10 +110,10 @@ def release(item: Mapping[str, Any], *, language_code: str, language_name: str) 
         album=optional_text(more.get("album")) if kind == "song" else None,
         language=language_code,
         release_date=released,
-        year=number(item.get("year")) or (released.year if released else None),
+        year=plausible_year(number(item.get("year"))) or (released.year if released else None),
         image=image(item.get("image")),
-        url=optional_text(item.get("perma_url")),
+        url=safe_url(text(item.get("perma_url"))),
         play_count=number(item.get("play_count")),
         explicit=flag(item.get("explicit_content")),
-        raw=item,
+        raw=clean_raw(item),
     )

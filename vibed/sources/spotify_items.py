@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from vibed.messages import Artist, Release
+from vibed.sources.firewall import clean_raw, clean_text, plausible_date, plausible_year, safe_url
 
 ALBUM_TYPES = frozenset({"album", "single", "compilation"})  # all are "album" to us
 
@@ -16,7 +17,7 @@ def release(item: Any) -> Release | None:
         return None
     if _str(item.get("album_type")).lower() not in ALBUM_TYPES:
         return None
-    released, year = release_date(_str(item.get("release_date")), _str(item.get("release_date_precision")))
+    released, year, period = release_date(_str(item.get("release_date")), _str(item.get("release_date_precision")))
     urls = item.get("external_urls")
     return Release(
         source="spotify",
@@ -27,30 +28,40 @@ def release(item: Any) -> Release | None:
         language=None,  # Spotify items carry no language; never invent one
         release_date=released,
         year=year,
+        period=period,
         image=largest_image(item.get("images")),
-        url=(_str(urls.get("spotify")) or None) if isinstance(urls, Mapping) else None,
-        raw=item,
+        url=safe_url(_str(urls.get("spotify"))) if isinstance(urls, Mapping) else None,
+        raw=clean_raw(item),
     )
 
 
-def release_date(value: str, precision: str) -> tuple[dt.date | None, int | None]:
-    """A date only at ``day`` precision (a month is not a day); the year whenever there is one."""
-    year = int(value[:4]) if value[:4].isdigit() else None
-    if precision not in ("", "day"):
-        return None, year
+def release_date(value: str, precision: str) -> tuple[dt.date | None, int | None, str | None]:
+    """(date, year, period): a date only at ``day`` precision (a month is not a day); at month or
+    year precision the period instead (``"2026-03"``, ``"2026"``); the year whenever there is one.
+    Far-future values mean nothing and are dropped."""
+    year = plausible_year(int(value[:4])) if value[:4].isdigit() else None
+    if year is None:
+        return None, None, None
+    if precision == "year" or (precision == "" and len(value) == 4):
+        return None, year, f"{year:04d}"
+    if precision == "month":
+        month = value[5:7]
+        valid = len(value) >= 7 and month.isdigit() and 1 <= int(month) <= 12
+        return None, year, f"{year:04d}-{month}" if valid else f"{year:04d}"
     try:
-        return dt.date.fromisoformat(value), year
+        day = plausible_date(dt.date.fromisoformat(value))
     except ValueError:
-        return None, year
+        return None, year, None
+    return day, year if day is not None else None, None
 
 
 def largest_image(images: Any) -> str | None:
     if not isinstance(images, list):
         return None
     sized = [
-        ((image.get("width") or 0) * (image.get("height") or 0), _str(image.get("url")))
+        (_size(image.get("width")) * _size(image.get("height")), safe_url(_str(image.get("url"))))
         for image in images
-        if isinstance(image, Mapping) and _str(image.get("url"))
+        if isinstance(image, Mapping) and safe_url(_str(image.get("url")))
     ]
     return max(sized, key=lambda pair: pair[0])[1] if sized else None
 
@@ -64,5 +75,9 @@ def _artists(entries: Any) -> tuple[Artist, ...]:
     return tuple(found.values())
 
 
+def _size(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 100_000 else 0
+
+
 def _str(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
+    return clean_text(value) if isinstance(value, str) else ""

@@ -3,8 +3,14 @@
 We do not use the wheel's Python wrapper (it registers atexit hooks, warns about
 XDG_RUNTIME_DIR and prints to stderr); we only take its ``pginstall/bin`` and own the
 process: ``initdb`` once, then ``postgres`` as our child on a unix socket only (no TCP
-port to collide with), its log in ``<data>/postgres.log``.  The child is told to shut down
-fast if we die (PR_SET_PDEATHSIG), and a server left over from a SIGKILLed daemon is adopted.
+port to collide with), its log in ``<data>/postgres.log`` (bounded by ``bound_log``).  The child
+is told to shut down fast if we die (PR_SET_PDEATHSIG).
+
+Ownership: the process that starts the server holds ``postgres.lock`` (see ``datadir_lock``)
+and is the only one that stops it.  A process that finds a live server whose owner is alive
+(``vibed migrate`` while the daemon runs) uses it and leaves it running; one whose owner is
+gone (an orphan of a SIGKILLed daemon) is taken over.  Watching and restarting the child is
+``embedded_watch``'s job.
 
 As root, PostgreSQL refuses to run, so a system user ``vibed-postgres`` owns the cluster.
 """
@@ -20,14 +26,11 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import trio
+from vibed.store.datadir_lock import holder, try_lock, unlock
+from vibed.store.embedded_log import bound_log
 
-from vibed.logs import get_logger
-
-log = get_logger("vibed.embedded")
 PG_USER = "vibed-postgres"
 PORT = 5432  # on a private unix socket, so the number never collides
 
@@ -155,10 +158,17 @@ class EmbeddedServer:
         self.pgdata = self.data_dir / "postgres"
         self.logfile = self.data_dir / "postgres.log"
         self.user = _run_as()
+        self.lockfile = self.data_dir / "postgres.lock"
         self.proc: subprocess.Popen[bytes] | None = None
         self.pid = 0
         self.sockdir = self.pgdata
-        self.adopted = False
+        self.adopted = False  # the running server was found, not started by us
+        self.owner_fd: int | None = None  # holding postgres.lock: we may stop the server
+        self.log_offset = 0  # where this server's lines start in the log
+
+    @property
+    def owned(self) -> bool:
+        return self.owner_fd is not None
 
     def prepare(self) -> bool:
         """initdb when needed (blocking, seconds); True when the cluster is new."""
@@ -171,8 +181,22 @@ class EmbeddedServer:
         adopted = _live_postmaster(self.pgdata)
         if adopted:
             self.pid, self.sockdir = adopted
+            self.proc = None
             self.adopted = True
+            if self.owner_fd is None:
+                self.owner_fd = try_lock(self.lockfile)  # None: its owner lives; use it, never stop it
             return
+        if self.owner_fd is None:
+            self.owner_fd = try_lock(self.lockfile)
+            if self.owner_fd is None:
+                raise EmbeddedPostgresError(
+                    f"another process (pid {holder(self.lockfile)}) is starting the embedded PostgreSQL "
+                    f"in {self.pgdata}: wait for it, or stop it"
+                )
+        self.adopted = False
+        bound_log(self.logfile)
+        with contextlib.suppress(OSError):
+            self.log_offset = self.logfile.stat().st_size
         self.sockdir = _socket_dir(self.pgdata)
         # parents may have lost o+x since initdb (e.g. pytest re-tightens its temp root to 0700)
         _open_path_for(self.user, self.pgdata.parent)
@@ -205,6 +229,16 @@ class EmbeddedServer:
     def signal_stop(self) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGINT)
+
+    def release(self) -> None:
+        """Give up ownership (after the server stopped, or to leave it to another process)."""
+        if self.owner_fd is not None:
+            unlock(self.owner_fd)
+            self.owner_fd = None
+
+    def reap(self) -> int | None:
+        """The exit status of our child (reaping it), or None when the server was adopted."""
+        return self.proc.wait() if self.proc is not None else None
 
     def exited(self) -> bool:
         if self.proc is not None:
@@ -240,39 +274,13 @@ class EmbeddedServer:
     def stop_blocking(self, timeout: float = 15) -> None:
         import time
 
+        if not self.owned:
+            return
         self.signal_stop()
         deadline = time.monotonic() + timeout
         while not self.exited():
             if time.monotonic() > deadline:
                 self.kill()
-                return
+                break
             time.sleep(0.05)
-
-
-@contextlib.asynccontextmanager
-async def open_embedded_postgres(data_dir: Path) -> AsyncIterator[str]:
-    """Start (or adopt) the cluster under ``data_dir/postgres``; yield a DSN; stop it on exit."""
-    server = EmbeddedServer(data_dir)
-    with trio.CancelScope(shield=True):
-        fresh = await trio.to_thread.run_sync(server.prepare)
-    if fresh:
-        log.info("embedded_postgres_initialised", data_dir=str(server.pgdata))
-    # started from the main thread on purpose: PDEATHSIG fires when the *thread* that forked exits
-    server.spawn()
-    if server.adopted:
-        log.warning("embedded_postgres_adopted", pid=server.pid, reason="a server from an earlier run was up")
-    try:
-        with trio.fail_after(60):
-            while not await trio.to_thread.run_sync(server.ready_now):  # noqa: ASYNC110 - polling a process
-                await trio.sleep(0.1)
-        log.info("embedded_postgres_ready", pid=server.pid, socket_dir=str(server.sockdir))
-        yield server.dsn()
-    finally:
-        with trio.CancelScope(shield=True):
-            server.signal_stop()
-            with trio.move_on_after(15) as scope:
-                while not server.exited():  # noqa: ASYNC110 - polling a process
-                    await trio.sleep(0.05)
-            if scope.cancelled_caught:
-                server.kill()
-            log.info("embedded_postgres_stopped", pid=server.pid)
+        self.release()

@@ -10,11 +10,11 @@ import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
 
+import asyncpg
 import attrs
 import trio
-from trio_asyncio import aio_as_trio
 
-from vibed.store.postgres import Database
+from vibed.store.postgres import Database, DatabaseUnavailable
 
 # a (source, scope) run for one scheduled slot is claimed once: the row lock orders claimers,
 # and only the first sees last_slot differ.  Poke rounds use a unique slot and always claim.
@@ -88,15 +88,18 @@ async def hold_run_lock(db: Database, source: str, scope: str) -> AsyncIterator[
     connection, so a SIGKILLed daemon never leaves it behind.
     """
     key = f"vibed:{source}:{scope}"
-    conn = await aio_as_trio(db.pool.acquire)()
+    conn = await db.acquire()
     try:
-        held = bool(await aio_as_trio(conn.fetchval)("SELECT pg_try_advisory_lock(hashtext($1))", key))
+        held = bool(await db.run(conn.fetchval, "SELECT pg_try_advisory_lock(hashtext($1))", key,
+                                 timeout=db.timeout))
         try:
             yield held
         finally:
             if held:
-                with trio.CancelScope(shield=True):
-                    await aio_as_trio(conn.fetchval)("SELECT pg_advisory_unlock(hashtext($1))", key)
+                with trio.CancelScope(shield=True), contextlib.suppress(DatabaseUnavailable, asyncpg.PostgresError):
+                    # a lost connection has already dropped the lock with it
+                    await db.run(conn.fetchval, "SELECT pg_advisory_unlock(hashtext($1))", key,
+                                 timeout=db.timeout)
     finally:
-        with trio.CancelScope(shield=True):
-            await aio_as_trio(db.pool.release)(conn)
+        with trio.CancelScope(shield=True), contextlib.suppress(DatabaseUnavailable):
+            await db.release(conn)

@@ -6,6 +6,7 @@ advisory lock, and each file is applied in the same transaction as its record.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -75,7 +76,7 @@ async def _apply(pool: asyncpg.Pool, migrations: list[Migration]) -> list[str]:
 async def migrate(db: Database, directory: Path | None = None) -> list[str]:
     """Apply pending migrations; return the names applied now (empty when up to date)."""
     migrations = load_migrations(directory)
-    applied = await db.run(_apply, db.pool, migrations)
+    applied = await db.run(_apply, db.pool, migrations, timeout=math.inf)  # DDL may take long
     for name in applied:
         log.info("migration_applied", name=name)
     return applied

@@ -129,10 +129,16 @@ def _columns(releases: Sequence[Release]) -> list[list[Any]]:
 
 
 def is_new(release: Release, today: dt.date, window_days: int) -> bool:
-    """First-seen releases announce themselves only when recent (or undated)."""
-    if release.release_date is None:
-        return True
-    return release.release_date >= today - dt.timedelta(days=window_days)
+    """First-seen releases announce themselves only when recent, or undated.
+
+    A release dated only to a month or a year (Spotify's ``release_date_precision``) is first
+    seen now; it is new only when its period includes today — "2026-03" is not new in April.
+    """
+    if release.release_date is not None:
+        return release.release_date >= today - dt.timedelta(days=window_days)
+    if release.period is not None:
+        return today.isoformat().startswith(release.period)
+    return True
 
 
 def dedup(releases: Sequence[Release]) -> list[Release]:

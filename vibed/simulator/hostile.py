@@ -1,0 +1,83 @@
+"""A hostile upstream: the normal page plus items built to break a naive client.
+
+``hostile`` adds, before the page's own items, copies of its first item with one poison each
+(ids ``hostile-<poison>-<n>``), so a test can tell them apart and check that every clean item
+is still stored:
+
+- ``nul``: NUL and control characters in the title, an artist name and a nested raw field;
+- ``script_url``: ``javascript:`` page URL and a ``data:`` image;
+- ``far_future``: released 2099-12-31 (year 2099);
+- ``month`` (Spotify only): dated to a month long past, ``release_date_precision: month``.
+
+``huge`` pads the answer to about 5 MB with an unknown field.  (``drip``, in ``faults``, sends a
+normal answer 64 bytes at a time.)
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from typing import Any
+
+POISONS = ("nul", "script_url", "far_future", "month")
+_serial = itertools.count(1)
+
+
+def _poison_jiosaavn(item: dict[str, Any], poison: str) -> dict[str, Any] | None:
+    more = item.setdefault("more_info", {})
+    if poison == "nul":
+        item["title"] = "Nul\x00Title\x07\x1b"
+        more["note"] = "inside\x00raw"
+        artists = more.get("artistMap", {}).get("primary_artists") or []
+        if artists:
+            artists[0]["name"] = "Art\x00ist"
+    elif poison == "script_url":
+        item["perma_url"] = "javascript:alert(document.cookie)"
+        item["image"] = "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg=="
+    elif poison == "far_future":
+        more["release_date"] = "2099-12-31"
+        item["year"] = "2099"
+    else:
+        return None
+    return item
+
+
+def _poison_spotify(item: dict[str, Any], poison: str) -> dict[str, Any] | None:
+    if poison == "nul":
+        item["name"] = "Nul\x00Title\x07"
+        item["label_note"] = "inside\x00raw"
+    elif poison == "script_url":
+        item["external_urls"] = {"spotify": "javascript:alert(1)"}
+        item["images"] = [{"url": "data:image/svg+xml,<svg onload=alert(1)>", "height": 640, "width": 640}]
+    elif poison == "far_future":
+        item["release_date"], item["release_date_precision"] = "2099-12-31", "day"
+    elif poison == "month":
+        item["release_date"], item["release_date_precision"] = "2019-05", "month"
+    return item
+
+
+def poison(body: bytes, source: str) -> bytes:
+    """The page ``body`` with one hostile copy of its first item per poison."""
+    page = json.loads(body)
+    items = page.get("data") if source == "jiosaavn" else page.get("albums", {}).get("items")
+    if not items:
+        return body
+    serial = next(_serial)
+    extra = []
+    for name in POISONS:
+        item = copy.deepcopy(items[0])
+        item["id"] = f"hostile-{name}-{serial}"
+        made = (_poison_jiosaavn if source == "jiosaavn" else _poison_spotify)(item, name)
+        if made is not None:
+            extra.append(made)
+    items[:0] = extra
+    return json.dumps(page, ensure_ascii=False).encode()
+
+
+def pad(body: bytes, size: int = 5 * 1024 * 1024) -> bytes:
+    """The page with an unknown top-level field making it about ``size`` bytes."""
+    page = json.loads(body)
+    if isinstance(page, dict):
+        page["padding"] = "x" * max(0, size - len(body))
+    return json.dumps(page).encode()

@@ -7,7 +7,11 @@ import trio
 
 from vibed.delivery.redis_feed import RedisFeed
 from vibed.delivery.sequencer import Sequencer
+from vibed.logs import get_logger
 from vibed.messages import StoredEvent
+
+log = get_logger("vibed.delivery")
+RETRY_FIRST_S, RETRY_MAX_S = 0.1, 2.0
 
 
 @attrs.define(eq=False)
@@ -27,6 +31,19 @@ class Broadcaster:
         async with inbox:
             task_status.started()
             async for batch in inbox:
-                await self.sequencer.deliver(batch)
+                await self._deliver(batch)
                 if self.feed is not None:
                     self.feed.publish_nowait(tuple(batch))
+
+    async def _deliver(self, batch: tuple[StoredEvent, ...]) -> None:
+        """The batch is committed: it is delivered, however long the database needs to come back.
+        (Only a gap fill reads the database here; a failed one is retried, never a crash.)"""
+        delay = RETRY_FIRST_S
+        while True:
+            try:
+                await self.sequencer.deliver(batch)
+                return
+            except OSError as exc:  # DatabaseUnavailable is one: the gap before this batch can't be read yet
+                log.warning("delivery_retry", error=str(exc)[:200], retry_in=delay)
+                await trio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_S)

@@ -25,6 +25,7 @@ from vibed.store.postgres import Database
 log = get_logger("vibed.delivery")
 RETRY_AFTER = "5"  # seconds a refused client should wait before trying again
 REPLAY_BYTES = 1 << 20  # a replay larger than this is a reset instead: a reconnect never costs a flood
+REPLAY_TIMEOUT_S = 2.0  # a replay the database cannot give by then ends the stream; the client comes back
 
 
 @attrs.frozen
@@ -45,7 +46,8 @@ async def serve_sse(hub: Hub, db: Database, settings: StreamSettings, sock: sock
     hub.add_nowait(client)  # from here on the hub owns (and eventually closes) the socket
     try:
         await send_all(sock, head + RETRY.wire(chunked))
-        replay = await plan_replay(db, request.filter, request.last_event_id, settings.replay_cap)
+        with trio.fail_after(REPLAY_TIMEOUT_S):
+            replay = await plan_replay(db, request.filter, request.last_event_id, settings.replay_cap)
         frames = [event_frame(e) for e in replay.events]
         reset = replay.reset
         if reset is None and sum(len(f.body) for f in frames) > REPLAY_BYTES:
@@ -55,7 +57,9 @@ async def serve_sse(hub: Hub, db: Database, settings: StreamSettings, sock: sock
             frames = [reset_frame(replay.floor, reset)]
         if frames:
             await send_all(sock, b"".join(f.wire(chunked) for f in frames))
-    except (OSError, trio.ClosedResourceError):  # the peer left (or overflowed) during replay
+    except (OSError, trio.ClosedResourceError, trio.TooSlowError):
+        # the peer left (or overflowed) during replay, or the database could not give it in time: the
+        # stream ends, and the client's EventSource comes back with its Last-Event-ID, losing nothing
         hub.drop_nowait(client)
         return
     except BaseException:

@@ -1,4 +1,4 @@
-"""``vibed``: run | migrate | simulate | token | status.  Errors a user sees are one line, not a traceback."""
+"""``vibed``: run | migrate | simulate | token | status | db | bucket.  Errors a user sees are one line, not a traceback."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import warnings
 from typing import Any
 
 import vibed
+from vibed import commands_db
 from vibed.config import SETTINGS, ConfigError, load_config, secrets_of
 
 
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(status)
     status.add_argument("--port", dest="port", metavar="PORT")
     status.add_argument("--json", action="store_true", help="print the raw health JSON")
+    commands_db.add_parsers(sub, _common)
     return parser
 
 
@@ -89,7 +91,11 @@ def _quiet_dependencies() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if getattr(args, "db_command", None) == "psql":
+        args.psql_args = extra  # `vibed db psql -c 'SELECT 1'`: psql's own arguments, in order
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
         return 2
@@ -107,9 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     from vibed import commands
     from vibed.logs import configure_logging
 
-    configure_logging(debug=config.debug, secrets=secrets_of(config))
+    # an operator's command prints its answer on stdout; its log lines go to stderr
+    operator = args.command in ("db", "bucket")
+    configure_logging(debug=config.debug, secrets=secrets_of(config), stream=sys.stderr if operator else None)
     try:
-        return getattr(commands, args.command)(config, args)
+        return getattr(commands_db if operator else commands, args.command)(config, args)
     except ConfigError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:

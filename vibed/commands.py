@@ -36,12 +36,14 @@ def _startup_error(exc: BaseException) -> int:
     from vibed.store.datadir_lock import DataDirBusy
     from vibed.store.embedded import EmbeddedPostgresError
     from vibed.store.postgres import DatabaseUnreachable
+    from vibed.store.target import DatabaseNotCreatable
     from vibed.supervisor import TooManyCrashes
 
     exc = _leaf(exc)
     if isinstance(exc, KeyboardInterrupt):
         return 130
-    if isinstance(exc, (DatabaseUnreachable, EmbeddedPostgresError, TooManyCrashes, DataDirBusy)):
+    if isinstance(exc, (DatabaseUnreachable, EmbeddedPostgresError, TooManyCrashes, DataDirBusy,
+                        DatabaseNotCreatable)):
         message = str(exc)
     elif isinstance(exc, OSError) and exc.errno == 98:
         message = f"the HTTP port is already in use ({exc.strerror}): stop the other process or set PORT"

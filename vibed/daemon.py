@@ -28,6 +28,7 @@ from vibed.store.datadir_lock import daemon_lock
 from vibed.store.embedded_watch import open_embedded_postgres
 from vibed.store.migrations import migrate
 from vibed.store.postgres import Database, open_database
+from vibed.store.target import database_name, ensure_database, ensure_external_sim_database
 from vibed.supervisor import Supervisor
 
 log = get_logger("vibed.daemon")
@@ -72,21 +73,15 @@ async def open_store(config: Any, *, daemon: bool = True) -> AsyncIterator[tuple
             if daemon:
                 stack.enter_context(daemon_lock(data_dir))
             admin_dsn = await stack.enter_async_context(open_embedded_postgres(data_dir, supervise=daemon))
-            dsn = await _ensure_database(admin_dsn, "vibed")
+            dsn = await ensure_database(admin_dsn, database_name(config))
+        elif config.simulate:
+            dsn = await ensure_external_sim_database(config)  # a simulation never touches real state
         db = await stack.enter_async_context(
             open_database(dsn, pool_size=config.db_pool_size, attempts=config.db_connect_attempts,
                           timeout=config.db_timeout, statement_timeout=config.db_statement_timeout)
         )
         await migrate(db)
         yield db, embedded
-
-
-async def _ensure_database(admin_dsn: str, name: str) -> str:
-    async with open_database(admin_dsn, pool_size=1, attempts=3, timeout=30) as admin:
-        exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-        if not exists:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-    return admin_dsn.replace("/postgres?", f"/{name}?", 1)
 
 
 async def _watch_signals(runtime: Runtime, stop: trio.Event, on_poke: Any, on_reload: Any) -> None:

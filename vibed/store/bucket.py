@@ -85,3 +85,28 @@ async def all_buckets(db: Database) -> list[BucketState]:
     names = [r["service_name"] for r in await db.fetch("SELECT service_name FROM rate_limit_tokens ORDER BY 1")]
     states = [await peek(db, name) for name in names]
     return [s for s in states if s is not None]
+
+
+async def change(db: Database, service: str, *, max_tokens: float | None = None, per_day: float | None = None,
+                 tokens: float | None = None) -> BucketState:
+    """The guide's ``UPDATE rate_limit_tokens SET max_tokens=…, refill_rate=… WHERE service_name=…``.
+
+    Only the columns given are set; the table's triggers (schema/0005) make the change count from
+    now: the time before it is settled at the old rate, and a given ``tokens`` is the level now.
+    """
+    sets: list[str] = []
+    args: list[object] = [service]
+    for column, value in (("max_tokens", max_tokens), ("refill_rate", per_day), ("tokens", tokens)):
+        if value is not None:
+            args.append(float(value))
+            sets.append(f"{column} = ${len(args)}")
+    if per_day is not None:
+        sets.append("refill_interval = interval '1 day'")  # --per-day: a rate per day, whatever it was
+    if sets:
+        done = await db.execute(f"UPDATE rate_limit_tokens SET {', '.join(sets)} WHERE service_name = $1", *args)
+        if done == "UPDATE 0":
+            raise UnknownService(f"no rate_limit_tokens row for service {service!r}")
+    state = await peek(db, service)
+    if state is None:
+        raise UnknownService(f"no rate_limit_tokens row for service {service!r}")
+    return state

@@ -16,7 +16,7 @@ from vibed.config import SETTINGS, ConfigError, load_config, secrets_of
 def _env_help() -> str:
     lines = ["environment (flags > environment > .env > TOML file > defaults):"]
     for s in SETTINGS:
-        default = "" if s.default in (None, (), "") else f" [default: {_show(s.default)}]"
+        default = "" if s.default in (None, (), "") or str(s.default) == "" else f" [default: {_show(s.default)}]"
         lines.append(f"  {s.env:<26} {s.help}{default}")
     return "\n".join(lines)
 

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import attrs
 from dotenv import dotenv_values
 
+from vibed.debug_namespaces import OFF, parse_debug
 from vibed.parsing import (
     parse_bool,
     parse_cron,
@@ -62,16 +63,6 @@ def _port(value: str) -> int:
     return parse_int(value, low=0, high=65535, what="a port number")
 
 
-def _debug(value: str) -> bool:
-    # the original guide's DEBUG=worker:* convention, plus plain booleans
-    value = value.strip()
-    if value in ("", "0", "false", "no", "off"):
-        return False
-    if value in ("1", "true", "yes", "on", "*") or value.startswith("worker"):
-        return True
-    raise ValueError("is not understood: use DEBUG=worker:* to enable debug logs, or leave it unset")
-
-
 @attrs.frozen
 class Setting:
     field: str
@@ -109,7 +100,11 @@ SETTINGS: tuple[Setting, ...] = (
             "the aud claim control tokens must carry"),
     Setting("port", "PORT", _port, 5006, "HTTP port", flag="--port"),
     Setting("host", "VIBED_HOST", str, "0.0.0.0", "HTTP bind address", flag="--host"),
-    Setting("debug", "DEBUG", _debug, False, "worker:* turns on debug logs", flag="--debug"),
+    Setting("debug", "DEBUG", parse_debug, OFF,
+            "debug lines by namespace, the debug module's syntax: worker:* (or worker:fetcher, "
+            "worker:scheduler …), http, stream, store, daemon, * for all of vibed's, a library logger "
+            "by name (httpx, asyncpg, redis …), -name to leave one out; comma or space separated",
+            flag="--debug"),
     Setting("data_dir", "VIBED_DATA_DIR", str, None,
             "data directory (embedded PostgreSQL lives here); default $STATE_DIRECTORY or "
             "~/.local/share/vibed", flag="--data-dir"),

@@ -3,7 +3,8 @@
     {"timestamp": "2026-11-28T19:00:00.123Z", "event": "fetch_success", "language": "ml", "page": 1, ...}
 
 Third-party loggers (hypercorn, asyncpg) are routed through the same renderer, so stdout
-carries nothing but JSON lines.  Known secret values are masked in every line.
+carries nothing but JSON lines.  Known secret values are masked in every line.  Debug lines
+are printed per namespace, as ``DEBUG`` asks (see ``vibed.debug_namespaces``).
 """
 
 from __future__ import annotations
@@ -17,9 +18,22 @@ from typing import Any
 
 import structlog
 
+from vibed.debug_namespaces import OFF, DebugSpec, namespace_of, parse_debug
 from vibed.redact import redact_urls_in
 
 _secrets: list[str] = []
+_debug_libraries: list[str] = []  # library loggers set to DEBUG by the last configure_logging
+_NS = "_ns"  # the namespace a vibed logger carries into its event dict (popped before rendering)
+
+
+def _only_enabled(spec: DebugSpec) -> Any:
+    def processor(_logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+        namespace = event.pop(_NS, None)  # None: a library record, already filtered by its level
+        if method == "debug" and namespace is not None and not spec.enabled(namespace):
+            raise structlog.DropEvent
+        return event
+
+    return processor
 
 
 def _timestamp(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -53,7 +67,7 @@ class _StdlibBridge(logging.Handler):
             message = record.getMessage()
         except Exception:  # a library's broken format string must not kill logging
             message = str(record.msg)
-        log = structlog.get_logger(record.name)
+        log = structlog.get_logger(record.name, **{_NS: None})
         fields: dict[str, Any] = {"logger": record.name, "message": message}
         if record.exc_info and record.exc_info[1] is not None:
             fields["error"] = repr(record.exc_info[1])
@@ -69,13 +83,15 @@ class _StdlibBridge(logging.Handler):
             log.debug(name, **fields)
 
 
-def configure_logging(*, debug: bool = False, secrets: Iterable[str] = (), stream: Any = None) -> None:
-    """Set up (or re-set, on reload) the JSON renderer and the level."""
+def configure_logging(*, debug: DebugSpec | bool = OFF, secrets: Iterable[str] = (), stream: Any = None) -> None:
+    """Set up (or re-set, on reload) the JSON renderer and which debug lines print."""
+    spec = parse_debug("*" if debug is True else "") if isinstance(debug, bool) else debug
     _secrets[:] = sorted({s for s in secrets if s}, key=len, reverse=True)
-    level = logging.DEBUG if debug else logging.INFO
+    level = logging.DEBUG if spec else logging.INFO
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            _only_enabled(spec),
             structlog.processors.add_log_level,
             _mask,
             _timestamp,
@@ -90,8 +106,25 @@ def configure_logging(*, debug: bool = False, secrets: Iterable[str] = (), strea
         if isinstance(handler, _StdlibBridge):
             root.removeHandler(handler)
     root.addHandler(_StdlibBridge())
-    root.setLevel(logging.DEBUG if debug else logging.WARNING)
+    # libraries speak at WARNING and above, unless DEBUG names them
+    root.setLevel(logging.WARNING)
+    for name in _debug_libraries:
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    _debug_libraries[:] = spec.libraries
+    for name in spec.libraries:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    if spec.unknown:
+        known = ", ".join(_known())
+        get_logger("vibed").warning("debug_namespace_unknown", names=",".join(spec.unknown),
+                                    detail=f"ignored; namespaces: {known}, or a library logger by name")
+
+
+def _known() -> tuple[str, ...]:
+    from vibed.debug_namespaces import KNOWN, LIBRARIES
+
+    return (*KNOWN, "worker:*", *LIBRARIES)
 
 
 def get_logger(name: str = "vibed") -> Any:
-    return structlog.get_logger(name)
+    """A logger of ``name``'s namespace (``vibed.fetcher`` → ``worker:fetcher``)."""
+    return structlog.get_logger(name, **{_NS: namespace_of(name)})

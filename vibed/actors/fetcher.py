@@ -118,6 +118,7 @@ class Fetcher:
                     break
                 if job.progress is not None:
                     job.progress.requests += 1
+                log.debug("fetch_page_requested", source=job.source, language=job.scope, page=number)
                 result = await self._fetch(source, job, number)
                 if isinstance(result, Failure):
                     failure = result
@@ -194,8 +195,11 @@ class Fetcher:
         return WriteResult(0, 0, f"the writer did not answer within {WRITE_TIMEOUT:g}s")
 
     def _succeeded(self, job: FetchJob, page: Page, first_seen: int) -> None:
+        # count: items upstream sent; kept: releases after normalisation (other languages, playlists
+        # dropped); new: kept releases the database did not have before this run
         log.info("fetch_success", source=job.source, language=job.scope, page=page.page,
-                 count=len(page.releases), first_seen=first_seen, last_page=page.last_page)
+                 count=page.received or len(page.releases), kept=len(page.releases), new=first_seen,
+                 last_page=page.last_page)
         self.health.succeeded(job.source, job.scope, page)
 
     async def _failed(self, job: FetchJob, failure: Failure, kind: str | None = None) -> None:

@@ -128,6 +128,7 @@ class Scheduler:
         progress = RoundProgress(round_id, poke.origin, remaining=len(plan))
         self.rounds += 1
         log.info("round_started", round_id=round_id, origin=poke.origin, jobs=len(plan))
+        log.debug("round_planned", round_id=round_id, slot=slot, jobs=",".join(f"{s}:{c}" for s, c in plan))
         if not plan:
             progress.done.set()
         for source, scope in plan:

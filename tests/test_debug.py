@@ -1,0 +1,91 @@
+"""``DEBUG`` in the ``debug`` module's syntax: the grammar, and a real daemon printing what it asks for."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import pytest
+
+from tests.daemon_proc import Daemon, clean_env, free_port
+from tests.test_live_page import test_db  # noqa: F401 - fixture
+from vibed.debug_namespaces import parse_debug
+
+
+@pytest.mark.parametrize(
+    ("value", "on", "off"),
+    [
+        ("worker:*", ["worker:fetcher", "worker:scheduler", "worker:writer"], ["http", "store", "stream"]),
+        ("worker:fetcher", ["worker:fetcher"], ["worker:scheduler", "http"]),
+        ("worker:*,-worker:writer", ["worker:fetcher"], ["worker:writer"]),
+        ("http stream", ["http", "stream"], ["worker:fetcher"]),
+        ("http,  store ,", ["http", "store"], ["stream"]),
+        ("*", ["worker:fetcher", "http", "stream", "store", "daemon"], []),
+        ("*,-http,-worker:*", ["stream", "store"], ["http", "worker:fetcher"]),
+        ("server:*,worker:*", ["http", "stream", "worker:writer"], ["store"]),  # the guide's two processes
+        ("express:*", ["http"], ["worker:fetcher"]),
+        ("true", ["worker:fetcher", "store"], []),
+    ],
+)
+def test_namespaces_wildcards_and_exclusions(value, on, off):
+    spec = parse_debug(value)
+    assert spec and spec.unknown == ()
+    assert all(spec.enabled(ns) for ns in on), [ns for ns in on if not spec.enabled(ns)]
+    assert not any(spec.enabled(ns) for ns in off), [ns for ns in off if spec.enabled(ns)]
+
+
+def test_library_loggers_only_when_named():
+    assert parse_debug("*").libraries == ()
+    assert parse_debug("worker:*,httpx,asyncpg.pool").libraries == ("httpx", "asyncpg.pool")
+
+
+@pytest.mark.parametrize("value", ["", "0", "false", "off", "no"])
+def test_off(value):
+    assert not parse_debug(value)
+
+
+def test_unknown_names_are_kept_for_one_warning_and_the_rest_still_works():
+    spec = parse_debug("worker:*,wrker:fetch,-nosuch")
+    assert spec.unknown == ("wrker:fetch", "-nosuch")
+    assert spec.enabled("worker:fetcher")
+
+
+def run_until_first_round(tmp_path, database: str, debug: str) -> list[dict]:
+    env = clean_env(DATABASE_URL=database, PORT=str(free_port()), VIBED_HOST="127.0.0.1",
+                    VIBED_SCHEDULE="0 0 1 1 *", VIBED_LANGUAGES="ml", DEBUG=debug)
+    daemon = Daemon(tmp_path, env, ("run", "--simulate"))
+    try:
+        daemon.wait_healthy(timeout=30)
+        deadline = time.monotonic() + 30
+        while not any(e["event"] == "fetch_completed" for e in daemon.events()):
+            assert time.monotonic() < deadline, daemon.stdout()[-2000:]
+            time.sleep(0.1)
+        code, _ = daemon.stop(signal.SIGTERM)
+        assert code == 0, daemon.stderr()
+        assert daemon.stderr() == ""
+        return [json.loads(line) for line in daemon.stdout().splitlines()]
+    finally:
+        daemon.kill()
+
+
+def debug_sources(events: list[dict]) -> set[str]:
+    """Who spoke below warning: "vibed", or a library logger's top-level name."""
+    return {e.get("logger", "vibed").split(".")[0] for e in events if e["level"] in ("debug", "info")
+            and (e["level"] == "debug" or "logger" in e)}
+
+
+def test_a_daemon_prints_the_debug_lines_asked_for_and_warns_once_about_an_unknown_name(tmp_path, test_db):  # noqa: F811
+    events = run_until_first_round(tmp_path, test_db, "worker:*,-worker:scheduler,nosuch:*")
+    warnings = [e for e in events if e["event"] == "debug_namespace_unknown"]
+    assert len(warnings) == 1 and warnings[0]["names"] == "nosuch:*"
+    debug = [e for e in events if e["level"] == "debug"]
+    assert {e["event"] for e in debug} >= {"fetch_page_requested"}  # worker:fetcher
+    assert "round_planned" not in {e["event"] for e in debug}  # worker:scheduler left out
+    assert debug_sources(events) == {"vibed"}  # no library noise unless named
+
+
+def test_a_library_logger_prints_only_when_named(tmp_path, test_db):  # noqa: F811
+    events = run_until_first_round(tmp_path, test_db, "httpx,httpcore")
+    assert debug_sources(events) == {"httpx", "httpcore"}  # and no vibed debug line
+    assert any("api.php" in e["message"] for e in events if e.get("logger") == "httpx")

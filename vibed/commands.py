@@ -57,12 +57,21 @@ def _startup_error(exc: BaseException) -> int:
 
 
 def _loader(args: argparse.Namespace) -> Any:
-    """Reload reads the file and .env again, with the environment and flags as they were at start."""
+    """Reload reads the file and .env again, with the environment and flags as they were at start.
+
+    A variable that came into the environment from the env file itself (systemd's
+    ``EnvironmentFile=`` of the same file as ``--env-file``) is the file's to change: it is left out
+    of the frozen environment, so the file's new text is what a reload reads.
+    """
     import os
+    from pathlib import Path
+
+    from dotenv import dotenv_values
 
     from vibed.config import SETTINGS, load_config
 
-    environ = dict(os.environ)
+    at_start = dotenv_values(args.env_file) if args.env_file and Path(args.env_file).exists() else {}
+    environ = {k: v for k, v in os.environ.items() if not (k in at_start and at_start[k] == v)}
     overrides = {s.field: getattr(args, s.field, None) for s in SETTINGS if hasattr(args, s.field)}
     return partial(load_config, overrides, environ=environ, env_file=args.env_file, config_file=args.config)
 

@@ -1,0 +1,83 @@
+"""The unit's own ExecStart and ExecReload, run as systemd would: a reload reads the TOML and the env file again."""
+
+from __future__ import annotations
+
+import configparser
+import shlex
+import subprocess
+import time
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from tests.daemon_proc import VIBED, Daemon, clean_env, free_port
+from tests.test_live_page import test_db  # noqa: F401 - fixture
+
+UNIT = Path(__file__).resolve().parents[1] / "systemd" / "vibed.service"
+
+
+def unit_service() -> configparser.SectionProxy:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str
+    parser.read(UNIT)
+    return parser["Service"]
+
+
+def test_unit_reads_etc_vibed_toml_and_env():
+    service = unit_service()
+    start = shlex.split(service["ExecStart"])
+    assert start[:3] == ["/usr/bin/env", "vibed", "run"]
+    assert start[start.index("--config") + 1] == "/etc/vibed/vibed.toml"
+    assert start[start.index("--env-file") + 1] == "/etc/vibed/env"
+    assert service["EnvironmentFile"] == "-/etc/vibed/env"
+
+
+def wait_for(daemon: Daemon, event: str, after: int, timeout: float = 15) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [e for e in daemon.events()[after:] if e["event"] == event]
+        if found:
+            return found[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no {event} within {timeout}s: {daemon.stdout()[-1500:]}")
+
+
+def test_exec_reload_rereads_the_toml_and_the_env_file(tmp_path, test_db):  # noqa: F811
+    service = unit_service()
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    toml, env_file = etc / "vibed.toml", etc / "env"
+    toml.write_text('languages = ["ml"]\nschedule = "0 0 1 1 *"\n')
+    port = free_port()
+    env_file.write_text(f"DATABASE_URL={test_db}\nPORT={port}\nVIBED_HOST=127.0.0.1\nVIBED_PAGE_CAP=2\n")
+
+    # what systemd does: EnvironmentFile= and Environment= into the environment, then ExecStart
+    env = clean_env(**{k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    env.update(dict([service["Environment"].split("=", 1)]))
+    start = shlex.split(service["ExecStart"].replace("/etc/vibed/", f"{etc}/"))
+    assert start[:2] == ["/usr/bin/env", "vibed"]
+    daemon = Daemon(tmp_path, env, tuple(start[2:]))
+    try:
+        daemon.wait_healthy(timeout=30)
+        assert daemon.proc.args == [*VIBED, *start[2:]]
+
+        toml.write_text('languages = ["ml", "hi"]\nschedule = "0 0 1 1 *"\n')
+        env_file.write_text(env_file.read_text().replace("VIBED_PAGE_CAP=2", "VIBED_PAGE_CAP=4"))
+        seen = len(daemon.events())
+        reload = service["ExecReload"].replace("$MAINPID", str(daemon.proc.pid))
+        assert subprocess.run(shlex.split(reload), timeout=10).returncode == 0
+        reloaded = wait_for(daemon, "config_reloaded", seen)
+        assert set(reloaded["changed"].split(",")) == {"languages", "page_cap"}
+        assert reloaded["needs_restart"] is None
+        assert daemon.health()[1]["status"] == "ok"
+
+        # a setting that needs a restart is named, and the running value stays
+        env_file.write_text(env_file.read_text().replace(f"PORT={port}", f"PORT={free_port()}"))
+        seen = len(daemon.events())
+        subprocess.run(shlex.split(reload), timeout=10, check=True)
+        assert wait_for(daemon, "config_reloaded", seen)["needs_restart"] == "port"
+        assert daemon.health()[0] == 200
+        code, _ = daemon.stop()
+        assert code == 0
+    finally:
+        daemon.kill()

@@ -1,0 +1,32 @@
+"""``vibed run --simulate`` never touches real state: its releases, events and buckets live in ``<db>_sim``."""
+
+from __future__ import annotations
+
+import trio
+import trio_asyncio
+
+from tests.test_debug import run_until_first_round
+from tests.test_live_page import test_db  # noqa: F401 - fixture
+from vibed.store.postgres import open_database
+from vibed.store.target import with_database
+
+
+def counts(dsn: str) -> tuple[int, int, float]:
+    async def main() -> tuple[int, int, float]:
+        async with trio_asyncio.open_loop(), open_database(dsn, pool_size=1) as db:
+            return (await db.fetchval("SELECT count(*) FROM releases"),
+                    await db.fetchval("SELECT count(*) FROM events"),
+                    await db.fetchval("SELECT tokens FROM rate_limit_tokens WHERE service_name='jiosaavn'"))
+
+    return trio.run(main)
+
+
+def test_a_simulated_run_spends_and_stores_only_in_its_own_database(tmp_path, test_db):  # noqa: F811
+    events = run_until_first_round(tmp_path, test_db, "")
+    assert any(e["event"] == "fetch_success" for e in events)
+    name = test_db.split("?")[0].rsplit("/", 1)[1]
+    real = counts(test_db)
+    simulated = counts(with_database(test_db, f"{name}_sim"))
+    assert real == (0, 0, 1000)  # the real bucket is full, the real tables empty
+    releases, announced, tokens = simulated
+    assert releases > 0 and announced > 0 and tokens < 1000

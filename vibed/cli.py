@@ -1,4 +1,4 @@
-"""``vibed``: run | migrate | simulate | token | status | db | bucket.  Errors a user sees are one line, not a traceback."""
+"""``vibed``: run | migrate | simulate | token | status | db | bucket | backfill.  Errors a user sees are one line, not a traceback."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import warnings
 from typing import Any
 
 import vibed
-from vibed import commands_db
+from vibed import commands_backfill, commands_db
 from vibed.config import SETTINGS, ConfigError, load_config, secrets_of
 
 
@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--port", dest="port", metavar="PORT")
     status.add_argument("--json", action="store_true", help="print the raw health JSON")
     commands_db.add_parsers(sub, _common)
+    commands_backfill.add_parser(sub, _common)
     return parser
 
 
@@ -117,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     operator = args.command in ("db", "bucket")
     configure_logging(debug=config.debug, secrets=secrets_of(config), stream=sys.stderr if operator else None)
     try:
-        return getattr(commands_db if operator else commands, args.command)(config, args)
+        module = commands_db if operator else commands_backfill if args.command == "backfill" else commands
+        return getattr(module, args.command)(config, args)
     except ConfigError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:

@@ -149,8 +149,10 @@ def dedup(releases: Sequence[Release]) -> list[Release]:
     return list(seen.values())
 
 
-async def write_batch(pool: asyncpg.Pool, releases: Sequence[Release], window_days: int) -> BatchResult:
-    """asyncio side of the writer: one transaction for the whole batch."""
+async def write_batch(pool: asyncpg.Pool, releases: Sequence[Release], window_days: int, *,
+                      announce: bool = True) -> BatchResult:
+    """asyncio side of the writer: one transaction for the whole batch.  ``announce=False`` (a
+    backfill) stores the releases without an event: history, not news."""
     unique = dedup(releases)
     if not unique:
         return BatchResult({}, ())
@@ -161,7 +163,7 @@ async def write_batch(pool: asyncpg.Pool, releases: Sequence[Release], window_da
         rows = await conn.fetch(_UPSERT, *_columns(unique))
         today = await conn.fetchval("SELECT current_date")
         first_seen = {(row["source"], row["external_id"]): row["inserted"] for row in rows}
-        fresh = [row for row in rows if row["inserted"] and is_new(by_key[(row["source"], row["external_id"])],
+        fresh = [row for row in rows if announce and row["inserted"] and is_new(by_key[(row["source"], row["external_id"])],
                                                                   today, window_days)]
         # oldest first: the newest release gets the highest id and so arrives last, on top
         position = {key: i for i, key in enumerate(by_key)}

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import configparser
 import shlex
+import shutil
 import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from dotenv import dotenv_values
 
 from tests.daemon_proc import VIBED, Daemon, clean_env, free_port
 from tests.test_live_page import test_db  # noqa: F401 - fixture
+from tests.tools import require_tool
 
 UNIT = Path(__file__).resolve().parents[1] / "systemd" / "vibed.service"
 
@@ -81,3 +84,19 @@ def test_exec_reload_rereads_the_toml_and_the_env_file(tmp_path, test_db):  # no
         assert code == 0
     finally:
         daemon.kill()
+
+
+@pytest.mark.parametrize("role", ["fetch", "serve"])
+def test_the_role_template_verifies_and_runs_its_role(tmp_path, role):
+    template = UNIT.with_name("vibed@.service")
+    instance = tmp_path / f"vibed@{role}.service"
+    instance.write_text(template.read_text())
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str
+    parser.read(template)
+    start = shlex.split(parser["Service"]["ExecStart"])
+    assert start[start.index("--role") + 1] == "%i"
+    assert start[start.index("--config") + 1] == "/etc/vibed/vibed.toml"
+    analyze = require_tool(shutil.which("systemd-analyze"), "needs systemd-analyze: apt-get install systemd")
+    done = subprocess.run([analyze, "verify", str(instance)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stderr.strip() == "", done.stderr

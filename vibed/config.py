@@ -30,6 +30,7 @@ from vibed.parsing import (
     parse_url,
 )
 from vibed.redact import redact_url, url_secrets
+from vibed.roles import parse_role
 
 
 class ConfigError(ValueError):
@@ -157,6 +158,9 @@ SETTINGS: tuple[Setting, ...] = (
             "allowed CORS origins, comma-separated (empty = same origin only)"),
     Setting("trusted_proxies", "VIBED_TRUSTED_PROXIES", parse_csv, (),
             "peers whose X-Forwarded-For is believed, comma-separated IPs"),
+    Setting("role", "VIBED_ROLE", parse_role, "all",
+            "all (everything), fetch (scheduler, fetchers, writer; HTTP health and metrics only) or serve "
+            "(HTTP, streams, page; events from Redis, needs REDIS_URL)", flag="--role"),
     Setting("simulate", "VIBED_SIMULATE", parse_bool, False,
             "start the built-in upstream simulator and point the sources at it", flag="--simulate"),
     Setting("simulate_port", "VIBED_SIMULATE_PORT", _port, 0, "simulator port (0 = a free one)",
@@ -261,4 +265,10 @@ def load_config(
         missing = "SPOTIFY_CLIENT_SECRET" if spotify[0] else "SPOTIFY_CLIENT_ID"
         raise ConfigError(f"{missing} is not set: Spotify needs both SPOTIFY_CLIENT_ID and "
                           "SPOTIFY_CLIENT_SECRET (set both, or neither to disable Spotify)")
+    if values.get("role", "all") != "all" and not values.get("database_url"):
+        raise ConfigError(f"VIBED_ROLE={values['role']} needs DATABASE_URL: fetch and serve processes share one "
+                          "PostgreSQL server (the embedded one belongs to a single process; use --role all)")
+    if values.get("role") == "serve" and not values.get("redis_url"):
+        raise ConfigError("VIBED_ROLE=serve needs REDIS_URL: a serve process takes its events from Redis, "
+                          "where the fetch process publishes them (set REDIS_URL, or use --role all)")
     return Config(**values)

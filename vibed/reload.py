@@ -15,7 +15,7 @@ from vibed.config import ConfigError, secrets_of
 from vibed.logs import configure_logging, get_logger
 
 log = get_logger("vibed.reload")
-NEEDS_RESTART = ("database_url", "redis_url", "port", "host", "data_dir", "simulate", "simulate_port",
+NEEDS_RESTART = ("database_url", "redis_url", "port", "host", "data_dir", "simulate", "simulate_port", "role",
                  "db_pool_size", "jiosaavn_base_url", "spotify_api_url", "spotify_accounts_url",
                  "spotify_client_id", "spotify_client_secret")
 

@@ -19,6 +19,7 @@ import attrs
 import httpx
 import trio
 
+from vibed import roles
 from vibed.actors.control import Control
 from vibed.actors.fetcher import Fetcher
 from vibed.actors.health import ScopeHealth
@@ -102,8 +103,9 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     runtime.parts.update(control=control, scheduler=scheduler, writer=writer, sources=sources,
                          health=health, http_client=client)
 
-    await sup.start(nursery, "writer", lambda task_status: writer.run(
-        pages_r.clone(), stored_s.clone(), task_status=task_status))
+    if roles.fetches(config):
+        await sup.start(nursery, "writer", lambda task_status: writer.run(
+            pages_r.clone(), stored_s.clone(), task_status=task_status))
     delivery = await nursery.start(serve_delivery, config, runtime.db)
     runtime.parts.update(delivery=delivery, hub=delivery.hub)
     runtime.health_parts.append(delivery.health)
@@ -125,11 +127,21 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
         await sup.start(nursery, fetcher.name, lambda task_status: fetcher.run(
             jobs_r.clone(), pages_s.clone(), task_status=task_status))
 
-    for i in range(1, config.fetchers + 1):
+    wanted_fetchers = (lambda c: c.fetchers if roles.fetches(c) else 0)  # noqa: E731 - serve: none
+    for i in range(1, wanted_fetchers(config) + 1):
         await start_fetcher(i)
 
-    await sup.start(nursery, "scheduler", lambda task_status: scheduler.run(
-        pokes_r.clone(), jobs_s.clone(), task_status=task_status))
+    if roles.fetches(config):
+        await sup.start(nursery, "scheduler", lambda task_status: scheduler.run(
+            pokes_r.clone(), jobs_s.clone(), task_status=task_status))
+    if config.role == "fetch":
+        # rounds asked of serve processes arrive over Redis
+        await nursery.start(roles.serve_round_requests, config.redis_url, control)
+    elif config.role == "serve":
+        # this process fetches nothing: a round asked here goes to the fetch process
+        forward_s, forward_r = trio.open_memory_channel[dict[str, Any]](16)  # a burst coalesces upstream
+        control = runtime.parts["control"] = roles.RemoteControl(forward_s)
+        await nursery.start(roles.serve_round_forwarding, config.redis_url, forward_r)
 
     async def pipeline_health() -> dict[str, Any]:
         buckets = {b.service: {"tokens": round(b.tokens, 2), "max_tokens": b.max_tokens,
@@ -149,8 +161,11 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
 
     from vibed.http import control as control_api
     from vibed.http import metrics_api, page
+    from vibed.http import roles as roles_http
 
     runtime.blueprints.extend([control_api.register, metrics_api.register, page.register])
+    if not roles.serves(config):
+        runtime.blueprints.append(roles_http.fetch_only)  # health and metrics, nothing else
     if not config.jwt_secret:
         log.warning("control_unprotected", detail="JWT_SECRET is not set: POST /api/new-releases/fetch "
                                                   "answers loopback clients only")
@@ -174,9 +189,9 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
         for source in sources.values():
             source.reset()  # a Spotify app re-enabled upstream is tried again
         have = len(fetchers)
-        for i in range(have + 1, new.fetchers + 1):
+        for i in range(have + 1, wanted_fetchers(new) + 1):
             await start_fetcher(i)
-        for i in range(have, new.fetchers, -1):
+        for i in range(have, wanted_fetchers(new), -1):
             # a fetcher in the middle of a job is cancelled; its round ends and the job runs next round
             sup.stop(f"fetcher-{i}")
             fetchers.pop(f"fetcher-{i}", None)
@@ -201,7 +216,7 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
             await sup.wait_finished(names)
         await client.aclose()
 
-    if config.simulate:
+    if config.simulate and roles.fetches(config):
         # a demo should show releases at once, not at the next cron time
         control.request_round("startup")
     runtime.parts["reload"] = reload

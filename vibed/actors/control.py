@@ -35,13 +35,14 @@ class Control:
     pending: Poke | None = None  # what the queued round will cover
 
     def request_round(self, origin: str, languages: tuple[str, ...] | None = None,
-                      sources: tuple[str, ...] | None = None) -> Requested:
+                      sources: tuple[str, ...] | None = None, *, round_id: str | None = None) -> Requested:
+        """``round_id``: the id a serve process already gave the requester (see vibed/roles.py)."""
         if self.pending is not None:
             self.pending = attrs.evolve(self.pending, languages=_union(self.pending.languages, languages),
                                         sources=_union(self.pending.sources, sources))
             log.info("fetch_poke_coalesced", origin=origin, round_id=self.pending.round_id)
             return Requested(self.pending.round_id or "", True)
-        poke = Poke(origin=origin, languages=languages, sources=sources, round_id=new_round_id())
+        poke = Poke(origin=origin, languages=languages, sources=sources, round_id=round_id or new_round_id())
         try:
             self.pokes.send_nowait(poke)
         except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):

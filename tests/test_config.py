@@ -116,3 +116,10 @@ def test_secrets_are_not_in_repr_and_are_listed_for_masking(tmp_path):
     for secret in ("s3cr3t-value-long-enough-0123456789ab", "hunter2", "csecret"):
         assert secret not in text
     assert {"s3cr3t-value-long-enough-0123456789ab", "hunter2", "csecret"} <= set(secrets_of(config))
+
+
+def test_an_env_file_that_cannot_be_read_is_named_with_the_fix(tmp_path):
+    unreadable = tmp_path / "env"
+    unreadable.mkdir()  # reading a directory fails for root too, as a 0600 file fails for the service user
+    with pytest.raises(ConfigError, match=r"env cannot be read .*make it readable by the user vibed runs as"):
+        load_config({}, environ={}, env_file=unreadable, config_file="/dev/null")

@@ -233,6 +233,9 @@ def load_config(
     if toml_path.exists():
         try:
             table = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{toml_path} cannot be read ({exc.strerror}): make it readable by the user vibed "
+                              "runs as") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{toml_path} is not valid TOML: {exc}") from None
         table = table.get("vibed", table)
@@ -245,7 +248,13 @@ def load_config(
 
     layers: list[tuple[str, Mapping[str, Any]]] = []
     if env_file and Path(env_file).exists():
-        layers.append((str(env_file), {k: v for k, v in dotenv_values(env_file).items() if v is not None}))
+        try:
+            with open(env_file, encoding="utf-8") as stream:
+                from_file = dotenv_values(stream=stream)
+        except OSError as exc:
+            raise ConfigError(f"{env_file} cannot be read ({exc.strerror}): make it readable by the user vibed "
+                              "runs as (e.g. chgrp vibed and chmod 0640)") from None
+        layers.append((str(env_file), {k: v for k, v in from_file.items() if v is not None}))
     layers.append(("the environment", environ))
     for where, layer in layers:
         for setting in SETTINGS:

@@ -58,6 +58,7 @@ def test_one_fetch_and_two_serve_processes(tmp_path, test_db, simulator, redis_s
         base = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         assert status_of(f"{base['fetch']}/metrics") == 200
         assert status_of(f"{base['fetch']}/api/new-releases") == 404
+        assert status_of(f"{base['fetch']}/api/new-releases/stream") == 503
         assert status_of(f"{base['serve1']}/api/new-releases") == 200
         assert {"scheduler", "writer", "fetcher-1"} <= set(fetch.health()[1]["actors"])
         assert not {"scheduler", "writer", "fetcher-1"} & set(serve1.health()[1]["actors"])

@@ -108,6 +108,8 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
             pages_r.clone(), stored_s.clone(), task_status=task_status))
     delivery = await nursery.start(serve_delivery, config, runtime.db)
     runtime.parts.update(delivery=delivery, hub=delivery.hub)
+    if not roles.serves(config):
+        delivery.hub.admission.max_streams = 0  # a fetch process holds no stream: 503, ask a serve process
     runtime.health_parts.append(delivery.health)
 
     def delivered(events: Sequence[StoredEvent]) -> None:

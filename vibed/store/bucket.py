@@ -4,7 +4,9 @@ The refill is continuous (``refill_rate`` tokens per ``refill_interval``) and co
 database's clock inside the statement that takes, so restarts, clock skew between hosts and
 several daemons never spend more than the bucket allows.  The row lock of the UPDATE orders
 concurrent takers; READ COMMITTED re-evaluates the WHERE on the row version it waited for.
-An operator's ``UPDATE … SET max_tokens=…, refill_rate=…`` is read by the very next take.
+An operator's ``UPDATE … SET max_tokens=…, refill_rate=…`` is read by the very next take, and
+counts from the moment it is made: the table's triggers (schema/0005) settle the time before it
+at the old rate, and a ``tokens`` set without ``last_refill`` is the level now.
 """
 
 from __future__ import annotations

@@ -74,11 +74,13 @@ def test_exec_reload_rereads_the_toml_and_the_env_file(tmp_path, test_db):  # no
         assert reloaded["needs_restart"] is None
         assert daemon.health()[1]["status"] == "ok"
 
-        # a setting that needs a restart is named, and the running value stays
-        env_file.write_text(env_file.read_text().replace(f"PORT={port}", f"PORT={free_port()}"))
+        # settings built into the running daemon are named as needing a restart, and the running value stays
+        env_file.write_text(env_file.read_text().replace(f"PORT={port}", f"PORT={free_port()}")
+                            + "VIBED_CORS_ORIGINS=https://music.example.org\n")
         seen = len(daemon.events())
         subprocess.run(shlex.split(reload), timeout=10, check=True)
-        assert wait_for(daemon, "config_reloaded", seen)["needs_restart"] == "port"
+        later = wait_for(daemon, "config_reloaded", seen)
+        assert (later["changed"], later["needs_restart"]) == ("nothing", "port,cors_origins")
         assert daemon.health()[0] == 200
         code, _ = daemon.stop()
         assert code == 0

@@ -1,8 +1,10 @@
 """SIGHUP: read the configuration again (file, .env, environment as at start) and apply it live.
 
-What changes without a restart: languages, schedule, page cap, fetcher count, log level, CORS,
-rate limits, Spotify's "gone" flag (forgotten, so a re-enabled app is tried again).  What needs a
-restart (database, Redis, port, data dir) is reported, not silently ignored.  An invalid new
+What changes without a restart is ``LIVE``: what the running actors and handlers read again
+(languages, schedule, page cap, fetcher count, ``DEBUG``, the new window, ``JWT_SECRET``), and
+Spotify's "gone" flag is forgotten, so a re-enabled app is tried again.  Every other setting was
+built into something at start (the edge's CORS and limits, the hub, the pool, the sources): a
+change to it is reported as needing a restart, and the running value stays.  An invalid new
 configuration is refused with one log line and the old one stays in force.
 """
 
@@ -15,9 +17,7 @@ from vibed.config import ConfigError, secrets_of
 from vibed.logs import configure_logging, get_logger
 
 log = get_logger("vibed.reload")
-NEEDS_RESTART = ("database_url", "redis_url", "port", "host", "data_dir", "simulate", "simulate_port", "role",
-                 "db_pool_size", "jiosaavn_base_url", "spotify_api_url", "spotify_accounts_url",
-                 "spotify_client_id", "spotify_client_secret")
+LIVE = ("languages", "schedule", "page_cap", "fetchers", "debug", "new_window_days", "jwt_secret")
 
 
 def reload_config(runtime: Any, load: Callable[[], Any], apply: Callable[[Any], None]) -> bool:
@@ -32,7 +32,7 @@ def reload_config(runtime: Any, load: Callable[[], Any], apply: Callable[[Any], 
         # --simulate rewrote the upstream URLs at start; keep them
         new = _keep(new, old, ("simulate", "jiosaavn_base_url", "spotify_api_url", "spotify_accounts_url",
                                "spotify_client_id", "spotify_client_secret"))
-    pending = [name for name in NEEDS_RESTART if getattr(new, name) != getattr(old, name)]
+    pending = [name for name in _fields(new) if name not in LIVE and getattr(new, name) != getattr(old, name)]
     new = _keep(new, old, tuple(pending))
     changed = sorted(name for name in _fields(new) if getattr(new, name) != getattr(old, name))
     configure_logging(debug=new.debug, secrets=secrets_of(new))

@@ -43,6 +43,11 @@ def serves(config: Any) -> bool:
     return getattr(config, "role", "all") != "fetch"
 
 
+def fetcher_count(config: Any) -> int:
+    """Fetchers this process runs: none in a serve process, whatever ``VIBED_FETCHERS`` says."""
+    return config.fetchers if fetches(config) else 0
+
+
 @attrs.define(eq=False)
 class RemoteControl:
     """A serve process's Control: a round asked of it is sent to the fetch process over Redis."""

@@ -129,8 +129,7 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
         await sup.start(nursery, fetcher.name, lambda task_status: fetcher.run(
             jobs_r.clone(), pages_s.clone(), task_status=task_status))
 
-    wanted_fetchers = (lambda c: c.fetchers if roles.fetches(c) else 0)  # noqa: E731 - serve: none
-    for i in range(1, wanted_fetchers(config) + 1):
+    for i in range(1, roles.fetcher_count(config) + 1):
         await start_fetcher(i)
 
     if roles.fetches(config):
@@ -191,9 +190,9 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
         for source in sources.values():
             source.reset()  # a Spotify app re-enabled upstream is tried again
         have = len(fetchers)
-        for i in range(have + 1, wanted_fetchers(new) + 1):
+        for i in range(have + 1, roles.fetcher_count(new) + 1):
             await start_fetcher(i)
-        for i in range(have, wanted_fetchers(new), -1):
+        for i in range(have, roles.fetcher_count(new), -1):
             # a fetcher in the middle of a job is cancelled; its round ends and the job runs next round
             sup.stop(f"fetcher-{i}")
             fetchers.pop(f"fetcher-{i}", None)

@@ -1,4 +1,4 @@
-"""An operator's change to a bucket counts from the moment it is made (schema/0005's triggers).
+"""An operator's change to a bucket counts from the moment it is made (schema/0007's triggers).
 
 The guide's procedure is an ``UPDATE rate_limit_tokens …`` in psql; ``vibed bucket set`` runs the
 same statement.  Neither may credit the time before the change at the new values.

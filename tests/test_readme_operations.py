@@ -90,6 +90,9 @@ def test_operations_and_troubleshooting_commands_work_as_written(tmp_path, data_
 
         script = ["set -euo pipefail"]
         for i, block in enumerate(PROCEDURES[1:] + TROUBLESHOOTING):
+            # `vibed status` exits 1 while the daemon is degraded, as documented (the blocked upstream
+            # the README causes on purpose); 3 (no daemon answers) or anything else still fails
+            block = re.sub(r"^vibed status$", "vibed status || test $? -eq 1", block, flags=re.M)
             script += [f"echo '::block {i}'", ported(block)]
         done = subprocess.run(["bash", "-c", "\n".join(script)], cwd=tmp_path, env=env, capture_output=True,
                               text=True, timeout=300)

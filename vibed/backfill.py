@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 import trio
 
-from vibed.messages import Failure, Page
+from vibed.messages import Failure, FailureKind, Page
 from vibed.store import backfill_state, bucket, releases
 from vibed.store.backfill_state import BackfillState
 from vibed.store.postgres import Database
@@ -78,7 +78,11 @@ async def walk(db: Database, source: Any, scope: str, *, days: int, share: int, 
             return ended("bucket_empty")
         requests += 1
         number = state.next_page
-        result = await source.fetch_page(scope, number)
+        try:
+            result = await source.fetch_page(scope, number)
+        except Exception as exc:  # noqa: BLE001 - an answer the parser chokes on ends the run, resumable
+            result = Failure(source.name, scope, number, FailureKind.UPSTREAM_ERROR,
+                             f"could not read the answer: {type(exc).__name__}: {str(exc)[:120]}")
         if isinstance(result, Failure):
             await backfill_state.save(db, source.name, scope, attrs.evolve(state, requests=state.requests + 1))
             return ended("upstream_error", f"{result.kind.value}: {result.detail}")

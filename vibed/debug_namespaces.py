@@ -25,6 +25,7 @@ NAMESPACES: dict[str, str] = {
     "vibed.writer": "worker:writer",
     "vibed.control": "worker:control",
     "vibed.supervisor": "worker:supervisor",
+    "vibed.backfill": "worker:backfill",
     "vibed.http": "http",
     "vibed.edge": "http",
     "vibed.delivery": "stream",

@@ -5,7 +5,7 @@ database's clock inside the statement that takes, so restarts, clock skew betwee
 several daemons never spend more than the bucket allows.  The row lock of the UPDATE orders
 concurrent takers; READ COMMITTED re-evaluates the WHERE on the row version it waited for.
 An operator's ``UPDATE … SET max_tokens=…, refill_rate=…`` is read by the very next take, and
-counts from the moment it is made: the table's triggers (schema/0005) settle the time before it
+counts from the moment it is made: the table's triggers (schema/0007) settle the time before it
 at the old rate, and a ``tokens`` set without ``last_refill`` is the level now.
 """
 
@@ -93,7 +93,7 @@ async def change(db: Database, service: str, *, max_tokens: float | None = None,
                  tokens: float | None = None) -> BucketState:
     """The guide's ``UPDATE rate_limit_tokens SET max_tokens=…, refill_rate=… WHERE service_name=…``.
 
-    Only the columns given are set; the table's triggers (schema/0005) make the change count from
+    Only the columns given are set; the table's triggers (schema/0007) make the change count from
     now: the time before it is settled at the old rate, and a given ``tokens`` is the level now.
     """
     sets: list[str] = []

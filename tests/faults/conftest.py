@@ -63,9 +63,10 @@ class LiveDaemon:
         return pids
 
     def sql(self, query: str) -> str:
+        # a --simulate daemon keeps its state in a database of its own (vibed_sim), never in vibed
         done = subprocess.run(
             [str(bin_dir() / "psql"), "-h", str(self.data_dir / "postgres"), "-p", str(PORT), "-U", "postgres",
-             "-d", "vibed", "-Atc", query], capture_output=True, text=True, timeout=30, check=True)
+             "-d", "vibed_sim", "-Atc", query], capture_output=True, text=True, timeout=30, check=True)
         return done.stdout.strip()
 
     def call(self, method: str, url: str, body: Any = None, timeout: float = 10) -> tuple[int, Any, float]:

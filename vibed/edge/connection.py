@@ -108,8 +108,11 @@ async def _read_head(router: Router, conn: h11.Connection, sock: socket.socket, 
                      reused: bool) -> RequestHead | None:
     timeouts = router.timeouts
     started = bool(conn.trailing_data[0])  # a pipelined request is already here
-    if started:
-        await trio.lowlevel.checkpoint()  # a client that pipelines forever must not starve the others
+    if reused:
+        # Let every other task run before this connection's next request.  Without it a busy client
+        # whose next request is already in the kernel (no recv ever waits) keeps the loop to itself,
+        # and every other connection, timer and stream waits: 100s of ms of tail under load.
+        await trio.lowlevel.checkpoint()
     deadline = trio.current_time() + (timeouts.idle if reused and not started else timeouts.head)
     while True:
         before = len(conn.trailing_data[0])

@@ -7,6 +7,7 @@ import shlex
 import shutil
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -74,14 +75,19 @@ def test_exec_reload_rereads_the_toml_and_the_env_file(tmp_path, test_db):  # no
         assert reloaded["needs_restart"] is None
         assert daemon.health()[1]["status"] == "ok"
 
-        # settings built into the running daemon are named as needing a restart, and the running value stays
+        # the edge's settings apply at once; what is built into the running daemon (the listening
+        # socket) is named as needing a restart, and the running value stays
         env_file.write_text(env_file.read_text().replace(f"PORT={port}", f"PORT={free_port()}")
                             + "VIBED_CORS_ORIGINS=https://music.example.org\n")
         seen = len(daemon.events())
         subprocess.run(shlex.split(reload), timeout=10, check=True)
         later = wait_for(daemon, "config_reloaded", seen)
-        assert (later["changed"], later["needs_restart"]) == ("nothing", "port,cors_origins")
+        assert (later["changed"], later["needs_restart"]) == ("cors_origins", "port")
         assert daemon.health()[0] == 200
+        asked = urllib.request.Request(f"http://127.0.0.1:{port}/api/new-releases",
+                                       headers={"Origin": "https://music.example.org"})
+        with urllib.request.urlopen(asked, timeout=5) as answer:
+            assert answer.headers["Access-Control-Allow-Origin"] == "https://music.example.org"
         code, _ = daemon.stop()
         assert code == 0
     finally:

@@ -1,10 +1,11 @@
 """SIGHUP: read the configuration again (file, .env, environment as at start) and apply it live.
 
 What changes without a restart is ``LIVE``: what the running actors and handlers read again
-(languages, schedule, page cap, fetcher count, ``DEBUG``, the new window, ``JWT_SECRET``), and
-Spotify's "gone" flag is forgotten, so a re-enabled app is tried again.  Every other setting was
-built into something at start (the edge's CORS and limits, the hub, the pool, the sources): a
-change to it is reported as needing a restart, and the running value stays.  An invalid new
+(languages, schedule, page cap, fetcher count, ``DEBUG``, the new window, ``JWT_SECRET``; at the
+edge trusted proxies, CORS origins and the per-IP API limit; in the hub the per-IP stream limit,
+the heartbeat and the stall timeout), and Spotify's "gone" flag is forgotten, so a re-enabled app
+is tried again.  Every other setting was built into something at start (the pool, the sources,
+the listening socket): a change to it is reported as needing a restart, and the running value stays.  An invalid new
 configuration is refused with one log line and the old one stays in force.
 """
 
@@ -17,7 +18,9 @@ from vibed.config import ConfigError, secrets_of
 from vibed.logs import configure_logging, get_logger
 
 log = get_logger("vibed.reload")
-LIVE = ("languages", "schedule", "page_cap", "fetchers", "debug", "new_window_days", "jwt_secret")
+LIVE = ("languages", "schedule", "page_cap", "fetchers", "debug", "new_window_days", "jwt_secret",
+        "trusted_proxies", "cors_origins", "api_rate_limit", "stream_limit_per_ip", "heartbeat",
+        "stream_stall_timeout")
 
 
 def reload_config(runtime: Any, load: Callable[[], Any], apply: Callable[[Any], None]) -> bool:

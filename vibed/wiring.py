@@ -28,6 +28,7 @@ from vibed.actors.writer import Writer
 from vibed.daemon_status import status_line
 from vibed.delivery import serve_delivery
 from vibed.edge.cache import EdgeCache
+from vibed.edge.guard import Guard
 from vibed.edge.server import serve_http
 from vibed.http.app import create_app
 from vibed.logs import get_logger
@@ -175,16 +176,21 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     app = create_app(runtime)
     # answers the edge holds until the next delivered event (the hub's last id moves with every release)
     edge_cache = runtime.parts["edge_cache"] = EdgeCache(lambda: delivery.sequencer.last_id)
+    guard = Guard.from_config(config)  # client address, CORS, per-IP limit: live on SIGHUP
     # the edge owns the sockets: per request, a stream goes to the hub, the rest to cache or app
     port = await nursery.start(partial(serve_http, delivery, app, config, host=config.host, port=config.port,
                                        shutdown=http_stop, grace=min(3.0, config.grace_period), metrics=metrics,
-                                       cache=edge_cache))
+                                       cache=edge_cache, guard=guard))
     runtime.parts["http_port"] = port
 
     def poke() -> None:
         control.request_round("signal")
 
     async def apply(new: Any) -> None:
+        guard.reconfigure(new)
+        hub = delivery.hub
+        hub.admission.per_ip = new.stream_limit_per_ip
+        hub.heartbeat, hub.stall_timeout = new.heartbeat, new.stream_stall_timeout
         scheduler.reconfigure(new)
         writer.window_days = new.new_window_days
         for source in sources.values():

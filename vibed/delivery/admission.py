@@ -34,6 +34,8 @@ class Admission:
 
     def admit_nowait(self, ip: str) -> str | None:
         """Take a slot; returns None, or why not (the 503 detail)."""
+        if self.max_streams == 0:
+            return "this process takes no streams (it runs the fetch role): open streams on a serve process"
         if self.open >= self.max_streams:
             return f"the server holds its maximum of {self.max_streams} streams"
         if self.per_ip and self.by_ip.get(ip, 0) >= self.per_ip:

@@ -38,10 +38,18 @@ class ApiLimiter:
     def __init__(self, config: Any) -> None:
         self.limit = int(config.api_rate_limit)
         self.local = LocalLimiter(self.limit, PERIOD_S) if self.limit else None
-        self.shared = RedisLimiter(config.redis_url, self.limit, PERIOD_S) if self.limit and config.redis_url \
-            else None
+        # built whenever Redis is configured, so a reload may turn the limit on later
+        self.shared = RedisLimiter(config.redis_url, self.limit, PERIOD_S) if config.redis_url else None
         self._warned_at = -WARN_EVERY_S
         self._redis_again_at = 0.0  # breaker: Redis is not asked before this (monotonic seconds)
+
+    def set_limit(self, limit: int) -> None:
+        """SIGHUP: a new requests-per-minute figure (0 = off); in-process counts start afresh."""
+        if limit != self.limit:
+            self.limit = limit
+            self.local = LocalLimiter(limit, PERIOD_S) if limit else None
+            if self.shared is not None:
+                self.shared.limit = limit
 
     async def decide(self, client: str) -> Decision:
         key = limit_key(client)

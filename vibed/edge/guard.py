@@ -38,6 +38,12 @@ class Guard:
         return cls(trusted_networks(config.trusted_proxies), CorsPolicy(tuple(config.cors_origins)),
                    ApiLimiter(config))
 
+    def reconfigure(self, config: Any) -> None:
+        """SIGHUP: trusted proxies, CORS origins and the per-IP limit take effect for the next request."""
+        self.trusted = trusted_networks(config.trusted_proxies)
+        self.cors = CorsPolicy(tuple(config.cors_origins))
+        self.limiter.set_limit(int(config.api_rate_limit))
+
     async def check(self, method: str, path: str, peer: str, headers: dict[str, str]) -> Verdict:
         forwarded = [headers["x-forwarded-for"]] if "x-forwarded-for" in headers else []
         ip = client_ip(peer, forwarded, self.trusted)

@@ -158,11 +158,11 @@ def metric_hooks(metrics: Metrics) -> tuple[Callable[[str, bool], None], Callabl
 
 async def serve_http(delivery: Delivery, app: Any, config: Any, *, host: str, port: int, shutdown: trio.Event,
                      grace: float = 5.0, metrics: Metrics | None = None, cache: EdgeCache | None = None,
-                     timeouts: Timeouts = DEFAULT_TIMEOUTS,
+                     guard: Guard | None = None, timeouts: Timeouts = DEFAULT_TIMEOUTS,
                      task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
     """The whole HTTP side of one instance: the app behind Hypercorn's request handling, the
     guard, the edge cache and the streams of ``delivery``; ``task_status.started(port)``."""
-    guard = Guard.from_config(config)
+    guard = guard or Guard.from_config(config)
     cache = cache or EdgeCache(lambda: delivery.sequencer.last_id)
     try:
         async with open_app_bridge(app, hypercorn_config(grace)) as bridge:

@@ -20,6 +20,7 @@ from dotenv import dotenv_values
 from vibed.debug_namespaces import OFF, parse_debug
 from vibed.parsing import (
     parse_bool,
+    parse_cidrs,
     parse_cron,
     parse_csv,
     parse_duration,
@@ -27,6 +28,7 @@ from vibed.parsing import (
     parse_int,
     parse_languages,
     parse_markets,
+    parse_schedule,
     parse_url,
 )
 from vibed.redact import redact_url, url_secrets
@@ -165,6 +167,25 @@ SETTINGS: tuple[Setting, ...] = (
             "start the built-in upstream simulator and point the sources at it", flag="--simulate"),
     Setting("simulate_port", "VIBED_SIMULATE_PORT", _port, 0, "simulator port (0 = a free one)",
             flag="--simulate-port"),
+    Setting("public_url", "VIBED_PUBLIC_URL", parse_url, None,
+            "the URL people reach this daemon at, for links in feeds; default http://localhost:PORT"),
+    Setting("webhook_allow_http", "VIBED_WEBHOOK_ALLOW_HTTP", parse_bool, False,
+            "let webhook targets use plain http:// (default: https only)"),
+    Setting("webhook_allow_cidrs", "VIBED_WEBHOOK_ALLOW_CIDRS", parse_cidrs, (),
+            "networks webhook targets may resolve to although they are loopback/private/link-local, "
+            "comma-separated, e.g. 127.0.0.0/8"),
+    Setting("webhook_retry_schedule", "VIBED_WEBHOOK_RETRY_SCHEDULE", parse_schedule,
+            (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 21600.0, 28800.0),
+            "waits between a webhook delivery's attempts (jittered ±20%), then dead-letter; "
+            "default 5s,30s,2m,10m,30m,1h,2h,4h,6h,8h (about 22 h)"),
+    Setting("webhook_concurrency", "VIBED_WEBHOOK_CONCURRENCY", lambda v: parse_int(v, low=1, high=1000), 16,
+            "webhook deliveries in flight at once (over all targets; one at a time per target, in order)"),
+    Setting("webhook_rate", "VIBED_WEBHOOK_RATE", lambda v: parse_float(v, low=0.01, high=10000), 20.0,
+            "most webhook deliveries per second to one target"),
+    Setting("webhook_timeout", "VIBED_WEBHOOK_TIMEOUT", lambda v: parse_float(v, low=0.1, high=300), 10.0,
+            "seconds one webhook delivery may take (connect, send, answer)"),
+    Setting("webhook_pause_after", "VIBED_WEBHOOK_PAUSE_AFTER", lambda v: parse_int(v, low=1, high=10000), 15,
+            "consecutive failed attempts after which a webhook target is paused (see /api/health)"),
 )
 
 BY_FIELD: dict[str, Setting] = {s.field: s for s in SETTINGS}
@@ -206,7 +227,8 @@ def _describe(setting: Setting, raw: Any) -> str:
 
 
 def _parse(setting: Setting, raw: Any, where: str) -> Any:
-    if isinstance(raw, (list, tuple)) and setting.parse in (parse_languages, parse_markets, parse_csv):
+    if isinstance(raw, (list, tuple)) and setting.parse in (parse_languages, parse_markets, parse_csv, parse_cidrs,
+                                                            parse_schedule):
         raw = ",".join(str(x) for x in raw)
     if isinstance(raw, bool):
         raw = "true" if raw else "false"

@@ -6,6 +6,7 @@ The message completes a sentence that starts with ``KEY='value'``, e.g.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urlsplit
 
@@ -89,3 +90,22 @@ def parse_duration(value: str) -> float:
         raise ValueError("is not a duration: use e.g. 30s, 15m, 1h or 1d")
     number, unit = float(match[1]), match[2] or "s"
     return number * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+
+
+def parse_cidrs(value: str) -> tuple[str, ...]:
+    """'127.0.0.0/8, ::1/128' -> normalised networks ('10.1.2.3' = a /32)."""
+    out: list[str] = []
+    for part in parse_csv(value):
+        try:
+            out.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError:
+            raise ValueError(f"has {part[:60]!r}, which is not a network: use e.g. 127.0.0.0/8,10.0.0.0/8") from None
+    return tuple(out)
+
+
+def parse_schedule(value: str) -> tuple[float, ...]:
+    """'5s,30s,2m' -> (5.0, 30.0, 120.0): at least one wait, each at most a day."""
+    waits = tuple(parse_duration(part) for part in parse_csv(value))
+    if not waits or any(w <= 0 or w > 86400 for w in waits):
+        raise ValueError("is not a retry schedule: use comma-separated waits from 0.1s to 1d, e.g. 5s,1m,10m,1h")
+    return waits

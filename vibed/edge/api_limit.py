@@ -1,6 +1,6 @@
 """The public API's per-client limit: shared through Redis when REDIS_URL is set, in-process otherwise.
 
-Every ``/api/…`` request counts, stream opens included, except ``/api/health`` (load balancers
+Every ``/api/…`` and ``/feeds/…`` request counts, stream opens included, except ``/api/health`` (load balancers
 and systemd poll it); ``/metrics`` and the page are outside ``/api/`` and never count.  A refused
 request is a 429 with ``Retry-After``; every counted answer carries ``RateLimit-Limit/-Remaining/-Reset``.
 
@@ -31,7 +31,7 @@ BREAKER_S = 5.0
 
 
 def counts(method: str, path: str) -> bool:
-    return method != "OPTIONS" and path.startswith("/api/") and path not in UNLIMITED_PATHS
+    return method != "OPTIONS" and path.startswith(("/api/", "/feeds/")) and path not in UNLIMITED_PATHS
 
 
 class ApiLimiter:

@@ -42,11 +42,11 @@ def create_app(runtime: Any) -> QuartTrio:
         return errors.error_response(503, "database_unavailable",
                                      "the database is not answering; try again shortly", {"Retry-After": "5"})
 
-    from vibed.http import health, openapi, protection, ratelimit_api, releases
+    from vibed.http import feeds, health, openapi, protection, ratelimit_api, releases
 
     protection.register(app)
     app.register_blueprint(health.blueprint)
-    for part in (releases, ratelimit_api, openapi):
+    for part in (releases, feeds, ratelimit_api, openapi):
         part.register(app)
     for register in getattr(runtime, "blueprints", ()):
         register(app)

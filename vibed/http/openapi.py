@@ -106,6 +106,24 @@ PATHS: dict[str, Any] = {
                        '"last_event_id": 123}`; every event arrives as one text message.',
         "responses": {"101": {"description": "switching to the WebSocket protocol"},
                       "400": error("a filter or event id is invalid"), "503": error("too many open streams")}}},
+    **{f"/feeds/new-releases.{suffix}": {"get": {
+        "operationId": f"feed{suffix.capitalize()}", "summary": f"the newest releases as {name}",
+        "description": "The list API's filters; at most 100 entries (default 100). Entry ids are tag URIs from "
+                       "the source and the upstream id, stable across restarts. Conditional GET with "
+                       "If-None-Match / If-Modified-Since.",
+        "parameters": [_LANGUAGE, _SOURCE, _KIND,
+                       _query("since", {"type": "string", "format": "date"}, "releases dated on or after this day"),
+                       _query("q", {"type": "string", "maxLength": 200}, "case-insensitive text in title or artists"),
+                       _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 100},
+                              "most entries")],
+        "responses": {"200": {"description": name, "headers": {**_ETAG, **LIMITED},
+                              "content": {media: {"schema": schema}}},
+                      "304": {"description": "unchanged since the ETag you sent", "headers": {**_ETAG, **LIMITED}},
+                      "400": _BAD, "429": _LIMITED}}}
+      for suffix, name, media, schema in (
+          ("atom", "Atom 1.0", "application/atom+xml", {"type": "string"}),
+          ("rss", "RSS 2.0", "application/rss+xml", {"type": "string"}),
+          ("json", "JSON Feed 1.1", "application/feed+json", {"type": "object", "required": ["version", "items"]}))},
     "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus metrics (never rate-limited)",
                          "responses": {"200": {"description": "the text exposition format", "content": {
                              "text/plain": {"schema": {"type": "string"}}}}}}},

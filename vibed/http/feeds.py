@@ -1,0 +1,79 @@
+"""``GET /feeds/new-releases.atom|.rss|.json``: the newest releases for feed readers.
+
+The filters are the list API's (``language``, ``source``, ``kind``, ``since``, ``q``, ``limit``
+≤ 100, default 100), checked by the same parser.  Answers carry ``ETag`` (a hash of the bytes)
+and ``Last-Modified`` (the newest entry's first-seen time) and are marked for the edge cache,
+which answers conditional requests with a 304; nothing here looks at ``If-*`` headers.  Links
+are absolute from ``VIBED_PUBLIC_URL``, never from the request's Host, because a cached answer
+may only depend on the request target.
+"""
+
+from __future__ import annotations
+
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import attrs
+from quart import Blueprint, Response, current_app, request
+
+from vibed.feeds.entries import entry_of
+from vibed.feeds.render import FORMATS, FeedInfo, newest
+from vibed.http.cursor import cursor_key
+from vibed.http.listing_params import MAX_LIMIT, parse_listing
+from vibed.http.releases import CACHE_CONTROL, EDGE_CACHE, etag_of
+from vibed.store.listing import ListingQuery, list_releases
+
+blueprint = Blueprint("feeds", __name__)
+PATH = "/feeds/new-releases"
+
+
+def register(app: Any) -> None:
+    app.register_blueprint(blueprint)
+
+
+def public_url(runtime: Any) -> str:
+    configured = runtime.config.public_url
+    if configured:
+        return configured
+    return f"http://localhost:{runtime.parts.get('http_port') or runtime.config.port}"
+
+
+def scope_of(query: ListingQuery) -> str:
+    """The filter as a canonical query string: the same filter always names the same feed."""
+    pairs = [("language", ",".join(sorted(query.languages))), ("source", query.source or ""),
+             ("kind", query.kind or ""), ("since", query.since.isoformat() if query.since else ""),
+             ("q", query.q or "")]
+    return urlencode([(k, v) for k, v in pairs if v])
+
+
+def _title(query: ListingQuery) -> str:
+    parts = [",".join(query.languages), query.source or "", f"{query.kind}s" if query.kind else "",
+             f"“{query.q}”" if query.q else ""]
+    scope = " ".join(p for p in parts if p)
+    return "vibed: new releases" + (f" ({scope})" if scope else "")
+
+
+@blueprint.get(f"{PATH}.atom", defaults={"suffix": "atom"})
+@blueprint.get(f"{PATH}.rss", defaults={"suffix": "rss"})
+@blueprint.get(f"{PATH}.json", defaults={"suffix": "json"})
+async def feed(suffix: str) -> Response:
+    runtime = current_app.extensions["vibed"]
+    query = parse_listing(request.args, cursor_key(runtime))
+    query = attrs.evolve(query, after=None,
+                         limit=query.limit if request.args.get("limit") else MAX_LIMIT)
+    page = await list_releases(runtime.db, query)
+    base = public_url(runtime)
+    entries = [entry_of(row, base) for row in page.rows]
+    scope = scope_of(query)
+    info = FeedInfo(title=_title(query), self_url=f"{base}{PATH}.{suffix}" + (f"?{scope}" if scope else ""),
+                    home_url=f"{base}/", scope=scope)
+    render, content_type = FORMATS[suffix]
+    body = render(info, entries)
+    response = Response(body, status=200, content_type=content_type)
+    response.headers["ETag"] = etag_of(body)
+    if entries:
+        response.headers["Last-Modified"] = format_datetime(newest(entries), usegmt=True)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    response.headers[EDGE_CACHE] = "1"
+    return response

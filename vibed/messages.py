@@ -132,3 +132,18 @@ class StoredEvent:
     release_kind: str  # "album" | "song"
     payload: Mapping[str, Any] = attrs.field(eq=False, hash=False)  # the API representation
     created_at: dt.datetime | None = None
+
+
+@attrs.frozen
+class WebhookDelivery:
+    """One outbox row claimed for an attempt: what to send, where, signed with what."""
+
+    id: int  # webhook_outbox.id; the webhook-id header is msg_<id>, the same on every attempt
+    webhook_id: int
+    event_id: int
+    attempt: int  # 1 for the first attempt
+    url: str
+    secret: str = attrs.field(repr=False)  # whsec_<base64>
+    format: str  # "generic" | "discord" | "slack"
+    payload: Mapping[str, Any] = attrs.field(eq=False, hash=False)  # the event's release_json
+    created_at: dt.datetime | None = None

@@ -1,7 +1,9 @@
 """Channels are created here, and only here; actors are started here under the supervisor.
 
     Control ─Poke─► scheduler ─FetchJob─► fetcher×N ─WriteRequest─► writer ─(StoredEvent…)─► broadcaster
-                    (pokes: 1)            (jobs: 0)   (pages: N)              (stored: 64)
+                    (pokes: 1)            (jobs: 0)   (pages: N)              (stored: 64)      │ delivered
+    webhook sender ◄─wake─────────────────────────────────────────────────────────────────────┘
+                    (wakes: 1; they coalesce — the outbox rows are already committed)
 
 Each actor gets *clones* of the channel ends it uses, so a crashed actor closing its ends
 does not close the channel: the restarted actor gets fresh clones.  Shutdown closes the
@@ -10,6 +12,7 @@ originals from the front, so each actor sees its input end and finishes in turn.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
@@ -24,6 +27,7 @@ from vibed.actors.control import Control
 from vibed.actors.fetcher import Fetcher
 from vibed.actors.health import ScopeHealth
 from vibed.actors.scheduler import Scheduler
+from vibed.actors.webhooks import SenderSettings, WebhookSender
 from vibed.actors.writer import Writer
 from vibed.daemon_status import status_line
 from vibed.delivery import serve_delivery
@@ -37,6 +41,7 @@ from vibed.metrics import MeteredSource, Metrics
 from vibed.reload import reload_config
 from vibed.sources import JioSaavnSource, SpotifySource
 from vibed.store import bucket
+from vibed.store.webhooks import health as webhooks_health
 
 log = get_logger("vibed.wiring")
 
@@ -60,6 +65,13 @@ def open_sources(config: Any, client: httpx.AsyncClient) -> dict[str, Any]:
             config.spotify_client_secret, markets=config.spotify_markets, page_size=config.page_size,
             timeout=config.upstream_timeout)
     return sources
+
+
+async def webhook_health(db: Any) -> dict[str, Any]:
+    """Targets, the paused ones by id (never by URL: a webhook URL can be a credential), the queue."""
+    row = await webhooks_health(db)
+    return {"webhooks": {"targets": row["targets"], "paused": list(row["paused"]), "pending": row["pending"],
+                         "dead": row["dead"]}}
 
 
 async def _start_simulator(nursery: trio.Nursery, config: Any) -> Any:
@@ -93,6 +105,7 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     jobs_s, jobs_r = trio.open_memory_channel[FetchJob](0)  # a job waits for a free fetcher
     pages_s, pages_r = trio.open_memory_channel[WriteRequest](config.fetchers)  # one in flight per fetcher
     stored_s, stored_r = trio.open_memory_channel[tuple[StoredEvent, ...]](64)  # broadcaster never blocks
+    wakes_s, wakes_r = trio.open_memory_channel[None](1)  # webhook wake-ups coalesce in the single slot
 
     control = Control(pokes_s)
     def round_done(progress: Any) -> None:
@@ -113,15 +126,25 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
         delivery.hub.admission.max_streams = 0  # a fetch process holds no stream: 503, ask a serve process
     runtime.health_parts.append(delivery.health)
 
+    def wake_webhooks() -> None:
+        with contextlib.suppress(trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
+            wakes_s.send_nowait(None)
+
     def delivered(events: Sequence[StoredEvent]) -> None:
         now = time.time()
         for event in events:
             if event.created_at is not None:
                 metrics.delivery.observe(max(0.0, now - event.created_at.timestamp()))
+        wake_webhooks()  # their outbox rows committed with them (from this or another instance)
 
     delivery.hub.on_published = delivered
     await sup.start(nursery, "broadcaster", lambda task_status: delivery.broadcaster.run(
         stored_r.clone(), task_status=task_status))
+    # in every role: senders of several processes share the outbox safely (a claimed row is leased)
+    sender = WebhookSender(runtime.db, SenderSettings.of(config))
+    runtime.parts.update(webhook_sender=sender, wake_webhooks=wake_webhooks)
+    await sup.start(nursery, "webhooks", lambda task_status: sender.run(wakes_r.clone(), task_status=task_status))
+    runtime.health_parts.append(partial(webhook_health, runtime.db))
     fetchers: dict[str, Fetcher] = {}
 
     async def start_fetcher(i: int) -> None:
@@ -162,10 +185,10 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     runtime.health_parts.append(pipeline_health)
 
     from vibed.http import control as control_api
-    from vibed.http import metrics_api, page
+    from vibed.http import metrics_api, page, webhooks_api
     from vibed.http import roles as roles_http
 
-    runtime.blueprints.extend([control_api.register, metrics_api.register, page.register])
+    runtime.blueprints.extend([control_api.register, metrics_api.register, page.register, webhooks_api.register])
     if not roles.serves(config):
         runtime.blueprints.append(roles_http.fetch_only)  # health and metrics, nothing else
     if not config.jwt_secret:
@@ -218,7 +241,7 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
         # close the originals front to back; each actor finishes when its input ends
         for channel, names in ((pokes_s, ["scheduler"]),
                                (jobs_s, list(fetchers)),
-                               (pages_s, ["writer"]), (stored_s, ["broadcaster"])):
+                               (pages_s, ["writer"]), (stored_s, ["broadcaster"]), (wakes_s, ["webhooks"])):
             await channel.aclose()
             await sup.wait_finished(names)
         await client.aclose()

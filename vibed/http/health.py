@@ -3,7 +3,8 @@
 503 when the database does not answer, within ``BUDGET`` seconds even when it is stalled: the
 ping and every health part run concurrently under one deadline, and a part that misses it is
 named in ``incomplete``.  ``degraded`` (200) names each reason in ``reasons``: an actor
-restarting, the bus, and sources that fail, are blocked, gone or suspiciously empty.
+restarting, the bus, sources that fail, are blocked, gone or suspiciously empty, and paused
+webhook targets.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import trio
 from quart import Blueprint, current_app, jsonify
 
 import vibed
-from vibed.http.health_reasons import source_reasons
+from vibed.http.health_reasons import source_reasons, webhook_reasons
 from vibed.redact import strip_urls
 
 blueprint = Blueprint("health", __name__)
@@ -80,6 +81,7 @@ async def health():  # type: ignore[no-untyped-def]
     if body.pop("degraded", None):
         reasons.append(f"bus: {body.get('bus', {}).get('state', 'degraded')}")
     reasons += source_reasons(body.get("sources", {}))
+    reasons += webhook_reasons(body.get("webhooks", {}))
     if incomplete:
         body["incomplete"] = incomplete
     if not db_ok:

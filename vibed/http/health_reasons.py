@@ -24,3 +24,9 @@ def source_reasons(sources: Mapping[str, Any]) -> list[str]:
             elif s.get("consecutive_failures", 0) >= FAILED_ROUNDS:
                 reasons.append(f"{where}: failed {s['consecutive_failures']} runs in a row ({error})")
     return reasons
+
+
+def webhook_reasons(webhooks: Mapping[str, Any]) -> list[str]:
+    """A paused webhook target degrades health until it is resumed (POST …/redeliver)."""
+    return [f"webhook {wid}: paused after failing repeatedly (POST /api/webhooks/{wid}/redeliver resumes it)"
+            for wid in webhooks.get("paused", [])]

@@ -59,6 +59,14 @@ _STREAM: dict[str, Any] = {
                   "503": error("too many open streams", **{"Retry-After": {"$ref": "#/components/headers/Retry-After"}})},
 }
 
+_CONTROL_AUTH = ("With JWT_SECRET set a Bearer JWT (HS256, `exp` and `aud` required) is needed; without it only "
+                 "direct loopback clients are answered.")
+_CONTROL_ERRORS: dict[str, Any] = {
+    "400": _BAD, "401": error("missing, malformed, expired or wrongly signed token", **_WWW_AUTH, **LIMITED),
+    "403": error("JWT_SECRET is unset and the client is not on loopback", **LIMITED),
+    "413": error("the body is larger than 64 KiB"), "429": _LIMITED}
+_WEBHOOK_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+
 PATHS: dict[str, Any] = {
     "/api/health": {"get": {"operationId": "health", "summary": "is the daemon doing its job (never rate-limited)",
                             "responses": {"200": _json("Health", "healthy or degraded"),
@@ -96,6 +104,43 @@ PATHS: dict[str, Any] = {
                       "401": error("missing, malformed, expired or wrongly signed token", **_WWW_AUTH, **LIMITED),
                       "403": error("JWT_SECRET is unset and the client is not on loopback", **LIMITED),
                       "413": error("the body is larger than 64 KiB"), "429": _LIMITED}}},
+    "/api/webhooks": {
+        "post": {"operationId": "subscribeWebhook", "summary": "subscribe a target to new releases",
+                 "security": [{"bearerAuth": []}], "description": _CONTROL_AUTH,
+                 "requestBody": {"required": True, "content": {
+                     "application/json": {"schema": {"$ref": "#/components/schemas/WebhookRequest"}}}},
+                 "responses": {"201": _json("WebhookCreated", "subscribed; keep the secret, it is not shown again",
+                                            **LIMITED), **_CONTROL_ERRORS}},
+        "get": {"operationId": "listWebhooks", "summary": "every subscription, without secrets",
+                "security": [{"bearerAuth": []}], "description": _CONTROL_AUTH,
+                "responses": {"200": _json("WebhookList", "the subscriptions", **LIMITED), **_CONTROL_ERRORS}}},
+    "/api/webhooks/{id}": {
+        "parameters": [_WEBHOOK_ID],
+        "get": {"operationId": "getWebhook", "summary": "one subscription, without its secret",
+                "security": [{"bearerAuth": []}], "description": _CONTROL_AUTH,
+                "responses": {"200": _json("Webhook", "the subscription", **LIMITED), **_CONTROL_ERRORS,
+                              "404": error("no webhook has this id", **LIMITED)}},
+        "delete": {"operationId": "deleteWebhook", "summary": "unsubscribe; pending deliveries are dropped",
+                   "security": [{"bearerAuth": []}], "description": _CONTROL_AUTH,
+                   "responses": {"204": {"description": "gone", "headers": LIMITED}, **_CONTROL_ERRORS,
+                                 "404": error("no webhook has this id", **LIMITED)}}},
+    "/api/webhooks/{id}/deliveries": {"get": {
+        "operationId": "listWebhookDeliveries", "summary": "the target's deliveries, newest first",
+        "security": [{"bearerAuth": []}], "description": _CONTROL_AUTH,
+        "parameters": [_WEBHOOK_ID,
+                       _query("state", {"type": "string", "enum": ["pending", "delivered", "dead"]}, "only these"),
+                       _query("before", {"type": "integer", "minimum": 1}, "deliveries with a smaller id (paging)"),
+                       _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}, "page size")],
+        "responses": {"200": _json("DeliveryList", "the deliveries", **LIMITED), **_CONTROL_ERRORS,
+                      "404": error("no webhook has this id", **LIMITED)}}},
+    "/api/webhooks/{id}/redeliver": {"post": {
+        "operationId": "redeliverWebhook", "summary": "send dead deliveries (or the named ones) again; resume the target",
+        "security": [{"bearerAuth": []}], "description": _CONTROL_AUTH,
+        "parameters": [_WEBHOOK_ID],
+        "requestBody": {"required": False, "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/RedeliverRequest"}}}},
+        "responses": {"202": _json("RedeliverAccepted", "queued again", **LIMITED), **_CONTROL_ERRORS,
+                      "404": error("no webhook has this id", **LIMITED)}}},
     "/api/new-releases/stream": {"get": {"operationId": "streamNewReleases", **_STREAM}},
     "/api/new-releases/events": {"get": {"operationId": "streamNewReleasesAlias", **_STREAM,
                                          "summary": "the same stream under its other name"}},

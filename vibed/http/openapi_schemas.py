@@ -36,6 +36,22 @@ _RELEASE_FIELDS: dict[str, Any] = {
 }
 
 
+_WEBHOOK_FIELDS: dict[str, Any] = {
+    "id": {"type": "integer", "minimum": 1},
+    "url": {"type": "string"},
+    "language": {"type": "array", "items": {"type": "string"}},
+    "source": nullable({"type": "string", "enum": SOURCES}),
+    "kind": nullable({"type": "string", "enum": KINDS}),
+    "format": {"type": "string", "enum": ["generic", "discord", "slack"]},
+    "created_at": {"type": "string", "format": "date-time"},
+    "paused": {"type": "boolean"},
+    "paused_reason": nullable({"type": "string"}),
+    "consecutive_failures": {"type": "integer", "minimum": 0},
+    "pending": {"type": "integer", "minimum": 0},
+    "dead": {"type": "integer", "minimum": 0},
+}
+
+
 def _object(properties: dict[str, Any], *, closed: bool = True, required: list[str] | None = None) -> dict[str, Any]:
     return {"type": "object", "properties": properties,
             "required": list(properties) if required is None else required, "additionalProperties": not closed}
@@ -76,6 +92,33 @@ SCHEMAS: dict[str, Any] = {
         "languages": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": list(LANGUAGES)}},
         "sources": {"type": "array", "minItems": 1, "items": {"type": "string", "enum": SOURCES}},
     }, required=[]),
+    "WebhookRequest": _object({
+        "url": {"type": "string", "maxLength": 2000, "description": "https target (http with VIBED_WEBHOOK_ALLOW_HTTP)"},
+        "language": {"anyOf": [{"type": "array", "items": {"type": "string", "enum": list(LANGUAGES)}},
+                               {"type": "string"}, {"type": "null"}],
+                     "description": "as on the list API: codes; absent = every language"},
+        "source": nullable({"type": "string", "enum": SOURCES}),
+        "kind": nullable({"type": "string", "enum": KINDS}),
+        "format": {"type": "string", "enum": ["generic", "discord", "slack"], "default": "generic"},
+    }, required=["url"]),
+    "Webhook": _object(_WEBHOOK_FIELDS),
+    "WebhookCreated": _object({**_WEBHOOK_FIELDS, "secret": {
+        "type": "string", "pattern": "^whsec_", "description": "the signing secret; shown only in this answer"}}),
+    "WebhookList": _object({"data": {"type": "array", "items": {"$ref": "#/components/schemas/Webhook"}}}),
+    "Delivery": _object({
+        "id": {"type": "integer"}, "webhook_id": {"type": "string", "description": "the webhook-id header sent"},
+        "event_id": {"type": "integer"}, "state": {"type": "string", "enum": ["pending", "delivered", "dead"]},
+        "attempts": {"type": "integer", "minimum": 0},
+        "next_attempt_at": nullable({"type": "string", "format": "date-time"}),
+        "last_attempt_at": nullable({"type": "string", "format": "date-time"}),
+        "last_status": nullable({"type": "integer"}), "last_error": nullable({"type": "string"}),
+        "delivered_at": nullable({"type": "string", "format": "date-time"}),
+        "created_at": {"type": "string", "format": "date-time"},
+    }),
+    "DeliveryList": _object({"data": {"type": "array", "items": {"$ref": "#/components/schemas/Delivery"}}}),
+    "RedeliverRequest": _object({"ids": {"type": "array", "minItems": 1, "maxItems": 1000,
+                                         "items": {"type": "integer", "minimum": 1}}}, required=[]),
+    "RedeliverAccepted": _object({"requeued": {"type": "integer", "minimum": 0}, "resumed": {"type": "boolean"}}),
     "FetchAccepted": _object({"round_id": {"type": "string"}, "coalesced": {"type": "boolean"},
                               "status": {"type": "string", "const": "queued"}}),
 }

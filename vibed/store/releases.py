@@ -4,7 +4,8 @@
 1. upserts them all with one ``INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE`` statement
    (``xmax = 0`` tells a first-seen row from an update);
 2. inserts one ``events`` row per first-seen release that is new enough (released within the
-   window, or undated), oldest first so the newest release gets the highest event id;
+   window, or undated), oldest first so the newest release gets the highest event id, and one
+   ``webhook_outbox`` row per event and matching webhook subscription;
 3. commits, and returns the stored events with their ids.
 
 ``known`` tells a fetcher which releases of a page the database already has, so it can stop
@@ -23,6 +24,7 @@ import attrs
 
 from vibed.messages import Release, StoredEvent
 from vibed.store.postgres import Database
+from vibed.store.webhook_outbox import enqueue as enqueue_webhooks
 
 _UPSERT = """
 INSERT INTO releases AS r (source, external_id, kind, title, artists, artist_names, album, language,
@@ -179,6 +181,8 @@ async def write_batch(pool: asyncpg.Pool, releases: Sequence[Release], window_da
         if fresh:
             stored = await conn.fetch(_EVENTS, [row["id"] for row in fresh],
                                       [json.dumps(p, ensure_ascii=False) for p in payloads])
+            # the webhook deliveries of these events commit (or vanish) with them
+            await enqueue_webhooks(conn, [rec["id"] for rec in stored])
             payload_of = {p["id"]: p for p in payloads}
             for rec in sorted(stored, key=lambda rec: rec["id"]):
                 payload = payload_of[rec["release_id"]]

@@ -1,0 +1,191 @@
+"""Webhooks end to end: a live daemon, a real PostgreSQL, a real receiver on a real socket.
+
+Releases are stored through ``write_batch`` — the writer's own transaction, which writes the
+outbox rows with the events — and the daemon's sender delivers them.
+"""
+
+from __future__ import annotations
+
+import json
+
+import trio
+from standardwebhooks.webhooks import Webhook
+
+from tests.api_support import api_config, release, running_api, store
+from tests.webhook_receiver import open_receiver
+from vibed.auth import issue_token
+
+SECRET = "webhook-test-secret-0123456789abcdef"
+LOCAL = {"webhook_allow_http": True, "webhook_allow_cidrs": "127.0.0.0/8"}  # the receiver is on loopback
+FAST = {"webhook_retry_schedule": "0.3s,0.3s,0.3s,0.3s,0.3s,0.3s,0.3s,0.3s,0.3s,0.3s"}
+
+
+def config(db_url, **overrides):
+    return api_config(db_url, **{**LOCAL, **FAST, **overrides})
+
+
+async def subscribe(api, url: str, **filters) -> dict:
+    r = await api.client.post("/api/webhooks", json={"url": url, **filters})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def deliveries(api, webhook_id: int, **params) -> list[dict]:
+    r = await api.client.get(f"/api/webhooks/{webhook_id}/deliveries", params=params)
+    assert r.status_code == 200, r.text
+    return r.json()["data"]
+
+
+async def wait_until(predicate, timeout: float = 15.0) -> None:
+    with trio.fail_after(timeout):
+        while not await predicate():
+            await trio.sleep(0.1)
+
+
+async def test_a_release_reaches_the_subscriber_signed_so_the_standard_verifier_accepts_it(db, db_url):
+    async with open_receiver() as rx, running_api(config(db_url)) as api:
+        hook = await subscribe(api, rx.url, language=["ml"])
+        assert hook["secret"].startswith("whsec_") and hook["format"] == "generic"
+        await store(db, release(1, title="Aavesham"), release(2, language="hi"))
+        got = (await rx.wait_for(1))[0]
+        await trio.sleep(1.5)  # the hi release must not follow
+        assert len(rx.received) == 1
+        body = Webhook(hook["secret"]).verify(got.body, got.headers)
+        assert body["type"] == "release.new" and body["data"]["title"] == "Aavesham"
+        assert body["data"]["language"] == "ml" and got.headers["content-type"] == "application/json"
+        assert got.headers["webhook-id"].startswith("msg_") and got.method == "POST" and got.target == "/hook"
+        [log] = await deliveries(api, hook["id"])
+        assert (log["state"], log["attempts"], log["last_status"], log["webhook_id"]) == (
+            "delivered", 1, 200, got.headers["webhook-id"])
+        listed = (await api.client.get("/api/webhooks")).json()["data"]
+        assert [h["id"] for h in listed] == [hook["id"]] and "secret" not in listed[0]
+
+
+async def test_a_receiver_down_then_up_gets_everything_once_in_order(db, db_url):
+    async with open_receiver() as rx, running_api(config(db_url)) as api:
+        hook = await subscribe(api, rx.url)
+        rx.stop()  # down: connections refused
+        for n in range(8):
+            await store(db, release(n, title=f"T{n}"))
+        await wait_until(lambda: _attempted(api, hook["id"], 3))  # the head was tried, and failed, again and again
+        assert rx.received == []
+        await rx.start()  # up again, same port
+        await rx.wait_for(8)
+        await trio.sleep(1.0)  # nothing more arrives
+    ids = [r.headers["webhook-id"] for r in rx.received]
+    events = [json.loads(r.body)["data"]["title"] for r in rx.received]
+    assert len(ids) == len(set(ids)) == 8  # once each
+    assert events == [f"T{n}" for n in range(8)]  # in event order
+
+
+async def _attempted(api, webhook_id: int, attempts: int) -> bool:
+    rows = await deliveries(api, webhook_id, state="pending")
+    return any(r["attempts"] >= attempts for r in rows)
+
+
+async def test_retry_after_is_honoured(db, db_url):
+    answers = iter([(503, [("Retry-After", "2")])])
+
+    def answer(_):
+        return next(answers, (200, []))
+
+    async with open_receiver(answer) as rx, running_api(config(db_url)) as api:
+        hook = await subscribe(api, rx.url)
+        await store(db, release(1))
+        started = trio.current_time()
+        await rx.wait_for(1)
+        assert trio.current_time() - started >= 1.9  # not the schedule's 0.3 s
+        [log] = await deliveries(api, hook["id"])
+        assert log["attempts"] == 2 and log["state"] == "delivered"
+
+
+async def test_a_failing_target_is_dead_lettered_paused_shown_in_health_and_redelivered(db, db_url):
+    failing = {"on": True}
+
+    def answer(_):
+        return (500, []) if failing["on"] else (200, [])
+
+    async with open_receiver(answer) as rx, running_api(config(
+            db_url, webhook_retry_schedule="0.2s,0.2s", webhook_pause_after=3)) as api:
+        hook = await subscribe(api, rx.url, format="slack")
+        await store(db, release(1), release(2))
+        await wait_until(lambda: _state(api, hook["id"], "dead"))
+        [dead] = await deliveries(api, hook["id"], state="dead")
+        assert dead["attempts"] == 3 and dead["last_status"] == 500 and dead["last_error"] == "answered 500"
+        health = (await api.client.get("/api/health")).json()
+        assert health["status"] == "degraded" and health["webhooks"]["paused"] == [hook["id"]]
+        assert any(f"webhook {hook['id']}: paused" in r for r in health["reasons"])
+        assert rx.url not in json.dumps(health)  # a webhook URL can be a credential
+        [one] = (await api.client.get("/api/webhooks")).json()["data"]
+        assert one["paused"] and "3 failed attempts in a row" in one["paused_reason"] and one["dead"] == 1
+        await trio.sleep(1.0)
+        assert len(await deliveries(api, hook["id"], state="pending")) == 1  # paused: not tried any more
+        failing["on"] = False
+        r = await api.client.post(f"/api/webhooks/{hook['id']}/redeliver")
+        assert r.status_code == 202 and r.json()["requeued"] == 1
+        await rx.wait_for(2)
+        assert [json.loads(x.body)["blocks"][0]["type"] for x in rx.received] == ["section", "section"]
+        assert [x.headers["webhook-id"] for x in rx.received] == [f"msg_{dead['id']}", f"msg_{dead['id'] + 1}"]
+        assert (await api.client.get("/api/health")).json()["webhooks"]["paused"] == []
+
+
+async def _state(api, webhook_id: int, state: str) -> bool:
+    return bool(await deliveries(api, webhook_id, state=state))
+
+
+async def test_ssrf_targets_are_refused_at_subscription_and_at_send_time(db, db_url):
+    redirect = {"to": "http://169.254.169.254/latest/meta-data/"}
+
+    def answer(_):
+        return (302, [("Location", redirect["to"])])
+
+    async with open_receiver(answer) as rx:
+        async with running_api(api_config(db_url)) as api:  # the defaults: https only, public addresses only
+            for url in ("http://127.0.0.1/hook", "https://127.0.0.1/hook", "https://169.254.169.254/latest",
+                        "https://[::1]/x", "https://10.0.0.8/x", "file:///etc/passwd"):
+                r = await api.client.post("/api/webhooks", json={"url": url})
+                assert r.status_code == 400, url
+                assert "VIBED_WEBHOOK_ALLOW" in r.json()["detail"] or "https" in r.json()["detail"], r.text
+        # http allowed but no network: a DNS name that resolves to loopback is refused when sending
+        async with running_api(api_config(db_url, webhook_allow_http=True, **FAST)) as api:
+            hook = await subscribe(api, f"http://localhost:{rx.port}/hook")
+            await store(db, release(1))
+            await wait_until(lambda: _attempted(api, hook["id"], 1))
+            [log] = await deliveries(api, hook["id"])
+            assert "refused" in log["last_error"] and "loopback" in log["last_error"]
+            assert log["last_status"] is None
+            await api.client.delete(f"/api/webhooks/{hook['id']}")
+        # the receiver allowed, but it redirects to the metadata address: not followed
+        async with running_api(config(db_url)) as api:
+            hook = await subscribe(api, rx.url)
+            await store(db, release(2))
+            await wait_until(lambda: _attempted(api, hook["id"], 1))
+            [log] = await deliveries(api, hook["id"])
+            assert log["last_status"] == 302 and "redirects are never followed" in log["last_error"]
+    assert rx.received == []
+
+
+async def test_subscriptions_need_the_control_jwt_and_bodies_are_checked(db_url):
+    async with running_api(config(db_url, jwt_secret=SECRET)) as api:
+        assert (await api.client.post("/api/webhooks", json={"url": "https://example.com/h"})).status_code == 401
+        assert (await api.client.get("/api/webhooks")).status_code == 401
+        assert (await api.client.delete("/api/webhooks/1")).status_code == 401
+        auth = {"Authorization": f"Bearer {issue_token(SECRET, ttl=600)}"}
+        bad = {"url": "https://example.com/h", "colour": "red"}
+        for body, word in ((bad, "colour"), ({"url": "https://example.com/h", "language": ["xx"]}, "language"),
+                           ({"url": "https://example.com/h", "format": "teams"}, "format"),
+                           ({"url": "https://example.com/h", "kind": "playlist"}, "kind"), ({}, "url")):
+            r = await api.client.post("/api/webhooks", json=body, headers=auth)
+            assert r.status_code == 400 and word in r.json()["detail"], r.text
+        r = await api.client.post("/api/webhooks", headers=auth, json={
+            "url": "https://example.com/h", "language": "ml,hi", "source": "jiosaavn", "kind": "album",
+            "format": "discord"})
+        assert r.status_code == 201, r.text
+        hook = r.json()
+        assert (hook["language"], hook["source"], hook["kind"], hook["format"]) == (["ml", "hi"], "jiosaavn",
+                                                                                   "album", "discord")
+        assert r.headers["Cache-Control"] == "no-store"
+        assert (await api.client.get(f"/api/webhooks/{hook['id']}", headers=auth)).json()["url"] == "https://example.com/h"
+        assert (await api.client.delete(f"/api/webhooks/{hook['id']}", headers=auth)).status_code == 204
+        assert (await api.client.delete(f"/api/webhooks/{hook['id']}", headers=auth)).status_code == 404
+        assert (await api.client.get(f"/api/webhooks/{hook['id']}/deliveries", headers=auth)).status_code == 404

@@ -1,0 +1,132 @@
+"""The webhook sender: drains the outbox to every target, in order, with bounded effort.
+
+In: wake-ups (``None``) from the wiring whenever events are delivered — the outbox rows of
+those events are already committed.  Out: nothing; outcomes are recorded in the outbox.
+Ends when its wake-up channel ends.
+
+Every ``poll`` seconds (or on a wake-up) it asks which targets have a due head of line and
+starts one worker per target that has none yet.  A worker claims the head, sends it, records
+the outcome and goes on to the next, at most ``rate`` per second; it stops at the first
+failure (the head is then backed off, holding the rest of its line, so order holds) or when
+the line is empty.  At most ``concurrency`` attempts are in flight over all targets.  A
+database outage is logged and waited out, never a crash: a claimed row's lease runs out and
+it is sent again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import httpcore
+import trio
+
+from vibed.logs import get_logger
+from vibed.messages import WebhookDelivery
+from vibed.store import webhook_outbox as outbox
+from vibed.store.postgres import Database, DatabaseUnavailable
+from vibed.webhooks.backoff import next_wait
+from vibed.webhooks.send import Attempt, attempt, message_id, open_sender_pool
+from vibed.webhooks.targets import TargetRules
+
+log = get_logger("vibed.webhooks")
+
+
+@attrs.frozen
+class SenderSettings:
+    rules: TargetRules
+    schedule: tuple[float, ...]
+    concurrency: int = 16
+    rate: float = 20.0  # deliveries per second per target
+    timeout: float = 10.0
+    pause_after: int = 15
+    poll: float = 1.0
+
+    @property
+    def lease(self) -> float:
+        # longer than one attempt can take: a live sender always records before its lease ends
+        return self.timeout + 5.0
+
+    @classmethod
+    def of(cls, config: Any) -> SenderSettings:
+        return cls(rules=TargetRules.of(config), schedule=tuple(config.webhook_retry_schedule),
+                   concurrency=config.webhook_concurrency, rate=config.webhook_rate,
+                   timeout=config.webhook_timeout, pause_after=config.webhook_pause_after)
+
+
+@attrs.define(eq=False)
+class WebhookSender:
+    db: Database
+    settings: SenderSettings
+    delivered: int = 0
+    failures: int = 0
+    _active: set[int] = attrs.field(factory=set)
+    _limiter: trio.CapacityLimiter | None = None
+
+    async def run(self, inbox: trio.MemoryReceiveChannel[None], *,
+                  task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        self._active.clear()
+        self._limiter = trio.CapacityLimiter(self.settings.concurrency)
+        async with inbox, open_sender_pool(self.settings.rules, self.settings.concurrency) as pool, \
+                trio.open_nursery() as nursery:
+            task_status.started()
+            while True:
+                await self._start_workers(nursery, pool)
+                with trio.move_on_after(self.settings.poll):
+                    try:
+                        await inbox.receive()
+                    except trio.EndOfChannel:
+                        break
+            nursery.cancel_scope.cancel()  # an attempt cut short is sent again when its lease ends
+
+    async def _start_workers(self, nursery: trio.Nursery, pool: httpcore.AsyncConnectionPool) -> None:
+        try:
+            due = await outbox.due_targets(self.db)
+        except DatabaseUnavailable as exc:
+            log.warning("webhook_outbox_unavailable", error=str(exc)[:200])
+            return
+        for webhook_id in due:
+            if webhook_id not in self._active:
+                self._active.add(webhook_id)
+                nursery.start_soon(self._drain, pool, webhook_id)
+
+    async def _drain(self, pool: httpcore.AsyncConnectionPool, webhook_id: int) -> None:
+        """One target's line, head first, until it is empty or an attempt fails."""
+        assert self._limiter is not None
+        gap = 1.0 / self.settings.rate
+        try:
+            while True:
+                delivery = await outbox.claim_head(self.db, webhook_id, self.settings.lease)
+                if delivery is None:
+                    return
+                started = trio.current_time()
+                async with self._limiter:
+                    result = await attempt(pool, delivery, rules=self.settings.rules, timeout=self.settings.timeout)
+                if not await self._record(delivery, result):
+                    return
+                await trio.sleep(max(0.0, gap - (trio.current_time() - started)))
+        except DatabaseUnavailable as exc:
+            log.warning("webhook_outbox_unavailable", webhook=webhook_id, error=str(exc)[:200])
+        finally:
+            self._active.discard(webhook_id)
+
+    async def _record(self, delivery: WebhookDelivery, result: Attempt) -> bool:
+        """Store the outcome; True when the target's next delivery may go now."""
+        if result.ok:
+            await outbox.delivered(self.db, delivery.id, result.status or 200)
+            self.delivered += 1
+            log.debug("webhook_delivered", webhook=delivery.webhook_id, id=message_id(delivery),
+                      event_id=delivery.event_id, status=result.status, attempt=delivery.attempt)
+            return True
+        self.failures += 1
+        wait = next_wait(self.settings.schedule, delivery.attempt, result.retry_after)
+        paused = await outbox.failed(self.db, delivery, result.status, result.error, wait, self.settings.pause_after)
+        log.warning("webhook_failed" if wait is not None else "webhook_dead_lettered", webhook=delivery.webhook_id,
+                    id=message_id(delivery), event_id=delivery.event_id, attempt=delivery.attempt,
+                    status=result.status, error=result.error[:200],
+                    retry_in=None if wait is None else round(wait, 1))
+        if paused:
+            log.warning("webhook_paused", webhook=delivery.webhook_id,
+                        detail=f"{self.settings.pause_after} failed attempts in a row; "
+                               "POST /api/webhooks/{id}/redeliver resumes it")
+        return False

@@ -1,0 +1,161 @@
+"""The webhook outbox: one row per (event, matching subscription), and its life until delivered or dead.
+
+``enqueue`` runs inside the writer's transaction (asyncio side, on its connection), so the rows
+commit or vanish with the events.  The delivery actor then works each target's *head of line*
+— its oldest pending row — one at a time, so a target receives its deliveries in event order:
+
+    claim_head    lease the head if it is due: attempts + 1, next_attempt_at = now + lease
+    delivered     state 'delivered'; the target's failure count back to 0
+    failed        due again after the back-off, or 'dead' when the schedule is spent; the
+                  target is paused after ``pause_after`` failed attempts in a row
+    requeue       dead (or named) rows pending again, and the target resumed
+
+A daemon that dies while sending leaves the lease to run out: the row is sent again under the
+same ``webhook-id`` (at least once; a receiver deduplicates on it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import asyncpg
+
+from vibed.messages import WebhookDelivery
+from vibed.store.postgres import Database
+
+# the list API's filters, applied to the event's payload (release_json)
+_ENQUEUE = """
+INSERT INTO webhook_outbox (webhook_id, event_id)
+SELECT w.id, e.id
+  FROM events e JOIN webhooks w
+    ON (w.languages IS NULL OR e.payload->>'language' = ANY (w.languages))
+   AND (w.source IS NULL OR e.payload->>'source' = w.source)
+   AND (w.kind IS NULL OR e.payload->>'kind' = w.kind)
+ WHERE e.id = ANY ($1::bigint[])
+ ORDER BY e.id, w.id
+"""
+
+# targets whose head of line is due now (a leased or backed-off head holds its whole line)
+_DUE_TARGETS = """
+SELECT h.webhook_id FROM (
+    SELECT DISTINCT ON (o.webhook_id) o.webhook_id, o.next_attempt_at
+      FROM webhook_outbox o JOIN webhooks w ON w.id = o.webhook_id AND w.paused_at IS NULL
+     WHERE o.state = 'pending'
+     ORDER BY o.webhook_id, o.id
+) h WHERE h.next_attempt_at <= now()
+"""
+
+# FOR UPDATE without SKIP LOCKED: another instance claiming the same head makes us wait, then
+# the re-checked next_attempt_at (now its lease) excludes it — never the row behind it
+_CLAIM = """
+WITH head AS (
+    SELECT o.id FROM webhook_outbox o
+     WHERE o.webhook_id = $1 AND o.state = 'pending'
+     ORDER BY o.id LIMIT 1 FOR UPDATE
+), claimed AS (
+    UPDATE webhook_outbox o SET attempts = o.attempts + 1, last_attempt_at = now(),
+                                next_attempt_at = now() + make_interval(secs => $2)
+      FROM head WHERE o.id = head.id AND o.next_attempt_at <= now()
+    RETURNING o.id, o.webhook_id, o.event_id, o.attempts
+)
+SELECT c.id, c.webhook_id, c.event_id, c.attempts, e.payload, e.created_at, w.url, w.secret, w.format
+  FROM claimed c JOIN events e ON e.id = c.event_id JOIN webhooks w ON w.id = c.webhook_id
+ WHERE w.paused_at IS NULL
+"""
+
+_DELIVERED = """
+WITH d AS (
+    UPDATE webhook_outbox SET state = 'delivered', delivered_at = now(), last_status = $2, last_error = NULL
+     WHERE id = $1 RETURNING webhook_id
+)
+UPDATE webhooks w SET consecutive_failures = 0 FROM d WHERE w.id = d.webhook_id
+"""
+
+# $5 NULL = the schedule is spent: dead-letter it
+_FAILED = """
+WITH d AS (
+    UPDATE webhook_outbox
+       SET state = CASE WHEN $5::float8 IS NULL THEN 'dead' ELSE 'pending' END,
+           next_attempt_at = CASE WHEN $5::float8 IS NULL THEN next_attempt_at
+                                  ELSE now() + make_interval(secs => $5::float8) END,
+           last_status = $3, last_error = $4
+     WHERE id = $1 AND state = 'pending' RETURNING webhook_id
+), w AS (
+    UPDATE webhooks w SET consecutive_failures = w.consecutive_failures + 1,
+           paused_at = CASE WHEN w.paused_at IS NULL AND w.consecutive_failures + 1 >= $6 THEN now()
+                            ELSE w.paused_at END,
+           paused_reason = CASE WHEN w.paused_at IS NULL AND w.consecutive_failures + 1 >= $6
+                                THEN format('%s failed attempts in a row; last: %s', w.consecutive_failures + 1, $4)
+                                ELSE w.paused_reason END
+      FROM d WHERE w.id = d.webhook_id AND w.id = $2
+    RETURNING w.paused_at IS NOT NULL AS paused
+)
+SELECT coalesce((SELECT paused FROM w), false)
+"""
+
+_DELIVERIES = """
+SELECT o.id, o.event_id, o.state, o.attempts, o.next_attempt_at, o.last_attempt_at, o.last_status,
+       o.last_error, o.delivered_at, o.created_at
+  FROM webhook_outbox o
+ WHERE o.webhook_id = $1 AND ($2::text IS NULL OR o.state = $2) AND ($3::bigint IS NULL OR o.id < $3)
+ ORDER BY o.id DESC LIMIT $4
+"""
+
+# named rows (any state but pending), else every dead one; then the target resumes at once
+_REQUEUE = """
+WITH again AS (
+    UPDATE webhook_outbox SET state = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL
+     WHERE webhook_id = $1 AND state <> 'pending'
+       AND (CASE WHEN $2::bigint[] IS NULL THEN state = 'dead' ELSE id = ANY ($2) END)
+    RETURNING id
+), waiting AS (
+    UPDATE webhook_outbox SET next_attempt_at = now() WHERE webhook_id = $1 AND state = 'pending' RETURNING id
+), resumed AS (
+    UPDATE webhooks SET paused_at = NULL, paused_reason = NULL, consecutive_failures = 0
+     WHERE id = $1 RETURNING id
+)
+SELECT (SELECT count(*) FROM again) AS requeued, (SELECT count(*) FROM resumed) AS found
+"""
+
+
+async def enqueue(conn: asyncpg.Connection, event_ids: Sequence[int]) -> None:
+    """asyncio side, inside the writer's transaction: the deliveries of these events."""
+    if event_ids:
+        await conn.execute(_ENQUEUE, list(event_ids))
+
+
+async def due_targets(db: Database) -> list[int]:
+    return [row["webhook_id"] for row in await db.fetch(_DUE_TARGETS)]
+
+
+async def claim_head(db: Database, webhook_id: int, lease_s: float) -> WebhookDelivery | None:
+    row = await db.fetchrow(_CLAIM, webhook_id, lease_s)
+    if row is None:
+        return None
+    return WebhookDelivery(id=row["id"], webhook_id=row["webhook_id"], event_id=row["event_id"],
+                           attempt=row["attempts"], url=row["url"], secret=row["secret"], format=row["format"],
+                           payload=row["payload"], created_at=row["created_at"])
+
+
+async def delivered(db: Database, delivery_id: int, status: int) -> None:
+    await db.execute(_DELIVERED, delivery_id, status)
+
+
+async def failed(db: Database, delivery: WebhookDelivery, status: int | None, error: str,
+                 retry_in: float | None, pause_after: int) -> bool:
+    """Record a failed attempt; True when the target is (now) paused."""
+    return bool(await db.fetchval(_FAILED, delivery.id, delivery.webhook_id, status, error[:300], retry_in,
+                                  pause_after))
+
+
+async def deliveries(db: Database, webhook_id: int, *, state: str | None = None, before: int | None = None,
+                     limit: int = 50) -> list[Mapping[str, Any]]:
+    return list(await db.fetch(_DELIVERIES, webhook_id, state, before, limit))
+
+
+async def requeue(db: Database, webhook_id: int, ids: Sequence[int] | None) -> tuple[int, bool]:
+    """(rows pending again, whether the target exists)."""
+    row = await db.fetchrow(_REQUEUE, webhook_id, None if ids is None else list(ids))
+    assert row is not None
+    return int(row["requeued"]), bool(row["found"])

@@ -1,0 +1,61 @@
+"""Webhook subscriptions: created, listed, deleted, resumed; and what health says of them.
+
+A subscription is a target URL, the list API's filters (NULL = no filter on that field), a
+payload format and its signing secret.  The secret is returned by ``create`` only: every
+other read leaves it out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from vibed.store.postgres import Database
+
+_PUBLIC = ("w.id, w.url, w.languages, w.source, w.kind, w.format, w.created_at, w.consecutive_failures, "
+           "w.paused_at, w.paused_reason")
+_COUNTS = """
+  (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = 'pending') AS pending,
+  (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = 'dead') AS dead
+"""
+
+_CREATE = f"""
+INSERT INTO webhooks AS w (url, languages, source, kind, format, secret) VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING {_PUBLIC}, 0::bigint AS pending, 0::bigint AS dead
+"""
+_LIST = f"SELECT {_PUBLIC}, {_COUNTS} FROM webhooks w ORDER BY w.id"
+_ONE = f"SELECT {_PUBLIC}, {_COUNTS} FROM webhooks w WHERE w.id = $1"
+_DELETE = "DELETE FROM webhooks WHERE id = $1 RETURNING id"
+_HEALTH = """
+SELECT count(*) AS targets,
+       coalesce(array_agg(id ORDER BY id) FILTER (WHERE paused_at IS NOT NULL), '{}') AS paused,
+       (SELECT count(*) FROM webhook_outbox WHERE state = 'pending') AS pending,
+       (SELECT count(*) FROM webhook_outbox WHERE state = 'dead') AS dead
+  FROM webhooks
+"""
+
+
+async def create(db: Database, *, url: str, languages: list[str] | None, source: str | None, kind: str | None,
+                 format: str, secret: str) -> Mapping[str, Any]:
+    row = await db.fetchrow(_CREATE, url, languages, source, kind, format, secret)
+    assert row is not None
+    return row
+
+
+async def list_all(db: Database) -> list[Mapping[str, Any]]:
+    return list(await db.fetch(_LIST))
+
+
+async def get(db: Database, webhook_id: int) -> Mapping[str, Any] | None:
+    return await db.fetchrow(_ONE, webhook_id)
+
+
+async def delete(db: Database, webhook_id: int) -> bool:
+    """Gone with every delivery of it (pending ones are never sent)."""
+    return await db.fetchval(_DELETE, webhook_id) is not None
+
+
+async def health(db: Database) -> Mapping[str, Any]:
+    row = await db.fetchrow(_HEALTH)
+    assert row is not None
+    return row

@@ -1,0 +1,74 @@
+"""A stored event as a webhook body: the generic JSON, or a Discord or Slack message.
+
+generic   ``{"type": "release.new", "timestamp", "data": <the list API's release>}`` (the
+          shape the Standard Webhooks specification recommends)
+discord   an execute-webhook body: one line of text and an embed with the cover; mentions
+          are disabled, so a title like "@everyone" pings nobody
+slack     an incoming-webhook body: fallback ``text`` plus blocks, with ``& < >`` escaped as
+          Slack's mrkdwn requires
+
+Bodies are deterministic in the event, so every attempt of a delivery sends the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Any
+
+FORMATS = ("generic", "discord", "slack")
+EVENT_TYPE = "release.new"
+
+
+def _iso(stamp: dt.datetime | None) -> str | None:
+    return None if stamp is None else stamp.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _line(release: Mapping[str, Any]) -> tuple[str, str, str]:
+    artists = ", ".join(release.get("artists") or []) or "unknown artist"
+    details = " · ".join(str(x) for x in (release.get("language"), release.get("kind"),
+                                          release.get("release_date") or "undated", release.get("source")) if x)
+    return str(release.get("title", "")), artists, details
+
+
+def generic(release: Mapping[str, Any], created_at: dt.datetime | None) -> dict[str, Any]:
+    return {"type": EVENT_TYPE, "timestamp": _iso(created_at), "data": dict(release)}
+
+
+def discord(release: Mapping[str, Any], created_at: dt.datetime | None) -> dict[str, Any]:
+    title, artists, details = _line(release)
+    embed: dict[str, Any] = {"title": title[:256], "description": f"{artists}\n{details}"[:4096],
+                             "footer": {"text": "vibed"}}
+    if release.get("url"):
+        embed["url"] = release["url"]
+    if release.get("image"):
+        embed["thumbnail"] = {"url": release["image"]}
+    if created_at is not None:
+        embed["timestamp"] = _iso(created_at)
+    return {"content": f"New {release.get('kind', 'release')}: {title} — {artists}"[:2000], "embeds": [embed],
+            "allowed_mentions": {"parse": []}}
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack(release: Mapping[str, Any], created_at: dt.datetime | None) -> dict[str, Any]:
+    title, artists, details = _line(release)
+    name = _slack_escape(title)
+    heading = f"*<{release['url']}|{name}>*" if release.get("url") else f"*{name}*"
+    section: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn",
+                                                           "text": f"{heading}\n{_slack_escape(artists)}"}}
+    if release.get("image"):
+        section["accessory"] = {"type": "image", "image_url": release["image"], "alt_text": title[:2000] or "cover"}
+    return {"text": f"New {release.get('kind', 'release')}: {title} — {artists}",
+            "blocks": [section, {"type": "context", "elements": [{"type": "mrkdwn", "text": _slack_escape(details)}]}]}
+
+
+_BUILDERS = {"generic": generic, "discord": discord, "slack": slack}
+
+
+def body(format: str, release: Mapping[str, Any], created_at: dt.datetime | None) -> bytes:
+    return json.dumps(_BUILDERS[format](release, created_at), ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")

@@ -1,0 +1,89 @@
+"""One delivery attempt: a signed POST over a vetted connection, no redirects, bounded in time.
+
+The answer decides: 2xx delivered; anything else (a 3xx included: redirects are never
+followed), a refused target, a timeout or a network error is a failed attempt whose ``error``
+is one line without the URL (a Discord or Slack webhook URL *is* a credential).  At most
+``ANSWER_LIMIT`` bytes of the answer are read, so a hostile target cannot make us buffer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+import attrs
+import httpcore
+import trio
+
+import vibed
+from vibed.messages import WebhookDelivery
+from vibed.sources.http import parse_retry_after
+from vibed.webhooks import formats
+from vibed.webhooks.signing import signed_headers
+from vibed.webhooks.targets import RefusedTarget, TargetRules, VettedBackend, url_problem
+
+ANSWER_LIMIT = 64 * 1024
+USER_AGENT = f"vibed/{vibed.__version__} (+webhooks)".encode()
+
+
+@attrs.frozen
+class Attempt:
+    ok: bool
+    status: int | None = None
+    error: str = ""
+    retry_after: float | None = None  # seconds, when the target said so
+
+
+def message_id(delivery: WebhookDelivery) -> str:
+    """The ``webhook-id``: one per (event, subscription), the same on every attempt."""
+    return f"msg_{delivery.id}"
+
+
+@contextlib.asynccontextmanager
+async def open_sender_pool(rules: TargetRules, max_connections: int) -> AsyncIterator[httpcore.AsyncConnectionPool]:
+    pool = httpcore.AsyncConnectionPool(max_connections=max_connections, retries=0, keepalive_expiry=30.0,
+                                        network_backend=VettedBackend(rules))
+    try:
+        yield pool
+    finally:
+        with trio.CancelScope(shield=True), trio.move_on_after(2):
+            await pool.aclose()
+
+
+async def attempt(pool: httpcore.AsyncConnectionPool, delivery: WebhookDelivery, *, rules: TargetRules,
+                  timeout: float) -> Attempt:
+    problem = url_problem(delivery.url, rules)
+    if problem is not None:
+        return Attempt(False, error=f"refused: {problem}")
+    body = formats.body(delivery.format, delivery.payload, delivery.created_at)
+    headers = [(b"content-type", b"application/json"), (b"user-agent", USER_AGENT),
+               *signed_headers(delivery.secret, message_id(delivery), int(time.time()), body)]
+    limits = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
+    with trio.move_on_after(timeout):  # the whole attempt, a slow drip included
+        try:
+            async with pool.stream("POST", delivery.url, headers=headers, content=body,
+                                   extensions={"timeout": limits}) as response:
+                read = 0
+                async for chunk in response.aiter_stream():
+                    read += len(chunk)
+                    if read > ANSWER_LIMIT:
+                        break
+                return _judge(response)
+        except RefusedTarget as exc:
+            return Attempt(False, error=f"refused: {exc}")
+        except httpcore.TimeoutException as exc:
+            return Attempt(False, error=f"timed out: {type(exc).__name__}")
+        except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol, OSError) as exc:
+            return Attempt(False, error=f"could not deliver: {type(exc).__name__}: {str(exc)[:120]}")
+    return Attempt(False, error=f"no answer within {timeout:g} s")
+
+
+def _judge(response: httpcore.Response) -> Attempt:
+    status = response.status
+    if 200 <= status < 300:
+        return Attempt(True, status)
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers}
+    if 300 <= status < 400:
+        return Attempt(False, status, f"answered {status}, a redirect: redirects are never followed")
+    return Attempt(False, status, f"answered {status}", parse_retry_after(headers.get("retry-after")))

@@ -4,7 +4,8 @@
         ...; await rx.wait_for(3)
         rx.received[0].headers["webhook-id"], rx.received[0].body
 
-``answer`` decides each answer from the request (default 200); ``stop()`` closes the port
+``answer`` decides each answer from the request (default 200; a 2xx request is in ``received``
+from its arrival, before the answer, which waits ``delay`` seconds); ``stop()`` closes the port
 (connections refused, the target is "down"), ``start()`` opens it again on the same port.
 """
 
@@ -34,6 +35,7 @@ class Receiver:
     nursery: trio.Nursery
     answer: Callable[[Received], Answer] = lambda r: (200, [])
     port: int = 0
+    delay: float = 0.0  # seconds between a request's arrival and its answer (a slow target)
     received: list[Received] = attrs.field(factory=list)
     _scope: trio.CancelScope | None = None
     _arrived: trio.Event = attrs.field(factory=trio.Event)
@@ -89,8 +91,9 @@ class Receiver:
                                {k.decode().lower(): v.decode() for k, v in request.headers}, body)
                 status, headers = self.answer(got)
                 if 200 <= status < 300:
-                    self.received.append(got)
+                    self.received.append(got)  # counted on arrival: a sender killed now never hears the answer
                 self._arrived.set()
+                await trio.sleep(self.delay)
                 out = conn.send(h11.Response(status_code=status, headers=[*headers, ("content-length", "2")]))
                 out += conn.send(h11.Data(data=b"ok")) + conn.send(h11.EndOfMessage())
                 await stream.send_all(out)

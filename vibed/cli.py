@@ -22,7 +22,7 @@ def _env_help() -> str:
 
 
 def _show(value: Any) -> str:
-    return ",".join(value) if isinstance(value, tuple) else str(value)
+    return ",".join(f"{v:g}s" if isinstance(v, float) else str(v) for v in value) if isinstance(value, tuple) else str(value)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

@@ -176,8 +176,8 @@ SETTINGS: tuple[Setting, ...] = (
             "comma-separated, e.g. 127.0.0.0/8"),
     Setting("webhook_retry_schedule", "VIBED_WEBHOOK_RETRY_SCHEDULE", parse_schedule,
             (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 21600.0, 28800.0),
-            "waits between a webhook delivery's attempts (jittered ±20%), then dead-letter; "
-            "default 5s,30s,2m,10m,30m,1h,2h,4h,6h,8h (about 22 h)"),
+            "waits between a webhook delivery's attempts (each jittered ±20%), then dead-letter "
+            "(the default adds up to about 22 h)"),
     Setting("webhook_concurrency", "VIBED_WEBHOOK_CONCURRENCY", lambda v: parse_int(v, low=1, high=1000), 16,
             "webhook deliveries in flight at once (over all targets; one at a time per target, in order)"),
     Setting("webhook_rate", "VIBED_WEBHOOK_RATE", lambda v: parse_float(v, low=0.01, high=10000), 20.0,

@@ -103,6 +103,11 @@ def test_new_release_appears_live_and_the_page_survives_a_restart(tmp_path, test
             page.goto(base + "/")
             page.wait_for_selector("#connection[data-state=live]", timeout=10_000)
             assert page.locator(".card").count() > 0
+            # the feed links a reader discovers from the page, resolved by the browser, and answered
+            feeds = page.locator("link[rel=alternate]").evaluate_all("ls => ls.map(l => [l.type, l.href])")
+            assert feeds == [[t, f"{base}/feeds/new-releases.{s}"] for t, s in (
+                ("application/atom+xml", "atom"), ("application/rss+xml", "rss"), ("application/feed+json", "json"))]
+            assert all(page.request.get(href).status == 200 for _, href in feeds)
             # the page's EventSource is a hub client: the one, task-free stream path
             opened = sse_streams_opened(base)
             assert sum(opened.values()) >= 1, opened

@@ -12,6 +12,7 @@ import trio
 from standardwebhooks.webhooks import Webhook
 
 from tests.api_support import api_config, release, running_api, store
+from tests.test_api_openapi import conforms
 from tests.webhook_receiver import open_receiver
 from vibed.auth import issue_token
 
@@ -181,7 +182,15 @@ async def test_subscriptions_need_the_control_jwt_and_bodies_are_checked(db_url)
             "url": "https://example.com/h", "language": "ml,hi", "source": "jiosaavn", "kind": "album",
             "format": "discord"})
         assert r.status_code == 201, r.text
+        doc = (await api.client.get("/openapi.json")).json()
+        conforms(doc, "/api/webhooks", "post", r)
         hook = r.json()
+        conforms(doc, "/api/webhooks", "get", await api.client.get("/api/webhooks", headers=auth))
+        conforms(doc, "/api/webhooks/{id}/deliveries", "get",
+                 await api.client.get(f"/api/webhooks/{hook['id']}/deliveries", headers=auth))
+        conforms(doc, "/api/webhooks/{id}/redeliver", "post",
+                 await api.client.post(f"/api/webhooks/{hook['id']}/redeliver", headers=auth))
+        conforms(doc, "/api/webhooks", "post", await api.client.post("/api/webhooks", json={}, headers=auth))
         assert (hook["language"], hook["source"], hook["kind"], hook["format"]) == (["ml", "hi"], "jiosaavn",
                                                                                    "album", "discord")
         assert r.headers["Cache-Control"] == "no-store"

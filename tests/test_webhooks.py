@@ -7,11 +7,15 @@ outbox rows with the events — and the daemon's sender delivers them.
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 
+import httpx
 import trio
 from standardwebhooks.webhooks import Webhook
 
-from tests.api_support import api_config, release, running_api, store
+from tests.api_support import api_config, free_port, release, running_api, store
 from tests.test_api_openapi import conforms
 from tests.webhook_receiver import open_receiver
 from vibed.auth import issue_token
@@ -198,3 +202,37 @@ async def test_subscriptions_need_the_control_jwt_and_bodies_are_checked(db_url)
         assert (await api.client.delete(f"/api/webhooks/{hook['id']}", headers=auth)).status_code == 204
         assert (await api.client.delete(f"/api/webhooks/{hook['id']}", headers=auth)).status_code == 404
         assert (await api.client.get(f"/api/webhooks/{hook['id']}/deliveries", headers=auth)).status_code == 404
+
+
+async def test_the_readme_receiver_verifies_a_real_delivery_and_refuses_a_forged_one(db, db_url, tmp_path):
+    readme = await (trio.Path(__file__).parent.parent / "README.md").read_text()
+    code = next(block for block in re.findall(r"```python\n(.*?)```", readme, re.S) if "standardwebhooks" in block)
+    assert len(code.strip().splitlines()) <= 11  # "a receiver, in ten lines" (+ its comment)
+    port = free_port()
+    await trio.Path(tmp_path / "receiver.py").write_text(code.replace('("", 8080)', f'("127.0.0.1", {port})'))
+    async with running_api(config(db_url)) as api:
+        hook = await subscribe(api, f"http://127.0.0.1:{port}/")
+        process = await trio.lowlevel.open_process(
+            [sys.executable, "-u", str(tmp_path / "receiver.py")], env={"WEBHOOK_SECRET": hook["secret"]},
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            async with httpx.AsyncClient() as client:
+                with trio.fail_after(10):
+                    while True:
+                        try:
+                            forged = await client.post(f"http://127.0.0.1:{port}/", content=b"{}", headers={
+                                "webhook-id": "msg_1", "webhook-timestamp": "1", "webhook-signature": "v1,AAAA"})
+                            break
+                        except httpx.ConnectError:
+                            await trio.sleep(0.1)
+            assert forged.status_code == 401
+            await store(db, release(1, title="Readme Premiere"))
+            await wait_until(lambda: _state(api, hook["id"], "delivered"))
+            [log] = await deliveries(api, hook["id"])
+            assert log["last_status"] == 204
+            with trio.fail_after(5):
+                printed = await process.stdout.receive_some(4096)
+            assert printed.decode().strip() == f"{log['webhook_id']} Readme Premiere"
+        finally:
+            process.kill()
+            await process.wait()

@@ -38,5 +38,7 @@ CREATE TABLE IF NOT EXISTS webhook_outbox (
 
 -- each target's head of line: its oldest pending delivery
 CREATE INDEX IF NOT EXISTS webhook_outbox_pending ON webhook_outbox (webhook_id, id) WHERE state = 'pending';
+-- dead letters, counted for health and per target without reading delivered history
+CREATE INDEX IF NOT EXISTS webhook_outbox_dead ON webhook_outbox (webhook_id) WHERE state = 'dead';
 -- a target's delivery log, newest first
 CREATE INDEX IF NOT EXISTS webhook_outbox_by_target ON webhook_outbox (webhook_id, id DESC);

@@ -96,11 +96,13 @@ class WebhookSender:
         gap = 1.0 / self.settings.rate
         try:
             while True:
-                delivery = await outbox.claim_head(self.db, webhook_id, self.settings.lease)
-                if delivery is None:
-                    return
                 started = trio.current_time()
+                # the slot first, then the claim: a leased row never waits for a slot, so its
+                # lease (timeout + 5 s) always outlives the attempt
                 async with self._limiter:
+                    delivery = await outbox.claim_head(self.db, webhook_id, self.settings.lease)
+                    if delivery is None:
+                        return
                     result = await attempt(pool, delivery, rules=self.settings.rules, timeout=self.settings.timeout)
                 if not await self._record(delivery, result):
                     return

@@ -1,0 +1,93 @@
+"""What ``/api/webhooks`` reads and writes: a subscription body checked field by field, and the
+JSON of a subscription and of a delivery.  Every bad value is a 400 naming the field and the fix."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from quart import request
+from werkzeug.datastructures import MultiDict
+
+from vibed.http.errors import ApiError
+from vibed.http.listing_params import KINDS, SOURCES, parse_languages
+from vibed.webhooks.formats import FORMATS
+from vibed.webhooks.targets import TargetRules, url_problem
+
+FIELDS = ("url", "language", "source", "kind", "format")
+
+
+def _iso(stamp: dt.datetime | None) -> str | None:
+    return None if stamp is None else stamp.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def subscription_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "url": row["url"], "language": list(row["languages"] or []),
+            "source": row["source"], "kind": row["kind"], "format": row["format"],
+            "created_at": _iso(row["created_at"]), "paused": row["paused_at"] is not None,
+            "paused_reason": row["paused_reason"], "consecutive_failures": row["consecutive_failures"],
+            "pending": row["pending"], "dead": row["dead"]}
+
+
+def delivery_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "webhook_id": f"msg_{row['id']}", "event_id": row["event_id"], "state": row["state"],
+            "attempts": row["attempts"], "next_attempt_at": _iso(row["next_attempt_at"]) if row["state"] == "pending"
+            else None, "last_attempt_at": _iso(row["last_attempt_at"]), "last_status": row["last_status"],
+            "last_error": row["last_error"], "delivered_at": _iso(row["delivered_at"]),
+            "created_at": _iso(row["created_at"])}
+
+
+def bad(detail: str) -> ApiError:
+    return ApiError(400, "invalid_body", detail)
+
+
+async def json_object() -> dict[str, Any]:
+    raw = await request.get_data(cache=False)
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json", "the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise bad("the body must be a JSON object")
+    return body
+
+
+def _choice(body: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str | None:
+    value = body.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or value not in allowed:
+        raise bad(f"{key}: must be one of {', '.join(allowed)} (or left out for all)")
+    return value
+
+
+def parse_subscription(body: dict[str, Any], rules: TargetRules) -> dict[str, Any]:
+    extra = sorted(set(body) - set(FIELDS))
+    if extra:
+        raise bad(f"unknown field {extra[0]!r}; allowed: {', '.join(FIELDS)}")
+    url = body.get("url")
+    if not isinstance(url, str) or not url.strip():
+        raise bad('url: required, e.g. "https://example.com/hooks/vibed"')
+    problem = url_problem(url.strip(), rules)
+    if problem is not None:
+        raise bad(problem)
+    language = body.get("language")
+    if language is None:
+        languages: tuple[str, ...] = ()
+    elif isinstance(language, str) or (isinstance(language, list) and all(isinstance(x, str) for x in language)):
+        try:
+            languages = parse_languages(MultiDict([("language", x) for x in
+                                                   ([language] if isinstance(language, str) else language)]))
+        except ApiError as exc:
+            raise bad(exc.detail) from None
+    else:
+        raise bad('language: a list of language codes, e.g. ["ml", "hi"]')
+    fmt = body.get("format") or "generic"
+    if fmt not in FORMATS:
+        raise bad(f"format: must be one of {', '.join(FORMATS)}")
+    return {"url": url.strip(), "languages": list(languages) or None, "source": _choice(body, "source", SOURCES),
+            "kind": _choice(body, "kind", KINDS), "format": fmt}

@@ -19,6 +19,7 @@ from tests.api_support import api_config, free_port, release, running_api, store
 from tests.test_api_openapi import conforms
 from tests.webhook_receiver import open_receiver
 from vibed.auth import issue_token
+from vibed.store import webhook_outbox, webhooks
 
 SECRET = "webhook-test-secret-0123456789abcdef"
 LOCAL = {"webhook_allow_http": True, "webhook_allow_cidrs": "127.0.0.0/8"}  # the receiver is on loopback
@@ -236,3 +237,19 @@ async def test_the_readme_receiver_verifies_a_real_delivery_and_refuses_a_forged
         finally:
             process.kill()
             await process.wait()
+
+
+async def test_delivered_rows_past_the_retention_are_pruned_and_the_rest_stay(db):
+    hook = await webhooks.create(db, url="https://example.com/h", languages=None, source=None, kind=None,
+                                 format="generic", secret="whsec_AAAA")
+    await store(db, release(1), release(2), release(3))
+    ids = [r["id"] for r in await db.fetch("SELECT id FROM webhook_outbox WHERE webhook_id = $1 ORDER BY id",
+                                            hook["id"])]
+    await db.execute("UPDATE webhook_outbox SET state = 'delivered', delivered_at = now() - interval '8 days' "
+                     "WHERE id = $1", ids[0])
+    await db.execute("UPDATE webhook_outbox SET state = 'delivered', delivered_at = now() - interval '6 days' "
+                     "WHERE id = $1", ids[1])
+    await db.execute("UPDATE webhook_outbox SET state = 'dead' WHERE id = $1", ids[2])
+    assert await webhook_outbox.prune(db, 7 * 86400) == 1
+    left = await db.fetch("SELECT id FROM webhook_outbox ORDER BY id")
+    assert [r["id"] for r in left] == ids[1:]

@@ -186,6 +186,8 @@ SETTINGS: tuple[Setting, ...] = (
             "seconds one webhook delivery may take (connect, send, answer)"),
     Setting("webhook_pause_after", "VIBED_WEBHOOK_PAUSE_AFTER", lambda v: parse_int(v, low=1, high=10000), 15,
             "consecutive failed attempts after which a webhook target is paused (see /api/health)"),
+    Setting("webhook_keep_delivered", "VIBED_WEBHOOK_KEEP_DELIVERED", parse_duration, 7 * 86400.0,
+            "how long a delivered webhook delivery stays in its target's log, e.g. 7d"),
 )
 
 BY_FIELD: dict[str, Setting] = {s.field: s for s in SETTINGS}

@@ -4,6 +4,7 @@ In: wake-ups (``None``) from the wiring whenever events are delivered — the ou
 those events are already committed.  Out: nothing; outcomes are recorded in the outbox.
 Ends when its wake-up channel ends.
 
+Once an hour it forgets delivered rows older than ``VIBED_WEBHOOK_KEEP_DELIVERED``.
 Every ``poll`` seconds (or on a wake-up) it asks which targets have a due head of line and
 starts one worker per target that has none yet.  A worker claims the head, sends it, records
 the outcome and goes on to the next, at most ``rate`` per second; it stops at the first
@@ -40,7 +41,9 @@ class SenderSettings:
     rate: float = 20.0  # deliveries per second per target
     timeout: float = 10.0
     pause_after: int = 15
+    keep_delivered: float = 7 * 86400.0  # seconds a delivered row stays in the log
     poll: float = 1.0
+    prune_every: float = 3600.0
 
     @property
     def lease(self) -> float:
@@ -51,7 +54,8 @@ class SenderSettings:
     def of(cls, config: Any) -> SenderSettings:
         return cls(rules=TargetRules.of(config), schedule=tuple(config.webhook_retry_schedule),
                    concurrency=config.webhook_concurrency, rate=config.webhook_rate,
-                   timeout=config.webhook_timeout, pause_after=config.webhook_pause_after)
+                   timeout=config.webhook_timeout, pause_after=config.webhook_pause_after,
+                   keep_delivered=config.webhook_keep_delivered)
 
 
 @attrs.define(eq=False)
@@ -70,8 +74,12 @@ class WebhookSender:
         async with inbox, open_sender_pool(self.settings.rules, self.settings.concurrency) as pool, \
                 trio.open_nursery() as nursery:
             task_status.started()
+            pruned_at = -self.settings.prune_every
             while True:
                 await self._start_workers(nursery, pool)
+                if trio.current_time() - pruned_at >= self.settings.prune_every:
+                    pruned_at = trio.current_time()
+                    await self._prune()
                 with trio.move_on_after(self.settings.poll):
                     try:
                         await inbox.receive()
@@ -89,6 +97,15 @@ class WebhookSender:
             if webhook_id not in self._active:
                 self._active.add(webhook_id)
                 nursery.start_soon(self._drain, pool, webhook_id)
+
+    async def _prune(self) -> None:
+        try:
+            gone = await outbox.prune(self.db, self.settings.keep_delivered)
+        except DatabaseUnavailable as exc:
+            log.warning("webhook_outbox_unavailable", error=str(exc)[:200])
+            return
+        if gone:
+            log.info("webhook_log_pruned", deliveries=gone)
 
     async def _drain(self, pool: httpcore.AsyncConnectionPool, webhook_id: int) -> None:
         """One target's line, head first, until it is empty or an attempt fails."""

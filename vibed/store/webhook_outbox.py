@@ -9,6 +9,8 @@ commit or vanish with the events.  The delivery actor then works each target's *
     failed        due again after the back-off, or 'dead' when the schedule is spent; the
                   target is paused after ``pause_after`` failed attempts in a row
     requeue       dead (or named) rows pending again, and the target resumed
+    prune         delivered rows older than the retention go (dead ones stay until redelivered
+                  or their subscription is deleted)
 
 A daemon that dies while sending leaves the lease to run out: the row is sent again under the
 same ``webhook-id`` (at least once; a receiver deduplicates on it).
@@ -119,6 +121,14 @@ SELECT (SELECT count(*) FROM again) AS requeued, (SELECT count(*) FROM resumed) 
 """
 
 
+_PRUNE = """
+DELETE FROM webhook_outbox WHERE id IN (
+    SELECT id FROM webhook_outbox
+     WHERE state = 'delivered' AND delivered_at < now() - make_interval(secs => $1::float8)
+     LIMIT $2)
+"""
+
+
 async def enqueue(conn: asyncpg.Connection, event_ids: Sequence[int]) -> None:
     """asyncio side, inside the writer's transaction: the deliveries of these events."""
     if event_ids:
@@ -159,3 +169,8 @@ async def requeue(db: Database, webhook_id: int, ids: Sequence[int] | None) -> t
     row = await db.fetchrow(_REQUEUE, webhook_id, None if ids is None else list(ids))
     assert row is not None
     return int(row["requeued"]), bool(row["found"])
+
+
+async def prune(db: Database, keep_s: float, batch: int = 10_000) -> int:
+    """Forget delivered rows older than ``keep_s`` seconds, at most ``batch`` of them; how many went."""
+    return int((await db.execute(_PRUNE, keep_s, batch)).split()[-1])

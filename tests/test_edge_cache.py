@@ -6,7 +6,7 @@ from __future__ import annotations
 import trio
 
 from tests.http_wire import raw_clients, read_responses, request
-from tests.test_stream_fixtures import open_gateway, release, store
+from tests.stream_support import open_gateway, release, store
 from vibed.edge.cache import EdgeCache
 from vibed.edge.respond import Answer
 

@@ -8,7 +8,7 @@ import json
 import trio
 
 from tests.http_wire import parse, raw_clients, read_all, read_responses, request
-from tests.test_stream_fixtures import open_gateway, open_sse, release, store
+from tests.stream_support import open_gateway, open_sse, release, store
 from vibed.edge.connection import Timeouts
 
 SECURITY = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import trio
 
-from tests.test_stream_fixtures import RedisServer, open_gateway, open_sse, redis_server, release, store
+from tests.stream_support import RedisServer, open_gateway, open_sse, redis_server, release, store
 from vibed.delivery.admission import Admission
 from vibed.delivery.hub import Hub
 from vibed.delivery.sequencer import Sequencer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import trio
 
-from tests.test_stream_fixtures import SseClient, open_gateway, open_sse, release, store
+from tests.stream_support import SseClient, open_gateway, open_sse, release, store
 
 
 async def test_a_stored_event_reaches_a_stream_client_as_one_sse_frame(db):

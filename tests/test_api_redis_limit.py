@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import trio
 
-from tests.api_support import api_config, api_redis_fixture, running_api  # noqa: F401  (the api_redis fixture)
+from tests.api_support import api_config, running_api
 
 
-async def test_two_daemons_sharing_redis_share_one_count_per_client(db_url, api_redis):
-    config = {"api_rate_limit": 4, "redis_url": api_redis.url}
+async def test_two_daemons_sharing_redis_share_one_count_per_client(db_url, redis_server):
+    config = {"api_rate_limit": 4, "redis_url": redis_server.url}
     async with running_api(api_config(db_url, **config)) as a, running_api(api_config(db_url, **config)) as b:
         answers = []
         for api in (a, b, a, b, b, a):
@@ -18,8 +18,8 @@ async def test_two_daemons_sharing_redis_share_one_count_per_client(db_url, api_
     assert 1 <= int(answers[4].headers["Retry-After"]) <= 15  # 4 per minute: one back every 15 s
 
 
-async def test_concurrent_requests_on_two_instances_never_overspend(db_url, api_redis):
-    config = {"api_rate_limit": 10, "redis_url": api_redis.url}
+async def test_concurrent_requests_on_two_instances_never_overspend(db_url, redis_server):
+    config = {"api_rate_limit": 10, "redis_url": redis_server.url}
     async with running_api(api_config(db_url, **config)) as a, running_api(api_config(db_url, **config)) as b:
         statuses: list[int] = []
 
@@ -32,24 +32,24 @@ async def test_concurrent_requests_on_two_instances_never_overspend(db_url, api_
     assert statuses.count(200) == 10 and statuses.count(429) == 20
 
 
-async def test_redis_down_falls_back_to_the_in_process_limit(db_url, api_redis):
-    async with running_api(api_config(db_url, api_rate_limit=2, redis_url=api_redis.url)) as api:
-        api_redis.kill()
+async def test_redis_down_falls_back_to_the_in_process_limit(db_url, redis_server):
+    async with running_api(api_config(db_url, api_rate_limit=2, redis_url=redis_server.url)) as api:
+        redis_server.kill()
         answers = [await api.client.get("/api/new-releases") for _ in range(3)]
     assert [r.status_code for r in answers] == [200, 200, 429]
 
 
-async def test_an_unreachable_redis_costs_one_timeout_not_one_per_request(db_url, api_redis):
+async def test_an_unreachable_redis_costs_one_timeout_not_one_per_request(db_url, redis_server):
     import time
 
-    async with running_api(api_config(db_url, api_rate_limit=100, redis_url=api_redis.url)) as api:
-        api_redis.process.send_signal(__import__("signal").SIGSTOP)  # hung, not refused: every call would wait
+    async with running_api(api_config(db_url, api_rate_limit=100, redis_url=redis_server.url)) as api:
+        redis_server.process.send_signal(__import__("signal").SIGSTOP)  # hung, not refused: every call would wait
         try:
             await api.client.get("/api/new-releases")  # pays the timeout once, opens the breaker
             started = time.monotonic()
             answers = [await api.client.get("/api/new-releases") for _ in range(10)]
             elapsed = time.monotonic() - started
         finally:
-            api_redis.process.send_signal(__import__("signal").SIGCONT)
+            redis_server.process.send_signal(__import__("signal").SIGCONT)
     assert [r.status_code for r in answers] == [200] * 10
     assert elapsed < 1.0, elapsed  # ten requests, none waiting on Redis

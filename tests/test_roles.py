@@ -13,7 +13,6 @@ import urllib.error
 import urllib.request
 
 from tests.daemon_proc import VIBED, Daemon, clean_env, free_port
-from tests.stream_support import redis_server  # noqa: F401 - fixture
 from tests.test_live_page import post, simulator, test_db  # noqa: F401 - fixtures
 from tests.test_two_instances import StreamReader, event_ids, wait_until
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import trio
 
-from tests.stream_support import RedisServer, open_gateway, open_sse, redis_server, release, store
+from tests.redis_support import RedisServer
+from tests.stream_support import open_gateway, open_sse, release, store
 from vibed.delivery.admission import Admission
 from vibed.delivery.hub import Hub
 from vibed.delivery.sequencer import Sequencer
-
-__all__ = ["redis_server"]  # the fixture, imported for pytest
 
 
 async def wait_for(predicate, timeout: float = 5.0) -> None:

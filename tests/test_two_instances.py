@@ -15,7 +15,6 @@ import urllib.request
 from collections import Counter
 
 from tests.daemon_proc import VIBED, Daemon, clean_env, free_port
-from tests.stream_support import redis_server  # noqa: F401 - fixture
 from tests.test_live_page import post, simulator, test_db  # noqa: F401 - fixtures
 
 LANGUAGES = ("ml", "hi", "ta")

@@ -92,9 +92,13 @@ class Fetcher:
             if not held:
                 log.info("fetch_skipped", source=job.source, language=job.scope, reason="claimed_elsewhere")
                 return
-            claimed = await fetch_state.claim(self.db, job.source, job.scope, job.slot)
+            if job.min_gap_s > 0:
+                claimed = await fetch_state.claim_poll(self.db, job.source, job.scope, job.slot, job.min_gap_s)
+            else:
+                claimed = await fetch_state.claim(self.db, job.source, job.scope, job.slot)
             if claimed is None:
-                log.info("fetch_skipped", source=job.source, language=job.scope, reason="fetched_this_round")
+                log.info("fetch_skipped", source=job.source, language=job.scope,
+                         reason="polled_recently" if job.min_gap_s > 0 else "fetched_this_round")
                 return
             if claimed.backoff_s > 0:
                 log.info("fetch_skipped", source=job.source, language=job.scope, reason="backing_off",

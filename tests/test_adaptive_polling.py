@@ -107,3 +107,30 @@ async def test_two_daemons_never_poll_one_language_in_the_same_minute(db: Databa
         assert len(firsts) >= 3 and max(gaps) <= 600 + 60, (language, gaps)  # at least every cron tick …
         assert min(gaps) >= 59.0, (language, gaps)  # … by one daemon at a time, a minute apart at least
     assert Clock.parse(clock).speed == SPEED
+
+
+async def test_health_and_metrics_show_the_plan(db_url: str, sim_url: str) -> None:
+    config = daemon_config(db_url, sim_url, polling="adaptive", schedule="*/10 * * * *")
+    async with running_daemon(config) as daemon:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{daemon.runtime.parts['http_port']}") as client:
+            with trio.fail_after(10):
+                while not (health := (await client.get("/api/health")).json())["polling"]["scopes"]:
+                    await trio.sleep(0.05)  # until the first plan is made
+            metrics = (await client.get("/metrics")).text
+    polling = health["polling"]
+    assert polling["mode"] == "adaptive"
+    assert set(polling["scopes"]["jiosaavn"]) == {"ml", "hi", "ta"}
+    ml = polling["scopes"]["jiosaavn"]["ml"]
+    assert 0 < ml["interval_s"] <= 600 and ml["next_poll"].endswith("Z") and ml["learned_rate_per_hour"] == 0
+    budget = polling["budget"]["jiosaavn"]
+    assert budget["spendable_per_day"] == 900 and 0 < budget["forecast_per_day"] <= 900
+    assert 'vibed_poll_next_seconds{language="ml",source="jiosaavn"}' in metrics
+    assert 'vibed_learned_release_rate{language="ta",source="jiosaavn"} 0.0' in metrics
+    assert 'vibed_budget_forecast_requests{service="jiosaavn"}' in metrics
+
+
+async def test_cron_mode_says_so_in_health(db_url: str, sim_url: str) -> None:
+    async with running_daemon(daemon_config(db_url, sim_url, polling="cron")) as daemon:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{daemon.runtime.parts['http_port']}") as client:
+            health = (await client.get("/api/health")).json()
+    assert health["polling"]["mode"] == "cron" and health["polling"]["next_round"].startswith("2")

@@ -115,12 +115,15 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
         runtime.notifier.status(status_line(runtime))
 
     scheduler: Scheduler
+    clock = Clock.parse(config.trace_clock) if config.trace_clock else Clock()
     if config.polling == "adaptive":
-        clock = Clock.parse(config.trace_clock) if config.trace_clock else Clock()
         scheduler = AdaptiveScheduler(config, sources, take_poke=control.take, on_round=round_done,
                                       db=runtime.db, clock=clock)
-    else:
+    elif clock.real:
         scheduler = Scheduler(config, sources, take_poke=control.take, on_round=round_done)
+    else:
+        scheduler = Scheduler(config, sources, take_poke=control.take, on_round=round_done,
+                              now=clock.now, speed=clock.speed)
     writer = Writer(runtime.db, window_days=config.new_window_days)
     runtime.parts.update(control=control, scheduler=scheduler, writer=writer, sources=sources,
                          health=health, http_client=client)

@@ -62,7 +62,7 @@ class AdaptiveScheduler(Scheduler):
     polls: int = 0
 
     def __attrs_post_init__(self) -> None:
-        self.now = self.clock.now
+        self.now, self.speed = self.clock.now, self.clock.speed
 
     async def run(self, pokes: trio.MemoryReceiveChannel[Poke], jobs: trio.MemorySendChannel[FetchJob],
                   *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:

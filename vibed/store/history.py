@@ -18,6 +18,8 @@ _BATCHES = """
 SELECT language, first_seen, count(*) AS n
   FROM releases
  WHERE source = $1 AND language = ANY($2::text[]) AND first_seen > $3
+   -- a release seen around its release date; older catalogue read for the first time is backfill
+   AND (release_date IS NULL OR release_date >= (first_seen AT TIME ZONE 'UTC')::date - 1)
  GROUP BY language, first_seen
  ORDER BY first_seen
 """

@@ -195,6 +195,8 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
         }
 
     def polling_snapshot() -> dict[str, Any]:
+        if not roles.fetches(config):
+            return {"mode": config.polling, "fetching": False}  # the fetch process plans the polls
         if isinstance(scheduler, AdaptiveScheduler):
             return scheduler.snapshot()
         return cron_snapshot(scheduler)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import asyncpg
 import attrs
 import trio
 
@@ -25,7 +26,7 @@ from vibed.actors.scheduler import ROUND_TIMEOUT, RoundProgress, Scheduler, new_
 from vibed.logs import get_logger
 from vibed.messages import FetchJob, Poke
 from vibed.store import bucket, fetch_state, history
-from vibed.store.postgres import Database
+from vibed.store.postgres import Database, DatabaseUnavailable
 
 log = get_logger("vibed.scheduler")
 REPLAN_S = 300.0  # scheduler seconds between two reads of the database while nothing is due
@@ -69,7 +70,12 @@ class AdaptiveScheduler(Scheduler):
         async with pokes, jobs:
             task_status.started()
             while True:
-                await self.replan()
+                try:
+                    await self.replan()
+                except (DatabaseUnavailable, asyncpg.PostgresError) as exc:
+                    # the database is away: keep the last plan (or the cron floor) and try again next pass
+                    log.warning("poll_plan_stale", detail=str(exc)[:200])
+                    self._floor_only()
                 now = self.now()
                 due = min((t.next_poll(now) for t in self.timings.values()),
                           default=now + dt.timedelta(seconds=REPLAN_S))
@@ -96,6 +102,12 @@ class AdaptiveScheduler(Scheduler):
         self.config = config
         if self._waiting is not None:
             self._waiting.cancel()  # replan with the new languages and schedule now
+
+    def _floor_only(self) -> None:
+        if not self.timings:  # nothing planned yet: every scope at the next cron time
+            now = self.now()
+            self.timings = {key: ScopeTiming(self.floor_s(), 0.0, first=self.next_fire(now))
+                            for key in self.plan(Poke(origin="plan"))}
 
     def floor_s(self) -> float:
         first = self.next_fire(self.now())

@@ -152,3 +152,10 @@ def test_learned_rates_follow_the_hour_the_releases_came_in() -> None:
 def test_a_bucket_that_refills_nothing_plans_nothing() -> None:
     plan = planner.plan_day(planner.Budget(5, 5, 0, DAY), {"ml": [3.0] * 24}, FLOOR)
     assert plan.forecast == 0 and plan.interval_s("ml") == DAY and not plan.floor_met
+
+
+def test_a_floor_the_bucket_cannot_pay_is_thinned_and_the_rest_still_follows_the_rates() -> None:
+    forecast = {f"l{i}": [0.0] * 24 for i in range(9)} | {"busy": [8.0] * 24}
+    plan = planner.plan_day(planner.Budget(1000, 1000, 1000, DAY), forecast, FLOOR)
+    assert not plan.floor_met and plan.forecast == pytest.approx(900)
+    assert plan.interval_s("busy") < plan.interval_s("l0") / 3

@@ -8,7 +8,8 @@
   and backfill, divided by the pages a poll costs: that many polls may be planned.  Below the reserve
   level only the floor is planned, so the planner never drains the bucket.
 * **Floor.**  Every scope is polled at least once per cron period (``VIBED_SCHEDULE`` stays the slowest
-  guaranteed cadence) — unless the floor alone exceeds the budget, when it is thinned to fit.
+  guaranteed cadence) — unless the floor alone exceeds the budget, when it is thinned evenly to half
+  the budget, and the other half is spread as below.
 * **Spread.**  The polls above the floor go to (scope, hour) pairs in proportion to the square root of
   the forecast release rate: with ``n`` polls an hour a release waits ``30/n`` minutes on average, and
   minimising ``Σ rate/n`` under ``Σ n = N`` gives ``n ∝ √rate``.  A minimum gap between two polls of one
@@ -29,6 +30,7 @@ RESERVE = 0.10  # of the day's refill, and of the bucket's level: never planned
 MIN_GAP_S = 60.0  # two polls of one scope are at least this far apart
 BURST_FROM = 2  # new releases in one poll that make it a burst
 BURST_MAX = 4  # a burst divides the next interval by at most this
+FLOOR_SHARE = 0.5  # of the budget, the thinned floor's when the cron's cadence is more than it can pay
 EPSILON = 0.02  # releases/hour assumed for an hour with no history, so no hour is weightless
 
 
@@ -92,8 +94,8 @@ def plan_day(budget: Budget, forecast: Mapping[str, Sequence[float]], floor_s: f
     polls_total = spendable / cost  # per day
     floor_total = floor * 24 * len(scopes)
     floor_met = floor_total <= polls_total
-    if not floor_met:  # the bucket wins over the cron: thin the floor evenly
-        floor *= polls_total / floor_total
+    if not floor_met:  # the bucket wins over the cron: half the budget keeps an even, thinner floor,
+        floor *= FLOOR_SHARE * polls_total / floor_total  # the other half still goes where releases come
     paced = pacing(budget, reserve)
     extra = max(0.0, polls_total - floor * 24 * len(scopes)) * paced
     weights = {s: [math.sqrt(max(0.0, r) + EPSILON) for r in _day(forecast[s])] for s in scopes}

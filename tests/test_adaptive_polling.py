@@ -69,7 +69,9 @@ async def test_learned_rates_come_from_the_database_and_survive_a_restart(db: Da
     config = daemon_config(db_url, sim_url, polling="adaptive", schedule="*/10 * * * *")
     before = await plan_of(db_url, config)  # one daemon …
     after = await plan_of(db_url, config)  # … and the next one after a restart: the same plan
-    assert before == after
+    assert before.keys() == after.keys()
+    for key, (interval, polls) in before.items():  # the same, but for the decay of the seconds between
+        assert after[key] == (pytest.approx(interval, rel=1e-3), pytest.approx(polls, rel=1e-3))
     assert before[("jiosaavn", "ml")][1] > before[("jiosaavn", "ta")][1]  # polls a day: spent where they come
 
 

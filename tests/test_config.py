@@ -36,6 +36,7 @@ def test_defaults_are_the_guides(tmp_path):
     assert config.spotify_accounts_url == "https://accounts.spotify.com"
     assert config.database_url is None and config.redis_url is None
     assert config.page_cap == 3 and config.fetchers == 2 and not config.debug
+    assert config.polling == "adaptive" and config.trace_clock is None
 
 
 def test_each_layer_beats_the_one_below(tmp_path):
@@ -82,6 +83,9 @@ def test_debug_never_refuses_start_up(tmp_path, value):
         ({"VIBED_SPOTIFY_MARKETS": "India"}, "is not a list of two-letter country codes"),
         ({"VIBED_SIMULATE": "perhaps"}, "VIBED_SIMULATE='perhaps' is not a boolean"),
         ({"SPOTIFY_CLIENT_ID": "abc"}, "SPOTIFY_CLIENT_SECRET is not set: Spotify needs both"),
+        ({"VIBED_POLLING": "smart"}, "VIBED_POLLING='smart' is not a polling mode: use adaptive (the default) or cron"),
+        ({"VIBED_TRACE_CLOCK": "fast"}, "VIBED_TRACE_CLOCK='fast' is not 'wall epoch,trace epoch,speed'"),
+        ({"VIBED_TRACE_CLOCK": "1,2,0"}, "VIBED_TRACE_CLOCK='1,2,0' needs a speed above 0"),
     ],
 )
 def test_bad_values_name_the_key_the_value_and_the_fix(tmp_path, env, expected):

@@ -65,6 +65,25 @@ async def test_a_quiet_round_spends_exactly_one_request_and_one_token_per_langua
     assert before.tokens - after.tokens == pytest.approx(3, abs=0.05)
 
 
+async def test_page_1_reaching_known_items_is_the_last_page_paid_for(db, db_url, sim_url, sim):
+    async with running_daemon(daemon_config(db_url, sim_url, page_cap=10)) as daemon:
+        await daemon.round()
+        await sim.reset_stats()
+        added = await sim.release(language="ml", count=12)
+        progress = await daemon.round(("ml",))
+    assert await jiosaavn_requests(sim) == {"ml": 1}  # page 1: 12 new, the rest known; no page 2
+    assert progress.first_seen == sum(1 for r in added if r["kind"] != "playlist" and r["language"] == "ml")
+
+
+async def test_a_stray_known_item_or_two_is_not_yet_the_boundary(db, db_url, sim_url, sim):
+    async with running_daemon(daemon_config(db_url, sim_url, page_cap=10)) as daemon:
+        await daemon.round()
+        await sim.reset_stats()
+        await sim.release(language="ml", count=PAGE_SIZE - 1)  # page 1: one old item among new ones
+        await daemon.round(("ml",))
+    assert await jiosaavn_requests(sim) == {"ml": 2}
+
+
 async def served_order(sim_url: str, language: str, pages: int) -> list[str]:
     """External ids as the daemon's source receives them: page 1 first, upstream order inside a page."""
     async with httpx.AsyncClient() as client:
@@ -86,8 +105,9 @@ async def test_a_burst_is_stored_whole_its_events_newest_last_and_paging_stops_a
         progress = await daemon.round()
 
     pages_with_new = math.ceil(burst / PAGE_SIZE)
-    assert await jiosaavn_requests(sim) == {"ml": pages_with_new + 1, "hi": 1, "ta": 1}
-    assert progress.requests == pages_with_new + 3
+    # the last page with new items also shows known ones: the boundary, so no page after it is paid for
+    assert await jiosaavn_requests(sim) == {"ml": pages_with_new, "hi": 1, "ta": 1}
+    assert progress.requests == pages_with_new + 2
 
     # what a faithful client keeps: no playlists, no items in another language
     wanted = {r["id"] for r in added if r["kind"] != "playlist" and r["language"] == "ml"}

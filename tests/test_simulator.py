@@ -178,6 +178,6 @@ async def test_spotify_token_and_paging(sim: SimControl) -> None:
     assert seen == 120
     stats = await sim.stats()
     assert stats == {"jiosaavn": {}, "spotify_token": 2, "spotify_new_releases": {"IN": 4},
-                     "cookie_overrides": 0, "total": 6}
+                     "cookie_overrides": 0, "total": 6, "log": []}
     await sim.reset_stats()
     assert (await sim.stats())["total"] == 0

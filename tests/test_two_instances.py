@@ -94,7 +94,7 @@ def tokens_spent(db_url: str) -> float:
 def test_two_instances_share_the_work_and_the_stream(tmp_path, test_db, simulator, redis_server):  # noqa: F811
     common = dict(DATABASE_URL=test_db, REDIS_URL=redis_server.url, JIOSAAVN_BASE_URL=simulator,
                   VIBED_LANGUAGES=",".join(LANGUAGES), VIBED_SCHEDULE="* * * * * */4", VIBED_HOST="127.0.0.1",
-                  VIBED_PAGE_CAP="2")
+                  VIBED_PAGE_CAP="2", VIBED_POLLING="cron")  # the cron slots are what this test follows
     ports = free_port(), free_port()
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()

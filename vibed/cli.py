@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--port", type=int, default=5099)
     sim.add_argument("--new-per-minute", type=float, default=None, help="new releases per language per minute")
     sim.add_argument("--seed", type=int, default=None)
+    sim.add_argument("--trace-speed", type=float, default=None,
+                     help="trace mode: release on a seeded schedule (midnight-IST drops, Fridays, quiet "
+                          "afternoons) on a clock this many times faster; logs the VIBED_TRACE_CLOCK to give vibed")
+    sim.add_argument("--trace-start", default=None,
+                     help="trace mode: the trace's first instant, ISO 8601 (default: now)")
+    sim.add_argument("--trace-languages", default="ml,hi,ta", help="trace mode: languages with releases")
 
     tok = sub.add_parser("token", help="print a JWT for the control endpoints (needs JWT_SECRET)",
                          epilog=_env_help(), formatter_class=fmt)

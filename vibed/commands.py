@@ -104,6 +104,28 @@ def migrate(config: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _trace(args: argparse.Namespace) -> Any:
+    import datetime as dt
+    import time
+
+    from vibed.simulator.trace import Trace
+
+    if args.trace_speed <= 0:
+        raise SystemExit(f"vibed: --trace-speed must be above 0, not {args.trace_speed:g}")
+    wall = time.time()
+    start = wall
+    if args.trace_start:
+        try:
+            when = dt.datetime.fromisoformat(args.trace_start)
+        except ValueError:
+            raise SystemExit(f"vibed: --trace-start {args.trace_start!r} is not ISO 8601, "
+                             "e.g. 2026-11-26T12:00+05:30") from None
+        start = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
+    languages = tuple(code.strip() for code in args.trace_languages.split(",") if code.strip())
+    return Trace(seed=args.seed or 1, start=start, wall0=wall, speed=args.trace_speed, languages=languages,
+                 hours=24 * 7)
+
+
 def simulate(args: argparse.Namespace) -> int:
     from vibed.logs import configure_logging
     from vibed.simulator import SimSettings, serve_simulator
@@ -114,6 +136,9 @@ def simulate(args: argparse.Namespace) -> int:
         kwargs["new_per_minute"] = args.new_per_minute
     if args.seed is not None:
         kwargs["seed"] = args.seed
+    if args.trace_speed is not None:
+        kwargs["trace"] = _trace(args)
+        kwargs["new_per_minute"] = 0
     settings = SimSettings(**kwargs)
 
     async def _main() -> None:
@@ -121,6 +146,10 @@ def simulate(args: argparse.Namespace) -> int:
             url = await nursery.start(lambda task_status: serve_simulator(
                 args.host, args.port, settings=settings, task_status=task_status))
             log.info("simulator_started", url=url)
+            if settings.trace is not None:
+                trace = settings.trace
+                log.info("simulator_trace", speed=trace.speed, releases=len(trace.schedule()),
+                         trace_clock=f"{trace.wall0:.3f},{trace.start:.3f},{trace.speed:g}")
 
     try:
         trio.run(_main)

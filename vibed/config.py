@@ -66,6 +66,20 @@ def _port(value: str) -> int:
     return parse_int(value, low=0, high=65535, what="a port number")
 
 
+def _polling(value: str) -> str:
+    mode = value.strip().lower()
+    if mode not in ("adaptive", "cron"):
+        raise ValueError("is not a polling mode: use adaptive (the default) or cron")
+    return mode
+
+
+def _trace_clock(value: str) -> str:
+    from vibed.actors.clock import Clock
+
+    Clock.parse(value)
+    return value.strip()
+
+
 @attrs.frozen
 class Setting:
     field: str
@@ -115,6 +129,11 @@ SETTINGS: tuple[Setting, ...] = (
             "comma-separated language codes to watch", flag="--languages"),
     Setting("schedule", "VIBED_SCHEDULE", parse_cron, "*/10 * * * *", "cron expression for rounds",
             flag="--schedule"),
+    Setting("polling", "VIBED_POLLING", _polling, "adaptive",
+            "adaptive: polls planned from the bucket and learned release rates, at least every schedule tick; "
+            "cron: one round per schedule tick", flag="--polling"),
+    Setting("trace_clock", "VIBED_TRACE_CLOCK", _trace_clock, None,
+            "benchmarks only: 'wall epoch,trace epoch,speed' runs the scheduler on a sped-up clock"),
     Setting("jiosaavn_base_url", "JIOSAAVN_BASE_URL", parse_url, "https://www.jiosaavn.com",
             "JioSaavn base URL"),
     Setting("spotify_api_url", "SPOTIFY_API_URL", parse_url, "https://api.spotify.com", "Spotify API URL"),

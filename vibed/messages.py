@@ -101,6 +101,7 @@ class FetchJob:
     scope: str
     max_pages: int
     progress: Any = attrs.field(default=None, eq=False, repr=False)  # the scheduler's RoundProgress
+    min_gap_s: float = 0.0  # > 0: an adaptive poll, claimed unless polled this recently (wall seconds)
 
 
 @attrs.frozen

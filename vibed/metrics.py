@@ -42,10 +42,34 @@ class _StateCollector(Collector):
         for service, value in sorted(state.get("tokens", {}).items()):
             tokens.add_metric([service], value)
         yield tokens
+        yield from _plan_metrics(state.get("polling") or {})
         up = GaugeMetricFamily("vibed_source_available", "1 while a source may be called", labels=["source"])
         for source, available in sorted(state.get("sources", {}).items()):
             up.add_metric([source], 1.0 if available else 0.0)
         yield up
+
+
+def _plan_metrics(polling: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """The adaptive plan (``AdaptiveScheduler.snapshot``): per scope and per bucket service."""
+    per_scope = (("vibed_poll_next_seconds", "Seconds until the scope's next planned poll", "next_poll_in_s"),
+                 ("vibed_poll_interval_seconds", "The scope's planned poll interval now", "interval_s"),
+                 ("vibed_learned_release_rate", "Learned releases per hour for the scope, this hour",
+                  "learned_rate_per_hour"))
+    for name, help_text, key in per_scope:
+        family = GaugeMetricFamily(name, help_text, labels=["source", "language"])
+        for source, scopes in sorted(polling.get("scopes", {}).items()):
+            for scope, values in sorted(scopes.items()):
+                family.add_metric([source, scope], values[key])
+        yield family
+    for name, help_text, key in (
+        ("vibed_budget_forecast_requests", "Requests the plan spends over the next 24 hours", "forecast_per_day"),
+        ("vibed_budget_spendable_requests", "Requests a day may use (refill less the reserve)",
+         "spendable_per_day"),
+    ):
+        family = GaugeMetricFamily(name, help_text, labels=["service"])
+        for service, values in sorted(polling.get("budget", {}).items()):
+            family.add_metric([service], values[key])
+        yield family
 
 
 @attrs.define(eq=False, slots=False)  # the metric families are set in __attrs_post_init__

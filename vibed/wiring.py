@@ -23,6 +23,8 @@ import httpx
 import trio
 
 from vibed import roles
+from vibed.actors.adaptive import AdaptiveScheduler, cron_snapshot
+from vibed.actors.clock import Clock
 from vibed.actors.control import Control
 from vibed.actors.fetcher import Fetcher
 from vibed.actors.health import ScopeHealth
@@ -112,7 +114,16 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
         metrics.round_seconds.observe(trio.current_time() - progress.started)
         runtime.notifier.status(status_line(runtime))
 
-    scheduler = Scheduler(config, sources, take_poke=control.take, on_round=round_done)
+    scheduler: Scheduler
+    clock = Clock.parse(config.trace_clock) if config.trace_clock else Clock()
+    if config.polling == "adaptive":
+        scheduler = AdaptiveScheduler(config, sources, take_poke=control.take, on_round=round_done,
+                                      db=runtime.db, clock=clock)
+    elif clock.real:
+        scheduler = Scheduler(config, sources, take_poke=control.take, on_round=round_done)
+    else:
+        scheduler = Scheduler(config, sources, take_poke=control.take, on_round=round_done,
+                              now=clock.now, speed=clock.speed)
     writer = Writer(runtime.db, window_days=config.new_window_days)
     runtime.parts.update(control=control, scheduler=scheduler, writer=writer, sources=sources,
                          health=health, http_client=client)
@@ -180,7 +191,17 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
             "rounds": {"count": scheduler.rounds,
                        "last": None if last is None else {"id": last.id, "origin": last.origin,
                                                            "requests": last.requests, "new": last.events}},
+            "polling": polling_snapshot(),
         }
+
+    def polling_snapshot() -> dict[str, Any]:
+        if not roles.fetches(config):
+            return {"mode": config.polling, "fetching": False}  # the fetch process plans the polls
+        if isinstance(scheduler, AdaptiveScheduler):
+            return scheduler.snapshot()
+        return cron_snapshot(scheduler)
+
+    runtime.parts["polling"] = polling_snapshot
 
     runtime.health_parts.append(pipeline_health)
 

@@ -4,9 +4,11 @@ In: ``FetchJob``.  Out: ``WriteRequest`` (and it waits for the ``WriteResult``).
 the job channel ends or the writer is gone.  Several fetchers share one job channel.
 
 A (source, scope) run: claim it (advisory lock + the round's slot, so two daemons never fetch
-the same thing for the same round), then for page 1..cap: take a token (none → log
-``fetch_rate_limited`` and stop — upstream is never called without one), fetch, and stop at
-a page that brought nothing the database did not have, at ``last_page``, or at the cap.
+the same thing for the same round; an adaptive poll is claimed unless polled within its gap),
+then for page 1..cap: take a token (none → log ``fetch_rate_limited`` and stop — upstream is
+never called without one), fetch, and stop at a page that reaches what the database already
+has (nothing new, or ``BOUNDARY_KNOWN`` known items: the page after it holds only older ones,
+so page 2 is not paid for when page 1 already shows known items), at ``last_page``, or at the cap.
 The pages of the run are then written in one request, so event ids run oldest → newest.
 A run cut short (failure, empty bucket, cap) after new releases leaves ``resume_pages`` for
 the next run, which pages at least that far, so older new releases are never skipped.
@@ -39,6 +41,7 @@ from vibed.store.postgres import Database, DatabaseUnavailable
 log = get_logger("vibed.fetcher")
 WRITE_TIMEOUT = 60.0  # a writer that never answers: the page is fetched again next round
 TOKEN_WAIT_MAX = 5.0  # wait this long for the next token; longer waits go to the next round
+BOUNDARY_KNOWN = 3  # known items on a page that mark the boundary of what is stored: stop paging
 
 
 @attrs.frozen
@@ -92,9 +95,13 @@ class Fetcher:
             if not held:
                 log.info("fetch_skipped", source=job.source, language=job.scope, reason="claimed_elsewhere")
                 return
-            claimed = await fetch_state.claim(self.db, job.source, job.scope, job.slot)
+            if job.min_gap_s > 0:
+                claimed = await fetch_state.claim_poll(self.db, job.source, job.scope, job.slot, job.min_gap_s)
+            else:
+                claimed = await fetch_state.claim(self.db, job.source, job.scope, job.slot)
             if claimed is None:
-                log.info("fetch_skipped", source=job.source, language=job.scope, reason="fetched_this_round")
+                log.info("fetch_skipped", source=job.source, language=job.scope,
+                         reason="polled_recently" if job.min_gap_s > 0 else "fetched_this_round")
                 return
             if claimed.backoff_s > 0:
                 log.info("fetch_skipped", source=job.source, language=job.scope, reason="backing_off",
@@ -138,8 +145,12 @@ class Fetcher:
                     failure = Failure(job.source, job.scope, 1, FailureKind.BLOCKED,
                                       f"page 1 came back empty {streak} runs in a row (blocked silently?)")
                     break
-                # past a page an earlier, cut-short run stored, "nothing new" no longer means "done"
-                if result.last_page or (first_seen == 0 and number >= claimed.resume_pages):
+                # the page reaches what is known: what follows is older still (shuffling stays within a
+                # page).  A stray known item or two may be an old release moved up, so it takes a few.
+                known = len(unseen) - first_seen
+                boundary = first_seen == 0 or known >= BOUNDARY_KNOWN
+                # past a page an earlier, cut-short run stored, the boundary no longer means "done"
+                if result.last_page or (boundary and number >= claimed.resume_pages):
                     complete = True
                     break
             if collected:

@@ -59,6 +59,7 @@ class Scheduler:
     config: Any  # languages, schedule, page_cap; replaced on reload
     sources: Mapping[str, Any]  # name -> Source
     now: Callable[[], dt.datetime] = utc_now
+    speed: float = 1.0  # scheduler seconds per wall second (a trace clock, VIBED_TRACE_CLOCK); 1 = the wall
     rounds: int = 0
     last_round: RoundProgress | None = None
     on_round: Callable[[RoundProgress], None] | None = None
@@ -84,7 +85,7 @@ class Scheduler:
             task_status.started()
             fire = self.next_fire(self.now())
             while True:
-                wait = max(0.0, (fire - self.now()).total_seconds())
+                wait = max(0.0, (fire - self.now()).total_seconds()) / self.speed
                 poke: Poke | None = None
                 with trio.move_on_after(wait) as self._waiting:
                     try:

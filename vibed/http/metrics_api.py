@@ -40,6 +40,7 @@ async def metrics():  # type: ignore[no-untyped-def]
         events_published=getattr(writer, "stored_events", 0),
         clients=_clients(hub),
         sources={name: s.available for name, s in runtime.parts.get("sources", {}).items()},
+        polling=runtime.parts["polling"]() if "polling" in runtime.parts else {},
     )
     return Response(m.render(), status=200, content_type=CONTENT_TYPE)
 

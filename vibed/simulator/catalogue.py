@@ -45,7 +45,11 @@ class Catalogue:
             self._releases[scope] = self._seed(scope)
             self._grown[scope] = 0
         releases = self._releases[scope]
-        due = math.floor(max(0.0, now - self.started) * self.settings.new_per_minute / 60)
+        trace = self.settings.trace
+        if trace is not None:  # trace mode: the schedule's releases up to the trace clock's now
+            due = trace.due(scope, trace.now())
+        else:
+            due = math.floor(max(0.0, now - self.started) * self.settings.new_per_minute / 60)
         while self._grown[scope] < due:
             releases.append(self._make(scope, len(releases)))
             self._grown[scope] += 1

@@ -76,6 +76,7 @@ class SimSettings:
     default_market: str = "IN"  # new-releases without ?country=
     cookie_overrides_language: bool = True  # like the site: an L cookie beats ?languages= (the cookie-jar trap)
     faults: tuple[Fault, ...] = ()
+    trace: Any = None  # a vibed.simulator.trace.Trace: releases follow its schedule instead of new_per_minute
 
     def release_day(self) -> dt.date:
         return self.today or dt.date.today()

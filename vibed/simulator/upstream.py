@@ -48,8 +48,8 @@ def add_upstream_routes(app: QuartTrio, state: SimState) -> None:
             return _with_geo_cookie(to_response(json_canned(body)))
         name = _language_name(request.args.get("languages"), request.cookies.get("L"), state)
         code = code_for_name(name)
-        state.stats.jiosaavn[code or name] += 1
         page, size = _int(request.args.get("p"), 1, 1, 10_000), _int(request.args.get("n"), 50, 1, 100)
+        state.stats.jiosaavn_request(code or name, page, trio.current_time())
 
         def normal() -> bytes:
             if code is None:  # a language the site does not know: nothing, silently

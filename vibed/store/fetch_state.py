@@ -19,9 +19,18 @@ from vibed.store.postgres import Database, DatabaseUnavailable
 # a (source, scope) run for one scheduled slot is claimed once: the row lock orders claimers,
 # and only the first sees last_slot differ.  Poke rounds use a unique slot and always claim.
 _CLAIM = """
-INSERT INTO fetch_state (source, scope, last_slot) VALUES ($1, $2, $3)
-ON CONFLICT (source, scope) DO UPDATE SET last_slot = EXCLUDED.last_slot
+INSERT INTO fetch_state (source, scope, last_slot, last_poll) VALUES ($1, $2, $3, now())
+ON CONFLICT (source, scope) DO UPDATE SET last_slot = EXCLUDED.last_slot, last_poll = now()
  WHERE fetch_state.last_slot IS DISTINCT FROM EXCLUDED.last_slot
+RETURNING extract(epoch FROM greatest(backoff_until - now(), interval '0')) AS backoff_s, resume_pages
+"""
+
+# an adaptive poll is claimed when no daemon polled the (source, scope) within the gap (at least a
+# minute of scheduler time): the row lock orders claimers, and the second sees the first's last_poll
+_CLAIM_POLL = """
+INSERT INTO fetch_state (source, scope, last_slot, last_poll) VALUES ($1, $2, $3, now())
+ON CONFLICT (source, scope) DO UPDATE SET last_slot = EXCLUDED.last_slot, last_poll = now()
+ WHERE fetch_state.last_poll IS NULL OR fetch_state.last_poll <= now() - make_interval(secs => $4)
 RETURNING extract(epoch FROM greatest(backoff_until - now(), interval '0')) AS backoff_s, resume_pages
 """
 
@@ -47,6 +56,18 @@ async def claim(db: Database, source: str, scope: str, slot: str) -> Claim | Non
     """Claim the run; None when another daemon already has it for this slot."""
     row = await db.fetchrow(_CLAIM, source, scope, slot)
     return None if row is None else Claim(float(row["backoff_s"]), int(row["resume_pages"]))
+
+
+async def claim_poll(db: Database, source: str, scope: str, slot: str, gap_s: float) -> Claim | None:
+    """Claim an adaptive poll; None when some daemon polled it less than ``gap_s`` (wall) ago."""
+    row = await db.fetchrow(_CLAIM_POLL, source, scope, slot, float(gap_s))
+    return None if row is None else Claim(float(row["backoff_s"]), int(row["resume_pages"]))
+
+
+async def last_polls(db: Database) -> dict[tuple[str, str], dt.datetime]:
+    """When each (source, scope) was last polled, by any daemon."""
+    rows = await db.fetch("SELECT source, scope, last_poll FROM fetch_state WHERE last_poll IS NOT NULL")
+    return {(r["source"], r["scope"]): r["last_poll"] for r in rows}
 
 
 async def set_resume(db: Database, source: str, scope: str, pages: int) -> None:

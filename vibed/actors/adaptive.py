@@ -1,0 +1,213 @@
+"""The adaptive scheduler (``VIBED_POLLING=adaptive``): each scope polled when its plan says, not all at once.
+
+In: ``Poke``.  Out: ``FetchJob`` (one per due scope; a poke still makes a whole round).  Ends when the
+poke channel ends or the job channel's readers are gone.
+
+Each pass reads the database — the bucket, the release history, when each scope was last polled by
+any daemon — and plans the day (``vibed/actors/planner.py``, rates from ``vibed/actors/learning.py``).
+A scope is due ``interval`` after its last poll, where ``interval`` is the plan's for this hour, at
+most the cron period (the floor), pulled in after a burst.  Everything it decides from is in
+PostgreSQL, so a restarted daemon and a second daemon plan the same; the poll itself is claimed with
+a gap (``fetch_state.claim_poll``), so two daemons never poll one scope within a minute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import asyncpg
+import attrs
+import trio
+
+from vibed.actors import learning, planner
+from vibed.actors.clock import Clock
+from vibed.actors.scheduler import ROUND_TIMEOUT, RoundProgress, Scheduler, new_round_id
+from vibed.logs import get_logger
+from vibed.messages import FetchJob, Poke
+from vibed.store import bucket, fetch_state, history
+from vibed.store.postgres import Database, DatabaseUnavailable
+
+log = get_logger("vibed.scheduler")
+REPLAN_S = 300.0  # scheduler seconds between two reads of the database while nothing is due
+EWMA = 0.1  # weight of the newest poll in the cost estimates
+
+
+@attrs.define(eq=False)
+class ScopeTiming:
+    interval_s: float  # the plan's, this hour
+    rate: float  # learned releases per hour, this hour
+    last_poll: dt.datetime | None = None  # by any daemon (scheduler time)
+    last_new: int = 0  # new releases our last poll of it found
+    attempted: dt.datetime | None = None  # our last attempt, claimed or not
+    first: dt.datetime | None = None  # never polled: the next cron time, as in cron mode
+
+    def next_poll(self, now: dt.datetime) -> dt.datetime:
+        if self.last_poll is None:
+            due = self.first or now
+        else:
+            due = self.last_poll + dt.timedelta(seconds=planner.after_poll(self.interval_s, self.last_new))
+        if self.attempted is not None:  # claimed elsewhere or locked: not again within the gap
+            due = max(due, self.attempted + dt.timedelta(seconds=planner.MIN_GAP_S))
+        return due
+
+
+@attrs.define(eq=False)
+class AdaptiveScheduler(Scheduler):
+    db: Database | None = None
+    clock: Clock = attrs.field(factory=Clock)
+    plans: dict[str, planner.Plan] = attrs.field(factory=dict)  # per bucket service
+    timings: dict[tuple[str, str], ScopeTiming] = attrs.field(factory=dict)
+    pages_per_poll: float = 1.0
+    burst_share: float = 0.0  # of polls, those a burst pulled in (spent above the plan)
+    polls: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        self.now, self.speed = self.clock.now, self.clock.speed
+
+    async def run(self, pokes: trio.MemoryReceiveChannel[Poke], jobs: trio.MemorySendChannel[FetchJob],
+                  *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with pokes, jobs:
+            task_status.started()
+            while True:
+                try:
+                    await self.replan()
+                except (DatabaseUnavailable, asyncpg.PostgresError) as exc:
+                    # the database is away: keep the last plan (or the cron floor) and try again next pass
+                    log.warning("poll_plan_stale", detail=str(exc)[:200])
+                    self._floor_only()
+                now = self.now()
+                due = min((t.next_poll(now) for t in self.timings.values()),
+                          default=now + dt.timedelta(seconds=REPLAN_S))
+                wait = min(REPLAN_S, max(0.0, (due - now).total_seconds()))
+                poke: Poke | None = None
+                with trio.move_on_after(self.clock.wall_seconds(wait)) as self._waiting:
+                    try:
+                        poke = await pokes.receive()
+                    except trio.EndOfChannel:
+                        return
+                try:
+                    if poke is not None:
+                        poke = self.take_poke(poke)
+                        await self.run_round(poke, poke.round_id or new_round_id(), jobs)
+                        continue
+                    now = self.now()
+                    ready = [key for key, t in self.timings.items() if t.next_poll(now) <= now]
+                    if ready:
+                        await self.poll(ready, jobs)
+                except trio.BrokenResourceError:
+                    return
+
+    def reconfigure(self, config: Any) -> None:
+        self.config = config
+        if self._waiting is not None:
+            self._waiting.cancel()  # replan with the new languages and schedule now
+
+    def _floor_only(self) -> None:
+        if not self.timings:  # nothing planned yet: every scope at the next cron time
+            now = self.now()
+            self.timings = {key: ScopeTiming(self.floor_s(), 0.0, first=self.next_fire(now))
+                            for key in self.plan(Poke(origin="plan"))}
+
+    def floor_s(self) -> float:
+        first = self.next_fire(self.now())
+        return (self.next_fire(first) - first).total_seconds()
+
+    async def replan(self) -> None:
+        assert self.db is not None
+        now = self.now()
+        scopes = self.plan(Poke(origin="plan"))
+        by_service: dict[str, list[tuple[str, str]]] = {}
+        for source, scope in scopes:
+            by_service.setdefault(self.sources[source].service, []).append((source, scope))
+        polled = await fetch_state.last_polls(self.db)
+        since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=self.clock.wall_seconds(learning.WINDOW_S))
+        floor = self.floor_s()
+        cost = self.pages_per_poll / (1.0 - min(0.5, self.burst_share))
+        timings: dict[tuple[str, str], ScopeTiming] = {}
+        for service, keys in by_service.items():
+            state = await bucket.peek(self.db, service)
+            if state is None:
+                continue
+            # the bucket refills over wall seconds; the plan counts scheduler seconds
+            budget = planner.Budget(state.tokens, state.max_tokens, state.refill_rate,
+                                    state.interval_s * self.clock.speed)
+            rates: dict[str, list[float]] = {}
+            for source in {s for s, _ in keys}:
+                langs = [scope for s, scope in keys if s == source]
+                found = await history.batches(self.db, source, langs, since)
+                for lang, values in learning.forecasts(found, langs, now, self.clock.to_trace).items():
+                    rates[f"{source}/{lang}"] = values
+            plan = planner.plan_day(budget, rates, floor, pages_per_poll=cost)
+            if not plan.floor_met and self.plans.get(service, plan).floor_met:
+                log.warning("poll_floor_thinned", service=service, spendable=round(plan.spendable),
+                            detail="the bucket cannot pay for one poll per scope per VIBED_SCHEDULE tick")
+            self.plans[service] = plan
+            for key in keys:
+                scope_plan = plan.scopes[f"{key[0]}/{key[1]}"]
+                old = self.timings.get(key)
+                last = polled.get(key)
+                timings[key] = ScopeTiming(
+                    scope_plan.interval_s, scope_plan.rate_per_hour,
+                    None if last is None else self.clock.to_trace(last),
+                    old.last_new if old else 0, old.attempted if old else None,
+                    old.first if old and old.first else self.next_fire(now))
+        self.timings = timings
+
+    async def poll(self, keys: list[tuple[str, str]], jobs: trio.MemorySendChannel[FetchJob]) -> None:
+        """One job per due scope, each its own one-job round; wait for all of them."""
+        now = self.now()
+        slot = "poll:" + now.strftime("%Y-%m-%dT%H:%M")
+        progresses = []
+        for source, scope in keys:
+            timing = self.timings[(source, scope)]
+            timing.attempted = now
+            gap = max(planner.MIN_GAP_S, 0.5 * planner.after_poll(timing.interval_s, timing.last_new))
+            progress = RoundProgress(new_round_id(), "plan", remaining=1)
+            log.debug("poll_due", source=source, language=scope, interval_s=round(timing.interval_s),
+                      rate=round(timing.rate, 2))
+            await jobs.send(FetchJob(progress.id, slot, source, scope, self.config.page_cap, progress,
+                                     min_gap_s=self.clock.wall_seconds(gap)))
+            progresses.append(((source, scope), progress))
+        with trio.move_on_after(ROUND_TIMEOUT):
+            for _, progress in progresses:
+                await progress.done.wait()
+        for key, progress in progresses:
+            timing = self.timings[key]
+            burst = timing.last_new >= planner.BURST_FROM
+            if progress.requests:
+                self.polls += 1
+                self.pages_per_poll += EWMA * (progress.requests - self.pages_per_poll)
+                self.burst_share += EWMA * (float(burst) - self.burst_share)
+                if progress.first_seen >= planner.BURST_FROM:
+                    log.info("poll_burst", source=key[0], language=key[1], new=progress.first_seen)
+            # a first poll stores what upstream already had: a backfill, not a drop
+            timing.last_new = progress.first_seen if timing.last_poll is not None else 0
+            self.last_round = progress
+            if self.on_round is not None:
+                self.on_round(progress)
+
+    def snapshot(self) -> dict[str, Any]:
+        """What health and ``/metrics`` show: each scope's next poll, learned rate, the day's forecast."""
+        now = self.now()
+        scopes: dict[str, dict[str, Any]] = {}
+        for (source, scope), t in sorted(self.timings.items()):
+            nxt = t.next_poll(now)
+            scopes.setdefault(source, {})[scope] = {
+                "next_poll": nxt.isoformat().replace("+00:00", "Z"),
+                "next_poll_in_s": round(max(0.0, (nxt - now).total_seconds()), 1),
+                "interval_s": round(planner.after_poll(t.interval_s, t.last_new), 1),
+                "learned_rate_per_hour": round(t.rate, 3),
+            }
+        budgets = {service: {"spendable_per_day": round(p.spendable, 1), "forecast_per_day": round(p.forecast, 1),
+                             "reserve": planner.RESERVE, "paced": round(p.paced, 3), "floor_met": p.floor_met,
+                             "floor_s": p.floor_s}
+                   for service, p in sorted(self.plans.items())}
+        return {"mode": "adaptive", "scopes": scopes, "budget": budgets,
+                "pages_per_poll": round(self.pages_per_poll, 3), "burst_share": round(self.burst_share, 3)}
+
+
+def cron_snapshot(scheduler: Scheduler) -> dict[str, Any]:
+    nxt = scheduler.next_fire(scheduler.now())
+    return {"mode": "cron", "next_round": nxt.isoformat().replace("+00:00", "Z")}
+

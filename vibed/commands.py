@@ -153,11 +153,14 @@ def simulate(args: argparse.Namespace) -> int:
 
     try:
         trio.run(_main)
-    except KeyboardInterrupt:
-        return 0
-    except OSError as exc:
-        print(f"vibed: cannot serve the simulator on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
-        return 1
+    except BaseException as exc:  # the nursery hands Ctrl-C and a bind failure over in a group
+        leaf = _leaf(exc)
+        if isinstance(leaf, KeyboardInterrupt):
+            return 0
+        if isinstance(leaf, OSError):
+            print(f"vibed: cannot serve the simulator on {args.host}:{args.port}: {leaf.strerror}", file=sys.stderr)
+            return 1
+        raise
     return 0
 
 

@@ -18,8 +18,8 @@ from tests.pipeline_support import (
     running_daemon,
 )
 from vibed.actors.health import SUSPECT_AFTER
+from vibed.cli.status import render_status
 from vibed.simulator import SimSettings
-from vibed.status import render_status
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import warnings
 from typing import Any
 
 import vibed
-from vibed import commands_backfill, commands_db
+from vibed.cli import backfill as commands_backfill
+from vibed.cli import db as commands_db
 from vibed.config import SETTINGS, ConfigError, load_config, secrets_of
 
 
@@ -110,14 +111,14 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {s.field: getattr(args, s.field, None) for s in SETTINGS if hasattr(args, s.field)}
     try:
         if args.command == "simulate":
-            from vibed.commands import simulate
+            from vibed.cli.commands import simulate
 
             return simulate(args)
         config = load_config(overrides, env_file=args.env_file, config_file=args.config)
     except ConfigError as exc:
         return _fail(str(exc))
 
-    from vibed import commands
+    from vibed.cli import commands
     from vibed.logs import configure_logging
 
     # an operator's command prints its answer on stdout; its log lines go to stderr
@@ -131,6 +132,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -74,7 +74,7 @@ class _Progress:
 
 
 def backfill(config: Any, args: argparse.Namespace) -> int:
-    from vibed.commands_db import _database, _in_loop
+    from vibed.cli.db import _database, _in_loop
     from vibed.parsing import parse_languages
 
     try:

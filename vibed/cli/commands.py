@@ -186,7 +186,7 @@ def token(config: Any, args: argparse.Namespace) -> int:
 
 
 def status(config: Any, args: argparse.Namespace) -> int:
-    from vibed.status import render_status
+    from vibed.cli.status import render_status
 
     url = f"http://127.0.0.1:{config.port}/api/health"
     try:

@@ -1,0 +1,7 @@
+"""``python -m vibed.cli``: the ``vibed`` command."""
+
+import sys
+
+from vibed.cli import main
+
+sys.exit(main())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
 import tempfile
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -22,7 +23,7 @@ import trio_asyncio
 os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="trio_asyncio")
 
-from tests.daemon_proc import free_port  # noqa: E402
+from tests.daemon_proc import free_port, postgres_pids  # noqa: E402
 from tests.redis_support import RedisServer  # noqa: E402
 from tests.sim_fixtures import *  # noqa: E402,F403
 from vibed.logs import configure_logging  # noqa: E402
@@ -107,3 +108,12 @@ def redis_server() -> Iterator[RedisServer]:
             yield server
         finally:
             server.kill()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    """A data directory for a daemon subprocess; no embedded server outlives the test, even a failed one."""
+    path = tmp_path / "data"
+    yield path
+    for pid in postgres_pids(path):
+        subprocess.run(["kill", "-9", str(pid)], check=False)

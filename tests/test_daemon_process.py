@@ -12,14 +12,6 @@ import pytest
 from tests.daemon_proc import VIBED, Daemon, clean_env, free_port, postgres_pids
 
 
-@pytest.fixture
-def data_dir(tmp_path):
-    path = tmp_path / "data"
-    yield path
-    for pid in postgres_pids(path):  # never leave a server behind, even when a test failed
-        subprocess.run(["kill", "-9", str(pid)], check=False)
-
-
 def test_embedded_start_health_sigterm_and_restart_reuses_data(tmp_path, data_dir):
     port = free_port()
     env = clean_env(PORT=str(port), VIBED_DATA_DIR=str(data_dir), JWT_SECRET="never-logged-secret-0123456789abcdef")

@@ -6,7 +6,6 @@ import json
 import subprocess
 from urllib.parse import urlsplit
 
-import pytest
 import trio
 
 from tests.daemon_proc import VIBED, Daemon, clean_env, free_port, postgres_pids
@@ -14,14 +13,6 @@ from tests.daemon_proc import VIBED, Daemon, clean_env, free_port, postgres_pids
 
 def vibed(cwd, env, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*VIBED, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture
-def data_dir(tmp_path):
-    path = tmp_path / "data"
-    yield path
-    for pid in postgres_pids(path):
-        subprocess.run(["kill", "-9", str(pid)], check=False)
 
 
 def test_db_and_bucket_against_the_running_embedded_daemon_and_without_it(tmp_path, data_dir):

@@ -15,8 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.daemon_proc import Daemon, clean_env, free_port, postgres_pids
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,14 +52,6 @@ def wait_for(daemon: Daemon, predicate, timeout: float, what: str) -> dict:
         assert daemon.proc.poll() is None, daemon.stderr()
         time.sleep(0.1)
     raise AssertionError(f"no {what} within {timeout}s: {daemon.stdout()[-2000:]}")
-
-
-@pytest.fixture
-def data_dir(tmp_path):
-    path = tmp_path / "data"
-    yield path
-    for pid in postgres_pids(path):
-        subprocess.run(["kill", "-9", str(pid)], check=False)
 
 
 def test_operations_and_troubleshooting_commands_work_as_written(tmp_path, data_dir):

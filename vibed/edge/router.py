@@ -81,10 +81,8 @@ class Router:
         verdict = await self.guard.check(head.method, head.path, head.peer[0], head.headers)
         if verdict.refusal is not None:
             await self._write(head, verdict.refusal, verdict.headers, "edge")
-        elif head.path in STREAM_PATHS:
-            return await self._sse(head, verdict)
-        elif head.path == WS_PATH and head.wants_websocket:
-            return await self._websocket(head, verdict)
+        elif head.path in STREAM_PATHS or (head.path == WS_PATH and head.wants_websocket):
+            return await self._stream(head, verdict)
         else:
             await self._ordinary(head, verdict)
         return False
@@ -103,33 +101,34 @@ class Router:
             return error_answer(503, "too_many_streams", refusal, [("Retry-After", RETRY_AFTER)])
         return request
 
-    async def _sse(self, head: RequestHead, verdict: Verdict) -> bool:
+    async def _stream(self, head: RequestHead, verdict: Verdict) -> bool:
+        """Admit the stream and hand the socket over (True), or write the refusal (False)."""
         request = self._admit_stream(head, verdict.ip)
         if isinstance(request, Answer):
             await self._write(head, request, verdict.headers, head.path)
             return False
-        self.on_stream("sse", head.reused)
-        self.on_answer(head.path, 200)
+        websocket = head.path == WS_PATH
+        self.on_stream("websocket" if websocket else "sse", head.reused)
+        self.on_answer(head.path, 101 if websocket else 200)
+        if websocket:
+            await self._websocket(head, verdict, request)
+        else:
+            await self._sse(head, verdict, request)
+        return True
+
+    async def _sse(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> None:
         # the stream's head carries what every answer to this request carries (CORS, RateLimit-*)
         response_head = render_head(head.conn, Answer(200, STREAM_HEADERS), verdict.headers)
         chunked = b"transfer-encoding: chunked" in response_head.lower()  # HTTP/1.1 yes, 1.0 no
         await serve_sse(self.hub, self.db, self.settings, head.sock, response_head, chunked, request, verdict.ip)
-        return True
 
-    async def _websocket(self, head: RequestHead, verdict: Verdict) -> bool:
-        request = self._admit_stream(head, verdict.ip)
-        if isinstance(request, Answer):
-            await self._write(head, request, verdict.headers, head.path)
-            return False
-        self.on_stream("websocket", head.reused)
-        self.on_answer(head.path, 101)
+    async def _websocket(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> None:
         # trio-websocket reads the handshake itself: give it the request again, then what followed it
         handshake = h11.Connection(h11.CLIENT).send(h11.Request(
             method=head.request.method, target=head.request.target, headers=head.request.headers.raw_items()))
         await serve_websocket(self.hub, self.db, self.settings, head.sock,
                               (handshake or b"") + head.conn.trailing_data[0], request, verdict.ip,
                               partial(self.guard.recount, verdict.ip))
-        return True
 
     # -- everything else ---------------------------------------------------------------------
     async def _ordinary(self, head: RequestHead, verdict: Verdict) -> None:

@@ -25,7 +25,8 @@ def free_port() -> int:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k in _PASS_THROUGH}
+    # COVERAGE_*: under `coverage run`, the daemons a test starts are measured too
+    env = {k: v for k, v in os.environ.items() if k in _PASS_THROUGH or k.startswith("COVERAGE_")}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
     env.update(extra)
     return env

@@ -169,6 +169,8 @@ SETTINGS: tuple[Setting, ...] = (
             "frames queued for one slow stream client before it is disconnected"),
     Setting("stream_stall_timeout", "VIBED_STREAM_STALL_TIMEOUT", lambda v: parse_float(v, low=1, high=3600), 30.0,
             "seconds a stream client may leave its socket unread before it is disconnected"),
+    Setting("edge_cache_ttl", "VIBED_EDGE_CACHE_TTL", lambda v: parse_float(v, low=0, high=3600), 2.0,
+            "seconds the edge holds an answer at most (a delivered event ends it sooner)"),
     Setting("max_streams", "VIBED_MAX_STREAMS", lambda v: parse_int(v, low=0, high=10_000_000), 0,
             "most concurrent SSE/WebSocket clients (0 = as many as file descriptors allow)"),
     Setting("api_rate_limit", "VIBED_API_RATE_LIMIT", lambda v: parse_int(v, low=0, high=1_000_000), 120,

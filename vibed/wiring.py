@@ -219,7 +219,8 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     http_stop = trio.Event()
     app = create_app(runtime)
     # answers the edge holds until the next delivered event (the hub's last id moves with every release)
-    edge_cache = runtime.parts["edge_cache"] = EdgeCache(lambda: delivery.sequencer.last_id)
+    edge_cache = runtime.parts["edge_cache"] = EdgeCache(lambda: delivery.sequencer.last_id,
+                                                         ttl=config.edge_cache_ttl)
     guard = Guard.from_config(config)  # client address, CORS, per-IP limit: live on SIGHUP
     # the edge owns the sockets: per request, a stream goes to the hub, the rest to cache or app
     port = await nursery.start(partial(serve_http, delivery, app, config, host=config.host, port=config.port,

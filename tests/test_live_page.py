@@ -41,6 +41,17 @@ def sse_streams_opened(base: str) -> dict[str, float]:
     return {connection: float(value) for connection, value in found}
 
 
+def wait_for_event(daemon: Daemon, name: str, timeout: float = 30, **fields: object) -> dict:
+    """The daemon's first log line ``name`` with these fields, awaited (a ceiling, not a pause)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for event in daemon.events():
+            if event["event"] == name and all(event.get(k) == v for k, v in fields.items()):
+                return event
+        time.sleep(0.05)
+    raise AssertionError(f"no {name} {fields} within {timeout}s: {daemon.stdout()[-2000:]}")
+
+
 @pytest.fixture
 def test_db(pg_server):
     import trio
@@ -95,8 +106,8 @@ def test_new_release_appears_live_and_the_page_survives_a_restart(tmp_path, test
     daemon = Daemon(tmp_path, env)
     try:
         daemon.wait_healthy(timeout=30)
-        post(f"{base}/api/new-releases/fetch")  # a first round over the catalogue
-        time.sleep(1.5)
+        first = post(f"{base}/api/new-releases/fetch")["round_id"]  # a first round over the catalogue
+        wait_for_event(daemon, "fetch_completed", round_id=first)
         with sync_api.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900})

@@ -1,25 +1,16 @@
-"""Helpers for the HTTP API tests: a daemon in-process on a real socket, and releases.
+"""Helpers for the HTTP API tests: the config of an in-process daemon that fetches nothing, and releases.
 
-    async with running_api(api_config(db_url)) as api:
+    async with running_daemon(api_config(db_url)) as api:       # tests/daemon_inproc.py
         r = await api.client.get("/api/new-releases")
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
-from collections.abc import AsyncIterator
-from functools import partial
 from typing import Any
 
-import attrs
-import httpx
-import trio
-
-from tests.daemon_proc import free_port
 from vibed.config import load_config
-from vibed.daemon import Runtime, serve_daemon
 from vibed.messages import Artist, Release
 from vibed.store.postgres import Database
 from vibed.store.releases import write_batch
@@ -29,53 +20,9 @@ NOWHERE = "http://127.0.0.1:9"  # upstream never called: no round runs
 
 
 def api_config(db_url: str, **overrides: Any) -> Any:
-    values = {"database_url": db_url, "jiosaavn_base_url": NOWHERE, "port": free_port(), "host": "127.0.0.1",
+    values = {"database_url": db_url, "jiosaavn_base_url": NOWHERE, "port": 0, "host": "127.0.0.1",
               "schedule": FAR_AWAY, "grace_period": 2, "db_pool_size": 6, **overrides}
     return load_config(values, environ={}, env_file=None)
-
-
-def http_port(runtime: Runtime) -> int:
-    # wiring will publish the bound port as parts["http_port"]; until then the configured one (never 0 here)
-    return int(runtime.parts.get("http_port") or runtime.config.port)
-
-
-class _Stop:
-    """``serve_daemon`` does ``stop or trio.Event()``, and a trio.Event refuses ``bool()``."""
-
-    def __init__(self) -> None:
-        self.event = trio.Event()
-
-    def __bool__(self) -> bool:
-        return True
-
-    def set(self) -> None:
-        self.event.set()
-
-    async def wait(self) -> None:
-        await self.event.wait()
-
-
-@attrs.define(eq=False)
-class Api:
-    runtime: Runtime
-    client: httpx.AsyncClient
-
-    @property
-    def base_url(self) -> str:
-        return str(self.client.base_url).rstrip("/")
-
-
-@contextlib.asynccontextmanager
-async def running_api(config: Any) -> AsyncIterator[Api]:
-    stop = _Stop()
-    async with trio.open_nursery() as nursery:
-        runtime = await nursery.start(partial(serve_daemon, config, stop=stop))
-        base = f"http://127.0.0.1:{http_port(runtime)}"
-        try:
-            async with httpx.AsyncClient(base_url=base, timeout=10) as client:
-                yield Api(runtime, client)
-        finally:
-            stop.set()
 
 
 def release(n: int, *, language: str = "ml", source: str = "jiosaavn", kind: str = "album",

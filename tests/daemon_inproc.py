@@ -1,4 +1,12 @@
-"""The whole daemon inside the test's Trio run: real database, real HTTP port, real simulator."""
+"""The whole daemon inside the test's Trio run: real database, real HTTP socket, real simulator.
+
+    async with running_daemon(api_config(db_url)) as daemon:           # config: tests/api_support.py
+        r = await daemon.client.get("/api/new-releases")                 # httpx on the bound port
+        progress = await daemon.round()                                  # poke, wait until it completed
+
+The one runner of every in-process test. Rounds are awaited through the scheduler's ``on_round``
+hook, never by sleeping; the port is the one the daemon bound (configs ask for port 0).
+"""
 
 from __future__ import annotations
 
@@ -7,41 +15,83 @@ from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
 
+import attrs
+import httpx
 import trio
 
-from vibed.config import load_config
-from vibed.daemon import serve_daemon
+from vibed.actors.scheduler import RoundProgress
+from vibed.daemon import Runtime, serve_daemon
+
+ROUND_TIMEOUT = 20.0  # a ceiling: a round of the test simulator takes well under a second
 
 
-def daemon_config(db_url: str, **overrides: Any) -> Any:
-    environ = {"DATABASE_URL": db_url, "PORT": "0", "VIBED_HOST": "127.0.0.1",
-               "VIBED_SCHEDULE": "0 0 1 1 *", "VIBED_GRACE_PERIOD": "3"}
-    config = load_config({}, environ=environ, env_file=None, config_file="/dev/null")
-    import attrs
+@attrs.define(eq=False)
+class Rounds:
+    """The scheduler's ``on_round`` hook: finished rounds by id, awaitable."""
 
-    return attrs.evolve(config, **overrides)
+    finished: dict[str, RoundProgress] = attrs.field(factory=dict)
+    order: list[RoundProgress] = attrs.field(factory=list)
+    _waiting: dict[str, trio.Event] = attrs.field(factory=dict)
+    _any: trio.Event = attrs.field(factory=trio.Event)
+
+    def __call__(self, progress: RoundProgress) -> None:
+        self.finished[progress.id] = progress
+        self.order.append(progress)
+        self._waiting.pop(progress.id, trio.Event()).set()
+        self._any.set()
+        self._any = trio.Event()
+
+    async def wait(self, round_id: str, timeout: float = ROUND_TIMEOUT) -> RoundProgress:
+        with trio.fail_after(timeout):
+            while round_id not in self.finished:
+                await self._waiting.setdefault(round_id, trio.Event()).wait()
+        return self.finished[round_id]
+
+    async def wait_count(self, count: int, timeout: float = ROUND_TIMEOUT) -> list[RoundProgress]:
+        with trio.fail_after(timeout):
+            while len(self.order) < count:
+                await self._any.wait()
+        return self.order
+
+
+@attrs.define(eq=False)
+class InProcessDaemon:
+    runtime: Runtime
+    client: httpx.AsyncClient  # base URL: this daemon
+    rounds: Rounds
+
+    @property
+    def port(self) -> int:
+        return int(self.runtime.parts["http_port"])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def round(self, languages: tuple[str, ...] | None = None) -> RoundProgress:
+        """Poke (as POST /api/new-releases/fetch does) and wait until that round has completed."""
+        requested = self.runtime.parts["control"].request_round("http", languages)
+        return await self.rounds.wait(requested.round_id)
+
+
+def _both(daemons: Any, ours: Rounds, progress: RoundProgress) -> None:
+    if daemons is not None:
+        daemons(progress)  # the round's metrics and the notifier's status line
+    ours(progress)
 
 
 @contextlib.asynccontextmanager
-async def running_daemon(db_url: str, **overrides: Any) -> AsyncIterator[Any]:
-    """Yield the Runtime of a daemon started in this run; stop and drain it on exit."""
+async def running_daemon(config: Any) -> AsyncIterator[InProcessDaemon]:
+    """``serve_daemon`` on ``config`` until the block ends; then stopped and drained (its grace period)."""
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
-        runtime = await nursery.start(partial(serve_daemon, daemon_config(db_url, **overrides), stop=stop))
+        runtime = await nursery.start(partial(serve_daemon, config, stop=stop))
+        rounds = Rounds()
+        scheduler = runtime.parts["scheduler"]
+        scheduler.on_round = partial(_both, scheduler.on_round, rounds)  # the daemon's own hook still runs
         try:
-            yield runtime
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{runtime.parts['http_port']}",
+                                         timeout=10) as client:
+                yield InProcessDaemon(runtime, client, rounds)
         finally:
             stop.set()
-
-
-def base_url(runtime: Any) -> str:
-    return f"http://127.0.0.1:{runtime.parts['http_port']}"
-
-
-async def wait_for_round(runtime: Any, count: int, timeout: float = 20) -> Any:
-    scheduler = runtime.parts["scheduler"]
-    with trio.fail_after(timeout):
-        while scheduler.rounds < count or scheduler.last_round is None or \
-                scheduler.last_round is not None and not scheduler.last_round.done.is_set():
-            await trio.sleep(0.02)
-    return scheduler.last_round

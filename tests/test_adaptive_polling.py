@@ -14,7 +14,8 @@ import httpx
 import pytest
 import trio
 
-from tests.pipeline_support import daemon_config, quiet_sim_settings, running_daemon
+from tests.daemon_inproc import running_daemon
+from tests.pipeline_support import daemon_config, quiet_sim_settings
 from vibed.actors import learning
 from vibed.actors.adaptive import AdaptiveScheduler
 from vibed.actors.clock import Clock
@@ -135,7 +136,7 @@ async def test_two_daemons_never_poll_one_language_in_the_same_minute(db: Databa
 async def test_health_and_metrics_show_the_plan(db_url: str, sim_url: str) -> None:
     config = daemon_config(db_url, sim_url, polling="adaptive", schedule="*/10 * * * *")
     async with running_daemon(config) as daemon:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{daemon.runtime.parts['http_port']}") as client:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{daemon.port}") as client:
             with trio.fail_after(10):
                 while not (health := (await client.get("/api/health")).json())["polling"]["scopes"]:
                     await trio.sleep(0.05)  # until the first plan is made
@@ -154,6 +155,6 @@ async def test_health_and_metrics_show_the_plan(db_url: str, sim_url: str) -> No
 
 async def test_cron_mode_says_so_in_health(db_url: str, sim_url: str) -> None:
     async with running_daemon(daemon_config(db_url, sim_url, polling="cron")) as daemon:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{daemon.runtime.parts['http_port']}") as client:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{daemon.port}") as client:
             health = (await client.get("/api/health")).json()
     assert health["polling"]["mode"] == "cron" and health["polling"]["next_round"].startswith("2")

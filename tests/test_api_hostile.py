@@ -7,7 +7,8 @@ import json
 
 import trio
 
-from tests.api_support import api_config, http_port, release, running_api, store, table_digest
+from tests.api_support import api_config, release, store, table_digest
+from tests.daemon_inproc import running_daemon
 from vibed.auth import issue_token
 
 SECRET = "hostile-input-secret-0123456789abcdef"
@@ -77,7 +78,7 @@ async def _raw(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
 async def test_bad_listing_parameters_are_400_json_and_change_nothing(db, db_url):
     await store(db, *(release(n) for n in range(30)))
     before = await table_digest(db)
-    async with running_api(api_config(db_url, api_rate_limit=0)) as api:
+    async with running_daemon(api_config(db_url, api_rate_limit=0)) as api:
         good = (await api.client.get(LISTING, params={"limit": 1})).json()["next_cursor"]
         body, tag = good.split(".")
         cases = {
@@ -107,8 +108,8 @@ async def test_bad_listing_parameters_are_400_json_and_change_nothing(db, db_url
 
 
 async def test_malformed_requests_on_the_wire_are_4xx_not_5xx_nor_dropped(db, db_url):
-    async with running_api(api_config(db_url, api_rate_limit=0)) as api:
-        port = int(api.base_url.rsplit(":", 1)[1])
+    async with running_daemon(api_config(db_url, api_rate_limit=0)) as api:
+        port = api.port
         host = b"Host: 127.0.0.1\r\nConnection: close\r\n"
         non_utf8 = await _raw(port, b"GET /api/new-releases?q=%FF%FE HTTP/1.1\r\n" + host + b"\r\n")
         raw_bytes = await _raw(port, b"GET /api/new-releases?q=\xff\xfe HTTP/1.1\r\n" + host + b"\r\n")
@@ -125,14 +126,14 @@ async def test_malformed_requests_on_the_wire_are_4xx_not_5xx_nor_dropped(db, db
 async def test_control_bodies_methods_and_sizes(db, db_url):
     before = await table_digest(db)
     token = {"Authorization": f"Bearer {issue_token(SECRET, ttl=60)}"}
-    async with running_api(api_config(db_url, jwt_secret=SECRET, api_rate_limit=0)) as api:
+    async with running_daemon(api_config(db_url, jwt_secret=SECRET, api_rate_limit=0)) as api:
         post = api.client.post
         not_json = await post("/api/new-releases/fetch", headers=token, content=b"{not json")
         not_object = await post("/api/new-releases/fetch", headers=token, json=["ml"])
         bad_language = await post("/api/new-releases/fetch", headers=token, json={"languages": ["xx"]})
         extra = await post("/api/new-releases/fetch", headers=token, json={"languages": ["ml"], "drop": 1})
         binary = await post("/api/new-releases/fetch", headers=token, content=b"\xff\xfe\x00garbage")
-        port = http_port(api.runtime)
+        port = api.port
         too_big = await raw_post(port, "/api/new-releases/fetch", 10 * 1024 * 1024, token)
         too_big_anonymous = await raw_post(port, "/api/new-releases/fetch", 10 * 1024 * 1024, {})
         wrong_method = await post(LISTING)
@@ -149,7 +150,7 @@ async def test_control_bodies_methods_and_sizes(db, db_url):
 
 async def test_a_refusal_over_an_unread_body_keeps_the_keep_alive_connection_usable(db_url):
     # regression: a 401 sent before the body was read left the next request on the connection hanging
-    async with running_api(api_config(db_url, jwt_secret=SECRET, api_rate_limit=0)) as api:
+    async with running_daemon(api_config(db_url, jwt_secret=SECRET, api_rate_limit=0)) as api:
         with trio.fail_after(5):
             for _ in range(3):
                 refused = await api.client.post("/api/new-releases/fetch", json={})

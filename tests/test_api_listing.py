@@ -7,7 +7,8 @@ from typing import Any
 
 import trio
 
-from tests.api_support import api_config, http_port, release, running_api, store
+from tests.api_support import api_config, release, store
+from tests.daemon_inproc import running_daemon
 from tests.http_wire import AnswerReader, raw_clients, request
 
 
@@ -27,7 +28,7 @@ async def _all_pages(client, params: dict) -> tuple[list[dict], int]:
 async def test_listing_is_newest_first_with_undated_last_and_pages_cover_every_row_once(db, db_url):
     days = [dt.date(2026, 3, 1), None, dt.date(2026, 2, 1), dt.date(2026, 3, 5)]
     await store(db, *(release(n, day=days[n % 4]) for n in range(23)))
-    async with running_api(api_config(db_url)) as api:
+    async with running_daemon(api_config(db_url)) as api:
         rows, pages = await _all_pages(api.client, {"limit": 5})
     assert pages == 5 and len(rows) == 23
     assert len({r["id"] for r in rows}) == 23  # nothing twice, nothing skipped
@@ -45,7 +46,7 @@ async def test_filters_language_source_kind_since_and_search(db, db_url):
                 release(3, language="ta", source="spotify", artist="Anirudh"),
                 release(4, language="ml", day=dt.date(2025, 1, 1), title="100% Love_Song"),
                 release(5, language="ml", title="It's \"quoted\"; DROP TABLE releases; --"))
-    async with running_api(api_config(db_url)) as api:
+    async with running_daemon(api_config(db_url)) as api:
         async def ids(**params) -> set[int]:
             r = await api.client.get("/api/new-releases", params=params)
             assert r.status_code == 200, r.text
@@ -68,7 +69,7 @@ async def test_filters_language_source_kind_since_and_search(db, db_url):
 
 async def test_representation_is_row_json_and_one_release_carries_raw(db, db_url):
     await store(db, release(7, title="Bougainvillea"))
-    async with running_api(api_config(db_url)) as api:
+    async with running_daemon(api_config(db_url)) as api:
         listed = (await api.client.get("/api/new-releases")).json()["data"][0]
         one = await api.client.get(f"/api/releases/{listed['id']}")
         missing = await api.client.get("/api/releases/999999")
@@ -85,7 +86,7 @@ async def test_representation_is_row_json_and_one_release_carries_raw(db, db_url
 
 async def test_etag_gives_304_until_the_result_changes(db, db_url):
     await store(db, release(1))
-    async with running_api(api_config(db_url, edge_cache_ttl=0.2)) as api:
+    async with running_daemon(api_config(db_url, edge_cache_ttl=0.2)) as api:
         first = await api.client.get("/api/new-releases", params={"language": "ml", "limit": 25})
         etag = first.headers["ETag"]
         assert first.headers["Cache-Control"] == "public, max-age=5"
@@ -108,7 +109,7 @@ async def test_a_cached_answer_is_byte_identical_to_the_app_s_apart_from_date(db
     targets = ["/api/new-releases?language=ml&limit=25", "/api/releases/1", "/openapi.json", "/"]
 
     async def raw_answers(api: Any, extra: str = "") -> list[bytes]:
-        async with raw_clients(http_port(api.runtime)) as connect:
+        async with raw_clients(api.port) as connect:
             stream = await connect()
             out = []
             for target in targets:
@@ -125,7 +126,7 @@ async def test_a_cached_answer_is_byte_identical_to_the_app_s_apart_from_date(db
 
     # no per-IP limit here: RateLimit-Remaining rightly differs from one request to the next
     # (test_api_protection shows cached answers counting and carrying it)
-    async with running_api(api_config(db_url, cors_origins="https://app.example", api_rate_limit=0)) as api:
+    async with running_daemon(api_config(db_url, cors_origins="https://app.example", api_rate_limit=0)) as api:
         cache = api.runtime.parts["edge_cache"]
         origin = "Origin: https://app.example"
         filled = await raw_answers(api, origin)  # the app answers, and the edge keeps the answers

@@ -12,7 +12,8 @@ import jsonschema
 import trio
 from openapi_spec_validator import validate
 
-from tests.api_support import api_config, release, running_api, store, table_digest
+from tests.api_support import api_config, release, store, table_digest
+from tests.daemon_inproc import running_daemon
 from vibed.http.app import create_app
 
 SECRET = "openapi-test-secret-0123456789abcdef"
@@ -35,7 +36,7 @@ def conforms(doc: dict[str, Any], path: str, method: str, response: Any) -> None
 
 
 async def test_the_document_is_valid_openapi_3_1_and_covers_every_route(db_url):
-    async with running_api(api_config(db_url)) as api:
+    async with running_daemon(api_config(db_url)) as api:
         doc = (await api.client.get("/openapi.json")).json()
         routes = {(re.sub(r"<[^>]+>", "{}", rule.rule), method) for rule in create_app(api.runtime).url_map.iter_rules()
                   for method in rule.methods - {"HEAD", "OPTIONS"} if rule.endpoint != "static"}
@@ -56,7 +57,7 @@ async def test_the_document_is_valid_openapi_3_1_and_covers_every_route(db_url):
 
 async def test_real_answers_conform_to_the_document(db, db_url):
     await store(db, release(1), release(2, day=None, kind="song"), release(3, source="spotify", language="hi"))
-    async with running_api(api_config(db_url, api_rate_limit=8, jwt_secret=SECRET)) as api:
+    async with running_daemon(api_config(db_url, api_rate_limit=8, jwt_secret=SECRET)) as api:
         get = api.client.get
         doc = (await get("/openapi.json")).json()
         page = await get("/api/new-releases", params={"limit": 2})
@@ -82,7 +83,7 @@ async def test_schemathesis_finds_no_server_error_and_no_answer_off_the_document
     await store(db, *(release(n, day=None if n % 5 == 0 else release(n).release_date) for n in range(40)))
     before = await table_digest(db)
     # jwt_secret set: generated control requests are refused (401) instead of starting rounds
-    async with running_api(api_config(db_url, api_rate_limit=0, jwt_secret=SECRET)) as api:
+    async with running_daemon(api_config(db_url, api_rate_limit=0, jwt_secret=SECRET)) as api:
         result = await trio.run_process(
             [str(ST), "run", f"{api.base_url}/openapi.json",
              "--checks", "not_a_server_error,response_schema_conformance",

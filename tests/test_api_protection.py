@@ -6,7 +6,8 @@ import time
 
 import jwt
 
-from tests.api_support import api_config, running_api
+from tests.api_support import api_config
+from tests.daemon_inproc import running_daemon
 from vibed.auth import issue_token
 from vibed.edge.respond import HTML_CSP, JSON_CSP, content_security_policy
 
@@ -15,7 +16,7 @@ FETCH = "/api/new-releases/fetch"
 
 
 async def test_over_the_limit_is_429_with_retry_after_and_ratelimit_headers_everywhere(db_url):
-    async with running_api(api_config(db_url, api_rate_limit=3)) as api:
+    async with running_daemon(api_config(db_url, api_rate_limit=3)) as api:
         answers = [await api.client.get("/api/new-releases") for _ in range(3)]
         refused = await api.client.get("/api/rate-limit")
         unlimited = [await api.client.get(path) for path in ("/api/health", "/openapi.json") for _ in range(3)]
@@ -34,7 +35,7 @@ async def test_forwarded_for_is_believed_only_from_trusted_proxies_right_most_un
     def xff(value: str) -> dict[str, str]:
         return {"X-Forwarded-For": value}
 
-    async with running_api(api_config(db_url, api_rate_limit=2, trusted_proxies="127.0.0.1,10.0.0.0/8")) as api:
+    async with running_daemon(api_config(db_url, api_rate_limit=2, trusted_proxies="127.0.0.1,10.0.0.0/8")) as api:
         get = api.client.get
         # the client made up "6.6.6.6"; our proxies 10.1.1.1 and the peer 127.0.0.1 appended the rest
         first = [await get("/api/rate-limit", headers=xff(f"{spoof}, 198.51.100.7, 10.1.1.1"))
@@ -43,7 +44,7 @@ async def test_forwarded_for_is_believed_only_from_trusted_proxies_right_most_un
     assert [r.status_code for r in first] == [200, 200, 429]  # one client, whatever it claimed
     assert other.status_code == 200 and other.headers["RateLimit-Remaining"] == "1"
 
-    async with running_api(api_config(db_url, api_rate_limit=2)) as api:  # no trusted proxy: header ignored
+    async with running_daemon(api_config(db_url, api_rate_limit=2)) as api:  # no trusted proxy: header ignored
         answers = [await api.client.get("/api/rate-limit", headers=xff(f"192.0.2.{i}")) for i in range(3)]
     assert [r.status_code for r in answers] == [200, 200, 429]
 
@@ -51,13 +52,13 @@ async def test_forwarded_for_is_believed_only_from_trusted_proxies_right_most_un
 async def test_cors_only_for_listed_origins_and_preflight_is_answered(db_url):
     preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "GET",
                  "Access-Control-Request-Headers": "If-None-Match"}
-    async with running_api(api_config(db_url)) as api:  # default: same origin only
+    async with running_daemon(api_config(db_url)) as api:  # default: same origin only
         plain = await api.client.get("/api/new-releases", headers={"Origin": "https://app.example"})
         refused = await api.client.options("/api/new-releases", headers=preflight)
     assert plain.status_code == 200 and "Access-Control-Allow-Origin" not in plain.headers
     assert refused.status_code == 403 and refused.json()["error"] == "cors_forbidden"
 
-    async with running_api(api_config(db_url, cors_origins="https://app.example")) as api:
+    async with running_daemon(api_config(db_url, cors_origins="https://app.example")) as api:
         allowed = await api.client.options("/api/new-releases", headers=preflight)
         read = await api.client.get("/api/new-releases", headers={"Origin": "https://app.example"})
         stranger = await api.client.get("/api/new-releases", headers={"Origin": "https://evil.example"})
@@ -70,7 +71,7 @@ async def test_cors_only_for_listed_origins_and_preflight_is_answered(db_url):
 
 
 async def test_security_headers_on_answers_errors_and_304_with_csp_per_type(db_url):
-    async with running_api(api_config(db_url)) as api:
+    async with running_daemon(api_config(db_url)) as api:
         ok = await api.client.get("/api/new-releases")
         missing = await api.client.get("/nothing-here")
         not_modified = await api.client.get("/api/new-releases", headers={"If-None-Match": ok.headers["ETag"]})
@@ -101,7 +102,7 @@ def _tokens() -> dict[str, str]:
 
 
 async def test_control_refuses_every_bad_token_with_401_and_www_authenticate(db_url):
-    async with running_api(api_config(db_url, jwt_secret=SECRET, api_rate_limit=0)) as api:
+    async with running_daemon(api_config(db_url, jwt_secret=SECRET, api_rate_limit=0)) as api:
         refused = {name: await api.client.post(FETCH, headers={"Authorization": value} if value else {})
                    for name, value in _tokens().items()}
         good = await api.client.post(FETCH, headers={"Authorization": f"Bearer {issue_token(SECRET, ttl=60)}"},

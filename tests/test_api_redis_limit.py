@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import trio
 
-from tests.api_support import api_config, running_api
+from tests.api_support import api_config
+from tests.daemon_inproc import running_daemon
 
 
 async def test_two_daemons_sharing_redis_share_one_count_per_client(db_url, redis_server):
     config = {"api_rate_limit": 4, "redis_url": redis_server.url}
-    async with running_api(api_config(db_url, **config)) as a, running_api(api_config(db_url, **config)) as b:
+    async with running_daemon(api_config(db_url, **config)) as a, running_daemon(api_config(db_url, **config)) as b:
         answers = []
         for api in (a, b, a, b, b, a):
             answers.append(await api.client.get("/api/new-releases"))
@@ -20,7 +21,7 @@ async def test_two_daemons_sharing_redis_share_one_count_per_client(db_url, redi
 
 async def test_concurrent_requests_on_two_instances_never_overspend(db_url, redis_server):
     config = {"api_rate_limit": 10, "redis_url": redis_server.url}
-    async with running_api(api_config(db_url, **config)) as a, running_api(api_config(db_url, **config)) as b:
+    async with running_daemon(api_config(db_url, **config)) as a, running_daemon(api_config(db_url, **config)) as b:
         statuses: list[int] = []
 
         async def hit(api) -> None:
@@ -33,7 +34,7 @@ async def test_concurrent_requests_on_two_instances_never_overspend(db_url, redi
 
 
 async def test_redis_down_falls_back_to_the_in_process_limit(db_url, redis_server):
-    async with running_api(api_config(db_url, api_rate_limit=2, redis_url=redis_server.url)) as api:
+    async with running_daemon(api_config(db_url, api_rate_limit=2, redis_url=redis_server.url)) as api:
         redis_server.kill()
         answers = [await api.client.get("/api/new-releases") for _ in range(3)]
     assert [r.status_code for r in answers] == [200, 200, 429]
@@ -42,7 +43,7 @@ async def test_redis_down_falls_back_to_the_in_process_limit(db_url, redis_serve
 async def test_an_unreachable_redis_costs_one_timeout_not_one_per_request(db_url, redis_server):
     import time
 
-    async with running_api(api_config(db_url, api_rate_limit=100, redis_url=redis_server.url)) as api:
+    async with running_daemon(api_config(db_url, api_rate_limit=100, redis_url=redis_server.url)) as api:
         redis_server.process.send_signal(__import__("signal").SIGSTOP)  # hung, not refused: every call would wait
         try:
             await api.client.get("/api/new-releases")  # pays the timeout once, opens the breaker

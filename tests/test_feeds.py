@@ -12,7 +12,8 @@ import datetime as dt
 import feedparser
 import jsonschema
 
-from tests.api_support import api_config, release, running_api, store
+from tests.api_support import api_config, release, store
+from tests.daemon_inproc import running_daemon
 
 FORMATS = ("atom", "rss", "json")
 VERSIONS = {"atom": "atom10", "rss": "rss20", "json": "json11"}
@@ -61,7 +62,7 @@ async def test_each_format_parses_with_ids_titles_artists_dates_covers_and_links
                 release(3, day=None, title="Undated & <odd>"))
     await db.execute("UPDATE releases SET image = 'https://img.test/' || external_id || '.jpg' "
                      "WHERE external_id = 'x1'")
-    async with running_api(api_config(db_url, public_url="https://vibed.example")) as api:
+    async with running_daemon(api_config(db_url, public_url="https://vibed.example")) as api:
         for suffix in FORMATS:
             feed = parsed(await api.client.get(f"/feeds/new-releases.{suffix}"))
             assert feed.version == VERSIONS[suffix]
@@ -83,7 +84,7 @@ async def test_each_format_parses_with_ids_titles_artists_dates_covers_and_links
 async def test_the_list_filters_apply_and_a_bad_one_is_a_400_naming_it(db, db_url):
     await store(db, release(1), release(2, language="hi"), release(3, kind="song"),
                 release(4, source="spotify", language="ml"))
-    async with running_api(api_config(db_url)) as api:
+    async with running_daemon(api_config(db_url)) as api:
         for suffix in FORMATS:
             feed = parsed(await api.client.get(f"/feeds/new-releases.{suffix}",
                                                params={"language": "ml", "kind": "album", "source": "jiosaavn"}))
@@ -96,7 +97,7 @@ async def test_the_list_filters_apply_and_a_bad_one_is_a_400_naming_it(db, db_ur
 
 async def test_at_most_100_entries(db, db_url):
     await store(db, *(release(n) for n in range(130)))
-    async with running_api(api_config(db_url)) as api:
+    async with running_daemon(api_config(db_url)) as api:
         for suffix in FORMATS:
             assert len(parsed(await api.client.get(f"/feeds/new-releases.{suffix}")).entries) == 100
         assert len(parsed(await api.client.get("/feeds/new-releases.atom?limit=7")).entries) == 7
@@ -106,7 +107,7 @@ async def test_ids_and_bytes_are_stable_across_a_restart_and_conditional_get_giv
     await store(db, release(1), release(2, kind="song"))
     before: dict[str, tuple[list[str], str, str]] = {}
     public = "https://feeds.example"  # links come from VIBED_PUBLIC_URL, not from the (changing) port
-    async with running_api(api_config(db_url, public_url=public)) as api:
+    async with running_daemon(api_config(db_url, public_url=public)) as api:
         for suffix in FORMATS:
             r = await api.client.get(f"/feeds/new-releases.{suffix}")
             before[suffix] = ([e.id for e in parsed(r).entries], r.headers["ETag"], r.headers["Last-Modified"])
@@ -117,7 +118,7 @@ async def test_ids_and_bytes_are_stable_across_a_restart_and_conditional_get_giv
                                          headers={"If-Modified-Since": r.headers["Last-Modified"]})
             assert since.status_code == 304
             assert "x-vibed-edge-cache" not in r.headers
-    async with running_api(api_config(db_url, public_url=public)) as api:  # a new daemon, the same database
+    async with running_daemon(api_config(db_url, public_url=public)) as api:  # a new daemon, the same database
         for suffix in FORMATS:
             r = await api.client.get(f"/feeds/new-releases.{suffix}")
             assert ([e.id for e in parsed(r).entries], r.headers["ETag"], r.headers["Last-Modified"]) == before[suffix]
@@ -129,7 +130,7 @@ async def test_ids_and_bytes_are_stable_across_a_restart_and_conditional_get_giv
 
 
 async def test_the_page_links_every_feed(db_url):
-    async with running_api(api_config(db_url)) as api:
+    async with running_daemon(api_config(db_url)) as api:
         page = (await api.client.get("/")).text
         for suffix, media in (("atom", "application/atom+xml"), ("rss", "application/rss+xml"),
                               ("json", "application/feed+json")):
@@ -140,7 +141,7 @@ async def test_the_page_links_every_feed(db_url):
 async def test_a_search_term_with_control_characters_still_gives_well_formed_xml(db, db_url):
     # regression: schemathesis found q=%15… made lxml refuse the feed's title (a 500)
     await store(db, release(1, title="Sun\x02rise"))
-    async with running_api(api_config(db_url)) as api:
+    async with running_daemon(api_config(db_url)) as api:
         for suffix in FORMATS:
             feed = parsed(await api.client.get(f"/feeds/new-releases.{suffix}", params={"q": "\x15\x02 \U000f2b1b"}))
             assert feed.entries == [] and feed.feed.title.startswith("vibed: new releases")

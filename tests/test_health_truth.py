@@ -9,13 +9,13 @@ import httpx
 import pytest
 import trio
 
+from tests.daemon_inproc import running_daemon
 from tests.daemon_proc import VIBED, clean_env
 from tests.pipeline_support import (
     captured_logs,
     daemon_config,
     events_named,
     quiet_sim_settings,
-    running_daemon,
 )
 from vibed.actors.health import SUSPECT_AFTER
 from vibed.cli.status import render_status
@@ -28,7 +28,7 @@ def sim_settings() -> SimSettings:
 
 
 async def health(daemon) -> tuple[int, dict]:
-    port = daemon.runtime.parts["http_port"]
+    port = daemon.port
     async with httpx.AsyncClient() as client:
         answer = await client.get(f"http://127.0.0.1:{port}/api/health")
     return answer.status_code, answer.json()
@@ -59,7 +59,7 @@ async def test_suspicious_emptiness_backs_off_warns_and_degrades(db, db_url, sim
         status, body = await health(daemon)
         assert status == 200 and body["status"] == "degraded"
         assert any(r.startswith("jiosaavn/ml: blocked by upstream") for r in body["reasons"]), body["reasons"]
-        done = await vibed_status(daemon.runtime.parts["http_port"])
+        done = await vibed_status(daemon.port)
         assert done.returncode == 1 and "DEGRADED" in done.stdout and "reason     jiosaavn/ml" in done.stdout
         await sim.clear_faults()
         await pass_backoff(db)
@@ -88,7 +88,7 @@ def test_status_counts_stream_clients_of_both_kinds() -> None:
 
 async def test_status_shows_a_connected_stream_client(db_url, sim_url) -> None:
     async with running_daemon(daemon_config(db_url, sim_url, languages="ml")) as daemon:
-        port = daemon.runtime.parts["http_port"]
+        port = daemon.port
         with trio.socket.socket() as sock:
             await sock.connect(("127.0.0.1", port))
             await sock.send(b"GET /api/new-releases/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")

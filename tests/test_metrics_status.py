@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import subprocess
 
-import httpx
 import trio
 
-from tests.daemon_inproc import base_url, running_daemon, wait_for_round
+from tests.api_support import api_config
+from tests.daemon_inproc import running_daemon
 from tests.daemon_proc import VIBED, clean_env, free_port
 
 FAMILIES = [
@@ -18,13 +18,12 @@ FAMILIES = [
 
 
 async def test_metrics_show_every_family_after_one_round(db_url, sim_url):
-    async with running_daemon(db_url, jiosaavn_base_url=sim_url, languages=("ml", "hi")) as runtime:
-        async with httpx.AsyncClient(base_url=base_url(runtime)) as client:
-            answer = await client.post("/api/new-releases/fetch", json={})
-            assert answer.status_code == 202
-            progress = await wait_for_round(runtime, 1)
-            assert progress.requests >= 2
-            text = (await client.get("/metrics")).text
+    async with running_daemon(api_config(db_url, jiosaavn_base_url=sim_url, languages="ml,hi")) as daemon:
+        answer = await daemon.client.post("/api/new-releases/fetch", json={})
+        assert answer.status_code == 202
+        progress = await daemon.rounds.wait(answer.json()["round_id"])
+        assert progress.requests >= 2
+        text = (await daemon.client.get("/metrics")).text
     for family in FAMILIES:
         assert f"# HELP {family.removesuffix('_total')}" in text, family
     assert 'vibed_upstream_requests_total{language="ml",outcome="ok",source="jiosaavn"}' in text
@@ -35,8 +34,8 @@ async def test_metrics_show_every_family_after_one_round(db_url, sim_url):
 
 
 async def test_status_prints_a_summary_and_exits_0_when_healthy(db_url, sim_url):
-    async with running_daemon(db_url, jiosaavn_base_url=sim_url, languages=("ml",)) as runtime:
-        port = runtime.parts["http_port"]
+    async with running_daemon(api_config(db_url, jiosaavn_base_url=sim_url, languages="ml")) as daemon:
+        port = daemon.port
         done = await trio.to_thread.run_sync(lambda: subprocess.run(
             [*VIBED, "status"], env=clean_env(PORT=str(port)), capture_output=True, text=True, timeout=30))
     assert done.returncode == 0, done.stderr

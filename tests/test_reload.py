@@ -51,14 +51,16 @@ async def test_new_schedule_replaces_the_wait_in_progress(autojump_clock):
 
 
 async def test_reload_grows_and_shrinks_the_fetchers_and_keeps_serving(db_url, sim_url):
-    from tests.daemon_inproc import daemon_config, running_daemon
+    from tests.api_support import api_config
+    from tests.daemon_inproc import running_daemon
 
     wanted = {"fetchers": 3}
 
     def loader():
-        return attrs.evolve(daemon_config(db_url, jiosaavn_base_url=sim_url), **wanted)
+        return attrs.evolve(api_config(db_url, jiosaavn_base_url=sim_url), **wanted)
 
-    async with running_daemon(db_url, jiosaavn_base_url=sim_url) as runtime:
+    async with running_daemon(api_config(db_url, jiosaavn_base_url=sim_url)) as daemon:
+        runtime = daemon.runtime
         runtime.loader = loader
         names = lambda: sorted(s.name for s in runtime.supervisor.statistics() if s.name.startswith("fetcher"))  # noqa: E731
         assert names() == ["fetcher-1", "fetcher-2"]
@@ -69,8 +71,5 @@ async def test_reload_grows_and_shrinks_the_fetchers_and_keeps_serving(db_url, s
         assert names() == ["fetcher-1"]
         assert runtime.config.fetchers == 1
         # the remaining fetcher still does the work
-        runtime.parts["control"].request_round("test")
-        from tests.daemon_inproc import wait_for_round
-
-        progress = await wait_for_round(runtime, 1)
+        progress = await daemon.rounds.wait(runtime.parts["control"].request_round("test").round_id)
         assert progress.requests == 9 and progress.errors == 0  # 3 languages x the page cap, first run

@@ -10,7 +10,8 @@ import gc
 
 import httpx
 
-from tests.daemon_inproc import base_url, running_daemon
+from tests.api_support import api_config
+from tests.daemon_inproc import running_daemon
 
 
 def alive(type_name: str) -> int:
@@ -19,9 +20,9 @@ def alive(type_name: str) -> int:
 
 
 async def test_served_requests_do_not_accumulate(db_url):
-    async with running_daemon(db_url, api_rate_limit=0) as runtime:
-        runtime.parts["edge_cache"].enabled = False  # every request goes to PostgreSQL
-        async with httpx.AsyncClient(base_url=base_url(runtime)) as client:
+    async with running_daemon(api_config(db_url, api_rate_limit=0)) as daemon:
+        daemon.runtime.parts["edge_cache"].enabled = False  # every request goes to PostgreSQL
+        async with httpx.AsyncClient(base_url=daemon.base_url) as client:
             for _ in range(20):
                 assert (await client.get("/api/new-releases", params={"limit": 5})).status_code == 200
             before = alive("TrioRequest")

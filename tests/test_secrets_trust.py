@@ -7,7 +7,8 @@ import time
 import jwt
 import pytest
 
-from tests.api_support import api_config, running_api
+from tests.api_support import api_config
+from tests.daemon_inproc import running_daemon
 from vibed.auth import AuthError, issue_token, verify_bearer
 from vibed.config import ConfigError, load_config, secrets_of
 from vibed.http.control import direct_loopback
@@ -79,7 +80,7 @@ def test_loopback_exemption_only_for_direct_loopback(peer, headers, proxies, all
 
 
 async def test_control_behind_a_local_proxy_is_refused_without_jwt(db_url) -> None:
-    async with running_api(api_config(db_url, api_rate_limit=0)) as api:
+    async with running_daemon(api_config(db_url, api_rate_limit=0)) as api:
         relayed = await api.client.post("/api/new-releases/fetch", json={},
                                         headers={"X-Forwarded-For": "203.0.113.9"})
         assert relayed.status_code == 403 and "direct loopback" in relayed.json()["detail"]
@@ -88,13 +89,13 @@ async def test_control_behind_a_local_proxy_is_refused_without_jwt(db_url) -> No
 
 
 async def test_the_cursor_key_is_random_kept_in_the_database_and_not_the_jwt_secret(db, db_url) -> None:
-    async with running_api(api_config(db_url, api_rate_limit=0, jwt_secret=SECRET)) as api:
+    async with running_daemon(api_config(db_url, api_rate_limit=0, jwt_secret=SECRET)) as api:
         key = bytes(await db.fetchval("SELECT value FROM daemon_keys WHERE name = $1", CURSOR_KEY_NAME))
         assert len(key) == 32 and api.runtime.parts["cursor_key"] == key
     import hashlib
 
     assert key != hashlib.sha256(SECRET.encode()).digest()
-    async with running_api(api_config(db_url, api_rate_limit=0)) as again:
+    async with running_daemon(api_config(db_url, api_rate_limit=0)) as again:
         assert again.runtime.parts["cursor_key"] == key, "kept across restarts, shared by instances"
 
 

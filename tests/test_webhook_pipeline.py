@@ -8,7 +8,8 @@ import pytest
 import trio
 from standardwebhooks.webhooks import Webhook
 
-from tests.api_support import api_config, running_api
+from tests.api_support import api_config
+from tests.daemon_inproc import running_daemon
 from tests.pipeline_support import quiet_sim_settings
 from tests.webhook_receiver import open_receiver
 from vibed.simulator import SimSettings
@@ -20,7 +21,7 @@ def sim_settings() -> SimSettings:
 
 
 async def test_a_fetched_release_reaches_the_receiver_woken_by_its_delivery_not_a_poll(db, db_url, sim_url, sim):
-    async with open_receiver() as rx, running_api(api_config(
+    async with open_receiver() as rx, running_daemon(api_config(
             db_url, jiosaavn_base_url=sim_url, languages="ml", webhook_allow_http=True,
             webhook_allow_cidrs="127.0.0.0/8")) as api:
         r = await api.client.post("/api/webhooks", json={"url": rx.url, "kind": "album"})

@@ -15,7 +15,9 @@ import httpx
 import trio
 from standardwebhooks.webhooks import Webhook
 
-from tests.api_support import api_config, free_port, release, running_api, store
+from tests.api_support import api_config, release, store
+from tests.daemon_inproc import running_daemon
+from tests.daemon_proc import free_port
 from tests.test_api_openapi import conforms
 from tests.webhook_receiver import open_receiver
 from vibed.auth import issue_token
@@ -49,7 +51,7 @@ async def wait_until(predicate, timeout: float = 15.0) -> None:
 
 
 async def test_a_release_reaches_the_subscriber_signed_so_the_standard_verifier_accepts_it(db, db_url):
-    async with open_receiver() as rx, running_api(config(db_url)) as api:
+    async with open_receiver() as rx, running_daemon(config(db_url)) as api:
         hook = await subscribe(api, rx.url, language=["ml"])
         assert hook["secret"].startswith("whsec_") and hook["format"] == "generic"
         await store(db, release(1, title="Aavesham"), release(2, language="hi"))
@@ -70,7 +72,7 @@ async def test_a_release_reaches_the_subscriber_signed_so_the_standard_verifier_
 
 
 async def test_a_receiver_down_then_up_gets_everything_once_in_order(db, db_url):
-    async with open_receiver() as rx, running_api(config(db_url)) as api:
+    async with open_receiver() as rx, running_daemon(config(db_url)) as api:
         hook = await subscribe(api, rx.url)
         rx.stop()  # down: connections refused
         for n in range(8):
@@ -101,7 +103,7 @@ async def test_retry_after_is_honoured(db, db_url):
     def answer(_):
         return next(answers, (200, []))
 
-    async with open_receiver(answer) as rx, running_api(config(db_url)) as api:
+    async with open_receiver(answer) as rx, running_daemon(config(db_url)) as api:
         hook = await subscribe(api, rx.url)
         await store(db, release(1))
         started = trio.current_time()
@@ -117,7 +119,7 @@ async def test_a_failing_target_is_dead_lettered_paused_shown_in_health_and_rede
     def answer(_):
         return (500, []) if failing["on"] else (200, [])
 
-    async with open_receiver(answer) as rx, running_api(config(
+    async with open_receiver(answer) as rx, running_daemon(config(
             db_url, webhook_retry_schedule="0.2s,0.2s", webhook_pause_after=3)) as api:
         hook = await subscribe(api, rx.url, format="slack")
         await store(db, release(1), release(2))
@@ -152,14 +154,14 @@ async def test_ssrf_targets_are_refused_at_subscription_and_at_send_time(db, db_
         return (302, [("Location", redirect["to"])])
 
     async with open_receiver(answer) as rx:
-        async with running_api(api_config(db_url)) as api:  # the defaults: https only, public addresses only
+        async with running_daemon(api_config(db_url)) as api:  # the defaults: https only, public addresses only
             for url in ("http://127.0.0.1/hook", "https://127.0.0.1/hook", "https://169.254.169.254/latest",
                         "https://[::1]/x", "https://10.0.0.8/x", "file:///etc/passwd"):
                 r = await api.client.post("/api/webhooks", json={"url": url})
                 assert r.status_code == 400, url
                 assert "VIBED_WEBHOOK_ALLOW" in r.json()["detail"] or "https" in r.json()["detail"], r.text
         # http allowed but no network: a DNS name that resolves to loopback is refused when sending
-        async with running_api(api_config(db_url, webhook_allow_http=True, **FAST)) as api:
+        async with running_daemon(api_config(db_url, webhook_allow_http=True, **FAST)) as api:
             hook = await subscribe(api, f"http://localhost:{rx.port}/hook")
             await store(db, release(1))
             await wait_until(lambda: _attempted(api, hook["id"], 1))
@@ -168,7 +170,7 @@ async def test_ssrf_targets_are_refused_at_subscription_and_at_send_time(db, db_
             assert log["last_status"] is None
             await api.client.delete(f"/api/webhooks/{hook['id']}")
         # the receiver allowed, but it redirects to the metadata address: not followed
-        async with running_api(config(db_url)) as api:
+        async with running_daemon(config(db_url)) as api:
             hook = await subscribe(api, rx.url)
             await store(db, release(2))
             await wait_until(lambda: _attempted(api, hook["id"], 1))
@@ -178,7 +180,7 @@ async def test_ssrf_targets_are_refused_at_subscription_and_at_send_time(db, db_
 
 
 async def test_subscriptions_need_the_control_jwt_and_bodies_are_checked(db_url):
-    async with running_api(config(db_url, jwt_secret=SECRET)) as api:
+    async with running_daemon(config(db_url, jwt_secret=SECRET)) as api:
         assert (await api.client.post("/api/webhooks", json={"url": "https://example.com/h"})).status_code == 401
         assert (await api.client.get("/api/webhooks")).status_code == 401
         assert (await api.client.delete("/api/webhooks/1")).status_code == 401
@@ -217,7 +219,7 @@ async def test_the_readme_receiver_verifies_a_real_delivery_and_refuses_a_forged
     assert len(code.strip().splitlines()) <= 11  # "a receiver, in ten lines" (+ its comment)
     port = free_port()
     await trio.Path(tmp_path / "receiver.py").write_text(code.replace('("", 8080)', f'("127.0.0.1", {port})'))
-    async with running_api(config(db_url)) as api:
+    async with running_daemon(config(db_url)) as api:
         hook = await subscribe(api, f"http://127.0.0.1:{port}/")
         process = await trio.lowlevel.open_process(
             [sys.executable, "-u", str(tmp_path / "receiver.py")], env={"WEBHOOK_SECRET": hook["secret"]},

@@ -78,7 +78,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sidebyside import free_port, node_peer, raise_fd_limit, running, wait_port  # noqa: E402
 
-from tests.api_support import _Stop, api_config, http_port  # noqa: E402
+from tests.api_support import api_config  # noqa: E402
 from vibed.daemon import serve_daemon  # noqa: E402
 from vibed.logs import configure_logging  # noqa: E402
 from vibed.messages import Artist, Release  # noqa: E402
@@ -298,12 +298,12 @@ async def bench(admin: str, tmp: Path, args: argparse.Namespace) -> None:
     peer_home = node_peer("express_api")
     peer_port = free_port()
     env = {**os.environ, "DATABASE_URL": dsn["peer"], "PORT": str(peer_port), "NODE_ENV": "production"}
-    stop = _Stop()
+    stop = trio.Event()
     cases = []
     async with trio.open_nursery() as nursery:
         runtime = await nursery.start(partial(serve_daemon, api_config(dsn["vibed"], api_rate_limit=args.api_rate_limit,
                                                                        db_pool_size=10), stop=stop))
-        vibed = f"http://127.0.0.1:{http_port(runtime)}"
+        vibed = f"http://127.0.0.1:{runtime.parts['http_port']}"
         peer = f"http://127.0.0.1:{peer_port}"
         try:
             with running(["node", "server.js"], cwd=peer_home, env=env, stdout=subprocess.DEVNULL) as node:

@@ -31,7 +31,8 @@ import httpx  # noqa: E402
 import trio  # noqa: E402
 import trio_asyncio  # noqa: E402
 
-from tests.pipeline_support import daemon_config, quiet_sim_settings, running_daemon  # noqa: E402
+from tests.daemon_inproc import running_daemon  # noqa: E402
+from tests.pipeline_support import daemon_config, quiet_sim_settings  # noqa: E402
 from vibed.logs import configure_logging  # noqa: E402
 from vibed.simulator import serve_simulator  # noqa: E402
 from vibed.store.embedded import EmbeddedServer  # noqa: E402

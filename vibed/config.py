@@ -209,6 +209,8 @@ SETTINGS: tuple[Setting, ...] = (
             "consecutive failed attempts after which a webhook target is paused (see /api/health)"),
     Setting("webhook_keep_delivered", "VIBED_WEBHOOK_KEEP_DELIVERED", parse_duration, 7 * 86400.0,
             "how long a delivered webhook delivery stays in its target's log, e.g. 7d"),
+    Setting("webhook_poll", "VIBED_WEBHOOK_POLL", lambda v: parse_float(v, low=0.05, high=86400), 1.0,
+            "seconds between looks at the webhook outbox for retries that came due (a new event wakes it at once)"),
 )
 
 BY_FIELD: dict[str, Setting] = {s.field: s for s in SETTINGS}

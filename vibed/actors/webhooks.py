@@ -55,7 +55,7 @@ class SenderSettings:
         return cls(rules=TargetRules.of(config), schedule=tuple(config.webhook_retry_schedule),
                    concurrency=config.webhook_concurrency, rate=config.webhook_rate,
                    timeout=config.webhook_timeout, pause_after=config.webhook_pause_after,
-                   keep_delivered=config.webhook_keep_delivered)
+                   keep_delivered=config.webhook_keep_delivered, poll=config.webhook_poll)
 
 
 @attrs.define(eq=False)

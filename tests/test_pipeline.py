@@ -12,7 +12,6 @@ from functools import partial
 
 import httpx
 import pytest
-import trio
 
 from tests.daemon_inproc import running_daemon
 from tests.pipeline_support import (
@@ -196,23 +195,27 @@ async def test_two_daemons_in_one_cron_slot_fetch_each_language_once(db, db_url,
         await warm.round()
     await sim.reset_stats()
 
-    # the cron clock of both daemons runs ahead, so that the next */10 slot is `lead` seconds away
-    lead = 3.0
-    real = dt.datetime.now(dt.UTC)
-    slot = real.replace(second=0, microsecond=0) + dt.timedelta(minutes=10 - real.minute % 10)
-    shift = slot - real - dt.timedelta(seconds=lead)
-    slot_at = trio.current_time() + lead
+    # both daemons start with no slot in sight; once both run, their cron clock is moved ahead so that
+    # the next */10 slot is `lead` seconds away, and both take the */10 schedule (as a reload does):
+    # whenever they wake, they wake for the same slot
+    lead = 0.5
+    shift = [dt.timedelta(0)]
 
     def shifted_now() -> dt.datetime:
-        return dt.datetime.now(dt.UTC) + shift
+        return dt.datetime.now(dt.UTC) + shift[0]
 
     monkeypatch.setattr("vibed.wiring.Scheduler", partial(Scheduler, now=shifted_now))
-    config = daemon_config(db_url, sim_url, schedule="*/10 * * * *")
+    every_ten = daemon_config(db_url, sim_url, schedule="*/10 * * * *")
     with captured_logs() as logs:
-        async with running_daemon(config) as one, running_daemon(config) as two:
-            assert trio.current_time() < slot_at, "the daemons started after the slot; raise `lead`"
-            [first] = await one.rounds.wait_count(1, timeout=lead + 10)
-            [second] = await two.rounds.wait_count(1, timeout=5)
+        async with running_daemon(daemon_config(db_url, sim_url)) as one, running_daemon(daemon_config(
+                db_url, sim_url)) as two:
+            real = dt.datetime.now(dt.UTC)
+            slot = real.replace(second=0, microsecond=0) + dt.timedelta(minutes=10 - real.minute % 10)
+            shift[0] = slot - real - dt.timedelta(seconds=lead)
+            for daemon in (one, two):
+                daemon.runtime.parts["scheduler"].reconfigure(every_ten)
+            [first] = await one.rounds.wait_count(1)
+            [second] = await two.rounds.wait_count(1)
 
     assert first.origin == second.origin == "cron"
     assert await jiosaavn_requests(sim) == {lang: 1 for lang in LANGUAGES}

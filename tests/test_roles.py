@@ -8,7 +8,6 @@ it stops fetching, not streaming.
 from __future__ import annotations
 
 import subprocess
-import time
 import urllib.error
 import urllib.request
 
@@ -65,7 +64,7 @@ def test_one_fetch_and_two_serve_processes(tmp_path, test_db, simulator, redis_s
         readers = [StreamReader(ports["serve1"]), StreamReader(ports["serve2"])]
         for reader in readers:
             reader.start()
-        time.sleep(0.5)
+        wait_until(lambda: all(r.answered.is_set() for r in readers), 10, "both stream clients to be answered")
 
         # a round asked of a serve process runs in the fetch process, under the same id
         answer = post(f"{base['serve1']}/api/new-releases/fetch")
@@ -87,11 +86,11 @@ def test_one_fetch_and_two_serve_processes(tmp_path, test_db, simulator, redis_s
         fetch.kill()
         post(f"{simulator}/_sim/release", {"language": "ml", "kind": "album", "title": "Nobody Fetches"})
         post(f"{base['serve1']}/api/new-releases/fetch")
-        time.sleep(2)
+        wait_until(lambda: any(e["event"] == "round_not_forwarded" for e in serve1.events()), 10,
+                   "the serve process to give up forwarding the round")
         assert event_ids(test_db) == stored
         assert all(not r.closed for r in readers)
         assert serve1.health()[0] == 200 and serve2.health()[0] == 200
-        assert any(e["event"] == "round_not_forwarded" for e in serve1.events())
     finally:
         for reader in readers:
             reader.sock.close()

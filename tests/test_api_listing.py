@@ -84,7 +84,7 @@ async def test_representation_is_row_json_and_one_release_carries_raw(db, db_url
     assert huge.status_code == 400
 
 
-async def test_etag_gives_304_until_the_result_changes(db, db_url):
+async def test_etag_gives_304_until_the_result_changes_and_the_cache_lifetime_bounds_a_stale_page(db, db_url):
     await store(db, release(1))
     async with running_daemon(api_config(db_url, edge_cache_ttl=0.2)) as api:
         first = await api.client.get("/api/new-releases", params={"language": "ml", "limit": 25})

@@ -44,7 +44,7 @@ async def test_status_prints_a_summary_and_exits_0_when_healthy(db_url, sim_url)
     assert "bucket     jiosaavn: " in done.stdout
 
 
-def test_status_exits_non_zero_when_no_daemon_answers(tmp_path):
+def test_status_exits_3_when_no_daemon_answers(tmp_path):
     done = subprocess.run([*VIBED, "status"], env=clean_env(PORT=str(free_port())), cwd=tmp_path,
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 3

@@ -37,7 +37,7 @@ def test_serve_without_redis_is_a_clear_start_up_error(tmp_path):
     assert embedded.returncode == 2 and "VIBED_ROLE=fetch needs DATABASE_URL" in embedded.stderr
 
 
-def test_one_fetch_and_two_serve_processes(tmp_path, test_db, simulator, redis_server):  # noqa: F811
+def test_serve_processes_hand_rounds_to_the_fetch_process_and_keep_streaming_when_it_dies(tmp_path, test_db, simulator, redis_server):  # noqa: F811
     common = dict(DATABASE_URL=test_db, REDIS_URL=redis_server.url, JIOSAAVN_BASE_URL=simulator,
                   VIBED_LANGUAGES="ml,hi", VIBED_SCHEDULE="0 0 1 1 *", VIBED_HOST="127.0.0.1", VIBED_PAGE_CAP="2")
     ports = {name: free_port() for name in ("fetch", "serve1", "serve2")}

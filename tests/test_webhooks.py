@@ -98,7 +98,7 @@ async def _attempted(api, webhook_id: int, attempts: int) -> bool:
     return any(r["attempts"] >= attempts for r in rows)
 
 
-async def test_retry_after_is_honoured(db, db_url):
+async def test_a_503_with_retry_after_is_retried_no_sooner_than_it_asks(db, db_url):
     answers = iter([(503, [("Retry-After", "1")])])
 
     def answer(_):

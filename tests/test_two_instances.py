@@ -96,7 +96,7 @@ def tokens_spent(db_url: str) -> float:
 
 def test_two_instances_share_the_work_and_the_stream(tmp_path, test_db, simulator, redis_server):  # noqa: F811
     common = dict(DATABASE_URL=test_db, REDIS_URL=redis_server.url, JIOSAAVN_BASE_URL=simulator,
-                  VIBED_LANGUAGES=",".join(LANGUAGES), VIBED_SCHEDULE="* * * * * */2", VIBED_HOST="127.0.0.1",
+                  VIBED_LANGUAGES=",".join(LANGUAGES), VIBED_SCHEDULE="* * * * * */1", VIBED_HOST="127.0.0.1",
                   VIBED_PAGE_CAP="2", VIBED_POLLING="cron")  # the cron slots are what this test follows
     ports = free_port(), free_port()
     (tmp_path / "a").mkdir()
@@ -120,7 +120,7 @@ def test_two_instances_share_the_work_and_the_stream(tmp_path, test_db, simulato
             rounds_before = len(set(slot for _, slot in cron_fetches(a) + cron_fetches(b)))
             wait_until(lambda rb=rounds_before: len(set(slot for _, slot in cron_fetches(a) + cron_fetches(b))) > rb,
                        20, "a new cron round")
-        # the last round stores what was released before it (a cron slot every 2 s)
+        # the last round stores what was released before it (a cron slot every second)
         wait_until(lambda: len(event_ids(test_db, "Round _ %")) == 3 * len(LANGUAGES), 20,
                    "every release of the three rounds stored")
 

@@ -185,7 +185,6 @@ async def test_kill_9_inside_the_writer_transaction_commits_nothing_and_the_rest
             await db.run(holder.execute, f"BEGIN; {lock_sql}")
             daemon.process.send_signal(signal.SIGUSR1)
             frozen = await backend_waiting(db, waiting_in)
-            assert frozen["wrote"] is (seam == "events_insert")  # the upsert has run, or nothing yet
             daemon.process.kill()
             assert await daemon.process.wait() == -signal.SIGKILL
         # its transaction dies while the test still holds the lock: it never reaches a commit
@@ -196,6 +195,7 @@ async def test_kill_9_inside_the_writer_transaction_commits_nothing_and_the_rest
     assert not daemon.named("new_songs_published")
     assert await db.fetchval("SELECT count(*) FROM releases") == 0
     assert await db.fetchval("SELECT count(*) FROM events") == 0
+    assert frozen["wrote"] is (seam == "events_insert")  # its transaction had upserted, or not yet
 
     async with vibed_run(db_url, sim_url, tmp_path) as daemon:
         port = daemon.named("daemon_ready")[0]["port"]

@@ -13,8 +13,14 @@ import inspect
 import pytest
 import trio
 
-from tests.pipeline_support import LANGUAGES, captured_logs, daemon_config, events_named, quiet_sim_settings, \
-    running_daemon
+from tests.pipeline_support import (
+    LANGUAGES,
+    captured_logs,
+    daemon_config,
+    events_named,
+    quiet_sim_settings,
+    running_daemon,
+)
 from vibed.simulator import SimSettings
 
 WRITER_LOCK = 7669626564  # vibed/store/releases.py

@@ -16,14 +16,9 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def trusted_networks(entries: Iterable[str]) -> tuple[Network, ...]:
-    """``TRUSTED_PROXIES`` entries: addresses or CIDR networks (a bad entry is skipped)."""
-    networks = []
-    for entry in entries:
-        try:
-            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
-        except ValueError:
-            continue
-    return tuple(networks)
+    """``VIBED_TRUSTED_PROXIES`` entries: addresses or CIDR networks, checked by the configuration
+    (a bad entry stops start-up there), so one here raises ``ValueError``."""
+    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries)
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -28,6 +28,9 @@ FETCH = "/api/new-releases/fetch"
     ("::1", ["fd00::5"], "::1,fd00::/8", "fd00::5"),
     ("::1", ["2001:db8::1, not-an-ip, fd00::5"], "::1,fd00::/8", "fd00::5"),
     ("garbage", ["2001:db8::1"], "::1", "garbage"),
+    # a dual-stack socket shows the IPv4 proxy 127.0.0.1 as ::ffff:127.0.0.1: still the trusted proxy
+    ("::ffff:127.0.0.1", ["198.51.100.7"], "127.0.0.1", "198.51.100.7"),
+    ("::ffff:192.0.2.9", [], "127.0.0.1", "192.0.2.9"),
 ])
 def test_client_address_over_both_families(peer, hops, trusted, expected):
     networks = trusted_networks(part for part in trusted.split(",") if part)

@@ -28,9 +28,11 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     elif text.count(":") == 1:  # "203.0.113.7:5123"
         text = text.split(":")[0]
     try:
-        return ipaddress.ip_address(text.split("%")[0])
+        addr = ipaddress.ip_address(text.split("%")[0])
     except ValueError:
         return None
+    # a dual-stack socket (VIBED_HOST=::) shows an IPv4 peer as ::ffff:a.b.c.d; IPv4 networks must match it
+    return addr.ipv4_mapped or addr if isinstance(addr, ipaddress.IPv6Address) else addr
 
 
 def _trusted(addr: ipaddress.IPv4Address | ipaddress.IPv6Address, trusted: tuple[Network, ...]) -> bool:

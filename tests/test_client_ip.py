@@ -55,7 +55,7 @@ def test_a_bad_trusted_network_is_an_error_not_skipped():
 
 async def test_ipv6_clients_of_one_slash_64_share_the_rate_limit_behind_a_trusted_proxy(db_url):
     config = api_config(db_url, host="::1", api_rate_limit=2, trusted_proxies="::1")
-    async with running_api(config) as api:
+    async with running_api(config):
         base = f"http://[::1]:{config.port}"
         async with httpx.AsyncClient(base_url=base, timeout=10) as client:
             async def ask(xff: str) -> httpx.Response:
@@ -70,7 +70,7 @@ async def test_ipv6_clients_of_one_slash_64_share_the_rate_limit_behind_a_truste
 
 async def test_control_answers_a_direct_ipv6_loopback_client(db_url):
     config = api_config(db_url, host="::1")
-    async with running_api(config) as api:
+    async with running_api(config):
         async with httpx.AsyncClient(base_url=f"http://[::1]:{config.port}", timeout=10) as client:
             answer = await client.post(FETCH, json={"languages": ["ml"]})
             relayed = await client.post(FETCH, headers={"X-Real-IP": "2001:db8::1"})

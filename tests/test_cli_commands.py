@@ -188,3 +188,22 @@ def test_run_on_a_data_dir_that_is_a_file_is_one_line_naming_the_path(tmp_path):
                           env=clean_env(VIBED_DATA_DIR=str(blocker / "data"), PORT=str(free_port())))
     assert done.returncode == 1
     assert done.stderr == f"vibed: Not a directory ({blocker / 'data'})\n"
+
+
+async def test_bucket_set_of_an_unknown_service_names_the_command_that_lists_them(cli, monkeypatch, capsys, db_url):
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    code = await trio.to_thread.run_sync(cli, ["bucket", "set", "deezer", "--max", "5"])
+    assert code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "vibed: no rate_limit_tokens row for service 'deezer': `vibed bucket show` lists the services")
+
+
+def test_bucket_show_on_an_unreachable_database_is_one_line_and_exit_1(cli, monkeypatch, capsys):
+    dead = free_port()
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://vibed:pw@127.0.0.1:{dead}/vibed")
+    assert cli(["bucket", "show"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines()[-1].startswith(
+        f"vibed: cannot reach the database at postgresql://vibed:***@127.0.0.1:{dead}/vibed after 3 attempts: ")
+    assert "pw@" not in err

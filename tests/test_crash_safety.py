@@ -1,7 +1,10 @@
 """``kill -9`` in the middle of a round, then a restart: nothing stored twice, nothing announced twice,
 no token refilled by the restart, no request without a token.
 
-The daemon runs as ``vibed run`` in a subprocess against this test's database and simulator.
+The daemon runs as ``vibed run`` in a subprocess against this test's database and simulator.  The
+kill lands either while a fetch hangs upstream, or — forced, not hoped for — inside the writer's
+transaction: the test holds a lock that transaction needs and waits until PostgreSQL shows the
+daemon's backend waiting on it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pytest
 import trio
 
 from tests.pipeline_support import FAR_AWAY, LANGUAGES, LineReader, quiet_sim_settings
+from tests.stream_support import open_sse
 from vibed.simulator import SimSettings
 
 FETCHERS = 2
@@ -129,3 +133,93 @@ async def test_kill_9_mid_round_then_restart_stores_and_announces_each_release_o
     spent = BUDGET - await db.fetchval("SELECT tokens FROM rate_limit_tokens WHERE service_name='jiosaavn'")
     requests = (await sim.stats())["total"]
     assert requests <= spent <= requests + FETCHERS, (spent, requests)
+
+
+# vibed/store/releases.py: every writer transaction takes this advisory lock first (event ids commit in order)
+WRITER_LOCK = 7669626564
+
+# where the test freezes the writer's transaction: the lock the test holds, and the statement the
+# daemon's backend is then seen waiting in
+SEAMS = {
+    # inside the transaction, before anything is written
+    "advisory_lock": (f"SELECT pg_advisory_xact_lock({WRITER_LOCK})", f"%pg_advisory_xact_lock({WRITER_LOCK})%"),
+    # the releases are upserted (not committed); their events cannot be inserted
+    "events_insert": ("LOCK TABLE events IN EXCLUSIVE MODE", "%INSERT INTO events%"),
+}
+
+_WAITING = """
+SELECT pid, backend_xid IS NOT NULL AS wrote
+  FROM pg_stat_activity
+ WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'
+   AND wait_event_type = 'Lock' AND xact_start IS NOT NULL AND query LIKE $1
+"""
+
+
+async def backend_waiting(db, query: str, timeout: float = 20) -> Any:
+    """The daemon's backend once it waits on the test's lock inside its transaction."""
+    with trio.fail_after(timeout):
+        while (row := await db.fetchrow(_WAITING, query)) is None:
+            await trio.sleep(0.02)
+    return row
+
+
+async def backend_gone(db, pid: int, timeout: float = 20) -> None:
+    with trio.fail_after(timeout):
+        while await db.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid):
+            await trio.sleep(0.02)
+
+
+@pytest.mark.parametrize("seam", list(SEAMS))
+async def test_kill_9_inside_the_writer_transaction_commits_nothing_and_the_restart_stores_and_announces_each_release_once(
+        db, db_url, sim_url, sim, tmp_path, seam):
+    lock_sql, waiting_in = SEAMS[seam]
+    # the server drops a dead client's transaction while it still waits, as it does anyway at its next read
+    name = await db.fetchval("SELECT current_database()")
+    await db.execute(f'ALTER DATABASE "{name}" SET client_connection_check_interval = 50')
+    released = {r["id"] for r in await sim.release(language="ml", count=60)  # released today: new
+                if r["kind"] != "playlist" and r["language"] == "ml"}
+
+    holder = await db.acquire()
+    try:
+        async with vibed_run(db_url, sim_url, tmp_path) as daemon:
+            await db.run(holder.execute, f"BEGIN; {lock_sql}")
+            daemon.process.send_signal(signal.SIGUSR1)
+            frozen = await backend_waiting(db, waiting_in)
+            daemon.process.kill()
+            assert await daemon.process.wait() == -signal.SIGKILL
+        # its transaction dies while the test still holds the lock: it never reaches a commit
+        await backend_gone(db, frozen["pid"])
+    finally:
+        await db.run(holder.execute, "ROLLBACK")
+        await db.release(holder)
+    assert not daemon.named("new_songs_published")
+    assert await db.fetchval("SELECT count(*) FROM releases") == 0
+    assert await db.fetchval("SELECT count(*) FROM events") == 0
+    assert frozen["wrote"] is (seam == "events_insert")  # its transaction had upserted, or not yet
+
+    async with vibed_run(db_url, sim_url, tmp_path) as daemon:
+        port = daemon.named("daemon_ready")[0]["port"]
+        async with open_sse(port) as stream:
+            daemon.process.send_signal(signal.SIGUSR1)
+            done = await daemon.until(lambda e: e["event"] == "fetch_completed")
+            daemon.process.send_signal(signal.SIGTERM)
+            await daemon.until(lambda e: e["event"] == "daemon_stopped")
+            assert await daemon.process.wait() == 0
+            announced = []
+            with trio.fail_after(10):  # the stream ends with the daemon: every frame it sent is here
+                while (frame := await stream.frame()) is not None:
+                    if frame.get("event") == "new_release":
+                        announced.append(frame)
+    assert done["errors"] == 0
+
+    wanted = set()
+    for lang in LANGUAGES:
+        wanted |= {r["id"] for r in await sim.catalogue(language=lang)
+                   if r["kind"] != "playlist" and r["language"] == lang}
+    rows = await db.fetch("SELECT id, external_id, release_date >= current_date - 7 AS new FROM releases")
+    assert sorted(r["external_id"] for r in rows) == sorted(wanted)  # each once, none lost
+    assert released <= {r["external_id"] for r in rows if r["new"]}
+    new = {r["id"] for r in rows if r["new"]}
+    events = await db.fetch("SELECT id, release_id FROM events ORDER BY id")
+    assert sorted(e["release_id"] for e in events) == sorted(new)  # each new release announced once
+    assert [(f["id"], f["data"]["id"]) for f in announced] == [(e["id"], e["release_id"]) for e in events]

@@ -17,6 +17,7 @@ from vibed.actors.writer import Writer
 from vibed.messages import Page, Release, WriteRequest, WriteResult
 from vibed.sources import firewall, jiosaavn_items, spotify_items
 from vibed.sources.http import RETRY_AFTER_CAP, parse_retry_after
+from vibed.store.postgres import open_database
 from vibed.store.releases import is_new
 
 
@@ -111,6 +112,28 @@ async def test_one_poisoned_release_is_skipped_and_the_rest_stored(db) -> None:
     assert stored == {"1", "2"}
     assert events_named(logs, "release_skipped", external_id="bad")
     assert events_named(logs, "store_batch_retried")
+
+
+async def test_a_lock_timeout_fails_the_batch_whole_and_skips_no_release(db, db_url) -> None:
+    # "not now" (55P03) is an outage for the writer, not bad data: the fetcher hears so and the pages
+    # come again; a release skipped as bad would only come back when a later round re-paged it
+    name = await db.fetchval("SELECT current_database()")
+    await db.execute(f"ALTER DATABASE \"{name}\" SET lock_timeout = '100ms'")
+    holder = await db.acquire()
+    try:
+        await db.run(holder.execute, "BEGIN; LOCK TABLE releases IN EXCLUSIVE MODE")
+        async with open_database(db_url, pool_size=1) as waiting:  # a new session: the 100 ms applies
+            with captured_logs() as logs:
+                result, events = await write(Writer(waiting), [clean("1"), clean("2")])
+        await db.run(holder.execute, "ROLLBACK")
+    finally:
+        await db.release(holder)
+    assert result.error is not None and result.error.startswith("DatabaseUnavailable: the database could not")
+    assert (result.first_seen, events) == (0, ())
+    assert [e["error"][:22] for e in events_named(logs, "store_error")] == ["DatabaseUnavailable: t"]
+    assert events_named(logs, "release_skipped") == [] and events_named(logs, "store_batch_retried") == []
+    again, events = await write(Writer(db), [clean("1"), clean("2")])  # the lock gone, the same pages
+    assert (again.error, again.first_seen, len(events)) == (None, 2, 2)
 
 
 async def test_hostile_items_are_stored_clean(db) -> None:

@@ -179,8 +179,8 @@ SETTINGS: tuple[Setting, ...] = (
             20, "concurrent streams per client IP, as the API limit sees the client (0 = off)"),
     Setting("cors_origins", "VIBED_CORS_ORIGINS", parse_csv, (),
             "allowed CORS origins, comma-separated (empty = same origin only)"),
-    Setting("trusted_proxies", "VIBED_TRUSTED_PROXIES", parse_csv, (),
-            "peers whose X-Forwarded-For is believed, comma-separated IPs"),
+    Setting("trusted_proxies", "VIBED_TRUSTED_PROXIES", parse_cidrs, (),
+            "peers whose X-Forwarded-For is believed, comma-separated addresses or networks (e.g. 10.0.0.0/8)"),
     Setting("role", "VIBED_ROLE", parse_role, "all",
             "all (everything), fetch (scheduler, fetchers, writer; HTTP health and metrics only) or serve "
             "(HTTP, streams, page; events from Redis, needs REDIS_URL)", flag="--role"),

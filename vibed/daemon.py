@@ -17,13 +17,13 @@ from typing import Any
 
 import attrs
 import trio
-import trio_asyncio
 
 from vibed.config import resolved_data_dir
 from vibed.daemon_status import status_line
 from vibed.http.cursor import load_cursor_key
 from vibed.logs import get_logger
 from vibed.notify import Notifier
+from vibed.store.aio_loop import open_asyncio_loop
 from vibed.store.datadir_lock import daemon_lock
 from vibed.store.embedded_watch import open_embedded_postgres
 from vibed.store.migrations import migrate
@@ -105,7 +105,7 @@ async def serve_daemon(config: Any, *, task_status: trio.TaskStatus[Runtime] = t
 
     stop = stop if stop is not None else trio.Event()
     notifier = notifier or Notifier()
-    async with trio_asyncio.open_loop():
+    async with open_asyncio_loop():
         async with open_store(config) as (db, embedded):
             runtime = Runtime(config=config, db=db, embedded=embedded, loader=loader, notifier=notifier)
             await load_cursor_key(runtime)

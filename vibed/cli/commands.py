@@ -89,12 +89,11 @@ def run(config: Any, args: argparse.Namespace) -> int:
 
 
 def migrate(config: Any, args: argparse.Namespace) -> int:
-    import trio_asyncio
-
     from vibed.daemon import open_store
+    from vibed.store.aio_loop import open_asyncio_loop
 
     async def _main() -> None:
-        async with trio_asyncio.open_loop(), open_store(config, daemon=False):
+        async with open_asyncio_loop(), open_store(config, daemon=False):
             log.info("migrations_done")
 
     try:

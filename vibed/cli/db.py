@@ -50,10 +50,10 @@ async def _migrate(dsn: str) -> None:
 
 
 def _in_loop(fn: Callable[[], Awaitable[T]]) -> T:
-    import trio_asyncio
+    from vibed.store.aio_loop import open_asyncio_loop
 
     async def main() -> T:
-        async with trio_asyncio.open_loop():
+        async with open_asyncio_loop():
             return await fn()
 
     try:

@@ -16,14 +16,9 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def trusted_networks(entries: Iterable[str]) -> tuple[Network, ...]:
-    """``TRUSTED_PROXIES`` entries: addresses or CIDR networks (a bad entry is skipped)."""
-    networks = []
-    for entry in entries:
-        try:
-            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
-        except ValueError:
-            continue
-    return tuple(networks)
+    """``VIBED_TRUSTED_PROXIES`` entries: addresses or CIDR networks, checked by the configuration
+    (a bad entry stops start-up there), so one here raises ``ValueError``."""
+    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries)
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -33,9 +28,11 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     elif text.count(":") == 1:  # "203.0.113.7:5123"
         text = text.split(":")[0]
     try:
-        return ipaddress.ip_address(text.split("%")[0])
+        addr = ipaddress.ip_address(text.split("%")[0])
     except ValueError:
         return None
+    # a dual-stack socket (VIBED_HOST=::) shows an IPv4 peer as ::ffff:a.b.c.d; IPv4 networks must match it
+    return addr.ipv4_mapped or addr if isinstance(addr, ipaddress.IPv6Address) else addr
 
 
 def _trusted(addr: ipaddress.IPv4Address | ipaddress.IPv6Address, trusted: tuple[Network, ...]) -> bool:

@@ -43,6 +43,9 @@ def _shed_nowait(sock: socket.socket) -> None:
     try:
         sock.setblocking(False)
         sock.send(_SHED)
+        # a request already received but left unread would make close() send RST, and the client's
+        # kernel would throw the 503 away: read what is there (one request's worth) and drop it
+        sock.recv(65536)
     except OSError:
         pass
     sock.close()

@@ -26,10 +26,15 @@ def register(app: Any) -> None:
 
 
 def _is_loopback(addr: str | None) -> bool:
+    if addr is None:
+        return False
     try:
-        return addr is not None and ipaddress.ip_address(addr.split("%")[0]).is_loopback
+        ip = ipaddress.ip_address(addr.split("%")[0])
     except ValueError:
         return False
+    # on a dual-stack socket (VIBED_HOST=::) 127.0.0.1 arrives as ::ffff:127.0.0.1, which 3.11 calls not loopback
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return (mapped or ip).is_loopback
 
 
 FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Host", "X-Forwarded-Proto")

@@ -46,6 +46,18 @@ _CONNECTION_ERRORS = (
 )
 
 
+# SQL errors that mean "not now" rather than "not this": the same statement may well succeed on a
+# later try (serialization failure, deadlock, lock timeout, object in use, out of resources, I/O
+# error).  They fail a call as ``DatabaseUnavailable``, like an outage, so a writer batch fails
+# whole and is fetched again, instead of each release in it being skipped as bad data.
+_TRANSIENT_SQLSTATES = ("40001", "40P01", "40003", "55P03", "55006", "53", "58")
+
+
+def is_transient(exc: BaseException) -> bool:
+    state = getattr(exc, "sqlstate", None) or ""
+    return isinstance(exc, asyncpg.PostgresError) and state.startswith(_TRANSIENT_SQLSTATES)
+
+
 def _consume(task: asyncio.Future[Any]) -> None:
     if not task.cancelled():
         task.exception()  # retrieved, so asyncio does not log "never retrieved"
@@ -110,6 +122,10 @@ class Database:
                 return await aio_as_trio(_detached)(fn, *args)
             except _CONNECTION_ERRORS as exc:
                 raise DatabaseUnavailable(f"the database connection failed: {_reason(exc)}") from None
+            except asyncpg.PostgresError as exc:
+                if is_transient(exc):
+                    raise DatabaseUnavailable(f"the database could not do it now: {_reason(exc)}") from None
+                raise
         raise DatabaseUnavailable(f"the database did not answer within {limit:g} s")
 
     async def run(self, fn: Callable[..., Awaitable[T]], *args: Any, timeout: float = 0) -> T:

@@ -13,13 +13,13 @@ import inspect
 import pytest
 import trio
 
+from tests.daemon_inproc import running_daemon
 from tests.pipeline_support import (
     LANGUAGES,
     captured_logs,
     daemon_config,
     events_named,
     quiet_sim_settings,
-    running_daemon,
 )
 from vibed.simulator import SimSettings
 

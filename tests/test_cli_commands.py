@@ -16,6 +16,7 @@ import pytest
 import structlog
 import trio
 
+from tests.api_support import api_config
 from tests.daemon_inproc import running_daemon
 from tests.daemon_proc import VIBED, Daemon, clean_env, free_port
 from vibed.cli import main
@@ -69,8 +70,8 @@ def test_the_token_command_as_a_process(tmp_path):
 
 
 async def test_status_json_prints_the_daemons_health_as_it_is(cli, monkeypatch, capsys, db_url, sim_url):
-    async with running_daemon(db_url, jiosaavn_base_url=sim_url, languages=("ml",)) as runtime:
-        monkeypatch.setenv("PORT", str(runtime.parts["http_port"]))
+    async with running_daemon(api_config(db_url, jiosaavn_base_url=sim_url, languages="ml")) as daemon:
+        monkeypatch.setenv("PORT", str(daemon.port))
         code = await trio.to_thread.run_sync(cli, ["status", "--json"])
     out, err = capsys.readouterr()
     # the in-process daemon's own log lines share stdout here; the command's answer is the indented JSON

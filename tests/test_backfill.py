@@ -14,7 +14,6 @@ import trio
 import trio_asyncio
 
 from tests.daemon_proc import VIBED, clean_env
-from tests.test_live_page import simulator, test_db  # noqa: F401 - fixtures
 from vibed.store.postgres import open_database
 
 
@@ -50,17 +49,17 @@ def pages_of(lines: list[dict]) -> list[int]:
     return [e["page"] for e in lines if e["event"] == "backfill_page"]
 
 
-def test_never_over_its_share_and_stores_without_announcing(tmp_path, test_db, simulator):  # noqa: F811
-    env = env_for(test_db, simulator)
+def test_never_over_its_share_and_stores_without_announcing(tmp_path, fresh_db_url, simulator):
+    env = env_for(fresh_db_url, simulator)
     code, lines = backfill(tmp_path, env, "--days", "90", "--max-requests", "3")
     assert code == 0
     assert pages_of(lines) == [1, 2, 3]  # one JSON line per page, no terminal here
     finished = lines[-1]
     assert finished["event"] == "backfill_finished" and finished["reason"] == "budget_spent"
     assert sim_requests(simulator) == 3
-    assert query(test_db, "SELECT tokens FROM rate_limit_tokens WHERE service_name='jiosaavn'") < 997.01
-    assert query(test_db, "SELECT count(*) FROM releases") == sum(e["new"] for e in lines if "page" in e) > 0
-    assert query(test_db, "SELECT count(*) FROM events") == 0  # history, not news
+    assert query(fresh_db_url, "SELECT tokens FROM rate_limit_tokens WHERE service_name='jiosaavn'") < 997.01
+    assert query(fresh_db_url, "SELECT count(*) FROM releases") == sum(e["new"] for e in lines if "page" in e) > 0
+    assert query(fresh_db_url, "SELECT count(*) FROM events") == 0  # history, not news
 
     # the default share is a tenth of what is left today
     subprocess.run([*VIBED, "bucket", "set", "jiosaavn", "--tokens", "25"], env=env, cwd=tmp_path, check=True,
@@ -70,8 +69,8 @@ def test_never_over_its_share_and_stores_without_announcing(tmp_path, test_db, s
     assert sim_requests(simulator) == 5
 
 
-def test_resumes_after_sigint_at_the_first_page_not_stored(tmp_path, test_db, simulator):  # noqa: F811
-    env = env_for(test_db, simulator)
+def test_resumes_after_sigint_at_the_first_page_not_stored(tmp_path, fresh_db_url, simulator):
+    env = env_for(fresh_db_url, simulator)
     sim_post(simulator, "/_sim/faults", {"language": "ml", "kind": "slow", "delay": 0.5})
     proc = subprocess.Popen([*VIBED, "backfill", "--language", "ml", "--days", "90", "--max-requests", "20"],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
@@ -98,14 +97,14 @@ def test_resumes_after_sigint_at_the_first_page_not_stored(tmp_path, test_db, si
     assert resumed[0] == len(stored) + 1  # where the interrupted run stopped
     assert sim_requests(simulator) == spent + len(resumed)
     # covered: the oldest release stored is older than the window
-    assert query(test_db, "SELECT current_date - min(release_date) FROM releases") > 90
+    assert query(fresh_db_url, "SELECT current_date - min(release_date) FROM releases") > 90
 
     code, lines = backfill(tmp_path, env, "--days", "90")
     assert code == 0 and pages_of(lines) == [] and lines[-1]["reason"] == "covered"  # nothing left to do
 
 
-def test_a_terminal_gets_a_progress_bar(tmp_path, test_db, simulator):  # noqa: F811
-    env = env_for(test_db, simulator)
+def test_a_terminal_gets_a_progress_bar(tmp_path, fresh_db_url, simulator):
+    env = env_for(fresh_db_url, simulator)
     env["COLUMNS"] = "120"
     parent, child = pty.openpty()
     proc = subprocess.Popen([*VIBED, "backfill", "--language", "ml", "--days", "30", "--max-requests", "5"],

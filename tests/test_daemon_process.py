@@ -129,7 +129,7 @@ def test_migrate_applies_and_is_idempotent(tmp_path, pg_server):
     import trio
     import trio_asyncio
 
-    from tests.conftest import with_database
+    from tests.pg_support import with_database
     from vibed.store.postgres import open_database
 
     name = f"migrate_{int(time.time() * 1000)}"

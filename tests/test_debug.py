@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import signal
-import time
-
 import pytest
 
-from tests.daemon_proc import Daemon, clean_env, free_port
-from tests.test_live_page import test_db  # noqa: F401 - fixture
+from tests.process_support import run_until_first_round
 from vibed.debug_namespaces import parse_debug
 
 
@@ -51,32 +46,14 @@ def test_unknown_names_are_kept_for_one_warning_and_the_rest_still_works():
     assert spec.enabled("worker:fetcher")
 
 
-def run_until_first_round(tmp_path, database: str, debug: str) -> list[dict]:
-    env = clean_env(DATABASE_URL=database, PORT=str(free_port()), VIBED_HOST="127.0.0.1",
-                    VIBED_SCHEDULE="0 0 1 1 *", VIBED_LANGUAGES="ml", DEBUG=debug)
-    daemon = Daemon(tmp_path, env, ("run", "--simulate"))
-    try:
-        daemon.wait_healthy(timeout=30)
-        deadline = time.monotonic() + 30
-        while not any(e["event"] == "fetch_completed" for e in daemon.events()):
-            assert time.monotonic() < deadline, daemon.stdout()[-2000:]
-            time.sleep(0.1)
-        code, _ = daemon.stop(signal.SIGTERM)
-        assert code == 0, daemon.stderr()
-        assert daemon.stderr() == ""
-        return [json.loads(line) for line in daemon.stdout().splitlines()]
-    finally:
-        daemon.kill()
-
-
 def debug_sources(events: list[dict]) -> set[str]:
     """Who spoke below warning: "vibed", or a library logger's top-level name."""
     return {e.get("logger", "vibed").split(".")[0] for e in events if e["level"] in ("debug", "info")
             and (e["level"] == "debug" or "logger" in e)}
 
 
-def test_a_daemon_prints_the_debug_lines_asked_for_and_warns_once_about_an_unknown_name(tmp_path, test_db):  # noqa: F811
-    events = run_until_first_round(tmp_path, test_db, "worker:*,-worker:scheduler,nosuch:*")
+def test_a_daemon_prints_the_debug_lines_asked_for_and_warns_once_about_an_unknown_name(tmp_path, fresh_db_url):
+    events = run_until_first_round(tmp_path, fresh_db_url, "worker:*,-worker:scheduler,nosuch:*")
     warnings = [e for e in events if e["event"] == "debug_namespace_unknown"]
     assert len(warnings) == 1 and warnings[0]["names"] == "nosuch:*"
     debug = [e for e in events if e["level"] == "debug"]
@@ -85,7 +62,7 @@ def test_a_daemon_prints_the_debug_lines_asked_for_and_warns_once_about_an_unkno
     assert debug_sources(events) == {"vibed"}  # no library noise unless named
 
 
-def test_a_library_logger_prints_only_when_named(tmp_path, test_db):  # noqa: F811
-    events = run_until_first_round(tmp_path, test_db, "httpx,httpcore")
+def test_a_library_logger_prints_only_when_named(tmp_path, fresh_db_url):
+    events = run_until_first_round(tmp_path, fresh_db_url, "httpx,httpcore")
     assert debug_sources(events) == {"httpx", "httpcore"}  # and no vibed debug line
     assert any("api.php" in e["message"] for e in events if e.get("logger") == "httpx")

@@ -3,18 +3,16 @@ page reconnects by itself after the daemon restarts, showing what was added mean
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import signal
-import subprocess
 import time
 import urllib.request
 
 import pytest
 
-from tests.conftest import create_test_database
-from tests.daemon_proc import VIBED, Daemon, clean_env, free_port
+from tests.daemon_proc import Daemon, clean_env, free_port
+from tests.process_support import get_json, post, wait_for_event
 from tests.tools import require_tool
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -22,67 +20,11 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def post(url: str, body: dict | None = None) -> dict:
-    data = json.dumps(body or {}).encode()
-    request = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read() or b"{}")
-
-
-def get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.loads(response.read())
-
-
 def sse_streams_opened(base: str) -> dict[str, float]:
     """``vibed_streams_opened_total{kind="sse"}`` by connection: "fresh" or "reused" (after the page)."""
     text = urllib.request.urlopen(f"{base}/metrics", timeout=10).read().decode()
     found = re.findall(r'^vibed_streams_opened_total\{connection="(\w+)",kind="sse"\} ([0-9.]+)$', text, re.M)
     return {connection: float(value) for connection, value in found}
-
-
-def wait_for_event(daemon: Daemon, name: str, timeout: float = 30, **fields: object) -> dict:
-    """The daemon's first log line ``name`` with these fields, awaited (a ceiling, not a pause)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for event in daemon.events():
-            if event["event"] == name and all(event.get(k) == v for k, v in fields.items()):
-                return event
-        time.sleep(0.05)
-    raise AssertionError(f"no {name} {fields} within {timeout}s: {daemon.stdout()[-2000:]}")
-
-
-@pytest.fixture
-def test_db(pg_server):
-    import trio
-    import trio_asyncio
-
-    async def make() -> str:
-        async with trio_asyncio.open_loop():
-            return await create_test_database(pg_server)
-
-    return trio.run(make)
-
-
-@pytest.fixture
-def simulator(tmp_path):
-    port = free_port()
-    proc = subprocess.Popen([*VIBED, "simulate", "--port", str(port), "--new-per-minute", "0"],
-                            env=clean_env(), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/_sim/stats", timeout=1).read()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(10)
 
 
 @pytest.fixture
@@ -96,11 +38,11 @@ def plain_asyncio():
     asyncio.set_event_loop_policy(previous)
 
 
-def test_new_release_appears_live_and_the_page_survives_a_restart(tmp_path, test_db, simulator, plain_asyncio):
+def test_new_release_appears_live_and_the_page_survives_a_restart(tmp_path, fresh_db_url, simulator, plain_asyncio):
     chromium = require_tool(CHROMIUM, "needs Debian's chromium: apt-get install chromium")
     from playwright import sync_api  # in the test extras
     port = free_port()
-    env = clean_env(PORT=str(port), VIBED_HOST="127.0.0.1", DATABASE_URL=test_db, JIOSAAVN_BASE_URL=simulator,
+    env = clean_env(PORT=str(port), VIBED_HOST="127.0.0.1", DATABASE_URL=fresh_db_url, JIOSAAVN_BASE_URL=simulator,
                     VIBED_LANGUAGES="ml,hi", VIBED_SCHEDULE="0 0 1 1 *")
     base = f"http://127.0.0.1:{port}"
     daemon = Daemon(tmp_path, env)

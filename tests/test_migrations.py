@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import trio
 
-from tests.conftest import create_test_database
+from tests.pg_support import create_test_database
 from vibed.store.migrations import load_migrations, migrate
 from vibed.store.postgres import open_database
 

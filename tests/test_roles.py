@@ -12,8 +12,7 @@ import urllib.error
 import urllib.request
 
 from tests.daemon_proc import VIBED, Daemon, clean_env, free_port
-from tests.test_live_page import post, simulator, test_db  # noqa: F401 - fixtures
-from tests.test_two_instances import StreamReader, event_ids, wait_until
+from tests.process_support import StreamReader, event_ids, post, wait_until
 
 
 def status_of(url: str) -> int:
@@ -37,8 +36,8 @@ def test_serve_without_redis_is_a_clear_start_up_error(tmp_path):
     assert embedded.returncode == 2 and "VIBED_ROLE=fetch needs DATABASE_URL" in embedded.stderr
 
 
-def test_serve_processes_hand_rounds_to_the_fetch_process_and_keep_streaming_when_it_dies(tmp_path, test_db, simulator, redis_server):  # noqa: F811
-    common = dict(DATABASE_URL=test_db, REDIS_URL=redis_server.url, JIOSAAVN_BASE_URL=simulator,
+def test_serve_processes_hand_rounds_to_the_fetch_process_and_keep_streaming_when_it_dies(tmp_path, fresh_db_url, simulator, redis_server):
+    common = dict(DATABASE_URL=fresh_db_url, REDIS_URL=redis_server.url, JIOSAAVN_BASE_URL=simulator,
                   VIBED_LANGUAGES="ml,hi", VIBED_SCHEDULE="0 0 1 1 *", VIBED_HOST="127.0.0.1", VIBED_PAGE_CAP="2")
     ports = {name: free_port() for name in ("fetch", "serve1", "serve2")}
     daemons: dict[str, Daemon] = {}
@@ -76,7 +75,7 @@ def test_serve_processes_hand_rounds_to_the_fetch_process_and_keep_streaming_whe
                                for e in fetch.events()), 20, "the second round")
         assert not any(e["event"].startswith("fetch_") for d in (serve1, serve2) for e in d.events())
 
-        stored = event_ids(test_db)
+        stored = event_ids(fresh_db_url)
         assert len(stored) > 2
         wait_until(lambda: all(set(stored) <= set(r.ids) for r in readers), 10, "both clients to catch up")
         for reader in readers:
@@ -88,7 +87,7 @@ def test_serve_processes_hand_rounds_to_the_fetch_process_and_keep_streaming_whe
         post(f"{base['serve1']}/api/new-releases/fetch")
         wait_until(lambda: any(e["event"] == "round_not_forwarded" for e in serve1.events()), 10,
                    "the serve process to give up forwarding the round")
-        assert event_ids(test_db) == stored
+        assert event_ids(fresh_db_url) == stored
         assert all(not r.closed for r in readers)
         assert serve1.health()[0] == 200 and serve2.health()[0] == 200
     finally:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import trio
 import trio_asyncio
 
-from tests.test_debug import run_until_first_round
-from tests.test_live_page import test_db  # noqa: F401 - fixture
+from tests.process_support import run_until_first_round
 from vibed.store.postgres import open_database
 from vibed.store.target import with_database
 
@@ -21,12 +20,12 @@ def counts(dsn: str) -> tuple[int, int, float]:
     return trio.run(main)
 
 
-def test_a_simulated_run_spends_and_stores_only_in_its_own_database(tmp_path, test_db):  # noqa: F811
-    events = run_until_first_round(tmp_path, test_db, "")
+def test_a_simulated_run_spends_and_stores_only_in_its_own_database(tmp_path, fresh_db_url):
+    events = run_until_first_round(tmp_path, fresh_db_url, "")
     assert any(e["event"] == "fetch_success" for e in events)
-    name = test_db.split("?")[0].rsplit("/", 1)[1]
-    real = counts(test_db)
-    simulated = counts(with_database(test_db, f"{name}_sim"))
+    name = fresh_db_url.split("?")[0].rsplit("/", 1)[1]
+    real = counts(fresh_db_url)
+    simulated = counts(with_database(fresh_db_url, f"{name}_sim"))
     assert real == (0, 0, 1000)  # the real bucket is full, the real tables empty
     releases, announced, tokens = simulated
     assert releases > 0 and announced > 0 and tokens < 1000

@@ -14,7 +14,6 @@ import pytest
 from dotenv import dotenv_values
 
 from tests.daemon_proc import VIBED, Daemon, clean_env, free_port
-from tests.test_live_page import test_db  # noqa: F401 - fixture
 from tests.tools import require_tool
 
 UNIT = Path(__file__).resolve().parents[1] / "systemd" / "vibed.service"
@@ -46,14 +45,14 @@ def wait_for(daemon: Daemon, event: str, after: int, timeout: float = 15) -> dic
     raise AssertionError(f"no {event} within {timeout}s: {daemon.stdout()[-1500:]}")
 
 
-def test_exec_reload_rereads_the_toml_and_the_env_file(tmp_path, test_db):  # noqa: F811
+def test_exec_reload_rereads_the_toml_and_the_env_file(tmp_path, fresh_db_url):
     service = unit_service()
     etc = tmp_path / "etc"
     etc.mkdir()
     toml, env_file = etc / "vibed.toml", etc / "env"
     toml.write_text('languages = ["ml"]\nschedule = "0 0 1 1 *"\n')
     port = free_port()
-    env_file.write_text(f"DATABASE_URL={test_db}\nPORT={port}\nVIBED_HOST=127.0.0.1\nVIBED_PAGE_CAP=2\n")
+    env_file.write_text(f"DATABASE_URL={fresh_db_url}\nPORT={port}\nVIBED_HOST=127.0.0.1\nVIBED_PAGE_CAP=2\n")
 
     # what systemd does: EnvironmentFile= and Environment= into the environment, then ExecStart
     env = clean_env(**{k: v for k, v in dotenv_values(env_file).items() if v is not None})

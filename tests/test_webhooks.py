@@ -15,10 +15,9 @@ import httpx
 import trio
 from standardwebhooks.webhooks import Webhook
 
-from tests.api_support import api_config, release, store
+from tests.api_support import api_config, conforms, release, store
 from tests.daemon_inproc import running_daemon
 from tests.daemon_proc import free_port
-from tests.test_api_openapi import conforms
 from tests.webhook_receiver import open_receiver
 from vibed.auth import issue_token
 from vibed.store import webhook_outbox, webhooks

@@ -112,8 +112,6 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
 @pytest.fixture
 def fresh_db_url(pg_server: str) -> str:
     """A fresh database's URL, made outside any test loop: for tests that drive vibed processes."""
-    import trio
-    import trio_asyncio
 
     async def make() -> str:
         async with trio_asyncio.open_loop():

@@ -82,6 +82,15 @@ class Daemon:
             self.proc.kill()
             self.proc.wait()
 
+    def close(self, timeout: float = 15) -> None:
+        """Stop it as systemd does (SIGTERM, so a measured run keeps its coverage); SIGKILL past ``timeout``."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
 
 def postgres_pids(data_dir: Path) -> list[int]:
     pids = []

@@ -48,4 +48,4 @@ async def test_near_the_fd_limit_clients_get_503_and_the_daemon_still_fetches(tm
     finally:
         for stream in held:
             await stream.aclose()
-        daemon.kill()
+        daemon.close()

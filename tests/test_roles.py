@@ -94,4 +94,4 @@ def test_serve_processes_hand_rounds_to_the_fetch_process_and_keep_streaming_whe
         for reader in readers:
             reader.sock.close()
         for daemon in daemons.values():
-            daemon.kill()
+            daemon.close()

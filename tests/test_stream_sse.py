@@ -108,7 +108,7 @@ async def test_bad_filters_and_ids_are_refused_with_400_json(db):
             assert client.status == 400
 
 
-async def test_other_paths_are_served_by_hypercorn_through_the_gateway(db):
+async def test_other_paths_and_methods_reach_the_app_through_the_edge_on_one_connection(db):
     import httpx
 
     async with open_gateway(db) as gw:
@@ -119,7 +119,8 @@ async def test_other_paths_are_served_by_hypercorn_through_the_gateway(db):
             assert again.json()["pong"] is True
             assert (await http.post("/api/echo", content=b"x" * 5000)).json() == {"echo": "x" * 5000}
             assert (await http.get("/nope")).status_code == 404
-            assert (await http.post("/api/new-releases/stream")).status_code in (404, 405)
+            wrong = await http.post("/api/new-releases/stream")
+            assert (wrong.status_code, wrong.json()["error"]) == (405, "method_not_allowed")
 
 
 async def test_streams_beyond_max_streams_are_refused_with_503_and_retry_after(db):

@@ -19,7 +19,7 @@ from tests.api_support import api_config, conforms, release, store
 from tests.daemon_inproc import running_daemon
 from tests.daemon_proc import free_port
 from tests.webhook_receiver import open_receiver
-from vibed.auth import issue_token
+from vibed.http.auth import issue_token
 from vibed.store import webhook_outbox, webhooks
 
 SECRET = "webhook-test-secret-0123456789abcdef"

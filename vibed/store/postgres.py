@@ -20,7 +20,7 @@ import trio
 from trio_asyncio import aio_as_trio
 
 from vibed.logs import get_logger
-from vibed.redact import redact_url, redact_urls_in
+from vibed.logs.redact import redact_url, redact_urls_in
 
 log = get_logger("vibed.store")
 T = TypeVar("T")
@@ -91,7 +91,7 @@ async def _acquire_detached(pool: asyncpg.Pool) -> asyncpg.Connection:
 
 
 def redact_dsn(dsn: str) -> str:
-    """The DSN with its password and credential query parameters hidden (see ``vibed.redact``)."""
+    """The DSN with its password and credential query parameters hidden (see ``vibed.logs.redact``)."""
     return redact_url(dsn)
 
 

@@ -9,7 +9,7 @@ import trio
 
 from tests.api_support import api_config, release, store, table_digest
 from tests.daemon_inproc import running_daemon
-from vibed.auth import issue_token
+from vibed.http.auth import issue_token
 
 SECRET = "hostile-input-secret-0123456789abcdef"
 LISTING = "/api/new-releases"

@@ -8,8 +8,8 @@ import jwt
 
 from tests.api_support import api_config
 from tests.daemon_inproc import running_daemon
-from vibed.auth import issue_token
 from vibed.edge.respond import HTML_CSP, JSON_CSP, content_security_policy
+from vibed.http.auth import issue_token
 
 SECRET = "a-test-secret-long-enough-for-hs512-as-well-0123456789abcdef0123"  # 64 bytes
 FETCH = "/api/new-releases/fetch"

@@ -178,7 +178,7 @@ def test_migrate_against_an_unreachable_database_is_one_line_and_exit_1(tmp_path
                                         VIBED_DB_CONNECT_ATTEMPTS="1"))
     assert done.returncode == 1
     assert done.stderr == (f"vibed: cannot reach the database at postgresql://vibed:***@127.0.0.1:{dead}/vibed after "
-                           f"1 attempts: [Errno 111] Connect call failed ('127.0.0.1', {dead}) (check DATABASE_URL, "
+                           f"1 attempt: [Errno 111] Connect call failed ('127.0.0.1', {dead}) (check DATABASE_URL, "
                            "or unset it to use the embedded PostgreSQL)\n")
 
 

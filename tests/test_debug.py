@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.process_support import run_until_first_round
-from vibed.debug_namespaces import parse_debug
+from vibed.logs.debug import parse_debug
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,11 @@ import pytest
 
 from tests.api_support import api_config
 from tests.daemon_inproc import running_daemon
-from vibed.auth import AuthError, issue_token, verify_bearer
 from vibed.config import ConfigError, load_config, secrets_of
+from vibed.http.auth import AuthError, issue_token, verify_bearer
 from vibed.http.control import direct_loopback
 from vibed.http.cursor import CURSOR_KEY_NAME
-from vibed.redact import redact_url, strip_urls
+from vibed.logs.redact import redact_url, strip_urls
 
 SECRET = "trust-test-secret-0123456789abcdef-0123"
 

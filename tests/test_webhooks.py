@@ -19,7 +19,7 @@ from tests.api_support import api_config, conforms, release, store
 from tests.daemon_inproc import running_daemon
 from tests.daemon_proc import free_port
 from tests.webhook_receiver import open_receiver
-from vibed.auth import issue_token
+from vibed.http.auth import issue_token
 from vibed.store import webhook_outbox, webhooks
 
 SECRET = "webhook-test-secret-0123456789abcdef"
@@ -132,6 +132,9 @@ async def test_a_failing_target_is_dead_lettered_paused_shown_in_health_and_rede
         assert rx.url not in json.dumps(health)  # a webhook URL can be a credential
         [one] = (await api.client.get("/api/webhooks")).json()["data"]
         assert one["paused"] and "3 failed attempts in a row" in one["paused_reason"] and one["dead"] == 1
+        metrics = (await api.client.get("/metrics")).text
+        assert "vibed_webhook_dead_lettered_total 1.0" in metrics and "vibed_webhook_targets_paused 1.0" in metrics
+        assert 'vibed_webhook_attempts_total{outcome="failed"} 3.0' in metrics
         attempts = [r["attempts"] for r in await deliveries(api, hook["id"], state="pending")]
         await trio.sleep(1.0)  # an absence: five retry periods, twenty looks at the outbox, pass
         # paused: not tried any more
@@ -143,6 +146,46 @@ async def test_a_failing_target_is_dead_lettered_paused_shown_in_health_and_rede
         assert [json.loads(x.body)["blocks"][0]["type"] for x in rx.received] == ["section", "section"]
         assert [x.headers["webhook-id"] for x in rx.received] == [f"msg_{dead['id']}", f"msg_{dead['id'] + 1}"]
         assert (await api.client.get("/api/health")).json()["webhooks"]["paused"] == []
+
+
+async def test_a_410_gone_pauses_the_target_at_once_keeps_its_line_and_counts_in_metrics(db, db_url):
+    gone = {"on": True}
+
+    def answer(_):
+        return (410, []) if gone["on"] else (200, [])
+
+    async with open_receiver(answer) as rx, running_daemon(config(db_url)) as api:
+        hook = await subscribe(api, rx.url)
+        await store(db, release(1), release(2))
+        await wait_until(lambda: _paused(api, hook["id"]))
+        [one] = (await api.client.get("/api/webhooks")).json()["data"]
+        assert one["paused_reason"] == "answered 410 Gone: the target asks to be unsubscribed"
+        rows = sorted(await deliveries(api, hook["id"]), key=lambda r: r["id"])
+        # one attempt, not the schedule's ten; nothing dead-lettered, the head still first in line
+        assert [(r["state"], r["attempts"], r["last_status"]) for r in rows] == [
+            ("pending", 1, 410), ("pending", 0, None)]
+        health = (await api.client.get("/api/health")).json()
+        assert health["status"] == "degraded" and health["webhooks"]["paused"] == [hook["id"]]
+        metrics = (await api.client.get("/metrics")).text
+        assert 'vibed_webhook_attempts_total{outcome="failed"} 1.0' in metrics
+        assert 'vibed_webhook_attempts_total{outcome="delivered"} 0.0' in metrics
+        assert "vibed_webhook_dead_lettered_total 0.0" in metrics
+        assert 'vibed_webhook_deliveries{state="pending"} 2.0' in metrics
+        assert "vibed_webhook_targets_paused 1.0" in metrics
+        gone["on"] = False  # the receiver wants them after all
+        r = await api.client.post(f"/api/webhooks/{hook['id']}/redeliver")
+        assert r.status_code == 202
+        await rx.wait_for(2)
+        await wait_until(lambda: _all_delivered(api, hook["id"], 2))
+        metrics = (await api.client.get("/metrics")).text
+        assert 'vibed_webhook_attempts_total{outcome="delivered"} 2.0' in metrics
+        assert 'vibed_webhook_deliveries{state="pending"} 0.0' in metrics
+        assert "vibed_webhook_targets_paused 0.0" in metrics
+
+
+async def _paused(api, webhook_id: int) -> bool:
+    [one] = [h for h in (await api.client.get("/api/webhooks")).json()["data"] if h["id"] == webhook_id]
+    return bool(one["paused"])
 
 
 async def _state(api, webhook_id: int, state: str) -> bool:

@@ -19,10 +19,9 @@ import attrs
 import trio
 
 from vibed.config import resolved_data_dir
-from vibed.daemon_status import status_line
 from vibed.http.cursor import load_cursor_key
 from vibed.logs import get_logger
-from vibed.notify import Notifier
+from vibed.notify import Notifier, status_line
 from vibed.store.aio_loop import open_asyncio_loop
 from vibed.store.datadir_lock import daemon_lock
 from vibed.store.embedded_watch import open_embedded_postgres

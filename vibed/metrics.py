@@ -47,6 +47,30 @@ class _StateCollector(Collector):
         for source, available in sorted(state.get("sources", {}).items()):
             up.add_metric([source], 1.0 if available else 0.0)
         yield up
+        yield from _webhook_metrics(state.get("webhooks"))
+
+
+def _webhook_metrics(hooks: dict[str, Any] | None):  # type: ignore[no-untyped-def]
+    """The sender's counts (this instance) and the outbox (every instance's), when webhooks run."""
+    if not hooks:
+        return
+    attempts = CounterMetricFamily("vibed_webhook_attempts", "Webhook delivery attempts by this instance",
+                                   labels=["outcome"])
+    for outcome in ("delivered", "failed"):
+        attempts.add_metric([outcome], hooks.get(outcome, 0))
+    yield attempts
+    dead = CounterMetricFamily("vibed_webhook_dead_lettered", "Webhook deliveries given up by this instance")
+    dead.add_metric([], hooks.get("dead_lettered", 0))
+    yield dead
+    if "queue" in hooks:  # absent while the database does not answer
+        queue = GaugeMetricFamily("vibed_webhook_deliveries", "Webhook deliveries in the outbox, by state",
+                                  labels=["state"])
+        for state in ("pending", "dead"):
+            queue.add_metric([state], hooks["queue"][state])
+        yield queue
+        paused = GaugeMetricFamily("vibed_webhook_targets_paused", "Webhook subscriptions paused")
+        paused.add_metric([], hooks["queue"]["paused"])
+        yield paused
 
 
 def _plan_metrics(polling: dict[str, Any]):  # type: ignore[no-untyped-def]

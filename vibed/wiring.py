@@ -31,7 +31,7 @@ from vibed.actors.health import ScopeHealth
 from vibed.actors.scheduler import Scheduler
 from vibed.actors.webhooks import SenderSettings, WebhookSender
 from vibed.actors.writer import Writer
-from vibed.daemon_status import status_line
+from vibed.config.reload import reload_config
 from vibed.delivery import serve_delivery
 from vibed.edge.cache import EdgeCache
 from vibed.edge.guard import Guard
@@ -40,7 +40,7 @@ from vibed.http.app import create_app
 from vibed.logs import get_logger
 from vibed.messages import FetchJob, Poke, StoredEvent, WriteRequest
 from vibed.metrics import MeteredSource, Metrics
-from vibed.reload import reload_config
+from vibed.notify import status_line
 from vibed.sources import JioSaavnSource, SpotifySource
 from vibed.store import bucket
 from vibed.store.webhooks import health as webhooks_health

@@ -9,7 +9,8 @@ Every ``poll`` seconds (or on a wake-up) it asks which targets have a due head o
 starts one worker per target that has none yet.  A worker claims the head, sends it, records
 the outcome and goes on to the next, at most ``rate`` per second; it stops at the first
 failure (the head is then backed off, holding the rest of its line, so order holds) or when
-the line is empty.  At most ``concurrency`` attempts are in flight over all targets.  A
+the line is empty.  A target that answers 410 Gone is paused at once (it asks to be
+unsubscribed; nothing is dropped, and a redeliver resumes it).  At most ``concurrency`` attempts are in flight over all targets.  A
 database outage is logged and waited out, never a crash: a claimed row's lease runs out and
 it is sent again.
 """
@@ -27,7 +28,7 @@ from vibed.messages import WebhookDelivery
 from vibed.store import webhook_outbox as outbox
 from vibed.store.postgres import Database, DatabaseUnavailable
 from vibed.webhooks.backoff import next_wait
-from vibed.webhooks.send import Attempt, attempt, message_id, open_sender_pool
+from vibed.webhooks.send import GONE, Attempt, attempt, message_id, open_sender_pool
 from vibed.webhooks.targets import TargetRules
 
 log = get_logger("vibed.webhooks")
@@ -64,6 +65,7 @@ class WebhookSender:
     settings: SenderSettings
     delivered: int = 0
     failures: int = 0
+    dead_lettered: int = 0
     _active: set[int] = attrs.field(factory=set)
     _limiter: trio.CapacityLimiter | None = None
 
@@ -138,14 +140,20 @@ class WebhookSender:
                       event_id=delivery.event_id, status=result.status, attempt=delivery.attempt)
             return True
         self.failures += 1
+        gone = result.status == GONE
         wait = next_wait(self.settings.schedule, delivery.attempt, result.retry_after)
-        paused = await outbox.failed(self.db, delivery, result.status, result.error, wait, self.settings.pause_after)
+        if gone:
+            wait = wait if wait is not None else 0.0  # kept at the head of its line, for a redeliver
+        else:
+            self.dead_lettered += wait is None
+        paused = await outbox.failed(self.db, delivery, result.status, result.error, wait,
+                                     1 if gone else self.settings.pause_after)
         log.warning("webhook_failed" if wait is not None else "webhook_dead_lettered", webhook=delivery.webhook_id,
                     id=message_id(delivery), event_id=delivery.event_id, attempt=delivery.attempt,
                     status=result.status, error=result.error[:200],
                     retry_in=None if wait is None else round(wait, 1))
         if paused:
+            why = "it answered 410 Gone" if gone else f"{self.settings.pause_after} failed attempts in a row"
             log.warning("webhook_paused", webhook=delivery.webhook_id,
-                        detail=f"{self.settings.pause_after} failed attempts in a row; "
-                               "POST /api/webhooks/{id}/redeliver resumes it")
+                        detail=f"{why}; POST /api/webhooks/{{id}}/redeliver resumes it, DELETE ends it")
         return False

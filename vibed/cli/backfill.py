@@ -15,8 +15,8 @@ from typing import Any
 
 import trio
 
-from vibed.backfill import Outcome, PageDone, walk
 from vibed.logs import get_logger
+from vibed.sources.backfill import Outcome, PageDone, walk
 
 log = get_logger("vibed.backfill")
 SHARE_OF_WHAT_IS_LEFT = 10  # default budget: a tenth of the tokens left today
@@ -75,7 +75,7 @@ class _Progress:
 
 def backfill(config: Any, args: argparse.Namespace) -> int:
     from vibed.cli.db import _database, _in_loop
-    from vibed.parsing import parse_languages
+    from vibed.config.parsing import parse_languages
 
     try:
         parse_languages(args.language)

@@ -164,8 +164,8 @@ def simulate(args: argparse.Namespace) -> int:
 
 
 def token(config: Any, args: argparse.Namespace) -> int:
-    from vibed.auth import issue_token
-    from vibed.parsing import parse_duration
+    from vibed.config.parsing import parse_duration
+    from vibed.http.auth import issue_token
 
     if not config.jwt_secret:
         print("vibed: JWT_SECRET is not set: set it (in the environment or .env) to issue tokens",

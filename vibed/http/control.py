@@ -14,7 +14,7 @@ from typing import Any
 
 from quart import Blueprint, current_app, jsonify, request
 
-from vibed.auth import AuthError, verify_bearer
+from vibed.http.auth import AuthError, verify_bearer
 from vibed.http.errors import ApiError
 from vibed.sources.languages import LANGUAGES
 

@@ -17,7 +17,7 @@ from quart import Blueprint, current_app, jsonify
 
 import vibed
 from vibed.http.health_reasons import source_reasons, webhook_reasons
-from vibed.redact import strip_urls
+from vibed.logs.redact import strip_urls
 
 blueprint = Blueprint("health", __name__)
 BUDGET = 1.8  # seconds: the whole answer, so a stalled database still gets its 503 within 2 s

@@ -7,7 +7,7 @@ from typing import Any
 from quart import Blueprint, Response, current_app, request
 
 from vibed.metrics import CONTENT_TYPE
-from vibed.store import bucket
+from vibed.store import bucket, webhooks
 
 ROUTE_HEADER = "X-Vibed-Route"  # read and removed by the edge (vibed/edge/router.py)
 
@@ -34,6 +34,7 @@ async def metrics():  # type: ignore[no-untyped-def]
         tokens = {b.service: b.tokens for b in await bucket.all_buckets(runtime.db)}
     except Exception:  # noqa: BLE001 - a scrape during a database outage still answers
         tokens = {}
+    m.state.update(webhooks=await _webhooks(runtime))
     m.state.update(
         tokens=tokens,
         releases_stored=getattr(writer, "first_seen_total", 0),
@@ -43,6 +44,20 @@ async def metrics():  # type: ignore[no-untyped-def]
         polling=runtime.parts["polling"]() if "polling" in runtime.parts else {},
     )
     return Response(m.render(), status=200, content_type=CONTENT_TYPE)
+
+
+async def _webhooks(runtime: Any) -> dict[str, Any] | None:
+    sender = runtime.parts.get("webhook_sender")
+    if sender is None:
+        return None
+    hooks: dict[str, Any] = {"delivered": sender.delivered, "failed": sender.failures,
+                             "dead_lettered": sender.dead_lettered}
+    try:
+        row = await webhooks.health(runtime.db)
+    except Exception:  # noqa: BLE001 - a scrape during a database outage still answers
+        return hooks
+    hooks["queue"] = {"pending": row["pending"], "dead": row["dead"], "paused": len(row["paused"])}
+    return hooks
 
 
 def _clients(hub: Any) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 import trio_asyncio
 
 from vibed.logs import get_logger
-from vibed.redact import redact_urls_in
+from vibed.logs.redact import redact_urls_in
 
 log = get_logger("vibed.store")
 

@@ -20,7 +20,7 @@ import trio
 from trio_asyncio import aio_as_trio
 
 from vibed.logs import get_logger
-from vibed.redact import redact_url, redact_urls_in
+from vibed.logs.redact import redact_url, redact_urls_in
 
 log = get_logger("vibed.store")
 T = TypeVar("T")
@@ -91,7 +91,7 @@ async def _acquire_detached(pool: asyncpg.Pool) -> asyncpg.Connection:
 
 
 def redact_dsn(dsn: str) -> str:
-    """The DSN with its password and credential query parameters hidden (see ``vibed.redact``)."""
+    """The DSN with its password and credential query parameters hidden (see ``vibed.logs.redact``)."""
     return redact_url(dsn)
 
 
@@ -194,7 +194,7 @@ async def open_database(dsn: str, *, pool_size: int = 10, attempts: int = 5, tim
             reason = _reason(exc)
             if attempt == attempts:
                 raise DatabaseUnreachable(
-                    f"cannot reach the database at {redact_dsn(dsn)} after {attempts} attempts: {reason} "
+                    f"cannot reach the database at {redact_dsn(dsn)} after {attempts} attempt{'s' * (attempts != 1)}: {reason} "
                     "(check DATABASE_URL, or unset it to use the embedded PostgreSQL)"
                 ) from None
             log.warning("database_unreachable", attempt=attempt, retry_in=round(delay, 2), error=reason)

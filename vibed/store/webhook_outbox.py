@@ -88,7 +88,9 @@ WITH d AS (
            paused_at = CASE WHEN w.paused_at IS NULL AND w.consecutive_failures + 1 >= $6 THEN now()
                             ELSE w.paused_at END,
            paused_reason = CASE WHEN w.paused_at IS NULL AND w.consecutive_failures + 1 >= $6
-                                THEN format('%s failed attempts in a row; last: %s', w.consecutive_failures + 1, $4)
+                                THEN CASE WHEN $3::int = 410 THEN $4
+                                          ELSE format('%s failed attempts in a row; last: %s',
+                                                      w.consecutive_failures + 1, $4) END
                                 ELSE w.paused_reason END
       FROM d WHERE w.id = d.webhook_id AND w.id = $2
     RETURNING w.paused_at IS NOT NULL AS paused

@@ -1,6 +1,6 @@
 """One delivery attempt: a signed POST over a vetted connection, no redirects, bounded in time.
 
-The answer decides: 2xx delivered; anything else (a 3xx included: redirects are never
+The answer decides: 2xx delivered; 410 Gone pauses the subscription at once; anything else (a 3xx included: redirects are never
 followed), a refused target, a timeout or a network error is a failed attempt whose ``error``
 is one line without the URL (a Discord or Slack webhook URL *is* a credential).  At most
 ``ANSWER_LIMIT`` bytes of the answer are read, so a hostile target cannot make us buffer.
@@ -24,6 +24,7 @@ from vibed.webhooks.signing import signed_headers
 from vibed.webhooks.targets import RefusedTarget, TargetRules, VettedBackend, url_problem
 
 ANSWER_LIMIT = 64 * 1024
+GONE = 410  # the target's way to unsubscribe: the subscription is paused at once, not retried
 USER_AGENT = f"vibed/{vibed.__version__} (+webhooks)".encode()
 
 
@@ -86,4 +87,6 @@ def _judge(response: httpcore.Response) -> Attempt:
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers}
     if 300 <= status < 400:
         return Attempt(False, status, f"answered {status}, a redirect: redirects are never followed")
+    if status == GONE:
+        return Attempt(False, status, "answered 410 Gone: the target asks to be unsubscribed")
     return Attempt(False, status, f"answered {status}", parse_retry_after(headers.get("retry-after")))

@@ -4,7 +4,7 @@
 
 Third-party loggers (hypercorn, asyncpg) are routed through the same renderer, so stdout
 carries nothing but JSON lines.  Known secret values are masked in every line.  Debug lines
-are printed per namespace, as ``DEBUG`` asks (see ``vibed.debug_namespaces``).
+are printed per namespace, as ``DEBUG`` asks (see ``vibed.logs.debug``).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 
 import structlog
 
-from vibed.debug_namespaces import OFF, DebugSpec, namespace_of, parse_debug
-from vibed.redact import redact_urls_in
+from vibed.logs.debug import OFF, DebugSpec, namespace_of, parse_debug
+from vibed.logs.redact import redact_urls_in
 
 _secrets: list[str] = []
 _debug_libraries: list[str] = []  # library loggers set to DEBUG by the last configure_logging
@@ -120,7 +120,7 @@ def configure_logging(*, debug: DebugSpec | bool = OFF, secrets: Iterable[str] =
 
 
 def _known() -> tuple[str, ...]:
-    from vibed.debug_namespaces import KNOWN, LIBRARIES
+    from vibed.logs.debug import KNOWN, LIBRARIES
 
     return (*KNOWN, "worker:*", *LIBRARIES)
 

@@ -17,8 +17,7 @@ from urllib.parse import urlsplit
 import attrs
 from dotenv import dotenv_values
 
-from vibed.debug_namespaces import OFF, parse_debug
-from vibed.parsing import (
+from vibed.config.parsing import (
     parse_bool,
     parse_cidrs,
     parse_cron,
@@ -31,7 +30,8 @@ from vibed.parsing import (
     parse_schedule,
     parse_url,
 )
-from vibed.redact import redact_url, url_secrets
+from vibed.logs.debug import OFF, parse_debug
+from vibed.logs.redact import redact_url, url_secrets
 from vibed.roles import parse_role
 
 

@@ -51,6 +51,14 @@ class SimControl:
         params = {"market": market} if market else {"language": language or "ml"}
         return (await self._call("GET", "/_sim/catalogue", params=params))["releases"]
 
+    async def kept_ids(self, languages: tuple[str, ...]) -> set[str]:
+        """The external ids a faithful client keeps of these languages (no playlists, no other languages)."""
+        kept: set[str] = set()
+        for language in languages:
+            kept |= {r["id"] for r in await self.catalogue(language=language)
+                     if r["kind"] != "playlist" and r["language"] == language}
+        return kept
+
     async def stats(self) -> dict[str, Any]:
         return await self._call("GET", "/_sim/stats")
 

@@ -114,10 +114,7 @@ async def test_kill_9_mid_round_then_restart_stores_and_announces_each_release_o
     assert done["errors"] == 0
 
     # every release the simulator has is stored once: the killed run left no gap, and no duplicate
-    wanted = set()
-    for lang in LANGUAGES:
-        wanted |= {r["id"] for r in await sim.catalogue(language=lang)
-                   if r["kind"] != "playlist" and r["language"] == lang}
+    wanted = await sim.kept_ids(LANGUAGES)
     rows = await db.fetch("SELECT external_id FROM releases")
     assert len(rows) == len({r["external_id"] for r in rows})
     assert {r["external_id"] for r in rows} == wanted
@@ -212,10 +209,7 @@ async def test_kill_9_inside_the_writer_transaction_commits_nothing_and_the_rest
                         announced.append(frame)
     assert done["errors"] == 0
 
-    wanted = set()
-    for lang in LANGUAGES:
-        wanted |= {r["id"] for r in await sim.catalogue(language=lang)
-                   if r["kind"] != "playlist" and r["language"] == lang}
+    wanted = await sim.kept_ids(LANGUAGES)
     rows = await db.fetch("SELECT id, external_id, release_date >= current_date - 7 AS new FROM releases")
     assert sorted(r["external_id"] for r in rows) == sorted(wanted)  # each once, none lost
     assert released <= {r["external_id"] for r in rows if r["new"]}

@@ -92,10 +92,7 @@ async def test_a_writer_connection_killed_mid_transaction_fails_only_its_batch_a
         await db.run(holder.execute, "ROLLBACK")  # a no-op when already released
         await db.release(holder)
 
-    wanted = set()
-    for lang in LANGUAGES:
-        wanted |= {r["id"] for r in await sim.catalogue(language=lang)
-                   if r["kind"] != "playlist" and r["language"] == lang}
+    wanted = await sim.kept_ids(LANGUAGES)
     rows = await db.fetch("SELECT id, external_id, release_date >= current_date - 7 AS new FROM releases")
     assert sorted(r["external_id"] for r in rows) == sorted(wanted)  # each once, none lost
     events = await db.fetch("SELECT release_id FROM events")

@@ -15,8 +15,10 @@ import attrs
 
 from vibed.store.postgres import Database
 
-# elapsed seconds since the last refill, never negative (clock_timestamp() of a waiter that
-# queued behind another taker can precede the last_refill that taker wrote)
+# elapsed seconds since the last refill, never negative: the server's clock can step back (NTP, a
+# restored VM), and last_refill never moves back with it — a stepped-back clock neither drains nor
+# refills the bucket (tests/test_bucket.py forces it).  Takers queued on the row lock do not need
+# this: PostgreSQL re-reads clock_timestamp() once the lock is granted.
 _LEVEL = """
 LEAST(max_tokens, tokens + refill_rate
       * GREATEST(0, EXTRACT(EPOCH FROM clock_timestamp() - last_refill))

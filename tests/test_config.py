@@ -26,7 +26,7 @@ def _empty(tmp_path):
     return path
 
 
-def test_defaults_are_the_guides(tmp_path):
+def test_defaults_are_the_original_guide_s(tmp_path):
     config = load(tmp_path)
     assert config.port == 5006
     assert config.languages == ("ml", "hi", "ta")

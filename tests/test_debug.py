@@ -36,7 +36,7 @@ def test_library_loggers_only_when_named():
 
 
 @pytest.mark.parametrize("value", ["", "0", "false", "off", "no"])
-def test_off(value):
+def test_empty_zero_false_off_and_no_turn_debug_off(value):
     assert not parse_debug(value)
 
 

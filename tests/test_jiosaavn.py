@@ -141,7 +141,7 @@ def test_raw_item_is_kept() -> None:
     assert release is not None and release.raw == raw and release.source == "jiosaavn"
 
 
-def test_language_codes() -> None:
+def test_language_codes_map_to_jiosaavn_names_and_an_unknown_code_names_the_allowed_ones() -> None:
     assert jiosaavn_name("ml") == "malayalam" and jiosaavn_name("raj") == "rajasthani"
     assert code_for_name(" Odia ") == "or"
     with pytest.raises(ValueError, match=r"unknown language code 'xx'; allowed codes: ml, hi, ta"):
@@ -159,7 +159,7 @@ async def test_scopes_are_language_codes(upstream_client: httpx.AsyncClient) -> 
 # -- against the simulator ------------------------------------------------------------------------
 
 
-async def test_pages_until_last_page(sim: SimControl, upstream_client: httpx.AsyncClient) -> None:
+async def test_pages_follow_until_last_page_and_keep_only_the_language_s_albums_and_songs(sim: SimControl, upstream_client: httpx.AsyncClient) -> None:
     source = JioSaavnSource(upstream_client, sim.url)
     pages = [await source.fetch_page("ml", p) for p in (1, 2, 3)]
     assert all(isinstance(page, Page) for page in pages)

@@ -64,7 +64,7 @@ async def test_every_page_shows_the_quirk(sim: SimControl, check: Callable[[dict
         assert any(check(item) for item in body["data"])
 
 
-async def test_page_shape_and_order(sim: SimControl) -> None:
+async def test_a_page_holds_the_newest_fifty_but_not_in_order_and_sets_the_language_cookie(sim: SimControl) -> None:
     response = await jiosaavn_page(sim)
     assert response.headers["set-cookie"].startswith("L=hindi")
     body = response.json()
@@ -133,7 +133,7 @@ async def test_fault_count_and_scope(sim: SimControl) -> None:
     assert (await jiosaavn_page(sim)).status_code == 200
 
 
-async def test_fault_bodies(sim: SimControl) -> None:
+async def test_html_truncated_and_error_json_faults_send_what_jiosaavn_sends(sim: SimControl) -> None:
     await sim.inject("html", count=1)
     html = await jiosaavn_page(sim)
     assert html.headers["content-type"].startswith("text/html") and html.text.startswith("<HTML><HEAD>")
@@ -151,14 +151,14 @@ async def test_bad_fault_is_refused(sim: SimControl) -> None:
     assert response.status_code == 400 and '"status"' in response.json()["error"]
 
 
-def test_fault_from_json() -> None:
+def test_a_fault_is_read_from_json_and_an_unknown_field_is_refused() -> None:
     fault = Fault.from_json({"language": "ml", "kind": "status_429", "retry_after": 30, "count": 2})
     assert fault == Fault("status_429", scope="ml", count=2, retry_after=30)
     with pytest.raises(ValueError, match="unknown fault field"):
         Fault.from_json({"kind": "html", "colour": "red"})
 
 
-async def test_spotify_token_and_paging(sim: SimControl) -> None:
+async def test_spotify_needs_a_client_credentials_token_and_pages_by_offset(sim: SimControl) -> None:
     token_url, releases_url = f"{sim.url}/api/token", f"{sim.url}/v1/browse/new-releases"
     refused = await sim.client.post(token_url, data={"grant_type": "client_credentials"}, auth=("sim-client-id", "nope"))
     assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"

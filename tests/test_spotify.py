@@ -179,7 +179,7 @@ def test_release_date_follows_precision(value: str, precision: str, date: dt.dat
     assert spotify_items.release_date(value, precision) == (date, year, period)
 
 
-def test_item_normalisation() -> None:
+def test_a_spotify_item_becomes_a_release_with_the_largest_image_and_unique_artists() -> None:
     item = {
         "album_type": "single", "id": "4aawyAB9vmqN3uQ7FjRGTy", "name": "Chaleya",
         "release_date": "2026-03-14", "release_date_precision": "day",

@@ -213,7 +213,7 @@ async def test_two_daemons_in_one_cron_slot_fetch_each_language_once(db, db_url,
             slot = real.replace(second=0, microsecond=0) + dt.timedelta(minutes=10 - real.minute % 10)
             shift[0] = slot - real - dt.timedelta(seconds=lead)
             for daemon in (one, two):
-                daemon.runtime.parts["scheduler"].reconfigure(every_ten)
+                daemon.runtime.parts.scheduler.reconfigure(every_ten)
             [first] = await one.rounds.wait_count(1)
             [second] = await two.rounds.wait_count(1)
 

@@ -12,8 +12,8 @@ import contextlib
 import gc
 import signal
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
@@ -30,7 +30,44 @@ from vibed.store.postgres import Database, open_database
 from vibed.store.target import database_name, ensure_database, ensure_external_sim_database
 from vibed.supervisor import Supervisor
 
+if TYPE_CHECKING:  # the parts' types, named for readers and checkers; importing them here would cycle
+    import httpx
+
+    from vibed.actors.adaptive import AdaptiveScheduler
+    from vibed.actors.control import Control
+    from vibed.actors.health import ScopeHealth
+    from vibed.actors.scheduler import Scheduler
+    from vibed.actors.webhooks import WebhookSender
+    from vibed.actors.writer import Writer
+    from vibed.delivery import Delivery, Hub
+    from vibed.edge.cache import EdgeCache
+    from vibed.metrics import MeteredSource, Metrics
+    from vibed.roles import RemoteControl
+
 log = get_logger("vibed.daemon")
+
+
+@attrs.define(eq=False)
+class Parts:
+    """The services ``wiring.start_services`` starts, by name: None until started, and in a role that
+    does not run it (a serve process has no writer; its ``control`` forwards to the fetch process)."""
+
+    metrics: Metrics | None = None
+    control: Control | RemoteControl | None = None
+    scheduler: Scheduler | AdaptiveScheduler | None = None
+    writer: Writer | None = None
+    sources: dict[str, MeteredSource] = attrs.field(factory=dict)
+    health: ScopeHealth | None = None
+    http_client: httpx.AsyncClient | None = None
+    delivery: Delivery | None = None
+    hub: Hub | None = None
+    webhook_sender: WebhookSender | None = None
+    wake_webhooks: Callable[[], None] | None = None  # the sender looks at the outbox now
+    polling: Callable[[], dict[str, Any]] | None = None  # the polling plan, as health shows it
+    edge_cache: EdgeCache | None = None
+    http_port: int | None = None  # the port bound (PORT=0 picks one)
+    reload: Callable[[], Awaitable[None]] | None = None  # SIGHUP's work
+    cursor_key: bytes | None = None  # signs the listing's cursors
 
 
 @attrs.define(eq=False)
@@ -45,7 +82,7 @@ class Runtime:
     stopping: trio.Event = attrs.field(factory=trio.Event)
     blueprints: list[Any] = attrs.field(factory=list)
     health_parts: list[Any] = attrs.field(factory=list)  # async () -> dict merged into /api/health
-    parts: dict[str, Any] = attrs.field(factory=dict)  # named services: pipeline, hub, bus, …
+    parts: Parts = attrs.field(factory=Parts)  # the running services, by name
     loader: Any = None  # () -> Config, for SIGHUP; None = reload not possible
     notifier: Notifier = attrs.field(factory=Notifier)
 

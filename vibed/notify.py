@@ -96,7 +96,7 @@ def _monotonic_usec() -> int:
 
 def status_line(runtime: Any) -> str:
     """Languages watched, last round, new releases."""
-    scheduler = runtime.parts.get("scheduler")
+    scheduler = runtime.parts.scheduler
     last = getattr(scheduler, "last_round", None)
     langs = ",".join(runtime.config.languages)
     if last is None:

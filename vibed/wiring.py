@@ -96,7 +96,7 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
 
     client = httpx.AsyncClient(follow_redirects=False, timeout=config.upstream_timeout,
                                limits=httpx.Limits(max_connections=32))
-    metrics = runtime.parts["metrics"] = Metrics()
+    metrics = runtime.parts.metrics = Metrics()
     sources = {name: MeteredSource(source, metrics) for name, source in open_sources(config, client).items()}
     health = ScopeHealth()
     sup = runtime.supervisor
@@ -125,14 +125,19 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
         scheduler = Scheduler(config, sources, take_poke=control.take, on_round=round_done,
                               now=clock.now, speed=clock.speed)
     writer = Writer(runtime.db, window_days=config.new_window_days)
-    runtime.parts.update(control=control, scheduler=scheduler, writer=writer, sources=sources,
-                         health=health, http_client=client)
+    runtime.parts.control = control
+    runtime.parts.scheduler = scheduler
+    runtime.parts.writer = writer
+    runtime.parts.sources = sources
+    runtime.parts.health = health
+    runtime.parts.http_client = client
 
     if roles.fetches(config):
         await sup.start(nursery, "writer", lambda task_status: writer.run(
             pages_r.clone(), stored_s.clone(), task_status=task_status))
     delivery = await nursery.start(serve_delivery, config, runtime.db)
-    runtime.parts.update(delivery=delivery, hub=delivery.hub)
+    runtime.parts.delivery = delivery
+    runtime.parts.hub = delivery.hub
     if not roles.serves(config):
         delivery.hub.admission.max_streams = 0  # a fetch process holds no stream: 503, ask a serve process
     runtime.health_parts.append(delivery.health)
@@ -153,7 +158,8 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
         stored_r.clone(), task_status=task_status))
     # in every role: senders of several processes share the outbox safely (a claimed row is leased)
     sender = WebhookSender(runtime.db, SenderSettings.of(config))
-    runtime.parts.update(webhook_sender=sender, wake_webhooks=wake_webhooks)
+    runtime.parts.webhook_sender = sender
+    runtime.parts.wake_webhooks = wake_webhooks
     await sup.start(nursery, "webhooks", lambda task_status: sender.run(wakes_r.clone(), task_status=task_status))
     runtime.health_parts.append(partial(webhook_health, runtime.db))
     fetchers: dict[str, Fetcher] = {}
@@ -176,7 +182,7 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     elif config.role == "serve":
         # this process fetches nothing: a round asked here goes to the fetch process
         forward_s, forward_r = trio.open_memory_channel[dict[str, Any]](16)  # a burst coalesces upstream
-        control = runtime.parts["control"] = roles.RemoteControl(forward_s)
+        control = runtime.parts.control = roles.RemoteControl(forward_s)
         await nursery.start(roles.serve_round_forwarding, config.redis_url, forward_r)
 
     async def pipeline_health() -> dict[str, Any]:
@@ -201,7 +207,7 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
             return scheduler.snapshot()
         return cron_snapshot(scheduler)
 
-    runtime.parts["polling"] = polling_snapshot
+    runtime.parts.polling = polling_snapshot
 
     runtime.health_parts.append(pipeline_health)
 
@@ -219,14 +225,14 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     http_stop = trio.Event()
     app = create_app(runtime)
     # answers the edge holds until the next delivered event (the hub's last id moves with every release)
-    edge_cache = runtime.parts["edge_cache"] = EdgeCache(lambda: delivery.sequencer.last_id,
+    edge_cache = runtime.parts.edge_cache = EdgeCache(lambda: delivery.sequencer.last_id,
                                                          ttl=config.edge_cache_ttl)
     guard = Guard.from_config(config)  # client address, CORS, per-IP limit: live on SIGHUP
     # the edge owns the sockets: per request, a stream goes to the hub, the rest to cache or app
     port = await nursery.start(partial(serve_http, delivery, app, config, host=config.host, port=config.port,
                                        shutdown=http_stop, grace=min(3.0, config.grace_period), metrics=metrics,
                                        cache=edge_cache, guard=guard))
-    runtime.parts["http_port"] = port
+    runtime.parts.http_port = port
 
     def poke() -> None:
         control.request_round("signal")
@@ -271,5 +277,5 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     if config.simulate and roles.fetches(config):
         # a demo should show releases at once, not at the next cron time
         control.request_round("startup")
-    runtime.parts["reload"] = reload
+    runtime.parts.reload = reload
     return Services(port=port, poke=poke, reload=reload, drain=drain)

@@ -93,10 +93,10 @@ async def request_fetch():  # type: ignore[no-untyped-def]
         extra = set(body) - {"languages", "sources"}
         if extra:
             raise ApiError(400, "invalid_body", f"unknown field {sorted(extra)[0]!r}; allowed: languages, sources")
-    sources = runtime.parts["sources"]
+    sources = runtime.parts.sources
     languages = _string_list(body, "languages", list(LANGUAGES))
     chosen = _string_list(body, "sources", list(sources))
-    requested = runtime.parts["control"].request_round("http", languages, chosen)
+    requested = runtime.parts.control.request_round("http", languages, chosen)
     response = jsonify({"round_id": requested.round_id, "coalesced": requested.coalesced,
                         "status": "queued"})
     response.status_code = 202

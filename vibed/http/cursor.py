@@ -57,16 +57,16 @@ CURSOR_KEY_NAME = "listing_cursor"
 
 def cursor_key(runtime: Any) -> bytes:
     """The daemon's cursor key (loaded at start into ``runtime.parts``; see ``load_cursor_key``)."""
-    key = runtime.parts.get("cursor_key")
+    key = runtime.parts.cursor_key
     if key is None:  # a runtime that did not load one (a bare test app): a key for this process only
-        key = runtime.parts["cursor_key"] = secrets.token_bytes(32)
+        key = runtime.parts.cursor_key = secrets.token_bytes(32)
     return key
 
 
 async def load_cursor_key(runtime: Any) -> None:
     from vibed.store.keys import daemon_key
 
-    runtime.parts["cursor_key"] = await daemon_key(runtime.db, CURSOR_KEY_NAME)
+    runtime.parts.cursor_key = await daemon_key(runtime.db, CURSOR_KEY_NAME)
 
 
 def encode_cursor(key: SortKey, secret: bytes) -> str:

@@ -36,7 +36,7 @@ def public_url(runtime: Any) -> str:
     configured = runtime.config.public_url
     if configured:
         return configured
-    return f"http://localhost:{runtime.parts.get('http_port') or runtime.config.port}"
+    return f"http://localhost:{runtime.parts.http_port or runtime.config.port}"
 
 
 def scope_of(query: ListingQuery) -> str:

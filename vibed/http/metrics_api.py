@@ -27,9 +27,9 @@ def register(app: Any) -> None:
 @blueprint.get("/metrics")
 async def metrics():  # type: ignore[no-untyped-def]
     runtime = current_app.extensions["vibed"]
-    m = runtime.parts["metrics"]
-    writer = runtime.parts.get("writer")
-    hub = runtime.parts.get("hub")
+    m = runtime.parts.metrics
+    writer = runtime.parts.writer
+    hub = runtime.parts.hub
     try:
         tokens = {b.service: b.tokens for b in await bucket.all_buckets(runtime.db)}
     except Exception:  # noqa: BLE001 - a scrape during a database outage still answers
@@ -40,14 +40,14 @@ async def metrics():  # type: ignore[no-untyped-def]
         releases_stored=getattr(writer, "first_seen_total", 0),
         events_published=getattr(writer, "stored_events", 0),
         clients=_clients(hub),
-        sources={name: s.available for name, s in runtime.parts.get("sources", {}).items()},
-        polling=runtime.parts["polling"]() if "polling" in runtime.parts else {},
+        sources={name: s.available for name, s in runtime.parts.sources.items()},
+        polling=runtime.parts.polling() if runtime.parts.polling is not None else {},
     )
     return Response(m.render(), status=200, content_type=CONTENT_TYPE)
 
 
 async def _webhooks(runtime: Any) -> dict[str, Any] | None:
-    sender = runtime.parts.get("webhook_sender")
+    sender = runtime.parts.webhook_sender
     if sender is None:
         return None
     hooks: dict[str, Any] = {"delivered": sender.delivered, "failed": sender.failures,

@@ -126,7 +126,8 @@ async def redeliver(webhook_id: str) -> Response:
     requeued, found = await outbox.requeue(runtime.db, wid, ids)
     if not found:
         raise ApiError(404, "not_found", f"no webhook with id {wid}")
-    runtime.parts.get("wake_webhooks", lambda: None)()
+    if runtime.parts.wake_webhooks is not None:
+        runtime.parts.wake_webhooks()
     response = jsonify({"requeued": requeued, "resumed": True})
     response.status_code = 202
     return _no_store(response)

@@ -10,8 +10,8 @@ starts one worker per target that has none yet.  A worker claims the head, sends
 the outcome and goes on to the next, at most ``rate`` per second; it stops at the first
 failure (the head is then backed off, holding the rest of its line, so order holds) or when
 the line is empty.  A target that answers 410 Gone is paused at once (it asks to be
-unsubscribed; nothing is dropped, and a redeliver resumes it).  At most ``concurrency`` attempts are in flight over all targets.  A
-database outage is logged and waited out, never a crash: a claimed row's lease runs out and
+unsubscribed; nothing is dropped, and a redeliver resumes it).  At most ``concurrency``
+attempts are in flight over all targets.  A database outage is logged and waited out, never a crash: a claimed row's lease runs out and
 it is sent again.
 """
 
@@ -140,14 +140,13 @@ class WebhookSender:
                       event_id=delivery.event_id, status=result.status, attempt=delivery.attempt)
             return True
         self.failures += 1
+        # 410: the target asks to be unsubscribed; paused now, the delivery kept at the head of its line
         gone = result.status == GONE
-        wait = next_wait(self.settings.schedule, delivery.attempt, result.retry_after)
-        if gone:
-            wait = wait if wait is not None else 0.0  # kept at the head of its line, for a redeliver
-        else:
-            self.dead_lettered += wait is None
+        wait = 0.0 if gone else next_wait(self.settings.schedule, delivery.attempt, result.retry_after)
+        self.dead_lettered += wait is None
         paused = await outbox.failed(self.db, delivery, result.status, result.error, wait,
-                                     1 if gone else self.settings.pause_after)
+                                     1 if gone else self.settings.pause_after,
+                                     pause_reason=result.error if gone else None)
         log.warning("webhook_failed" if wait is not None else "webhook_dead_lettered", webhook=delivery.webhook_id,
                     id=message_id(delivery), event_id=delivery.event_id, attempt=delivery.attempt,
                     status=result.status, error=result.error[:200],

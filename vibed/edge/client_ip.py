@@ -21,7 +21,8 @@ def trusted_networks(entries: Iterable[str]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries)
 
 
-def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """A peer or hop as an address (port, brackets and zone dropped; IPv4-mapped as IPv4), or None."""
     text = text.strip()
     if text.startswith("[") and "]" in text:  # "[2001:db8::1]:443"
         text = text[1:text.index("]")]
@@ -43,14 +44,14 @@ def client_ip(peer: str | None, forwarded_for: list[str], trusted: tuple[Network
     """The client's address as text (``"unknown"`` when the server was given none)."""
     if not trusted and peer:
         return peer  # the kernel's own text for the peer: nothing to believe or normalise
-    addr = _address(peer or "")
+    addr = parse_address(peer or "")
     if addr is None:
         return peer or "unknown"
     if not trusted or not _trusted(addr, trusted):
         return str(addr)
     hops = [hop for header in forwarded_for for hop in header.split(",")]
     for hop in reversed(hops):
-        hop_addr = _address(hop)
+        hop_addr = parse_address(hop)
         if hop_addr is None:  # a trusted proxy would not write garbage: stop at the last good hop
             break
         if not _trusted(hop_addr, trusted):

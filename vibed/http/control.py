@@ -8,12 +8,12 @@ and the request carries no forwarding header.  Behind a local proxy every client
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from typing import Any
 
 from quart import Blueprint, current_app, jsonify, request
 
+from vibed.edge.client_ip import parse_address
 from vibed.http.auth import AuthError, verify_bearer
 from vibed.http.errors import ApiError
 from vibed.sources.languages import LANGUAGES
@@ -26,15 +26,9 @@ def register(app: Any) -> None:
 
 
 def _is_loopback(addr: str | None) -> bool:
-    if addr is None:
-        return False
-    try:
-        ip = ipaddress.ip_address(addr.split("%")[0])
-    except ValueError:
-        return False
-    # on a dual-stack socket (VIBED_HOST=::) 127.0.0.1 arrives as ::ffff:127.0.0.1, which 3.11 calls not loopback
-    mapped = getattr(ip, "ipv4_mapped", None)
-    return (mapped or ip).is_loopback
+    # parse_address reads ::ffff:127.0.0.1 (a dual-stack socket's 127.0.0.1) as 127.0.0.1
+    ip = parse_address(addr) if addr else None
+    return ip is not None and ip.is_loopback
 
 
 FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Host", "X-Forwarded-Proto")

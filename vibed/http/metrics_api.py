@@ -34,8 +34,8 @@ async def metrics():  # type: ignore[no-untyped-def]
         tokens = {b.service: b.tokens for b in await bucket.all_buckets(runtime.db)}
     except Exception:  # noqa: BLE001 - a scrape during a database outage still answers
         tokens = {}
-    m.state.update(webhooks=await _webhooks(runtime))
     m.state.update(
+        webhooks=await _webhooks(runtime),
         tokens=tokens,
         releases_stored=getattr(writer, "first_seen_total", 0),
         events_published=getattr(writer, "stored_events", 0),

@@ -194,7 +194,8 @@ async def open_database(dsn: str, *, pool_size: int = 10, attempts: int = 5, tim
             reason = _reason(exc)
             if attempt == attempts:
                 raise DatabaseUnreachable(
-                    f"cannot reach the database at {redact_dsn(dsn)} after {attempts} attempt{'s' * (attempts != 1)}: {reason} "
+                    f"cannot reach the database at {redact_dsn(dsn)} after {attempts} "
+                    f"attempt{'s' * (attempts != 1)}: {reason} "
                     "(check DATABASE_URL, or unset it to use the embedded PostgreSQL)"
                 ) from None
             log.warning("database_unreachable", attempt=attempt, retry_in=round(delay, 2), error=reason)

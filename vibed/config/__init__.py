@@ -92,10 +92,13 @@ class Setting:
 
 
 def _default_data_dir() -> str:
-    # systemd's StateDirectory= sets STATE_DIRECTORY; otherwise the XDG data home
+    # systemd's StateDirectory= sets STATE_DIRECTORY; as root /var/lib/vibed (the embedded server's user
+    # must reach it, and root's home is closed to it); otherwise the XDG data home
     state = os.environ.get("STATE_DIRECTORY")
     if state:
         return state.split(":")[0]
+    if os.geteuid() == 0:
+        return "/var/lib/vibed"
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return str(Path(base) / "vibed")
 
@@ -123,8 +126,8 @@ SETTINGS: tuple[Setting, ...] = (
             "by name (httpx, asyncpg, redis …), -name to leave one out; comma or space separated",
             flag="--debug"),
     Setting("data_dir", "VIBED_DATA_DIR", str, None,
-            "data directory (embedded PostgreSQL lives here); default $STATE_DIRECTORY or "
-            "~/.local/share/vibed", flag="--data-dir"),
+            "data directory (embedded PostgreSQL lives here); default $STATE_DIRECTORY, else "
+            "/var/lib/vibed as root, else ~/.local/share/vibed", flag="--data-dir"),
     Setting("languages", "VIBED_LANGUAGES", parse_languages, ("ml", "hi", "ta"),
             "comma-separated language codes to watch", flag="--languages"),
     Setting("schedule", "VIBED_SCHEDULE", parse_cron, "*/10 * * * *", "cron expression for rounds",

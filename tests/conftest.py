@@ -25,28 +25,18 @@ os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="trio_asyncio")
 
 from tests.daemon_proc import VIBED, clean_env, free_port, postgres_pids  # noqa: E402
-from tests.pg_support import TEMPLATE, create_test_database, with_database  # noqa: E402
+from tests.pg_support import (  # noqa: E402
+    TEMPLATE,
+    create_test_database,
+    reachable_by_the_cluster_user,
+    with_database,
+)
 from tests.redis_support import RedisServer  # noqa: E402
 from tests.sim_fixtures import *  # noqa: E402,F403
 from vibed.logs import configure_logging  # noqa: E402
 from vibed.store.embedded import EmbeddedServer  # noqa: E402
 from vibed.store.migrations import migrate  # noqa: E402
 from vibed.store.postgres import Database, open_database  # noqa: E402
-
-
-def reachable_by_the_cluster_user(path: Path, up_to: Path) -> None:
-    """As root, let ``vibed-postgres`` search the suite's own temp dirs (``path`` and its parents to ``up_to``).
-
-    The embedded cluster then runs as that user, and vibed never widens a directory it did not
-    make (it refuses, naming the fix); pytest makes its temp dirs 0700, so the suite grants it,
-    as the README tells an operator to for a data directory of their choosing.
-    """
-    if os.geteuid() != 0:
-        return
-    for directory in [path, *path.parents]:
-        directory.chmod(directory.stat().st_mode | 0o001)
-        if directory == up_to:
-            break
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.pg_support import reachable_by_the_cluster_user
 from vibed.store.embedded import PORT, EmbeddedPostgresError, EmbeddedServer, bin_dir, private_dir
 from vibed.store.embedded_auth import hba_text
 
@@ -48,8 +49,6 @@ def _old_fallback(pgdata: Path) -> Path:
 def test_a_directory_planted_at_the_old_fallback_path_is_never_used(tmp_path, planted) -> None:
     data = tmp_path / ("long-" * 16) / "data"  # a socket path under it would pass 107 bytes
     data.mkdir(parents=True)
-    from tests.conftest import reachable_by_the_cluster_user
-
     reachable_by_the_cluster_user(data, tmp_path)
     embedded = EmbeddedServer(data)
     trap = _old_fallback(embedded.pgdata)

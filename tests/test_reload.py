@@ -8,7 +8,7 @@ import attrs
 import trio
 
 from vibed.actors.scheduler import Scheduler
-from vibed.messages import FetchJob, Poke
+from vibed.vocab.messages import FetchJob, Poke
 
 
 @attrs.frozen

@@ -24,7 +24,6 @@ import trio
 
 from vibed import roles
 from vibed.actors.adaptive import AdaptiveScheduler, cron_snapshot
-from vibed.actors.clock import Clock
 from vibed.actors.control import Control
 from vibed.actors.fetcher import Fetcher
 from vibed.actors.health import ScopeHealth
@@ -38,12 +37,13 @@ from vibed.edge.guard import Guard
 from vibed.edge.server import serve_http
 from vibed.http.app import create_app
 from vibed.logs import get_logger
-from vibed.messages import FetchJob, Poke, StoredEvent, WriteRequest
 from vibed.metrics import MeteredSource, Metrics
 from vibed.notify import status_line
 from vibed.sources import JioSaavnSource, SpotifySource
 from vibed.store import bucket
 from vibed.store.webhooks import health as webhooks_health
+from vibed.vocab.clock import Clock
+from vibed.vocab.messages import FetchJob, Poke, StoredEvent, WriteRequest
 
 log = get_logger("vibed.wiring")
 

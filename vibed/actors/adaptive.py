@@ -21,12 +21,12 @@ import attrs
 import trio
 
 from vibed.actors import learning, planner
-from vibed.actors.clock import Clock
 from vibed.actors.scheduler import ROUND_TIMEOUT, RoundProgress, Scheduler, new_round_id
 from vibed.logs import get_logger
-from vibed.messages import FetchJob, Poke
 from vibed.store import bucket, fetch_state, history
 from vibed.store.postgres import Database, DatabaseUnavailable
+from vibed.vocab.clock import Clock
+from vibed.vocab.messages import FetchJob, Poke
 
 log = get_logger("vibed.scheduler")
 REPLAN_S = 300.0  # scheduler seconds between two reads of the database while nothing is due

@@ -12,7 +12,7 @@ import trio
 
 from vibed.actors.scheduler import new_round_id
 from vibed.logs import get_logger
-from vibed.messages import Poke
+from vibed.vocab.messages import Poke
 
 log = get_logger("vibed.control")
 

@@ -22,9 +22,9 @@ from typing import Any
 import asyncpg
 import attrs
 
-from vibed.messages import Release, StoredEvent
 from vibed.store.postgres import Database
 from vibed.store.webhook_outbox import enqueue as enqueue_webhooks
+from vibed.vocab.messages import Release, StoredEvent
 
 _UPSERT = """
 INSERT INTO releases AS r (source, external_id, kind, title, artists, artist_names, album, language,

@@ -9,7 +9,7 @@
 3. commits, and returns the stored events with their ids.
 
 ``known`` tells a fetcher which releases of a page the database already has, so it can stop
-paging without writing page by page (see ``vibed.actors.fetcher``).
+paging without writing page by page (see ``vibed.pipeline.fetcher``).
 """
 
 from __future__ import annotations

@@ -32,9 +32,10 @@ import asyncpg
 import attrs
 import trio
 
-from vibed.actors.health import ScopeHealth
 from vibed.logs import get_logger
-from vibed.store import bucket, fetch_state, releases
+from vibed.pipeline import fetch_state
+from vibed.pipeline.health import ScopeHealth
+from vibed.store import bucket, releases
 from vibed.store.postgres import Database, DatabaseUnavailable
 from vibed.vocab.messages import Failure, FailureKind, FetchJob, Page, Release, WriteRequest, WriteResult
 

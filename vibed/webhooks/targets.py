@@ -95,7 +95,7 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
         infos = await trio.socket.getaddrinfo(host, port, type=trio.socket.SOCK_STREAM)
     except OSError as exc:
         raise RefusedTarget(f"{host} does not resolve: {exc.strerror or exc}") from None
-    return list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
+    return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
 
 
 def vetted(addresses: Sequence[IPAddress], rules: TargetRules) -> IPAddress:

@@ -33,16 +33,16 @@ from vibed.supervisor import Supervisor
 if TYPE_CHECKING:  # the parts' types, named for readers and checkers; importing them here would cycle
     import httpx
 
-    from vibed.actors.adaptive import AdaptiveScheduler
-    from vibed.actors.control import Control
-    from vibed.actors.health import ScopeHealth
-    from vibed.actors.scheduler import Scheduler
-    from vibed.actors.webhooks import WebhookSender
-    from vibed.actors.writer import Writer
     from vibed.delivery import Delivery, Hub
     from vibed.edge.cache import EdgeCache
     from vibed.metrics import MeteredSource, Metrics
+    from vibed.pipeline.adaptive import AdaptiveScheduler
+    from vibed.pipeline.control import Control
+    from vibed.pipeline.health import ScopeHealth
+    from vibed.pipeline.scheduler import Scheduler
+    from vibed.pipeline.writer import Writer
     from vibed.roles import RemoteControl
+    from vibed.webhooks.sender import WebhookSender
 
 log = get_logger("vibed.daemon")
 

@@ -43,8 +43,8 @@ from vibed.delivery.service import Delivery  # noqa: E402
 from vibed.delivery.sse import StreamSettings  # noqa: E402
 from vibed.edge.cache import EdgeCache  # noqa: E402
 from vibed.edge.server import serve_http  # noqa: E402
-from vibed.messages import StoredEvent  # noqa: E402
 from vibed.metrics import Metrics  # noqa: E402
+from vibed.vocab.messages import StoredEvent  # noqa: E402
 
 # no "id:" or "data:" in it: sse_load looks for both in every block after the first response head
 PAGE = "<!doctype html><title>vibed bench</title><p>The page a browser loads before its EventSource.</p>\n"

@@ -20,7 +20,7 @@ import trio
 
 from vibed.edge.exchange import RequestHead
 from vibed.edge.respond import Answer, error_answer, render
-from vibed.edge.wire import receive_some, send_all
+from vibed.vocab.wire import receive_some, send_all
 
 HEAD_LIMIT = 32 * 1024  # request line and headers, bytes
 LINGER_S = 2.0  # after an error answer: how long what the client still sends is read and dropped

@@ -36,8 +36,8 @@ from vibed.edge.respond import (
     render_head,
     unchanged_for,
 )
-from vibed.edge.wire import send_all
 from vibed.store.postgres import Database
+from vibed.vocab.wire import send_all
 
 STREAM_PATHS = frozenset({"/api/new-releases/stream", "/api/new-releases/events"})
 WS_PATH = "/api/new-releases/ws"

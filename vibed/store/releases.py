@@ -9,7 +9,7 @@
 3. commits, and returns the stored events with their ids.
 
 ``known`` tells a fetcher which releases of a page the database already has, so it can stop
-paging without writing page by page (see ``vibed.actors.fetcher``).
+paging without writing page by page (see ``vibed.pipeline.fetcher``).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from typing import Any
 import asyncpg
 import attrs
 
-from vibed.messages import Release, StoredEvent
 from vibed.store.postgres import Database
 from vibed.store.webhook_outbox import enqueue as enqueue_webhooks
+from vibed.vocab.messages import Release, StoredEvent
 
 _UPSERT = """
 INSERT INTO releases AS r (source, external_id, kind, title, artists, artist_names, album, language,

@@ -23,8 +23,8 @@ from typing import Any
 
 import asyncpg
 
-from vibed.messages import WebhookDelivery
 from vibed.store.postgres import Database
+from vibed.vocab.messages import WebhookDelivery
 
 # the list API's filters, applied to the event's payload (release_json)
 _ENQUEUE = """

@@ -7,5 +7,5 @@
     backoff.py   when the next attempt is due, or dead-letter
 
 The outbox lives in ``vibed.store.webhook_outbox``; the actor that drains it in
-``vibed.actors.webhooks``; the API in ``vibed.http.webhooks_api``.
+``vibed.webhooks.sender``; the API in ``vibed.http.webhooks_api``.
 """

@@ -18,7 +18,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
-from vibed.store.history import Batch
+from vibed.pipeline.history import Batch
 
 HALF_LIFE_S = 7 * 86400.0
 WINDOW_S = 28 * 86400.0  # history older than this is not read

@@ -32,11 +32,12 @@ import asyncpg
 import attrs
 import trio
 
-from vibed.actors.health import ScopeHealth
 from vibed.logs import get_logger
-from vibed.messages import Failure, FailureKind, FetchJob, Page, Release, WriteRequest, WriteResult
-from vibed.store import bucket, fetch_state, releases
+from vibed.pipeline import fetch_state
+from vibed.pipeline.health import ScopeHealth
+from vibed.store import bucket, releases
 from vibed.store.postgres import Database, DatabaseUnavailable
+from vibed.vocab.messages import Failure, FailureKind, FetchJob, Page, Release, WriteRequest, WriteResult
 
 log = get_logger("vibed.fetcher")
 WRITE_TIMEOUT = 60.0  # a writer that never answers: the page is fetched again next round

@@ -20,7 +20,7 @@ import trio
 from croniter import croniter
 
 from vibed.logs import get_logger
-from vibed.messages import FetchJob, Poke
+from vibed.vocab.messages import FetchJob, Poke
 
 log = get_logger("vibed.scheduler")
 ROUND_TIMEOUT = 15 * 60  # a round whose jobs never finish must not stop the schedule forever

@@ -182,7 +182,7 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     elif config.role == "serve":
         # this process fetches nothing: a round asked here goes to the fetch process
         forward_s, forward_r = trio.open_memory_channel[dict[str, Any]](16)  # a burst coalesces upstream
-        control = runtime.parts.control = roles.RemoteControl(forward_s)
+        runtime.parts.control = roles.RemoteControl(forward_s)
         await nursery.start(roles.serve_round_forwarding, config.redis_url, forward_r)
 
     async def pipeline_health() -> dict[str, Any]:
@@ -235,7 +235,9 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     runtime.parts.http_port = port
 
     def poke() -> None:
-        control.request_round("signal")
+        asked = runtime.parts.control
+        if asked is not None:
+            asked.request_round("signal")
 
     async def apply(new: Any) -> None:
         guard.reconfigure(new)

@@ -113,7 +113,7 @@ class Scheduler:
 
     def plan(self, poke: Poke) -> list[tuple[str, str]]:
         languages = [lang for lang in self.config.languages if poke.languages is None or lang in poke.languages]
-        plan = []
+        plan: list[tuple[str, str]] = []
         for name, source in self.sources.items():
             if poke.sources is not None and name not in poke.sources:
                 continue

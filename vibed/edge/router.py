@@ -21,7 +21,7 @@ from vibed.delivery.frames import STREAM_HEADERS
 from vibed.delivery.hub import Hub
 from vibed.delivery.sse import RETRY_AFTER, StreamSettings, admit_nowait, serve_sse
 from vibed.delivery.websocket import serve_websocket
-from vibed.edge.app import AppBridge
+from vibed.edge.asgi import AppBridge
 from vibed.edge.cache import MARK, EdgeCache
 from vibed.edge.connection import DEFAULT_TIMEOUTS, Timeouts, read_body, refuse
 from vibed.edge.exchange import RequestHead

@@ -40,10 +40,10 @@ from vibed.pipeline.scheduler import Scheduler
 from vibed.pipeline.writer import Writer
 from vibed.sources import JioSaavnSource, SpotifySource
 from vibed.store import bucket
-from vibed.store.webhooks import health as webhooks_health
 from vibed.vocab.clock import Clock
 from vibed.vocab.messages import FetchJob, Poke, StoredEvent, WriteRequest
 from vibed.webhooks.sender import SenderSettings, WebhookSender
+from vibed.webhooks.subscriptions import health as webhooks_health
 
 log = get_logger("vibed.wiring")
 

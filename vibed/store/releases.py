@@ -23,8 +23,8 @@ import asyncpg
 import attrs
 
 from vibed.store.postgres import Database
-from vibed.store.webhook_outbox import enqueue as enqueue_webhooks
 from vibed.vocab.messages import Release, StoredEvent
+from vibed.webhooks.outbox import enqueue as enqueue_webhooks
 
 _UPSERT = """
 INSERT INTO releases AS r (source, external_id, kind, title, artists, artist_names, album, language,

@@ -29,8 +29,8 @@ import tempfile
 from pathlib import Path
 from typing import TypedDict
 
-from vibed.store.datadir_lock import holder, try_lock, unlock
-from vibed.store.embedded_log import bound_log
+from vibed.embedded.datadir_lock import holder, try_lock, unlock
+from vibed.embedded.log import bound_log
 
 PG_USER = "vibed-postgres"
 PORT = 5432  # on a private unix socket, so the number never collides

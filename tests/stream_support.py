@@ -22,9 +22,9 @@ from vibed.config import Config
 from vibed.delivery import BusTiming, Delivery, open_delivery
 from vibed.edge.connection import Timeouts
 from vibed.edge.server import serve_http
-from vibed.messages import Artist, Release, StoredEvent
 from vibed.store.postgres import Database
 from vibed.store.releases import write_batch
+from vibed.vocab.messages import Artist, Release, StoredEvent
 
 FAST_BUS = BusTiming(poll_interval=0.2, ping_interval=0.3, ping_timeout=1.0, max_backoff=0.3)
 _serial = iter(range(1, 10**9))

@@ -19,30 +19,30 @@ import attrs
 import trio
 
 from vibed.config import resolved_data_dir
+from vibed.embedded.datadir_lock import daemon_lock
+from vibed.embedded.target import database_name, ensure_database, ensure_external_sim_database
+from vibed.embedded.watch import open_embedded_postgres
 from vibed.http.cursor import load_cursor_key
 from vibed.logs import get_logger
 from vibed.notify import Notifier, status_line
 from vibed.store.aio_loop import open_asyncio_loop
-from vibed.store.datadir_lock import daemon_lock
-from vibed.store.embedded_watch import open_embedded_postgres
 from vibed.store.migrations import migrate
 from vibed.store.postgres import Database, open_database
-from vibed.store.target import database_name, ensure_database, ensure_external_sim_database
 from vibed.supervisor import Supervisor
 
 if TYPE_CHECKING:  # the parts' types, named for readers and checkers; importing them here would cycle
     import httpx
 
-    from vibed.actors.adaptive import AdaptiveScheduler
-    from vibed.actors.control import Control
-    from vibed.actors.health import ScopeHealth
-    from vibed.actors.scheduler import Scheduler
-    from vibed.actors.webhooks import WebhookSender
-    from vibed.actors.writer import Writer
     from vibed.delivery import Delivery, Hub
     from vibed.edge.cache import EdgeCache
     from vibed.metrics import MeteredSource, Metrics
+    from vibed.pipeline.adaptive import AdaptiveScheduler
+    from vibed.pipeline.control import Control
+    from vibed.pipeline.health import ScopeHealth
+    from vibed.pipeline.scheduler import Scheduler
+    from vibed.pipeline.writer import Writer
     from vibed.roles import RemoteControl
+    from vibed.webhooks.sender import WebhookSender
 
 log = get_logger("vibed.daemon")
 

@@ -56,8 +56,8 @@ class RemoteControl:
 
     def request_round(self, origin: str, languages: tuple[str, ...] | None = None,
                       sources: tuple[str, ...] | None = None) -> Any:
-        from vibed.actors.control import Requested
-        from vibed.actors.scheduler import new_round_id
+        from vibed.pipeline.control import Requested
+        from vibed.pipeline.scheduler import new_round_id
 
         round_id = new_round_id()
         message = {"round_id": round_id, "origin": origin, "languages": languages, "sources": sources}

@@ -23,14 +23,6 @@ import httpx
 import trio
 
 from vibed import roles
-from vibed.actors.adaptive import AdaptiveScheduler, cron_snapshot
-from vibed.actors.clock import Clock
-from vibed.actors.control import Control
-from vibed.actors.fetcher import Fetcher
-from vibed.actors.health import ScopeHealth
-from vibed.actors.scheduler import Scheduler
-from vibed.actors.webhooks import SenderSettings, WebhookSender
-from vibed.actors.writer import Writer
 from vibed.config.reload import reload_config
 from vibed.delivery import serve_delivery
 from vibed.edge.cache import EdgeCache
@@ -38,12 +30,20 @@ from vibed.edge.guard import Guard
 from vibed.edge.server import serve_http
 from vibed.http.app import create_app
 from vibed.logs import get_logger
-from vibed.messages import FetchJob, Poke, StoredEvent, WriteRequest
 from vibed.metrics import MeteredSource, Metrics
 from vibed.notify import status_line
+from vibed.pipeline.adaptive import AdaptiveScheduler, cron_snapshot
+from vibed.pipeline.control import Control
+from vibed.pipeline.fetcher import Fetcher
+from vibed.pipeline.health import ScopeHealth
+from vibed.pipeline.scheduler import Scheduler
+from vibed.pipeline.writer import Writer
 from vibed.sources import JioSaavnSource, SpotifySource
 from vibed.store import bucket
-from vibed.store.webhooks import health as webhooks_health
+from vibed.vocab.clock import Clock
+from vibed.vocab.messages import FetchJob, Poke, StoredEvent, WriteRequest
+from vibed.webhooks.sender import SenderSettings, WebhookSender
+from vibed.webhooks.subscriptions import health as webhooks_health
 
 log = get_logger("vibed.wiring")
 
@@ -182,7 +182,7 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     elif config.role == "serve":
         # this process fetches nothing: a round asked here goes to the fetch process
         forward_s, forward_r = trio.open_memory_channel[dict[str, Any]](16)  # a burst coalesces upstream
-        control = runtime.parts.control = roles.RemoteControl(forward_s)
+        runtime.parts.control = roles.RemoteControl(forward_s)
         await nursery.start(roles.serve_round_forwarding, config.redis_url, forward_r)
 
     async def pipeline_health() -> dict[str, Any]:
@@ -235,7 +235,9 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     runtime.parts.http_port = port
 
     def poke() -> None:
-        control.request_round("signal")
+        asked = runtime.parts.control
+        if asked is not None:
+            asked.request_round("signal")
 
     async def apply(new: Any) -> None:
         guard.reconfigure(new)

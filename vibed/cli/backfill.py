@@ -16,7 +16,7 @@ from typing import Any
 import trio
 
 from vibed.logs import get_logger
-from vibed.sources.backfill import Outcome, PageDone, walk
+from vibed.pipeline.backfill import Outcome, PageDone, walk
 
 log = get_logger("vibed.backfill")
 SHARE_OF_WHAT_IS_LEFT = 10  # default budget: a tenth of the tokens left today
@@ -105,8 +105,9 @@ def backfill(config: Any, args: argparse.Namespace) -> int:
 async def _run(config: Any, args: argparse.Namespace, dsn: str) -> Outcome | None:
     import httpx
 
+    from vibed.pipeline import backfill_state
     from vibed.sources import JioSaavnSource
-    from vibed.store import backfill_state, bucket
+    from vibed.store import bucket
     from vibed.store.postgres import open_database
 
     async with open_database(dsn, pool_size=2, attempts=3) as db:

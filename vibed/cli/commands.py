@@ -33,10 +33,10 @@ def _raise_fd_limit() -> int:
 
 
 def _startup_error(exc: BaseException) -> int:
-    from vibed.store.datadir_lock import DataDirBusy
-    from vibed.store.embedded import EmbeddedPostgresError
+    from vibed.embedded.datadir_lock import DataDirBusy
+    from vibed.embedded.server import EmbeddedPostgresError
+    from vibed.embedded.target import DatabaseNotCreatable
     from vibed.store.postgres import DatabaseUnreachable
-    from vibed.store.target import DatabaseNotCreatable
     from vibed.supervisor import TooManyCrashes
 
     exc = _leaf(exc)

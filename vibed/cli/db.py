@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import trio
 
-from vibed.store import target
+from vibed.embedded import target
 
 T = TypeVar("T")
 
@@ -69,7 +69,7 @@ def _one_line(command: Callable[[Any, argparse.Namespace], int]) -> Callable[[An
     """A database that cannot be reached is one line on stderr and exit code 1, as for `vibed run`."""
 
     def wrapped(config: Any, args: argparse.Namespace) -> int:
-        from vibed.store.embedded import EmbeddedPostgresError
+        from vibed.embedded.server import EmbeddedPostgresError
         from vibed.store.postgres import DatabaseUnreachable
 
         try:
@@ -89,7 +89,7 @@ def db(config: Any, args: argparse.Namespace) -> int:
             print("vibed: the embedded PostgreSQL is not running now: this URL answers while `vibed run` "
                   "runs (`vibed db psql` starts it when it is not)", file=sys.stderr)
         return 0
-    from vibed.store.embedded import bin_dir
+    from vibed.embedded.server import bin_dir
 
     psql = str(bin_dir() / "psql")
     with _database(config) as dsn:

@@ -74,7 +74,7 @@ def _polling(value: str) -> str:
 
 
 def _trace_clock(value: str) -> str:
-    from vibed.actors.clock import Clock
+    from vibed.vocab.clock import Clock
 
     Clock.parse(value)
     return value.strip()

@@ -45,7 +45,7 @@ def parse_csv(value: str) -> tuple[str, ...]:
 
 
 def parse_languages(value: str) -> tuple[str, ...]:
-    from vibed.sources.languages import LANGUAGES  # the one map of codes to JioSaavn names
+    from vibed.vocab.languages import LANGUAGES  # the one map of codes to JioSaavn names
 
     codes = tuple(dict.fromkeys(code.lower() for code in parse_csv(value)))
     if not codes:

@@ -20,8 +20,8 @@ import trio
 
 from vibed.delivery.sequencer import Sequencer
 from vibed.logs import get_logger
-from vibed.messages import StoredEvent
 from vibed.store.redis import RedisLink, RedisUnavailable
+from vibed.vocab.messages import StoredEvent
 
 log = get_logger("vibed.bus")
 CHANNEL = "vibed:events"

@@ -15,7 +15,7 @@ import attrs
 import trio
 
 from vibed.delivery.admission import Admission
-from vibed.delivery.bus import Broadcaster
+from vibed.delivery.broadcaster import Broadcaster
 from vibed.delivery.hub import Hub
 from vibed.delivery.redis_feed import RedisFeed
 from vibed.delivery.sequencer import Sequencer

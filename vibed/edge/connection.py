@@ -23,7 +23,7 @@ import trio
 from vibed.edge.exchange import RequestHead
 from vibed.edge.framing import HEAD_LIMIT, framing_refusal, oversized_head
 from vibed.edge.respond import Answer, error_answer, render
-from vibed.edge.wire import receive_some, send_all
+from vibed.vocab.wire import receive_some, send_all
 
 LINGER_S = 2.0  # after an error answer: how long what the client still sends is read and dropped
 LINGER_BYTES = 1 << 20

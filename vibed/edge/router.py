@@ -21,7 +21,7 @@ from vibed.delivery.frames import STREAM_HEADERS
 from vibed.delivery.hub import Hub
 from vibed.delivery.sse import RETRY_AFTER, StreamSettings, admit_nowait, serve_sse
 from vibed.delivery.websocket import serve_websocket
-from vibed.edge.app import AppBridge
+from vibed.edge.asgi import AppBridge
 from vibed.edge.cache import MARK, EdgeCache
 from vibed.edge.connection import DEFAULT_TIMEOUTS, Timeouts, read_body, refuse
 from vibed.edge.exchange import RequestHead
@@ -37,8 +37,8 @@ from vibed.edge.respond import (
     render_head,
     unchanged_for,
 )
-from vibed.edge.wire import send_all
 from vibed.store.postgres import Database
+from vibed.vocab.wire import send_all
 
 STREAM_PATHS = frozenset({"/api/new-releases/stream", "/api/new-releases/events"})
 WS_PATH = "/api/new-releases/ws"

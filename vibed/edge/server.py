@@ -21,7 +21,7 @@ import trio
 from vibed.delivery.admission import fd_stream_limit
 from vibed.delivery.service import Delivery
 from vibed.delivery.sse import RETRY_AFTER
-from vibed.edge.app import hypercorn_config, open_app_bridge
+from vibed.edge.asgi import hypercorn_config, open_app_bridge
 from vibed.edge.cache import EdgeCache
 from vibed.edge.connection import DEFAULT_TIMEOUTS, Timeouts, serve_connection
 from vibed.edge.guard import Guard

@@ -17,7 +17,7 @@ import attrs
 import httpx
 import trio
 
-from vibed.messages import Failure, FailureKind
+from vibed.vocab.messages import Failure, FailureKind
 
 BROWSER_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"

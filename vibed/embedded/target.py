@@ -50,7 +50,7 @@ def external_dsn(config: Any) -> str:
 
 def embedded_socket_dir(config: Any) -> Path:
     """Where the embedded server listens (or will): a live server's own word, else where it would."""
-    from vibed.store.embedded import EmbeddedServer, _live_postmaster, _socket_dir
+    from vibed.embedded.server import EmbeddedServer, _live_postmaster, _socket_dir
 
     pgdata = EmbeddedServer(resolved_data_dir(config)).pgdata
     live = _live_postmaster(pgdata)
@@ -58,7 +58,7 @@ def embedded_socket_dir(config: Any) -> Path:
 
 
 def embedded_running(config: Any) -> bool:
-    from vibed.store.embedded import EmbeddedServer, _live_postmaster
+    from vibed.embedded.server import EmbeddedServer, _live_postmaster
 
     return _live_postmaster(EmbeddedServer(resolved_data_dir(config)).pgdata) is not None
 
@@ -66,7 +66,7 @@ def embedded_running(config: Any) -> bool:
 def connection_url(config: Any, *, show_password: bool = False) -> str:
     """A URL for ``psql`` and friends; the password is ``***`` unless asked for."""
     if config.database_url is None:
-        from vibed.store.embedded import dsn_for
+        from vibed.embedded.server import dsn_for
 
         return dsn_for(embedded_socket_dir(config), database_name(config))
     dsn = external_dsn(config)
@@ -108,7 +108,7 @@ async def ensure_external_sim_database(config: Any) -> str:
 @contextlib.contextmanager
 def embedded_server_for_command(config: Any, timeout: float = 60) -> Iterator[str]:
     """The embedded server's admin DSN: the running one, or one started until the command ends."""
-    from vibed.store.embedded import EmbeddedPostgresError, EmbeddedServer
+    from vibed.embedded.server import EmbeddedPostgresError, EmbeddedServer
 
     data_dir = resolved_data_dir(config)
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -24,9 +24,9 @@ import httpcore
 import trio
 
 from vibed.logs import get_logger
-from vibed.messages import WebhookDelivery
-from vibed.store import webhook_outbox as outbox
 from vibed.store.postgres import Database, DatabaseUnavailable
+from vibed.vocab.messages import WebhookDelivery
+from vibed.webhooks import outbox as outbox
 from vibed.webhooks.backoff import next_wait
 from vibed.webhooks.send import GONE, Attempt, attempt, message_id, open_sender_pool
 from vibed.webhooks.targets import TargetRules

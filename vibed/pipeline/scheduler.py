@@ -20,7 +20,7 @@ import trio
 from croniter import croniter
 
 from vibed.logs import get_logger
-from vibed.messages import FetchJob, Poke
+from vibed.vocab.messages import FetchJob, Poke
 
 log = get_logger("vibed.scheduler")
 ROUND_TIMEOUT = 15 * 60  # a round whose jobs never finish must not stop the schedule forever
@@ -113,7 +113,7 @@ class Scheduler:
 
     def plan(self, poke: Poke) -> list[tuple[str, str]]:
         languages = [lang for lang in self.config.languages if poke.languages is None or lang in poke.languages]
-        plan = []
+        plan: list[tuple[str, str]] = []
         for name, source in self.sources.items():
             if poke.sources is not None and name not in poke.sources:
                 continue

@@ -37,6 +37,7 @@ from vibed.pipeline import fetch_state
 from vibed.pipeline.health import ScopeHealth
 from vibed.store import bucket, releases
 from vibed.store.postgres import Database, DatabaseUnavailable
+from vibed.vocab.backoff import Backoff
 from vibed.vocab.messages import Failure, FailureKind, FetchJob, Page, Release, WriteRequest, WriteResult
 
 log = get_logger("vibed.fetcher")
@@ -53,7 +54,7 @@ class BackoffPolicy:
     retry_after_cap: float = 86400.0  # an upstream may ask for a day's pause, never more
 
     def delay(self, failures: int, retry_after: float | None, rng: random.Random) -> float:
-        raw = min(self.cap, self.base * 2.0 ** min(max(0, failures - 1), 32)) * (0.5 + rng.random() / 2)
+        raw = Backoff(self.base, self.cap).delay(failures, rng)
         asked = retry_after if retry_after is not None and math.isfinite(retry_after) else 0.0
         if retry_after == math.inf:
             asked = self.retry_after_cap

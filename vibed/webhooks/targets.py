@@ -28,6 +28,8 @@ import attrs
 import httpcore
 import trio
 
+from vibed.config import Config
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_URL = 2000
 EMBEDDING: tuple[tuple[ipaddress.IPv6Network, str], ...] = tuple(
@@ -52,7 +54,7 @@ class TargetRules:
         return tuple(ipaddress.ip_network(c, strict=False) for c in self.allow_cidrs)
 
     @classmethod
-    def of(cls, config: Any) -> TargetRules:
+    def of(cls, config: Config) -> TargetRules:
         return cls(allow_http=config.webhook_allow_http, allow_cidrs=tuple(config.webhook_allow_cidrs))
 
 

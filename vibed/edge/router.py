@@ -135,7 +135,7 @@ class Router:
     # -- everything else ---------------------------------------------------------------------
     async def _ordinary(self, head: RequestHead, verdict: Verdict) -> None:
         readonly = head.method in ("GET", "HEAD") and not head.has_body
-        key = head.request.target
+        key = head.target  # one key for every spelling of a target (target.py)
         if readonly:
             entry = await self.cache.lookup(key)
             if entry is not None:

@@ -12,7 +12,7 @@ from tests.http_wire import raw_clients, read_responses
 from tests.stream_support import open_gateway, release, store
 from tests.ws_support import NO_KEY, VERSION_8, open_wire_client, upgrade
 from vibed.edge.respond import SECURITY_HEADERS
-from vibed.messages import StoredEvent
+from vibed.vocab.messages import StoredEvent
 
 
 async def receive(ws, timeout: float = 5.0) -> dict:

@@ -29,7 +29,7 @@ from vibed.delivery.filters import StreamFilter
 from vibed.delivery.frames import HEARTBEAT, Frame, event_frame
 from vibed.delivery.listener import Listener
 from vibed.logs import get_logger
-from vibed.messages import StoredEvent
+from vibed.vocab.messages import StoredEvent
 
 log = get_logger("vibed.delivery")
 _HANGUP = select.EPOLLIN | select.EPOLLRDHUP | select.EPOLLHUP | select.EPOLLERR

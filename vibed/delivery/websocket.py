@@ -26,8 +26,8 @@ from vibed.delivery.replay import Replay, plan_replay
 from vibed.delivery.sse import StreamSettings
 from vibed.delivery.ws_messages import parse_ws_message
 from vibed.logs import get_logger
-from vibed.messages import StoredEvent
 from vibed.store.postgres import Database
+from vibed.vocab.messages import StoredEvent
 
 log = get_logger("vibed.delivery")
 

@@ -25,9 +25,9 @@ from vibed.delivery.hub import Hub
 from vibed.delivery.sse import StreamSettings
 from vibed.delivery.websocket import WebSocketSession
 from vibed.delivery.ws_messages import MAX_MESSAGE_BYTES
-from vibed.edge.wire import replayed_stream
 from vibed.logs import get_logger
 from vibed.store.postgres import Database
+from vibed.vocab.wire import replayed_stream
 
 log = get_logger("vibed.delivery")
 HOW = ("a WebSocket upgrade is a GET with Connection: Upgrade, Upgrade: websocket, "

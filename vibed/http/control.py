@@ -16,7 +16,7 @@ from quart import Blueprint, current_app, jsonify, request
 from vibed.edge.client_ip import parse_address
 from vibed.http.auth import AuthError, verify_bearer
 from vibed.http.errors import ApiError
-from vibed.sources.languages import LANGUAGES
+from vibed.vocab.languages import LANGUAGES
 
 blueprint = Blueprint("control", __name__)
 

@@ -15,7 +15,7 @@ from urllib.parse import unquote_to_bytes
 
 from quart import g, request
 
-from vibed.edge.app import CLIENT_IP_STATE
+from vibed.edge.asgi import CLIENT_IP_STATE
 from vibed.http.errors import ApiError
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from vibed.messages import Failure, FailureKind, Page
+from vibed.vocab.messages import Failure, FailureKind, Page
 
 SUSPECT_AFTER = 3  # empty first pages in a row
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import trio
 
+from vibed.config import Config
 from vibed.logs import get_logger
 from vibed.pipeline.backfill import Outcome, PageDone, walk
 
@@ -73,7 +74,7 @@ class _Progress:
                         new=self.new)
 
 
-def backfill(config: Any, args: argparse.Namespace) -> int:
+def backfill(config: Config, args: argparse.Namespace) -> int:
     from vibed.cli.db import _database, _in_loop
     from vibed.config.parsing import parse_languages
 
@@ -102,7 +103,7 @@ def backfill(config: Any, args: argparse.Namespace) -> int:
     return 1 if outcome.reason == "upstream_error" else 0
 
 
-async def _run(config: Any, args: argparse.Namespace, dsn: str) -> Outcome | None:
+async def _run(config: Config, args: argparse.Namespace, dsn: str) -> Outcome | None:
     import httpx
 
     from vibed.pipeline import backfill_state

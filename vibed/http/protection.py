@@ -16,7 +16,7 @@ from urllib.parse import unquote_to_bytes
 
 from quart import g, request
 
-from vibed.edge.app import CLIENT_IP_STATE
+from vibed.edge.asgi import CLIENT_IP_STATE
 from vibed.http.errors import ApiError
 from vibed.http.local_authority import json_problem
 

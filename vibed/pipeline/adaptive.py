@@ -20,6 +20,7 @@ import asyncpg
 import attrs
 import trio
 
+from vibed.config import Config
 from vibed.logs import get_logger
 from vibed.pipeline import fetch_state, history, learning, planner
 from vibed.pipeline.scheduler import ROUND_TIMEOUT, RoundProgress, Scheduler, new_round_id
@@ -98,7 +99,7 @@ class AdaptiveScheduler(Scheduler):
                 except trio.BrokenResourceError:
                     return
 
-    def reconfigure(self, config: Any) -> None:
+    def reconfigure(self, config: Config) -> None:
         self.config = config
         if self._waiting is not None:
             self._waiting.cancel()  # replan with the new languages and schedule now

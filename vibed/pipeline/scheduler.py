@@ -19,6 +19,7 @@ import attrs
 import trio
 from croniter import croniter
 
+from vibed.config import Config
 from vibed.logs import get_logger
 from vibed.vocab.messages import FetchJob, Poke
 
@@ -56,7 +57,7 @@ class RoundProgress:
 
 @attrs.define(eq=False)
 class Scheduler:
-    config: Any  # languages, schedule, page_cap; replaced on reload
+    config: Config  # languages, schedule, page_cap; replaced on reload
     sources: Mapping[str, Any]  # name -> Source
     now: Callable[[], dt.datetime] = utc_now
     speed: float = 1.0  # scheduler seconds per wall second (a trace clock, VIBED_TRACE_CLOCK); 1 = the wall
@@ -67,7 +68,7 @@ class Scheduler:
     _waiting: trio.CancelScope | None = None
     _rescheduled: bool = False
 
-    def reconfigure(self, config: Any) -> None:
+    def reconfigure(self, config: Config) -> None:
         """Take a reloaded configuration; a changed schedule applies to the wait in progress."""
         changed = config.schedule != self.config.schedule
         self.config = config
@@ -113,7 +114,7 @@ class Scheduler:
 
     def plan(self, poke: Poke) -> list[tuple[str, str]]:
         languages = [lang for lang in self.config.languages if poke.languages is None or lang in poke.languages]
-        plan = []
+        plan: list[tuple[str, str]] = []
         for name, source in self.sources.items():
             if poke.sources is not None and name not in poke.sources:
                 continue

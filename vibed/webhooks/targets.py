@@ -28,6 +28,8 @@ import attrs
 import httpcore
 import trio
 
+from vibed.config import Config
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_URL = 2000
 EMBEDDING: tuple[tuple[ipaddress.IPv6Network, str], ...] = tuple(
@@ -52,7 +54,7 @@ class TargetRules:
         return tuple(ipaddress.ip_network(c, strict=False) for c in self.allow_cidrs)
 
     @classmethod
-    def of(cls, config: Any) -> TargetRules:
+    def of(cls, config: Config) -> TargetRules:
         return cls(allow_http=config.webhook_allow_http, allow_cidrs=tuple(config.webhook_allow_cidrs))
 
 
@@ -116,7 +118,7 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
         infos = await trio.socket.getaddrinfo(host, port, type=trio.socket.SOCK_STREAM)
     except OSError as exc:
         raise RefusedTarget(f"{host} does not resolve: {exc.strerror or exc}") from None
-    return list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
+    return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
 
 
 def vetted(addresses: Sequence[IPAddress], rules: TargetRules) -> IPAddress:

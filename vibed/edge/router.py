@@ -37,11 +37,12 @@ from vibed.edge.respond import (
     unchanged_for,
 )
 from vibed.store.postgres import Database
+from vibed.vocab import edge_keys
 from vibed.vocab.wire import send_all
 
 STREAM_PATHS = frozenset({"/api/new-releases/stream", "/api/new-releases/events"})
 WS_PATH = "/api/new-releases/ws"
-ROUTE = b"x-vibed-route"  # internal: the app's route template, for per-route metrics
+ROUTE = edge_keys.ROUTE.encode()  # internal: the app's route template, for per-route metrics
 BODY_LIMIT = 64 * 1024
 
 # (kind, "fresh" | "reused"), (route, status): what the edge reports to the metrics

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import trio
 
-from vibed.actors.fetcher import Fetcher
-from vibed.actors.health import ScopeHealth
+from vibed.pipeline.fetcher import Fetcher
+from vibed.pipeline.health import ScopeHealth
 from vibed.sources.jiosaavn import JioSaavnSource
 from vibed.vocab.messages import FetchJob, WriteRequest
 

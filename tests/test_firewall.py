@@ -12,12 +12,12 @@ import pytest
 import trio
 
 from tests.pipeline_support import captured_logs, events_named
-from vibed.actors.fetcher import BackoffPolicy
-from vibed.actors.writer import Writer
+from vibed.pipeline.fetcher import BackoffPolicy
+from vibed.pipeline.writer import Writer
 from vibed.sources import firewall, jiosaavn_items, spotify_items
-from vibed.sources.http import RETRY_AFTER_CAP, parse_retry_after
 from vibed.store.postgres import open_database
 from vibed.store.releases import is_new
+from vibed.vocab.backoff import RETRY_AFTER_CAP, parse_retry_after
 from vibed.vocab.messages import Page, Release, WriteRequest, WriteResult
 
 

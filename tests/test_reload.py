@@ -7,7 +7,7 @@ import datetime as dt
 import attrs
 import trio
 
-from vibed.actors.scheduler import Scheduler
+from vibed.pipeline.scheduler import Scheduler
 from vibed.vocab.messages import FetchJob, Poke
 
 

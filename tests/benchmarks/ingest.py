@@ -35,10 +35,10 @@ os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")
 
 import asyncpg  # noqa: E402
 
+from vibed.embedded.server import EmbeddedServer  # noqa: E402
 from vibed.simulator import jiosaavn_render  # noqa: E402
 from vibed.simulator.generate import make_release  # noqa: E402
 from vibed.sources import jiosaavn_items  # noqa: E402
-from vibed.store.embedded import EmbeddedServer  # noqa: E402
 from vibed.store.migrations import load_migrations  # noqa: E402
 from vibed.store.postgres import _init_connection  # noqa: E402
 from vibed.store.releases import write_batch  # noqa: E402

@@ -36,7 +36,7 @@ from sidebyside import raise_fd_limit  # noqa: E402
 
 from vibed.config import Config  # noqa: E402
 from vibed.delivery.admission import Admission  # noqa: E402
-from vibed.delivery.bus import Broadcaster  # noqa: E402
+from vibed.delivery.broadcaster import Broadcaster  # noqa: E402
 from vibed.delivery.hub import Hub  # noqa: E402
 from vibed.delivery.sequencer import Sequencer  # noqa: E402
 from vibed.delivery.service import Delivery  # noqa: E402

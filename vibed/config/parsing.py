@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Literal, get_args
 from urllib.parse import urlsplit
+
+Role = Literal["all", "fetch", "serve"]  # what one process runs (vibed/roles.py)
+ROLES: tuple[Role, ...] = get_args(Role)
+Polling = Literal["adaptive", "cron"]
 
 
 def parse_int(value: str, *, low: int, high: int, what: str = "a whole number") -> int:
@@ -109,3 +114,12 @@ def parse_schedule(value: str) -> tuple[float, ...]:
     if not waits or any(w <= 0 or w > 86400 for w in waits):
         raise ValueError("is not a retry schedule: use comma-separated waits from 0.1s to 1d, e.g. 5s,1m,10m,1h")
     return waits
+
+
+def parse_role(value: str) -> Role:
+    role = value.strip().lower()
+    for known in ROLES:
+        if role == known:
+            return known
+    raise ValueError("is not a role: use all (everything), fetch (scheduler, fetchers, writer) or serve "
+                     "(HTTP, streams; needs REDIS_URL)")

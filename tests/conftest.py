@@ -33,8 +33,8 @@ from tests.pg_support import (  # noqa: E402
 )
 from tests.redis_support import RedisServer  # noqa: E402
 from tests.sim_fixtures import *  # noqa: E402,F403
+from vibed.embedded.server import EmbeddedServer  # noqa: E402
 from vibed.logs import configure_logging  # noqa: E402
-from vibed.store.embedded import EmbeddedServer  # noqa: E402
 from vibed.store.migrations import migrate  # noqa: E402
 from vibed.store.postgres import Database, open_database  # noqa: E402
 

@@ -16,7 +16,7 @@ import pytest
 
 from tests.daemon_proc import VIBED, clean_env
 from vibed.config import load_config, resolved_data_dir
-from vibed.store.embedded_root import run_as
+from vibed.embedded.root import run_as
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="what vibed does to the host as root")
 

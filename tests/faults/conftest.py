@@ -19,7 +19,7 @@ import pytest
 
 from tests.daemon_proc import Daemon, clean_env, free_port, postgres_pids
 from tests.pg_support import reachable_by_the_cluster_user
-from vibed.store.embedded import PORT, bin_dir
+from vibed.embedded.server import PORT, bin_dir
 
 ROWS: list[tuple[str, str, str]] = []
 

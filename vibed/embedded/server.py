@@ -25,7 +25,7 @@ cluster's user, with no rights for group or others (``private_dir``); that holds
 server's directory too (read from ``postmaster.pid``) before we adopt it.
 
 As root, PostgreSQL refuses to run, so a system user ``vibed-postgres`` owns the cluster (see
-``embedded_root``: the user is created once, every change to the host is logged, and no parent
+``root``: the user is created once, every change to the host is logged, and no parent
 directory is ever widened: an unreachable data directory is refused with the fix).
 """
 
@@ -41,11 +41,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from vibed.store.datadir_lock import holder, try_lock, unlock
-from vibed.store.embedded_auth import write_auth
-from vibed.store.embedded_errors import EmbeddedPostgresError
-from vibed.store.embedded_log import bound_log
-from vibed.store.embedded_root import (
+from vibed.embedded.auth import write_auth
+from vibed.embedded.datadir_lock import holder, try_lock, unlock
+from vibed.embedded.errors import EmbeddedPostgresError
+from vibed.embedded.log import bound_log
+from vibed.embedded.root import (
     chown_tree,
     credentials,
     log_owner_set,

@@ -21,9 +21,10 @@ import shutil
 import stat
 import subprocess
 from pathlib import Path
+from typing import TypedDict
 
+from vibed.embedded.errors import EmbeddedPostgresError
 from vibed.logs import get_logger
-from vibed.store.embedded_errors import EmbeddedPostgresError
 
 PG_USER = "vibed-postgres"
 log = get_logger("vibed.embedded")
@@ -49,7 +50,13 @@ def uid_of(user: str | None) -> int:
     return os.geteuid() if user is None else pwd.getpwnam(user).pw_uid
 
 
-def credentials(user: str | None) -> dict[str, object]:
+class Credentials(TypedDict, total=False):
+    user: str
+    group: str
+    extra_groups: list[str]
+
+
+def credentials(user: str | None) -> Credentials:
     """uid, gid *and* groups: keeping root's group would deny traversal of 0701 root-owned dirs."""
     if user is None:
         return {}

@@ -10,13 +10,13 @@ import os
 import pwd
 import stat
 import subprocess
+import sys
 import uuid
 
 import pytest
 
 from tests.daemon_proc import VIBED, clean_env
 from vibed.config import load_config, resolved_data_dir
-from vibed.embedded.root import run_as
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="what vibed does to the host as root")
 
@@ -57,14 +57,15 @@ def test_each_change_to_the_host_is_one_json_line(tmp_path) -> None:
     assert pwd.getpwuid((data / "postgres").stat().st_uid).pw_name == "vibed-postgres"
 
 
-def test_the_system_user_is_created_once_and_said(capsys) -> None:
-    from vibed.logs import configure_logging
-
-    configure_logging()
+def test_the_system_user_is_created_once_and_said(tmp_path) -> None:
     name = f"vibed-t{uuid.uuid4().hex[:8]}"
+    script = ("import sys; from vibed.logs import configure_logging; from vibed.embedded.root import run_as; "
+              "configure_logging(); assert run_as(sys.argv[1]) == run_as(sys.argv[1]) == sys.argv[1]")
     try:
-        assert run_as(name) == name and run_as(name) == name
-        created = [e for e in _events(capsys.readouterr().out) if e["event"] == "host_changed"]
+        done = subprocess.run([sys.executable, "-c", script, name], cwd=tmp_path, env=clean_env(),
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        created = [e for e in _events(done.stdout) if e["event"] == "host_changed"]
         assert [(e["change"], e["user"]) for e in created] == [("user_created", name)]
         entry = pwd.getpwnam(name)
         assert entry.pw_shell == "/usr/sbin/nologin" and entry.pw_uid < 1000

@@ -142,7 +142,7 @@ class Config:
     host: str = setting("VIBED_HOST", str, "0.0.0.0", "HTTP bind address", flag="--host")
     debug: DebugSpec = setting("DEBUG", parse_debug, OFF,
         "debug lines by namespace, the debug module's syntax: worker:* (or worker:fetcher, "
-        "worker:scheduler …), http, stream, store, daemon, * for all of vibed's, a library logger "
+        "worker:scheduler …), http (the app), edge (every answer), stream, store, daemon, * for all of vibed's, a library logger "
         "by name (httpx, asyncpg, redis …), -name to leave one out; comma or space separated",
         flag="--debug")
     data_dir: str | None = setting("VIBED_DATA_DIR", str, None,

@@ -36,6 +36,7 @@ from vibed.edge.respond import (
     render,
     unchanged_for,
 )
+from vibed.logs import get_logger
 from vibed.store.postgres import Database
 from vibed.vocab import edge_keys
 from vibed.vocab.wire import send_all
@@ -44,6 +45,8 @@ STREAM_PATHS = frozenset({"/api/new-releases/stream", "/api/new-releases/events"
 WS_PATH = "/api/new-releases/ws"
 ROUTE = edge_keys.ROUTE.encode()  # internal: the app's route template, for per-route metrics
 BODY_LIMIT = 64 * 1024
+log = get_logger("vibed.edge")  # DEBUG=edge: one line per answer written
+stream_log = get_logger("vibed.delivery")  # DEBUG=stream: each stream's start and end
 
 # (kind, "fresh" | "reused"), (route, status): what the edge reports to the metrics
 StreamHook = Callable[[str, bool], None]
@@ -115,12 +118,18 @@ class Router:
             await self._write(head, request, verdict.headers, head.path)
             return False
         websocket = head.path == WS_PATH
-        self.on_stream("websocket" if websocket else "sse", head.reused)
+        kind = "websocket" if websocket else "sse"
+        self.on_stream(kind, head.reused)
         self.on_answer(head.path, 101 if websocket else 200)
-        if websocket:
-            await self._websocket(head, verdict, request)
-        else:
-            await self._sse(head, verdict, request)
+        stream_log.debug("stream_opened", kind=kind, ip=verdict.ip, query=head.query[:200])
+        opened = trio.current_time()
+        try:
+            if websocket:
+                await self._websocket(head, verdict, request)
+            else:
+                await self._sse(head, verdict, request)
+        finally:
+            stream_log.debug("stream_closed", kind=kind, ip=verdict.ip, seconds=round(trio.current_time() - opened, 3))
         return True
 
     async def _sse(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> None:
@@ -168,6 +177,8 @@ class Router:
                 answer, head.headers.get("if-none-match"), head.headers.get("if-modified-since")):
             answer = not_modified(answer)
         self.on_answer(route, answer.status)
+        log.debug("answer_sent", method=head.method, path=head.path[:200], status=answer.status, route=route,
+                  ip=head.peer[0])
         if close or self.closing or answer.status in (408, 413, 431) or answer.header(b"connection") == b"close":
             answer = Answer(answer.status, tuple(h for h in answer.headers if h[0] != b"connection"), answer.body)
             await refuse(head.conn, head.sock, _with(answer, extra), self.timeouts.write)

@@ -11,6 +11,7 @@ from trio_websocket import open_websocket_url
 from tests.http_wire import raw_clients, read_responses
 from tests.stream_support import open_gateway, release, store
 from tests.ws_support import NO_KEY, VERSION_8, open_wire_client, upgrade
+from vibed.edge.connection import Timeouts
 from vibed.edge.respond import SECURITY_HEADERS
 from vibed.vocab.messages import StoredEvent
 
@@ -241,3 +242,19 @@ async def test_failed_handshakes_do_not_fill_the_global_limit(db):
         assert gw.delivery.hub.admission.open == 0
         async with open_wire_client(gw.port) as one, open_wire_client(gw.port) as two:
             assert [(await c.message())["event"] for c in (one, two)] == ["subscribed"] * 2
+
+
+async def test_a_handshake_that_never_completes_frees_its_slot_at_the_head_deadline(db, monkeypatch):
+    """The inner layer: were the edge's check ever to let through an upgrade trio-websocket refuses,
+    its reader answers and stops, and the handshake would wait for ever; the deadline ends it."""
+    from vibed.edge import router
+
+    monkeypatch.setattr(router, "handshake_refusal", lambda request: None)  # the edge's check, skipped
+    async with open_gateway(db, timeouts=Timeouts(head=0.5)) as gw, raw_clients(gw.port) as connect:
+        stream = await connect()
+        await stream.send_all(upgrade(*NO_KEY))
+        with trio.fail_after(5):
+            while gw.delivery.hub.admission.open == 0:  # admitted: a slot is taken
+                await trio.sleep(0.01)
+            while gw.delivery.hub.admission.open:
+                await trio.sleep(0.05)

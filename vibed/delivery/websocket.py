@@ -36,9 +36,9 @@ log = get_logger("vibed.delivery")
 class WebSocketSession:
     """One client's socket: replay, then live events; pings at the hub's heartbeat.
 
-    Every write (event, ping, close) must finish within the hub's ``stall_timeout``: a client that
-    stops reading, or whose pong never comes, is dropped then, like an SSE client whose send queue
-    stopped shrinking, and its slot is released by ``serve_websocket``.
+    Every message and ping must be written (and the ping answered) within the hub's
+    ``stall_timeout``: a client that stops reading, or whose pong never comes, is dropped then, like
+    an SSE client whose send queue stopped shrinking, and ``serve_websocket`` releases its slot.
     """
 
     ws: WebSocketConnection
@@ -65,7 +65,7 @@ class WebSocketSession:
                     except ConnectionClosed:
                         pass
                     nursery.cancel_scope.cancel()
-                await self._close(1000, None)
+                await self.ws.aclose()  # at once: the reader saw the close already
         except trio.TooSlowError:
             self._stalled()
         finally:
@@ -93,10 +93,6 @@ class WebSocketSession:
         """One message; TooSlowError when the peer has not taken it within the stall timeout."""
         with trio.fail_after(self.hub.stall_timeout):
             await self.ws.send_message(text)
-
-    async def _close(self, code: int, reason: str | None) -> None:
-        with trio.fail_after(self.hub.stall_timeout):  # the close handshake waits for the peer's reply
-            await self.ws.aclose(code, reason)
 
     def _stalled(self) -> None:
         log.info("stream_stalled", kind="websocket", last_event_id=self.last_sent)
@@ -131,8 +127,9 @@ class WebSocketSession:
                         if event.id > listener.floor:
                             await self._send(ws_event(event))
                             self.last_sent = event.id
-                # the hub ended us: too slow (1013 try again later) or shutting down (1001 going away)
-                await self._close(1013 if listener.ended == "slow" else 1001, listener.ended)
+                # the hub ended us: too slow (1013 try again later) or shutting down (1001 going away).
+                # Once the close frame is out, the reading loop ends the session: no wait for the reply
+                await self.ws.aclose(1013 if listener.ended == "slow" else 1001, listener.ended)
             except trio.TooSlowError:
                 self._stalled()
             except ConnectionClosed:

@@ -123,6 +123,41 @@ async def test_subscribed_carries_the_newest_id_and_resuming_from_it_gives_exact
     assert replayed == seen_live == [e.id for e in after]
 
 
+async def test_commits_on_both_sides_of_the_replay_query_arrive_once_each(db, monkeypatch):
+    """The SSE seam test, over WebSocket: one commit lands between listening and the replay query
+    (replayed and queued live), two right after it (live only); each arrives once, in order."""
+    from vibed.delivery import websocket
+
+    real_plan = websocket.plan_replay
+    landed: list = []
+
+    async def plan_with_commits_around(*args, **kwargs):
+        before = await store(db, release(title="before the query"))
+        await gw.publish(before)
+        landed.extend(before)
+        replay = await real_plan(*args, **kwargs)
+        for title in ("writer one", "writer two"):
+            events = await store(db, release(title=title))
+            landed.extend(events)
+            await gw.publish(events)
+        return replay
+
+    async with open_gateway(db) as gw:
+        seen = await store(db, release(title="seen"))
+        await gw.publish(seen)
+        missed = await store(db, release(title="missed"))
+        monkeypatch.setattr(websocket, "plan_replay", plan_with_commits_around)
+        url = f"ws://127.0.0.1:{gw.port}/api/new-releases/ws?last_event_id={seen[0].id}"
+        async with open_websocket_url(url) as ws:
+            got = [await receive(ws) for _ in range(5)]  # 2 replayed, "subscribed", 2 live
+            tail = await store(db, release(title="after"))
+            await gw.publish(tail)
+            got.append(await receive(ws))
+    assert got[2]["event"] == "subscribed" and got[2]["data"]["last_event_id"] == landed[0].id
+    ids = [m["id"] for m in got if "id" in m]
+    assert ids == [missed[0].id, *(e.id for e in landed), tail[0].id]  # each once, in order
+
+
 # -- keepalive and stalls ----------------------------------------------------------------------
 async def test_pings_at_the_heartbeat_keep_a_quiet_socket_and_a_silent_peer_is_dropped(db):
     """A ping each heartbeat on a quiet filter; a peer that answers stays, one that never pongs is
@@ -196,36 +231,37 @@ async def test_a_replay_over_the_byte_cap_is_one_reset_like_sse(db, monkeypatch)
 # -- failed handshakes -------------------------------------------------------------------------
 async def test_25_malformed_upgrades_hold_no_slot_and_the_address_still_opens_a_stream(db):
     async with open_gateway(db, stream_limit_per_ip=20) as gw, raw_clients(gw.port) as connect:
+        answers = []
         for _ in range(25):
             stream = await connect()
             await stream.send_all(upgrade(*NO_KEY))
-            [answer] = await read_responses(stream, ["GET"])
-            assert answer.status == 400, answer
-            assert answer.json()["error"] == "bad_websocket_upgrade" and "Sec-WebSocket-Key" in answer.json()["detail"]
-            assert set(answer.json()) == {"error", "detail"}
-            for name, value in SECURITY_HEADERS:
-                assert answer.headers[name.decode()] == value.decode()
+            answers += await read_responses(stream, ["GET"])
         assert gw.delivery.hub.admission.open == 0
         async with open_websocket_url(f"ws://127.0.0.1:{gw.port}/api/new-releases/ws") as ws:
             assert (await receive(ws))["event"] == "subscribed"  # admitted from the same address
             streams = (await gw.delivery.health())["streams"]
             assert (streams["websocket"], gw.delivery.hub.admission.open) == (1, 1)  # health tells the truth
+    for answer in answers:  # each in the one JSON error shape, with the security headers
+        assert answer.status == 400, answer
+        assert answer.json()["error"] == "bad_websocket_upgrade" and "Sec-WebSocket-Key" in answer.json()["detail"]
+        assert set(answer.json()) == {"error", "detail"}
+        for name, value in SECURITY_HEADERS:
+            assert answer.headers[name.decode()] == value.decode()
 
 
 async def test_failed_handshakes_do_not_fill_the_global_limit(db):
     async with open_gateway(db, max_streams=2, stream_limit_per_ip=0) as gw, raw_clients(gw.port) as connect:
+        answers = []
         for headers in [NO_KEY, VERSION_8] * 3:
             stream = await connect()
             await stream.send_all(upgrade(*headers))
-            [answer] = await read_responses(stream, ["GET"])
-            if headers is VERSION_8:
-                assert (answer.status, answer.json()["error"]) == (426, "unsupported_websocket_version")
-                assert answer.headers["sec-websocket-version"] == "13"
-            else:
-                assert answer.status == 400
+            answers += await read_responses(stream, ["GET"])
         assert gw.delivery.hub.admission.open == 0
         async with open_wire_client(gw.port) as one, open_wire_client(gw.port) as two:
             assert [(await c.message())["event"] for c in (one, two)] == ["subscribed"] * 2
+    assert [a.status for a in answers] == [400, 426] * 3
+    assert {a.json()["error"] for a in answers[1::2]} == {"unsupported_websocket_version"}
+    assert {a.headers["sec-websocket-version"] for a in answers[1::2]} == {"13"}  # the version to use
 
 
 async def test_a_handshake_that_never_completes_frees_its_slot_at_the_head_deadline(db, monkeypatch):

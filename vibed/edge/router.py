@@ -19,7 +19,8 @@ import trio
 from vibed.delivery.filters import BadStreamRequest, StreamRequest, parse_stream_request
 from vibed.delivery.frames import STREAM_HEADERS
 from vibed.delivery.hub import Hub
-from vibed.delivery.sse import RETRY_AFTER, StreamSettings, admit_nowait, serve_sse
+from vibed.delivery.replay import Replayer
+from vibed.delivery.sse import RETRY_AFTER, StreamSettings, admit_nowait, come_back_later, serve_sse
 from vibed.delivery.websocket import serve_websocket
 from vibed.edge.app import AppBridge
 from vibed.edge.cache import MARK, EdgeCache
@@ -37,7 +38,6 @@ from vibed.edge.respond import (
     unchanged_for,
 )
 from vibed.edge.wire import send_all
-from vibed.store.postgres import Database
 
 STREAM_PATHS = frozenset({"/api/new-releases/stream", "/api/new-releases/events"})
 WS_PATH = "/api/new-releases/ws"
@@ -60,7 +60,7 @@ def _quiet_answer(route: str, status: int) -> None:
 @attrs.define(eq=False)
 class Router:
     hub: Hub
-    db: Database
+    replayer: Replayer
     settings: StreamSettings
     app: AppBridge
     cache: EdgeCache
@@ -97,8 +97,10 @@ class Router:
         except BadStreamRequest as exc:
             return error_answer(400, exc.error, exc.detail)
         refusal = admit_nowait(self.hub, ip)
-        if refusal is not None:
+        if refusal is not None and head.path == WS_PATH:
             return error_answer(503, "too_many_streams", refusal, [("Retry-After", RETRY_AFTER)])
+        if refusal is not None:  # never a non-200 to an EventSource for load: it would give up for good
+            return Answer(200, (*STREAM_HEADERS, (b"connection", b"close")), come_back_later(refusal))
         return request
 
     async def _stream(self, head: RequestHead, verdict: Verdict) -> bool:
@@ -120,13 +122,13 @@ class Router:
         # the stream's head carries what every answer to this request carries (CORS, RateLimit-*)
         response_head = render_head(head.conn, Answer(200, STREAM_HEADERS), verdict.headers)
         chunked = b"transfer-encoding: chunked" in response_head.lower()  # HTTP/1.1 yes, 1.0 no
-        await serve_sse(self.hub, self.db, self.settings, head.sock, response_head, chunked, request, verdict.ip)
+        await serve_sse(self.hub, self.replayer, self.settings, head.sock, response_head, chunked, request, verdict.ip)
 
     async def _websocket(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> None:
         # trio-websocket reads the handshake itself: give it the request again, then what followed it
         handshake = h11.Connection(h11.CLIENT).send(h11.Request(
             method=head.request.method, target=head.request.target, headers=head.request.headers.raw_items()))
-        await serve_websocket(self.hub, self.db, self.settings, head.sock,
+        await serve_websocket(self.hub, self.replayer.db, self.settings, head.sock,
                               (handshake or b"") + head.conn.trailing_data[0], request, verdict.ip,
                               partial(self.guard.recount, verdict.ip))
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from vibed.messages import StoredEvent
+from vibed.vocab.messages import StoredEvent
 
 HEARTBEAT_BODY = b": hb\n\n"
 RETRY_MS = (3000, 6000)  # a stream's reconnection delay, drawn per stream: a crowd comes back spread out

@@ -30,7 +30,7 @@ from vibed.delivery.frames import DRAIN_RETRY_MS, Frame, event_frame, heartbeat_
 from vibed.delivery.listener import Listener
 from vibed.delivery.ring import RecentEvents
 from vibed.logs import get_logger
-from vibed.messages import StoredEvent
+from vibed.vocab.messages import StoredEvent
 
 log = get_logger("vibed.delivery")
 _HANGUP = select.EPOLLIN | select.EPOLLRDHUP | select.EPOLLHUP | select.EPOLLERR

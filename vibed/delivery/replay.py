@@ -27,9 +27,9 @@ from vibed.delivery.filters import StreamFilter
 from vibed.delivery.frames import Frame, event_frame
 from vibed.delivery.ring import RecentEvents, Window
 from vibed.logs import get_logger
-from vibed.messages import StoredEvent
 from vibed.store import events as store_events
 from vibed.store.postgres import Database
+from vibed.vocab.messages import StoredEvent
 
 log = get_logger("vibed.delivery")
 REPLAY_BYTES = 1 << 20  # a replay larger than this is a reset instead: a reconnect never costs a flood

@@ -20,7 +20,7 @@ import attrs
 
 from vibed.delivery.filters import StreamFilter
 from vibed.delivery.frames import Frame, event_frame
-from vibed.messages import StoredEvent
+from vibed.vocab.messages import StoredEvent
 
 DEFAULT_EVENTS = 10_000
 DEFAULT_BYTES = 32 << 20

@@ -15,9 +15,9 @@ import attrs
 import trio
 
 from vibed.delivery.hub import Hub
-from vibed.messages import StoredEvent
 from vibed.store import events as store_events
 from vibed.store.postgres import Database
+from vibed.vocab.messages import StoredEvent
 
 GAP_PAGE = 5000  # rows per gap-fill query: a long outage is caught up in pages, never in one read
 

@@ -24,8 +24,8 @@ from vibed.delivery.filters import StreamRequest
 from vibed.delivery.frames import DRAIN_RETRY_MS, reset_frame, resume_frame, retry_frame
 from vibed.delivery.hub import Hub
 from vibed.delivery.replay import Replay, Replayer, ReplayUnavailable
-from vibed.edge.wire import send_all
 from vibed.logs import get_logger
+from vibed.vocab.wire import send_all
 
 log = get_logger("vibed.delivery")
 RETRY_AFTER = "5"  # seconds a refused client should wait before trying again

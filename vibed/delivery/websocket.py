@@ -28,9 +28,9 @@ from vibed.delivery.hub import Hub
 from vibed.delivery.listener import Listener
 from vibed.delivery.replay import Replay, plan_replay
 from vibed.delivery.sse import StreamSettings
-from vibed.edge.wire import replayed_stream
-from vibed.messages import StoredEvent
 from vibed.store.postgres import Database
+from vibed.vocab.messages import StoredEvent
+from vibed.vocab.wire import replayed_stream
 
 
 def _strings(value: Any, key: str) -> list[str] | None:

@@ -22,10 +22,11 @@ from vibed.delivery.hub import Hub
 from vibed.delivery.replay import Replayer
 from vibed.delivery.sse import RETRY_AFTER, StreamSettings, admit_nowait, come_back_later, serve_sse
 from vibed.delivery.websocket import serve_websocket
-from vibed.edge.app import AppBridge
+from vibed.edge.asgi import AppBridge
 from vibed.edge.cache import MARK, EdgeCache
 from vibed.edge.connection import DEFAULT_TIMEOUTS, Timeouts, read_body, refuse
 from vibed.edge.exchange import RequestHead
+from vibed.edge.framing import method_refusal
 from vibed.edge.guard import Guard, Verdict
 from vibed.edge.respond import (
     Answer,
@@ -37,7 +38,7 @@ from vibed.edge.respond import (
     render_head,
     unchanged_for,
 )
-from vibed.edge.wire import send_all
+from vibed.vocab.wire import send_all
 
 STREAM_PATHS = frozenset({"/api/new-releases/stream", "/api/new-releases/events"})
 WS_PATH = "/api/new-releases/ws"
@@ -79,8 +80,9 @@ class Router:
 
     async def route(self, head: RequestHead) -> bool:
         verdict = await self.guard.check(head.method, head.path, head.peer[0], head.headers)
-        if verdict.refusal is not None:
-            await self._write(head, verdict.refusal, verdict.headers, "edge")
+        refusal = verdict.refusal or method_refusal(head.method)
+        if refusal is not None:
+            await self._write(head, refusal, verdict.headers, "edge")
         elif head.path in STREAM_PATHS or (head.path == WS_PATH and head.wants_websocket):
             return await self._stream(head, verdict)
         else:
@@ -141,7 +143,7 @@ class Router:
             if entry is not None:
                 await self._write(head, entry.answer, verdict.headers, entry.route)
                 return
-        body = await read_body(head, BODY_LIMIT, self.timeouts.body)
+        body = await read_body(head, BODY_LIMIT, self.timeouts)
         if isinstance(body, Answer):
             await self._write(head, body, verdict.headers, "edge", close=True)
             return
@@ -168,9 +170,10 @@ class Router:
         self.on_answer(route, answer.status)
         if close or self.closing or answer.status in (408, 413, 431) or answer.header(b"connection") == b"close":
             answer = Answer(answer.status, tuple(h for h in answer.headers if h[0] != b"connection"), answer.body)
-            await refuse(head.conn, head.sock, _with(answer, extra))
+            await refuse(head.conn, head.sock, _with(answer, extra), self.timeouts.write)
             return
-        await send_all(head.sock, render(head.conn, answer, extra, head=head.method == "HEAD"))
+        await send_all(head.sock, render(head.conn, answer, extra, head=head.method == "HEAD"),
+                       trio.current_time() + self.timeouts.write)
 
 
 def _with(answer: Answer, extra: list[Header]) -> Answer:

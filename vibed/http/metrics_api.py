@@ -7,7 +7,8 @@ from typing import Any
 from quart import Blueprint, Response, current_app, request
 
 from vibed.metrics import CONTENT_TYPE
-from vibed.store import bucket, webhooks
+from vibed.store import bucket
+from vibed.webhooks import subscriptions as webhooks
 
 ROUTE_HEADER = "X-Vibed-Route"  # read and removed by the edge (vibed/edge/router.py)
 

@@ -81,7 +81,7 @@ class AppBridge:
                             collected.send, 1)
         state = {**self.lifespan_state, CLIENT_IP_STATE: client_ip}
         await stream.handle(Request(stream_id=1, headers=list(request.headers), http_version=request.http_version.decode(),
-                                    method=request.method.decode("ascii").upper(), raw_path=request.target,
+                                    method=request.method.decode("ascii"), raw_path=request.target,
                                     state=state))  # type: ignore[arg-type]
         if body:
             await stream.handle(Body(stream_id=1, data=body))

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from functools import partial
 
 import attrs
-import h11
 import trio
 
 from vibed.delivery.filters import BadStreamRequest, StreamRequest, parse_stream_request
@@ -21,7 +20,7 @@ from vibed.delivery.frames import STREAM_HEADERS
 from vibed.delivery.hub import Hub
 from vibed.delivery.replay import Replayer
 from vibed.delivery.sse import RETRY_AFTER, StreamSettings, admit_nowait, come_back_later, serve_sse
-from vibed.delivery.websocket import serve_websocket
+from vibed.delivery.ws_upgrade import handshake_refusal, serve_websocket, upgrade_bytes
 from vibed.edge.asgi import AppBridge
 from vibed.edge.cache import MARK, EdgeCache
 from vibed.edge.connection import DEFAULT_TIMEOUTS, Timeouts, read_body, refuse
@@ -38,11 +37,12 @@ from vibed.edge.respond import (
     render_head,
     unchanged_for,
 )
+from vibed.vocab import edge_keys
 from vibed.vocab.wire import send_all
 
 STREAM_PATHS = frozenset({"/api/new-releases/stream", "/api/new-releases/events"})
 WS_PATH = "/api/new-releases/ws"
-ROUTE = b"x-vibed-route"  # internal: the app's route template, for per-route metrics
+ROUTE = edge_keys.ROUTE.encode()  # internal: the app's route template, for per-route metrics
 BODY_LIMIT = 64 * 1024
 
 # (kind, "fresh" | "reused"), (route, status): what the edge reports to the metrics
@@ -98,6 +98,10 @@ class Router:
             request = parse_stream_request(head.query, head.headers)
         except BadStreamRequest as exc:
             return error_answer(400, exc.error, exc.detail)
+        if head.path == WS_PATH:  # before a slot is taken: a handshake that cannot succeed holds none
+            bad = handshake_refusal(head.request)
+            if bad is not None:
+                return error_answer(bad.status, bad.error, bad.detail, bad.headers)
         refusal = admit_nowait(self.hub, ip)
         if refusal is not None and head.path == WS_PATH:
             return error_answer(503, "too_many_streams", refusal, [("Retry-After", RETRY_AFTER)])
@@ -128,16 +132,14 @@ class Router:
 
     async def _websocket(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> None:
         # trio-websocket reads the handshake itself: give it the request again, then what followed it
-        handshake = h11.Connection(h11.CLIENT).send(h11.Request(
-            method=head.request.method, target=head.request.target, headers=head.request.headers.raw_items()))
-        await serve_websocket(self.hub, self.replayer.db, self.settings, head.sock,
-                              (handshake or b"") + head.conn.trailing_data[0], request, verdict.ip,
-                              partial(self.guard.recount, verdict.ip))
+        await serve_websocket(self.hub, self.replayer, self.settings, head.sock,
+                              upgrade_bytes(head.request) + head.conn.trailing_data[0], request, verdict.ip,
+                              partial(self.guard.recount, verdict.ip), handshake_timeout=self.timeouts.head)
 
     # -- everything else ---------------------------------------------------------------------
     async def _ordinary(self, head: RequestHead, verdict: Verdict) -> None:
         readonly = head.method in ("GET", "HEAD") and not head.has_body
-        key = head.request.target
+        key = head.target  # one key for every spelling of a target (target.py)
         if readonly:
             entry = await self.cache.lookup(key)
             if entry is not None:

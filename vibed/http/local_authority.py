@@ -18,13 +18,19 @@ page may send without a CORS preflight; ``application/json`` is not.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import Protocol
 
 from vibed.edge.client_ip import parse_address
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 REFUSED_FETCH_SITES = frozenset({"cross-site", "same-site"})
 JSON_TYPES = frozenset({"application/json"})
+
+
+class Headers(Protocol):
+    """Case-insensitive request headers (werkzeug's ``Headers``)."""
+
+    def get(self, key: str) -> str | None: ...
 
 
 def host_name(host: str) -> str:
@@ -48,7 +54,7 @@ def local_host(host: str | None, configured: str) -> bool:
     return ip is not None and ip.is_loopback
 
 
-def loopback_problem(headers: Mapping[str, str], configured_host: str) -> str | None:
+def loopback_problem(headers: Headers, configured_host: str) -> str | None:
     """Why a loopback request without a token may not act, or None.  ``headers`` are case-insensitive."""
     host = headers.get("Host")
     if not local_host(host, configured_host):
@@ -65,7 +71,7 @@ def loopback_problem(headers: Mapping[str, str], configured_host: str) -> str | 
     return None
 
 
-def json_problem(method: str, headers: Mapping[str, str]) -> str | None:
+def json_problem(method: str, headers: Headers) -> str | None:
     """Why a mutating request's body is refused (it is not declared JSON), or None."""
     if method not in MUTATING:
         return None

@@ -20,7 +20,7 @@ from vibed.store.listing import get_release, list_releases
 from vibed.store.releases import row_json
 
 blueprint = Blueprint("releases", __name__)
-CACHE_CONTROL = "public, max-age=5"  # short: new releases arrive live, and SSE is the fresh path
+CACHE_CONTROL = "max-age=5"  # short: new releases arrive live, and SSE is the fresh path
 EDGE_CACHE = "X-Vibed-Edge-Cache"  # the edge may answer this target from memory (vibed/edge/cache.py)
 
 

@@ -13,9 +13,9 @@ from typing import Any
 import jsonschema
 
 from vibed.config import load_config
-from vibed.messages import Artist, Release
 from vibed.store.postgres import Database
 from vibed.store.releases import write_batch
+from vibed.vocab.messages import Artist, Release
 
 FAR_AWAY = "0 0 29 2 *"  # 29 February: no cron round during a test
 NOWHERE = "http://127.0.0.1:9"  # upstream never called: no round runs

@@ -27,8 +27,8 @@ from tests.daemon_proc import VIBED, clean_env, free_port, postgres_pids  # noqa
 from tests.pg_support import TEMPLATE, create_test_database, with_database  # noqa: E402
 from tests.redis_support import RedisServer  # noqa: E402
 from tests.sim_fixtures import *  # noqa: E402,F403
+from vibed.embedded.server import EmbeddedServer  # noqa: E402
 from vibed.logs import configure_logging  # noqa: E402
-from vibed.store.embedded import EmbeddedServer  # noqa: E402
 from vibed.store.migrations import migrate  # noqa: E402
 from vibed.store.postgres import Database, open_database  # noqa: E402
 

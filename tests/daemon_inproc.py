@@ -19,8 +19,8 @@ import attrs
 import httpx
 import trio
 
-from vibed.actors.scheduler import RoundProgress
 from vibed.daemon import Runtime, serve_daemon
+from vibed.pipeline.scheduler import RoundProgress
 
 ROUND_TIMEOUT = 20.0  # a ceiling: a round of the test simulator takes well under a second
 

@@ -124,6 +124,19 @@ def parse(data: bytes, methods: list[str]) -> list[Parsed]:
     return out
 
 
+SECURITY = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer"}
+
+
+def assert_json_error(answer: Parsed, status: int, error: str) -> None:
+    """``answer`` is the edge's one error shape, with the security headers every answer carries."""
+    assert answer.status == status, answer
+    assert answer.headers["content-type"] == "application/json"
+    body = answer.json()
+    assert body["error"] == error and set(body) == {"error", "detail"} and body["detail"]
+    for key, value in SECURITY.items():
+        assert answer.headers[key] == value
+
+
 def request(method: str, target: str, *headers: str, body: bytes = b"", version: str = "1.1") -> bytes:
     lines = [f"{method} {target} HTTP/{version}", "Host: test", *headers]
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body

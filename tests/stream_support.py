@@ -22,12 +22,13 @@ from vibed.config import Config
 from vibed.delivery import BusTiming, Delivery, open_delivery
 from vibed.edge.connection import Timeouts
 from vibed.edge.server import serve_http
-from vibed.messages import Artist, Release, StoredEvent
 from vibed.store.postgres import Database
 from vibed.store.releases import write_batch
+from vibed.vocab.messages import Artist, Release, StoredEvent
 
 FAST_BUS = BusTiming(poll_interval=0.2, ping_interval=0.3, ping_timeout=1.0, max_backoff=0.3)
 _serial = iter(range(1, 10**9))
+BIG_BODY = 16 * 1024 * 1024  # /api/big's length
 
 
 def release(language: str = "ml", kind: str = "album", source: str = "jiosaavn", title: str = "") -> Release:
@@ -78,6 +79,16 @@ def tiny_app() -> QuartTrio:
         from quart import Response
         return Response(b"{}", content_type="application/json",
                         headers={"Last-Modified": "Sun, 29 Nov 2026 09:00:00 GMT", "ETag": '"dated"'})
+
+    @app.get("/api/target")
+    async def target() -> Any:  # what the app routed: path, query and Host
+        from quart import request
+        return {"path": request.path, "query": request.query_string.decode(), "host": request.host}
+
+    @app.get("/api/big")
+    async def big() -> Any:  # more than any socket buffer holds: a client that stops reading blocks it
+        from quart import Response
+        return Response(b"x" * BIG_BODY, content_type="application/octet-stream")
 
     @app.get("/api/slow")
     async def slow() -> Any:

@@ -16,11 +16,10 @@ import trio
 
 from tests.daemon_inproc import running_daemon
 from tests.pipeline_support import daemon_config, quiet_sim_settings
-from vibed.actors import learning
-from vibed.actors.adaptive import AdaptiveScheduler
-from vibed.actors.clock import Clock
-from vibed.store import fetch_state, history
+from vibed.pipeline import fetch_state, history, learning
+from vibed.pipeline.adaptive import AdaptiveScheduler
 from vibed.store.postgres import Database, open_database
+from vibed.vocab.clock import Clock
 
 SPEED = 240.0
 

@@ -128,11 +128,12 @@ async def test_control_bodies_methods_and_sizes(db, db_url):
     token = {"Authorization": f"Bearer {issue_token(SECRET, ttl=60)}"}
     async with running_daemon(api_config(db_url, jwt_secret=SECRET, api_rate_limit=0)) as api:
         post = api.client.post
-        not_json = await post("/api/new-releases/fetch", headers=token, content=b"{not json")
+        as_json = {**token, "Content-Type": "application/json"}
+        not_json = await post("/api/new-releases/fetch", headers=as_json, content=b"{not json")
         not_object = await post("/api/new-releases/fetch", headers=token, json=["ml"])
         bad_language = await post("/api/new-releases/fetch", headers=token, json={"languages": ["xx"]})
         extra = await post("/api/new-releases/fetch", headers=token, json={"languages": ["ml"], "drop": 1})
-        binary = await post("/api/new-releases/fetch", headers=token, content=b"\xff\xfe\x00garbage")
+        binary = await post("/api/new-releases/fetch", headers=as_json, content=b"\xff\xfe\x00garbage")
         port = api.port
         too_big = await raw_post(port, "/api/new-releases/fetch", 10 * 1024 * 1024, token)
         too_big_anonymous = await raw_post(port, "/api/new-releases/fetch", 10 * 1024 * 1024, {})

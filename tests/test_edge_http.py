@@ -7,20 +7,9 @@ import json
 
 import trio
 
-from tests.http_wire import parse, raw_clients, read_all, read_responses, request
+from tests.http_wire import assert_json_error, parse, raw_clients, read_all, read_responses, request
 from tests.stream_support import open_gateway, open_sse, release, store
 from vibed.edge.connection import Timeouts
-
-SECURITY = {"x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer"}
-
-
-def assert_json_error(answer, status: int, error: str) -> None:
-    assert answer.status == status, answer
-    assert answer.headers["content-type"] == "application/json"
-    body = answer.json()
-    assert body["error"] == error and set(body) == {"error", "detail"} and body["detail"]
-    for key, value in SECURITY.items():
-        assert answer.headers[key] == value
 
 
 async def test_keep_alive_serves_request_after_request_until_connection_close(db):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 
-from vibed.store.embedded_log import bound_log, exit_reason
+from vibed.embedded.log import bound_log, exit_reason
 
 
 def test_the_log_is_moved_aside_and_truncated_past_its_cap(tmp_path) -> None:

@@ -12,9 +12,9 @@ import trio
 
 from tests.daemon_proc import VIBED, clean_env
 from tests.pipeline_support import captured_logs, events_named
-from vibed.store import embedded_watch
-from vibed.store.embedded import EmbeddedPostgresError
-from vibed.store.embedded_watch import open_embedded_postgres
+from vibed.embedded import watch as embedded_watch
+from vibed.embedded.server import EmbeddedPostgresError
+from vibed.embedded.watch import open_embedded_postgres
 from vibed.store.postgres import open_database
 
 

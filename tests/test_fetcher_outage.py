@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import trio
 
-from vibed.actors.fetcher import Fetcher
-from vibed.actors.health import ScopeHealth
-from vibed.messages import FetchJob, WriteRequest
+from vibed.pipeline.fetcher import Fetcher
+from vibed.pipeline.health import ScopeHealth
 from vibed.sources.jiosaavn import JioSaavnSource
+from vibed.vocab.messages import FetchJob, WriteRequest
 
 
 async def test_a_run_cut_short_at_its_write_leaves_the_next_run_paging_to_the_cap(db, sim_url, upstream_client):

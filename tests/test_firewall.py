@@ -12,13 +12,13 @@ import pytest
 import trio
 
 from tests.pipeline_support import captured_logs, events_named
-from vibed.actors.fetcher import BackoffPolicy
-from vibed.actors.writer import Writer
-from vibed.messages import Page, Release, WriteRequest, WriteResult
+from vibed.pipeline.fetcher import BackoffPolicy
+from vibed.pipeline.writer import Writer
 from vibed.sources import firewall, jiosaavn_items, spotify_items
-from vibed.sources.http import RETRY_AFTER_CAP, parse_retry_after
 from vibed.store.postgres import open_database
 from vibed.store.releases import is_new
+from vibed.vocab.backoff import RETRY_AFTER_CAP, parse_retry_after
+from vibed.vocab.messages import Page, Release, WriteRequest, WriteResult
 
 
 def hostile_item(**more: Any) -> dict[str, Any]:
@@ -149,8 +149,8 @@ async def test_hostile_items_are_stored_clean(db) -> None:
 def test_json_nested_past_the_parsers_stack_is_an_upstream_error_not_a_crash() -> None:
     import httpx
 
-    from vibed.messages import FailureKind
     from vibed.sources.http import Trouble, decode_json
+    from vibed.vocab.messages import FailureKind
 
     deep = b"[" * 200_000 + b"]" * 200_000
     trouble = decode_json(httpx.Response(200, content=deep, headers={"content-type": "application/json"}), "X")

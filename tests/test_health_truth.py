@@ -17,8 +17,8 @@ from tests.pipeline_support import (
     events_named,
     quiet_sim_settings,
 )
-from vibed.actors.health import SUSPECT_AFTER
 from vibed.cli.status import render_status
+from vibed.pipeline.health import SUSPECT_AFTER
 from vibed.simulator import SimSettings
 
 

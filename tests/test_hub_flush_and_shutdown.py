@@ -14,7 +14,7 @@ from vibed.delivery.client import SocketClient
 from vibed.delivery.filters import EVERYTHING
 from vibed.delivery.hub import Hub
 from vibed.delivery.listener import Listener
-from vibed.messages import StoredEvent
+from vibed.vocab.messages import StoredEvent
 
 BIG = 48 * 1024  # one event's title: a few of them fill a small socket buffer
 

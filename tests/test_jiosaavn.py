@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from tests.sim_fixtures import SimControl
-from vibed.messages import Artist, Failure, FailureKind, Page, Release
 from vibed.sources import jiosaavn_items
 from vibed.sources.jiosaavn import JioSaavnSource
-from vibed.sources.languages import code_for_name, jiosaavn_name
+from vibed.vocab.languages import code_for_name, jiosaavn_name
+from vibed.vocab.messages import Artist, Failure, FailureKind, Page, Release
 
 
 def artist(artist_id: str, name: str, role: str = "primary_artists") -> dict[str, str]:

@@ -21,7 +21,7 @@ from tests.pipeline_support import (
     events_named,
     quiet_sim_settings,
 )
-from vibed.actors.scheduler import Scheduler
+from vibed.pipeline.scheduler import Scheduler
 from vibed.simulator import SimSettings
 from vibed.sources import JioSaavnSource
 from vibed.store import bucket

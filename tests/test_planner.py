@@ -14,7 +14,7 @@ import attrs
 import pytest
 import trio
 
-from vibed.actors import learning, planner
+from vibed.pipeline import learning, planner
 
 DAY = 86400.0
 FLOOR = 600.0  # */10 * * * *

@@ -7,8 +7,8 @@ import datetime as dt
 import attrs
 import trio
 
-from vibed.actors.scheduler import Scheduler
-from vibed.messages import FetchJob, Poke
+from vibed.pipeline.scheduler import Scheduler
+from vibed.vocab.messages import FetchJob, Poke
 
 
 @attrs.frozen

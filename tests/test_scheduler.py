@@ -16,9 +16,9 @@ import attrs
 import pytest
 import trio
 
-from vibed.actors.control import Control
-from vibed.actors.scheduler import Scheduler
-from vibed.messages import FetchJob, Poke
+from vibed.pipeline.control import Control
+from vibed.pipeline.scheduler import Scheduler
+from vibed.vocab.messages import FetchJob, Poke
 
 START = dt.datetime(2026, 11, 28, 10, 3, 20, tzinfo=dt.UTC)  # trio time 0 of each test
 MINUTE = 60.0

@@ -6,8 +6,8 @@ import trio
 import trio_asyncio
 
 from tests.process_support import run_until_first_round
+from vibed.embedded.target import with_database
 from vibed.store.postgres import open_database
-from vibed.store.target import with_database
 
 
 def counts(dsn: str) -> tuple[int, int, float]:

@@ -10,10 +10,10 @@ import pytest
 import trio
 
 from tests.sim_fixtures import SimControl
-from vibed.messages import Failure, FailureKind, Page, Release
 from vibed.simulator import SimSettings
 from vibed.sources import spotify_items
 from vibed.sources.spotify import SpotifySource
+from vibed.vocab.messages import Failure, FailureKind, Page, Release
 
 SECRET = "s3cret-never-shown"
 

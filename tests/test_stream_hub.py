@@ -11,7 +11,7 @@ from vibed.delivery.admission import Admission
 from vibed.delivery.client import SocketClient
 from vibed.delivery.filters import EVERYTHING, build_filter
 from vibed.delivery.hub import Hub
-from vibed.messages import StoredEvent
+from vibed.vocab.messages import StoredEvent
 
 
 def event(event_id: int, language: str = "ml", kind: str = "album") -> StoredEvent:

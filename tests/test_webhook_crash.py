@@ -17,7 +17,7 @@ import trio
 from tests.api_support import FAR_AWAY, NOWHERE, release, store
 from tests.pipeline_support import LineReader
 from tests.webhook_receiver import open_receiver
-from vibed.store import webhooks
+from vibed.webhooks import subscriptions as webhooks
 from vibed.webhooks.signing import new_secret
 
 COUNT = 24

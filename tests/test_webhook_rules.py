@@ -40,7 +40,7 @@ def test_a_new_secret_signs_what_the_standardwebhooks_verifier_accepts():
 @pytest.mark.parametrize(("address", "what"), [
     ("127.0.0.1", "loopback"), ("::1", "loopback"), ("169.254.169.254", "link-local"), ("10.1.2.3", "private"),
     ("192.168.0.10", "private"), ("172.16.0.1", "private"), ("fd00:ec2::254", "private"),
-    ("::ffff:127.0.0.1", "loopback"), ("100.100.100.200", "not a public"), ("0.0.0.0", "unspecified"),
+    ("100.100.100.200", "not a public"), ("0.0.0.0", "unspecified"),
     ("224.0.0.1", "multicast"), ("fe80::1", "link-local"),
 ])
 def test_internal_addresses_are_refused(address, what):
@@ -48,12 +48,30 @@ def test_internal_addresses_are_refused(address, what):
     assert problem is not None and what in problem and "VIBED_WEBHOOK_ALLOW_CIDRS" in problem
 
 
+@pytest.mark.parametrize(("address", "what"), [
+    ("2002:a9fe:a9fe::1", "6to4"), ("2002:0a00:0001::", "6to4"), ("2002:0808:0808::1", "6to4"),
+    ("2001:0:4136:e378:8000:63bf:f5ff:fffe", "Teredo"), ("64:ff9b::a9fe:a9fe", "NAT64"),
+    ("64:ff9b::808:808", "NAT64"), ("64:ff9b:1::a00:1", "local-use NAT64"),
+    ("::ffff:169.254.169.254", "IPv4-mapped"), ("::ffff:8.8.8.8", "IPv4-mapped"),
+    ("::8.8.8.8", "IPv4-compatible"), ("::a9fe:a9fe", "IPv4-compatible"),
+    ("::ffff:0:a9fe:a9fe", "IPv4-translated"), ("2606:4700::5efe:a9fe:a9fe", "ISATAP"),
+    ("2606:4700::200:5efe:808:808", "ISATAP"),
+])
+def test_ipv6_that_embeds_ipv4_is_refused_whatever_ipv4_it_carries(address, what):
+    """6to4, Teredo, NAT64, mapped/compatible/translated and ISATAP reach an IPv4 no IPv6 rule judges."""
+    problem = address_problem(ipaddress.ip_address(address), TargetRules())
+    assert problem is not None and what in problem and "VIBED_WEBHOOK_ALLOW_CIDRS" in problem
+    assert "carries an IPv4" in url_problem(f"https://[{address}]/hook", TargetRules())
+    # only an explicit IPv6 network lets one through
+    assert address_problem(ipaddress.ip_address(address), TargetRules(allow_cidrs=(f"{address}/128",))) is None
+
+
 def test_public_addresses_pass_and_allow_cidrs_relaxes_only_their_networks():
     assert address_problem(ipaddress.ip_address("93.184.216.34"), TargetRules()) is None
     assert address_problem(ipaddress.ip_address("2606:4700::1111"), TargetRules()) is None
     loopback = TargetRules(allow_cidrs=("127.0.0.0/8",))
     assert address_problem(ipaddress.ip_address("127.0.0.1"), loopback) is None
-    assert address_problem(ipaddress.ip_address("::ffff:127.0.0.1"), loopback) is None
+    assert "IPv4-mapped" in address_problem(ipaddress.ip_address("::ffff:127.0.0.1"), loopback)
     assert address_problem(ipaddress.ip_address("10.0.0.1"), loopback) is not None
     # one bad address among the resolved ones refuses the target
     with pytest.raises(RefusedTarget, match="10.0.0.1"):

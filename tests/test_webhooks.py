@@ -20,7 +20,8 @@ from tests.daemon_inproc import running_daemon
 from tests.daemon_proc import free_port
 from tests.webhook_receiver import open_receiver
 from vibed.http.auth import issue_token
-from vibed.store import webhook_outbox, webhooks
+from vibed.webhooks import outbox as webhook_outbox
+from vibed.webhooks import subscriptions as webhooks
 
 SECRET = "webhook-test-secret-0123456789abcdef"
 LOCAL = {"webhook_allow_http": True, "webhook_allow_cidrs": "127.0.0.0/8"}  # the receiver is on loopback

@@ -18,31 +18,31 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import trio
 
-from vibed.config import resolved_data_dir
+from vibed.config import Config, resolved_data_dir
+from vibed.embedded.datadir_lock import daemon_lock
+from vibed.embedded.target import database_name, ensure_database, ensure_external_sim_database
+from vibed.embedded.watch import open_embedded_postgres
 from vibed.http.cursor import load_cursor_key
 from vibed.logs import get_logger
 from vibed.notify import Notifier, status_line
 from vibed.store.aio_loop import open_asyncio_loop
-from vibed.store.datadir_lock import daemon_lock
-from vibed.store.embedded_watch import open_embedded_postgres
 from vibed.store.migrations import migrate
 from vibed.store.postgres import Database, open_database
-from vibed.store.target import database_name, ensure_database, ensure_external_sim_database
 from vibed.supervisor import Supervisor
 
 if TYPE_CHECKING:  # the parts' types, named for readers and checkers; importing them here would cycle
     import httpx
 
-    from vibed.actors.adaptive import AdaptiveScheduler
-    from vibed.actors.control import Control
-    from vibed.actors.health import ScopeHealth
-    from vibed.actors.scheduler import Scheduler
-    from vibed.actors.webhooks import WebhookSender
-    from vibed.actors.writer import Writer
     from vibed.delivery import Delivery, Hub
     from vibed.edge.cache import EdgeCache
     from vibed.metrics import MeteredSource, Metrics
+    from vibed.pipeline.adaptive import AdaptiveScheduler
+    from vibed.pipeline.control import Control
+    from vibed.pipeline.health import ScopeHealth
+    from vibed.pipeline.scheduler import Scheduler
+    from vibed.pipeline.writer import Writer
     from vibed.roles import RemoteControl
+    from vibed.webhooks.sender import WebhookSender
 
 log = get_logger("vibed.daemon")
 
@@ -74,7 +74,7 @@ class Parts:
 class Runtime:
     """What the running daemon shares with its HTTP handlers and actors."""
 
-    config: Any
+    config: Config
     db: Database
     embedded: bool
     supervisor: Supervisor = attrs.field(factory=Supervisor)
@@ -94,16 +94,15 @@ class Runtime:
 
 
 @contextlib.asynccontextmanager
-async def open_store(config: Any, *, daemon: bool = True) -> AsyncIterator[tuple[Database, bool]]:
+async def open_store(config: Config, *, daemon: bool = True) -> AsyncIterator[tuple[Database, bool]]:
     """The database the config asks for, migrated: (db, embedded?).
 
     As the daemon (``daemon=True``) with the embedded server: refuse a second daemon on the
     data directory, and supervise the server.  ``vibed migrate`` uses a running server as is.
     """
     async with contextlib.AsyncExitStack() as stack:
-        dsn = config.database_url
-        embedded = dsn is None
-        if embedded:
+        embedded = config.database_url is None
+        if config.database_url is None:
             data_dir = resolved_data_dir(config)
             data_dir.mkdir(parents=True, exist_ok=True)
             if daemon:
@@ -112,6 +111,8 @@ async def open_store(config: Any, *, daemon: bool = True) -> AsyncIterator[tuple
             dsn = await ensure_database(admin_dsn, database_name(config))
         elif config.simulate:
             dsn = await ensure_external_sim_database(config)  # a simulation never touches real state
+        else:
+            dsn = config.database_url
         db = await stack.enter_async_context(
             open_database(dsn, pool_size=config.db_pool_size, attempts=config.db_connect_attempts,
                           timeout=config.db_timeout, statement_timeout=config.db_statement_timeout)
@@ -133,7 +134,7 @@ async def _watch_signals(runtime: Runtime, stop: trio.Event, on_poke: Any, on_re
                 await on_reload()
 
 
-async def serve_daemon(config: Any, *, task_status: trio.TaskStatus[Runtime] = trio.TASK_STATUS_IGNORED,
+async def serve_daemon(config: Config, *, task_status: trio.TaskStatus[Runtime] = trio.TASK_STATUS_IGNORED,
                        stop: trio.Event | None = None, loader: Any = None,
                        notifier: Notifier | None = None) -> None:
     """Run the daemon until SIGTERM/SIGINT (or ``stop`` is set), then drain within the grace period."""

@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from vibed.messages import Failure, Page
+from vibed.vocab.messages import Failure, Page
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

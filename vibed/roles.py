@@ -19,31 +19,23 @@ from typing import Any
 import attrs
 import trio
 
+from vibed.config import Config
 from vibed.logs import get_logger
 
 log = get_logger("vibed.wiring")
-ROLES = ("all", "fetch", "serve")
 ROUNDS_CHANNEL = "vibed:rounds"
 RETRY = 1.0  # seconds between attempts to (re)subscribe while Redis is down
 
 
-def parse_role(value: str) -> str:
-    role = value.strip().lower()
-    if role not in ROLES:
-        raise ValueError("is not a role: use all (everything), fetch (scheduler, fetchers, writer) or serve "
-                         "(HTTP, streams; needs REDIS_URL)")
-    return role
+def fetches(config: Config) -> bool:
+    return config.role != "serve"
 
 
-def fetches(config: Any) -> bool:
-    return getattr(config, "role", "all") != "serve"
+def serves(config: Config) -> bool:
+    return config.role != "fetch"
 
 
-def serves(config: Any) -> bool:
-    return getattr(config, "role", "all") != "fetch"
-
-
-def fetcher_count(config: Any) -> int:
+def fetcher_count(config: Config) -> int:
     """Fetchers this process runs: none in a serve process, whatever ``VIBED_FETCHERS`` says."""
     return config.fetchers if fetches(config) else 0
 
@@ -56,8 +48,8 @@ class RemoteControl:
 
     def request_round(self, origin: str, languages: tuple[str, ...] | None = None,
                       sources: tuple[str, ...] | None = None) -> Any:
-        from vibed.actors.control import Requested
-        from vibed.actors.scheduler import new_round_id
+        from vibed.pipeline.control import Requested
+        from vibed.pipeline.scheduler import new_round_id
 
         round_id = new_round_id()
         message = {"round_id": round_id, "origin": origin, "languages": languages, "sources": sources}

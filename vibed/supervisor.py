@@ -19,6 +19,7 @@ import attrs
 import trio
 
 from vibed.logs import get_logger
+from vibed.vocab.backoff import Backoff
 
 log = get_logger("vibed.supervisor")
 
@@ -37,8 +38,7 @@ class RestartPolicy:
     window: float = 60.0
 
     def delay(self, consecutive: int, rng: random.Random) -> float:
-        raw = min(self.max_delay, self.base_delay * 2 ** max(0, consecutive - 1))
-        return raw * (0.5 + rng.random() / 2)  # "equal jitter": never less than half
+        return Backoff(self.base_delay, self.max_delay).delay(consecutive, rng)  # never less than half
 
 
 @attrs.frozen

@@ -23,14 +23,7 @@ import httpx
 import trio
 
 from vibed import roles
-from vibed.actors.adaptive import AdaptiveScheduler, cron_snapshot
-from vibed.actors.clock import Clock
-from vibed.actors.control import Control
-from vibed.actors.fetcher import Fetcher
-from vibed.actors.health import ScopeHealth
-from vibed.actors.scheduler import Scheduler
-from vibed.actors.webhooks import SenderSettings, WebhookSender
-from vibed.actors.writer import Writer
+from vibed.config import Config
 from vibed.config.reload import reload_config
 from vibed.delivery import serve_delivery
 from vibed.edge.cache import EdgeCache
@@ -38,12 +31,20 @@ from vibed.edge.guard import Guard
 from vibed.edge.server import serve_http
 from vibed.http.app import create_app
 from vibed.logs import get_logger
-from vibed.messages import FetchJob, Poke, StoredEvent, WriteRequest
 from vibed.metrics import MeteredSource, Metrics
 from vibed.notify import status_line
+from vibed.pipeline.adaptive import AdaptiveScheduler, cron_snapshot
+from vibed.pipeline.control import Control
+from vibed.pipeline.fetcher import Fetcher
+from vibed.pipeline.health import ScopeHealth
+from vibed.pipeline.scheduler import Scheduler
+from vibed.pipeline.writer import Writer
 from vibed.sources import JioSaavnSource, SpotifySource
 from vibed.store import bucket
-from vibed.store.webhooks import health as webhooks_health
+from vibed.vocab.clock import Clock
+from vibed.vocab.messages import FetchJob, Poke, StoredEvent, WriteRequest
+from vibed.webhooks.sender import SenderSettings, WebhookSender
+from vibed.webhooks.subscriptions import health as webhooks_health
 
 log = get_logger("vibed.wiring")
 
@@ -56,7 +57,7 @@ class Services:
     drain: Callable[[], Awaitable[None]]
 
 
-def open_sources(config: Any, client: httpx.AsyncClient) -> dict[str, Any]:
+def open_sources(config: Config, client: httpx.AsyncClient) -> dict[str, Any]:
     sources: dict[str, Any] = {
         "jiosaavn": JioSaavnSource(client, config.jiosaavn_base_url, page_size=config.page_size,
                                    timeout=config.upstream_timeout),
@@ -76,17 +77,17 @@ async def webhook_health(db: Any) -> dict[str, Any]:
                          "dead": row["dead"]}}
 
 
-async def _start_simulator(nursery: trio.Nursery, config: Any) -> Any:
+async def _start_simulator(nursery: trio.Nursery, config: Config) -> Config:
     from vibed.simulator import SimSettings, serve_simulator
 
     settings = SimSettings()
     url = await nursery.start(partial(serve_simulator, "127.0.0.1", config.simulate_port, settings=settings))
     log.info("simulator_started", url=url)
-    spotify = {}
+    config = attrs.evolve(config, jiosaavn_base_url=url, spotify_api_url=url, spotify_accounts_url=url)
     if not config.spotify_client_id:
-        spotify = {"spotify_client_id": settings.spotify_client_id,
-                   "spotify_client_secret": settings.spotify_client_secret}
-    return attrs.evolve(config, jiosaavn_base_url=url, spotify_api_url=url, spotify_accounts_url=url, **spotify)
+        config = attrs.evolve(config, spotify_client_id=settings.spotify_client_id,
+                              spotify_client_secret=settings.spotify_client_secret)
+    return config
 
 
 async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
@@ -182,7 +183,7 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     elif config.role == "serve":
         # this process fetches nothing: a round asked here goes to the fetch process
         forward_s, forward_r = trio.open_memory_channel[dict[str, Any]](16)  # a burst coalesces upstream
-        control = runtime.parts.control = roles.RemoteControl(forward_s)
+        runtime.parts.control = roles.RemoteControl(forward_s)
         await nursery.start(roles.serve_round_forwarding, config.redis_url, forward_r)
 
     async def pipeline_health() -> dict[str, Any]:
@@ -235,9 +236,11 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     runtime.parts.http_port = port
 
     def poke() -> None:
-        control.request_round("signal")
+        asked = runtime.parts.control
+        if asked is not None:
+            asked.request_round("signal")
 
-    async def apply(new: Any) -> None:
+    async def apply(new: Config) -> None:
         guard.reconfigure(new)
         hub = delivery.hub
         hub.admission.per_ip = new.stream_limit_per_ip

@@ -81,12 +81,12 @@ from sidebyside import free_port, node_peer, raise_fd_limit, running, wait_port 
 
 from tests.api_support import api_config  # noqa: E402
 from vibed.daemon import serve_daemon  # noqa: E402
+from vibed.embedded.server import EmbeddedServer  # noqa: E402
 from vibed.logs import configure_logging  # noqa: E402
-from vibed.messages import Artist, Release  # noqa: E402
-from vibed.store.embedded import EmbeddedServer  # noqa: E402
 from vibed.store.migrations import migrate  # noqa: E402
 from vibed.store.postgres import open_database  # noqa: E402
 from vibed.store.releases import write_batch  # noqa: E402
+from vibed.vocab.messages import Artist, Release  # noqa: E402
 
 LANGS = ("ml", "hi", "ta", "te", "kn", "bn")
 LIST = "/api/new-releases"

@@ -39,11 +39,11 @@ import trio  # noqa: E402
 import trio_asyncio  # noqa: E402
 
 from tests.daemon_proc import Daemon, clean_env, free_port  # noqa: E402
+from vibed.embedded.server import EmbeddedServer  # noqa: E402
 from vibed.logs import configure_logging  # noqa: E402
 from vibed.simulator import SimSettings, serve_simulator  # noqa: E402
 from vibed.simulator.generate import make_release  # noqa: E402
 from vibed.simulator.trace import IST, Trace  # noqa: E402
-from vibed.store.embedded import EmbeddedServer  # noqa: E402
 from vibed.store.migrations import migrate  # noqa: E402
 from vibed.store.postgres import open_database  # noqa: E402
 

@@ -35,15 +35,15 @@ os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")
 
 import asyncpg  # noqa: E402
 
-from vibed.messages import Release  # noqa: E402
+from vibed.embedded.server import EmbeddedServer  # noqa: E402
 from vibed.simulator import jiosaavn_render  # noqa: E402
 from vibed.simulator.generate import make_release  # noqa: E402
 from vibed.sources import jiosaavn_items  # noqa: E402
-from vibed.sources.languages import LANGUAGES  # noqa: E402
-from vibed.store.embedded import EmbeddedServer  # noqa: E402
 from vibed.store.migrations import load_migrations  # noqa: E402
 from vibed.store.postgres import _init_connection  # noqa: E402
 from vibed.store.releases import write_batch  # noqa: E402
+from vibed.vocab.languages import LANGUAGES  # noqa: E402
+from vibed.vocab.messages import Release  # noqa: E402
 
 COPY_CONN: asyncpg.Connection  # a plain connection (set by bench): binary COPY of jsonb takes JSON text
 COLUMNS = ("source", "external_id", "kind", "title", "artists", "artist_names", "album", "language",

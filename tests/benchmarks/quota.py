@@ -33,9 +33,9 @@ import trio_asyncio  # noqa: E402
 
 from tests.daemon_inproc import running_daemon  # noqa: E402
 from tests.pipeline_support import daemon_config, quiet_sim_settings  # noqa: E402
+from vibed.embedded.server import EmbeddedServer  # noqa: E402
 from vibed.logs import configure_logging  # noqa: E402
 from vibed.simulator import serve_simulator  # noqa: E402
-from vibed.store.embedded import EmbeddedServer  # noqa: E402
 from vibed.store.postgres import open_database  # noqa: E402
 
 ROUNDS_PER_DAY = 24 * 60 // 10  # */10 * * * *

@@ -36,15 +36,15 @@ from sidebyside import raise_fd_limit  # noqa: E402
 
 from vibed.config import Config  # noqa: E402
 from vibed.delivery.admission import Admission  # noqa: E402
-from vibed.delivery.bus import Broadcaster  # noqa: E402
+from vibed.delivery.broadcaster import Broadcaster  # noqa: E402
 from vibed.delivery.hub import Hub  # noqa: E402
 from vibed.delivery.sequencer import Sequencer  # noqa: E402
 from vibed.delivery.service import Delivery  # noqa: E402
 from vibed.delivery.sse import StreamSettings  # noqa: E402
 from vibed.edge.cache import EdgeCache  # noqa: E402
 from vibed.edge.server import serve_http  # noqa: E402
-from vibed.messages import StoredEvent  # noqa: E402
 from vibed.metrics import Metrics  # noqa: E402
+from vibed.vocab.messages import StoredEvent  # noqa: E402
 
 # no "id:" or "data:" in it: sse_load looks for both in every block after the first response head
 PAGE = "<!doctype html><title>vibed bench</title><p>The page a browser loads before its EventSource.</p>\n"

@@ -34,11 +34,11 @@ from standardwebhooks.webhooks import Webhook  # noqa: E402
 
 from tests.pipeline_support import LineReader  # noqa: E402
 from tests.webhook_receiver import open_receiver  # noqa: E402
-from vibed.messages import Artist, Release  # noqa: E402
-from vibed.store.embedded import EmbeddedServer  # noqa: E402
+from vibed.embedded.server import EmbeddedServer  # noqa: E402
 from vibed.store.migrations import load_migrations  # noqa: E402
 from vibed.store.postgres import _init_connection  # noqa: E402
 from vibed.store.releases import write_batch  # noqa: E402
+from vibed.vocab.messages import Artist, Release  # noqa: E402
 from vibed.webhooks.signing import new_secret  # noqa: E402
 
 

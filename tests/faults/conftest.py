@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.daemon_proc import Daemon, clean_env, free_port, postgres_pids
-from vibed.store.embedded import PORT, bin_dir
+from vibed.embedded.server import PORT, bin_dir
 
 ROWS: list[tuple[str, str, str]] = []
 

@@ -170,7 +170,7 @@ def test_postgres_sigkilled_mid_round_comes_back_and_loses_nothing(live_daemon: 
 
 def test_a_server_that_keeps_dying_ends_the_daemon_with_exit_1(tmp_path: Path) -> None:
     from tests.daemon_proc import Daemon, postgres_pids
-    from vibed.store.embedded_watch import MAX_RESTARTS
+    from vibed.embedded.watch import MAX_RESTARTS
 
     data_dir = tmp_path / "data"
     daemon = Daemon(tmp_path, clean_env(PORT=str(free_port()), VIBED_HOST="127.0.0.1",

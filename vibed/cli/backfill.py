@@ -15,8 +15,9 @@ from typing import Any
 
 import trio
 
+from vibed.config import Config
 from vibed.logs import get_logger
-from vibed.sources.backfill import Outcome, PageDone, walk
+from vibed.pipeline.backfill import Outcome, PageDone, walk
 
 log = get_logger("vibed.backfill")
 SHARE_OF_WHAT_IS_LEFT = 10  # default budget: a tenth of the tokens left today
@@ -73,7 +74,7 @@ class _Progress:
                         new=self.new)
 
 
-def backfill(config: Any, args: argparse.Namespace) -> int:
+def backfill(config: Config, args: argparse.Namespace) -> int:
     from vibed.cli.db import _database, _in_loop
     from vibed.config.parsing import parse_languages
 
@@ -102,11 +103,12 @@ def backfill(config: Any, args: argparse.Namespace) -> int:
     return 1 if outcome.reason == "upstream_error" else 0
 
 
-async def _run(config: Any, args: argparse.Namespace, dsn: str) -> Outcome | None:
+async def _run(config: Config, args: argparse.Namespace, dsn: str) -> Outcome | None:
     import httpx
 
+    from vibed.pipeline import backfill_state
     from vibed.sources import JioSaavnSource
-    from vibed.store import backfill_state, bucket
+    from vibed.store import bucket
     from vibed.store.postgres import open_database
 
     async with open_database(dsn, pool_size=2, attempts=3) as db:

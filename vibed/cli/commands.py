@@ -13,6 +13,7 @@ from typing import Any
 
 import trio
 
+from vibed.config import Config
 from vibed.logs import get_logger
 
 log = get_logger("vibed")
@@ -33,10 +34,10 @@ def _raise_fd_limit() -> int:
 
 
 def _startup_error(exc: BaseException) -> int:
-    from vibed.store.datadir_lock import DataDirBusy
-    from vibed.store.embedded import EmbeddedPostgresError
+    from vibed.embedded.datadir_lock import DataDirBusy
+    from vibed.embedded.server import EmbeddedPostgresError
+    from vibed.embedded.target import DatabaseNotCreatable
     from vibed.store.postgres import DatabaseUnreachable
-    from vibed.store.target import DatabaseNotCreatable
     from vibed.supervisor import TooManyCrashes
 
     exc = _leaf(exc)
@@ -76,7 +77,7 @@ def _loader(args: argparse.Namespace) -> Any:
     return partial(load_config, overrides, environ=environ, env_file=args.env_file, config_file=args.config)
 
 
-def run(config: Any, args: argparse.Namespace) -> int:
+def run(config: Config, args: argparse.Namespace) -> int:
     from vibed.daemon import serve_daemon
 
     fds = _raise_fd_limit()
@@ -88,7 +89,7 @@ def run(config: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def migrate(config: Any, args: argparse.Namespace) -> int:
+def migrate(config: Config, args: argparse.Namespace) -> int:
     from vibed.daemon import open_store
     from vibed.store.aio_loop import open_asyncio_loop
 
@@ -163,7 +164,7 @@ def simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def token(config: Any, args: argparse.Namespace) -> int:
+def token(config: Config, args: argparse.Namespace) -> int:
     from vibed.config.parsing import parse_duration
     from vibed.http.auth import issue_token
 
@@ -184,7 +185,7 @@ def token(config: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def status(config: Any, args: argparse.Namespace) -> int:
+def status(config: Config, args: argparse.Namespace) -> int:
     from vibed.cli.status import render_status
 
     url = f"http://127.0.0.1:{config.port}/api/health"

@@ -17,13 +17,14 @@ from typing import Any, TypeVar
 
 import trio
 
-from vibed.store import target
+from vibed.config import Config
+from vibed.embedded import target
 
 T = TypeVar("T")
 
 
 @contextlib.contextmanager
-def _database(config: Any) -> Iterator[str]:
+def _database(config: Config) -> Iterator[str]:
     """The URL of the daemon's database, migrated, for the length of one command."""
     if config.database_url is not None:
         dsn = target.external_dsn(config)
@@ -68,8 +69,8 @@ def _in_loop(fn: Callable[[], Awaitable[T]]) -> T:
 def _one_line(command: Callable[[Any, argparse.Namespace], int]) -> Callable[[Any, argparse.Namespace], int]:
     """A database that cannot be reached is one line on stderr and exit code 1, as for `vibed run`."""
 
-    def wrapped(config: Any, args: argparse.Namespace) -> int:
-        from vibed.store.embedded import EmbeddedPostgresError
+    def wrapped(config: Config, args: argparse.Namespace) -> int:
+        from vibed.embedded.server import EmbeddedPostgresError
         from vibed.store.postgres import DatabaseUnreachable
 
         try:
@@ -82,14 +83,14 @@ def _one_line(command: Callable[[Any, argparse.Namespace], int]) -> Callable[[An
 
 
 @_one_line
-def db(config: Any, args: argparse.Namespace) -> int:
+def db(config: Config, args: argparse.Namespace) -> int:
     if args.db_command == "url":
         print(target.connection_url(config, show_password=args.show_password))
         if config.database_url is None and not target.embedded_running(config):
             print("vibed: the embedded PostgreSQL is not running now: this URL answers while `vibed run` "
                   "runs (`vibed db psql` starts it when it is not)", file=sys.stderr)
         return 0
-    from vibed.store.embedded import bin_dir
+    from vibed.embedded.server import bin_dir
 
     psql = str(bin_dir() / "psql")
     with _database(config) as dsn:
@@ -117,7 +118,7 @@ def _render(states: list[Any]) -> str:
 
 
 @_one_line
-def bucket(config: Any, args: argparse.Namespace) -> int:
+def bucket(config: Config, args: argparse.Namespace) -> int:
     from vibed.store import bucket as buckets
     from vibed.store.postgres import open_database
 

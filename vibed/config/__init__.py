@@ -1,7 +1,8 @@
 """Configuration: one frozen record built from flags > environment > .env > TOML > defaults.
 
-Every setting is declared once in ``SETTINGS`` with its environment name, its parser and
-its help line; the CLI's ``--help`` and the README's table come from the same place.
+Every setting is declared once, as a typed field of ``Config`` whose metadata holds its
+environment name, its parser, its default and its help line (``SETTINGS`` is the table read
+from those fields); the CLI's ``--help`` and the README's table come from the same place.
 A bad value raises ``ConfigError`` whose message names the key, the value and the fix.
 """
 
@@ -18,6 +19,8 @@ import attrs
 from dotenv import dotenv_values
 
 from vibed.config.parsing import (
+    Polling,
+    Role,
     parse_bool,
     parse_cidrs,
     parse_cron,
@@ -27,12 +30,12 @@ from vibed.config.parsing import (
     parse_int,
     parse_languages,
     parse_markets,
+    parse_role,
     parse_schedule,
     parse_url,
 )
-from vibed.logs.debug import OFF, parse_debug
+from vibed.logs.debug import OFF, DebugSpec, parse_debug
 from vibed.logs.redact import redact_url, url_secrets
-from vibed.roles import parse_role
 
 
 class ConfigError(ValueError):
@@ -66,15 +69,17 @@ def _port(value: str) -> int:
     return parse_int(value, low=0, high=65535, what="a port number")
 
 
-def _polling(value: str) -> str:
+def _polling(value: str) -> Polling:
     mode = value.strip().lower()
-    if mode not in ("adaptive", "cron"):
-        raise ValueError("is not a polling mode: use adaptive (the default) or cron")
-    return mode
+    if mode == "adaptive":
+        return "adaptive"
+    if mode == "cron":
+        return "cron"
+    raise ValueError("is not a polling mode: use adaptive (the default) or cron")
 
 
 def _trace_clock(value: str) -> str:
-    from vibed.actors.clock import Clock
+    from vibed.vocab.clock import Clock
 
     Clock.parse(value)
     return value.strip()
@@ -82,6 +87,8 @@ def _trace_clock(value: str) -> str:
 
 @attrs.frozen
 class Setting:
+    """One row of the settings table: a ``Config`` field and how it is read, shown and documented."""
+
     field: str
     env: str
     parse: Callable[[str], Any]
@@ -89,6 +96,16 @@ class Setting:
     help: str
     secret: bool = False
     flag: str | None = None  # command-line flag of `vibed run`, when there is one
+
+
+_ROW = "vibed.setting"  # the key of a Config field's metadata that holds its row
+
+
+def setting(env: str, parse: Callable[[str], Any], default: Any, help: str, *, secret: bool = False,
+            flag: str | None = None) -> Any:
+    """A ``Config`` field declared with its row of the table: environment name, parser, default, help."""
+    row = {"env": env, "parse": parse, "default": default, "help": help, "secret": secret, "flag": flag}
+    return attrs.field(default=default, repr=not secret, metadata={_ROW: row})
 
 
 def _default_data_dir() -> str:
@@ -100,136 +117,129 @@ def _default_data_dir() -> str:
     return str(Path(base) / "vibed")
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("database_url", "DATABASE_URL", _database_url, None,
-            "PostgreSQL URL (sslmode honoured); unset = embedded PostgreSQL in the data dir", secret=True),
-    Setting("redis_url", "REDIS_URL", _redis_url, None,
-            "Redis URL for fan-out across instances; unset = in-process bus", secret=True),
-    Setting("spotify_client_id", "SPOTIFY_CLIENT_ID", str, None, "Spotify app client id", secret=True),
-    Setting("spotify_client_secret", "SPOTIFY_CLIENT_SECRET", str, None, "Spotify app client secret",
-            secret=True),
-    Setting("jwt_secret", "JWT_SECRET", _jwt_secret, None,
-            "HS256 secret (at least 32 bytes) for control endpoints; unset = control endpoints answer "
-            "direct loopback clients only", secret=True),
-    Setting("jwt_max_ttl", "VIBED_JWT_MAX_TTL", parse_duration, 86400.0,
-            "longest lifetime a control token may have (its exp at most this far ahead), e.g. 1h, 1d"),
-    Setting("jwt_audience", "VIBED_JWT_AUDIENCE", str, "vibed",
-            "the aud claim control tokens must carry"),
-    Setting("port", "PORT", _port, 5006, "HTTP port", flag="--port"),
-    Setting("host", "VIBED_HOST", str, "0.0.0.0", "HTTP bind address", flag="--host"),
-    Setting("debug", "DEBUG", parse_debug, OFF,
-            "debug lines by namespace, the debug module's syntax: worker:* (or worker:fetcher, "
-            "worker:scheduler …), http, stream, store, daemon, * for all of vibed's, a library logger "
-            "by name (httpx, asyncpg, redis …), -name to leave one out; comma or space separated",
-            flag="--debug"),
-    Setting("data_dir", "VIBED_DATA_DIR", str, None,
-            "data directory (embedded PostgreSQL lives here); default $STATE_DIRECTORY or "
-            "~/.local/share/vibed", flag="--data-dir"),
-    Setting("languages", "VIBED_LANGUAGES", parse_languages, ("ml", "hi", "ta"),
-            "comma-separated language codes to watch", flag="--languages"),
-    Setting("schedule", "VIBED_SCHEDULE", parse_cron, "*/10 * * * *", "cron expression for rounds",
-            flag="--schedule"),
-    Setting("polling", "VIBED_POLLING", _polling, "adaptive",
-            "adaptive: polls planned from the bucket and learned release rates, at least every schedule tick; "
-            "cron: one round per schedule tick", flag="--polling"),
-    Setting("trace_clock", "VIBED_TRACE_CLOCK", _trace_clock, None,
-            "benchmarks only: 'wall epoch,trace epoch,speed' runs the scheduler on a sped-up clock"),
-    Setting("jiosaavn_base_url", "JIOSAAVN_BASE_URL", parse_url, "https://www.jiosaavn.com",
-            "JioSaavn base URL"),
-    Setting("spotify_api_url", "SPOTIFY_API_URL", parse_url, "https://api.spotify.com", "Spotify API URL"),
-    Setting("spotify_accounts_url", "SPOTIFY_ACCOUNTS_URL", parse_url, "https://accounts.spotify.com",
-            "Spotify accounts URL"),
-    Setting("spotify_markets", "VIBED_SPOTIFY_MARKETS", parse_markets, ("IN",),
-            "Spotify markets (country codes) to watch"),
-    Setting("fetchers", "VIBED_FETCHERS", lambda v: parse_int(v, low=1, high=64), 2,
-            "concurrent page fetchers"),
-    Setting("page_cap", "VIBED_PAGE_CAP", lambda v: parse_int(v, low=1, high=100), 3,
-            "most pages fetched per (source, language) in one round"),
-    Setting("page_size", "VIBED_PAGE_SIZE", lambda v: parse_int(v, low=1, high=100), 50,
-            "items per upstream page"),
-    Setting("new_window_days", "VIBED_NEW_WINDOW_DAYS", lambda v: parse_int(v, low=0, high=3650), 7,
-            "a first-seen release counts as new when released within this many days (or undated)"),
-    Setting("upstream_timeout", "VIBED_UPSTREAM_TIMEOUT", lambda v: parse_float(v, low=0.1, high=300), 10.0,
-            "seconds before an upstream request times out"),
-    Setting("db_pool_size", "VIBED_DB_POOL_SIZE", lambda v: parse_int(v, low=1, high=200), 10,
-            "PostgreSQL connection pool size"),
-    Setting("db_connect_attempts", "VIBED_DB_CONNECT_ATTEMPTS", lambda v: parse_int(v, low=1, high=100), 5,
-            "attempts to reach the database at start before giving up"),
-    Setting("db_timeout", "VIBED_DB_TIMEOUT", lambda v: parse_float(v, low=0.1, high=60), 1.5,
-            "seconds one database query (and a pool acquire) may take before the request gets 503"),
-    Setting("db_statement_timeout", "VIBED_DB_STATEMENT_TIMEOUT", lambda v: parse_float(v, low=1, high=3600),
-            60.0, "seconds PostgreSQL lets one statement run (its statement_timeout)"),
-    Setting("grace_period", "VIBED_GRACE_PERIOD", lambda v: parse_float(v, low=0.1, high=600), 8.0,
-            "seconds allowed for a clean stop after SIGTERM/SIGINT"),
-    Setting("heartbeat", "VIBED_SSE_HEARTBEAT", lambda v: parse_float(v, low=0.1, high=3600), 15.0,
-            "seconds between SSE comment heartbeats"),
-    Setting("replay_cap", "VIBED_REPLAY_CAP", lambda v: parse_int(v, low=1, high=1_000_000), 1000,
-            "most events replayed to a reconnecting client before it is told to reset"),
-    Setting("client_backlog", "VIBED_CLIENT_BACKLOG", lambda v: parse_int(v, low=1, high=100_000), 256,
-            "frames queued for one slow stream client before it is disconnected"),
-    Setting("stream_stall_timeout", "VIBED_STREAM_STALL_TIMEOUT", lambda v: parse_float(v, low=1, high=3600), 30.0,
-            "seconds a stream client may leave its socket unread before it is disconnected"),
-    Setting("edge_cache_ttl", "VIBED_EDGE_CACHE_TTL", lambda v: parse_float(v, low=0, high=3600), 2.0,
-            "seconds the edge holds an answer at most (a delivered event ends it sooner)"),
-    Setting("max_streams", "VIBED_MAX_STREAMS", lambda v: parse_int(v, low=0, high=10_000_000), 0,
-            "most concurrent SSE/WebSocket clients (0 = as many as file descriptors allow)"),
-    Setting("api_rate_limit", "VIBED_API_RATE_LIMIT", lambda v: parse_int(v, low=0, high=1_000_000), 120,
-            "public API requests per minute per client IP (0 = off)"),
-    Setting("stream_limit_per_ip", "VIBED_STREAM_LIMIT_PER_IP", lambda v: parse_int(v, low=0, high=1_000_000),
-            20, "concurrent streams per client IP, as the API limit sees the client (0 = off)"),
-    Setting("cors_origins", "VIBED_CORS_ORIGINS", parse_csv, (),
-            "allowed CORS origins, comma-separated (empty = same origin only)"),
-    Setting("trusted_proxies", "VIBED_TRUSTED_PROXIES", parse_cidrs, (),
-            "peers whose X-Forwarded-For is believed, comma-separated addresses or networks (e.g. 10.0.0.0/8)"),
-    Setting("role", "VIBED_ROLE", parse_role, "all",
-            "all (everything), fetch (scheduler, fetchers, writer; HTTP health and metrics only) or serve "
-            "(HTTP, streams, page; events from Redis, needs REDIS_URL)", flag="--role"),
-    Setting("simulate", "VIBED_SIMULATE", parse_bool, False,
-            "start the built-in upstream simulator and point the sources at it", flag="--simulate"),
-    Setting("simulate_port", "VIBED_SIMULATE_PORT", _port, 0, "simulator port (0 = a free one)",
-            flag="--simulate-port"),
-    Setting("public_url", "VIBED_PUBLIC_URL", parse_url, None,
-            "the URL people reach this daemon at, for links in feeds; default http://localhost:PORT"),
-    Setting("webhook_allow_http", "VIBED_WEBHOOK_ALLOW_HTTP", parse_bool, False,
-            "let webhook targets use plain http:// (default: https only)"),
-    Setting("webhook_allow_cidrs", "VIBED_WEBHOOK_ALLOW_CIDRS", parse_cidrs, (),
-            "networks webhook targets may resolve to although they are loopback/private/link-local, "
-            "comma-separated, e.g. 127.0.0.0/8"),
-    Setting("webhook_retry_schedule", "VIBED_WEBHOOK_RETRY_SCHEDULE", parse_schedule,
-            (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 21600.0, 28800.0),
-            "waits between a webhook delivery's attempts (each jittered ±20%), then dead-letter "
-            "(the default adds up to about 22 h)"),
-    Setting("webhook_concurrency", "VIBED_WEBHOOK_CONCURRENCY", lambda v: parse_int(v, low=1, high=1000), 16,
-            "webhook deliveries in flight at once (over all targets; one at a time per target, in order)"),
-    Setting("webhook_rate", "VIBED_WEBHOOK_RATE", lambda v: parse_float(v, low=0.01, high=10000), 20.0,
-            "most webhook deliveries per second to one target"),
-    Setting("webhook_timeout", "VIBED_WEBHOOK_TIMEOUT", lambda v: parse_float(v, low=0.1, high=300), 10.0,
-            "seconds one webhook delivery may take (connect, send, answer)"),
-    Setting("webhook_pause_after", "VIBED_WEBHOOK_PAUSE_AFTER", lambda v: parse_int(v, low=1, high=10000), 15,
-            "consecutive failed attempts after which a webhook target is paused (see /api/health)"),
-    Setting("webhook_keep_delivered", "VIBED_WEBHOOK_KEEP_DELIVERED", parse_duration, 7 * 86400.0,
-            "how long a delivered webhook delivery stays in its target's log, e.g. 7d"),
-    Setting("webhook_poll", "VIBED_WEBHOOK_POLL", lambda v: parse_float(v, low=0.05, high=86400), 1.0,
-            "seconds between looks at the webhook outbox for retries that came due (a new event wakes it at once)"),
-)
+@attrs.frozen
+class Config:
+    """The daemon's whole configuration, one typed field per setting; secrets are not in repr()."""
 
+    database_url: str | None = setting("DATABASE_URL", _database_url, None,
+        "PostgreSQL URL (sslmode honoured); unset = embedded PostgreSQL in the data dir", secret=True)
+    redis_url: str | None = setting("REDIS_URL", _redis_url, None,
+        "Redis URL for fan-out across instances; unset = in-process bus", secret=True)
+    spotify_client_id: str | None = setting("SPOTIFY_CLIENT_ID", str, None, "Spotify app client id", secret=True)
+    spotify_client_secret: str | None = setting("SPOTIFY_CLIENT_SECRET", str, None, "Spotify app client secret",
+        secret=True)
+    jwt_secret: str | None = setting("JWT_SECRET", _jwt_secret, None,
+        "HS256 secret (at least 32 bytes) for control endpoints; unset = control endpoints answer "
+        "direct loopback clients only", secret=True)
+    jwt_max_ttl: float = setting("VIBED_JWT_MAX_TTL", parse_duration, 86400.0,
+        "longest lifetime a control token may have (its exp at most this far ahead), e.g. 1h, 1d")
+    jwt_audience: str = setting("VIBED_JWT_AUDIENCE", str, "vibed",
+        "the aud claim control tokens must carry")
+    port: int = setting("PORT", _port, 5006, "HTTP port", flag="--port")
+    host: str = setting("VIBED_HOST", str, "0.0.0.0", "HTTP bind address", flag="--host")
+    debug: DebugSpec = setting("DEBUG", parse_debug, OFF,
+        "debug lines by namespace, the debug module's syntax: worker:* (or worker:fetcher, "
+        "worker:scheduler …), http, stream, store, daemon, * for all of vibed's, a library logger "
+        "by name (httpx, asyncpg, redis …), -name to leave one out; comma or space separated",
+        flag="--debug")
+    data_dir: str | None = setting("VIBED_DATA_DIR", str, None,
+        "data directory (embedded PostgreSQL lives here); default $STATE_DIRECTORY or "
+        "~/.local/share/vibed", flag="--data-dir")
+    languages: tuple[str, ...] = setting("VIBED_LANGUAGES", parse_languages, ("ml", "hi", "ta"),
+        "comma-separated language codes to watch", flag="--languages")
+    schedule: str = setting("VIBED_SCHEDULE", parse_cron, "*/10 * * * *", "cron expression for rounds",
+        flag="--schedule")
+    polling: Polling = setting("VIBED_POLLING", _polling, "adaptive",
+        "adaptive: polls planned from the bucket and learned release rates, at least every schedule tick; "
+        "cron: one round per schedule tick", flag="--polling")
+    trace_clock: str | None = setting("VIBED_TRACE_CLOCK", _trace_clock, None,
+        "benchmarks only: 'wall epoch,trace epoch,speed' runs the scheduler on a sped-up clock")
+    jiosaavn_base_url: str = setting("JIOSAAVN_BASE_URL", parse_url, "https://www.jiosaavn.com",
+        "JioSaavn base URL")
+    spotify_api_url: str = setting("SPOTIFY_API_URL", parse_url, "https://api.spotify.com", "Spotify API URL")
+    spotify_accounts_url: str = setting("SPOTIFY_ACCOUNTS_URL", parse_url, "https://accounts.spotify.com",
+        "Spotify accounts URL")
+    spotify_markets: tuple[str, ...] = setting("VIBED_SPOTIFY_MARKETS", parse_markets, ("IN",),
+        "Spotify markets (country codes) to watch")
+    fetchers: int = setting("VIBED_FETCHERS", lambda v: parse_int(v, low=1, high=64), 2,
+        "concurrent page fetchers")
+    page_cap: int = setting("VIBED_PAGE_CAP", lambda v: parse_int(v, low=1, high=100), 3,
+        "most pages fetched per (source, language) in one round")
+    page_size: int = setting("VIBED_PAGE_SIZE", lambda v: parse_int(v, low=1, high=100), 50,
+        "items per upstream page")
+    new_window_days: int = setting("VIBED_NEW_WINDOW_DAYS", lambda v: parse_int(v, low=0, high=3650), 7,
+        "a first-seen release counts as new when released within this many days (or undated)")
+    upstream_timeout: float = setting("VIBED_UPSTREAM_TIMEOUT", lambda v: parse_float(v, low=0.1, high=300), 10.0,
+        "seconds before an upstream request times out")
+    db_pool_size: int = setting("VIBED_DB_POOL_SIZE", lambda v: parse_int(v, low=1, high=200), 10,
+        "PostgreSQL connection pool size")
+    db_connect_attempts: int = setting("VIBED_DB_CONNECT_ATTEMPTS", lambda v: parse_int(v, low=1, high=100), 5,
+        "attempts to reach the database at start before giving up")
+    db_timeout: float = setting("VIBED_DB_TIMEOUT", lambda v: parse_float(v, low=0.1, high=60), 1.5,
+        "seconds one database query (and a pool acquire) may take before the request gets 503")
+    db_statement_timeout: float = setting("VIBED_DB_STATEMENT_TIMEOUT", lambda v: parse_float(v, low=1, high=3600),
+        60.0, "seconds PostgreSQL lets one statement run (its statement_timeout)")
+    grace_period: float = setting("VIBED_GRACE_PERIOD", lambda v: parse_float(v, low=0.1, high=600), 8.0,
+        "seconds allowed for a clean stop after SIGTERM/SIGINT")
+    heartbeat: float = setting("VIBED_SSE_HEARTBEAT", lambda v: parse_float(v, low=0.1, high=3600), 15.0,
+        "seconds between SSE comment heartbeats")
+    replay_cap: int = setting("VIBED_REPLAY_CAP", lambda v: parse_int(v, low=1, high=1_000_000), 1000,
+        "most events replayed to a reconnecting client before it is told to reset")
+    client_backlog: int = setting("VIBED_CLIENT_BACKLOG", lambda v: parse_int(v, low=1, high=100_000), 256,
+        "frames queued for one slow stream client before it is disconnected")
+    stream_stall_timeout: float = setting("VIBED_STREAM_STALL_TIMEOUT", lambda v: parse_float(v, low=1, high=3600), 30.0,
+        "seconds a stream client may leave its socket unread before it is disconnected")
+    edge_cache_ttl: float = setting("VIBED_EDGE_CACHE_TTL", lambda v: parse_float(v, low=0, high=3600), 2.0,
+        "seconds the edge holds an answer at most (a delivered event ends it sooner)")
+    max_streams: int = setting("VIBED_MAX_STREAMS", lambda v: parse_int(v, low=0, high=10_000_000), 0,
+        "most concurrent SSE/WebSocket clients (0 = as many as file descriptors allow)")
+    api_rate_limit: int = setting("VIBED_API_RATE_LIMIT", lambda v: parse_int(v, low=0, high=1_000_000), 120,
+        "public API requests per minute per client IP (0 = off)")
+    stream_limit_per_ip: int = setting("VIBED_STREAM_LIMIT_PER_IP", lambda v: parse_int(v, low=0, high=1_000_000),
+        20, "concurrent streams per client IP, as the API limit sees the client (0 = off)")
+    cors_origins: tuple[str, ...] = setting("VIBED_CORS_ORIGINS", parse_csv, (),
+        "allowed CORS origins, comma-separated (empty = same origin only)")
+    trusted_proxies: tuple[str, ...] = setting("VIBED_TRUSTED_PROXIES", parse_cidrs, (),
+        "peers whose X-Forwarded-For is believed, comma-separated addresses or networks (e.g. 10.0.0.0/8)")
+    role: Role = setting("VIBED_ROLE", parse_role, "all",
+        "all (everything), fetch (scheduler, fetchers, writer; HTTP health and metrics only) or serve "
+        "(HTTP, streams, page; events from Redis, needs REDIS_URL)", flag="--role")
+    simulate: bool = setting("VIBED_SIMULATE", parse_bool, False,
+        "start the built-in upstream simulator and point the sources at it", flag="--simulate")
+    simulate_port: int = setting("VIBED_SIMULATE_PORT", _port, 0, "simulator port (0 = a free one)",
+        flag="--simulate-port")
+    public_url: str | None = setting("VIBED_PUBLIC_URL", parse_url, None,
+        "the URL people reach this daemon at, for links in feeds; default http://localhost:PORT")
+    webhook_allow_http: bool = setting("VIBED_WEBHOOK_ALLOW_HTTP", parse_bool, False,
+        "let webhook targets use plain http:// (default: https only)")
+    webhook_allow_cidrs: tuple[str, ...] = setting("VIBED_WEBHOOK_ALLOW_CIDRS", parse_cidrs, (),
+        "networks webhook targets may resolve to although they are loopback/private/link-local, "
+        "comma-separated, e.g. 127.0.0.0/8")
+    webhook_retry_schedule: tuple[float, ...] = setting("VIBED_WEBHOOK_RETRY_SCHEDULE", parse_schedule,
+        (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 21600.0, 28800.0),
+        "waits between a webhook delivery's attempts (each jittered ±20%), then dead-letter "
+        "(the default adds up to about 22 h)")
+    webhook_concurrency: int = setting("VIBED_WEBHOOK_CONCURRENCY", lambda v: parse_int(v, low=1, high=1000), 16,
+        "webhook deliveries in flight at once (over all targets; one at a time per target, in order)")
+    webhook_rate: float = setting("VIBED_WEBHOOK_RATE", lambda v: parse_float(v, low=0.01, high=10000), 20.0,
+        "most webhook deliveries per second to one target")
+    webhook_timeout: float = setting("VIBED_WEBHOOK_TIMEOUT", lambda v: parse_float(v, low=0.1, high=300), 10.0,
+        "seconds one webhook delivery may take (connect, send, answer)")
+    webhook_pause_after: int = setting("VIBED_WEBHOOK_PAUSE_AFTER", lambda v: parse_int(v, low=1, high=10000), 15,
+        "consecutive failed attempts after which a webhook target is paused (see /api/health)")
+    webhook_keep_delivered: float = setting("VIBED_WEBHOOK_KEEP_DELIVERED", parse_duration, 7 * 86400.0,
+        "how long a delivered webhook delivery stays in its target's log, e.g. 7d")
+    webhook_poll: float = setting("VIBED_WEBHOOK_POLL", lambda v: parse_float(v, low=0.05, high=86400), 1.0,
+        "seconds between looks at the webhook outbox for retries that came due (a new event wakes it at once)")
+
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(field=a.name, **a.metadata[_ROW]) for a in attrs.fields(Config)
+)
 BY_FIELD: dict[str, Setting] = {s.field: s for s in SETTINGS}
 BY_ENV: dict[str, Setting] = {s.env: s for s in SETTINGS}
 
 
-def _settings_fields() -> dict[str, Any]:
-    return {s.field: attrs.field(default=s.default, repr=not s.secret) for s in SETTINGS}
-
-
-Config = attrs.make_class(
-    "Config", _settings_fields(), frozen=True, slots=True,
-    bases=(object,),
-)
-Config.__doc__ = "The daemon's whole configuration (see ``SETTINGS``); secrets are not in repr()."
-Config.__module__ = __name__
-
-
-def secrets_of(config: Any) -> list[str]:
+def secrets_of(config: Config) -> list[str]:
     """Values that must never appear in a log line or an error."""
     out: list[str] = []
     for s in SETTINGS:
@@ -241,7 +251,7 @@ def secrets_of(config: Any) -> list[str]:
     return out
 
 
-def resolved_data_dir(config: Any) -> Path:
+def resolved_data_dir(config: Config) -> Path:
     return Path(config.data_dir or _default_data_dir()).expanduser()
 
 
@@ -269,7 +279,7 @@ def load_config(
     environ: Mapping[str, str] | None = None,
     env_file: str | os.PathLike[str] | None = ".env",
     config_file: str | os.PathLike[str] | None = None,
-) -> Any:
+) -> Config:
     """Build the configuration.  ``overrides`` (from flags) are keyed by field name."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Literal, get_args
 from urllib.parse import urlsplit
+
+Role = Literal["all", "fetch", "serve"]  # what one process runs (vibed/roles.py)
+ROLES: tuple[Role, ...] = get_args(Role)
+Polling = Literal["adaptive", "cron"]
 
 
 def parse_int(value: str, *, low: int, high: int, what: str = "a whole number") -> int:
@@ -45,7 +50,7 @@ def parse_csv(value: str) -> tuple[str, ...]:
 
 
 def parse_languages(value: str) -> tuple[str, ...]:
-    from vibed.sources.languages import LANGUAGES  # the one map of codes to JioSaavn names
+    from vibed.vocab.languages import LANGUAGES  # the one map of codes to JioSaavn names
 
     codes = tuple(dict.fromkeys(code.lower() for code in parse_csv(value)))
     if not codes:
@@ -109,3 +114,12 @@ def parse_schedule(value: str) -> tuple[float, ...]:
     if not waits or any(w <= 0 or w > 86400 for w in waits):
         raise ValueError("is not a retry schedule: use comma-separated waits from 0.1s to 1d, e.g. 5s,1m,10m,1h")
     return waits
+
+
+def parse_role(value: str) -> Role:
+    role = value.strip().lower()
+    for known in ROLES:
+        if role == known:
+            return known
+    raise ValueError("is not a role: use all (everything), fetch (scheduler, fetchers, writer) or serve "
+                     "(HTTP, streams; needs REDIS_URL)")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from vibed.config import ConfigError, secrets_of
+from vibed.config import Config, ConfigError, secrets_of
 from vibed.logs import configure_logging, get_logger
 
 log = get_logger("vibed.reload")
@@ -46,13 +46,13 @@ def reload_config(runtime: Any, load: Callable[[], Any], apply: Callable[[Any], 
     return True
 
 
-def _fields(config: Any) -> list[str]:
+def _fields(config: Config) -> list[str]:
     import attrs
 
     return [f.name for f in attrs.fields(type(config))]
 
 
-def _keep(new: Any, old: Any, names: tuple[str, ...]) -> Any:
+def _keep(new: Config, old: Config, names: tuple[str, ...]) -> Config:
     import attrs
 
     return attrs.evolve(new, **{name: getattr(old, name) for name in names}) if names else new

@@ -6,7 +6,7 @@ that carries them between instances (Redis).  Stream requests reach it from the 
                               └─► Redis ─────┘ (every instance; the database fills gaps)
 """
 
-from vibed.delivery.bus import Broadcaster
+from vibed.delivery.broadcaster import Broadcaster
 from vibed.delivery.hub import Hub
 from vibed.delivery.service import BusTiming, Delivery, open_delivery, serve_delivery
 

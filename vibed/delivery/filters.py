@@ -11,8 +11,8 @@ from urllib.parse import parse_qs
 
 import attrs
 
-from vibed.messages import StoredEvent
-from vibed.sources.languages import LANGUAGES
+from vibed.vocab.languages import LANGUAGES
+from vibed.vocab.messages import StoredEvent
 
 SOURCES = frozenset({"jiosaavn", "spotify"})
 KINDS = frozenset({"album", "song"})

@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from vibed.messages import StoredEvent
+from vibed.vocab.messages import StoredEvent
 
 HEARTBEAT_BODY = b": hb\n\n"
 RETRY_BODY = b"retry: 3000\n\n"

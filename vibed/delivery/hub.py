@@ -29,7 +29,7 @@ from vibed.delivery.filters import StreamFilter
 from vibed.delivery.frames import HEARTBEAT, Frame, event_frame
 from vibed.delivery.listener import Listener
 from vibed.logs import get_logger
-from vibed.messages import StoredEvent
+from vibed.vocab.messages import StoredEvent
 
 log = get_logger("vibed.delivery")
 _HANGUP = select.EPOLLIN | select.EPOLLRDHUP | select.EPOLLHUP | select.EPOLLERR
@@ -51,6 +51,7 @@ class Hub:
     backlog: int = 256
     stall_timeout: float = 30.0
     published: int = 0
+    last_id: int = 0  # the newest event id delivered (the sequencer's): where a live-only stream resumes
     slow_drops: int = 0
     flushing: int = 0
     closing: bool = False  # set by close_all_nowait: no new stream is taken after it

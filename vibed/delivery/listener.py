@@ -10,7 +10,7 @@ import attrs
 import trio
 
 from vibed.delivery.filters import StreamFilter
-from vibed.messages import StoredEvent
+from vibed.vocab.messages import StoredEvent
 
 
 @attrs.define(eq=False)

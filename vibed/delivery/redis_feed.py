@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import random
 import uuid
 from typing import Any
 
@@ -20,8 +19,9 @@ import trio
 
 from vibed.delivery.sequencer import Sequencer
 from vibed.logs import get_logger
-from vibed.messages import StoredEvent
 from vibed.store.redis import RedisLink, RedisUnavailable
+from vibed.vocab.backoff import jittered
+from vibed.vocab.messages import StoredEvent
 
 log = get_logger("vibed.bus")
 CHANNEL = "vibed:events"
@@ -114,7 +114,7 @@ class RedisFeed:
             if self._subscription_scope.cancelled_caught:
                 self._set_state("degraded", "ping did not come back")
             self.reconnects += 1
-            await trio.sleep(backoff * (0.5 + random.random()))
+            await trio.sleep(jittered(backoff, 0.5, 1.5))
             backoff = min(backoff * 2, self.max_backoff)
 
     async def _handle(self, raw: bytes) -> None:

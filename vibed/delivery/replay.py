@@ -10,9 +10,9 @@ from __future__ import annotations
 import attrs
 
 from vibed.delivery.filters import StreamFilter
-from vibed.messages import StoredEvent
 from vibed.store import events as store_events
 from vibed.store.postgres import Database
+from vibed.vocab.messages import StoredEvent
 
 
 @attrs.frozen

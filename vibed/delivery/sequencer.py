@@ -15,9 +15,9 @@ import attrs
 import trio
 
 from vibed.delivery.hub import Hub
-from vibed.messages import StoredEvent
 from vibed.store import events as store_events
 from vibed.store.postgres import Database
+from vibed.vocab.messages import StoredEvent
 
 GAP_PAGE = 5000  # rows per gap-fill query: a long outage is caught up in pages, never in one read
 
@@ -31,7 +31,7 @@ class Sequencer:
 
     async def start_after_newest(self) -> None:
         """Begin after the newest stored event: older ones are the replay's business."""
-        self.last_id = await self.db.run(store_events.max_event_id, self.db.pool)
+        self.last_id = self.hub.last_id = await self.db.run(store_events.max_event_id, self.db.pool)
 
     async def deliver(self, events: Iterable[StoredEvent]) -> None:
         # one delivery at a time: a gap fill awaits the database and must not be overtaken
@@ -61,5 +61,5 @@ class Sequencer:
     def _publish(self, events: Iterable[StoredEvent]) -> None:
         fresh = [e for e in events if e.id > self.last_id]
         if fresh:
-            self.last_id = fresh[-1].id
+            self.last_id = self.hub.last_id = fresh[-1].id
             self.hub.publish_nowait(fresh)

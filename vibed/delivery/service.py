@@ -14,8 +14,9 @@ from typing import Any
 import attrs
 import trio
 
+from vibed.config import Config
 from vibed.delivery.admission import Admission
-from vibed.delivery.bus import Broadcaster
+from vibed.delivery.broadcaster import Broadcaster
 from vibed.delivery.hub import Hub
 from vibed.delivery.redis_feed import RedisFeed
 from vibed.delivery.sequencer import Sequencer
@@ -56,7 +57,7 @@ class Delivery:
 
 
 @contextlib.asynccontextmanager
-async def open_delivery(config: Any, db: Database, *, timing: BusTiming = BusTiming()) -> AsyncIterator[Delivery]:
+async def open_delivery(config: Config, db: Database, *, timing: BusTiming = BusTiming()) -> AsyncIterator[Delivery]:
     """Uses ``config.heartbeat``, ``replay_cap``, ``client_backlog``, ``max_streams``,
     ``stream_limit_per_ip`` and ``redis_url`` (None = the in-process bus)."""
     admission = Admission.from_config(config.max_streams, config.stream_limit_per_ip)
@@ -78,7 +79,7 @@ async def open_delivery(config: Any, db: Database, *, timing: BusTiming = BusTim
         nursery.cancel_scope.cancel()
 
 
-async def serve_delivery(config: Any, db: Database, *, timing: BusTiming = BusTiming(),
+async def serve_delivery(config: Config, db: Database, *, timing: BusTiming = BusTiming(),
                          task_status: trio.TaskStatus[Delivery] = trio.TASK_STATUS_IGNORED) -> None:
     """``open_delivery`` as a task for a nursery: ``started(delivery)``, runs until cancelled."""
     async with open_delivery(config, db, timing=timing) as delivery:

@@ -18,9 +18,9 @@ from vibed.delivery.filters import StreamRequest
 from vibed.delivery.frames import RETRY, event_frame, reset_frame
 from vibed.delivery.hub import Hub
 from vibed.delivery.replay import plan_replay
-from vibed.edge.wire import send_all
 from vibed.logs import get_logger
 from vibed.store.postgres import Database
+from vibed.vocab.wire import send_all
 
 log = get_logger("vibed.delivery")
 RETRY_AFTER = "5"  # seconds a refused client should wait before trying again

@@ -14,8 +14,8 @@ timeout, not every request.
 from __future__ import annotations
 
 import time
-from typing import Any
 
+from vibed.config import Config
 from vibed.edge.client_ip import limit_key
 from vibed.edge.limiter import Decision, LocalLimiter
 from vibed.edge.respond import Header
@@ -35,7 +35,7 @@ def counts(method: str, path: str) -> bool:
 
 
 class ApiLimiter:
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: Config) -> None:
         self.limit = int(config.api_rate_limit)
         self.local = LocalLimiter(self.limit, PERIOD_S) if self.limit else None
         # built whenever Redis is configured, so a reload may turn the limit on later

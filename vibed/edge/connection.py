@@ -5,8 +5,10 @@
       → both sides DONE: next request (pipelined ones wait in h11's buffer, answered in order)
 
 Whatever goes wrong on the wire is answered here, then the connection is closed: 400 for what
-h11 refuses, 431 for a head over ``HEAD_LIMIT`` bytes (counted exactly, however it arrived),
-408 for a head or body that stalls, 413 for a body over the app's limit.
+h11 refuses or what is ambiguously framed (framing.py), 414/431 for a target/head over 32 KiB
+(counted exactly, however it arrived), 408 for a head or body that does not arrive in time
+(the body's deadline is for the whole body, so a drip-fed one ends too), 413 for a body over
+the app's limit.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ import h11
 import trio
 
 from vibed.edge.exchange import RequestHead
+from vibed.edge.framing import HEAD_LIMIT, framing_refusal, oversized_head
 from vibed.edge.respond import Answer, error_answer, render
-from vibed.edge.wire import receive_some, send_all
+from vibed.edge.target import routed_request
+from vibed.vocab.wire import receive_some, send_all
 
-HEAD_LIMIT = 32 * 1024  # request line and headers, bytes
 LINGER_S = 2.0  # after an error answer: how long what the client still sends is read and dropped
 LINGER_BYTES = 1 << 20
 
@@ -31,8 +34,9 @@ LINGER_BYTES = 1 << 20
 class Timeouts:
     head: float = 10.0  # from a request's first byte (or a new connection) to the end of its head
     idle: float = 30.0  # between two requests on a kept-alive connection
-    body: float = 10.0  # between two reads of a request body
+    body: float = 10.0  # for a whole request body, from the end of its head
     app: float = 30.0  # for the app to answer one request
+    write: float = 30.0  # for one answer to leave, from its first byte: a client that stops reading is cut
 
 
 DEFAULT_TIMEOUTS = Timeouts()
@@ -80,15 +84,16 @@ def _request_done(conn: h11.Connection) -> bool:
     return conn.their_state is h11.DONE
 
 
-async def refuse(conn: h11.Connection, sock: socket.socket, answer: Answer) -> None:
+async def refuse(conn: h11.Connection, sock: socket.socket, answer: Answer, write_s: float) -> None:
     """Write an error answer, then end the connection without destroying that answer: closing a
     socket with unread input sends a reset, which can reach the client before our answer is read.
     So: our side is shut, and what the client still sends is read and dropped, briefly (lingering
-    close, as web servers do), before the caller closes the socket."""
+    close, as web servers do), before the caller closes the socket.  ``write_s``: the answer's
+    write deadline."""
     if conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
         return
     try:
-        await send_all(sock, render(conn, answer, close=True))
+        await send_all(sock, render(conn, answer, close=True), trio.current_time() + write_s)
         sock.shutdown(socket.SHUT_WR)
     except (OSError, h11.LocalProtocolError):
         return
@@ -119,18 +124,21 @@ async def _read_head(router: Router, conn: h11.Connection, sock: socket.socket, 
         try:
             event = conn.next_event()
         except h11.RemoteProtocolError as exc:
-            status = exc.error_status_hint
-            detail = ("the request head is larger than 32 KiB" if status == 431
-                      else f"malformed HTTP request: {exc}"[:200])
-            await refuse(conn, sock, error_answer(status, "header_too_large" if status == 431 else "bad_request",
-                                                  detail))
+            status = exc.error_status_hint  # 400, 431 (head too large), 501 (a transfer coding h11 lacks)
+            await refuse(conn, sock, oversized_head(conn.trailing_data[0]) if status == 431 else error_answer(
+                status, "bad_request" if status == 400 else "not_implemented",
+                f"malformed HTTP request: {exc}"[:200]), timeouts.write)
             return None
         if isinstance(event, h11.Request):
-            if before - len(conn.trailing_data[0]) > HEAD_LIMIT:
-                await refuse(conn, sock, error_answer(431, "header_too_large", "the request head is larger than "
-                                                                               "32 KiB"))
+            refusal = framing_refusal(event)
+            if refusal is None and before - len(conn.trailing_data[0]) > HEAD_LIMIT:
+                refusal = error_answer(431, "header_too_large", "the request head is larger than 32 KiB")
+            routed = routed_request(event) if refusal is None else None
+            if routed is None:
+                await refuse(conn, sock, refusal or error_answer(
+                    400, "bad_request", "the request target is neither a path nor an http(s) URL"), timeouts.write)
                 return None
-            return RequestHead.of(event, conn, sock, peer, reused)
+            return RequestHead.of(routed, conn, sock, peer, reused)
         if event is not h11.NEED_DATA:  # ConnectionClosed: the client is done with us
             return None
         if started:
@@ -147,7 +155,7 @@ async def _read_head(router: Router, conn: h11.Connection, sock: socket.socket, 
         if data is None:
             if started:
                 await refuse(conn, sock, error_answer(408, "request_timeout", "the request head did not arrive "
-                                                                              "in time"))
+                                                                              "in time"), timeouts.write)
             return None  # an idle connection just ends
         if not started:
             started = True
@@ -155,15 +163,18 @@ async def _read_head(router: Router, conn: h11.Connection, sock: socket.socket, 
         conn.receive_data(data)
 
 
-async def read_body(head: RequestHead, limit: int, timeout: float) -> bytes | Answer:
-    """The whole request body (chunked or not), or the error answer when it cannot be had."""
+async def read_body(head: RequestHead, limit: int, timeouts: Timeouts) -> bytes | Answer:
+    """The whole request body (chunked or not) within ``timeouts.body`` of now, or the error answer
+    when it cannot be had."""
     conn, sock = head.conn, head.sock
+    deadline = trio.current_time() + timeouts.body  # one for the whole body: not renewed by each byte
     declared = head.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         return error_answer(413, "payload_too_large", f"the request body is {declared} bytes; at most "
                                                       f"{limit} are accepted")
     if conn.they_are_waiting_for_100_continue:
-        await send_all(sock, conn.send(h11.InformationalResponse(status_code=100, headers=[])) or b"")
+        await send_all(sock, conn.send(h11.InformationalResponse(status_code=100, headers=[])) or b"",
+                       trio.current_time() + timeouts.write)
     parts: list[bytes] = []
     size = 0
     while True:
@@ -179,9 +190,10 @@ async def read_body(head: RequestHead, limit: int, timeout: float) -> bytes | An
         elif isinstance(event, h11.EndOfMessage):
             return b"".join(parts)
         elif event is h11.NEED_DATA:
-            data = await receive_some(sock, trio.current_time() + timeout)
+            data = await receive_some(sock, deadline)
             if data is None:
-                return error_answer(408, "request_timeout", "the request body stalled")
+                return error_answer(408, "request_timeout", f"the request body did not arrive within "
+                                                            f"{timeouts.body:g} s")
             conn.receive_data(data)
         else:  # the client closed in the middle of its body
             return error_answer(400, "bad_request", "the connection closed before the body ended")

@@ -10,10 +10,9 @@ and, when the request must not go further, the refusal to write instead.
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
+from vibed.config import Config
 from vibed.edge.api_limit import ApiLimiter, counts, limit_headers
 from vibed.edge.client_ip import Network, client_ip, trusted_networks
 from vibed.edge.cors import CorsPolicy
@@ -34,11 +33,11 @@ class Guard:
     limiter: ApiLimiter
 
     @classmethod
-    def from_config(cls, config: Any) -> Guard:
+    def from_config(cls, config: Config) -> Guard:
         return cls(trusted_networks(config.trusted_proxies), CorsPolicy(tuple(config.cors_origins)),
                    ApiLimiter(config))
 
-    def reconfigure(self, config: Any) -> None:
+    def reconfigure(self, config: Config) -> None:
         """SIGHUP: trusted proxies, CORS origins and the per-IP limit take effect for the next request."""
         self.trusted = trusted_networks(config.trusted_proxies)
         self.cors = CorsPolicy(tuple(config.cors_origins))

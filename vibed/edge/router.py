@@ -13,19 +13,19 @@ from collections.abc import Callable
 from functools import partial
 
 import attrs
-import h11
 import trio
 
 from vibed.delivery.filters import BadStreamRequest, StreamRequest, parse_stream_request
 from vibed.delivery.frames import STREAM_HEADERS
 from vibed.delivery.hub import Hub
 from vibed.delivery.sse import RETRY_AFTER, StreamSettings, admit_nowait, serve_sse
-from vibed.delivery.websocket import serve_websocket
-from vibed.edge.app import AppBridge
+from vibed.delivery.ws_upgrade import handshake_refusal, serve_websocket, upgrade_bytes
+from vibed.edge.asgi import AppBridge
 from vibed.edge.cache import MARK, EdgeCache
 from vibed.edge.conditional import preconditions, shared_cacheable, unsafe_refusal
 from vibed.edge.connection import DEFAULT_TIMEOUTS, Timeouts, read_body, refuse
 from vibed.edge.exchange import RequestHead
+from vibed.edge.framing import method_refusal
 from vibed.edge.guard import Guard, Verdict
 from vibed.edge.respond import (
     Answer,
@@ -35,12 +35,13 @@ from vibed.edge.respond import (
     render,
     render_head,
 )
-from vibed.edge.wire import send_all
 from vibed.store.postgres import Database
+from vibed.vocab import edge_keys
+from vibed.vocab.wire import send_all
 
 STREAM_PATHS = frozenset({"/api/new-releases/stream", "/api/new-releases/events"})
 WS_PATH = "/api/new-releases/ws"
-ROUTE = b"x-vibed-route"  # internal: the app's route template, for per-route metrics
+ROUTE = edge_keys.ROUTE.encode()  # internal: the app's route template, for per-route metrics
 BODY_LIMIT = 64 * 1024
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
@@ -79,8 +80,9 @@ class Router:
 
     async def route(self, head: RequestHead) -> bool:
         verdict = await self.guard.check(head.method, head.path, head.peer[0], head.headers)
-        if verdict.refusal is not None:
-            await self._write(head, verdict.refusal, verdict.headers, "edge")
+        refusal = verdict.refusal or method_refusal(head.method)
+        if refusal is not None:
+            await self._write(head, refusal, verdict.headers, "edge")
         elif head.path in STREAM_PATHS or (head.path == WS_PATH and head.wants_websocket):
             return await self._stream(head, verdict)
         else:
@@ -96,6 +98,10 @@ class Router:
             request = parse_stream_request(head.query, head.headers)
         except BadStreamRequest as exc:
             return error_answer(400, exc.error, exc.detail)
+        if head.path == WS_PATH:  # before a slot is taken: a handshake that cannot succeed holds none
+            bad = handshake_refusal(head.request)
+            if bad is not None:
+                return error_answer(bad.status, bad.error, bad.detail, bad.headers)
         refusal = admit_nowait(self.hub, ip)
         if refusal is not None:
             return error_answer(503, "too_many_streams", refusal, [("Retry-After", RETRY_AFTER)])
@@ -124,22 +130,20 @@ class Router:
 
     async def _websocket(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> None:
         # trio-websocket reads the handshake itself: give it the request again, then what followed it
-        handshake = h11.Connection(h11.CLIENT).send(h11.Request(
-            method=head.request.method, target=head.request.target, headers=head.request.headers.raw_items()))
         await serve_websocket(self.hub, self.db, self.settings, head.sock,
-                              (handshake or b"") + head.conn.trailing_data[0], request, verdict.ip,
-                              partial(self.guard.recount, verdict.ip))
+                              upgrade_bytes(head.request) + head.conn.trailing_data[0], request, verdict.ip,
+                              partial(self.guard.recount, verdict.ip), handshake_timeout=self.timeouts.head)
 
     # -- everything else ---------------------------------------------------------------------
     async def _ordinary(self, head: RequestHead, verdict: Verdict) -> None:
         readonly = head.method in ("GET", "HEAD") and not head.has_body
-        key = head.request.target
+        key = head.target  # one key for every spelling of a target (target.py)
         if readonly:
             entry = await self.cache.lookup(key)
             if entry is not None:
                 await self._write(head, entry.answer, verdict.headers, entry.route)
                 return
-        body = await read_body(head, BODY_LIMIT, self.timeouts.body)
+        body = await read_body(head, BODY_LIMIT, self.timeouts)
         if isinstance(body, Answer):
             await self._write(head, body, verdict.headers, "edge", close=True)
             return
@@ -170,9 +174,10 @@ class Router:
         self.on_answer(route, answer.status)
         if close or self.closing or answer.status in (408, 413, 431) or answer.header(b"connection") == b"close":
             answer = Answer(answer.status, tuple(h for h in answer.headers if h[0] != b"connection"), answer.body)
-            await refuse(head.conn, head.sock, _with(answer, extra))
+            await refuse(head.conn, head.sock, _with(answer, extra), self.timeouts.write)
             return
-        await send_all(head.sock, render(head.conn, answer, extra, head=head.method == "HEAD"))
+        await send_all(head.sock, render(head.conn, answer, extra, head=head.method == "HEAD"),
+                       trio.current_time() + self.timeouts.write)
 
 
 def _with(answer: Answer, extra: list[Header]) -> Answer:

@@ -18,10 +18,11 @@ from typing import Any
 import attrs
 import trio
 
+from vibed.config import Config
 from vibed.delivery.admission import fd_stream_limit
 from vibed.delivery.service import Delivery
 from vibed.delivery.sse import RETRY_AFTER
-from vibed.edge.app import hypercorn_config, open_app_bridge
+from vibed.edge.asgi import hypercorn_config, open_app_bridge
 from vibed.edge.cache import EdgeCache
 from vibed.edge.connection import DEFAULT_TIMEOUTS, Timeouts, serve_connection
 from vibed.edge.guard import Guard
@@ -159,7 +160,7 @@ def metric_hooks(metrics: Metrics) -> tuple[Callable[[str, bool], None], Callabl
     return on_stream, on_answer
 
 
-async def serve_http(delivery: Delivery, app: Any, config: Any, *, host: str, port: int, shutdown: trio.Event,
+async def serve_http(delivery: Delivery, app: Any, config: Config, *, host: str, port: int, shutdown: trio.Event,
                      grace: float = 5.0, metrics: Metrics | None = None, cache: EdgeCache | None = None,
                      guard: Guard | None = None, timeouts: Timeouts = DEFAULT_TIMEOUTS,
                      task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:

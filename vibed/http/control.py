@@ -3,7 +3,8 @@
 Protected: with JWT_SECRET a Bearer JWT is required.  Without it only a *direct* loopback client
 may ask: the socket's peer is loopback, no proxy is trusted (``VIBED_TRUSTED_PROXIES`` empty),
 and the request carries no forwarding header.  Behind a local proxy every client's peer is
-127.0.0.1, so any of those signs means "someone else, relayed" and the answer is 403.
+127.0.0.1, so any of those signs means "someone else, relayed" and the answer is 403.  A browser
+page on this machine is a loopback peer too: ``local_authority`` says what else it must show.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from quart import Blueprint, current_app, jsonify, request
 from vibed.edge.client_ip import parse_address
 from vibed.http.auth import AuthError, verify_bearer
 from vibed.http.errors import ApiError
-from vibed.sources.languages import LANGUAGES
+from vibed.http.local_authority import loopback_problem
+from vibed.vocab.languages import LANGUAGES
 
 blueprint = Blueprint("control", __name__)
 
@@ -56,6 +58,10 @@ def authorize(runtime: Any) -> None:
         raise ApiError(403, "forbidden", "without JWT_SECRET control endpoints answer only direct loopback "
                                          "clients (no trusted proxy, no forwarding header); set JWT_SECRET "
                                          "and send a Bearer token")
+    else:
+        problem = loopback_problem(request.headers, config.host)
+        if problem is not None:
+            raise ApiError(403, "forbidden", problem)
 
 
 def _string_list(body: dict[str, Any], key: str, allowed: Any) -> tuple[str, ...] | None:

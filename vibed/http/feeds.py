@@ -23,8 +23,9 @@ from vibed.feeds.entries import entry_of
 from vibed.feeds.render import FORMATS, FeedInfo
 from vibed.http.cursor import cursor_key
 from vibed.http.listing_params import MAX_LIMIT, parse_listing
-from vibed.http.releases import CACHE_CONTROL, EDGE_CACHE, etag_of
+from vibed.http.releases import CACHE_CONTROL, etag_of
 from vibed.store.listing import ListingQuery, list_releases
+from vibed.vocab.edge_keys import EDGE_CACHE
 
 blueprint = Blueprint("feeds", __name__)
 PATH = "/feeds/new-releases"

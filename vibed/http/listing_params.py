@@ -13,8 +13,8 @@ from typing import Any
 
 from vibed.http.cursor import InvalidCursor, decode_cursor
 from vibed.http.errors import ApiError
-from vibed.sources.languages import LANGUAGES
 from vibed.store.listing import ListingQuery
+from vibed.vocab.languages import LANGUAGES
 
 SOURCES = ("jiosaavn", "spotify")
 KINDS = ("album", "song")

@@ -7,9 +7,9 @@ from typing import Any
 from quart import Blueprint, Response, current_app, request
 
 from vibed.metrics import CONTENT_TYPE
-from vibed.store import bucket, webhooks
-
-ROUTE_HEADER = "X-Vibed-Route"  # read and removed by the edge (vibed/edge/router.py)
+from vibed.store import bucket
+from vibed.vocab.edge_keys import ROUTE
+from vibed.webhooks import subscriptions as webhooks
 
 blueprint = Blueprint("metrics", __name__)
 
@@ -20,7 +20,7 @@ def register(app: Any) -> None:
     @app.after_request
     async def _route(response: Response) -> Response:
         # the edge counts every answer (its own and cached ones too) under this route, then drops the header
-        response.headers[ROUTE_HEADER] = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        response.headers[ROUTE] = request.url_rule.rule if request.url_rule is not None else "unmatched"
         return response
 
 

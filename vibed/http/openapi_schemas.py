@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vibed.sources.languages import LANGUAGES
+from vibed.vocab.languages import LANGUAGES
 
 SOURCES = ["jiosaavn", "spotify"]
 KINDS = ["album", "song"]

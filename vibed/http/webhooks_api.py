@@ -22,8 +22,8 @@ from quart import Blueprint, Response, current_app, jsonify, request
 from vibed.http.control import authorize
 from vibed.http.errors import ApiError
 from vibed.http.webhook_bodies import bad, delivery_json, json_object, parse_subscription, subscription_json
-from vibed.store import webhook_outbox as outbox
-from vibed.store import webhooks as store
+from vibed.webhooks import outbox as outbox
+from vibed.webhooks import subscriptions as store
 from vibed.webhooks.signing import new_secret
 from vibed.webhooks.targets import TargetRules
 

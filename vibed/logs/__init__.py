@@ -13,13 +13,14 @@ import datetime as dt
 import json
 import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 import structlog
 
 from vibed.logs.debug import OFF, DebugSpec, namespace_of, parse_debug
 from vibed.logs.redact import redact_urls_in
+from vibed.vocab.clock import utc_iso
 
 _secrets: list[str] = []
 _debug_libraries: list[str] = []  # library loggers set to DEBUG by the last configure_logging
@@ -27,7 +28,7 @@ _NS = "_ns"  # the namespace a vibed logger carries into its event dict (popped 
 
 
 def _only_enabled(spec: DebugSpec) -> Any:
-    def processor(_logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    def processor(_logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         namespace = event.pop(_NS, None)  # None: a library record, already filtered by its level
         if method == "debug" and namespace is not None and not spec.enabled(namespace):
             raise structlog.DropEvent
@@ -36,14 +37,13 @@ def _only_enabled(spec: DebugSpec) -> Any:
     return processor
 
 
-def _timestamp(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
-    now = dt.datetime.now(dt.UTC)
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+def _timestamp(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    stamp = utc_iso(dt.datetime.now(dt.UTC))
     # the guide's shape: timestamp first, then event, then fields
     return {"timestamp": stamp, "event": event.pop("event", ""), **event}
 
 
-def _mask(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+def _mask(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key, value in event.items():
         if isinstance(value, str):
             if "://" in value:  # any URL, from us or a library: password and credential parameters hidden
@@ -55,7 +55,7 @@ def _mask(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-def _render(_logger: Any, _name: str, event: dict[str, Any]) -> str:
+def _render(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> str:
     return json.dumps(event, default=str, ensure_ascii=False, separators=(", ", ": "))
 
 

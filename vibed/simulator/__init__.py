@@ -13,7 +13,7 @@ import hypercorn
 import hypercorn.trio
 import trio
 
-from vibed.simulator.app import create_app
+from vibed.simulator.routes import create_app
 from vibed.simulator.settings import Fault, SimSettings
 
 __all__ = ["Fault", "SimSettings", "serve_simulator"]

@@ -12,7 +12,7 @@ import string
 
 import attrs
 
-from vibed.sources.languages import LANGUAGES
+from vibed.vocab.languages import LANGUAGES
 
 ARTISTS = (
     ("4670197", "Stebin Ben"), ("455130", "Shreya Ghoshal"), ("459320", "Arijit Singh"),

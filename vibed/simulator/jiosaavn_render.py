@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from vibed.simulator.generate import SimArtist, SimRelease
-from vibed.sources.languages import LANGUAGES
+from vibed.vocab.languages import LANGUAGES
 
 
 def entities(value: str, encode: bool) -> str:

@@ -13,7 +13,7 @@ from quart_trio import QuartTrio
 from vibed.simulator import jiosaavn_render, spotify_render
 from vibed.simulator.faults import Canned
 from vibed.simulator.state import SimState, json_body, json_canned
-from vibed.sources.languages import code_for_name
+from vibed.vocab.languages import code_for_name
 
 
 def to_response(canned: Canned) -> Response:

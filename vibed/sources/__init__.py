@@ -2,7 +2,7 @@
 
 from vibed.sources.base import Source
 from vibed.sources.jiosaavn import JioSaavnSource
-from vibed.sources.languages import LANGUAGES, code_for_name, jiosaavn_name
 from vibed.sources.spotify import SpotifySource
+from vibed.vocab.languages import LANGUAGES, code_for_name, jiosaavn_name
 
 __all__ = ["LANGUAGES", "JioSaavnSource", "Source", "SpotifySource", "code_for_name", "jiosaavn_name"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from vibed.messages import Failure, Page
+from vibed.vocab.messages import Failure, Page
 
 
 class Source(Protocol):

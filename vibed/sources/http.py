@@ -6,10 +6,7 @@ instead of raising, so each source only adds what is specific to its upstream.
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import json
-import math
 import socket
 from typing import Any
 
@@ -17,7 +14,8 @@ import attrs
 import httpx
 import trio
 
-from vibed.messages import Failure, FailureKind
+from vibed.vocab.backoff import parse_retry_after
+from vibed.vocab.messages import Failure, FailureKind
 
 BROWSER_USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
@@ -33,31 +31,6 @@ class Trouble:
 
     def at(self, source: str, scope: str, page: int) -> Failure:
         return Failure(source, scope, page, self.kind, self.detail, self.retry_after, self.status)
-
-
-RETRY_AFTER_CAP = 86400.0  # seconds: an upstream cannot park a source for longer than a day
-
-
-def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
-    """``Retry-After`` as seconds from now, finite and at most ``RETRY_AFTER_CAP``: delta-seconds
-    or an HTTP date; None when absent or garbled (``nan``, words)."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        return None if math.isnan(seconds) else min(RETRY_AFTER_CAP, max(0.0, seconds))
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:  # RFC 9110 dates are GMT; a naive result means the zone was omitted
-        when = when.replace(tzinfo=dt.UTC)
-    now = now or dt.datetime.now(dt.UTC)
-    return min(RETRY_AFTER_CAP, max(0.0, (when - now).total_seconds()))
 
 
 async def send(client: httpx.AsyncClient, request: httpx.Request, *, timeout: float) -> httpx.Response | Trouble:

@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx
 
-from vibed.messages import Failure, FailureKind, Page
 from vibed.sources import jiosaavn_items
 from vibed.sources.http import BROWSER_USER_AGENT, Trouble, decode_json, send, status_trouble
-from vibed.sources.languages import jiosaavn_name
+from vibed.vocab.languages import jiosaavn_name
+from vibed.vocab.messages import Failure, FailureKind, Page
 
 UPSTREAM = "JioSaavn"
 

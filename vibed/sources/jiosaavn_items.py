@@ -9,8 +9,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from vibed.messages import Artist, Release
 from vibed.sources.firewall import clean_raw, clean_text, plausible_date, plausible_year, safe_url
+from vibed.vocab.messages import Artist, Release
 
 KINDS = frozenset({"album", "song"})  # playlists and anything new are skipped
 _SMALL_SIZE = re.compile(r"-(?:150x150|50x50)(\.[A-Za-z0-9]+)$")

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import trio
 
-from vibed.messages import Failure, FailureKind, Page
 from vibed.sources import spotify_items
 from vibed.sources.http import Trouble, decode_json, send, status_trouble
+from vibed.vocab.messages import Failure, FailureKind, Page
 
 UPSTREAM = "Spotify"
 RENEW_BEFORE_EXPIRY = 60.0  # seconds; ask for a new token this long before the old one runs out

@@ -6,8 +6,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from vibed.messages import Artist, Release
 from vibed.sources.firewall import clean_raw, clean_text, plausible_date, plausible_year, safe_url
+from vibed.vocab.messages import Artist, Release
 
 ALBUM_TYPES = frozenset({"album", "single", "compilation"})  # all are "album" to us
 

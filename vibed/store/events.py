@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from vibed.messages import StoredEvent
+from vibed.vocab.messages import StoredEvent
 
 _COLUMNS = "id, kind, release_id, payload, created_at"
 

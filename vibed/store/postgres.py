@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -21,6 +20,7 @@ from trio_asyncio import aio_as_trio
 
 from vibed.logs import get_logger
 from vibed.logs.redact import redact_url, redact_urls_in
+from vibed.vocab.backoff import jittered
 
 log = get_logger("vibed.store")
 T = TypeVar("T")
@@ -199,7 +199,7 @@ async def open_database(dsn: str, *, pool_size: int = 10, attempts: int = 5, tim
                     "(check DATABASE_URL, or unset it to use the embedded PostgreSQL)"
                 ) from None
             log.warning("database_unreachable", attempt=attempt, retry_in=round(delay, 2), error=reason)
-            await trio.sleep(delay * (0.5 + random.random()))
+            await trio.sleep(jittered(delay, 0.5, 1.5))
             delay = min(delay * 2, 5.0)
     try:
         yield Database(pool, dsn, timeout=timeout)

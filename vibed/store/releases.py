@@ -9,7 +9,7 @@
 3. commits, and returns the stored events with their ids.
 
 ``known`` tells a fetcher which releases of a page the database already has, so it can stop
-paging without writing page by page (see ``vibed.actors.fetcher``).
+paging without writing page by page (see ``vibed.pipeline.fetcher``).
 """
 
 from __future__ import annotations
@@ -22,9 +22,22 @@ from typing import Any
 import asyncpg
 import attrs
 
-from vibed.messages import Release, StoredEvent
 from vibed.store.postgres import Database
-from vibed.store.webhook_outbox import enqueue as enqueue_webhooks
+from vibed.vocab.clock import utc_iso
+from vibed.vocab.messages import Release, StoredEvent
+
+# one webhook_outbox row per event and matching subscription (the rest of the outbox is vibed.webhooks.outbox);
+# the list API's filters, applied to the event's payload (release_json)
+_ENQUEUE_WEBHOOKS = """
+INSERT INTO webhook_outbox (webhook_id, event_id)
+SELECT w.id, e.id
+  FROM events e JOIN webhooks w
+    ON (w.languages IS NULL OR e.payload->>'language' = ANY (w.languages))
+   AND (w.source IS NULL OR e.payload->>'source' = w.source)
+   AND (w.kind IS NULL OR e.payload->>'kind' = w.kind)
+ WHERE e.id = ANY ($1::bigint[])
+ ORDER BY e.id, w.id
+"""
 
 _UPSERT = """
 INSERT INTO releases AS r (source, external_id, kind, title, artists, artist_names, album, language,
@@ -85,7 +98,7 @@ def release_json(release_id: int, release: Release, first_seen: dt.datetime | No
         "image": release.image,
         "url": release.url,
         "explicit": release.explicit,
-        "first_seen": _iso(first_seen),
+        "first_seen": utc_iso(first_seen),
     }
 
 
@@ -106,14 +119,8 @@ def row_json(row: Mapping[str, Any]) -> dict[str, Any]:
         "image": row["image"],
         "url": row["url"],
         "explicit": row["explicit"],
-        "first_seen": _iso(row["first_seen"]),
+        "first_seen": utc_iso(row["first_seen"]),
     }
-
-
-def _iso(stamp: dt.datetime | None) -> str | None:
-    if stamp is None:
-        return None
-    return stamp.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _columns(releases: Sequence[Release]) -> list[list[Any]]:
@@ -149,6 +156,12 @@ def dedup(releases: Sequence[Release]) -> list[Release]:
     for r in releases:
         seen[(r.source, r.external_id)] = r
     return list(seen.values())
+
+
+async def enqueue_webhooks(conn: asyncpg.Connection, event_ids: Sequence[int]) -> None:
+    """asyncio side, inside the writer's transaction: the deliveries of these events."""
+    if event_ids:
+        await conn.execute(_ENQUEUE_WEBHOOKS, list(event_ids))
 
 
 async def write_batch(pool: asyncpg.Pool, releases: Sequence[Release], window_days: int, *,

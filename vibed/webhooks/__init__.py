@@ -6,6 +6,6 @@
     send.py      one attempt: vetted connection, signed POST, no redirects → an ``Attempt``
     backoff.py   when the next attempt is due, or dead-letter
 
-The outbox lives in ``vibed.store.webhook_outbox``; the actor that drains it in
-``vibed.actors.webhooks``; the API in ``vibed.http.webhooks_api``.
+The outbox lives in ``vibed.webhooks.outbox``; the actor that drains it in
+``vibed.webhooks.sender``; the API in ``vibed.http.webhooks_api``.
 """

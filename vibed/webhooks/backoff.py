@@ -6,8 +6,9 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from vibed.vocab.backoff import RETRY_AFTER_CAP, jittered
+
 JITTER = 0.2
-RETRY_AFTER_CAP = 86400.0  # a day: a target cannot park its deliveries for longer per attempt
 
 
 def next_wait(schedule: Sequence[float], attempt: int, retry_after: float | None,
@@ -15,8 +16,7 @@ def next_wait(schedule: Sequence[float], attempt: int, retry_after: float | None
     """``attempt`` is the 1-based attempt that just failed."""
     if attempt > len(schedule):
         return None
-    rng = rng or random.Random()
-    wait = schedule[attempt - 1] * (1 + rng.uniform(-JITTER, JITTER))
+    wait = jittered(schedule[attempt - 1], 1 - JITTER, 1 + JITTER, rng or random.Random())
     if retry_after is not None:
         wait = max(wait, min(retry_after, RETRY_AFTER_CAP))
     return wait

@@ -17,8 +17,8 @@ import httpcore
 import trio
 
 import vibed
-from vibed.messages import WebhookDelivery
-from vibed.sources.http import parse_retry_after
+from vibed.vocab.backoff import parse_retry_after
+from vibed.vocab.messages import WebhookDelivery
 from vibed.webhooks import formats
 from vibed.webhooks.signing import signed_headers
 from vibed.webhooks.targets import RefusedTarget, TargetRules, VettedBackend, url_problem

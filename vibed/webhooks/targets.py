@@ -6,8 +6,10 @@ its own loopback services, the LAN or a cloud metadata endpoint.  The rules:
 - ``https`` only (``VIBED_WEBHOOK_ALLOW_HTTP=true`` also allows ``http``);
 - every address the host resolves to, *when the connection is made*, must be public: not
   loopback, private, link-local (169.254.169.254 and friends), shared, multicast, reserved or
-  unspecified — an IPv4-mapped IPv6 address is judged as its IPv4 address — unless it lies in
-  ``VIBED_WEBHOOK_ALLOW_CIDRS``;
+  unspecified — unless it lies in ``VIBED_WEBHOOK_ALLOW_CIDRS``;
+- an IPv6 address that carries an IPv4 address (``EMBEDDING``: mapped, compatible, translated,
+  NAT64, 6to4, Teredo, ISATAP) is refused whatever IPv4 it carries: the network may deliver it
+  to that IPv4 (a 6to4 relay, a NAT64 gateway, a dual-stack socket), which no IPv6 rule sees;
 - the connection goes to the address that was checked (``VettedBackend``), so a DNS answer
   that changes between check and connect (rebinding) gains nothing;
 - redirects are never followed (``send.py``): a 3xx is a failed attempt.
@@ -26,8 +28,16 @@ import attrs
 import httpcore
 import trio
 
+from vibed.config import Config
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_URL = 2000
+EMBEDDING: tuple[tuple[ipaddress.IPv6Network, str], ...] = tuple(
+    (ipaddress.IPv6Network(net), name) for net, name in (
+        ("::ffff:0:0/96", "IPv4-mapped"), ("::/96", "IPv4-compatible"),
+        ("::ffff:0:0:0/96", "IPv4-translated (SIIT)"), ("64:ff9b::/96", "NAT64"),
+        ("64:ff9b:1::/48", "local-use NAT64"), ("2002::/16", "6to4"), ("2001::/32", "Teredo")))
+_ISATAP = 0x0000_5EFE  # interface id 0:5efe:a.b.c.d (or 200:5efe:…, the u bit set) under any prefix
 
 
 class RefusedTarget(Exception):
@@ -44,21 +54,34 @@ class TargetRules:
         return tuple(ipaddress.ip_network(c, strict=False) for c in self.allow_cidrs)
 
     @classmethod
-    def of(cls, config: Any) -> TargetRules:
+    def of(cls, config: Config) -> TargetRules:
         return cls(allow_http=config.webhook_allow_http, allow_cidrs=tuple(config.webhook_allow_cidrs))
+
+
+def embedded_ipv4(ip: IPAddress) -> str | None:
+    """The name of the IPv4-embedding range ``ip`` lies in, or None."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return None
+    if ip == ipaddress.IPv6Address("::1") or ip == ipaddress.IPv6Address("::"):
+        return None  # inside ::/96, but loopback and unspecified say more
+    for net, name in EMBEDDING:
+        if ip in net:
+            return name
+    return "ISATAP" if (int(ip) >> 32) & 0xFDFF_FFFF == _ISATAP else None
 
 
 def address_problem(ip: IPAddress, rules: TargetRules) -> str | None:
     """Why ``ip`` may not be sent to, or None."""
     if any(ip in net for net in rules.networks):
         return None
-    judged = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped else ip
-    if any(judged in net for net in rules.networks):
-        return None
-    for test, what in ((judged.is_unspecified, "unspecified"), (judged.is_loopback, "loopback"),
-                       (judged.is_link_local, "link-local (cloud metadata)"), (judged.is_private, "private"),
-                       (judged.is_multicast, "multicast"), (judged.is_reserved, "reserved"),
-                       (not judged.is_global, "not a public address")):
+    embedding = embedded_ipv4(ip)
+    if embedding is not None:
+        return (f"{ip} is {embedding}, an IPv6 address that carries an IPv4 one: webhook targets must be "
+                "plain public addresses (VIBED_WEBHOOK_ALLOW_CIDRS allows a network)")
+    for test, what in ((ip.is_unspecified, "unspecified"), (ip.is_loopback, "loopback"),
+                       (ip.is_link_local, "link-local (cloud metadata)"), (ip.is_private, "private"),
+                       (ip.is_multicast, "multicast"), (ip.is_reserved, "reserved"),
+                       (not ip.is_global, "not a public address")):
         if test:
             return (f"{ip} is {what}: webhook targets must be public addresses "
                     "(VIBED_WEBHOOK_ALLOW_CIDRS allows a network)")
@@ -95,7 +118,7 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
         infos = await trio.socket.getaddrinfo(host, port, type=trio.socket.SOCK_STREAM)
     except OSError as exc:
         raise RefusedTarget(f"{host} does not resolve: {exc.strerror or exc}") from None
-    return list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
+    return list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
 
 
 def vetted(addresses: Sequence[IPAddress], rules: TargetRules) -> IPAddress:

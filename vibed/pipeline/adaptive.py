@@ -4,7 +4,7 @@ In: ``Poke``.  Out: ``FetchJob`` (one per due scope; a poke still makes a whole 
 poke channel ends or the job channel's readers are gone.
 
 Each pass reads the database — the bucket, the release history, when each scope was last polled by
-any daemon — and plans the day (``vibed/actors/planner.py``, rates from ``vibed/actors/learning.py``).
+any daemon — and plans the day (``vibed/pipeline/planner.py``, rates from ``vibed/pipeline/learning.py``).
 A scope is due ``interval`` after its last poll, where ``interval`` is the plan's for this hour, at
 most the cron period (the floor), pulled in after a burst.  Everything it decides from is in
 PostgreSQL, so a restarted daemon and a second daemon plan the same; the poll itself is claimed with
@@ -20,13 +20,14 @@ import asyncpg
 import attrs
 import trio
 
-from vibed.actors import learning, planner
-from vibed.actors.clock import Clock
-from vibed.actors.scheduler import ROUND_TIMEOUT, RoundProgress, Scheduler, new_round_id
+from vibed.config import Config
 from vibed.logs import get_logger
-from vibed.messages import FetchJob, Poke
-from vibed.store import bucket, fetch_state, history
+from vibed.pipeline import fetch_state, history, learning, planner
+from vibed.pipeline.scheduler import ROUND_TIMEOUT, RoundProgress, Scheduler, new_round_id
+from vibed.store import bucket
 from vibed.store.postgres import Database, DatabaseUnavailable
+from vibed.vocab.clock import Clock, utc_iso
+from vibed.vocab.messages import FetchJob, Poke
 
 log = get_logger("vibed.scheduler")
 REPLAN_S = 300.0  # scheduler seconds between two reads of the database while nothing is due
@@ -98,7 +99,7 @@ class AdaptiveScheduler(Scheduler):
                 except trio.BrokenResourceError:
                     return
 
-    def reconfigure(self, config: Any) -> None:
+    def reconfigure(self, config: Config) -> None:
         self.config = config
         if self._waiting is not None:
             self._waiting.cancel()  # replan with the new languages and schedule now
@@ -194,7 +195,7 @@ class AdaptiveScheduler(Scheduler):
         for (source, scope), t in sorted(self.timings.items()):
             nxt = t.next_poll(now)
             scopes.setdefault(source, {})[scope] = {
-                "next_poll": nxt.isoformat().replace("+00:00", "Z"),
+                "next_poll": utc_iso(nxt, "auto"),
                 "next_poll_in_s": round(max(0.0, (nxt - now).total_seconds()), 1),
                 "interval_s": round(planner.after_poll(t.interval_s, t.last_new), 1),
                 "learned_rate_per_hour": round(t.rate, 3),
@@ -209,5 +210,5 @@ class AdaptiveScheduler(Scheduler):
 
 def cron_snapshot(scheduler: Scheduler) -> dict[str, Any]:
     nxt = scheduler.next_fire(scheduler.now())
-    return {"mode": "cron", "next_round": nxt.isoformat().replace("+00:00", "Z")}
+    return {"mode": "cron", "next_round": utc_iso(nxt, "auto")}
 

@@ -8,7 +8,7 @@ import trio
 from vibed.delivery.redis_feed import RedisFeed
 from vibed.delivery.sequencer import Sequencer
 from vibed.logs import get_logger
-from vibed.messages import StoredEvent
+from vibed.vocab.messages import StoredEvent
 
 log = get_logger("vibed.delivery")
 RETRY_FIRST_S, RETRY_MAX_S = 0.1, 2.0

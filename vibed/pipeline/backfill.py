@@ -19,10 +19,11 @@ from typing import Any
 import attrs
 import trio
 
-from vibed.messages import Failure, FailureKind, Page
-from vibed.store import backfill_state, bucket, releases
-from vibed.store.backfill_state import BackfillState
+from vibed.pipeline import backfill_state
+from vibed.pipeline.backfill_state import BackfillState
+from vibed.store import bucket, releases
 from vibed.store.postgres import Database
+from vibed.vocab.messages import Failure, FailureKind, Page
 
 
 @attrs.frozen

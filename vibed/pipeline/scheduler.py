@@ -19,8 +19,10 @@ import attrs
 import trio
 from croniter import croniter
 
+from vibed.config import Config
 from vibed.logs import get_logger
-from vibed.messages import FetchJob, Poke
+from vibed.vocab.clock import utc_iso
+from vibed.vocab.messages import FetchJob, Poke
 
 log = get_logger("vibed.scheduler")
 ROUND_TIMEOUT = 15 * 60  # a round whose jobs never finish must not stop the schedule forever
@@ -56,7 +58,7 @@ class RoundProgress:
 
 @attrs.define(eq=False)
 class Scheduler:
-    config: Any  # languages, schedule, page_cap; replaced on reload
+    config: Config  # languages, schedule, page_cap; replaced on reload
     sources: Mapping[str, Any]  # name -> Source
     now: Callable[[], dt.datetime] = utc_now
     speed: float = 1.0  # scheduler seconds per wall second (a trace clock, VIBED_TRACE_CLOCK); 1 = the wall
@@ -67,7 +69,7 @@ class Scheduler:
     _waiting: trio.CancelScope | None = None
     _rescheduled: bool = False
 
-    def reconfigure(self, config: Any) -> None:
+    def reconfigure(self, config: Config) -> None:
         """Take a reloaded configuration; a changed schedule applies to the wait in progress."""
         changed = config.schedule != self.config.schedule
         self.config = config
@@ -98,7 +100,7 @@ class Scheduler:
                     continue
                 cron = poke is None  # the cron time came
                 if poke is None:
-                    slot = fire.strftime("%Y-%m-%dT%H:%M:%SZ")
+                    slot = utc_iso(fire, "seconds")
                     poke = Poke(origin="cron", round_id=new_round_id())
                 else:
                     poke = self.take_poke(poke)
@@ -113,7 +115,7 @@ class Scheduler:
 
     def plan(self, poke: Poke) -> list[tuple[str, str]]:
         languages = [lang for lang in self.config.languages if poke.languages is None or lang in poke.languages]
-        plan = []
+        plan: list[tuple[str, str]] = []
         for name, source in self.sources.items():
             if poke.sources is not None and name not in poke.sources:
                 continue

@@ -16,9 +16,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from vibed.store.history import Batch
+from vibed.pipeline.history import Batch
 
 HALF_LIFE_S = 7 * 86400.0
 WINDOW_S = 28 * 86400.0  # history older than this is not read
@@ -26,7 +26,7 @@ HOUR = 3600.0
 
 
 def _decay(age_s: float) -> float:
-    return 0.5 ** (max(0.0, age_s) / HALF_LIFE_S)
+    return math.pow(0.5, max(0.0, age_s) / HALF_LIFE_S)
 
 
 def _exposure(start: float, now: float) -> tuple[dict[int, float], dict[tuple[int, int], float]]:
@@ -81,10 +81,14 @@ def forecast(batches: Iterable[tuple[float, int]], now: float) -> list[float]:
     return out
 
 
+def _same(when: dt.datetime) -> dt.datetime:
+    return when
+
+
 def forecasts(batches: Sequence[Batch], languages: Sequence[str], now: dt.datetime,
-              to_trace: object = None) -> Mapping[str, list[float]]:
+              to_trace: Callable[[dt.datetime], dt.datetime] | None = None) -> Mapping[str, list[float]]:
     """Per language, ``forecast`` of its batches (``to_trace`` maps a stored instant to scheduler time)."""
-    convert = to_trace if callable(to_trace) else (lambda when: when)
+    convert = to_trace if to_trace is not None else _same
     per: dict[str, list[tuple[float, int]]] = {lang: [] for lang in languages}
     for b in batches:
         if b.language in per:

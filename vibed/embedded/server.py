@@ -27,9 +27,10 @@ import signal
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import TypedDict
 
-from vibed.store.datadir_lock import holder, try_lock, unlock
-from vibed.store.embedded_log import bound_log
+from vibed.embedded.datadir_lock import holder, try_lock, unlock
+from vibed.embedded.log import bound_log
 
 PG_USER = "vibed-postgres"
 PORT = 5432  # on a private unix socket, so the number never collides
@@ -65,7 +66,13 @@ def _run_as() -> str | None:
     return PG_USER
 
 
-def _credentials(user: str | None) -> dict[str, object]:
+class _Credentials(TypedDict, total=False):
+    user: str
+    group: str
+    extra_groups: list[str]
+
+
+def _credentials(user: str | None) -> _Credentials:
     """uid, gid *and* groups: keeping root's group would deny traversal of 0701 root-owned dirs."""
     if user is None:
         return {}

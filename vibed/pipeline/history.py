@@ -1,7 +1,7 @@
 """Release history for the planner: when each language's releases were first seen.
 
 One row per (language, write batch): the writer stores a run's releases in one transaction, so
-they share ``first_seen``.  The planner (``vibed/actors/learning.py``) turns these into rates by
+they share ``first_seen``.  The planner (``vibed/pipeline/learning.py``) turns these into rates by
 hour of day and day of week; every daemon reads the same rows, so every daemon learns the same.
 """
 

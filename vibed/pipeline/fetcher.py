@@ -32,11 +32,13 @@ import asyncpg
 import attrs
 import trio
 
-from vibed.actors.health import ScopeHealth
 from vibed.logs import get_logger
-from vibed.messages import Failure, FailureKind, FetchJob, Page, Release, WriteRequest, WriteResult
-from vibed.store import bucket, fetch_state, releases
+from vibed.pipeline import fetch_state
+from vibed.pipeline.health import ScopeHealth
+from vibed.store import bucket, releases
 from vibed.store.postgres import Database, DatabaseUnavailable
+from vibed.vocab.backoff import Backoff
+from vibed.vocab.messages import Failure, FailureKind, FetchJob, Page, Release, WriteRequest, WriteResult
 
 log = get_logger("vibed.fetcher")
 WRITE_TIMEOUT = 60.0  # a writer that never answers: the page is fetched again next round
@@ -52,7 +54,7 @@ class BackoffPolicy:
     retry_after_cap: float = 86400.0  # an upstream may ask for a day's pause, never more
 
     def delay(self, failures: int, retry_after: float | None, rng: random.Random) -> float:
-        raw = min(self.cap, self.base * 2 ** min(max(0, failures - 1), 32)) * (0.5 + rng.random() / 2)
+        raw = Backoff(self.base, self.cap).delay(failures, rng)
         asked = retry_after if retry_after is not None and math.isfinite(retry_after) else 0.0
         if retry_after == math.inf:
             asked = self.retry_after_cap
@@ -176,7 +178,8 @@ class Fetcher:
     async def _fetch(self, source: Any, job: FetchJob, number: int) -> Page | Failure:
         """The source's page; an answer its parser chokes on is an upstream failure, not a crash."""
         try:
-            return await source.fetch_page(job.scope, number)
+            result: Page | Failure = await source.fetch_page(job.scope, number)
+            return result
         except Exception as exc:  # noqa: BLE001 - one hostile answer must not restart the fetcher
             detail = f"could not read the answer: {type(exc).__name__}: {str(exc)[:120]}"
             return Failure(job.source, job.scope, number, FailureKind.UPSTREAM_ERROR, detail)

@@ -16,10 +16,9 @@ import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from vibed.config import resolved_data_dir
+from vibed.config import Config, resolved_data_dir
 from vibed.store.postgres import open_database, redact_dsn
 
 SIM_SUFFIX = "_sim"
@@ -34,7 +33,7 @@ def with_database(dsn: str, name: str) -> str:
     return urlunsplit(urlsplit(dsn)._replace(path=f"/{name}"))
 
 
-def database_name(config: Any) -> str:
+def database_name(config: Config) -> str:
     """The database this configuration uses on its server."""
     if config.database_url is None:
         base = "vibed"
@@ -43,30 +42,36 @@ def database_name(config: Any) -> str:
     return base + SIM_SUFFIX if config.simulate else base
 
 
-def external_dsn(config: Any) -> str:
+def external_dsn(config: Config) -> str:
     """``DATABASE_URL``, pointed at the simulation's database under ``--simulate``."""
-    return with_database(config.database_url, database_name(config))
+    return with_database(_database_url(config), database_name(config))
 
 
-def embedded_socket_dir(config: Any) -> Path:
+def _database_url(config: Config) -> str:
+    if config.database_url is None:
+        raise ValueError("DATABASE_URL is not set: this is the external server's URL")
+    return config.database_url
+
+
+def embedded_socket_dir(config: Config) -> Path:
     """Where the embedded server listens (or will): a live server's own word, else where it would."""
-    from vibed.store.embedded import EmbeddedServer, _live_postmaster, _socket_dir
+    from vibed.embedded.server import EmbeddedServer, _live_postmaster, _socket_dir
 
     pgdata = EmbeddedServer(resolved_data_dir(config)).pgdata
     live = _live_postmaster(pgdata)
     return live[1] if live else _socket_dir(pgdata)
 
 
-def embedded_running(config: Any) -> bool:
-    from vibed.store.embedded import EmbeddedServer, _live_postmaster
+def embedded_running(config: Config) -> bool:
+    from vibed.embedded.server import EmbeddedServer, _live_postmaster
 
     return _live_postmaster(EmbeddedServer(resolved_data_dir(config)).pgdata) is not None
 
 
-def connection_url(config: Any, *, show_password: bool = False) -> str:
+def connection_url(config: Config, *, show_password: bool = False) -> str:
     """A URL for ``psql`` and friends; the password is ``***`` unless asked for."""
     if config.database_url is None:
-        from vibed.store.embedded import dsn_for
+        from vibed.embedded.server import dsn_for
 
         return dsn_for(embedded_socket_dir(config), database_name(config))
     dsn = external_dsn(config)
@@ -91,7 +96,7 @@ async def ensure_database(admin_dsn: str, name: str) -> str:
     return with_database(admin_dsn, name)
 
 
-async def ensure_external_sim_database(config: Any) -> str:
+async def ensure_external_sim_database(config: Config) -> str:
     """The simulation's database on the ``DATABASE_URL`` server, made on first use."""
     from vibed.store.postgres import DatabaseUnreachable
 
@@ -102,13 +107,13 @@ async def ensure_external_sim_database(config: Any) -> str:
     except DatabaseUnreachable as exc:
         if "does not exist" not in str(exc):
             raise
-    return await ensure_database(with_database(config.database_url, "postgres"), database_name(config))
+    return await ensure_database(with_database(_database_url(config), "postgres"), database_name(config))
 
 
 @contextlib.contextmanager
-def embedded_server_for_command(config: Any, timeout: float = 60) -> Iterator[str]:
+def embedded_server_for_command(config: Config, timeout: float = 60) -> Iterator[str]:
     """The embedded server's admin DSN: the running one, or one started until the command ends."""
-    from vibed.store.embedded import EmbeddedPostgresError, EmbeddedServer
+    from vibed.embedded.server import EmbeddedPostgresError, EmbeddedServer
 
     data_dir = resolved_data_dir(config)
     data_dir.mkdir(parents=True, exist_ok=True)

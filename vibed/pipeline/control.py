@@ -10,9 +10,9 @@ from __future__ import annotations
 import attrs
 import trio
 
-from vibed.actors.scheduler import new_round_id
 from vibed.logs import get_logger
-from vibed.messages import Poke
+from vibed.pipeline.scheduler import new_round_id
+from vibed.vocab.messages import Poke
 
 log = get_logger("vibed.control")
 

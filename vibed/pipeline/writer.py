@@ -19,9 +19,9 @@ import attrs
 import trio
 
 from vibed.logs import get_logger
-from vibed.messages import Release, StoredEvent, WriteRequest, WriteResult
 from vibed.store.postgres import Database, DatabaseUnavailable
 from vibed.store.releases import BatchResult, write_batch
+from vibed.vocab.messages import Release, StoredEvent, WriteRequest, WriteResult
 
 log = get_logger("vibed.writer")
 

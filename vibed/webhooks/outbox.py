@@ -1,7 +1,7 @@
 """The webhook outbox: one row per (event, matching subscription), and its life until delivered or dead.
 
-``enqueue`` runs inside the writer's transaction (asyncio side, on its connection), so the rows
-commit or vanish with the events.  The delivery actor then works each target's *head of line*
+Its rows are made by ``vibed.store.releases`` inside the writer's transaction (asyncio side, on its
+connection), so they commit or vanish with the events.  The delivery actor then works each target's *head of line*
 — its oldest pending row — one at a time, so a target receives its deliveries in event order:
 
     claim_head    lease the head if it is due: attempts + 1, next_attempt_at = now + lease
@@ -21,22 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import asyncpg
-
-from vibed.messages import WebhookDelivery
 from vibed.store.postgres import Database
-
-# the list API's filters, applied to the event's payload (release_json)
-_ENQUEUE = """
-INSERT INTO webhook_outbox (webhook_id, event_id)
-SELECT w.id, e.id
-  FROM events e JOIN webhooks w
-    ON (w.languages IS NULL OR e.payload->>'language' = ANY (w.languages))
-   AND (w.source IS NULL OR e.payload->>'source' = w.source)
-   AND (w.kind IS NULL OR e.payload->>'kind' = w.kind)
- WHERE e.id = ANY ($1::bigint[])
- ORDER BY e.id, w.id
-"""
+from vibed.vocab.messages import WebhookDelivery
 
 # targets whose head of line is due now (a leased or backed-off head holds its whole line)
 _DUE_TARGETS = """
@@ -128,12 +114,6 @@ DELETE FROM webhook_outbox WHERE id IN (
      WHERE state = 'delivered' AND delivered_at < now() - make_interval(secs => $1::float8)
      LIMIT $2)
 """
-
-
-async def enqueue(conn: asyncpg.Connection, event_ids: Sequence[int]) -> None:
-    """asyncio side, inside the writer's transaction: the deliveries of these events."""
-    if event_ids:
-        await conn.execute(_ENQUEUE, list(event_ids))
 
 
 async def due_targets(db: Database) -> list[int]:

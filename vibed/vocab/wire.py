@@ -6,12 +6,15 @@ connection ends up owned by the hub, which writes to the bare socket without a t
 
 from __future__ import annotations
 
+import math
 import socket
+import struct
 from typing import Any
 
 import trio
 
 RECV_SIZE = 65536
+_RESET_ON_CLOSE = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST, frees the buffers
 
 
 async def receive_some(sock: socket.socket, deadline: float) -> bytes | None:
@@ -27,15 +30,21 @@ async def receive_some(sock: socket.socket, deadline: float) -> bytes | None:
         return None
 
 
-async def send_all(sock: socket.socket, data: bytes) -> None:
-    """Write everything, waiting for room; OSError when the peer is gone."""
+async def send_all(sock: socket.socket, data: bytes, deadline: float = math.inf) -> None:
+    """Write everything, waiting for room; OSError when the peer is gone, ``TimeoutError`` (also an
+    OSError) when it has not taken everything by ``deadline``.  A timed-out socket is set to reset
+    on close: its unsent bytes are dropped at once rather than left to the kernel to retry for
+    minutes towards a peer that does not read."""
     view = memoryview(data)
     while view:
         try:
             sent = sock.send(view)
         except BlockingIOError:
-            await trio.lowlevel.wait_writable(sock)
-            continue
+            with trio.move_on_at(deadline):
+                await trio.lowlevel.wait_writable(sock)
+                continue
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET_ON_CLOSE)
+            raise TimeoutError(f"the peer took {len(data) - len(view)} of {len(data)} bytes before the deadline") from None
         view = view[sent:]
 
 

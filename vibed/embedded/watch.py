@@ -23,9 +23,9 @@ from pathlib import Path
 
 import trio
 
+from vibed.embedded.log import bound_log, exit_reason
+from vibed.embedded.server import EmbeddedPostgresError, EmbeddedServer
 from vibed.logs import get_logger
-from vibed.store.embedded import EmbeddedPostgresError, EmbeddedServer
-from vibed.store.embedded_log import bound_log, exit_reason
 
 log = get_logger("vibed.embedded")
 MAX_RESTARTS = 5

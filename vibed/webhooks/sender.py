@@ -17,16 +17,15 @@ it is sent again.
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 import httpcore
 import trio
 
+from vibed.config import Config
 from vibed.logs import get_logger
-from vibed.messages import WebhookDelivery
-from vibed.store import webhook_outbox as outbox
 from vibed.store.postgres import Database, DatabaseUnavailable
+from vibed.vocab.messages import WebhookDelivery
+from vibed.webhooks import outbox as outbox
 from vibed.webhooks.backoff import next_wait
 from vibed.webhooks.send import GONE, Attempt, attempt, message_id, open_sender_pool
 from vibed.webhooks.targets import TargetRules
@@ -52,7 +51,7 @@ class SenderSettings:
         return self.timeout + 5.0
 
     @classmethod
-    def of(cls, config: Any) -> SenderSettings:
+    def of(cls, config: Config) -> SenderSettings:
         return cls(rules=TargetRules.of(config), schedule=tuple(config.webhook_retry_schedule),
                    concurrency=config.webhook_concurrency, rate=config.webhook_rate,
                    timeout=config.webhook_timeout, pause_after=config.webhook_pause_after,

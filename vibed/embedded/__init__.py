@@ -1,0 +1,1 @@
+"""The embedded PostgreSQL server's process: where its data lives, starting it, watching it, its log."""

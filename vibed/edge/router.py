@@ -29,11 +29,11 @@ from vibed.edge.framing import method_refusal
 from vibed.edge.guard import Guard, Verdict
 from vibed.edge.respond import (
     Answer,
+    HeadCache,
     Header,
     as_json_error,
     error_answer,
     render,
-    render_head,
 )
 from vibed.store.postgres import Database
 from vibed.vocab import edge_keys
@@ -71,6 +71,7 @@ class Router:
     on_answer: AnswerHook = _quiet_answer
     idle: set[trio.CancelScope] = attrs.field(factory=set)
     closing: bool = False  # shutting down: every answer closes its connection
+    stream_head: HeadCache = attrs.field(factory=lambda: HeadCache(Answer(200, STREAM_HEADERS)))
 
     def close_idle_nowait(self) -> None:
         """Shutdown: no new request is read; connections waiting for one end now."""
@@ -124,8 +125,7 @@ class Router:
 
     async def _sse(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> None:
         # the stream's head carries what every answer to this request carries (CORS, RateLimit-*)
-        response_head = render_head(head.conn, Answer(200, STREAM_HEADERS), verdict.headers)
-        chunked = b"transfer-encoding: chunked" in response_head.lower()  # HTTP/1.1 yes, 1.0 no
+        response_head, chunked = self.stream_head.render(head.conn, head.request, verdict.headers)
         await serve_sse(self.hub, self.db, self.settings, head.sock, response_head, chunked, request, verdict.ip)
 
     async def _websocket(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> None:

@@ -147,9 +147,13 @@ async def serve_edge(router: Router, host: str, port: int, *, shutdown: trio.Eve
 def metric_hooks(metrics: Metrics) -> tuple[Callable[[str, bool], None], Callable[[str, int], None]]:
     """Counters for the router, each labelled child looked up once (``labels`` is not free)."""
     children: dict[tuple[str, int], Any] = {}
+    opened: dict[tuple[str, bool], Any] = {}
 
     def on_stream(kind: str, reused: bool) -> None:
-        metrics.streams.labels(kind, "reused" if reused else "fresh").inc()
+        child = opened.get((kind, reused))
+        if child is None:
+            child = opened[(kind, reused)] = metrics.streams.labels(kind, "reused" if reused else "fresh")
+        child.inc()
 
     def on_answer(route: str, status: int) -> None:
         child = children.get((route, status))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import formatdate
 from http import HTTPStatus
 
 import attrs
@@ -100,39 +100,6 @@ def decorated(answer: Answer, extra: Sequence[Header]) -> list[Header]:
         ctype = answer.header(b"content-type") if answer.status not in _BODILESS else None
         headers.append((b"content-security-policy", content_security_policy(ctype)))
     return headers
-
-
-def not_modified(answer: Answer) -> Answer:
-    """The 304 for ``answer``: its validators and caching headers, no body, no body headers."""
-    keep = tuple((k, v) for k, v in answer.headers if k not in (b"content-type", b"content-length"))
-    return Answer(304, keep)
-
-
-def unchanged_for(answer: Answer, if_none_match: str | None, if_modified_since: str | None) -> bool:
-    """RFC 9110 §13.2.2: If-None-Match decides when sent (against ``ETag``); otherwise
-    If-Modified-Since against ``Last-Modified``.  Only for a 200 to GET or HEAD (the caller's part)."""
-    etag = answer.header(b"etag")
-    if if_none_match is not None:
-        return etag is not None and etag_matches(if_none_match, etag)
-    modified = answer.header(b"last-modified")
-    if if_modified_since is None or modified is None:
-        return False
-    try:
-        return parsedate_to_datetime(modified.decode("latin-1")) <= parsedate_to_datetime(if_modified_since)
-    except (TypeError, ValueError):  # an unreadable date is ignored, as the RFC says
-        return False
-
-
-def etag_matches(header: str | None, etag: bytes) -> bool:
-    """RFC 9110 weak comparison: ``W/"x"`` matches ``"x"``; ``*`` matches anything."""
-    if not header:
-        return False
-    tag = etag.decode("latin-1")
-    for candidate in header.split(","):
-        candidate = candidate.strip()
-        if candidate == "*" or candidate.removeprefix("W/") == tag:
-            return True
-    return False
 
 
 def render_head(conn: h11.Connection, answer: Answer, extra: Sequence[Header] = (), *,

@@ -3,8 +3,8 @@
 ``Router.route`` is called for every request on every connection.  The guard speaks first
 (client address, CORS preflight, per-IP limit); then a stream request (SSE ``GET``, WebSocket
 upgrade) becomes a hub client and the connection's task ends; a cacheable ``GET``/``HEAD`` is
-answered from the edge cache while it is fresh; anything else runs the app.  Conditional GET
-(``If-None-Match`` → 304) is decided here, for cached and uncached answers alike.
+answered from the edge cache while it is fresh; anything else runs the app.  Preconditions
+(304, 412; vibed/edge/conditional.py) are decided here, for cached and uncached answers alike.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from vibed.delivery.sse import RETRY_AFTER, StreamSettings, admit_nowait, come_b
 from vibed.delivery.ws_upgrade import handshake_refusal, serve_websocket, upgrade_bytes
 from vibed.edge.asgi import AppBridge
 from vibed.edge.cache import MARK, EdgeCache
+from vibed.edge.conditional import preconditions, shared_cacheable, unsafe_refusal
 from vibed.edge.connection import DEFAULT_TIMEOUTS, Timeouts, read_body, refuse
 from vibed.edge.exchange import RequestHead
 from vibed.edge.framing import method_refusal
@@ -33,9 +34,7 @@ from vibed.edge.respond import (
     Header,
     as_json_error,
     error_answer,
-    not_modified,
     render,
-    unchanged_for,
 )
 from vibed.vocab import edge_keys
 from vibed.vocab.wire import send_all
@@ -44,6 +43,7 @@ STREAM_PATHS = frozenset({"/api/new-releases/stream", "/api/new-releases/events"
 WS_PATH = "/api/new-releases/ws"
 ROUTE = edge_keys.ROUTE.encode()  # internal: the app's route template, for per-route metrics
 BODY_LIMIT = 64 * 1024
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 # (kind, "fresh" | "reused"), (route, status): what the edge reports to the metrics
 StreamHook = Callable[[str, bool], None]
@@ -149,6 +149,9 @@ class Router:
         if isinstance(body, Answer):
             await self._write(head, body, verdict.headers, "edge", close=True)
             return
+        if head.method not in _SAFE and (refusal := unsafe_refusal(head.headers)) is not None:
+            await self._write(head, refusal, verdict.headers, "edge")
+            return
         # a GET fills the cache (a HEAD's answer has no body to keep)
         fill = self.cache.begin_fill(key) if readonly and head.method == "GET" else None
         answer: Answer | None = None
@@ -166,9 +169,10 @@ class Router:
 
     async def _write(self, head: RequestHead, answer: Answer, extra: list[Header], route: str, *,
                      close: bool = False) -> None:
-        if answer.status == 200 and head.method in ("GET", "HEAD") and unchanged_for(
-                answer, head.headers.get("if-none-match"), head.headers.get("if-modified-since")):
-            answer = not_modified(answer)
+        if head.method in ("GET", "HEAD"):
+            answer = preconditions(answer, head.headers)
+        if extra and shared_cacheable(answer):  # what one client's limit says must not be stored for others
+            extra = [h for h in extra if not h[0].startswith(b"ratelimit-")]
         self.on_answer(route, answer.status)
         if close or self.closing or answer.status in (408, 413, 431) or answer.header(b"connection") == b"close":
             answer = Answer(answer.status, tuple(h for h in answer.headers if h[0] != b"connection"), answer.body)

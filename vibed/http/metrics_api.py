@@ -8,9 +8,8 @@ from quart import Blueprint, Response, current_app, request
 
 from vibed.metrics import CONTENT_TYPE
 from vibed.store import bucket
+from vibed.vocab.edge_keys import ROUTE
 from vibed.webhooks import subscriptions as webhooks
-
-ROUTE_HEADER = "X-Vibed-Route"  # read and removed by the edge (vibed/edge/router.py)
 
 blueprint = Blueprint("metrics", __name__)
 
@@ -21,7 +20,7 @@ def register(app: Any) -> None:
     @app.after_request
     async def _route(response: Response) -> Response:
         # the edge counts every answer (its own and cached ones too) under this route, then drops the header
-        response.headers[ROUTE_HEADER] = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        response.headers[ROUTE] = request.url_rule.rule if request.url_rule is not None else "unmatched"
         return response
 
 
@@ -41,6 +40,7 @@ async def metrics():  # type: ignore[no-untyped-def]
         releases_stored=getattr(writer, "first_seen_total", 0),
         events_published=getattr(writer, "stored_events", 0),
         clients=_clients(hub),
+        replay=runtime.parts.delivery.replayer.statistics() if runtime.parts.delivery is not None else None,
         sources={name: s.available for name, s in runtime.parts.sources.items()},
         polling=runtime.parts.polling() if runtime.parts.polling is not None else {},
     )

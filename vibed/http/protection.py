@@ -16,15 +16,15 @@ from urllib.parse import unquote_to_bytes
 
 from quart import g, request
 
-from vibed.edge.asgi import CLIENT_IP_STATE
 from vibed.http.errors import ApiError
 from vibed.http.local_authority import json_problem
+from vibed.vocab.edge_keys import CLIENT_IP
 
 
 def register(app: Any) -> None:
     @app.before_request
     async def _client_ip() -> None:
-        g.vibed_client_ip = request.scope.get("state", {}).get(CLIENT_IP_STATE, request.remote_addr)
+        g.vibed_client_ip = request.scope.get("state", {}).get(CLIENT_IP, request.remote_addr)
 
     @app.before_request
     async def _refuse_non_utf8_query() -> None:

@@ -125,17 +125,18 @@ async def test_subscribed_carries_the_newest_id_and_resuming_from_it_gives_exact
 
 async def test_commits_on_both_sides_of_the_replay_query_arrive_once_each(db, monkeypatch):
     """The SSE seam test, over WebSocket: one commit lands between listening and the replay query
-    (replayed and queued live), two right after it (live only); each arrives once, in order."""
-    from vibed.delivery import websocket
+    (replayed and queued live), two right after it (live only); each arrives once, in order.  The
+    ring is told it holds nothing, so the replay takes the database path, where awaits open the seam."""
+    from vibed.delivery.replay import Replayer
 
-    real_plan = websocket.plan_replay
+    real_query = Replayer._query
     landed: list = []
 
-    async def plan_with_commits_around(*args, **kwargs):
+    async def query_with_commits_around(replayer, *args, **kwargs):
         before = await store(db, release(title="before the query"))
         await gw.publish(before)
         landed.extend(before)
-        replay = await real_plan(*args, **kwargs)
+        replay = await real_query(replayer, *args, **kwargs)
         for title in ("writer one", "writer two"):
             events = await store(db, release(title=title))
             landed.extend(events)
@@ -146,7 +147,8 @@ async def test_commits_on_both_sides_of_the_replay_query_arrive_once_each(db, mo
         seen = await store(db, release(title="seen"))
         await gw.publish(seen)
         missed = await store(db, release(title="missed"))
-        monkeypatch.setattr(websocket, "plan_replay", plan_with_commits_around)
+        gw.delivery.hub.ring.ready = False
+        monkeypatch.setattr(Replayer, "_query", query_with_commits_around)
         url = f"ws://127.0.0.1:{gw.port}/api/new-releases/ws?last_event_id={seen[0].id}"
         async with open_websocket_url(url) as ws:
             got = [await receive(ws) for _ in range(5)]  # 2 replayed, "subscribed", 2 live

@@ -152,7 +152,7 @@ async def test_errors_are_one_json_shape_with_security_headers(db):
         missing, post, bad, full = await read_responses(stream, ["GET", "POST", "GET", "GET"])
     assert_json_error(missing, 404, "not_found")
     assert_json_error(post, 405, "method_not_allowed")
-    assert post.headers["allow"] == "GET"
+    assert post.headers["allow"] == "GET, HEAD"
     assert_json_error(bad, 400, "unknown_language")
     assert_json_error(full, 503, "too_many_streams")
     assert full.headers["retry-after"] == "5"

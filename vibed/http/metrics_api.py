@@ -40,6 +40,7 @@ async def metrics():  # type: ignore[no-untyped-def]
         releases_stored=getattr(writer, "first_seen_total", 0),
         events_published=getattr(writer, "stored_events", 0),
         clients=_clients(hub),
+        replay=runtime.parts.delivery.replayer.statistics() if runtime.parts.delivery is not None else None,
         sources={name: s.available for name, s in runtime.parts.sources.items()},
         polling=runtime.parts.polling() if runtime.parts.polling is not None else {},
     )

@@ -92,7 +92,7 @@ async def test_bad_listing_parameters_are_400_json_and_change_nothing(db, db_url
             "language unknown": {"language": "xx"}, "language mixed": {"language": "ml,klingon"},
             "kind unknown": {"kind": "podcast"}, "source unknown": {"source": "napster"},
             "since word": {"since": "yesterday"}, "since bad day": {"since": "2026-02-30"},
-            "since injection": {"since": "2026-01-01' OR '1'='1"},
+            "since injection": {"since": "2026-01-01' OR '1'='1"}, "since empty": {"since": ""},
             "q NUL": {"q": "a\x00b"}, "q long": {"q": "x" * 5000},
         }
         answers = {name: await api.client.get(LISTING, params=params) for name, params in cases.items()}
@@ -128,11 +128,12 @@ async def test_control_bodies_methods_and_sizes(db, db_url):
     token = {"Authorization": f"Bearer {issue_token(SECRET, ttl=60)}"}
     async with running_daemon(api_config(db_url, jwt_secret=SECRET, api_rate_limit=0)) as api:
         post = api.client.post
-        not_json = await post("/api/new-releases/fetch", headers=token, content=b"{not json")
+        as_json = {**token, "Content-Type": "application/json"}
+        not_json = await post("/api/new-releases/fetch", headers=as_json, content=b"{not json")
         not_object = await post("/api/new-releases/fetch", headers=token, json=["ml"])
         bad_language = await post("/api/new-releases/fetch", headers=token, json={"languages": ["xx"]})
         extra = await post("/api/new-releases/fetch", headers=token, json={"languages": ["ml"], "drop": 1})
-        binary = await post("/api/new-releases/fetch", headers=token, content=b"\xff\xfe\x00garbage")
+        binary = await post("/api/new-releases/fetch", headers=as_json, content=b"\xff\xfe\x00garbage")
         port = api.port
         too_big = await raw_post(port, "/api/new-releases/fetch", 10 * 1024 * 1024, token)
         too_big_anonymous = await raw_post(port, "/api/new-releases/fetch", 10 * 1024 * 1024, {})

@@ -15,14 +15,19 @@ SECRET = "a-test-secret-long-enough-for-hs512-as-well-0123456789abcdef0123"  # 6
 FETCH = "/api/new-releases/fetch"
 
 
-async def test_over_the_limit_is_429_with_retry_after_and_ratelimit_headers_everywhere(db_url):
-    async with running_daemon(api_config(db_url, api_rate_limit=3)) as api:
-        answers = [await api.client.get("/api/new-releases") for _ in range(3)]
+async def test_over_the_limit_is_429_with_retry_after_and_ratelimit_headers_where_no_cache_may_share_them(db_url):
+    async with running_daemon(api_config(db_url, api_rate_limit=4)) as api:
+        shared = await api.client.get("/api/new-releases")  # counted, but a cache in front may store it
+        again = await api.client.get("/api/new-releases", headers={"If-None-Match": shared.headers["ETag"]})
+        answers = [await api.client.get("/api/rate-limit") for _ in range(2)]
         refused = await api.client.get("/api/rate-limit")
         unlimited = [await api.client.get(path) for path in ("/api/health", "/openapi.json") for _ in range(3)]
-    assert [r.status_code for r in answers] == [200, 200, 200]
-    assert [r.headers["RateLimit-Remaining"] for r in answers] == ["2", "1", "0"]
-    assert all(r.headers["RateLimit-Limit"] == "3" for r in answers)
+    assert shared.status_code == 200 and shared.headers["Cache-Control"] == "max-age=5"
+    assert again.status_code == 304
+    assert not [h for r in (shared, again) for h in r.headers if h.lower().startswith("ratelimit-")]
+    assert [r.status_code for r in answers] == [200, 200] and answers[0].headers["Cache-Control"] == "no-store"
+    assert [r.headers["RateLimit-Remaining"] for r in answers] == ["1", "0"]
+    assert all(r.headers["RateLimit-Limit"] == "4" for r in answers)
     assert 0 < int(answers[-1].headers["RateLimit-Reset"]) <= 60
     assert refused.status_code == 429 and refused.json()["error"] == "rate_limited"
     assert 1 <= int(refused.headers["Retry-After"]) <= 20  # one request per 20 s comes back

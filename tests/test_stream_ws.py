@@ -1,4 +1,5 @@
-"""The WebSocket twin: same events, filters and replay as JSON messages; subscriptions change live."""
+"""The WebSocket twin: same events, filters and replay as JSON messages; subscriptions change live;
+the same resume point, keepalive, stall and replay caps as SSE; a failed handshake holds no slot."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import json
 import trio
 from trio_websocket import open_websocket_url
 
+from tests.http_wire import raw_clients, read_responses
 from tests.stream_support import open_gateway, release, store
+from tests.ws_support import NO_KEY, VERSION_8, open_wire_client, upgrade
+from vibed.edge.respond import SECURITY_HEADERS
+from vibed.vocab.messages import StoredEvent
 
 
 async def receive(ws, timeout: float = 5.0) -> dict:
@@ -92,3 +97,145 @@ async def test_re_subscriptions_count_in_the_per_ip_limit(db):
                 await ws.send_message(json.dumps({"subscribe": ["ml"]}))
                 answers.append(await receive(ws))
     assert [a.get("event") or a.get("error") for a in answers] == ["subscribed", "subscribed", "rate_limited"]
+
+
+# -- the resume point --------------------------------------------------------------------------
+async def test_subscribed_carries_the_newest_id_and_resuming_from_it_gives_exactly_what_followed(db):
+    """Stored before start (the sequencer's starting point) and delivered live: both advance the
+    id in ``subscribed``.  A client resuming from it gets exactly what the live client got after it."""
+    old = await store(db, release(), release())
+    async with open_gateway(db) as gw:
+        async with open_websocket_url(f"ws://127.0.0.1:{gw.port}/api/new-releases/ws") as ws:
+            assert (await receive(ws))["data"]["last_event_id"] == old[-1].id  # not 0: no history replayed
+        live = await store(db, release())
+        await gw.publish(live)
+        async with open_websocket_url(f"ws://127.0.0.1:{gw.port}/api/new-releases/ws") as ws:
+            resume = (await receive(ws))["data"]["last_event_id"]
+            assert resume == live[-1].id
+            after = await store(db, release("hi"), release("ml"))
+            await gw.publish(after)
+            seen_live = [(await receive(ws))["id"] for _ in after]
+        url = f"ws://127.0.0.1:{gw.port}/api/new-releases/ws?last_event_id={resume}"
+        async with open_websocket_url(url) as ws:
+            replayed = [(await receive(ws))["id"] for _ in after]
+            assert (await receive(ws))["event"] == "subscribed"
+    assert replayed == seen_live == [e.id for e in after]
+
+
+# -- keepalive and stalls ----------------------------------------------------------------------
+async def test_pings_at_the_heartbeat_keep_a_quiet_socket_and_a_silent_peer_is_dropped(db):
+    """A ping each heartbeat on a quiet filter; a peer that answers stays, one that never pongs is
+    dropped after the stall timeout and its slot is free again."""
+    async with open_gateway(db, heartbeat=0.3, stream_stall_timeout=1.0, stream_limit_per_ip=2) as gw:
+        async with open_wire_client(gw.port) as answering, open_wire_client(gw.port, pong=False) as silent, \
+                trio.open_nursery() as nursery:
+            assert (await answering.message())["event"] == "subscribed"
+            nursery.start_soon(answering.until_closed)  # reads and pongs meanwhile
+            with trio.fail_after(5):
+                await silent.until_closed()  # reading, but never a pong
+            with trio.fail_after(5):
+                while len(answering.pings) < 4:
+                    await trio.sleep(0.05)
+            gaps = [b - a for a, b in zip(answering.pings, answering.pings[1:], strict=False)]
+            assert all(0.2 < gap < 0.6 for gap in gaps), gaps
+            assert len(silent.pings) == 1 and silent.closed is None  # its pong never came: dropped, no close
+            assert gw.delivery.hub.statistics().ws_clients == 1
+            assert gw.delivery.hub.admission.open == 1
+            async with open_wire_client(gw.port) as third:  # the silent one's slot is free again
+                assert (await third.message())["event"] == "subscribed"
+            nursery.cancel_scope.cancel()
+
+
+async def test_a_client_that_stops_reading_is_dropped_after_the_stall_timeout(db):
+    """No pings here (heartbeat an hour): the writes themselves give up.  Today's events would fill
+    any window: 40 of 64 KiB each."""
+    async with open_gateway(db, heartbeat=3600, stream_stall_timeout=1.0, stream_limit_per_ip=1) as gw:
+        async with open_wire_client(gw.port, receive_buffer=4096) as stuck:
+            assert (await stuck.message())["event"] == "subscribed"
+            await gw.publish(big_events(gw, 40))
+            with trio.fail_after(5):
+                while gw.delivery.hub.admission.open:
+                    await trio.sleep(0.05)
+            assert gw.delivery.hub.statistics().ws_clients == 0
+            async with open_wire_client(gw.port) as next_one:  # per-IP limit 1: the slot is free
+                assert (await next_one.message())["event"] == "subscribed"
+
+
+async def test_a_client_the_hub_dropped_is_gone_even_if_it_never_completes_the_close(db):
+    """The hub ends a listener whose backlog overflowed; the close frame (1013) goes out, the peer
+    reads it but never answers: after the stall timeout the slot is released anyway."""
+    async with open_gateway(db, heartbeat=3600, stream_stall_timeout=1.0, client_backlog=2) as gw:
+        async with open_wire_client(gw.port) as client:
+            assert (await client.message())["event"] == "subscribed"
+            await gw.publish(big_events(gw, 5, size=100))  # one batch: the backlog of 2 overflows at once
+            with trio.fail_after(5):
+                while client.closed is None:
+                    await client.next_event()
+            assert client.closed.code == 1013
+            with trio.fail_after(5):
+                while gw.delivery.hub.admission.open:
+                    await trio.sleep(0.05)
+            assert gw.delivery.hub.statistics().slow_drops == 1
+
+
+def big_events(gw, count: int, size: int = 65536) -> tuple[StoredEvent, ...]:
+    """Events right after the newest delivered one (so the sequencer needs no gap query)."""
+    first = gw.delivery.sequencer.last_id + 1
+    return tuple(StoredEvent(first + n, "new_release", first + n, "jiosaavn", "ml", "album",
+                             {"title": "z" * size}) for n in range(count))
+
+
+# -- replay caps -------------------------------------------------------------------------------
+async def test_a_replay_over_the_count_cap_is_one_reset(db):
+    stored = await store(db, *(release() for _ in range(5)))
+    async with open_gateway(db, replay_cap=3) as gw:
+        async with open_websocket_url(f"ws://127.0.0.1:{gw.port}/api/new-releases/ws?last_event_id={stored[0].id}") as ws:
+            reset = await receive(ws)
+            assert reset == {"id": stored[-1].id, "event": "reset", "data": {"reason": reset["data"]["reason"]}}
+            assert "more than 3 events" in reset["data"]["reason"]
+            assert (await receive(ws))["data"]["last_event_id"] == stored[-1].id
+
+
+async def test_a_replay_over_the_byte_cap_is_one_reset_like_sse(db):
+    stored = await store(db, *(release(title="y" * 500) for _ in range(12)))
+    async with open_gateway(db) as gw:
+        gw.delivery.replayer.max_bytes = 4000  # the SSE test's cap: ≈ 12 × 800 bytes exceed it
+        async with open_websocket_url(f"ws://127.0.0.1:{gw.port}/api/new-releases/ws?last_event_id={stored[0].id}") as ws:
+            reset = await receive(ws)
+            assert reset["event"] == "reset" and "MiB" in reset["data"]["reason"] and reset["id"] == stored[-1].id
+            assert (await receive(ws))["event"] == "subscribed"  # one reset, not eleven frames
+
+
+# -- failed handshakes -------------------------------------------------------------------------
+async def test_25_malformed_upgrades_hold_no_slot_and_the_address_still_opens_a_stream(db):
+    async with open_gateway(db, stream_limit_per_ip=20) as gw, raw_clients(gw.port) as connect:
+        for _ in range(25):
+            stream = await connect()
+            await stream.send_all(upgrade(*NO_KEY))
+            [answer] = await read_responses(stream, ["GET"])
+            assert answer.status == 400, answer
+            assert answer.json()["error"] == "bad_websocket_upgrade" and "Sec-WebSocket-Key" in answer.json()["detail"]
+            assert set(answer.json()) == {"error", "detail"}
+            for name, value in SECURITY_HEADERS:
+                assert answer.headers[name.decode()] == value.decode()
+        assert gw.delivery.hub.admission.open == 0
+        async with open_websocket_url(f"ws://127.0.0.1:{gw.port}/api/new-releases/ws") as ws:
+            assert (await receive(ws))["event"] == "subscribed"  # admitted from the same address
+            streams = (await gw.delivery.health())["streams"]
+            assert (streams["websocket"], gw.delivery.hub.admission.open) == (1, 1)  # health tells the truth
+
+
+async def test_failed_handshakes_do_not_fill_the_global_limit(db):
+    async with open_gateway(db, max_streams=2, stream_limit_per_ip=0) as gw, raw_clients(gw.port) as connect:
+        for headers in [NO_KEY, VERSION_8] * 3:
+            stream = await connect()
+            await stream.send_all(upgrade(*headers))
+            [answer] = await read_responses(stream, ["GET"])
+            if headers is VERSION_8:
+                assert (answer.status, answer.json()["error"]) == (426, "unsupported_websocket_version")
+                assert answer.headers["sec-websocket-version"] == "13"
+            else:
+                assert answer.status == 400
+        assert gw.delivery.hub.admission.open == 0
+        async with open_wire_client(gw.port) as one, open_wire_client(gw.port) as two:
+            assert [(await c.message())["event"] for c in (one, two)] == ["subscribed"] * 2

@@ -27,9 +27,9 @@ from hypercorn.utils import wrap_app
 
 from vibed.edge.respond import Answer, stored_headers
 from vibed.logs import get_logger
+from vibed.vocab.edge_keys import CLIENT_IP
 
 log = get_logger("vibed.http")
-CLIENT_IP_STATE = "vibed.client_ip"  # the resolved client address, in the ASGI scope's "state"
 
 
 @attrs.define(eq=False)
@@ -79,7 +79,7 @@ class AppBridge:
         collected = _Collected()
         stream = HTTPStream(self.app, self.config, self.context, self, False, client, server,  # type: ignore[arg-type]
                             collected.send, 1)
-        state = {**self.lifespan_state, CLIENT_IP_STATE: client_ip}
+        state = {**self.lifespan_state, CLIENT_IP: client_ip}
         await stream.handle(Request(stream_id=1, headers=list(request.headers), http_version=request.http_version.decode(),
                                     method=request.method.decode("ascii"), raw_path=request.target,
                                     state=state))  # type: ignore[arg-type]

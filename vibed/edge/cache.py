@@ -23,8 +23,9 @@ import attrs
 import trio
 
 from vibed.edge.respond import Answer
+from vibed.vocab.edge_keys import EDGE_CACHE
 
-MARK = b"x-vibed-edge-cache"
+MARK = EDGE_CACHE.encode()
 
 
 @attrs.frozen

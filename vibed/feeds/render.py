@@ -18,6 +18,7 @@ import attrs
 from feedgen.feed import FeedGenerator
 
 from vibed.feeds.entries import TAG_AUTHORITY, Entry
+from vibed.vocab.clock import utc_iso
 
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)  # an empty feed's date: fixed, so its ETag is too
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -89,16 +90,12 @@ def rss(info: FeedInfo, entries: Sequence[Entry]) -> bytes:
     return _generator(info, entries, "application/rss+xml").rss_str(pretty=False)
 
 
-def _iso(stamp: dt.datetime) -> str:
-    return stamp.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def json_feed(info: FeedInfo, entries: Sequence[Entry]) -> bytes:
     items: list[dict[str, Any]] = []
     for entry in entries:
         item: dict[str, Any] = {
             "id": entry.id, "url": entry.link, "title": entry.title, "content_text": entry.summary,
-            "date_published": _iso(entry.published), "date_modified": _iso(entry.updated),
+            "date_published": utc_iso(entry.published, "seconds"), "date_modified": utc_iso(entry.updated, "seconds"),
             "authors": [{"name": name} for name in entry.artists],
             "tags": [t for t in (entry.language, entry.kind, entry.source) if t],
         }

@@ -93,6 +93,8 @@ class StreamsHealth:
     max: int
     slow_disconnects: int
     last_event_id: int
+    replay: Mapping[str, Any] = attrs.field(factory=dict)  # the replayer's counters (delivery/replay.py)
+    recent: Mapping[str, Any] = attrs.field(factory=dict)  # the ring of recent events: size and floor id
 
 
 @attrs.frozen

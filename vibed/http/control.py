@@ -3,7 +3,8 @@
 Protected: with JWT_SECRET a Bearer JWT is required.  Without it only a *direct* loopback client
 may ask: the socket's peer is loopback, no proxy is trusted (``VIBED_TRUSTED_PROXIES`` empty),
 and the request carries no forwarding header.  Behind a local proxy every client's peer is
-127.0.0.1, so any of those signs means "someone else, relayed" and the answer is 403.
+127.0.0.1, so any of those signs means "someone else, relayed" and the answer is 403.  A browser
+page on this machine is a loopback peer too: ``local_authority`` says what else it must show.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from quart import Blueprint, current_app, jsonify, request
 from vibed.edge.client_ip import parse_address
 from vibed.http.auth import AuthError, verify_bearer
 from vibed.http.errors import ApiError
+from vibed.http.local_authority import loopback_problem
 from vibed.vocab.languages import LANGUAGES
 
 blueprint = Blueprint("control", __name__)
@@ -43,19 +45,29 @@ def direct_loopback(peer: str | None, headers: Any, trusted_proxies: Any) -> boo
     return _is_loopback(peer)
 
 
-def authorize(runtime: Any) -> None:
+LOCAL_OWNER = "local"  # loopback authority's own; no token names it (theirs are "jwt:<sub>")
+
+
+def authorize(runtime: Any) -> str:
+    """Who asks, as the owner of what they make: ``jwt:<sub>`` with a token, ``local`` under loopback
+    authority; a 401 or 403 for anyone else."""
     config = runtime.config
     secret = config.jwt_secret
     if secret:
         try:
-            verify_bearer(request.headers.get("Authorization"), secret, audience=config.jwt_audience,
-                          max_ttl=config.jwt_max_ttl)
+            claims = verify_bearer(request.headers.get("Authorization"), secret, audience=config.jwt_audience,
+                                   max_ttl=config.jwt_max_ttl)
         except AuthError as exc:
             raise ApiError(401, "unauthorized", str(exc), {"WWW-Authenticate": 'Bearer realm="vibed"'}) from None
-    elif not direct_loopback(request.remote_addr, request.headers, config.trusted_proxies):
+        return f"jwt:{claims['sub']}"
+    if not direct_loopback(request.remote_addr, request.headers, config.trusted_proxies):
         raise ApiError(403, "forbidden", "without JWT_SECRET control endpoints answer only direct loopback "
                                          "clients (no trusted proxy, no forwarding header); set JWT_SECRET "
                                          "and send a Bearer token")
+    problem = loopback_problem(request.headers, config.host)
+    if problem is not None:
+        raise ApiError(403, "forbidden", problem)
+    return LOCAL_OWNER
 
 
 def _string_list(body: dict[str, Any], key: str, allowed: Any) -> tuple[str, ...] | None:

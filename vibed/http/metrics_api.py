@@ -9,12 +9,11 @@ from quart import Blueprint, Response, current_app, request
 from vibed.health import WebhooksHealth
 from vibed.http.health import health_report
 from vibed.metrics import CONTENT_TYPE
+from vibed.vocab.edge_keys import ROUTE
 from vibed.webhooks.sender import WebhookSender
 
 if TYPE_CHECKING:  # the daemon's module builds the app that imports this one
     from vibed.daemon import Runtime
-
-ROUTE_HEADER = "X-Vibed-Route"  # read and removed by the edge (vibed/edge/router.py)
 
 blueprint = Blueprint("metrics", __name__)
 
@@ -25,7 +24,7 @@ def register(app: Any) -> None:
     @app.after_request
     async def _route(response: Response) -> Response:
         # the edge counts every answer (its own and cached ones too) under this route, then drops the header
-        response.headers[ROUTE_HEADER] = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        response.headers[ROUTE] = request.url_rule.rule if request.url_rule is not None else "unmatched"
         return response
 
 
@@ -45,6 +44,7 @@ async def metrics() -> Response:
         releases_stored=0 if writer is None else writer.first_seen_total,
         events_published=0 if writer is None else writer.stored_events,
         clients=0 if streams is None else streams.sse + streams.websocket,
+        replay=runtime.parts.delivery.replayer.statistics() if runtime.parts.delivery is not None else None,
         sources={} if pipeline is None else {name: s.available for name, s in pipeline.sources.items()},
         polling={} if pipeline is None else dict(pipeline.polling),
     )

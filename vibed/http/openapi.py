@@ -13,7 +13,7 @@ from quart import Blueprint, Response, jsonify
 
 import vibed
 from vibed.http.openapi_schemas import HEADERS, KINDS, LIMITED, RESPONSES, SCHEMAS, SOURCES, error
-from vibed.http.releases import EDGE_CACHE
+from vibed.vocab.edge_keys import EDGE_CACHE
 from vibed.vocab.languages import LANGUAGES
 
 blueprint = Blueprint("openapi", __name__)

@@ -8,7 +8,7 @@ from typing import Any
 
 from quart import Blueprint, Response, current_app
 
-from vibed.http.releases import EDGE_CACHE
+from vibed.vocab.edge_keys import EDGE_CACHE
 
 blueprint = Blueprint("page", __name__)
 ASSETS = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}

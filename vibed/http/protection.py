@@ -5,7 +5,8 @@ limit, answered CORS preflights, and adds the security headers, CORS and ``RateL
 every answer.  Left to the app:
 - the client's address as the edge resolved it (``g.vibed_client_ip``), for the control endpoint;
 - a query string that is not UTF-8 is a 400 (the framework would quietly turn its bytes into
-  U+FFFD and answer a question nobody asked).
+  U+FFFD and answer a question nobody asked);
+- a mutating request's body that is not declared JSON is a 415 (``local_authority.json_problem``).
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ from urllib.parse import unquote_to_bytes
 
 from quart import g, request
 
-from vibed.edge.asgi import CLIENT_IP_STATE
 from vibed.http.errors import ApiError
+from vibed.http.local_authority import json_problem
+from vibed.vocab.edge_keys import CLIENT_IP
 
 
 def register(app: Any) -> None:
     @app.before_request
     async def _client_ip() -> None:
-        g.vibed_client_ip = request.scope.get("state", {}).get(CLIENT_IP_STATE, request.remote_addr)
+        g.vibed_client_ip = request.scope.get("state", {}).get(CLIENT_IP, request.remote_addr)
 
     @app.before_request
     async def _refuse_non_utf8_query() -> None:
@@ -31,3 +33,9 @@ def register(app: Any) -> None:
         except UnicodeDecodeError:
             raise ApiError(400, "invalid_query_string", "the query string is not UTF-8 "
                                                         "(percent-encode UTF-8 bytes)") from None
+
+    @app.before_request
+    async def _refuse_undeclared_bodies() -> None:
+        problem = json_problem(request.method, request.headers)
+        if problem is not None:
+            raise ApiError(415, "unsupported_media_type", problem)

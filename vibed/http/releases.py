@@ -18,10 +18,10 @@ from vibed.http.errors import ApiError
 from vibed.http.listing_params import parse_listing
 from vibed.store.listing import get_release, list_releases
 from vibed.store.releases import row_json
+from vibed.vocab.edge_keys import EDGE_CACHE
 
 blueprint = Blueprint("releases", __name__)
-CACHE_CONTROL = "public, max-age=5"  # short: new releases arrive live, and SSE is the fresh path
-EDGE_CACHE = "X-Vibed-Edge-Cache"  # the edge may answer this target from memory (vibed/edge/cache.py)
+CACHE_CONTROL = "max-age=5"  # short: new releases arrive live, and SSE is the fresh path
 
 
 def register(app: Any) -> None:

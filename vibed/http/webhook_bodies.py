@@ -3,7 +3,6 @@ JSON of a subscription and of a delivery.  Every bad value is a 400 naming the f
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -13,30 +12,27 @@ from werkzeug.datastructures import MultiDict
 
 from vibed.http.errors import ApiError
 from vibed.http.listing_params import KINDS, SOURCES, parse_languages
+from vibed.vocab.clock import utc_iso
 from vibed.webhooks.formats import FORMATS
 from vibed.webhooks.targets import TargetRules, url_problem
 
 FIELDS = ("url", "language", "source", "kind", "format")
 
 
-def _iso(stamp: dt.datetime | None) -> str | None:
-    return None if stamp is None else stamp.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def subscription_json(row: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": row["id"], "url": row["url"], "language": list(row["languages"] or []),
             "source": row["source"], "kind": row["kind"], "format": row["format"],
-            "created_at": _iso(row["created_at"]), "paused": row["paused_at"] is not None,
+            "created_at": utc_iso(row["created_at"]), "paused": row["paused_at"] is not None,
             "paused_reason": row["paused_reason"], "consecutive_failures": row["consecutive_failures"],
             "pending": row["pending"], "dead": row["dead"]}
 
 
 def delivery_json(row: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": row["id"], "webhook_id": f"msg_{row['id']}", "event_id": row["event_id"], "state": row["state"],
-            "attempts": row["attempts"], "next_attempt_at": _iso(row["next_attempt_at"]) if row["state"] == "pending"
-            else None, "last_attempt_at": _iso(row["last_attempt_at"]), "last_status": row["last_status"],
-            "last_error": row["last_error"], "delivered_at": _iso(row["delivered_at"]),
-            "created_at": _iso(row["created_at"])}
+            "attempts": row["attempts"], "next_attempt_at": utc_iso(row["next_attempt_at"]) if row["state"] == "pending"
+            else None, "last_attempt_at": utc_iso(row["last_attempt_at"]), "last_status": row["last_status"],
+            "last_error": row["last_error"], "delivered_at": utc_iso(row["delivered_at"]),
+            "created_at": utc_iso(row["created_at"])}
 
 
 def bad(detail: str) -> ApiError:

@@ -20,6 +20,7 @@ import structlog
 
 from vibed.logs.debug import OFF, DebugSpec, namespace_of, parse_debug
 from vibed.logs.redact import redact_urls_in
+from vibed.vocab.clock import utc_iso
 
 _secrets: list[str] = []
 _debug_libraries: list[str] = []  # library loggers set to DEBUG by the last configure_logging
@@ -37,8 +38,7 @@ def _only_enabled(spec: DebugSpec) -> Any:
 
 
 def _timestamp(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    now = dt.datetime.now(dt.UTC)
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    stamp = utc_iso(dt.datetime.now(dt.UTC))
     # the guide's shape: timestamp first, then event, then fields
     return {"timestamp": stamp, "event": event.pop("event", ""), **event}
 

@@ -26,7 +26,7 @@ from vibed.pipeline import fetch_state, history, learning, planner
 from vibed.pipeline.scheduler import ROUND_TIMEOUT, RoundProgress, Scheduler, new_round_id
 from vibed.store import bucket
 from vibed.store.postgres import Database, DatabaseUnavailable
-from vibed.vocab.clock import Clock
+from vibed.vocab.clock import Clock, utc_iso
 from vibed.vocab.messages import FetchJob, Poke
 
 log = get_logger("vibed.scheduler")
@@ -195,7 +195,7 @@ class AdaptiveScheduler(Scheduler):
         for (source, scope), t in sorted(self.timings.items()):
             nxt = t.next_poll(now)
             scopes.setdefault(source, {})[scope] = {
-                "next_poll": nxt.isoformat().replace("+00:00", "Z"),
+                "next_poll": utc_iso(nxt, "auto"),
                 "next_poll_in_s": round(max(0.0, (nxt - now).total_seconds()), 1),
                 "interval_s": round(planner.after_poll(t.interval_s, t.last_new), 1),
                 "learned_rate_per_hour": round(t.rate, 3),
@@ -210,5 +210,5 @@ class AdaptiveScheduler(Scheduler):
 
 def cron_snapshot(scheduler: Scheduler) -> dict[str, Any]:
     nxt = scheduler.next_fire(scheduler.now())
-    return {"mode": "cron", "next_round": nxt.isoformat().replace("+00:00", "Z")}
+    return {"mode": "cron", "next_round": utc_iso(nxt, "auto")}
 

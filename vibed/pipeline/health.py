@@ -7,11 +7,13 @@ networks with silently empty results instead of an error.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import attrs
 
 from vibed.health import ScopeReport, ScopeState, without_addresses
+from vibed.vocab.clock import utc_iso
 from vibed.vocab.messages import Failure, FailureKind, Page
 
 SUSPECT_AFTER = 3  # empty first pages in a row
@@ -86,6 +88,4 @@ class ScopeHealth:
         return out
 
 def _iso(stamp: float | None) -> str | None:
-    if stamp is None:
-        return None
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
+    return None if stamp is None else utc_iso(dt.datetime.fromtimestamp(stamp, dt.UTC), "seconds")

@@ -21,6 +21,7 @@ from croniter import croniter
 
 from vibed.config import Config
 from vibed.logs import get_logger
+from vibed.vocab.clock import utc_iso
 from vibed.vocab.messages import FetchJob, Poke
 
 log = get_logger("vibed.scheduler")
@@ -99,7 +100,7 @@ class Scheduler:
                     continue
                 cron = poke is None  # the cron time came
                 if poke is None:
-                    slot = fire.strftime("%Y-%m-%dT%H:%M:%SZ")
+                    slot = utc_iso(fire, "seconds")
                     poke = Poke(origin="cron", round_id=new_round_id())
                 else:
                     poke = self.take_poke(poke)

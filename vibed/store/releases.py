@@ -23,6 +23,7 @@ import asyncpg
 import attrs
 
 from vibed.store.postgres import Database
+from vibed.vocab.clock import utc_iso
 from vibed.vocab.messages import Release, StoredEvent
 
 # one webhook_outbox row per event and matching subscription (the rest of the outbox is vibed.webhooks.outbox);
@@ -97,7 +98,7 @@ def release_json(release_id: int, release: Release, first_seen: dt.datetime | No
         "image": release.image,
         "url": release.url,
         "explicit": release.explicit,
-        "first_seen": _iso(first_seen),
+        "first_seen": utc_iso(first_seen),
     }
 
 
@@ -118,14 +119,8 @@ def row_json(row: Mapping[str, Any]) -> dict[str, Any]:
         "image": row["image"],
         "url": row["url"],
         "explicit": row["explicit"],
-        "first_seen": _iso(row["first_seen"]),
+        "first_seen": utc_iso(row["first_seen"]),
     }
-
-
-def _iso(stamp: dt.datetime | None) -> str | None:
-    if stamp is None:
-        return None
-    return stamp.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _columns(releases: Sequence[Release]) -> list[list[Any]]:

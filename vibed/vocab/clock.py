@@ -1,4 +1,5 @@
-"""The scheduler's clock: the wall clock, or a sped-up trace clock for the simulator's trace mode.
+"""Time: the one UTC timestamp format (``utc_iso``), and the scheduler's clock — the wall clock, or a
+sped-up trace clock for the simulator's trace mode.
 
 ``VIBED_TRACE_CLOCK="<wall epoch>,<trace epoch>,<speed>"`` makes the scheduler (and what it learns
 from stored history) live in trace time: ``trace = trace0 + (wall - wall0) × speed``.  Only the
@@ -10,8 +11,23 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from typing import overload
 
 import attrs
+
+
+@overload
+def utc_iso(stamp: dt.datetime, timespec: str = ...) -> str: ...
+@overload
+def utc_iso(stamp: None, timespec: str = ...) -> None: ...
+@overload
+def utc_iso(stamp: dt.datetime | None, timespec: str = ...) -> str | None: ...
+
+
+def utc_iso(stamp: dt.datetime | None, timespec: str = "milliseconds") -> str | None:
+    """``2026-11-28T19:00:00.123Z``: an aware instant in UTC with a ``Z``; ``timespec`` as ``isoformat``'s
+    ("seconds", "milliseconds", "auto"); None stays None."""
+    return None if stamp is None else stamp.astimezone(dt.UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 @attrs.frozen

@@ -17,12 +17,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from vibed.vocab.clock import utc_iso
+
 FORMATS = ("generic", "discord", "slack")
 EVENT_TYPE = "release.new"
-
-
-def _iso(stamp: dt.datetime | None) -> str | None:
-    return None if stamp is None else stamp.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _line(release: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -33,7 +31,7 @@ def _line(release: Mapping[str, Any]) -> tuple[str, str, str]:
 
 
 def generic(release: Mapping[str, Any], created_at: dt.datetime | None) -> dict[str, Any]:
-    return {"type": EVENT_TYPE, "timestamp": _iso(created_at), "data": dict(release)}
+    return {"type": EVENT_TYPE, "timestamp": utc_iso(created_at), "data": dict(release)}
 
 
 def discord(release: Mapping[str, Any], created_at: dt.datetime | None) -> dict[str, Any]:
@@ -45,7 +43,7 @@ def discord(release: Mapping[str, Any], created_at: dt.datetime | None) -> dict[
     if release.get("image"):
         embed["thumbnail"] = {"url": release["image"]}
     if created_at is not None:
-        embed["timestamp"] = _iso(created_at)
+        embed["timestamp"] = utc_iso(created_at)
     return {"content": f"New {release.get('kind', 'release')}: {title} — {artists}"[:2000], "embeds": [embed],
             "allowed_mentions": {"parse": []}}
 

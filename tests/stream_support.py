@@ -80,6 +80,11 @@ def tiny_app() -> QuartTrio:
         return Response(b"{}", content_type="application/json",
                         headers={"Last-Modified": "Sun, 29 Nov 2026 09:00:00 GMT", "ETag": '"dated"'})
 
+    @app.get("/api/target")
+    async def target() -> Any:  # what the app routed: path, query and Host
+        from quart import request
+        return {"path": request.path, "query": request.query_string.decode(), "host": request.host}
+
     @app.get("/api/big")
     async def big() -> Any:  # more than any socket buffer holds: a client that stops reading blocks it
         from quart import Response

@@ -6,6 +6,7 @@ Anything the daemon cannot honour raises ``BadStreamRequest``, answered as 400 J
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import parse_qs
 
@@ -80,17 +81,24 @@ class StreamRequest:
     last_event_id: int | None  # None = live only, no replay
 
 
-def parse_stream_request(query: str, headers: Mapping[str, str]) -> StreamRequest:
-    """From the raw query string and the (lower-cased) request headers."""
+@functools.lru_cache(maxsize=1024)  # a crowd asks with a handful of query strings: each is parsed once
+def _parse_query(query: str) -> tuple[StreamFilter, str | None]:
+    """The filter and the ``last_event_id`` parameter (unparsed) of a query string."""
     try:
         params = parse_qs(query, keep_blank_values=True, strict_parsing=False, max_num_fields=64)
     except ValueError as exc:
         raise BadStreamRequest("bad_query_string", str(exc)) from None
     # other parameters are ignored: EventSource polyfills and caches add their own (``_=...``)
     stream_filter = build_filter(params.get("language"), params.get("source"), params.get("kind"))
+    return stream_filter, (params["last_event_id"][-1] if params.get("last_event_id") else None)
+
+
+def parse_stream_request(query: str, headers: Mapping[str, str]) -> StreamRequest:
+    """From the raw query string and the (lower-cased) request headers."""
+    stream_filter, last_param = _parse_query(query)
     last: int | None = None
     if "last-event-id" in headers and headers["last-event-id"].strip():
         last = parse_event_id(headers["last-event-id"], "the Last-Event-ID header")
-    elif params.get("last_event_id"):
-        last = parse_event_id(params["last_event_id"][-1], "last_event_id")
+    elif last_param is not None:
+        last = parse_event_id(last_param, "last_event_id")
     return StreamRequest(stream_filter, last)

@@ -23,6 +23,7 @@ import trio
 from vibed.edge.exchange import RequestHead
 from vibed.edge.framing import HEAD_LIMIT, framing_refusal, oversized_head
 from vibed.edge.respond import Answer, error_answer, render
+from vibed.edge.target import routed_request
 from vibed.vocab.wire import receive_some, send_all
 
 LINGER_S = 2.0  # after an error answer: how long what the client still sends is read and dropped
@@ -132,10 +133,12 @@ async def _read_head(router: Router, conn: h11.Connection, sock: socket.socket, 
             refusal = framing_refusal(event)
             if refusal is None and before - len(conn.trailing_data[0]) > HEAD_LIMIT:
                 refusal = error_answer(431, "header_too_large", "the request head is larger than 32 KiB")
-            if refusal is not None:
-                await refuse(conn, sock, refusal, timeouts.write)
+            routed = routed_request(event) if refusal is None else None
+            if routed is None:
+                await refuse(conn, sock, refusal or error_answer(
+                    400, "bad_request", "the request target is neither a path nor an http(s) URL"), timeouts.write)
                 return None
-            return RequestHead.of(event, conn, sock, peer, reused)
+            return RequestHead.of(routed, conn, sock, peer, reused)
         if event is not h11.NEED_DATA:  # ConnectionClosed: the client is done with us
             return None
         if started:

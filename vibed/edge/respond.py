@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import formatdate
 from http import HTTPStatus
 
 import attrs
@@ -102,39 +102,6 @@ def decorated(answer: Answer, extra: Sequence[Header]) -> list[Header]:
     return headers
 
 
-def not_modified(answer: Answer) -> Answer:
-    """The 304 for ``answer``: its validators and caching headers, no body, no body headers."""
-    keep = tuple((k, v) for k, v in answer.headers if k not in (b"content-type", b"content-length"))
-    return Answer(304, keep)
-
-
-def unchanged_for(answer: Answer, if_none_match: str | None, if_modified_since: str | None) -> bool:
-    """RFC 9110 §13.2.2: If-None-Match decides when sent (against ``ETag``); otherwise
-    If-Modified-Since against ``Last-Modified``.  Only for a 200 to GET or HEAD (the caller's part)."""
-    etag = answer.header(b"etag")
-    if if_none_match is not None:
-        return etag is not None and etag_matches(if_none_match, etag)
-    modified = answer.header(b"last-modified")
-    if if_modified_since is None or modified is None:
-        return False
-    try:
-        return parsedate_to_datetime(modified.decode("latin-1")) <= parsedate_to_datetime(if_modified_since)
-    except (TypeError, ValueError):  # an unreadable date is ignored, as the RFC says
-        return False
-
-
-def etag_matches(header: str | None, etag: bytes) -> bool:
-    """RFC 9110 weak comparison: ``W/"x"`` matches ``"x"``; ``*`` matches anything."""
-    if not header:
-        return False
-    tag = etag.decode("latin-1")
-    for candidate in header.split(","):
-        candidate = candidate.strip()
-        if candidate == "*" or candidate.removeprefix("W/") == tag:
-            return True
-    return False
-
-
 def render_head(conn: h11.Connection, answer: Answer, extra: Sequence[Header] = (), *,
                 close: bool = False) -> bytes:
     """The status line and headers; the body follows (an endless one, for a stream)."""
@@ -156,3 +123,35 @@ def render(conn: h11.Connection, answer: Answer, extra: Sequence[Header] = (), *
     if answer.body and not head and answer.status not in _BODILESS:
         out += conn.send(h11.Data(data=answer.body)) or b""
     return out + (conn.send(h11.EndOfMessage()) or b"")
+
+
+@attrs.define(eq=False)
+class HeadCache:
+    """A response head that repeats (every stream's 200), rendered by h11 once per second for each
+    kind of request and then copied: h11's rendering is the largest cost of opening a stream.
+
+    What h11 writes depends on the request's HTTP version and ``Connection`` header (chunked body
+    or not, ``Connection: close``) and on the second (``Date``): that is the key.  ``extra`` (CORS,
+    RateLimit-*, which change from request to request) is written after the held lines, as
+    ``render_head`` would write it (unvalidated: the edge's own headers).  A copied head is not
+    passed through ``conn``, so the connection must not answer anything after it (a stream's does
+    not: its socket leaves h11 for good)."""
+
+    answer: Answer
+    _date: bytes = b""
+    _heads: dict[tuple[bytes, ...], tuple[bytes, bool]] = attrs.field(factory=dict)
+
+    def render(self, conn: h11.Connection, request: h11.Request, extra: Sequence[Header]) -> tuple[bytes, bool]:
+        """The head, and whether the body that follows is chunked."""
+        date = http_date()
+        if date != self._date:
+            self._date, self._heads = date, {}
+        key = (request.http_version, *(v for k, v in request.headers if k == b"connection"))
+        held = self._heads.get(key)
+        if held is None:
+            head = render_head(conn, self.answer)
+            held = (head[:-2], b"transfer-encoding: chunked" in head.lower())  # HTTP/1.1 yes, 1.0 no
+            if len(self._heads) < 16:  # a few kinds of request per second; others are rendered each time
+                self._heads[key] = held
+        lines, chunked = held
+        return lines + b"".join(b"%s: %s\r\n" % header for header in extra) + b"\r\n", chunked

@@ -3,8 +3,8 @@
 ``Router.route`` is called for every request on every connection.  The guard speaks first
 (client address, CORS preflight, per-IP limit); then a stream request (SSE ``GET``, WebSocket
 upgrade) becomes a hub client and the connection's task ends; a cacheable ``GET``/``HEAD`` is
-answered from the edge cache while it is fresh; anything else runs the app.  Conditional GET
-(``If-None-Match`` → 304) is decided here, for cached and uncached answers alike.
+answered from the edge cache while it is fresh; anything else runs the app.  Preconditions
+(304, 412; vibed/edge/conditional.py) are decided here, for cached and uncached answers alike.
 """
 
 from __future__ import annotations
@@ -18,25 +18,24 @@ import trio
 from vibed.delivery.filters import BadStreamRequest, StreamRequest, parse_stream_request
 from vibed.delivery.frames import STREAM_HEADERS
 from vibed.delivery.hub import Hub
-from vibed.delivery.sse import RETRY_AFTER, StreamSettings, admit_nowait, serve_sse
+from vibed.delivery.replay import Replayer
+from vibed.delivery.sse import RETRY_AFTER, StreamSettings, admit_nowait, come_back_later, serve_sse
 from vibed.delivery.ws_upgrade import handshake_refusal, serve_websocket, upgrade_bytes
 from vibed.edge.asgi import AppBridge
 from vibed.edge.cache import MARK, EdgeCache
+from vibed.edge.conditional import preconditions, shared_cacheable, unsafe_refusal
 from vibed.edge.connection import DEFAULT_TIMEOUTS, Timeouts, read_body, refuse
 from vibed.edge.exchange import RequestHead
 from vibed.edge.framing import method_refusal
 from vibed.edge.guard import Guard, Verdict
 from vibed.edge.respond import (
     Answer,
+    HeadCache,
     Header,
     as_json_error,
     error_answer,
-    not_modified,
     render,
-    render_head,
-    unchanged_for,
 )
-from vibed.store.postgres import Database
 from vibed.vocab import edge_keys
 from vibed.vocab.wire import send_all
 
@@ -44,6 +43,7 @@ STREAM_PATHS = frozenset({"/api/new-releases/stream", "/api/new-releases/events"
 WS_PATH = "/api/new-releases/ws"
 ROUTE = edge_keys.ROUTE.encode()  # internal: the app's route template, for per-route metrics
 BODY_LIMIT = 64 * 1024
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 # (kind, "fresh" | "reused"), (route, status): what the edge reports to the metrics
 StreamHook = Callable[[str, bool], None]
@@ -61,7 +61,7 @@ def _quiet_answer(route: str, status: int) -> None:
 @attrs.define(eq=False)
 class Router:
     hub: Hub
-    db: Database
+    replayer: Replayer
     settings: StreamSettings
     app: AppBridge
     cache: EdgeCache
@@ -71,6 +71,7 @@ class Router:
     on_answer: AnswerHook = _quiet_answer
     idle: set[trio.CancelScope] = attrs.field(factory=set)
     closing: bool = False  # shutting down: every answer closes its connection
+    stream_head: HeadCache = attrs.field(factory=lambda: HeadCache(Answer(200, STREAM_HEADERS)))
 
     def close_idle_nowait(self) -> None:
         """Shutdown: no new request is read; connections waiting for one end now."""
@@ -103,8 +104,10 @@ class Router:
             if bad is not None:
                 return error_answer(bad.status, bad.error, bad.detail, bad.headers)
         refusal = admit_nowait(self.hub, ip)
-        if refusal is not None:
+        if refusal is not None and head.path == WS_PATH:
             return error_answer(503, "too_many_streams", refusal, [("Retry-After", RETRY_AFTER)])
+        if refusal is not None:  # never a non-200 to an EventSource for load: it would give up for good
+            return Answer(200, (*STREAM_HEADERS, (b"connection", b"close")), come_back_later(refusal))
         return request
 
     async def _stream(self, head: RequestHead, verdict: Verdict) -> bool:
@@ -124,20 +127,19 @@ class Router:
 
     async def _sse(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> None:
         # the stream's head carries what every answer to this request carries (CORS, RateLimit-*)
-        response_head = render_head(head.conn, Answer(200, STREAM_HEADERS), verdict.headers)
-        chunked = b"transfer-encoding: chunked" in response_head.lower()  # HTTP/1.1 yes, 1.0 no
-        await serve_sse(self.hub, self.db, self.settings, head.sock, response_head, chunked, request, verdict.ip)
+        response_head, chunked = self.stream_head.render(head.conn, head.request, verdict.headers)
+        await serve_sse(self.hub, self.replayer, self.settings, head.sock, response_head, chunked, request, verdict.ip)
 
     async def _websocket(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> None:
         # trio-websocket reads the handshake itself: give it the request again, then what followed it
-        await serve_websocket(self.hub, self.db, self.settings, head.sock,
+        await serve_websocket(self.hub, self.replayer, self.settings, head.sock,
                               upgrade_bytes(head.request) + head.conn.trailing_data[0], request, verdict.ip,
                               partial(self.guard.recount, verdict.ip), handshake_timeout=self.timeouts.head)
 
     # -- everything else ---------------------------------------------------------------------
     async def _ordinary(self, head: RequestHead, verdict: Verdict) -> None:
         readonly = head.method in ("GET", "HEAD") and not head.has_body
-        key = head.request.target
+        key = head.target  # one key for every spelling of a target (target.py)
         if readonly:
             entry = await self.cache.lookup(key)
             if entry is not None:
@@ -146,6 +148,9 @@ class Router:
         body = await read_body(head, BODY_LIMIT, self.timeouts)
         if isinstance(body, Answer):
             await self._write(head, body, verdict.headers, "edge", close=True)
+            return
+        if head.method not in _SAFE and (refusal := unsafe_refusal(head.headers)) is not None:
+            await self._write(head, refusal, verdict.headers, "edge")
             return
         # a GET fills the cache (a HEAD's answer has no body to keep)
         fill = self.cache.begin_fill(key) if readonly and head.method == "GET" else None
@@ -164,9 +169,10 @@ class Router:
 
     async def _write(self, head: RequestHead, answer: Answer, extra: list[Header], route: str, *,
                      close: bool = False) -> None:
-        if answer.status == 200 and head.method in ("GET", "HEAD") and unchanged_for(
-                answer, head.headers.get("if-none-match"), head.headers.get("if-modified-since")):
-            answer = not_modified(answer)
+        if head.method in ("GET", "HEAD"):
+            answer = preconditions(answer, head.headers)
+        if extra and shared_cacheable(answer):  # what one client's limit says must not be stored for others
+            extra = [h for h in extra if not h[0].startswith(b"ratelimit-")]
         self.on_answer(route, answer.status)
         if close or self.closing or answer.status in (408, 413, 431) or answer.header(b"connection") == b"close":
             answer = Answer(answer.status, tuple(h for h in answer.headers if h[0] != b"connection"), answer.body)

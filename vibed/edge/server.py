@@ -147,9 +147,13 @@ async def serve_edge(router: Router, host: str, port: int, *, shutdown: trio.Eve
 def metric_hooks(metrics: Metrics) -> tuple[Callable[[str, bool], None], Callable[[str, int], None]]:
     """Counters for the router, each labelled child looked up once (``labels`` is not free)."""
     children: dict[tuple[str, int], Any] = {}
+    opened: dict[tuple[str, bool], Any] = {}
 
     def on_stream(kind: str, reused: bool) -> None:
-        metrics.streams.labels(kind, "reused" if reused else "fresh").inc()
+        child = opened.get((kind, reused))
+        if child is None:
+            child = opened[(kind, reused)] = metrics.streams.labels(kind, "reused" if reused else "fresh")
+        child.inc()
 
     def on_answer(route: str, status: int) -> None:
         child = children.get((route, status))
@@ -170,7 +174,7 @@ async def serve_http(delivery: Delivery, app: Any, config: Config, *, host: str,
     cache = cache or EdgeCache(lambda: delivery.sequencer.last_id)
     try:
         async with open_app_bridge(app, hypercorn_config(grace)) as bridge:
-            router = Router(delivery.hub, delivery.db, delivery.settings, bridge, cache, guard, timeouts)
+            router = Router(delivery.hub, delivery.replayer, delivery.settings, bridge, cache, guard, timeouts)
             if metrics is not None:
                 router.on_stream, router.on_answer = metric_hooks(metrics)
             await serve_edge(router, host, port, shutdown=shutdown, grace=grace, task_status=task_status)

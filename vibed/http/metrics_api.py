@@ -43,7 +43,9 @@ async def metrics():  # type: ignore[no-untyped-def]
         sources={name: s.available for name, s in runtime.parts.sources.items()},
         polling=runtime.parts.polling() if runtime.parts.polling is not None else {},
     )
-    return Response(m.render(), status=200, content_type=CONTENT_TYPE)
+    response = Response(m.render(), status=200, content_type=CONTENT_TYPE)
+    response.headers["Cache-Control"] = "no-store"  # a reading of this moment: never reused
+    return response
 
 
 async def _webhooks(runtime: Any) -> dict[str, Any] | None:

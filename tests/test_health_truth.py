@@ -18,6 +18,7 @@ from tests.pipeline_support import (
     quiet_sim_settings,
 )
 from vibed.cli.status import render_status
+from vibed.health import BusHealth, DeliveryHealth, HealthReport, StreamsHealth
 from vibed.pipeline.health import SUSPECT_AFTER
 from vibed.simulator import SimSettings
 
@@ -82,7 +83,9 @@ async def test_a_source_failing_three_runs_in_a_row_degrades_with_its_reason(db,
 
 
 def test_status_counts_stream_clients_of_both_kinds() -> None:
-    text = render_status({"status": "ok", "streams": {"sse": 3, "websocket": 2}})
+    streams = DeliveryHealth(BusHealth("local", "ok"), StreamsHealth(sse=3, websocket=2, max=0, slow_disconnects=0,
+                                                                   last_event_id=0))
+    text = render_status(HealthReport("0.1.0", "all", 1.0, True, False, {}, delivery=streams))
     assert "clients    5 connected (3 SSE, 2 WebSocket)" in text
 
 

@@ -196,12 +196,10 @@ async def test_a_replay_over_the_count_cap_is_one_reset(db):
             assert (await receive(ws))["data"]["last_event_id"] == stored[-1].id
 
 
-async def test_a_replay_over_the_byte_cap_is_one_reset_like_sse(db, monkeypatch):
-    from vibed.delivery import sse
-
-    monkeypatch.setattr(sse, "REPLAY_BYTES", 4000)  # the SSE test's cap: ≈ 12 × 800 bytes exceed it
+async def test_a_replay_over_the_byte_cap_is_one_reset_like_sse(db):
     stored = await store(db, *(release(title="y" * 500) for _ in range(12)))
     async with open_gateway(db) as gw:
+        gw.delivery.replayer.max_bytes = 4000  # the SSE test's cap: ≈ 12 × 800 bytes exceed it
         async with open_websocket_url(f"ws://127.0.0.1:{gw.port}/api/new-releases/ws?last_event_id={stored[0].id}") as ws:
             reset = await receive(ws)
             assert reset["event"] == "reset" and "MiB" in reset["data"]["reason"] and reset["id"] == stored[-1].id

@@ -231,6 +231,9 @@ class Config:
         "how long a delivered webhook delivery stays in its target's log, e.g. 7d")
     webhook_poll: float = setting("VIBED_WEBHOOK_POLL", lambda v: parse_float(v, low=0.05, high=86400), 1.0,
         "seconds between looks at the webhook outbox for retries that came due (a new event wakes it at once)")
+    stale_after: float = setting("VIBED_STALE_AFTER", parse_duration, 3600.0,
+        "health says degraded when no process of the deployment has fetched a scope successfully for this "
+        "long, e.g. 1h, 30m")
 
 SETTINGS: tuple[Setting, ...] = tuple(
     Setting(field=a.name, **a.metadata[_ROW]) for a in attrs.fields(Config)

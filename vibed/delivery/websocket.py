@@ -17,16 +17,14 @@ import attrs
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection
 
-from vibed.delivery import sse
 from vibed.delivery.filters import BadStreamRequest, StreamRequest
 from vibed.delivery.frames import ws_error, ws_event, ws_reset
 from vibed.delivery.hub import Hub
 from vibed.delivery.listener import Listener
-from vibed.delivery.replay import Replay, plan_replay
+from vibed.delivery.replay import Replay, Replayer
 from vibed.delivery.sse import StreamSettings
 from vibed.delivery.ws_messages import parse_ws_message
 from vibed.logs import get_logger
-from vibed.store.postgres import Database
 from vibed.vocab.messages import StoredEvent
 
 log = get_logger("vibed.delivery")
@@ -43,7 +41,7 @@ class WebSocketSession:
 
     ws: WebSocketConnection
     hub: Hub
-    db: Database
+    replayer: Replayer  # the SSE streams' too: memory first, one shared query otherwise
     settings: StreamSettings
     recount: Callable[[], Awaitable[str | None]]  # the per-IP limit: None, or why not now
     last_sent: int = 0
@@ -109,11 +107,9 @@ class WebSocketSession:
         send, receive = trio.open_memory_channel[StoredEvent](self.settings.backlog)
         listener = self._listener = Listener(request.filter, send)
         self.hub.listen_nowait(listener)  # first, so nothing falls between replay and live
-        if request.last_event_id is None:  # live only: it resumes after the newest event delivered
-            replay = Replay((), self.hub.last_id)
-        else:
-            replay = await plan_replay(self.db, request.filter, request.last_event_id, self.settings.replay_cap)
-        for message in replay_messages(replay, request.last_event_id):
+        # live only: it resumes after the newest event delivered (the ring's newest is the hub's)
+        replay = await self.replayer.plan(request.filter, request.last_event_id)
+        for message in replay_messages(replay, request.last_event_id, self.replayer.max_bytes):
             await self._send(message)
         self.last_sent = listener.floor = replay.floor
         await self._send(json.dumps({"event": "subscribed", "data": {
@@ -152,11 +148,10 @@ class WebSocketSession:
             self._session.cancel()
 
 
-def replay_messages(replay: Replay, last_event_id: int | None) -> list[str]:
-    """The replay as messages; one ``reset`` instead when it is one, or larger than SSE's byte cap."""
+def replay_messages(replay: Replay, last_event_id: int | None, cap: int) -> list[str]:
+    """The replay as messages; one ``reset`` instead when it is one, or larger than the byte cap."""
     messages = [ws_event(e) for e in replay.events]
     reset = replay.reset
-    cap = sse.REPLAY_BYTES  # read now: one cap for both kinds of stream
     if reset is None and sum(len(m.encode()) for m in messages) > cap:
         reset = f"the events since {last_event_id} are more than {cap >> 20} MiB: refetch the list"
     if reset is None:

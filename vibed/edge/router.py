@@ -18,7 +18,8 @@ import trio
 from vibed.delivery.filters import BadStreamRequest, StreamRequest, parse_stream_request
 from vibed.delivery.frames import STREAM_HEADERS
 from vibed.delivery.hub import Hub
-from vibed.delivery.sse import RETRY_AFTER, StreamSettings, admit_nowait, serve_sse
+from vibed.delivery.replay import Replayer
+from vibed.delivery.sse import RETRY_AFTER, StreamSettings, admit_nowait, come_back_later, serve_sse
 from vibed.delivery.ws_upgrade import handshake_refusal, serve_websocket, upgrade_bytes
 from vibed.edge.asgi import AppBridge
 from vibed.edge.cache import MARK, EdgeCache
@@ -35,7 +36,6 @@ from vibed.edge.respond import (
     error_answer,
     render,
 )
-from vibed.store.postgres import Database
 from vibed.vocab import edge_keys
 from vibed.vocab.wire import send_all
 
@@ -61,7 +61,7 @@ def _quiet_answer(route: str, status: int) -> None:
 @attrs.define(eq=False)
 class Router:
     hub: Hub
-    db: Database
+    replayer: Replayer
     settings: StreamSettings
     app: AppBridge
     cache: EdgeCache
@@ -104,8 +104,10 @@ class Router:
             if bad is not None:
                 return error_answer(bad.status, bad.error, bad.detail, bad.headers)
         refusal = admit_nowait(self.hub, ip)
-        if refusal is not None:
+        if refusal is not None and head.path == WS_PATH:
             return error_answer(503, "too_many_streams", refusal, [("Retry-After", RETRY_AFTER)])
+        if refusal is not None:  # never a non-200 to an EventSource for load: it would give up for good
+            return Answer(200, (*STREAM_HEADERS, (b"connection", b"close")), come_back_later(refusal))
         return request
 
     async def _stream(self, head: RequestHead, verdict: Verdict) -> bool:
@@ -126,11 +128,11 @@ class Router:
     async def _sse(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> None:
         # the stream's head carries what every answer to this request carries (CORS, RateLimit-*)
         response_head, chunked = self.stream_head.render(head.conn, head.request, verdict.headers)
-        await serve_sse(self.hub, self.db, self.settings, head.sock, response_head, chunked, request, verdict.ip)
+        await serve_sse(self.hub, self.replayer, self.settings, head.sock, response_head, chunked, request, verdict.ip)
 
     async def _websocket(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> None:
         # trio-websocket reads the handshake itself: give it the request again, then what followed it
-        await serve_websocket(self.hub, self.db, self.settings, head.sock,
+        await serve_websocket(self.hub, self.replayer, self.settings, head.sock,
                               upgrade_bytes(head.request) + head.conn.trailing_data[0], request, verdict.ip,
                               partial(self.guard.recount, verdict.ip), handshake_timeout=self.timeouts.head)
 

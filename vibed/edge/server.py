@@ -174,7 +174,7 @@ async def serve_http(delivery: Delivery, app: Any, config: Config, *, host: str,
     cache = cache or EdgeCache(lambda: delivery.sequencer.last_id)
     try:
         async with open_app_bridge(app, hypercorn_config(grace)) as bridge:
-            router = Router(delivery.hub, delivery.db, delivery.settings, bridge, cache, guard, timeouts)
+            router = Router(delivery.hub, delivery.replayer, delivery.settings, bridge, cache, guard, timeouts)
             if metrics is not None:
                 router.on_stream, router.on_answer = metric_hooks(metrics)
             await serve_edge(router, host, port, shutdown=shutdown, grace=grace, task_status=task_status)

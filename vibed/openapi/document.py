@@ -12,7 +12,7 @@ from typing import Any
 from quart import Blueprint, Response, jsonify
 
 import vibed
-from vibed.http.openapi_schemas import HEADERS, KINDS, LIMITED, RESPONSES, SCHEMAS, SOURCES, error
+from vibed.openapi.schemas import HEADERS, KINDS, LIMITED, RESPONSES, SCHEMAS, SOURCES, error
 from vibed.vocab.edge_keys import EDGE_CACHE
 from vibed.vocab.languages import LANGUAGES
 

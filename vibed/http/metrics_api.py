@@ -48,7 +48,9 @@ async def metrics() -> Response:
         sources={} if pipeline is None else {name: s.available for name, s in pipeline.sources.items()},
         polling={} if pipeline is None else dict(pipeline.polling),
     )
-    return Response(m.render(), status=200, content_type=CONTENT_TYPE)
+    response = Response(m.render(), status=200, content_type=CONTENT_TYPE)
+    response.headers["Cache-Control"] = "no-store"  # a reading of this moment: never reused
+    return response
 
 
 def _webhooks(sender: WebhookSender | None, queue: WebhooksHealth | None) -> dict[str, Any] | None:

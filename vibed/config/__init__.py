@@ -201,6 +201,9 @@ class Config:
         "public API requests per minute per client IP (0 = off)")
     stream_limit_per_ip: int = setting("VIBED_STREAM_LIMIT_PER_IP", lambda v: parse_int(v, low=0, high=1_000_000),
         20, "concurrent streams per client IP, as the API limit sees the client (0 = off)")
+    connections_per_peer: int = setting("VIBED_CONNECTIONS_PER_PEER",
+        lambda v: parse_int(v, low=0, high=1_000_000), 256,
+        "concurrent connections from one address (an IPv6 /64); trusted proxies are exempt (0 = off)")
     cors_origins: tuple[str, ...] = setting("VIBED_CORS_ORIGINS", parse_csv, (),
         "allowed CORS origins, comma-separated (empty = same origin only)")
     trusted_proxies: tuple[str, ...] = setting("VIBED_TRUSTED_PROXIES", parse_cidrs, (),

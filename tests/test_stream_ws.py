@@ -239,8 +239,8 @@ async def test_25_malformed_upgrades_hold_no_slot_and_the_address_still_opens_a_
         assert gw.delivery.hub.admission.open == 0
         async with open_websocket_url(f"ws://127.0.0.1:{gw.port}/api/new-releases/ws") as ws:
             assert (await receive(ws))["event"] == "subscribed"  # admitted from the same address
-            streams = (await gw.delivery.health())["streams"]
-            assert (streams["websocket"], gw.delivery.hub.admission.open) == (1, 1)  # health tells the truth
+            streams = gw.delivery.health().streams
+            assert (streams.websocket, gw.delivery.hub.admission.open) == (1, 1)  # health tells the truth
     for answer in answers:  # each in the one JSON error shape, with the security headers
         assert answer.status == 400, answer
         assert answer.json()["error"] == "bad_websocket_upgrade" and "Sec-WebSocket-Key" in answer.json()["detail"]

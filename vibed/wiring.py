@@ -62,13 +62,13 @@ class Services:
 def open_sources(config: Config, client: httpx.AsyncClient) -> dict[str, Any]:
     sources: dict[str, Any] = {
         "jiosaavn": JioSaavnSource(client, config.jiosaavn_base_url, page_size=config.page_size,
-                                   timeout=config.upstream_timeout),
+                                   timeout=config.upstream_timeout, max_body=config.upstream_max_body),
     }
     if config.spotify_client_id and config.spotify_client_secret:
         sources["spotify"] = SpotifySource(
             client, config.spotify_api_url, config.spotify_accounts_url, config.spotify_client_id,
             config.spotify_client_secret, markets=config.spotify_markets, page_size=config.page_size,
-            timeout=config.upstream_timeout)
+            timeout=config.upstream_timeout, max_body=config.upstream_max_body)
     return sources
 
 

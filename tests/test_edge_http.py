@@ -152,7 +152,7 @@ async def test_errors_are_one_json_shape_with_security_headers(db):
         missing, post, bad, full = await read_responses(stream, ["GET", "POST", "GET", "GET"])
     assert_json_error(missing, 404, "not_found")
     assert_json_error(post, 405, "method_not_allowed")
-    assert post.headers["allow"] == "GET"
+    assert post.headers["allow"] == "GET, HEAD"
     assert_json_error(bad, 400, "unknown_language")
     # a stream the server cannot hold is no error to an EventSource (it would give up for good): a 200
     # that says why in a comment and when to come back in a ``retry:``, and ends

@@ -52,7 +52,6 @@ class Hub:
     backlog: int = 256
     stall_timeout: float = 30.0
     published: int = 0
-    last_id: int = 0  # the newest event id delivered (the sequencer's): where a live-only stream resumes
     slow_drops: int = 0
     flushing: int = 0
     closing: bool = False  # set by close_all_nowait: no new stream is taken after it

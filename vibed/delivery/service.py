@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 import attrs
 import trio
@@ -22,6 +21,7 @@ from vibed.delivery.redis_feed import RedisFeed
 from vibed.delivery.replay import Replayer
 from vibed.delivery.sequencer import Sequencer
 from vibed.delivery.sse import StreamSettings
+from vibed.health import BusHealth, DeliveryHealth, StreamsHealth
 from vibed.store.postgres import Database
 from vibed.store.redis import open_redis
 
@@ -46,18 +46,15 @@ class Delivery:
     settings: StreamSettings
     replayer: Replayer
 
-    async def health(self) -> dict[str, Any]:
-        """``{"bus": {"kind": "local"|"redis", "state": "ok"|"degraded", ...}, "streams": {...}}``."""
-        bus = self.feed.health() if self.feed is not None else {"kind": "local", "state": "ok"}
+    def health(self) -> DeliveryHealth:
+        """The bus (the in-process one is always ok) and the stream clients of this instance."""
+        bus = self.feed.health() if self.feed is not None else BusHealth("local", "ok")
         stats = self.hub.statistics()
-        body: dict[str, Any] = {"bus": bus, "streams": {
-            "sse": stats.sse_clients, "websocket": stats.ws_clients, "max": self.hub.admission.max_streams,
-            "slow_disconnects": stats.slow_drops, "last_event_id": self.sequencer.last_id,
-            "replay": attrs.asdict(self.replayer.statistics()),
-            "recent": {"events": len(self.hub.ring), "floor": self.hub.ring.floor}}}
-        if bus["state"] != "ok":
-            body["degraded"] = True  # /api/health reports "degraded" (and pops this key)
-        return body
+        return DeliveryHealth(bus, StreamsHealth(
+            sse=stats.sse_clients, websocket=stats.ws_clients, max=self.hub.admission.max_streams,
+            slow_disconnects=stats.slow_drops, last_event_id=self.sequencer.last_id,
+            replay=attrs.asdict(self.replayer.statistics()),
+            recent={"events": len(self.hub.ring), "floor": self.hub.ring.floor}))
 
 
 @contextlib.asynccontextmanager

@@ -50,6 +50,10 @@ def content_security_policy(content_type: bytes | None) -> bytes:
     return HTML_CSP if content_type is not None and content_type.startswith(b"text/html") else JSON_CSP
 
 
+# an error tells this moment (a release not stored yet, a limit, a missing token): no cache keeps it
+ERROR_CACHE_CONTROL = b"no-store"
+
+
 def error_body(code: str, detail: str) -> bytes:
     """The one JSON error shape, also used by the Quart app's error handlers."""
     return json.dumps({"error": code, "detail": detail}, ensure_ascii=False, separators=(",", ":")).encode()
@@ -59,6 +63,8 @@ def error_answer(status: int, code: str, detail: str, headers: Iterable[tuple[st
     body = error_body(code, detail)
     own = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     own += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    if not any(k == b"cache-control" for k, _ in own):
+        own.append((b"cache-control", ERROR_CACHE_CONTROL))
     return Answer(status, tuple(own), body)
 
 

@@ -1,10 +1,12 @@
 """Where each request goes: a stream, bytes the edge holds, or the app.
 
 ``Router.route`` is called for every request on every connection.  The guard speaks first
-(client address, CORS preflight, per-IP limit); then a stream request (SSE ``GET``, WebSocket
-upgrade) becomes a hub client and the connection's task ends; a cacheable ``GET``/``HEAD`` is
-answered from the edge cache while it is fresh; anything else runs the app.  Preconditions
-(304, 412; vibed/edge/conditional.py) are decided here, for cached and uncached answers alike.
+(client address and key, CORS preflight, per-IP limit), then an unknown method is 501; a stream
+request (SSE ``GET``, WebSocket upgrade) becomes a hub client, counted under the client key, and
+the connection's task ends (``HEAD`` on a stream URL gets the head a ``GET`` would, and no
+stream); a cacheable ``GET``/``HEAD`` is answered from the edge cache while it is fresh; anything
+else runs the app.  Preconditions (304, 412; vibed/edge/conditional.py) are decided here, for
+cached and uncached answers alike.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from vibed.delivery.frames import STREAM_HEADERS
 from vibed.delivery.hub import Hub
 from vibed.delivery.replay import Replayer
 from vibed.delivery.sse import RETRY_AFTER, StreamSettings, admit_nowait, come_back_later, serve_sse
-from vibed.delivery.ws_upgrade import handshake_refusal, serve_websocket, upgrade_bytes
 from vibed.edge.asgi import AppBridge
 from vibed.edge.cache import MARK, EdgeCache
 from vibed.edge.conditional import preconditions, shared_cacheable, unsafe_refusal
@@ -38,6 +39,7 @@ from vibed.edge.respond import (
 )
 from vibed.vocab import edge_keys
 from vibed.vocab.wire import send_all
+from vibed.websocket.upgrade import handshake_refusal, serve_websocket, upgrade_bytes
 
 STREAM_PATHS = frozenset({"/api/new-releases/stream", "/api/new-releases/events"})
 WS_PATH = "/api/new-releases/ws"
@@ -91,19 +93,24 @@ class Router:
         return False
 
     # -- streams -----------------------------------------------------------------------------
-    def _admit_stream(self, head: RequestHead, ip: str) -> StreamRequest | Answer:
-        """The parsed stream request, admitted (a slot is taken); or the refusal to write."""
-        if head.method != "GET":
-            return error_answer(405, "method_not_allowed", "a stream is opened with GET", [("Allow", "GET")])
+    def _admit_stream(self, head: RequestHead, key: str) -> StreamRequest | Answer:
+        """The parsed stream request, admitted under the client ``key`` (a slot is taken); or the
+        answer to write instead: a refusal, or to ``HEAD`` the head a ``GET`` would get."""
+        allowed = ("GET",) if head.path == WS_PATH else ("GET", "HEAD")
+        if head.method not in allowed:
+            return error_answer(405, "method_not_allowed", "a stream is opened with GET",
+                                [("Allow", ", ".join(allowed))])
         try:
             request = parse_stream_request(head.query, head.headers)
         except BadStreamRequest as exc:
             return error_answer(400, exc.error, exc.detail)
+        if head.method == "HEAD":  # GET's head, and no stream after it: no slot is taken
+            return Answer(200, STREAM_HEADERS)
         if head.path == WS_PATH:  # before a slot is taken: a handshake that cannot succeed holds none
             bad = handshake_refusal(head.request)
             if bad is not None:
                 return error_answer(bad.status, bad.error, bad.detail, bad.headers)
-        refusal = admit_nowait(self.hub, ip)
+        refusal = admit_nowait(self.hub, key)
         if refusal is not None and head.path == WS_PATH:
             return error_answer(503, "too_many_streams", refusal, [("Retry-After", RETRY_AFTER)])
         if refusal is not None:  # never a non-200 to an EventSource for load: it would give up for good
@@ -111,8 +118,8 @@ class Router:
         return request
 
     async def _stream(self, head: RequestHead, verdict: Verdict) -> bool:
-        """Admit the stream and hand the socket over (True), or write the refusal (False)."""
-        request = self._admit_stream(head, verdict.ip)
+        """Admit the stream and hand the socket over (True), or write the answer instead (False)."""
+        request = self._admit_stream(head, verdict.key)
         if isinstance(request, Answer):
             await self._write(head, request, verdict.headers, head.path)
             return False
@@ -128,12 +135,12 @@ class Router:
     async def _sse(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> None:
         # the stream's head carries what every answer to this request carries (CORS, RateLimit-*)
         response_head, chunked = self.stream_head.render(head.conn, head.request, verdict.headers)
-        await serve_sse(self.hub, self.replayer, self.settings, head.sock, response_head, chunked, request, verdict.ip)
+        await serve_sse(self.hub, self.replayer, self.settings, head.sock, response_head, chunked, request, verdict.key)
 
     async def _websocket(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> None:
         # trio-websocket reads the handshake itself: give it the request again, then what followed it
         await serve_websocket(self.hub, self.replayer, self.settings, head.sock,
-                              upgrade_bytes(head.request) + head.conn.trailing_data[0], request, verdict.ip,
+                              upgrade_bytes(head.request) + head.conn.trailing_data[0], request, verdict.key,
                               partial(self.guard.recount, verdict.ip), handshake_timeout=self.timeouts.head)
 
     # -- everything else ---------------------------------------------------------------------

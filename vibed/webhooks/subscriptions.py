@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from vibed.health import WebhooksHealth
 from vibed.store.postgres import Database
 
 _PUBLIC = ("w.id, w.url, w.languages, w.source, w.kind, w.format, w.created_at, w.consecutive_failures, "
@@ -60,7 +61,9 @@ async def delete(db: Database, webhook_id: int, owner: str) -> bool:
     return await db.fetchval(_DELETE, webhook_id, owner) is not None
 
 
-async def health(db: Database) -> Mapping[str, Any]:
+async def health(db: Database) -> WebhooksHealth:
+    """Targets, the paused ones by id (never by URL: a webhook URL can be a credential), the queue."""
     row = await db.fetchrow(_HEALTH)
     assert row is not None
-    return row
+    return WebhooksHealth(targets=row["targets"], paused=tuple(row["paused"]), pending=row["pending"],
+                          dead=row["dead"])

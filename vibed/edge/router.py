@@ -1,10 +1,12 @@
 """Where each request goes: a stream, bytes the edge holds, or the app.
 
 ``Router.route`` is called for every request on every connection.  The guard speaks first
-(client address, CORS preflight, per-IP limit); then a stream request (SSE ``GET``, WebSocket
-upgrade) becomes a hub client and the connection's task ends; a cacheable ``GET``/``HEAD`` is
-answered from the edge cache while it is fresh; anything else runs the app.  Conditional GET
-(``If-None-Match`` → 304) is decided here, for cached and uncached answers alike.
+(client address and key, CORS preflight, per-IP limit), then an unknown method is 501; a stream
+request (SSE ``GET``, WebSocket upgrade) becomes a hub client, counted under the client key, and
+the connection's task ends (``HEAD`` on a stream URL gets the head a ``GET`` would, and no
+stream); a cacheable ``GET``/``HEAD`` is answered from the edge cache while it is fresh; anything
+else runs the app.  Preconditions (304, 412; vibed/edge/conditional.py) are decided here, for
+cached and uncached answers alike.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import trio
 from vibed.delivery.filters import BadStreamRequest, StreamRequest, parse_stream_request
 from vibed.delivery.frames import STREAM_HEADERS
 from vibed.delivery.hub import Hub
-from vibed.delivery.sse import RETRY_AFTER, StreamSettings, admit_nowait, serve_sse
-from vibed.delivery.ws_upgrade import handshake_refusal, serve_websocket, upgrade_bytes
+from vibed.delivery.replay import Replayer
+from vibed.delivery.sse import RETRY_AFTER, StreamSettings, admit_nowait, come_back_later, serve_sse
 from vibed.edge.asgi import AppBridge
 from vibed.edge.cache import MARK, EdgeCache
+from vibed.edge.conditional import preconditions, shared_cacheable, unsafe_refusal
 from vibed.edge.connection import DEFAULT_TIMEOUTS, Timeouts, read_body, refuse
 from vibed.edge.exchange import RequestHead
 from vibed.edge.framing import method_refusal
@@ -32,19 +35,18 @@ from vibed.edge.respond import (
     Header,
     as_json_error,
     error_answer,
-    not_modified,
     render,
-    unchanged_for,
 )
 from vibed.logs import get_logger
-from vibed.store.postgres import Database
 from vibed.vocab import edge_keys
 from vibed.vocab.wire import send_all
+from vibed.websocket.upgrade import handshake_refusal, serve_websocket, upgrade_bytes
 
 STREAM_PATHS = frozenset({"/api/new-releases/stream", "/api/new-releases/events"})
 WS_PATH = "/api/new-releases/ws"
 ROUTE = edge_keys.ROUTE.encode()  # internal: the app's route template, for per-route metrics
 BODY_LIMIT = 64 * 1024
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 log = get_logger("vibed.edge")  # DEBUG=edge: one line per answer written
 stream_log = get_logger("vibed.delivery")  # DEBUG=stream: each stream's start and end
 
@@ -64,7 +66,7 @@ def _quiet_answer(route: str, status: int) -> None:
 @attrs.define(eq=False)
 class Router:
     hub: Hub
-    db: Database
+    replayer: Replayer
     settings: StreamSettings
     app: AppBridge
     cache: EdgeCache
@@ -94,26 +96,33 @@ class Router:
         return False
 
     # -- streams -----------------------------------------------------------------------------
-    def _admit_stream(self, head: RequestHead, ip: str) -> StreamRequest | Answer:
-        """The parsed stream request, admitted (a slot is taken); or the refusal to write."""
-        if head.method != "GET":
-            return error_answer(405, "method_not_allowed", "a stream is opened with GET", [("Allow", "GET")])
+    def _admit_stream(self, head: RequestHead, key: str) -> StreamRequest | Answer:
+        """The parsed stream request, admitted under the client ``key`` (a slot is taken); or the
+        answer to write instead: a refusal, or to ``HEAD`` the head a ``GET`` would get."""
+        allowed = ("GET",) if head.path == WS_PATH else ("GET", "HEAD")
+        if head.method not in allowed:
+            return error_answer(405, "method_not_allowed", "a stream is opened with GET",
+                                [("Allow", ", ".join(allowed))])
         try:
             request = parse_stream_request(head.query, head.headers)
         except BadStreamRequest as exc:
             return error_answer(400, exc.error, exc.detail)
+        if head.method == "HEAD":  # GET's head, and no stream after it: no slot is taken
+            return Answer(200, STREAM_HEADERS)
         if head.path == WS_PATH:  # before a slot is taken: a handshake that cannot succeed holds none
             bad = handshake_refusal(head.request)
             if bad is not None:
                 return error_answer(bad.status, bad.error, bad.detail, bad.headers)
-        refusal = admit_nowait(self.hub, ip)
-        if refusal is not None:
+        refusal = admit_nowait(self.hub, key)
+        if refusal is not None and head.path == WS_PATH:
             return error_answer(503, "too_many_streams", refusal, [("Retry-After", RETRY_AFTER)])
+        if refusal is not None:  # never a non-200 to an EventSource for load: it would give up for good
+            return Answer(200, (*STREAM_HEADERS, (b"connection", b"close")), come_back_later(refusal))
         return request
 
     async def _stream(self, head: RequestHead, verdict: Verdict) -> bool:
-        """Admit the stream and hand the socket over (True), or write the refusal (False)."""
-        request = self._admit_stream(head, verdict.ip)
+        """Admit the stream and hand the socket over (True), or write the answer instead (False)."""
+        request = self._admit_stream(head, verdict.key)
         if isinstance(request, Answer):
             await self._write(head, request, verdict.headers, head.path)
             return False
@@ -135,12 +144,12 @@ class Router:
     async def _sse(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> None:
         # the stream's head carries what every answer to this request carries (CORS, RateLimit-*)
         response_head, chunked = self.stream_head.render(head.conn, head.request, verdict.headers)
-        await serve_sse(self.hub, self.db, self.settings, head.sock, response_head, chunked, request, verdict.ip)
+        await serve_sse(self.hub, self.replayer, self.settings, head.sock, response_head, chunked, request, verdict.key)
 
     async def _websocket(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> None:
         # trio-websocket reads the handshake itself: give it the request again, then what followed it
-        await serve_websocket(self.hub, self.db, self.settings, head.sock,
-                              upgrade_bytes(head.request) + head.conn.trailing_data[0], request, verdict.ip,
+        await serve_websocket(self.hub, self.replayer, self.settings, head.sock,
+                              upgrade_bytes(head.request) + head.conn.trailing_data[0], request, verdict.key,
                               partial(self.guard.recount, verdict.ip), handshake_timeout=self.timeouts.head)
 
     # -- everything else ---------------------------------------------------------------------
@@ -155,6 +164,9 @@ class Router:
         body = await read_body(head, BODY_LIMIT, self.timeouts)
         if isinstance(body, Answer):
             await self._write(head, body, verdict.headers, "edge", close=True)
+            return
+        if head.method not in _SAFE and (refusal := unsafe_refusal(head.headers)) is not None:
+            await self._write(head, refusal, verdict.headers, "edge")
             return
         # a GET fills the cache (a HEAD's answer has no body to keep)
         fill = self.cache.begin_fill(key) if readonly and head.method == "GET" else None
@@ -173,9 +185,10 @@ class Router:
 
     async def _write(self, head: RequestHead, answer: Answer, extra: list[Header], route: str, *,
                      close: bool = False) -> None:
-        if answer.status == 200 and head.method in ("GET", "HEAD") and unchanged_for(
-                answer, head.headers.get("if-none-match"), head.headers.get("if-modified-since")):
-            answer = not_modified(answer)
+        if head.method in ("GET", "HEAD"):
+            answer = preconditions(answer, head.headers)
+        if extra and shared_cacheable(answer):  # what one client's limit says must not be stored for others
+            extra = [h for h in extra if not h[0].startswith(b"ratelimit-")]
         self.on_answer(route, answer.status)
         log.debug("answer_sent", method=head.method, path=head.path[:200], status=answer.status, route=route,
                   ip=head.peer[0])

@@ -163,3 +163,11 @@ async def test_an_unavailable_source_gets_no_jobs_and_its_round_still_ends(nurse
     await harness.until_rounds(1)
     assert len(harness.jobs) == (3 if available else 0)
     assert harness.rounds[0][0] == 0
+
+
+async def test_a_round_asked_of_a_stopping_scheduler_is_dropped_and_says_so():
+    pokes_s, pokes_r = trio.open_memory_channel[Poke](1)
+    control = Control(pokes_s)
+    pokes_r.close()  # the scheduler is gone: nobody will run this round
+    asked = await control.ask_round("http", ("ml",))
+    assert asked.dropped == "the scheduler is not taking rounds (this process is stopping)" and not asked.coalesced

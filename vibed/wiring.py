@@ -62,13 +62,13 @@ class Services:
 def open_sources(config: Config, client: httpx.AsyncClient) -> dict[str, Any]:
     sources: dict[str, Any] = {
         "jiosaavn": JioSaavnSource(client, config.jiosaavn_base_url, page_size=config.page_size,
-                                   timeout=config.upstream_timeout),
+                                   timeout=config.upstream_timeout, max_body=config.upstream_max_body),
     }
     if config.spotify_client_id and config.spotify_client_secret:
         sources["spotify"] = SpotifySource(
             client, config.spotify_api_url, config.spotify_accounts_url, config.spotify_client_id,
             config.spotify_client_secret, markets=config.spotify_markets, page_size=config.page_size,
-            timeout=config.upstream_timeout)
+            timeout=config.upstream_timeout, max_body=config.upstream_max_body)
     return sources
 
 
@@ -177,9 +177,8 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
         await nursery.start(roles.serve_round_requests, config.redis_url, control)
     elif config.role == "serve":
         # this process fetches nothing: a round asked here goes to the fetch process
-        forward_s, forward_r = trio.open_memory_channel[dict[str, Any]](16)  # a burst coalesces upstream
-        runtime.parts.control = roles.RemoteControl(forward_s)
-        await nursery.start(roles.serve_round_forwarding, config.redis_url, forward_r)
+        remote = runtime.parts.control = roles.RemoteControl()
+        await nursery.start(roles.serve_round_forwarding, config.redis_url, remote)
 
     async def pipeline_health() -> PipelineHealth:
         buckets = {b.service: BucketHealth(round(b.tokens, 2), b.max_tokens,

@@ -171,6 +171,10 @@ class Config:
         "a first-seen release counts as new when released within this many days (or undated)")
     upstream_timeout: float = setting("VIBED_UPSTREAM_TIMEOUT", lambda v: parse_float(v, low=0.1, high=300), 10.0,
         "seconds before an upstream request times out")
+    upstream_max_body: int = setting("VIBED_UPSTREAM_MAX_BODY",
+        lambda v: parse_int(v, low=64 * 1024, high=1024 * 1024 * 1024), 8 * 1024 * 1024,
+        "most bytes one upstream answer may decode to (after gzip/br); past it the answer is dropped as "
+        "upstream trouble")
     db_pool_size: int = setting("VIBED_DB_POOL_SIZE", lambda v: parse_int(v, low=1, high=200), 10,
         "PostgreSQL connection pool size")
     db_connect_attempts: int = setting("VIBED_DB_CONNECT_ATTEMPTS", lambda v: parse_int(v, low=1, high=100), 5,

@@ -102,7 +102,10 @@ async def request_fetch():  # type: ignore[no-untyped-def]
     sources = runtime.parts.sources
     languages = _string_list(body, "languages", list(LANGUAGES))
     chosen = _string_list(body, "sources", list(sources))
-    requested = runtime.parts.control.request_round("http", languages, chosen)
+    requested = await runtime.parts.control.ask_round("http", languages, chosen)
+    if requested.dropped is not None:  # 202 only when a round will run
+        raise ApiError(503, "round_not_queued", f"round {requested.round_id} will not run: {requested.dropped}",
+                       {"Retry-After": "5"})
     response = jsonify({"round_id": requested.round_id, "coalesced": requested.coalesced,
                         "status": "queued"})
     response.status_code = 202

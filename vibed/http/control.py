@@ -15,11 +15,11 @@ from typing import Any
 
 from quart import Blueprint, current_app, jsonify, request
 
-from vibed.edge.client_ip import parse_address
 from vibed.http.auth import AuthError, verify_bearer
 from vibed.http.errors import ApiError
 from vibed.http.local_authority import loopback_problem
 from vibed.http.poke_budget import BURST, EVERY, PokeBudget, retry_after
+from vibed.vocab.client_ip import parse_address
 from vibed.vocab.languages import LANGUAGES
 
 blueprint = Blueprint("control", __name__)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from quart import Blueprint, current_app, jsonify, request
 
@@ -70,7 +71,9 @@ def authorize(runtime: Any) -> str:
         raise ApiError(403, "forbidden", "without JWT_SECRET control endpoints answer only direct loopback "
                                          "clients (no trusted proxy, no forwarding header); set JWT_SECRET "
                                          "and send a Bearer token")
-    problem = loopback_problem(request.headers, config.host)
+    public = urlsplit(config.public_url).hostname if config.public_url else None
+    names = (config.host, public or "")
+    problem = loopback_problem(request.headers, names)
     if problem is not None:
         raise ApiError(403, "forbidden", problem)
     return LOCAL_OWNER

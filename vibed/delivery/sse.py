@@ -39,9 +39,25 @@ def admit_nowait(hub: Hub, ip: str) -> str | None:
     return "the server is shutting down" if hub.closing else hub.admission.admit_nowait(ip)
 
 
+def open_sse_nowait(hub: Hub, settings: StreamSettings, sock: socket.socket, head: bytes, chunked: bool,
+                    request: StreamRequest, ip: str) -> bool:
+    """A stream that needs no replay, opened without waiting (True): registered, then resumed with its
+    head and ``retry:`` as the first bytes out; what the kernel does not take, the hub flushes.
+    False: nothing was done, and ``serve_sse`` replays from the database."""
+    if request.last_event_id is not None:
+        return False
+    client = SocketClient(sock, request.filter, chunked, ip, settings.backlog)
+    hub.add_nowait(client)  # from here on the hub owns (and eventually closes) the socket
+    client.pending = [(0, head + RETRY.wire(chunked))]  # nothing can be queued before it: no await since add
+    hub.resume_nowait(client, 0)
+    return True
+
+
 async def serve_sse(hub: Hub, db: Database, settings: StreamSettings, sock: socket.socket, head: bytes,
                     chunked: bool, request: StreamRequest, ip: str) -> None:
     """``head``: the rendered 200 response head; ``chunked``: whether the body is chunked (HTTP/1.1)."""
+    if open_sse_nowait(hub, settings, sock, head, chunked, request, ip):
+        return
     client = SocketClient(sock, request.filter, chunked, ip, settings.backlog)
     hub.add_nowait(client)  # from here on the hub owns (and eventually closes) the socket
     try:

@@ -13,7 +13,7 @@ async def test_two_daemons_sharing_redis_share_one_count_per_client(db_url, redi
     async with running_daemon(api_config(db_url, **config)) as a, running_daemon(api_config(db_url, **config)) as b:
         answers = []
         for api in (a, b, a, b, b, a):
-            answers.append(await api.client.get("/api/new-releases"))
+            answers.append(await api.client.get("/api/rate-limit"))
     assert [r.status_code for r in answers] == [200, 200, 200, 200, 429, 429]
     assert [r.headers["RateLimit-Remaining"] for r in answers[:4]] == ["3", "2", "1", "0"]
     assert 1 <= int(answers[4].headers["Retry-After"]) <= 15  # 4 per minute: one back every 15 s

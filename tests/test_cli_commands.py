@@ -11,6 +11,7 @@ import subprocess
 import time
 import warnings
 
+import attrs
 import jwt
 import pytest
 import structlog
@@ -21,6 +22,18 @@ from tests.daemon_inproc import running_daemon
 from tests.daemon_proc import VIBED, Daemon, clean_env, free_port
 from vibed.cli import main
 from vibed.cli.status import render_status
+from vibed.health import (
+    ActorHealth,
+    BucketHealth,
+    BusHealth,
+    DeliveryHealth,
+    HealthReport,
+    PipelineHealth,
+    RoundSummary,
+    ScopeReport,
+    SourceHealth,
+    StreamsHealth,
+)
 
 SECRET = "0123456789abcdef0123456789abcdef-test-secret"  # 44 bytes
 
@@ -76,54 +89,61 @@ async def test_status_json_prints_the_daemons_health_as_it_is(cli, monkeypatch, 
     out, err = capsys.readouterr()
     # the in-process daemon's own log lines share stdout here; the command's answer is the indented JSON
     health = json.loads("\n".join(line for line in out.splitlines() if not line.startswith('{"')))
-    assert (code, err) == (0, "")
+    assert (code, err, health.get("reasons")) == (0, "", []), health
     assert health["status"] == "ok" and health["database"]["reachable"] is True
     assert set(health["sources"]) == {"jiosaavn"}
 
 
+def _report(**changes: object) -> HealthReport:
+    return attrs.evolve(HealthReport(version="0.1.0", role="all", uptime_s=60.0, database_reachable=True,
+                                     embedded=False, actors={}), **changes)
+
+
 def test_status_of_a_degraded_daemon_reads_as_a_summary():
-    health = {
-        "version": "0.1.0", "status": "degraded", "uptime_s": 93784,
-        "reasons": ["source jiosaavn:hi failed 3 runs in a row", "actor fetcher-2 is restarting"],
-        "database": {"reachable": True, "embedded": True},
-        "bus": {"kind": "redis", "state": "reconnecting"},
-        "streams": {"sse": 3, "websocket": 1},
-        "buckets": {"spotify": {"tokens": 0, "max_tokens": 100, "next_token_s": 4.5},
-                    "jiosaavn": {"tokens": 998.5, "max_tokens": 1000, "next_token_s": None}},
-        "rounds": {"count": 12, "last": {"id": "r-12", "origin": "cron", "requests": 6, "new": 2}},
-        "sources": {"spotify": {"available": False, "scopes": {}},
-                    "jiosaavn": {"available": True, "scopes": {
-                        "hi": {"state": "failing", "last_success": "2026-11-29T08:00:00Z",
-                               "backing_off_until": "2026-11-29T09:10:00Z", "consecutive_failures": 3,
-                               "last_error": "status 500"},
-                        "ml": {"state": "ok", "last_success": None}}}},
-        "actors": {"writer": {"state": "running", "restarts": 0},
-                   "fetcher-2": {"state": "restarting", "restarts": 2, "last_error": "boom"}},
-    }
-    assert render_status(health).splitlines() == [
-        "vibed 0.1.0: DEGRADED   up 1d 2h",
-        "reason     source jiosaavn:hi failed 3 runs in a row",
-        "reason     actor fetcher-2 is restarting",
+    report = _report(
+        role="fetch", uptime_s=93784.0, embedded=True,
+        delivery=DeliveryHealth(BusHealth("redis", "degraded"), StreamsHealth(3, 1, 0, 0, 7)),
+        pipeline=PipelineHealth(
+            buckets={"spotify": BucketHealth(0, 100, 4.5), "jiosaavn": BucketHealth(998.5, 1000, None)},
+            rounds=12, last_round=RoundSummary("r-12", "cron", 6, 2), polling={}, last_fetch_age_s=90.0,
+            stale_after_s=3600.0,
+            sources={"spotify": SourceHealth(False, {}), "jiosaavn": SourceHealth(True, {
+                "hi": ScopeReport("backing_off", "2026-11-29T08:00:00Z", 3, "2026-11-29T09:10:00Z", "status 500", 0),
+                "ml": ScopeReport("ok", None, 0, None, None, 0)})}),
+        actors={"writer": ActorHealth("running", 0, None), "fetcher-2": ActorHealth("restarting", 2, "boom")},
+    )
+    text = render_status(HealthReport.from_json(report.to_json()))  # as `vibed status` reads it
+    assert text.splitlines() == [
+        "vibed 0.1.0: DEGRADED   up 1d 2h   role fetch",
+        "reason     actor fetcher-2: restarting",
+        "reason     bus: degraded",
+        "reason     bucket spotify: empty (0 of 100 tokens; the next token in 4.5 s)",
+        "reason     jiosaavn/hi: failed 3 runs in a row (status 500)",
+        "reason     spotify: gone for this account (new-releases answered 403/404)",
         "database   reachable (embedded)",
-        "bus        redis: reconnecting",
+        "bus        redis: degraded",
         "clients    4 connected (3 SSE, 1 WebSocket)",
         "bucket     jiosaavn: 998.5 of 1000 tokens",
         "bucket     spotify: 0 of 100 tokens, next in 4.5s",
+        "fetched    1m 30s ago (any process)",
         "rounds     12; last r-12 (cron): 6 requests, 2 new",
         "source     jiosaavn: available",
-        "  hi     failing      last success 2026-11-29 08:00:00 UTC, backing off until 2026-11-29 09:10:00 UTC, "
+        "  hi     backing_off  last success 2026-11-29 08:00:00 UTC, backing off until 2026-11-29 09:10:00 UTC, "
         "3 failures (status 500)",
         "  ml     ok           last success never",
         "source     spotify: UNAVAILABLE (gone for this account)",
         "actor      fetcher-2: restarting, 2 restarts (boom)",
     ]
+    assert HealthReport.from_json(report.to_json()) == report, "the JSON carries the whole record"
 
 
-@pytest.mark.parametrize(("seconds", "shown"), [(None, "?"), (59.9, "0m 59s"), (3661, "1h 1m"), (86400, "1d 0h")])
+@pytest.mark.parametrize(("seconds", "shown"), [(59.9, "0m 59s"), (3661, "1h 1m"), (86400, "1d 0h")])
 def test_status_uptime_reads_in_the_largest_units(seconds, shown):
-    first = render_status({"status": "ok", "uptime_s": seconds}).splitlines()[0]
-    assert first == f"vibed ?: OK   up {shown}"
-    assert render_status({"status": "unavailable"}).splitlines()[1] == "database   UNREACHABLE (external)"
+    first = render_status(_report(uptime_s=seconds)).splitlines()[0]
+    assert first == f"vibed 0.1.0: OK   up {shown}   role all"
+    unavailable = _report(database_reachable=False)
+    assert render_status(unavailable).splitlines()[1:3] == ["reason     database: not answering",
+                                                             "database   UNREACHABLE (external)"]
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -17,7 +17,6 @@ async def test_absolute_form_and_percent_encoded_paths_count_against_the_per_ip_
                                        ("/api/ping", "http://test/api/ping", "/%61pi/ping", "/%61%70%69/ping")))
         answers = await read_responses(stream, ["GET"] * 4)
     assert [a.status for a in answers] == [200, 200, 200, 429]
-    assert [a.headers["ratelimit-remaining"] for a in answers] == ["2", "1", "0", "0"]
 
 
 async def test_every_spelling_of_a_target_is_one_edge_cache_entry(db):

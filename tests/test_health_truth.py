@@ -18,6 +18,7 @@ from tests.pipeline_support import (
     quiet_sim_settings,
 )
 from vibed.cli.status import render_status
+from vibed.health import BusHealth, DeliveryHealth, HealthReport, StreamsHealth, without_addresses
 from vibed.pipeline.health import SUSPECT_AFTER
 from vibed.simulator import SimSettings
 
@@ -82,7 +83,9 @@ async def test_a_source_failing_three_runs_in_a_row_degrades_with_its_reason(db,
 
 
 def test_status_counts_stream_clients_of_both_kinds() -> None:
-    text = render_status({"status": "ok", "streams": {"sse": 3, "websocket": 2}})
+    streams = DeliveryHealth(BusHealth("local", "ok"), StreamsHealth(sse=3, websocket=2, max=0, slow_disconnects=0,
+                                                                   last_event_id=0))
+    text = render_status(HealthReport("0.1.0", "all", 1.0, True, False, {}, delivery=streams))
     assert "clients    5 connected (3 SSE, 2 WebSocket)" in text
 
 
@@ -105,3 +108,37 @@ def test_a_token_longer_than_the_maximum_lifetime_is_not_issued(tmp_path) -> Non
     done = subprocess.run([*VIBED, "token", "--ttl", "2d"], cwd=tmp_path, capture_output=True, text=True,
                           env=clean_env(JWT_SECRET="token-test-secret-0123456789abcdef-xyz"), timeout=30)
     assert done.returncode == 2 and "longer than VIBED_JWT_MAX_TTL" in done.stderr and not done.stdout
+
+
+async def test_health_names_the_role_and_an_empty_bucket_is_a_reason(db, db_url, sim_url) -> None:
+    from vibed.store import bucket
+
+    async with running_daemon(daemon_config(db_url, sim_url, languages="ml")) as daemon:
+        await daemon.round()
+        status, body = await health(daemon)
+        assert (status, body["status"], body["role"], body["reasons"]) == (200, "ok", "all", [])
+        await bucket.change(db, "jiosaavn", tokens=0)
+        status, body = await health(daemon)
+        assert (status, body["status"]) == (200, "degraded")
+        assert [r for r in body["reasons"] if r.startswith("bucket jiosaavn: empty (0 of ")], body["reasons"]
+
+
+async def test_a_deployment_that_has_not_fetched_for_stale_after_is_degraded(db, db_url, sim_url) -> None:
+    async with running_daemon(daemon_config(db_url, sim_url, languages="ml", stale_after="1h")) as daemon:
+        await daemon.round()
+        status, body = await health(daemon)
+        assert body["status"] == "ok" and body["fetch"]["last_success_age_s"] < 60, body
+        # the deployment's record, as any other process of it would have left it: read from the database
+        await db.execute("UPDATE fetch_state SET last_success = now() - interval '2 hours'")
+        status, body = await health(daemon)
+        assert (status, body["status"]) == (200, "degraded")
+        assert body["reasons"] == ["fetch: no fetch has succeeded anywhere in the deployment for 2h00m "
+                                   "(VIBED_STALE_AFTER=1h00m)"], body["reasons"]
+
+
+def test_public_health_never_shows_the_redis_address() -> None:
+    bus = BusHealth("redis", "degraded", without_addresses("Error 111 connecting to 127.0.0.1:6379. Connection refused."))
+    streams = StreamsHealth(sse=0, websocket=0, max=0, slow_disconnects=0, last_event_id=0)
+    body = HealthReport("0.1.0", "serve", 1.0, True, False, {}, delivery=DeliveryHealth(bus, streams)).to_json()
+    assert "6379" not in str(body) and "127.0.0.1" not in str(body)
+    assert body["bus"]["error"] == "Error 111 connecting to …. Connection refused."

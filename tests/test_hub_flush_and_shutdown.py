@@ -121,8 +121,12 @@ async def test_shutdown_ends_each_chunked_stream_with_the_last_chunk_and_every_l
     assert hub.statistics().ws_clients == 1
     await hub.drain()  # nothing in flight: returns at once
     hub.close_all_nowait()
-    assert chunked_peer.recv(100) == b"0\r\n\r\n" and chunked_peer.recv(100) == b""
-    assert plain_peer.recv(100) == b""  # HTTP/1.0: the end of the body is the close
+    # each stream's last words: a reconnection delay drawn from the drain range, then the end of the body
+    chunked_end, plain_end = chunked_peer.recv(100), plain_peer.recv(100)
+    assert chunked_end.endswith(b"\n\n\r\n0\r\n\r\n") and chunked_peer.recv(100) == b""
+    assert plain_end.startswith(b"retry: ") and plain_peer.recv(100) == b""  # HTTP/1.0: then the close
+    for end in (chunked_end, plain_end):
+        assert 2000 <= int(re.search(rb"retry: (\d+)\n\n", end).group(1)) <= 15000
     assert (chunked.closed, plain.closed, listener.ended) == (True, True, "shutdown")
     with pytest.raises(trio.EndOfChannel):
         await receive.receive()

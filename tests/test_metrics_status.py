@@ -17,7 +17,14 @@ FAMILIES = [
 ]
 
 
-async def test_metrics_show_every_family_after_one_round(db_url, sim_url):
+def _value(text: str, sample: str) -> float:
+    """The value of one exact sample line (``name{labels}``) in Prometheus text."""
+    found = [line.rsplit(" ", 1)[1] for line in text.splitlines() if line.rsplit(" ", 1)[0] == sample]
+    assert len(found) == 1, f"{sample} not exactly once in /metrics"
+    return float(found[0])
+
+
+async def test_metrics_show_every_family_after_one_round(db, db_url, sim_url):
     async with running_daemon(api_config(db_url, jiosaavn_base_url=sim_url, languages="ml,hi")) as daemon:
         answer = await daemon.client.post("/api/new-releases/fetch", json={})
         assert answer.status_code == 202
@@ -31,6 +38,16 @@ async def test_metrics_show_every_family_after_one_round(db_url, sim_url):
     assert "vibed_round_duration_seconds_count 1.0" in text
     tokens = [line for line in text.splitlines() if line.startswith('vibed_bucket_tokens{service="jiosaavn"}')]
     assert tokens and 990 < float(tokens[0].split()[-1]) < 1000
+    # every state metric by value, against what the round left in the database
+    releases = await db.fetchval("SELECT count(*) FROM releases")
+    events = await db.fetchval("SELECT count(*) FROM events")
+    assert releases > 0  # the seed catalogue is old: a first round stores releases and publishes no event
+    assert _value(text, "vibed_releases_stored_total") == releases
+    assert _value(text, "vibed_events_published_total") == events
+    assert _value(text, 'vibed_upstream_requests_total{language="ml",outcome="ok",source="jiosaavn"}') == 3
+    assert _value(text, 'vibed_upstream_requests_total{language="hi",outcome="ok",source="jiosaavn"}') == 3
+    assert _value(text, "vibed_sse_clients") == 0
+    assert _value(text, 'vibed_source_available{source="jiosaavn"}') == 1
 
 
 async def test_status_prints_a_summary_and_exits_0_when_healthy(db_url, sim_url):

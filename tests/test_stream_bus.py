@@ -19,7 +19,7 @@ async def wait_for(predicate, timeout: float = 5.0) -> None:
 
 
 async def bus_state(gw) -> str:
-    return (await gw.delivery.health())["bus"]["state"]
+    return gw.delivery.health().bus.state
 
 
 async def test_two_instances_deliver_every_event_once_in_order(db, redis_server: RedisServer):
@@ -35,8 +35,8 @@ async def test_two_instances_deliver_every_event_once_in_order(db, redis_server:
             expected = [e.id for e in stored]
             assert [f["id"] for f in await on_a.events(12)] == expected
             assert [f["id"] for f in await on_b.events(12)] == expected
-        health = await a.delivery.health()
-        assert health["bus"]["kind"] == "redis" and health["bus"]["state"] == "ok"
+        health = a.delivery.health()
+        assert health.bus.kind == "redis" and health.bus.state == "ok"
 
 
 async def _both_ok(a, b) -> bool:
@@ -58,8 +58,8 @@ async def test_redis_down_mid_stream_loses_nothing_and_health_says_degraded(db, 
             expected = [e.id for e in stored]
             assert [f["id"] for f in await on_a.events(4)] == expected
             assert [f["id"] for f in await on_b.events(4)] == expected
-            health = await b.delivery.health()
-            assert health["bus"]["state"] == "degraded" and health["degraded"] is True
+            health = b.delivery.health()
+            assert health.bus.state == "degraded" and health.bus.error is not None
             redis_server.start()  # same port: both reconnect with back-off
             await wait_for(lambda: _both_ok(a, b), timeout=10)
             batch = await store(db, release(), release())
@@ -75,7 +75,7 @@ async def _degraded(a, b) -> bool:
 
 async def test_without_redis_the_bus_is_local_and_ok(db):
     async with open_gateway(db) as gw:
-        assert (await gw.delivery.health())["bus"] == {"kind": "local", "state": "ok"}
+        assert (gw.delivery.health().bus.kind, gw.delivery.health().bus.state) == ("local", "ok")
 
 
 async def test_the_sequencer_drops_repeats_and_fills_gaps_from_the_database(db):

@@ -5,15 +5,17 @@ from __future__ import annotations
 import trio
 
 from tests.stream_support import SseClient, open_gateway, open_sse, release, store
+from vibed.delivery.replay import Replayer
 
 
 async def test_a_stored_event_reaches_a_stream_client_as_one_sse_frame(db):
     async with open_gateway(db) as gw, open_sse(gw.port) as client:
         assert client.status == 200
         assert client.header("content-type").startswith("text/event-stream")
-        assert client.header("cache-control") == "no-cache"
+        assert client.header("cache-control") == "no-store"
         assert client.header("x-accel-buffering") == "no"
-        assert await client.frame() == {"retry": "3000"}
+        assert 3000 <= int((await client.frame())["retry"]) <= 6000  # drawn per stream: a crowd spreads
+        assert await client.frame() == {"id": 0}  # the resume point: nothing stored yet
         events = await store(db, release(title="Aaro"))
         await gw.publish(events)
         [frame] = await client.events(1)
@@ -49,6 +51,7 @@ async def test_a_reconnecting_client_gets_every_event_once_across_the_replay_sea
 async def test_last_event_id_query_parameter_and_zero_replay_from_the_start(db):
     async with open_gateway(db) as gw:
         events = await store(db, release(), release(), release())
+        await gw.publish(events)
         async with open_sse(gw.port, "/api/new-releases/events?last_event_id=0") as client:
             assert [f["id"] for f in await client.events(3)] == [e.id for e in events]
 
@@ -123,19 +126,26 @@ async def test_other_paths_and_methods_reach_the_app_through_the_edge_on_one_con
             assert (wrong.status_code, wrong.json()["error"]) == (405, "method_not_allowed")
 
 
-async def test_streams_beyond_max_streams_are_refused_with_503_and_retry_after(db):
+async def test_streams_beyond_max_streams_get_a_200_that_ends_with_a_spread_retry(db):
+    """An EventSource gives up for good on a non-200: a stream we cannot hold is told when to come
+    back (a ``retry:`` drawn from a wide range) and ended, so the browser reconnects later."""
     async with open_gateway(db, max_streams=1) as gw, open_sse(gw.port) as first:
         async with open_sse(gw.port) as second:
-            assert second.status == 503 and second.header("retry-after") == "5"
+            assert second.status == 200 and second.header("content-type").startswith("text/event-stream")
+            assert await second.frame() == {"comment": "the server holds its maximum of 1 streams"}
+            assert 2000 <= int((await second.frame())["retry"]) <= 15000
+            assert await second.frame() is None and second.ended
         await gw.publish(await store(db, release()))
         assert len(await first.events(1)) == 1
 
 
 async def test_shutdown_ends_open_streams_cleanly(db):
     async with open_gateway(db) as gw, open_sse(gw.port) as client:
-        await client.frame()
+        assert "retry" in await client.frame() and await client.frame() == {"id": 0}
         gw.stop.set()
         with trio.fail_after(10):
+            last = await client.frame()
+            assert 2000 <= int(last["retry"]) <= 15000  # a drain spreads the crowd's return
             assert await client.frame() is None
         assert client.ended
 
@@ -197,13 +207,12 @@ async def test_a_client_that_stops_reading_is_dropped_in_a_quiet_period(db):
     assert stalled.sse_clients == 1  # the reading client is still there
 
 
-async def test_a_replay_past_the_byte_cap_is_a_reset(db, monkeypatch):
-    from vibed.delivery import sse
-
-    monkeypatch.setattr(sse, "REPLAY_BYTES", 4000)
+async def test_a_replay_past_the_byte_cap_is_a_reset(db):
     stored = await store(db, *(release(title="y" * 500) for _ in range(12)))  # ≈ 12 × 800 bytes
-    async with open_gateway(db) as gw, open_sse(gw.port, last_event_id=str(stored[0].id)) as client:
-        [reset] = await client.events(1)
+    async with open_gateway(db) as gw:
+        gw.delivery.replayer.max_bytes = 4000
+        async with open_sse(gw.port, last_event_id=str(stored[0].id)) as client:
+            [reset] = await client.events(1)
     assert reset["event"] == "reset" and "MiB" in reset["data"]["reason"]
     assert reset["id"] == stored[-1].id  # resume from the newest: the client refetches the list
 
@@ -222,17 +231,15 @@ async def test_commits_landing_on_both_sides_of_the_replay_query_arrive_once_eac
     """Forced, not hoped for: one commit lands between the client's registration and the replay
     query (so it is both replayed and queued live), two writers commit concurrently right after the
     query (live only).  Reverting either half of the seam (registering after the replay, or not
-    dropping live ids at or below the replay's floor) duplicates or loses one of them."""
-    from vibed.delivery import sse
-
-    real_plan = sse.plan_replay
+    dropping live ids at or below the replay's floor) duplicates or loses one of them.  The ring
+    is told it holds nothing, so the replay takes the database path, where awaits open the seam."""
     landed: list = []
 
-    async def plan_with_commits_around(*args, **kwargs):
+    async def query_with_commits_around(replayer, *args, **kwargs):
         before = await store(db, release(title="before the query"))
         await gw.publish(before)  # the paused client queues it live; the query will also see it
         landed.extend(before)
-        replay = await real_plan(*args, **kwargs)
+        replay = await real_query(replayer, *args, **kwargs)
         async with trio.open_nursery() as writers:  # two writers between the query and resuming
             for title in ("writer one", "writer two"):
                 writers.start_soon(write_one, title)
@@ -247,7 +254,9 @@ async def test_commits_landing_on_both_sides_of_the_replay_query_arrive_once_eac
         seen = await store(db, release(title="seen"))
         await gw.publish(seen)
         missed = await store(db, release(title="missed"))
-        monkeypatch.setattr(sse, "plan_replay", plan_with_commits_around)
+        gw.delivery.hub.ring.ready = False
+        real_query = Replayer._query
+        monkeypatch.setattr(Replayer, "_query", query_with_commits_around)
         async with open_sse(gw.port, last_event_id=str(seen[0].id)) as client:
             got = await client.events(4)
             tail = await store(db, release(title="after"))

@@ -11,6 +11,7 @@ from trio_websocket import open_websocket_url
 from tests.http_wire import raw_clients, read_responses
 from tests.stream_support import open_gateway, release, store
 from tests.ws_support import NO_KEY, VERSION_8, open_wire_client, upgrade
+from vibed.edge.connection import Timeouts
 from vibed.edge.respond import SECURITY_HEADERS
 from vibed.vocab.messages import StoredEvent
 
@@ -122,6 +123,43 @@ async def test_subscribed_carries_the_newest_id_and_resuming_from_it_gives_exact
     assert replayed == seen_live == [e.id for e in after]
 
 
+async def test_commits_on_both_sides_of_the_replay_query_arrive_once_each(db, monkeypatch):
+    """The SSE seam test, over WebSocket: one commit lands between listening and the replay query
+    (replayed and queued live), two right after it (live only); each arrives once, in order.  The
+    ring is told it holds nothing, so the replay takes the database path, where awaits open the seam."""
+    from vibed.delivery.replay import Replayer
+
+    real_query = Replayer._query
+    landed: list = []
+
+    async def query_with_commits_around(replayer, *args, **kwargs):
+        before = await store(db, release(title="before the query"))
+        await gw.publish(before)
+        landed.extend(before)
+        replay = await real_query(replayer, *args, **kwargs)
+        for title in ("writer one", "writer two"):
+            events = await store(db, release(title=title))
+            landed.extend(events)
+            await gw.publish(events)
+        return replay
+
+    async with open_gateway(db) as gw:
+        seen = await store(db, release(title="seen"))
+        await gw.publish(seen)
+        missed = await store(db, release(title="missed"))
+        gw.delivery.hub.ring.ready = False
+        monkeypatch.setattr(Replayer, "_query", query_with_commits_around)
+        url = f"ws://127.0.0.1:{gw.port}/api/new-releases/ws?last_event_id={seen[0].id}"
+        async with open_websocket_url(url) as ws:
+            got = [await receive(ws) for _ in range(5)]  # 2 replayed, "subscribed", 2 live
+            tail = await store(db, release(title="after"))
+            await gw.publish(tail)
+            got.append(await receive(ws))
+    assert got[2]["event"] == "subscribed" and got[2]["data"]["last_event_id"] == landed[0].id
+    ids = [m["id"] for m in got if "id" in m]
+    assert ids == [missed[0].id, *(e.id for e in landed), tail[0].id]  # each once, in order
+
+
 # -- keepalive and stalls ----------------------------------------------------------------------
 async def test_pings_at_the_heartbeat_keep_a_quiet_socket_and_a_silent_peer_is_dropped(db):
     """A ping each heartbeat on a quiet filter; a peer that answers stays, one that never pongs is
@@ -147,35 +185,19 @@ async def test_pings_at_the_heartbeat_keep_a_quiet_socket_and_a_silent_peer_is_d
 
 
 async def test_a_client_that_stops_reading_is_dropped_after_the_stall_timeout(db):
-    """No pings here (heartbeat an hour): the writes themselves give up.  Today's events would fill
-    any window: 40 of 64 KiB each."""
-    async with open_gateway(db, heartbeat=3600, stream_stall_timeout=1.0, stream_limit_per_ip=1) as gw:
+    """No pings here (heartbeat an hour): the writes themselves give up.  40 events of 64 KiB fill
+    any window and overflow the backlog of 8, so the hub drops the listener too; the slot comes back."""
+    async with open_gateway(db, heartbeat=3600, stream_stall_timeout=1.0, stream_limit_per_ip=1,
+                            client_backlog=8) as gw:
         async with open_wire_client(gw.port, receive_buffer=4096) as stuck:
             assert (await stuck.message())["event"] == "subscribed"
             await gw.publish(big_events(gw, 40))
             with trio.fail_after(5):
                 while gw.delivery.hub.admission.open:
                     await trio.sleep(0.05)
-            assert gw.delivery.hub.statistics().ws_clients == 0
+            assert gw.delivery.hub.statistics().slow_drops == 1 and gw.delivery.hub.statistics().ws_clients == 0
             async with open_wire_client(gw.port) as next_one:  # per-IP limit 1: the slot is free
                 assert (await next_one.message())["event"] == "subscribed"
-
-
-async def test_a_client_the_hub_dropped_is_gone_even_if_it_never_completes_the_close(db):
-    """The hub ends a listener whose backlog overflowed; the close frame (1013) goes out, the peer
-    reads it but never answers: after the stall timeout the slot is released anyway."""
-    async with open_gateway(db, heartbeat=3600, stream_stall_timeout=1.0, client_backlog=2) as gw:
-        async with open_wire_client(gw.port) as client:
-            assert (await client.message())["event"] == "subscribed"
-            await gw.publish(big_events(gw, 5, size=100))  # one batch: the backlog of 2 overflows at once
-            with trio.fail_after(5):
-                while client.closed is None:
-                    await client.next_event()
-            assert client.closed.code == 1013
-            with trio.fail_after(5):
-                while gw.delivery.hub.admission.open:
-                    await trio.sleep(0.05)
-            assert gw.delivery.hub.statistics().slow_drops == 1
 
 
 def big_events(gw, count: int, size: int = 65536) -> tuple[StoredEvent, ...]:
@@ -196,48 +218,84 @@ async def test_a_replay_over_the_count_cap_is_one_reset(db):
             assert (await receive(ws))["data"]["last_event_id"] == stored[-1].id
 
 
-async def test_a_replay_over_the_byte_cap_is_one_reset_like_sse(db, monkeypatch):
-    from vibed.delivery import sse
-
-    monkeypatch.setattr(sse, "REPLAY_BYTES", 4000)  # the SSE test's cap: ≈ 12 × 800 bytes exceed it
+async def test_a_replay_over_the_byte_cap_is_one_reset_like_sse(db):
     stored = await store(db, *(release(title="y" * 500) for _ in range(12)))
     async with open_gateway(db) as gw:
+        gw.delivery.replayer.max_bytes = 4000  # the SSE test's cap: ≈ 12 × 800 bytes exceed it
         async with open_websocket_url(f"ws://127.0.0.1:{gw.port}/api/new-releases/ws?last_event_id={stored[0].id}") as ws:
             reset = await receive(ws)
             assert reset["event"] == "reset" and "MiB" in reset["data"]["reason"] and reset["id"] == stored[-1].id
             assert (await receive(ws))["event"] == "subscribed"  # one reset, not eleven frames
 
 
+async def test_a_replay_the_database_cannot_give_closes_with_1013_and_frees_the_slot(db, monkeypatch):
+    from vibed.delivery.replay import Replayer
+    from vibed.store.postgres import DatabaseUnavailable
+
+    async def down(replayer, *args, **kwargs):
+        raise DatabaseUnavailable("the database is down")
+
+    stored = await store(db, release(), release())
+    async with open_gateway(db) as gw:
+        gw.delivery.hub.ring.ready = False  # the database path
+        monkeypatch.setattr(Replayer, "_query", down)
+        async with open_wire_client(gw.port, f"?last_event_id={stored[0].id}") as client:
+            with trio.fail_after(5):
+                while client.closed is None:
+                    assert await client.next_event() is not None
+            assert client.closed.code == 1013 and "last_event_id" in client.closed.reason
+        with trio.fail_after(5):
+            while gw.delivery.hub.admission.open:
+                await trio.sleep(0.05)
+
+
 # -- failed handshakes -------------------------------------------------------------------------
 async def test_25_malformed_upgrades_hold_no_slot_and_the_address_still_opens_a_stream(db):
     async with open_gateway(db, stream_limit_per_ip=20) as gw, raw_clients(gw.port) as connect:
+        answers = []
         for _ in range(25):
             stream = await connect()
             await stream.send_all(upgrade(*NO_KEY))
-            [answer] = await read_responses(stream, ["GET"])
-            assert answer.status == 400, answer
-            assert answer.json()["error"] == "bad_websocket_upgrade" and "Sec-WebSocket-Key" in answer.json()["detail"]
-            assert set(answer.json()) == {"error", "detail"}
-            for name, value in SECURITY_HEADERS:
-                assert answer.headers[name.decode()] == value.decode()
+            answers += await read_responses(stream, ["GET"])
         assert gw.delivery.hub.admission.open == 0
         async with open_websocket_url(f"ws://127.0.0.1:{gw.port}/api/new-releases/ws") as ws:
             assert (await receive(ws))["event"] == "subscribed"  # admitted from the same address
-            streams = (await gw.delivery.health())["streams"]
-            assert (streams["websocket"], gw.delivery.hub.admission.open) == (1, 1)  # health tells the truth
+            streams = gw.delivery.health().streams
+            assert (streams.websocket, gw.delivery.hub.admission.open) == (1, 1)  # health tells the truth
+    for answer in answers:  # each in the one JSON error shape, with the security headers
+        assert answer.status == 400, answer
+        assert answer.json()["error"] == "bad_websocket_upgrade" and "Sec-WebSocket-Key" in answer.json()["detail"]
+        assert set(answer.json()) == {"error", "detail"}
+        for name, value in SECURITY_HEADERS:
+            assert answer.headers[name.decode()] == value.decode()
 
 
 async def test_failed_handshakes_do_not_fill_the_global_limit(db):
     async with open_gateway(db, max_streams=2, stream_limit_per_ip=0) as gw, raw_clients(gw.port) as connect:
+        answers = []
         for headers in [NO_KEY, VERSION_8] * 3:
             stream = await connect()
             await stream.send_all(upgrade(*headers))
-            [answer] = await read_responses(stream, ["GET"])
-            if headers is VERSION_8:
-                assert (answer.status, answer.json()["error"]) == (426, "unsupported_websocket_version")
-                assert answer.headers["sec-websocket-version"] == "13"
-            else:
-                assert answer.status == 400
+            answers += await read_responses(stream, ["GET"])
         assert gw.delivery.hub.admission.open == 0
         async with open_wire_client(gw.port) as one, open_wire_client(gw.port) as two:
             assert [(await c.message())["event"] for c in (one, two)] == ["subscribed"] * 2
+    assert [a.status for a in answers] == [400, 426] * 3
+    assert {a.json()["error"] for a in answers[1::2]} == {"unsupported_websocket_version"}
+    assert {a.headers["sec-websocket-version"] for a in answers[1::2]} == {"13"}  # the version to use
+
+
+async def test_a_handshake_that_never_completes_frees_its_slot_at_the_head_deadline(db, monkeypatch):
+    """The inner layer: were the edge's check ever to let through an upgrade trio-websocket refuses,
+    its reader answers and stops, and the handshake would wait for ever; the deadline ends it."""
+    from vibed.edge import router
+
+    monkeypatch.setattr(router, "handshake_refusal", lambda request: None)  # the edge's check, skipped
+    async with open_gateway(db, timeouts=Timeouts(head=0.5)) as gw, raw_clients(gw.port) as connect:
+        stream = await connect()
+        await stream.send_all(upgrade(*NO_KEY))
+        with trio.fail_after(5):
+            while gw.delivery.hub.admission.open == 0:  # admitted: a slot is taken
+                await trio.sleep(0.01)
+            while gw.delivery.hub.admission.open:
+                await trio.sleep(0.05)

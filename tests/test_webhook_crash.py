@@ -55,7 +55,7 @@ async def test_kill_9_mid_delivery_loses_none_and_repeats_only_the_one_in_flight
     async with open_receiver() as rx:
         rx.delay = 0.1  # each answer takes a while: the kill finds one in flight
         hook = await webhooks.create(db, url=rx.url, languages=None, source=None, kind=None, format="generic",
-                                     secret=new_secret())
+                                     secret=new_secret(), owner="local")
         await store(db, *(release(n, title=f"T{n:02}") for n in range(COUNT)))
         outbox_ids = [r["id"] for r in await db.fetch("SELECT id FROM webhook_outbox ORDER BY id")]
         assert len(outbox_ids) == COUNT

@@ -6,6 +6,7 @@ import datetime as dt
 import ipaddress
 import json
 import random
+import re
 
 import pytest
 from standardwebhooks.webhooks import Webhook
@@ -116,3 +117,19 @@ def test_formats_generic_discord_and_slack():
     assert "&lt;@everyone&gt; &amp; co" in slack["blocks"][0]["text"]["text"]
     assert slack["blocks"][0]["accessory"]["image_url"] == RELEASE["image"] and "Sushin Shyam" in slack["text"]
     assert formats.body("slack", RELEASE, at) == formats.body("slack", RELEASE, at)  # same bytes every attempt
+
+
+def test_slack_bodies_mention_nobody_and_links_cannot_be_broken_out_of():
+    hostile = {**RELEASE, "title": "<!channel> & <@U123|boss> <https://evil.example|click>", "artists": ["<!here>"],
+               "language": "<#C1>", "url": "https://example.test/a>b|c<d&e=1"}
+    slack = json.loads(formats.body("slack", hostile, dt.datetime(2026, 3, 1, tzinfo=dt.UTC)))
+    heading = slack["blocks"][0]["text"]["text"]
+    texts = [slack["text"], heading, slack["blocks"][1]["elements"][0]["text"]]
+    # the only control sequence left is our own link; Slack reads &lt; as a literal <
+    [(url, label)] = re.findall(r"<([^<>|]*)\|([^<>]*)>", heading)
+    assert url == "https://example.test/a%3Eb%7Cc%3Cd&amp;e=1"
+    assert label == "&lt;!channel&gt; &amp; &lt;@U123|boss&gt; &lt;https://evil.example|click&gt;"
+    for text in texts:
+        rest = text.replace(f"<{url}|", "")
+        assert "<" not in rest and "& " not in rest, text  # no <!channel>, <@U…>, <#C…> nor a second link
+    assert "&lt;!channel&gt;" in slack["text"] and "&lt;!here&gt;" in slack["text"]

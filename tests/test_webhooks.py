@@ -295,7 +295,7 @@ async def test_the_readme_receiver_verifies_a_real_delivery_and_refuses_a_forged
 
 async def test_delivered_rows_past_the_retention_are_pruned_and_the_rest_stay(db):
     hook = await webhooks.create(db, url="https://example.com/h", languages=None, source=None, kind=None,
-                                 format="generic", secret="whsec_AAAA")
+                                 format="generic", secret="whsec_AAAA", owner="local")
     await store(db, release(1), release(2), release(3))
     ids = [r["id"] for r in await db.fetch("SELECT id FROM webhook_outbox WHERE webhook_id = $1 ORDER BY id",
                                             hook["id"])]

@@ -35,6 +35,7 @@ class Receiver:
     nursery: trio.Nursery
     answer: Callable[[Received], Answer] = lambda r: (200, [])
     port: int = 0
+    host: str = "127.0.0.1"  # any 127.x address: two receivers may share a port on two of them
     delay: float = 0.0  # seconds between a request's arrival and its answer (a slow target)
     received: list[Received] = attrs.field(factory=list)
     _scope: trio.CancelScope | None = None
@@ -42,7 +43,7 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+        return f"http://{self.host}:{self.port}/hook"
 
     async def start(self) -> None:
         self._scope = trio.CancelScope()
@@ -56,7 +57,7 @@ class Receiver:
 
     async def _serve(self, scope: trio.CancelScope, *, task_status: trio.TaskStatus) -> None:
         with scope:
-            await trio.serve_tcp(self._connection, self.port, host="127.0.0.1", task_status=task_status)
+            await trio.serve_tcp(self._connection, self.port, host=self.host, task_status=task_status)
 
     async def wait_for(self, count: int, timeout: float = 20.0) -> list[Received]:
         with trio.fail_after(timeout):
@@ -103,9 +104,10 @@ class Receiver:
 
 
 @contextlib.asynccontextmanager
-async def open_receiver(answer: Callable[[Received], Answer] | None = None) -> AsyncIterator[Receiver]:
+async def open_receiver(answer: Callable[[Received], Answer] | None = None, *, host: str = "127.0.0.1",
+                        port: int = 0) -> AsyncIterator[Receiver]:
     async with trio.open_nursery() as nursery:
-        receiver = Receiver(nursery, **({"answer": answer} if answer else {}))
+        receiver = Receiver(nursery, **({"answer": answer} if answer else {}), host=host, port=port)
         await receiver.start()
         try:
             yield receiver

@@ -22,6 +22,7 @@ from vibed.config import Config, resolved_data_dir
 from vibed.embedded.datadir_lock import daemon_lock
 from vibed.embedded.target import database_name, ensure_database, ensure_external_sim_database
 from vibed.embedded.watch import open_embedded_postgres
+from vibed.health import HealthParts
 from vibed.http.cursor import load_cursor_key
 from vibed.logs import get_logger
 from vibed.notify import Notifier, status_line
@@ -81,16 +82,11 @@ class Runtime:
     started_monotonic: float = attrs.field(factory=time.monotonic)
     stopping: trio.Event = attrs.field(factory=trio.Event)
     blueprints: list[Any] = attrs.field(factory=list)
-    health_parts: list[Any] = attrs.field(factory=list)  # async () -> dict merged into /api/health
+    health: HealthParts = attrs.field(factory=HealthParts)  # the services' health records, for /api/health
     parts: Parts = attrs.field(factory=Parts)  # the running services, by name
     loader: Any = None  # () -> Config, for SIGHUP; None = reload not possible
     notifier: Notifier = attrs.field(factory=Notifier)
 
-    async def health_extra(self) -> dict[str, Any]:
-        merged: dict[str, Any] = {}
-        for part in self.health_parts:
-            merged.update(await part())
-        return merged
 
 
 @contextlib.asynccontextmanager
@@ -150,7 +146,7 @@ async def serve_daemon(config: Config, *, task_status: trio.TaskStatus[Runtime] 
                 services = await start_services(nursery, runtime)
                 nursery.start_soon(_watch_signals, runtime, stop, services.poke, services.reload)
                 await nursery.start(notifier.serve_watchdog, db.ping)
-                log.info("daemon_ready", port=services.port, languages=",".join(config.languages),
+                log.info("daemon_ready", port=services.port, role=config.role, languages=",".join(config.languages),
                          database="embedded" if embedded else "external")
                 notifier.ready(status_line(runtime))  # the database answers and HTTP listens
                 # what start-up built lives as long as the daemon: keep the collector from walking it

@@ -48,6 +48,24 @@ class _StateCollector(Collector):
             up.add_metric([source], 1.0 if available else 0.0)
         yield up
         yield from _webhook_metrics(state.get("webhooks"))
+        yield from _replay_metrics(state.get("replay"))
+
+
+def _replay_metrics(replay: Any):  # type: ignore[no-untyped-def]
+    """How reconnecting streams were caught up (a ``ReplayStatistics``, when this process serves)."""
+    if replay is None:
+        return
+    answered = CounterMetricFamily("vibed_stream_replays", "Stream replays by where they were answered from",
+                                   labels=["source"])
+    answered.add_metric(["memory"], replay.from_memory)
+    answered.add_metric(["coalesced"], replay.coalesced)
+    yield answered
+    queries = CounterMetricFamily("vibed_replay_queries", "Replay queries that reached the database")
+    queries.add_metric([], replay.database_queries)
+    yield queries
+    waiting = GaugeMetricFamily("vibed_replay_waiting", "Streams waiting for a database replay now")
+    waiting.add_metric([], replay.waiting)
+    yield waiting
 
 
 def _webhook_metrics(hooks: dict[str, Any] | None):  # type: ignore[no-untyped-def]

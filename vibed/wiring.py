@@ -29,10 +29,12 @@ from vibed.delivery import serve_delivery
 from vibed.edge.cache import EdgeCache
 from vibed.edge.guard import Guard
 from vibed.edge.server import serve_http
+from vibed.health import BucketHealth, PipelineHealth, RoundSummary, SourceHealth
 from vibed.http.app import create_app
 from vibed.logs import get_logger
 from vibed.metrics import MeteredSource, Metrics
 from vibed.notify import status_line
+from vibed.pipeline import fetch_state
 from vibed.pipeline.adaptive import AdaptiveScheduler, cron_snapshot
 from vibed.pipeline.control import Control
 from vibed.pipeline.fetcher import Fetcher
@@ -43,8 +45,8 @@ from vibed.sources import JioSaavnSource, SpotifySource
 from vibed.store import bucket
 from vibed.vocab.clock import Clock
 from vibed.vocab.messages import FetchJob, Poke, StoredEvent, WriteRequest
+from vibed.webhooks import subscriptions
 from vibed.webhooks.sender import SenderSettings, WebhookSender
-from vibed.webhooks.subscriptions import health as webhooks_health
 
 log = get_logger("vibed.wiring")
 
@@ -60,21 +62,14 @@ class Services:
 def open_sources(config: Config, client: httpx.AsyncClient) -> dict[str, Any]:
     sources: dict[str, Any] = {
         "jiosaavn": JioSaavnSource(client, config.jiosaavn_base_url, page_size=config.page_size,
-                                   timeout=config.upstream_timeout),
+                                   timeout=config.upstream_timeout, max_body=config.upstream_max_body),
     }
     if config.spotify_client_id and config.spotify_client_secret:
         sources["spotify"] = SpotifySource(
             client, config.spotify_api_url, config.spotify_accounts_url, config.spotify_client_id,
             config.spotify_client_secret, markets=config.spotify_markets, page_size=config.page_size,
-            timeout=config.upstream_timeout)
+            timeout=config.upstream_timeout, max_body=config.upstream_max_body)
     return sources
-
-
-async def webhook_health(db: Any) -> dict[str, Any]:
-    """Targets, the paused ones by id (never by URL: a webhook URL can be a credential), the queue."""
-    row = await webhooks_health(db)
-    return {"webhooks": {"targets": row["targets"], "paused": list(row["paused"]), "pending": row["pending"],
-                         "dead": row["dead"]}}
 
 
 async def _start_simulator(nursery: trio.Nursery, config: Config) -> Config:
@@ -141,7 +136,7 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     runtime.parts.hub = delivery.hub
     if not roles.serves(config):
         delivery.hub.admission.max_streams = 0  # a fetch process holds no stream: 503, ask a serve process
-    runtime.health_parts.append(delivery.health)
+    runtime.health.delivery = delivery.health
 
     def wake_webhooks() -> None:
         with contextlib.suppress(trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError):
@@ -162,7 +157,7 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
     runtime.parts.webhook_sender = sender
     runtime.parts.wake_webhooks = wake_webhooks
     await sup.start(nursery, "webhooks", lambda task_status: sender.run(wakes_r.clone(), task_status=task_status))
-    runtime.health_parts.append(partial(webhook_health, runtime.db))
+    runtime.health.webhooks = partial(subscriptions.health, runtime.db)
     fetchers: dict[str, Fetcher] = {}
 
     async def start_fetcher(i: int) -> None:
@@ -186,20 +181,18 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
         runtime.parts.control = roles.RemoteControl(forward_s)
         await nursery.start(roles.serve_round_forwarding, config.redis_url, forward_r)
 
-    async def pipeline_health() -> dict[str, Any]:
-        buckets = {b.service: {"tokens": round(b.tokens, 2), "max_tokens": b.max_tokens,
-                               "next_token_s": None if b.next_token_s is None else round(b.next_token_s, 1)}
+    async def pipeline_health() -> PipelineHealth:
+        buckets = {b.service: BucketHealth(round(b.tokens, 2), b.max_tokens,
+                                           None if b.next_token_s is None else round(b.next_token_s, 1))
                    for b in await bucket.all_buckets(runtime.db)}
         last = scheduler.last_round
-        return {
-            "sources": {name: {"available": s.available, "scopes": health.snapshot().get(name, {})}
-                        for name, s in sources.items()},
-            "buckets": buckets,
-            "rounds": {"count": scheduler.rounds,
-                       "last": None if last is None else {"id": last.id, "origin": last.origin,
-                                                           "requests": last.requests, "new": last.events}},
-            "polling": polling_snapshot(),
-        }
+        scopes = health.snapshot()
+        return PipelineHealth(
+            sources={name: SourceHealth(s.available, scopes.get(name, {})) for name, s in sources.items()},
+            buckets=buckets, rounds=scheduler.rounds,
+            last_round=None if last is None else RoundSummary(last.id, last.origin, last.requests, last.events),
+            polling=polling_snapshot(), last_fetch_age_s=await fetch_state.last_success_age(runtime.db),
+            stale_after_s=runtime.config.stale_after)
 
     def polling_snapshot() -> dict[str, Any]:
         if not roles.fetches(config):
@@ -210,7 +203,7 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
 
     runtime.parts.polling = polling_snapshot
 
-    runtime.health_parts.append(pipeline_health)
+    runtime.health.pipeline = pipeline_health
 
     from vibed.http import control as control_api
     from vibed.http import metrics_api, page, webhooks_api

@@ -1,12 +1,15 @@
 """The fault suite: a real ``vibed run --simulate`` process with its own embedded PostgreSQL.
 
-Each test records one row of the reliability table (``record``); the table is printed at the
-end of the run, for the README's reliability section.
+Each test records one row of the reliability table (``record``: the scenario and what was
+measured); whether it held is the test's own outcome, so a failing test shows ✘ (and a test
+that failed before it measured anything shows its error).  The table is printed at the end of
+the run, for the README's reliability section.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -20,11 +23,25 @@ import pytest
 from tests.daemon_proc import Daemon, clean_env, free_port, postgres_pids
 from vibed.embedded.server import PORT, bin_dir
 
-ROWS: list[tuple[str, str, str]] = []
+ROWS: dict[str, list[str]] = {}  # test id -> [scenario, measured, held]
 
 
-def record(scenario: str, measured: str, verdict: bool) -> None:
-    ROWS.append((scenario, measured, "✔" if verdict else "✘"))
+def record(scenario: str, measured: str) -> None:
+    """The running test's row; its verdict is filled in from the test's outcome."""
+    test_id = os.environ["PYTEST_CURRENT_TEST"].rsplit(" ", 1)[0]
+    ROWS[test_id] = [scenario, measured, "?"]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call":
+        return
+    row = ROWS.setdefault(item.nodeid, [item.name, "failed before measuring", "?"])
+    if report.failed and row[1] == "failed before measuring" and call.excinfo is not None:
+        row[1] = f"failed before measuring: {call.excinfo.exconly().splitlines()[0][:160]}"
+    row[2] = "✔" if report.passed else "✘"
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -33,7 +50,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.section("reliability (tests/faults)")
     terminalreporter.write_line("| scenario | measured | held |")
     terminalreporter.write_line("|---|---|---|")
-    for row in ROWS:
+    for row in ROWS.values():
         terminalreporter.write_line(f"| {row[0]} | {row[1]} | {row[2]} |")
 
 

@@ -187,6 +187,7 @@ def token(config: Config, args: argparse.Namespace) -> int:
 
 def status(config: Config, args: argparse.Namespace) -> int:
     from vibed.cli.status import render_status
+    from vibed.health import HealthReport
 
     url = f"http://127.0.0.1:{config.port}/api/health"
     try:
@@ -200,6 +201,7 @@ def status(config: Config, args: argparse.Namespace) -> int:
         return 3
     if args.json:
         print(json.dumps(body, indent=2))
-    else:
-        print(render_status(body))
-    return 0 if code == 200 and body.get("status") == "ok" else 1
+    report = HealthReport.from_json(body)
+    if not args.json:
+        print(render_status(report))
+    return 0 if code == 200 and report.status == "ok" else 1

@@ -1,54 +1,52 @@
-"""``vibed status``: the health JSON of a running daemon, as a summary a person can read."""
+"""``vibed status``: a running daemon's ``HealthReport`` (read back from its JSON), as a summary a person can read."""
 
 from __future__ import annotations
 
-from typing import Any
+from vibed.health import HealthReport
 
 
 def _when(value: str | None) -> str:
     return value.replace("T", " ").replace("Z", " UTC") if value else "never"
 
 
-def render_status(health: dict[str, Any]) -> str:
-    lines = [
-        f"vibed {health.get('version', '?')}: {health.get('status', 'unknown').upper()}"
-        f"   up {_duration(health.get('uptime_s'))}",
-    ]
-    for reason in health.get("reasons", []):
+def render_status(report: HealthReport) -> str:
+    lines = [f"vibed {report.version}: {report.status.upper()}   up {_duration(report.uptime_s)}   "
+             f"role {report.role}"]
+    for reason in report.reasons():
         lines.append(f"reason     {reason}")
-    db = health.get("database", {})
-    lines.append(f"database   {'reachable' if db.get('reachable') else 'UNREACHABLE'}"
-                 f" ({'embedded' if db.get('embedded') else 'external'})")
-    bus = health.get("bus")
-    if bus:
-        lines.append(f"bus        {bus.get('kind', '?')}: {bus.get('state', '?')}")
-    stream = health.get("streams")
-    if stream:
-        sse, ws = stream.get("sse", 0), stream.get("websocket", 0)
-        lines.append(f"clients    {sse + ws} connected ({sse} SSE, {ws} WebSocket)")
-    for service, b in sorted(health.get("buckets", {}).items()):
-        nxt = b.get("next_token_s")
-        lines.append(f"bucket     {service}: {b.get('tokens')} of {b.get('max_tokens')} tokens"
-                     + (f", next in {nxt:g}s" if nxt else ""))
-    rounds = health.get("rounds", {})
-    last = rounds.get("last")
-    if last:
-        lines.append(f"rounds     {rounds.get('count', 0)}; last {last['id']} ({last['origin']}): "
-                     f"{last['requests']} requests, {last['new']} new")
-    for name, source in sorted(health.get("sources", {}).items()):
-        state = "available" if source.get("available") else "UNAVAILABLE (gone for this account)"
-        lines.append(f"source     {name}: {state}")
-        for scope, s in sorted(source.get("scopes", {}).items()):
-            extra = ""
-            if s.get("backing_off_until"):
-                extra = f", backing off until {_when(s['backing_off_until'])}"
-            if s.get("consecutive_failures"):
-                extra += f", {s['consecutive_failures']} failures ({s.get('last_error')})"
-            lines.append(f"  {scope:<6} {s.get('state'):<12} last success {_when(s.get('last_success'))}{extra}")
-    for name, actor in sorted(health.get("actors", {}).items()):
-        if actor.get("state") != "running" or actor.get("restarts"):
-            lines.append(f"actor      {name}: {actor.get('state')}, {actor.get('restarts')} restarts"
-                         + (f" ({actor['last_error']})" if actor.get("last_error") else ""))
+    lines.append(f"database   {'reachable' if report.database_reachable else 'UNREACHABLE'}"
+                 f" ({'embedded' if report.embedded else 'external'})")
+    if report.delivery is not None:
+        bus, streams = report.delivery.bus, report.delivery.streams
+        lines.append(f"bus        {bus.kind}: {bus.state}")
+        lines.append(f"clients    {streams.sse + streams.websocket} connected ({streams.sse} SSE, "
+                     f"{streams.websocket} WebSocket)")
+    pipeline = report.pipeline
+    if pipeline is not None:
+        for service, b in sorted(pipeline.buckets.items()):
+            nxt = b.next_token_s
+            lines.append(f"bucket     {service}: {b.tokens:g} of {b.max_tokens:g} tokens"
+                         + (f", next in {nxt:g}s" if nxt else ""))
+        age = pipeline.last_fetch_age_s
+        lines.append("fetched    " + ("never" if age is None else f"{_duration(age)} ago") + " (any process)")
+        last = pipeline.last_round
+        if last is not None:
+            lines.append(f"rounds     {pipeline.rounds}; last {last.id} ({last.origin}): "
+                         f"{last.requests} requests, {last.new} new")
+        for name, source in sorted(pipeline.sources.items()):
+            state = "available" if source.available else "UNAVAILABLE (gone for this account)"
+            lines.append(f"source     {name}: {state}")
+            for scope, sc in sorted(source.scopes.items()):
+                extra = ""
+                if sc.backing_off_until:
+                    extra = f", backing off until {_when(sc.backing_off_until)}"
+                if sc.consecutive_failures:
+                    extra += f", {sc.consecutive_failures} failures ({sc.last_error})"
+                lines.append(f"  {scope:<6} {sc.state:<12} last success {_when(sc.last_success)}{extra}")
+    for name, actor in sorted(report.actors.items()):
+        if actor.state != "running" or actor.restarts:
+            lines.append(f"actor      {name}: {actor.state}, {actor.restarts} restarts"
+                         + (f" ({actor.last_error})" if actor.last_error else ""))
     return "\n".join(lines)
 
 

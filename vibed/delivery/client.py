@@ -9,6 +9,7 @@ Last-Event-ID and loses nothing).
 from __future__ import annotations
 
 import socket
+from collections.abc import Sequence
 
 import attrs
 
@@ -59,12 +60,13 @@ class SocketClient:
         self.pending = [(frame.id, memoryview(data)[sent:])]
         return NEEDS_FLUSH
 
-    def resume(self, floor: int) -> int:
-        """End of replay: forget queued frames the replay covered, then write the rest."""
+    def resume(self, floor: int, first: Sequence[tuple[int, bytes]] = ()) -> int:
+        """End of replay: ``first`` (the replay's bytes) goes out, then the queued live frames the
+        replay did not cover; what the kernel does not take now stays pending."""
         self.floor = floor
         self.paused = False
-        if self.pending:
-            self.pending = [(i, d) for i, d in self.pending if not i or i > floor]
+        live = [(i, d) for i, d in self.pending or () if not i or i > floor]
+        self.pending = [*first, *live] if first else live
         return self.write_pending()
 
     def write_pending(self) -> int:

@@ -7,6 +7,7 @@ exists in both framings; which one a client gets is fixed when its response head
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
 
 import attrs
@@ -14,10 +15,11 @@ import attrs
 from vibed.vocab.messages import StoredEvent
 
 HEARTBEAT_BODY = b": hb\n\n"
-RETRY_BODY = b"retry: 3000\n\n"
+RETRY_MS = (3000, 6000)  # a stream's reconnection delay, drawn per stream: a crowd comes back spread out
+DRAIN_RETRY_MS = (2000, 15000)  # on shutdown: the whole crowd reconnects at once otherwise
 STREAM_HEADERS = (
     (b"content-type", b"text/event-stream; charset=utf-8"),
-    (b"cache-control", b"no-cache"),
+    (b"cache-control", b"no-store"),  # a stream is never stored nor reused (nothing could revalidate it)
     (b"x-accel-buffering", b"no"),  # nginx: pass each frame on at once
 )
 
@@ -48,7 +50,23 @@ class Frame:
 
 
 HEARTBEAT = Frame.of(0, HEARTBEAT_BODY)
-RETRY = Frame.of(0, RETRY_BODY)
+
+
+def retry_frame(low_high: tuple[int, int] = RETRY_MS, *, rng: random.Random | None = None) -> Frame:
+    """``retry: <ms>`` with the delay drawn from ``low_high``: browsers reconnect after it."""
+    return Frame.of(0, b"retry: %d\n\n" % (rng or random).randint(*low_high))
+
+
+def resume_frame(event_id: int) -> Frame:
+    """``id: N`` and a blank line: sets the browser's ``lastEventId`` and dispatches nothing (WHATWG
+    HTML, "dispatch the event": the id is taken before the empty data ends the dispatch), so a
+    stream that has no event to send yet still reconnects from where it stands."""
+    return Frame.of(0, b"id: %d\n\n" % event_id)
+
+
+def heartbeat_frame(newest: int) -> Frame:
+    """A heartbeat that also moves a quiet stream's resume point up to the newest published id."""
+    return Frame.of(0, b": hb\nid: %d\n\n" % newest) if newest else HEARTBEAT
 
 
 def event_frame(event: StoredEvent) -> Frame:

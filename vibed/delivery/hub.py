@@ -26,8 +26,9 @@ import trio
 from vibed.delivery.admission import Admission
 from vibed.delivery.client import DROP, NEEDS_FLUSH, SocketClient
 from vibed.delivery.filters import StreamFilter
-from vibed.delivery.frames import HEARTBEAT, Frame, event_frame
+from vibed.delivery.frames import DRAIN_RETRY_MS, Frame, event_frame, heartbeat_frame, retry_frame
 from vibed.delivery.listener import Listener
+from vibed.delivery.ring import RecentEvents
 from vibed.logs import get_logger
 from vibed.vocab.messages import StoredEvent
 
@@ -51,7 +52,6 @@ class Hub:
     backlog: int = 256
     stall_timeout: float = 30.0
     published: int = 0
-    last_id: int = 0  # the newest event id delivered (the sequencer's): where a live-only stream resumes
     slow_drops: int = 0
     flushing: int = 0
     closing: bool = False  # set by close_all_nowait: no new stream is taken after it
@@ -62,6 +62,7 @@ class Hub:
     _nursery: trio.Nursery | None = None
     _drained: trio.Event | None = None
     on_published: Callable[[Sequence[StoredEvent]], None] | None = None  # metrics: delivery latency
+    ring: RecentEvents = attrs.field(factory=RecentEvents)  # every published frame, for replays
 
     def statistics(self) -> HubStatistics:
         return HubStatistics(len(self._by_fd), len(self._listeners), self.published, self.slow_drops,
@@ -74,8 +75,18 @@ class Hub:
         self._by_fd[client.sock.fileno()] = client
         self._epoll.register(client.sock.fileno(), _HANGUP)
 
-    def resume_nowait(self, client: SocketClient, floor: int) -> None:
-        self._after_write(client, client.resume(floor))
+    def resume_nowait(self, client: SocketClient, floor: int, first: Sequence[tuple[int, bytes]] = ()) -> None:
+        """End of ``client``'s replay: ``first`` goes out, then what was published meanwhile."""
+        self._after_write(client, client.resume(floor, first))
+
+    def end_nowait(self, client: SocketClient, last: Frame) -> None:
+        """Write ``last`` (a ``retry:``) and the body's end if the socket takes them now, then drop."""
+        if not client.closed and not client.pending:
+            try:
+                client.sock.send(last.wire(client.chunked) + (b"0\r\n\r\n" if client.chunked else b""))
+            except OSError:
+                pass
+        self.drop_nowait(client, "shutdown")
 
     def drop_nowait(self, client: SocketClient, reason: str = "gone") -> None:
         if client.closed:
@@ -132,6 +143,7 @@ class Hub:
         for event in events:
             self.published += 1
             frame = event_frame(event)
+            self.ring.append_nowait(event, frame)
             for flt, members in list(self._groups.items()):
                 if flt.matches(event):
                     self._offer_all(frame, members)
@@ -158,12 +170,8 @@ class Hub:
     def close_all_nowait(self) -> None:
         self.closing = True
         for client in list(self._by_fd.values()):
-            if not client.pending and client.chunked:
-                try:  # the last chunk: a clean end of the response
-                    client.sock.send(b"0\r\n\r\n")
-                except OSError:
-                    pass
-            self.drop_nowait(client, "shutdown")
+            # a clean end, with a reconnection delay drawn per client: the crowd comes back spread out
+            self.end_nowait(client, retry_frame(DRAIN_RETRY_MS))
         for listener in list(self._listeners):
             self._end(listener, "shutdown")
 
@@ -180,8 +188,9 @@ class Hub:
             for client in [c for c in self._by_fd.values() if self._stalled(client=c, now=now)]:
                 log.info("stream_stalled", ip=client.ip, queued=client.queued)
                 self.drop_nowait(client, "slow")
+            beat = heartbeat_frame(self.ring.newest)  # also a resume point for quiet streams
             for members in list(self._groups.values()):
-                self._offer_all(HEARTBEAT, members)
+                self._offer_all(beat, members)
 
     def _stalled(self, client: SocketClient, now: float) -> bool:
         """True once the socket's send queue has not shrunk for ``stall_timeout``."""

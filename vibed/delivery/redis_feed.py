@@ -12,12 +12,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import trio
 
 from vibed.delivery.sequencer import Sequencer
+from vibed.health import BusHealth, without_addresses
 from vibed.logs import get_logger
 from vibed.store.redis import RedisLink, RedisUnavailable
 from vibed.vocab.backoff import jittered
@@ -50,7 +51,7 @@ class RedisFeed:
     ping_interval: float = 5.0
     ping_timeout: float = 3.0
     max_backoff: float = 5.0
-    state: str = "degraded"
+    state: Literal["ok", "degraded"] = "degraded"
     error: str | None = "not subscribed yet"
     since: float = attrs.field(factory=trio.current_time)
     reconnects: int = 0
@@ -62,9 +63,10 @@ class RedisFeed:
     _outbox: tuple[trio.MemorySendChannel[bytes], trio.MemoryReceiveChannel[bytes]] = attrs.field(
         factory=lambda: trio.open_memory_channel[bytes](1024))  # full = Redis is slow: others poll
 
-    def health(self) -> dict[str, Any]:
-        return {"kind": "redis", "state": self.state, "error": self.error, "reconnects": self.reconnects,
-                "for_s": round(trio.current_time() - self.since, 1), "round_trip_ms": self.round_trip_ms}
+    def health(self) -> BusHealth:
+        """The bus as health shows it; Redis's errors quote its address, which stays private."""
+        return BusHealth("redis", self.state, without_addresses(self.error), self.reconnects,
+                         round(trio.current_time() - self.since, 1), self.round_trip_ms)
 
     def publish_nowait(self, events: tuple[StoredEvent, ...]) -> None:
         for event in events:
@@ -73,7 +75,7 @@ class RedisFeed:
             except trio.WouldBlock:
                 log.warning("bus_publish_dropped", id=event.id, reason="redis outbox full")
 
-    def _set_state(self, state: str, error: str | None = None) -> None:
+    def _set_state(self, state: Literal["ok", "degraded"], error: str | None = None) -> None:
         if state != self.state:
             if state == "degraded":
                 log.warning("bus_degraded", error=error)

@@ -30,8 +30,13 @@ class Sequencer:
     _lock: trio.Lock = attrs.field(factory=trio.Lock)
 
     async def start_after_newest(self) -> None:
-        """Begin after the newest stored event: older ones are the replay's business."""
-        self.last_id = self.hub.last_id = await self.db.run(store_events.max_event_id, self.db.pool)
+        """Begin after the newest stored event: older ones are the replay's business.  The hub's
+        ring of recent events is filled from the same read, so a crowd that reconnects after a
+        restart is replayed from memory."""
+        ring = self.hub.ring
+        newest = await self.db.run(store_events.newest_events, self.db.pool, ring.max_events)
+        ring.load_nowait(newest, complete=len(newest) < ring.max_events)
+        self.last_id = ring.newest  # one read: the ring holds every id up to it
 
     async def deliver(self, events: Iterable[StoredEvent]) -> None:
         # one delivery at a time: a gap fill awaits the database and must not be overtaken
@@ -61,5 +66,5 @@ class Sequencer:
     def _publish(self, events: Iterable[StoredEvent]) -> None:
         fresh = [e for e in events if e.id > self.last_id]
         if fresh:
-            self.last_id = self.hub.last_id = fresh[-1].id
+            self.last_id = fresh[-1].id
             self.hub.publish_nowait(fresh)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 import attrs
 import trio
@@ -19,8 +18,10 @@ from vibed.delivery.admission import Admission
 from vibed.delivery.broadcaster import Broadcaster
 from vibed.delivery.hub import Hub
 from vibed.delivery.redis_feed import RedisFeed
+from vibed.delivery.replay import Replayer
 from vibed.delivery.sequencer import Sequencer
 from vibed.delivery.sse import StreamSettings
+from vibed.health import BusHealth, DeliveryHealth, StreamsHealth
 from vibed.store.postgres import Database
 from vibed.store.redis import open_redis
 
@@ -43,17 +44,17 @@ class Delivery:
     feed: RedisFeed | None
     db: Database
     settings: StreamSettings
+    replayer: Replayer
 
-    async def health(self) -> dict[str, Any]:
-        """``{"bus": {"kind": "local"|"redis", "state": "ok"|"degraded", ...}, "streams": {...}}``."""
-        bus = self.feed.health() if self.feed is not None else {"kind": "local", "state": "ok"}
+    def health(self) -> DeliveryHealth:
+        """The bus (the in-process one is always ok) and the stream clients of this instance."""
+        bus = self.feed.health() if self.feed is not None else BusHealth("local", "ok")
         stats = self.hub.statistics()
-        body: dict[str, Any] = {"bus": bus, "streams": {
-            "sse": stats.sse_clients, "websocket": stats.ws_clients, "max": self.hub.admission.max_streams,
-            "slow_disconnects": stats.slow_drops, "last_event_id": self.sequencer.last_id}}
-        if bus["state"] != "ok":
-            body["degraded"] = True  # /api/health reports "degraded" (and pops this key)
-        return body
+        return DeliveryHealth(bus, StreamsHealth(
+            sse=stats.sse_clients, websocket=stats.ws_clients, max=self.hub.admission.max_streams,
+            slow_disconnects=stats.slow_drops, last_event_id=self.sequencer.last_id,
+            replay=attrs.asdict(self.replayer.statistics()),
+            recent={"events": len(self.hub.ring), "floor": self.hub.ring.floor}))
 
 
 @contextlib.asynccontextmanager
@@ -66,8 +67,10 @@ async def open_delivery(config: Config, db: Database, *, timing: BusTiming = Bus
     sequencer = Sequencer(hub, db)
     await sequencer.start_after_newest()
     settings = StreamSettings(replay_cap=config.replay_cap, backlog=config.client_backlog)
+    replayer = Replayer(db, hub.ring, cap=config.replay_cap)
     async with contextlib.AsyncExitStack() as stack, trio.open_nursery() as nursery:
         await nursery.start(hub.serve)
+        await nursery.start(replayer.serve)
         feed = None
         if config.redis_url:
             link = await stack.enter_async_context(open_redis(config.redis_url))
@@ -75,7 +78,7 @@ async def open_delivery(config: Config, db: Database, *, timing: BusTiming = Bus
                              ping_interval=timing.ping_interval, ping_timeout=timing.ping_timeout,
                              max_backoff=timing.max_backoff)
             await nursery.start(feed.run)
-        yield Delivery(hub, sequencer, Broadcaster(sequencer, feed), feed, db, settings)
+        yield Delivery(hub, sequencer, Broadcaster(sequencer, feed), feed, db, settings, replayer)
         nursery.cancel_scope.cancel()
 
 

@@ -1,9 +1,15 @@
 """One SSE request, from its admitted head to the moment the hub owns its socket (then the task ends).
 
 Order matters for "no duplicate, no gap": register with the hub (paused, live frames queue up),
-write the head, plan and write the replay from the database, then resume the client, dropping
-queued frames the replay already covered.  The edge has parsed, guarded and admitted the request
-and rendered the response head; what happens on the socket after it is this module's.
+plan the replay, then resume the client with the replay's bytes first, dropping queued frames
+the replay already covered.  A replay memory can give (live-only included) is planned with no
+await after the registration and written without waiting: the head, a ``retry:`` drawn for this
+stream, the replayed frames and the stream's resume point (``id: N``) go out as one write, and
+whatever the kernel does not take is the hub's to flush.  A replay from the database writes the
+head at once, waits its turn (``replay.py``), and only a database that cannot answer ends it.
+
+Every stream carries a resume point from its first bytes: a browser that reconnects before its
+first event still sends ``Last-Event-ID`` and is owed what was published while it was away.
 """
 
 from __future__ import annotations
@@ -15,17 +21,14 @@ import trio
 
 from vibed.delivery.client import SocketClient
 from vibed.delivery.filters import StreamRequest
-from vibed.delivery.frames import RETRY, event_frame, reset_frame
+from vibed.delivery.frames import DRAIN_RETRY_MS, reset_frame, resume_frame, retry_frame
 from vibed.delivery.hub import Hub
-from vibed.delivery.replay import plan_replay
+from vibed.delivery.replay import Replay, Replayer, ReplayUnavailable
 from vibed.logs import get_logger
-from vibed.store.postgres import Database
 from vibed.vocab.wire import send_all
 
 log = get_logger("vibed.delivery")
 RETRY_AFTER = "5"  # seconds a refused client should wait before trying again
-REPLAY_BYTES = 1 << 20  # a replay larger than this is a reset instead: a reconnect never costs a flood
-REPLAY_TIMEOUT_S = 2.0  # a replay the database cannot give by then ends the stream; the client comes back
 
 
 @attrs.frozen
@@ -39,47 +42,61 @@ def admit_nowait(hub: Hub, ip: str) -> str | None:
     return "the server is shutting down" if hub.closing else hub.admission.admit_nowait(ip)
 
 
-def open_sse_nowait(hub: Hub, settings: StreamSettings, sock: socket.socket, head: bytes, chunked: bool,
-                    request: StreamRequest, ip: str) -> bool:
-    """A stream that needs no replay, opened without waiting (True): registered, then resumed with its
-    head and ``retry:`` as the first bytes out; what the kernel does not take, the hub flushes.
-    False: nothing was done, and ``serve_sse`` replays from the database."""
-    if request.last_event_id is not None:
-        return False
-    client = SocketClient(sock, request.filter, chunked, ip, settings.backlog)
-    hub.add_nowait(client)  # from here on the hub owns (and eventually closes) the socket
-    client.pending = [(0, head + RETRY.wire(chunked))]  # nothing can be queued before it: no await since add
-    hub.resume_nowait(client, 0)
-    return True
+def come_back_later(reason: str) -> bytes:
+    """The body of a stream we cannot hold now, for a 200 that ends at once.  A browser's
+    EventSource gives up for good on any other status; on a 200 that ends it reconnects after
+    ``retry:``, drawn here from a wide range so a refused crowd comes back spread out."""
+    comment = reason.replace("\r", " ").replace("\n", " ")
+    return b": %s\n\n" % comment.encode() + retry_frame(DRAIN_RETRY_MS).body
 
 
-async def serve_sse(hub: Hub, db: Database, settings: StreamSettings, sock: socket.socket, head: bytes,
-                    chunked: bool, request: StreamRequest, ip: str) -> None:
-    """``head``: the rendered 200 response head; ``chunked``: whether the body is chunked (HTTP/1.1)."""
-    if open_sse_nowait(hub, settings, sock, head, chunked, request, ip):
-        return
+def _replay_wire(replay: Replay, last_id: int | None, chunked: bool) -> list[tuple[int, bytes]]:
+    if replay.reset is not None:
+        log.info("stream_reset", last_event_id=last_id, reason=replay.reset)
+        frames = [reset_frame(replay.floor, replay.reset)]
+    else:
+        frames = list(replay.frames)
+        if replay.floor != (frames[-1].id if frames else last_id):
+            frames.append(resume_frame(replay.floor))  # a resume point past what matched
+    return [(f.id, f.wire(chunked)) for f in frames]
+
+
+def open_sse_nowait(hub: Hub, replayer: Replayer, settings: StreamSettings, sock: socket.socket, head: bytes,
+                    chunked: bool, request: StreamRequest, ip: str) -> SocketClient | None:
+    """Register the stream and, when memory can give its replay (live-only included), write it all
+    without waiting: None, the hub owns the stream.  Otherwise the registered client, paused, whose
+    replay from the database ``replay_sse`` writes."""
     client = SocketClient(sock, request.filter, chunked, ip, settings.backlog)
     hub.add_nowait(client)  # from here on the hub owns (and eventually closes) the socket
+    last_id = request.last_event_id
+    replay = replayer.plan_nowait(request.filter, last_id)
+    if replay is None:
+        return client
+    # nothing was published since add_nowait: nothing is queued
+    hub.resume_nowait(client, replay.floor, [(0, head + retry_frame().wire(chunked)),
+                                             *_replay_wire(replay, last_id, chunked)])
+    return None
+
+
+async def replay_sse(hub: Hub, replayer: Replayer, client: SocketClient, head: bytes, request: StreamRequest) -> None:
+    """The rest of a stream ``open_sse_nowait`` left registered: its head at once, then its replay
+    from the database when its turn comes."""
+    last_id = request.last_event_id
     try:
-        await send_all(sock, head + RETRY.wire(chunked))
-        with trio.fail_after(REPLAY_TIMEOUT_S):
-            replay = await plan_replay(db, request.filter, request.last_event_id, settings.replay_cap)
-        frames = [event_frame(e) for e in replay.events]
-        reset = replay.reset
-        if reset is None and sum(len(f.body) for f in frames) > REPLAY_BYTES:
-            reset = f"the events since {request.last_event_id} are more than {REPLAY_BYTES >> 20} MiB: refetch the list"
-        if reset is not None:
-            log.info("stream_reset", last_event_id=request.last_event_id, reason=reset)
-            frames = [reset_frame(replay.floor, reset)]
-        if frames:
-            await send_all(sock, b"".join(f.wire(chunked) for f in frames))
-    except (OSError, trio.ClosedResourceError, trio.TooSlowError):
-        # the peer left (or overflowed) during replay, or the database could not give it in time: the
-        # stream ends, and the client's EventSource comes back with its Last-Event-ID, losing nothing
+        await send_all(client.sock, head + retry_frame().wire(client.chunked))
+        replay = await replayer.plan(request.filter, last_id)
+    except ReplayUnavailable as exc:
+        # the last resort, for a database that is really down: the stream ends with a spread-out
+        # retry, and the client's EventSource comes back with its Last-Event-ID, losing nothing
+        log.warning("stream_replay_unavailable", last_event_id=last_id, error=str(exc))
+        hub.end_nowait(client, retry_frame(DRAIN_RETRY_MS))
+        return
+    except (OSError, trio.ClosedResourceError):  # the peer left while it waited
         hub.drop_nowait(client)
         return
     except BaseException:
         hub.drop_nowait(client)
         raise
     if not client.closed:
-        hub.resume_nowait(client, replay.floor)
+        hub.resume_nowait(client, replay.floor, _replay_wire(replay, last_id, client.chunked))
+

@@ -7,7 +7,8 @@
              ├─ cached bytes, while no new event was delivered            (cache.py)
              └─ the Quart app, one request through Hypercorn's HTTPStream (app.py)
         every answer leaves through one renderer: security headers, CORS, RateLimit-*,
-        conditional GET (ETag → 304), and errors as ``{"error", "detail"}`` JSON   (respond.py)
+        and errors as ``{"error", "detail"}`` JSON                       (respond.py)
+        preconditions (304, 412) and what a shared cache may hold          (conditional.py)
 
 Routing per request, not per connection, is the point: a browser opens its EventSource on the
 keep-alive connection that loaded the page, and a proxy pools its upstream connections, so the

@@ -10,7 +10,8 @@ take, a refusal's lingering close) gets a task, which goes on from where this le
 (``serve_connection`` with its h11 state and the rest of its current request).
 
 A connection that sends nothing within ``timeouts.head`` is closed, as a task would close it, and
-shutdown closes the ones still waiting.
+shutdown closes the ones still waiting.  Its slot in the per-peer count (``peers.py``, taken at
+accept) is given back when it closes, when a stream owns it, or when its task ends.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import math
 import select
 import socket
+from collections.abc import Callable
 
 import attrs
 import h11
@@ -35,47 +37,60 @@ PIPELINE_NOWAIT = 8  # requests one connection may have answered here; the rest 
 _READABLE = select.EPOLLIN | select.EPOLLRDHUP
 
 
+@attrs.frozen
+class Waiting:
+    sock: socket.socket
+    peer: tuple[str, int]
+    key: str  # its per-peer slot
+    deadline: float
+
+
 @attrs.define(eq=False)
 class Arrivals:
     router: Router
     connections: trio.Nursery  # where a connection that has to wait gets its task
+    give_back: Callable[[str], None]  # a per-peer slot, by key: its connection ended or a stream owns it
     _epoll: select.epoll = attrs.field(factory=select.epoll)
-    # fd -> (socket, peer, deadline); insertion order is deadline order (one timeout for all)
-    _waiting: dict[int, tuple[socket.socket, tuple[str, int], float]] = attrs.field(factory=dict)
+    _waiting: dict[int, Waiting] = attrs.field(factory=dict)  # by fd; insertion order is deadline order
     _wait: trio.CancelScope = attrs.field(factory=trio.CancelScope)  # the watcher's, until the first deadline
 
-    def arrive_nowait(self, sock: socket.socket, peer: tuple[str, int]) -> None:
+    def arrive_nowait(self, sock: socket.socket, peer: tuple[str, int], key: str) -> None:
         """A new (non-blocking) connection: served now if its request is here, else it waits."""
-        if not self._serve_nowait(sock, peer):
-            deadline = trio.current_time() + self.router.timeouts.head
-            self._epoll.register(sock.fileno(), _READABLE)
-            self._waiting[sock.fileno()] = (sock, peer, deadline)
-            self._wait.deadline = min(self._wait.deadline, deadline)
+        if not self._serve_nowait(sock, peer, key):
+            self._wait_nowait(Waiting(sock, peer, key, trio.current_time() + self.router.timeouts.head))
+
+    def _wait_nowait(self, waiting: Waiting) -> None:
+        self._epoll.register(waiting.sock.fileno(), _READABLE)
+        self._waiting[waiting.sock.fileno()] = waiting
+        self._wait.deadline = min(self._wait.deadline, waiting.deadline)
 
     async def serve(self) -> None:
         """Serve waiting connections as their bytes come, until cancelled; then close the rest."""
         try:
             while True:
-                deadline = next(iter(self._waiting.values()))[2] if self._waiting else math.inf
+                deadline = next(iter(self._waiting.values())).deadline if self._waiting else math.inf
                 with trio.CancelScope(deadline=deadline) as self._wait:
                     await trio.lowlevel.wait_readable(self._epoll.fileno())
                 for fd, _mask in self._epoll.poll(0, 1024):
-                    sock, peer, deadline = self._waiting.pop(fd)
+                    waiting = self._waiting.pop(fd)
                     self._epoll.unregister(fd)
-                    if not self._serve_nowait(sock, peer):  # woken with nothing to read: wait on
-                        self._epoll.register(fd, _READABLE)
-                        self._waiting[fd] = (sock, peer, deadline)
+                    if not self._serve_nowait(waiting.sock, waiting.peer, waiting.key):
+                        self._wait_nowait(waiting)  # woken with nothing to read: it waits on
                 now = trio.current_time()
-                while self._waiting and (first := next(iter(self._waiting.items())))[1][2] <= now:
-                    del self._waiting[first[0]]
-                    first[1][0].close()  # nothing arrived in time: the connection just ends
+                while self._waiting and (first := next(iter(self._waiting.values()))).deadline <= now:
+                    del self._waiting[first.sock.fileno()]
+                    self._close(first.sock, first.key)  # nothing arrived in time: the connection just ends
         finally:
-            for sock, _peer, _deadline in self._waiting.values():
-                sock.close()
+            for waiting in self._waiting.values():
+                self._close(waiting.sock, waiting.key)
             self._waiting.clear()
             self._epoll.close()
 
-    def _serve_nowait(self, sock: socket.socket, peer: tuple[str, int]) -> bool:
+    def _close(self, sock: socket.socket, key: str) -> None:
+        sock.close()
+        self.give_back(key)
+
+    def _serve_nowait(self, sock: socket.socket, peer: tuple[str, int], key: str) -> bool:
         """False when there is nothing to read yet; True once the connection was served, handed to a
         task or closed."""
         try:
@@ -85,20 +100,25 @@ class Arrivals:
         except OSError:  # reset by the peer
             data = b""
         if not data:
-            sock.close()
+            self._close(sock, key)
             return True
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=HEAD_LIMIT)
         conn.receive_data(data)
+        tasked = False
         try:
-            self._requests_nowait(conn, sock, peer)
+            tasked = self._requests_nowait(conn, sock, peer, key)
         except OSError:  # the peer reset the connection while we wrote
             sock.close()
         except Exception as exc:  # one connection's failure must never take the edge down
             log.exception("connection_failed", error=str(exc)[:200])
             sock.close()
+        finally:
+            if not tasked:  # closed, or a stream owns it now
+                self.give_back(key)
         return True
 
-    def _requests_nowait(self, conn: h11.Connection, sock: socket.socket, peer: tuple[str, int]) -> None:
+    def _requests_nowait(self, conn: h11.Connection, sock: socket.socket, peer: tuple[str, int], key: str) -> bool:
+        """Serve the requests that are whole, in order; True once a task took the connection over."""
         reused = False
         for _ in range(PIPELINE_NOWAIT):
             got = next_head_nowait(conn, sock, peer, reused)
@@ -106,33 +126,37 @@ class Arrivals:
                 break
             if got is None:  # the client closed
                 sock.close()
-                return
+                return False
             if isinstance(got, Answer):
-                self.connections.start_soon(self._refuse, conn, sock, got)
-                return
+                self.connections.start_soon(self._refuse, conn, sock, got, key)
+                return True
             assert isinstance(got, RequestHead)
             done = self.router.route_nowait(got)
             if not isinstance(done, bool):
-                self.connections.start_soon(self._serve, sock, peer, conn, reused, done)
-                return
+                self.connections.start_soon(self._serve, sock, peer, conn, reused, done, key)
+                return True
             if done:  # a stream owns the socket now
-                return
+                return False
             if not next_cycle(conn):
                 sock.close()
-                return
+                return False
             reused = True
-        self.connections.start_soon(self._serve, sock, peer, conn, reused, None)
+        self.connections.start_soon(self._serve, sock, peer, conn, reused, None, key)
+        return True
 
     async def _serve(self, sock: socket.socket, peer: tuple[str, int], conn: h11.Connection, reused: bool,
-                     rest: Later | None) -> None:
+                     rest: Later | None, key: str) -> None:
         try:
             await serve_connection(self.router, sock, peer, conn, reused=reused, rest=rest)
         except Exception as exc:  # one connection's failure must never take the edge down
             log.exception("connection_failed", error=str(exc)[:200])
             sock.close()
+        finally:
+            self.give_back(key)
 
-    async def _refuse(self, conn: h11.Connection, sock: socket.socket, answer: Answer) -> None:
+    async def _refuse(self, conn: h11.Connection, sock: socket.socket, answer: Answer, key: str) -> None:
         try:
             await refuse(conn, sock, answer, self.router.timeouts.write)
         finally:
             sock.close()
+            self.give_back(key)

@@ -1,7 +1,9 @@
 """What the edge decides about a request before anyone serves it: who sent it, may it, from where.
 
 ``Guard.check`` runs for every request on every connection, streams and cache hits included:
-- the client address (the peer, or behind a trusted proxy the right-most untrusted hop);
+- the client address (the peer, or behind a trusted proxy the right-most untrusted hop), and
+  its key, the one every per-client limit counts by: the address, or its /64 for IPv6 (one host
+  is given a whole /64, so counting addresses would let one host take every slot);
 - a CORS preflight is answered here (the app never sees one);
 - the per-IP API limit: a 429 here, or the ``RateLimit-*`` headers the answer will carry.
 It returns a ``Verdict``: the headers every answer to this request carries (CORS, RateLimit-*),
@@ -14,9 +16,10 @@ import attrs
 
 from vibed.config import Config
 from vibed.edge.api_limit import ApiLimiter, counts, limit_headers
-from vibed.edge.client_ip import Network, client_ip, trusted_networks
+from vibed.edge.client_ip import Network, client_ip, limit_key, trusted_networks
 from vibed.edge.cors import CorsPolicy
 from vibed.edge.limiter import Decision
+from vibed.edge.peers import PeerConnections
 from vibed.edge.respond import Answer, Header, error_answer
 
 
@@ -26,23 +29,31 @@ class Verdict:
     headers: list[Header]  # added to whatever answers this request
     refusal: Answer | None = None
 
+    @property
+    def key(self) -> str:
+        """The client key of every per-client limit: the API limit's, and the streams' per client."""
+        return limit_key(self.ip)
+
 
 @attrs.define(eq=False)
 class Guard:
     trusted: tuple[Network, ...]
     cors: CorsPolicy
     limiter: ApiLimiter
+    peers: PeerConnections = attrs.field(factory=lambda: PeerConnections(0))  # counted at accept (server.py)
 
     @classmethod
     def from_config(cls, config: Config) -> Guard:
         return cls(trusted_networks(config.trusted_proxies), CorsPolicy(tuple(config.cors_origins)),
-                   ApiLimiter(config))
+                   ApiLimiter(config), PeerConnections(config.connections_per_peer))
 
     def reconfigure(self, config: Config) -> None:
-        """SIGHUP: trusted proxies, CORS origins and the per-IP limit take effect for the next request."""
+        """SIGHUP: trusted proxies, CORS origins, the per-IP limit and the connections per peer take
+        effect for the next request (connection)."""
         self.trusted = trusted_networks(config.trusted_proxies)
         self.cors = CorsPolicy(tuple(config.cors_origins))
         self.limiter.set_limit(int(config.api_rate_limit))
+        self.peers.limit = config.connections_per_peer
 
     def check_nowait(self, method: str, path: str, peer: str, headers: dict[str, str]) -> Verdict | None:
         """``check`` when it needs no wait; None, with nothing counted, when the shared (Redis)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import formatdate
 from http import HTTPStatus
 
 import attrs
@@ -50,6 +50,10 @@ def content_security_policy(content_type: bytes | None) -> bytes:
     return HTML_CSP if content_type is not None and content_type.startswith(b"text/html") else JSON_CSP
 
 
+# an error tells this moment (a release not stored yet, a limit, a missing token): no cache keeps it
+ERROR_CACHE_CONTROL = b"no-store"
+
+
 def error_body(code: str, detail: str) -> bytes:
     """The one JSON error shape, also used by the Quart app's error handlers."""
     return json.dumps({"error": code, "detail": detail}, ensure_ascii=False, separators=(",", ":")).encode()
@@ -59,6 +63,8 @@ def error_answer(status: int, code: str, detail: str, headers: Iterable[tuple[st
     body = error_body(code, detail)
     own = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     own += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+    if not any(k == b"cache-control" for k, _ in own):
+        own.append((b"cache-control", ERROR_CACHE_CONTROL))
     return Answer(status, tuple(own), body)
 
 
@@ -100,39 +106,6 @@ def decorated(answer: Answer, extra: Sequence[Header]) -> list[Header]:
         ctype = answer.header(b"content-type") if answer.status not in _BODILESS else None
         headers.append((b"content-security-policy", content_security_policy(ctype)))
     return headers
-
-
-def not_modified(answer: Answer) -> Answer:
-    """The 304 for ``answer``: its validators and caching headers, no body, no body headers."""
-    keep = tuple((k, v) for k, v in answer.headers if k not in (b"content-type", b"content-length"))
-    return Answer(304, keep)
-
-
-def unchanged_for(answer: Answer, if_none_match: str | None, if_modified_since: str | None) -> bool:
-    """RFC 9110 §13.2.2: If-None-Match decides when sent (against ``ETag``); otherwise
-    If-Modified-Since against ``Last-Modified``.  Only for a 200 to GET or HEAD (the caller's part)."""
-    etag = answer.header(b"etag")
-    if if_none_match is not None:
-        return etag is not None and etag_matches(if_none_match, etag)
-    modified = answer.header(b"last-modified")
-    if if_modified_since is None or modified is None:
-        return False
-    try:
-        return parsedate_to_datetime(modified.decode("latin-1")) <= parsedate_to_datetime(if_modified_since)
-    except (TypeError, ValueError):  # an unreadable date is ignored, as the RFC says
-        return False
-
-
-def etag_matches(header: str | None, etag: bytes) -> bool:
-    """RFC 9110 weak comparison: ``W/"x"`` matches ``"x"``; ``*`` matches anything."""
-    if not header:
-        return False
-    tag = etag.decode("latin-1")
-    for candidate in header.split(","):
-        candidate = candidate.strip()
-        if candidate == "*" or candidate.removeprefix("W/") == tag:
-            return True
-    return False
 
 
 def render_head(conn: h11.Connection, answer: Answer, extra: Sequence[Header] = (), *,

@@ -1,10 +1,12 @@
 """Where each request goes: a stream, bytes the edge holds, or the app.
 
 ``Router.route`` is called for every request on every connection.  The guard speaks first
-(client address, CORS preflight, per-IP limit); then a stream request (SSE ``GET``, WebSocket
-upgrade) becomes a hub client and the connection's task ends; a cacheable ``GET``/``HEAD`` is
-answered from the edge cache while it is fresh; anything else runs the app.  Conditional GET
-(``If-None-Match`` → 304) is decided here, for cached and uncached answers alike.
+(client address and key, CORS preflight, per-IP limit), then an unknown method is 501; a stream
+request (SSE ``GET``, WebSocket upgrade) becomes a hub client, counted under the client key, and
+the connection's task ends (``HEAD`` on a stream URL gets the head a ``GET`` would, and no
+stream); a cacheable ``GET``/``HEAD`` is answered from the edge cache while it is fresh; anything
+else runs the app.  Preconditions (304, 412; vibed/edge/conditional.py) are decided here, for
+cached and uncached answers alike.
 """
 
 from __future__ import annotations
@@ -15,13 +17,22 @@ from functools import partial
 import attrs
 import trio
 
+from vibed.delivery.client import SocketClient
 from vibed.delivery.filters import BadStreamRequest, StreamRequest, parse_stream_request
 from vibed.delivery.frames import STREAM_HEADERS
 from vibed.delivery.hub import Hub
-from vibed.delivery.sse import RETRY_AFTER, StreamSettings, admit_nowait, open_sse_nowait, serve_sse
-from vibed.delivery.ws_upgrade import handshake_refusal, serve_websocket, upgrade_bytes
+from vibed.delivery.replay import Replayer
+from vibed.delivery.sse import (
+    RETRY_AFTER,
+    StreamSettings,
+    admit_nowait,
+    come_back_later,
+    open_sse_nowait,
+    replay_sse,
+)
 from vibed.edge.asgi import AppBridge
 from vibed.edge.cache import MARK, EdgeCache
+from vibed.edge.conditional import preconditions, shared_cacheable, unsafe_refusal
 from vibed.edge.connection import DEFAULT_TIMEOUTS, Later, Timeouts, read_body, refuse
 from vibed.edge.exchange import RequestHead
 from vibed.edge.framing import method_refusal
@@ -32,18 +43,17 @@ from vibed.edge.respond import (
     Header,
     as_json_error,
     error_answer,
-    not_modified,
     render,
-    unchanged_for,
 )
-from vibed.store.postgres import Database
 from vibed.vocab import edge_keys
 from vibed.vocab.wire import send_all
+from vibed.websocket.upgrade import handshake_refusal, serve_websocket, upgrade_bytes
 
 STREAM_PATHS = frozenset({"/api/new-releases/stream", "/api/new-releases/events"})
 WS_PATH = "/api/new-releases/ws"
 ROUTE = edge_keys.ROUTE.encode()  # internal: the app's route template, for per-route metrics
 BODY_LIMIT = 64 * 1024
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 # (kind, "fresh" | "reused"), (route, status): what the edge reports to the metrics
 StreamHook = Callable[[str, bool], None]
@@ -61,7 +71,7 @@ def _quiet_answer(route: str, status: int) -> None:
 @attrs.define(eq=False)
 class Router:
     hub: Hub
-    db: Database
+    replayer: Replayer
     settings: StreamSettings
     app: AppBridge
     cache: EdgeCache
@@ -111,26 +121,34 @@ class Router:
         return partial(self._ordinary, head, verdict)
 
     # -- streams -----------------------------------------------------------------------------
-    def _admit_stream(self, head: RequestHead, ip: str) -> StreamRequest | Answer:
-        """The parsed stream request, admitted (a slot is taken); or the refusal to write."""
-        if head.method != "GET":
-            return error_answer(405, "method_not_allowed", "a stream is opened with GET", [("Allow", "GET")])
+    def _admit_stream(self, head: RequestHead, key: str) -> StreamRequest | Answer:
+        """The parsed stream request, admitted under the client ``key`` (a slot is taken); or the
+        answer to write instead: a refusal, or to ``HEAD`` the head a ``GET`` would get."""
+        allowed = ("GET",) if head.path == WS_PATH else ("GET", "HEAD")
+        if head.method not in allowed:
+            return error_answer(405, "method_not_allowed", "a stream is opened with GET",
+                                [("Allow", ", ".join(allowed))])
         try:
             request = parse_stream_request(head.query, head.headers)
         except BadStreamRequest as exc:
             return error_answer(400, exc.error, exc.detail)
+        if head.method == "HEAD":  # GET's head, and no stream after it: no slot is taken
+            return Answer(200, STREAM_HEADERS)
         if head.path == WS_PATH:  # before a slot is taken: a handshake that cannot succeed holds none
             bad = handshake_refusal(head.request)
             if bad is not None:
                 return error_answer(bad.status, bad.error, bad.detail, bad.headers)
-        refusal = admit_nowait(self.hub, ip)
-        if refusal is not None:
+        refusal = admit_nowait(self.hub, key)
+        if refusal is not None and head.path == WS_PATH:
             return error_answer(503, "too_many_streams", refusal, [("Retry-After", RETRY_AFTER)])
+        if refusal is not None:  # never a non-200 to an EventSource for load: it would give up for good
+            return Answer(200, (*STREAM_HEADERS, (b"connection", b"close")), come_back_later(refusal))
         return request
 
     def _stream_nowait(self, head: RequestHead, verdict: Verdict) -> bool | Later:
-        """Admit the stream and hand the socket over (True, or what is left of it), or write the refusal."""
-        request = self._admit_stream(head, verdict.ip)
+        """Admit the stream and hand the socket over (True, or what is left of it), or write the
+        answer instead (False, or what is left of it)."""
+        request = self._admit_stream(head, verdict.key)
         if isinstance(request, Answer):
             return self._write_nowait(head, request, verdict.headers, head.path)
         websocket = head.path == WS_PATH
@@ -140,19 +158,20 @@ class Router:
             return partial(self._websocket, head, verdict, request)
         # the stream's head carries what every answer to this request carries (CORS, RateLimit-*)
         response_head, chunked = self.stream_head.render(head.conn, head.request, verdict.headers)
-        if open_sse_nowait(self.hub, self.settings, head.sock, response_head, chunked, request, verdict.ip):
+        client = open_sse_nowait(self.hub, self.replayer, self.settings, head.sock, response_head, chunked,
+                                 request, verdict.key)
+        if client is None:
             return True
-        return partial(self._sse, head, response_head, chunked, request, verdict.ip)
+        return partial(self._replay, client, response_head, request)
 
-    async def _sse(self, head: RequestHead, response_head: bytes, chunked: bool, request: StreamRequest,
-                   ip: str) -> bool:
-        await serve_sse(self.hub, self.db, self.settings, head.sock, response_head, chunked, request, ip)
+    async def _replay(self, client: SocketClient, response_head: bytes, request: StreamRequest) -> bool:
+        await replay_sse(self.hub, self.replayer, client, response_head, request)
         return True
 
     async def _websocket(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> bool:
         # trio-websocket reads the handshake itself: give it the request again, then what followed it
-        await serve_websocket(self.hub, self.db, self.settings, head.sock,
-                              upgrade_bytes(head.request) + head.conn.trailing_data[0], request, verdict.ip,
+        await serve_websocket(self.hub, self.replayer, self.settings, head.sock,
+                              upgrade_bytes(head.request) + head.conn.trailing_data[0], request, verdict.key,
                               partial(self.guard.recount, verdict.ip), handshake_timeout=self.timeouts.head)
         return True
 
@@ -168,6 +187,9 @@ class Router:
         body = await read_body(head, BODY_LIMIT, self.timeouts)
         if isinstance(body, Answer):
             await self._write(head, body, verdict.headers, "edge", close=True)
+            return False
+        if head.method not in _SAFE and (refusal := unsafe_refusal(head.headers)) is not None:
+            await self._write(head, refusal, verdict.headers, "edge")
             return False
         # a GET fills the cache (a HEAD's answer has no body to keep)
         fill = self.cache.begin_fill(key) if readonly and head.method == "GET" else None
@@ -194,9 +216,10 @@ class Router:
     def _write_nowait(self, head: RequestHead, answer: Answer, extra: list[Header], route: str, *,
                       close: bool = False) -> bool | Later:
         """Write ``answer`` now when the socket takes all of it (False), else what is left to await."""
-        if answer.status == 200 and head.method in ("GET", "HEAD") and unchanged_for(
-                answer, head.headers.get("if-none-match"), head.headers.get("if-modified-since")):
-            answer = not_modified(answer)
+        if head.method in ("GET", "HEAD"):
+            answer = preconditions(answer, head.headers)
+        if extra and shared_cacheable(answer):  # what one client's limit says must not be stored for others
+            extra = [h for h in extra if not h[0].startswith(b"ratelimit-")]
         self.on_answer(route, answer.status)
         if close or self.closing or answer.status in (408, 413, 431) or answer.header(b"connection") == b"close":
             answer = Answer(answer.status, tuple(h for h in answer.headers if h[0] != b"connection"), answer.body)

@@ -3,6 +3,10 @@
     port = await nursery.start(partial(serve_http, delivery, app, config, host=..., port=...,
                                        shutdown=stop, grace=3.0, metrics=metrics))
 
+A new connection is refused unread (a raw 503 or 429, then closed) when it would eat into the
+descriptors kept for the daemon itself, or when its peer already holds ``VIBED_CONNECTIONS_PER_PEER``
+connections (peers.py).
+
 On shutdown: stop accepting, let frames in flight reach their stream clients (within ``grace``),
 end every stream cleanly, then give ordinary requests in progress the rest of ``grace``.
 """
@@ -27,7 +31,7 @@ from vibed.edge.asgi import hypercorn_config, open_app_bridge
 from vibed.edge.cache import EdgeCache
 from vibed.edge.connection import DEFAULT_TIMEOUTS, Timeouts
 from vibed.edge.guard import Guard
-from vibed.edge.respond import error_body
+from vibed.edge.respond import SECURITY_HEADERS, error_body
 from vibed.edge.router import Router
 from vibed.logs import get_logger
 from vibed.metrics import Metrics
@@ -40,11 +44,19 @@ _SHED = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: %s\r\nContent-Type: 
          b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (RETRY_AFTER.encode(), len(_SHED_BODY), _SHED_BODY))
 
 
-def _shed_nowait(sock: socket.socket) -> None:
-    """503 to a client we cannot take, without reading its request, and close."""
+_CROWD_BODY = error_body("too_many_connections", "your address holds as many connections as one client may; "
+                                                  "close one, or reuse it (keep-alive)")
+_CROWD = (b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: %s\r\nContent-Type: application/json\r\n"
+          b"Content-Length: %d\r\nConnection: close\r\n%s\r\n%s"
+          % (RETRY_AFTER.encode(), len(_CROWD_BODY), b"".join(b"%s: %s\r\n" % h for h in SECURITY_HEADERS),
+             _CROWD_BODY))
+
+
+def _shed_nowait(sock: socket.socket, answer: bytes = _SHED) -> None:
+    """503 (or ``answer``) to a client we cannot take, without reading its request, and close."""
     try:
         sock.setblocking(False)
-        sock.send(_SHED)
+        sock.send(answer)
         # a request already received but left unread would make close() send RST, and the client's
         # kernel would throw the 503 away: read what is there (one request's worth) and drop it
         sock.recv(65536)
@@ -78,7 +90,7 @@ class Acceptor:
         """Accept until cancelled, in batches; each connection goes to ``Arrivals``, which serves
         what needs no wait at once and gives a task (in ``connections``) only to what does."""
         async with trio.open_nursery() as nursery:
-            arrivals = Arrivals(self.router, connections)
+            arrivals = Arrivals(self.router, connections, self._give_back)
             nursery.start_soon(arrivals.serve)
             await self._accept(listener, arrivals)
 
@@ -100,9 +112,17 @@ class Acceptor:
                 if sock.fileno() >= self.fd_ceiling:  # keep the reserve for the daemon's own connections
                     _shed_nowait(sock)
                     continue
+                guard = self.router.guard
+                key = guard.peers.take_nowait(str(addr[0]), guard.trusted)  # peers.py
+                if key is None:
+                    _shed_nowait(sock, _CROWD)
+                    continue
                 sock.setblocking(False)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                arrivals.arrive_nowait(sock, addr[:2])
+                arrivals.arrive_nowait(sock, addr[:2], key)
+
+    def _give_back(self, key: str) -> None:
+        self.router.guard.peers.give_back_nowait(key)
 
     async def _shed(self, listener: socket.socket) -> None:
         """Out of descriptors: free the spare, answer one queued client 503, take the spare back."""
@@ -175,7 +195,7 @@ async def serve_http(delivery: Delivery, app: Any, config: Config, *, host: str,
     cache = cache or EdgeCache(lambda: delivery.sequencer.last_id)
     try:
         async with open_app_bridge(app, hypercorn_config(grace)) as bridge:
-            router = Router(delivery.hub, delivery.db, delivery.settings, bridge, cache, guard, timeouts)
+            router = Router(delivery.hub, delivery.replayer, delivery.settings, bridge, cache, guard, timeouts)
             if metrics is not None:
                 router.on_stream, router.on_answer = metric_hooks(metrics)
             await serve_edge(router, host, port, shutdown=shutdown, grace=grace, task_status=task_status)

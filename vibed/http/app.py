@@ -42,7 +42,8 @@ def create_app(runtime: Any) -> QuartTrio:
         return errors.error_response(503, "database_unavailable",
                                      "the database is not answering; try again shortly", {"Retry-After": "5"})
 
-    from vibed.http import feeds, health, openapi, protection, ratelimit_api, releases
+    from vibed.http import feeds, health, protection, ratelimit_api, releases
+    from vibed.openapi import document as openapi
 
     protection.register(app)
     app.register_blueprint(health.blueprint)

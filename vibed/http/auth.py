@@ -1,8 +1,9 @@
-"""JWT for the control endpoints: HS256 with JWT_SECRET; ``exp`` and ``aud`` required.
+"""JWT for the control endpoints: HS256 with JWT_SECRET; ``exp``, ``aud`` and ``sub`` required.
 
 A token must expire within the configured maximum lifetime (``VIBED_JWT_MAX_TTL``), so a token
 that leaks stops working soon, and must name this service in ``aud``
 (``VIBED_JWT_AUDIENCE``), so a token minted with the same secret for another service is refused.
+Its ``sub`` owns what it makes (webhook subscriptions): two subjects never see each other's.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def verify_bearer(header: str | None, secret: str, *, audience: str = DEFAULT_AU
         raise AuthError("Authorization must be 'Bearer <token>'")
     try:
         claims = jwt.decode(token.strip(), secret, algorithms=[ALGORITHM], leeway=LEEWAY_S, audience=audience,
-                            options={"require": ["exp", "aud"]})
+                            options={"require": ["exp", "aud", "sub"]})
     except jwt.ExpiredSignatureError:
         raise AuthError("the token has expired: issue a new one with `vibed token`") from None
     except jwt.InvalidSignatureError:
@@ -49,6 +50,8 @@ def verify_bearer(header: str | None, secret: str, *, audience: str = DEFAULT_AU
         raise AuthError("the token's algorithm is not HS256") from None
     except jwt.InvalidTokenError:
         raise AuthError("the token is malformed") from None
+    if not isinstance(claims.get("sub"), str) or not claims["sub"].strip():
+        raise AuthError("the token's 'sub' is not a name: issue one with `vibed token --subject`")
     expires = claims.get("exp")
     if not isinstance(expires, (int, float)) or expires > time.time() + max_ttl + LEEWAY_S:
         raise AuthError(f"the token lives longer than {max_ttl:g} s (VIBED_JWT_MAX_TTL): "

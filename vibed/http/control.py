@@ -45,23 +45,29 @@ def direct_loopback(peer: str | None, headers: Any, trusted_proxies: Any) -> boo
     return _is_loopback(peer)
 
 
-def authorize(runtime: Any) -> None:
+LOCAL_OWNER = "local"  # loopback authority's own; no token names it (theirs are "jwt:<sub>")
+
+
+def authorize(runtime: Any) -> str:
+    """Who asks, as the owner of what they make: ``jwt:<sub>`` with a token, ``local`` under loopback
+    authority; a 401 or 403 for anyone else."""
     config = runtime.config
     secret = config.jwt_secret
     if secret:
         try:
-            verify_bearer(request.headers.get("Authorization"), secret, audience=config.jwt_audience,
-                          max_ttl=config.jwt_max_ttl)
+            claims = verify_bearer(request.headers.get("Authorization"), secret, audience=config.jwt_audience,
+                                   max_ttl=config.jwt_max_ttl)
         except AuthError as exc:
             raise ApiError(401, "unauthorized", str(exc), {"WWW-Authenticate": 'Bearer realm="vibed"'}) from None
-    elif not direct_loopback(request.remote_addr, request.headers, config.trusted_proxies):
+        return f"jwt:{claims['sub']}"
+    if not direct_loopback(request.remote_addr, request.headers, config.trusted_proxies):
         raise ApiError(403, "forbidden", "without JWT_SECRET control endpoints answer only direct loopback "
                                          "clients (no trusted proxy, no forwarding header); set JWT_SECRET "
                                          "and send a Bearer token")
-    else:
-        problem = loopback_problem(request.headers, config.host)
-        if problem is not None:
-            raise ApiError(403, "forbidden", problem)
+    problem = loopback_problem(request.headers, config.host)
+    if problem is not None:
+        raise ApiError(403, "forbidden", problem)
+    return LOCAL_OWNER
 
 
 def _string_list(body: dict[str, Any], key: str, allowed: Any) -> tuple[str, ...] | None:

@@ -10,7 +10,7 @@ from typing import Any
 from quart import Response
 from werkzeug.exceptions import HTTPException
 
-from vibed.edge.respond import error_body
+from vibed.edge.respond import ERROR_CACHE_CONTROL, error_body
 from vibed.logs import get_logger
 
 log = get_logger("vibed.http")
@@ -29,6 +29,7 @@ class ApiError(Exception):
 
 def error_response(status: int, code: str, detail: str, headers: dict[str, str] | None = None) -> Response:
     response = Response(error_body(code, detail), status=status, content_type="application/json")
+    response.headers["Cache-Control"] = ERROR_CACHE_CONTROL.decode()
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response

@@ -2,15 +2,17 @@
 
 The filters are the list API's (``language``, ``source``, ``kind``, ``since``, ``q``, ``limit``
 ≤ 100, default 100), checked by the same parser.  Answers carry ``ETag`` (a hash of the bytes)
-and ``Last-Modified`` (the newest entry's first-seen time) and are marked for the edge cache,
-which answers conditional requests with a 304; nothing here looks at ``If-*`` headers.  Links
-are absolute from ``VIBED_PUBLIC_URL``, never from the request's Host, because a cached answer
-may only depend on the request target.
+and are marked for the edge cache, which answers conditional requests (vibed/edge/conditional.py);
+nothing here looks at ``If-*`` headers.  There is no ``Last-Modified``: no stored time moves with
+every change of the bytes (an edited title, a release leaving the window, two rounds within one
+second), and a date that stays put would tell an ``If-Modified-Since`` reader 304 for new
+content.  Links are absolute from ``VIBED_PUBLIC_URL``, never from the request's Host, because
+a cached answer may only depend on the request target; ``rel="self"`` names the filter *and* the
+``limit`` it was asked with.
 """
 
 from __future__ import annotations
 
-from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,7 +20,7 @@ import attrs
 from quart import Blueprint, Response, current_app, request
 
 from vibed.feeds.entries import entry_of
-from vibed.feeds.render import FORMATS, FeedInfo, newest
+from vibed.feeds.render import FORMATS, FeedInfo
 from vibed.http.cursor import cursor_key
 from vibed.http.listing_params import MAX_LIMIT, parse_listing
 from vibed.http.releases import CACHE_CONTROL, etag_of
@@ -67,14 +69,13 @@ async def feed(suffix: str) -> Response:
     base = public_url(runtime)
     entries = [entry_of(row, base) for row in page.rows]
     scope = scope_of(query)
-    info = FeedInfo(title=_title(query), self_url=f"{base}{PATH}.{suffix}" + (f"?{scope}" if scope else ""),
+    asked = "&".join(p for p in (scope, urlencode({"limit": query.limit}) if request.args.get("limit") else "") if p)
+    info = FeedInfo(title=_title(query), self_url=f"{base}{PATH}.{suffix}" + (f"?{asked}" if asked else ""),
                     home_url=f"{base}/", scope=scope)
     render, content_type = FORMATS[suffix]
     body = render(info, entries)
     response = Response(body, status=200, content_type=content_type)
     response.headers["ETag"] = etag_of(body)
-    if entries:
-        response.headers["Last-Modified"] = format_datetime(newest(entries), usegmt=True)
     response.headers["Cache-Control"] = CACHE_CONTROL
     response.headers[EDGE_CACHE] = "1"
     return response

@@ -68,7 +68,7 @@ def parse_limit(args: Any) -> int:
 
 def parse_since(args: Any) -> dt.date | None:
     value = _one(args, "since")
-    if value is None or value == "":
+    if value is None:
         return None
     try:
         if not _DATE.match(value):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quart import Blueprint, Response, current_app, request
 
+from vibed.health import WebhooksHealth
+from vibed.http.health import health_report
 from vibed.metrics import CONTENT_TYPE
-from vibed.store import bucket
 from vibed.vocab.edge_keys import ROUTE
-from vibed.webhooks import subscriptions as webhooks
+from vibed.webhooks.sender import WebhookSender
+
+if TYPE_CHECKING:  # the daemon's module builds the app that imports this one
+    from vibed.daemon import Runtime
 
 blueprint = Blueprint("metrics", __name__)
 
@@ -25,43 +29,35 @@ def register(app: Any) -> None:
 
 
 @blueprint.get("/metrics")
-async def metrics():  # type: ignore[no-untyped-def]
-    runtime = current_app.extensions["vibed"]
+async def metrics() -> Response:
+    """State read from the same records as /api/health (``health_report``), counters from their hooks."""
+    runtime: Runtime = current_app.extensions["vibed"]
     m = runtime.parts.metrics
+    assert m is not None
+    report = await health_report(runtime)
     writer = runtime.parts.writer
-    hub = runtime.parts.hub
-    try:
-        tokens = {b.service: b.tokens for b in await bucket.all_buckets(runtime.db)}
-    except Exception:  # noqa: BLE001 - a scrape during a database outage still answers
-        tokens = {}
+    pipeline = report.pipeline
+    streams = report.delivery.streams if report.delivery is not None else None
     m.state.update(
-        webhooks=await _webhooks(runtime),
-        tokens=tokens,
-        releases_stored=getattr(writer, "first_seen_total", 0),
-        events_published=getattr(writer, "stored_events", 0),
-        clients=_clients(hub),
-        sources={name: s.available for name, s in runtime.parts.sources.items()},
-        polling=runtime.parts.polling() if runtime.parts.polling is not None else {},
+        webhooks=_webhooks(runtime.parts.webhook_sender, report.webhooks),
+        tokens={} if pipeline is None else {name: b.tokens for name, b in pipeline.buckets.items()},
+        releases_stored=0 if writer is None else writer.first_seen_total,
+        events_published=0 if writer is None else writer.stored_events,
+        clients=0 if streams is None else streams.sse + streams.websocket,
+        replay=runtime.parts.delivery.replayer.statistics() if runtime.parts.delivery is not None else None,
+        sources={} if pipeline is None else {name: s.available for name, s in pipeline.sources.items()},
+        polling={} if pipeline is None else dict(pipeline.polling),
     )
-    return Response(m.render(), status=200, content_type=CONTENT_TYPE)
+    response = Response(m.render(), status=200, content_type=CONTENT_TYPE)
+    response.headers["Cache-Control"] = "no-store"  # a reading of this moment: never reused
+    return response
 
 
-async def _webhooks(runtime: Any) -> dict[str, Any] | None:
-    sender = runtime.parts.webhook_sender
+def _webhooks(sender: WebhookSender | None, queue: WebhooksHealth | None) -> dict[str, Any] | None:
     if sender is None:
         return None
     hooks: dict[str, Any] = {"delivered": sender.delivered, "failed": sender.failures,
                              "dead_lettered": sender.dead_lettered}
-    try:
-        row = await webhooks.health(runtime.db)
-    except Exception:  # noqa: BLE001 - a scrape during a database outage still answers
-        return hooks
-    hooks["queue"] = {"pending": row["pending"], "dead": row["dead"], "paused": len(row["paused"])}
+    if queue is not None:  # absent while the database does not answer
+        hooks["queue"] = {"pending": queue.pending, "dead": queue.dead, "paused": len(queue.paused)}
     return hooks
-
-
-def _clients(hub: Any) -> int:
-    if hub is None:
-        return 0
-    stats = hub.statistics()
-    return stats.sse_clients + stats.ws_clients

@@ -1,47 +1,85 @@
-"""``GET /``: the live page (plain HTML, CSS and JavaScript; no build step)."""
+"""``GET /``: the live page (plain HTML, CSS and JavaScript; no build step).
+
+The page links its assets by content: ``/static/app.<hash>.js``, where the hash is of the bytes
+served, so a page always runs the scripts it was written with.  A versioned asset never changes
+at its URL and is cached for a year (``immutable``); the page itself is revalidated on every
+use (``no-cache``) against its ``ETag``, so a deploy reaches a browser at its next load and
+brings its new asset URLs with it.  An unknown hash is a 404, never other bytes under an old
+name; the plain names (``/static/app.js``) still answer, revalidated, for anything that kept them.
+"""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import html
 from importlib import resources
 from typing import Any
 
 from quart import Blueprint, Response, current_app
 
+from vibed.http.errors import ApiError
 from vibed.vocab.edge_keys import EDGE_CACHE
 
 blueprint = Blueprint("page", __name__)
 ASSETS = {"app.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
-PAGE_CSP = ("default-src 'self'; img-src 'self' https: http: data:; connect-src 'self'; style-src 'self'; "
+PAGE_CSP = ("default-src 'self'; img-src 'self' https: data:; connect-src 'self'; style-src 'self'; "
             "script-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+IMMUTABLE = "max-age=31536000, immutable"  # a versioned URL's bytes never change
 
 
 def register(app: Any) -> None:
     app.register_blueprint(blueprint)
 
 
-def _read(name: str) -> str:
-    return resources.files("vibed.http").joinpath(f"static/{name}").read_text(encoding="utf-8")
+@functools.cache
+def asset_bytes(name: str) -> bytes:
+    """A packaged file, read once: what is installed does not change under a running process."""
+    return resources.files("vibed.http").joinpath(f"static/{name}").read_bytes()
 
 
-@blueprint.get("/static/<name>")
-async def asset(name: str):  # type: ignore[no-untyped-def]
-    if name not in ASSETS:  # a fixed list: no path from the request ever reaches the file system
-        from vibed.http.errors import ApiError
+def _digest(body: bytes) -> str:
+    return hashlib.blake2b(body, digest_size=16).hexdigest()
 
-        raise ApiError(404, "not_found", f"no asset {name!r}")
-    response = Response(_read(name), status=200, content_type=ASSETS[name])
-    response.headers["Cache-Control"] = "public, max-age=300"
+
+@functools.cache
+def versioned(name: str) -> str:
+    """``app.js`` → ``app.<first 16 hex of the content hash>.js``."""
+    stem, ext = name.rsplit(".", 1)
+    return f"{stem}.{_digest(asset_bytes(name))[:16]}.{ext}"
+
+
+def _asset_response(name: str, cache_control: str) -> Response:
+    body = asset_bytes(name)
+    response = Response(body, status=200, content_type=ASSETS[name])
+    response.headers["ETag"] = f'"{_digest(body)}"'
+    response.headers["Cache-Control"] = cache_control
     response.headers[EDGE_CACHE] = "1"
     return response
 
 
+@blueprint.get("/static/<name>")
+async def asset(name: str) -> Response:
+    if name in ASSETS:  # a fixed list: no path from the request ever reaches the file system
+        return _asset_response(name, "no-cache")
+    for plain in ASSETS:
+        if name == versioned(plain):
+            return _asset_response(plain, IMMUTABLE)
+    raise ApiError(404, "not_found", f"no asset {name!r} (this page's assets: "
+                                     f"{', '.join(versioned(n) for n in ASSETS)})")
+
+
 @blueprint.get("/")
-async def index():  # type: ignore[no-untyped-def]
+async def index() -> Response:
     runtime = current_app.extensions["vibed"]
-    text = _read("index.html").replace("{{LANGUAGES}}", html.escape(",".join(runtime.config.languages)))
-    response = Response(text, status=200, content_type="text/html; charset=utf-8")
+    text = asset_bytes("index.html").decode("utf-8").replace(
+        "{{LANGUAGES}}", html.escape(",".join(runtime.config.languages)))
+    for name in ASSETS:
+        text = text.replace(f"/static/{name}", f"/static/{versioned(name)}")
+    body = text.encode("utf-8")
+    response = Response(body, status=200, content_type="text/html; charset=utf-8")
     response.headers["Content-Security-Policy"] = PAGE_CSP
+    response.headers["ETag"] = f'"{_digest(body)}"'
     response.headers["Cache-Control"] = "no-cache"  # browsers revalidate; the edge holds it for them
     response.headers[EDGE_CACHE] = "1"
     return response

@@ -21,7 +21,7 @@ from vibed.store.releases import row_json
 from vibed.vocab.edge_keys import EDGE_CACHE
 
 blueprint = Blueprint("releases", __name__)
-CACHE_CONTROL = "public, max-age=5"  # short: new releases arrive live, and SSE is the fresh path
+CACHE_CONTROL = "max-age=5"  # short: new releases arrive live, and SSE is the fresh path
 
 
 def register(app: Any) -> None:

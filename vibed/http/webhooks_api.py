@@ -7,7 +7,9 @@
     GET    /api/webhooks/{id}/deliveries         newest first; ?state=pending|delivered|dead, ?before=<id>
     POST   /api/webhooks/{id}/redeliver          dead ones (or {"ids": [...]}) again; resumes a paused target
 
-Authorisation is the control endpoint's (``vibed.http.control.authorize``).  A subscription
+Authorisation is the control endpoint's (``vibed.http.control.authorize``), and a subscription
+belongs to whoever made it: another token's subject (or loopback authority) gets 404 for it, as
+for one that does not exist, and never sees it in the list.  A subscription
 body is ``{"url", "language", "source", "kind", "format"}`` (checked in ``webhook_bodies``); the
 filters mean what they mean on the list API.
 """
@@ -42,10 +44,10 @@ def _id(text: str, what: str = "id") -> int:
     return int(text)
 
 
-def _runtime() -> Any:
+def _runtime() -> tuple[Any, str]:
+    """The runtime, and the owner the caller is (see ``authorize``)."""
     runtime = current_app.extensions["vibed"]
-    authorize(runtime)
-    return runtime
+    return runtime, authorize(runtime)
 
 
 def _no_store(response: Response) -> Response:
@@ -55,10 +57,10 @@ def _no_store(response: Response) -> Response:
 
 @blueprint.post("/api/webhooks")
 async def subscribe() -> Response:
-    runtime = _runtime()
+    runtime, owner = _runtime()
     values = parse_subscription(await json_object(), TargetRules.of(runtime.config))
     secret = new_secret()
-    row = await store.create(runtime.db, secret=secret, **values)
+    row = await store.create(runtime.db, secret=secret, owner=owner, **values)
     response = jsonify({**subscription_json(row), "secret": secret})
     response.status_code = 201
     response.headers["Location"] = f"/api/webhooks/{row['id']}"
@@ -67,13 +69,14 @@ async def subscribe() -> Response:
 
 @blueprint.get("/api/webhooks")
 async def list_subscriptions() -> Response:
-    runtime = _runtime()
-    return _no_store(jsonify({"data": [subscription_json(r) for r in await store.list_all(runtime.db)]}))
+    runtime, owner = _runtime()
+    rows = await store.list_all(runtime.db, owner)
+    return _no_store(jsonify({"data": [subscription_json(r) for r in rows]}))
 
 
-async def _existing(runtime: Any, webhook_id: str) -> Mapping[str, Any]:
+async def _existing(runtime: Any, owner: str, webhook_id: str) -> Mapping[str, Any]:
     wid = _id(webhook_id)
-    row = await store.get(runtime.db, wid)
+    row = await store.get(runtime.db, wid, owner)
     if row is None:
         raise ApiError(404, "not_found", f"no webhook with id {wid}")
     return row
@@ -81,23 +84,23 @@ async def _existing(runtime: Any, webhook_id: str) -> Mapping[str, Any]:
 
 @blueprint.get("/api/webhooks/<webhook_id>")
 async def one_subscription(webhook_id: str) -> Response:
-    runtime = _runtime()
-    return _no_store(jsonify(subscription_json(await _existing(runtime, webhook_id))))
+    runtime, owner = _runtime()
+    return _no_store(jsonify(subscription_json(await _existing(runtime, owner, webhook_id))))
 
 
 @blueprint.delete("/api/webhooks/<webhook_id>")
 async def unsubscribe(webhook_id: str) -> Response:
-    runtime = _runtime()
+    runtime, owner = _runtime()
     wid = _id(webhook_id)
-    if not await store.delete(runtime.db, wid):
+    if not await store.delete(runtime.db, wid, owner):
         raise ApiError(404, "not_found", f"no webhook with id {wid}")
     return _no_store(Response(b"", status=204))
 
 
 @blueprint.get("/api/webhooks/<webhook_id>/deliveries")
 async def list_deliveries(webhook_id: str) -> Response:
-    runtime = _runtime()
-    row = await _existing(runtime, webhook_id)
+    runtime, owner = _runtime()
+    row = await _existing(runtime, owner, webhook_id)
     state = request.args.get("state") or None
     if state is not None and state not in STATES:
         raise ApiError(400, "invalid_parameter", f"state: must be one of {', '.join(STATES)}")
@@ -112,8 +115,8 @@ async def list_deliveries(webhook_id: str) -> Response:
 
 @blueprint.post("/api/webhooks/<webhook_id>/redeliver")
 async def redeliver(webhook_id: str) -> Response:
-    runtime = _runtime()
-    wid = _id(webhook_id)
+    runtime, owner = _runtime()
+    wid = (await _existing(runtime, owner, webhook_id))["id"]  # another owner's: 404, nothing requeued
     body = await json_object()
     extra = sorted(set(body) - {"ids"})
     if extra:

@@ -94,6 +94,12 @@ async def failures(db: Database, source: str, scope: str) -> int:
         "SELECT consecutive_failures FROM fetch_state WHERE source = $1 AND scope = $2", source, scope) or 0)
 
 
+async def last_success_age(db: Database) -> float | None:
+    """Seconds since any process of the deployment last fetched a scope completely; None = never."""
+    age = await db.fetchval("SELECT extract(epoch FROM now() - max(last_success)) FROM fetch_state")
+    return None if age is None else float(age)
+
+
 async def all_states(db: Database) -> list[ScopeState]:
     rows = await db.fetch(
         "SELECT source, scope, last_success, last_failure, last_error, consecutive_failures, backoff_until"

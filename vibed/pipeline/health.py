@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import Any
 
 import attrs
 
+from vibed.health import ScopeReport, ScopeState, without_addresses
 from vibed.vocab.clock import utc_iso
 from vibed.vocab.messages import Failure, FailureKind, Page
 
@@ -68,28 +68,24 @@ class ScopeHealth:
         rec = self._get(source, scope)
         rec.rate_limited_until = None if wait is None else time.time() + wait
 
-    def snapshot(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+    def snapshot(self) -> dict[str, dict[str, ScopeReport]]:
+        """Per source, per scope: the record health shows (an error never names an address)."""
+        out: dict[str, dict[str, ScopeReport]] = {}
         now = time.time()
         for (source, scope), rec in sorted(self.records.items()):
             backing = rec.backing_off_until is not None and rec.backing_off_until > now
-            state = "ok"
+            state: ScopeState = "ok"
             if backing:
                 state = "backing_off"
             if rec.empty_streak >= SUSPECT_AFTER:
                 state = "suspect_empty"
             if rec.consecutive_failures and rec.last_kind is FailureKind.BLOCKED:
                 state = "blocked"
-            out.setdefault(source, {})[scope] = {
-                "state": state,
-                "last_success": _iso(rec.last_success),
-                "consecutive_failures": rec.consecutive_failures,
-                "backing_off_until": _iso(rec.backing_off_until) if backing else None,
-                "last_error": rec.last_error,
-                "empty_streak": rec.empty_streak,
-            }
+            out.setdefault(source, {})[scope] = ScopeReport(
+                state=state, last_success=_iso(rec.last_success), consecutive_failures=rec.consecutive_failures,
+                backing_off_until=_iso(rec.backing_off_until) if backing else None,
+                last_error=without_addresses(rec.last_error), empty_streak=rec.empty_streak)
         return out
-
 
 def _iso(stamp: float | None) -> str | None:
     return None if stamp is None else utc_iso(dt.datetime.fromtimestamp(stamp, dt.UTC), "seconds")

@@ -32,7 +32,8 @@ class Writer:
     window_days: int = 7
     max_batch: int = 16
     batches: int = 0
-    stored_events: int = 0
+    stored_events: int = 0  # events committed (and passed on)
+    first_seen_total: int = 0  # releases the database did not have before (vibed_releases_stored_total)
 
     async def run(self, inbox: trio.MemoryReceiveChannel[WriteRequest],
                   outbox: trio.MemorySendChannel[tuple[StoredEvent, ...]],
@@ -73,6 +74,7 @@ class Writer:
             return ()
         self.batches += 1
         self.stored_events += len(result.events)
+        self.first_seen_total += sum(1 for new in result.first_seen.values() if new)
         for request in batch:
             keys = {(r.source, r.external_id) for r in request.page.releases}
             first_seen = sum(1 for key in keys if result.first_seen.get(key))

@@ -60,6 +60,12 @@ async def matching_after(pool: asyncpg.Pool, after_id: int, languages: frozenset
     return tuple(event_from_row(r) for r in rows)
 
 
+async def newest_events(pool: asyncpg.Pool, limit: int) -> tuple[StoredEvent, ...]:
+    """The ``limit`` newest events, oldest first (the replay ring at start)."""
+    rows = await pool.fetch(f"SELECT {_COLUMNS} FROM events ORDER BY id DESC LIMIT $1", limit)
+    return tuple(event_from_row(r) for r in reversed(rows))
+
+
 async def events_between(pool: asyncpg.Pool, after_id: int, upto_id: int,
                          limit: int = 10_000) -> tuple[StoredEvent, ...]:
     """All events with ``after_id`` < id ≤ ``upto_id``, in id order (the bus's gap fill)."""

@@ -4,8 +4,10 @@ generic   ``{"type": "release.new", "timestamp", "data": <the list API's release
           shape the Standard Webhooks specification recommends)
 discord   an execute-webhook body: one line of text and an embed with the cover; mentions
           are disabled, so a title like "@everyone" pings nobody
-slack     an incoming-webhook body: fallback ``text`` plus blocks, with ``& < >`` escaped as
-          Slack's mrkdwn requires
+slack     an incoming-webhook body: fallback ``text`` plus blocks; every text Slack parses
+          (the fallback and the mrkdwn) has ``& < >`` escaped as Slack requires, so a title
+          like ``<!channel>`` or ``<@U123>`` mentions nobody, and a link's URL has ``< > |``
+          percent-encoded, so it cannot end the link or rename it
 
 Bodies are deterministic in the event, so every attempt of a delivery sends the same bytes.
 """
@@ -52,15 +54,20 @@ def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _slack_url(url: str) -> str:
+    """A URL inside ``<url|label>``: the same address, with nothing that ends or splits the link."""
+    return url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
+
+
 def slack(release: Mapping[str, Any], created_at: dt.datetime | None) -> dict[str, Any]:
     title, artists, details = _line(release)
     name = _slack_escape(title)
-    heading = f"*<{release['url']}|{name}>*" if release.get("url") else f"*{name}*"
+    heading = f"*<{_slack_url(str(release['url']))}|{name}>*" if release.get("url") else f"*{name}*"
     section: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn",
                                                            "text": f"{heading}\n{_slack_escape(artists)}"}}
     if release.get("image"):
         section["accessory"] = {"type": "image", "image_url": release["image"], "alt_text": title[:2000] or "cover"}
-    return {"text": f"New {release.get('kind', 'release')}: {title} — {artists}",
+    return {"text": _slack_escape(f"New {release.get('kind', 'release')}: {title} — {artists}"),
             "blocks": [section, {"type": "context", "elements": [{"type": "mrkdwn", "text": _slack_escape(details)}]}]}
 
 

@@ -1,7 +1,9 @@
 """Webhook subscriptions: created, listed, deleted, resumed; and what health says of them.
 
 A subscription is a target URL, the list API's filters (NULL = no filter on that field), a
-payload format and its signing secret.  The secret is returned by ``create`` only: every
+payload format, its signing secret and its owner (``jwt:<sub>`` or ``local``, see
+``vibed.http.control.authorize``): every read and delete names the owner, so one owner's rows
+are invisible to another (a 404, as for a row that does not exist).  The secret is returned by ``create`` only: every
 other read leaves it out.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from vibed.health import WebhooksHealth
 from vibed.store.postgres import Database
 
 _PUBLIC = ("w.id, w.url, w.languages, w.source, w.kind, w.format, w.created_at, w.consecutive_failures, "
@@ -20,12 +23,13 @@ _COUNTS = """
 """
 
 _CREATE = f"""
-INSERT INTO webhooks AS w (url, languages, source, kind, format, secret) VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO webhooks AS w (url, languages, source, kind, format, secret, owner)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 RETURNING {_PUBLIC}, 0::bigint AS pending, 0::bigint AS dead
 """
-_LIST = f"SELECT {_PUBLIC}, {_COUNTS} FROM webhooks w ORDER BY w.id"
-_ONE = f"SELECT {_PUBLIC}, {_COUNTS} FROM webhooks w WHERE w.id = $1"
-_DELETE = "DELETE FROM webhooks WHERE id = $1 RETURNING id"
+_LIST = f"SELECT {_PUBLIC}, {_COUNTS} FROM webhooks w WHERE w.owner = $1 ORDER BY w.id"
+_ONE = f"SELECT {_PUBLIC}, {_COUNTS} FROM webhooks w WHERE w.id = $1 AND w.owner = $2"
+_DELETE = "DELETE FROM webhooks WHERE id = $1 AND owner = $2 RETURNING id"
 _HEALTH = """
 SELECT count(*) AS targets,
        coalesce(array_agg(id ORDER BY id) FILTER (WHERE paused_at IS NOT NULL), '{}') AS paused,
@@ -36,26 +40,30 @@ SELECT count(*) AS targets,
 
 
 async def create(db: Database, *, url: str, languages: list[str] | None, source: str | None, kind: str | None,
-                 format: str, secret: str) -> Mapping[str, Any]:
-    row = await db.fetchrow(_CREATE, url, languages, source, kind, format, secret)
+                 format: str, secret: str, owner: str) -> Mapping[str, Any]:
+    row = await db.fetchrow(_CREATE, url, languages, source, kind, format, secret, owner)
     assert row is not None
     return row
 
 
-async def list_all(db: Database) -> list[Mapping[str, Any]]:
-    return list(await db.fetch(_LIST))
+async def list_all(db: Database, owner: str) -> list[Mapping[str, Any]]:
+    """Every subscription of ``owner``."""
+    return list(await db.fetch(_LIST, owner))
 
 
-async def get(db: Database, webhook_id: int) -> Mapping[str, Any] | None:
-    return await db.fetchrow(_ONE, webhook_id)
+async def get(db: Database, webhook_id: int, owner: str) -> Mapping[str, Any] | None:
+    """The subscription, when it exists and is ``owner``'s."""
+    return await db.fetchrow(_ONE, webhook_id, owner)
 
 
-async def delete(db: Database, webhook_id: int) -> bool:
-    """Gone with every delivery of it (pending ones are never sent)."""
-    return await db.fetchval(_DELETE, webhook_id) is not None
+async def delete(db: Database, webhook_id: int, owner: str) -> bool:
+    """Gone with every delivery of it (pending ones are never sent); False when not ``owner``'s."""
+    return await db.fetchval(_DELETE, webhook_id, owner) is not None
 
 
-async def health(db: Database) -> Mapping[str, Any]:
+async def health(db: Database) -> WebhooksHealth:
+    """Targets, the paused ones by id (never by URL: a webhook URL can be a credential), the queue."""
     row = await db.fetchrow(_HEALTH)
     assert row is not None
-    return row
+    return WebhooksHealth(targets=row["targets"], paused=tuple(row["paused"]), pending=row["pending"],
+                          dead=row["dead"])

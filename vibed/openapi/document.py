@@ -12,7 +12,7 @@ from typing import Any
 from quart import Blueprint, Response, jsonify
 
 import vibed
-from vibed.http.openapi_schemas import HEADERS, KINDS, LIMITED, RESPONSES, SCHEMAS, SOURCES, error
+from vibed.openapi.schemas import HEADERS, KINDS, LIMITED, RESPONSES, SCHEMAS, SOURCES, error
 from vibed.vocab.edge_keys import EDGE_CACHE
 from vibed.vocab.languages import LANGUAGES
 
@@ -82,13 +82,13 @@ PATHS: dict[str, Any] = {
             {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
              "description": "an ETag from an earlier answer: 304 when unchanged"},
         ],
-        "responses": {"200": _json("ReleasePage", "a page of releases", **_ETAG, **LIMITED),
-                      "304": {"description": "unchanged since the ETag you sent", "headers": {**_ETAG, **LIMITED}},
+        "responses": {"200": _json("ReleasePage", "a page of releases", **_ETAG),
+                      "304": {"description": "unchanged since the ETag you sent", "headers": _ETAG},
                       "400": _BAD, "429": _LIMITED}}},
     "/api/releases/{id}": {"get": {
         "operationId": "getRelease", "summary": "one release, with the upstream item as received",
         "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}],
-        "responses": {"200": _json("ReleaseDetail", "the release", **LIMITED), "400": _BAD,
+        "responses": {"200": _json("ReleaseDetail", "the release"), "400": _BAD,
                       "404": error("no release has this id", **LIMITED), "429": _LIMITED}}},
     "/api/rate-limit": {"get": {
         "operationId": "upstreamRateLimits", "summary": "the upstream token buckets, computed by the database now",
@@ -161,9 +161,9 @@ PATHS: dict[str, Any] = {
                        _query("q", {"type": "string", "maxLength": 200}, "case-insensitive text in title or artists"),
                        _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 100},
                               "most entries")],
-        "responses": {"200": {"description": name, "headers": {**_ETAG, **LIMITED},
+        "responses": {"200": {"description": name, "headers": _ETAG,
                               "content": {media: {"schema": schema}}},
-                      "304": {"description": "unchanged since the ETag you sent", "headers": {**_ETAG, **LIMITED}},
+                      "304": {"description": "unchanged since the ETag you sent", "headers": _ETAG},
                       "400": _BAD, "429": _LIMITED}}}
       for suffix, name, media, schema in (
           ("atom", "Atom 1.0", "application/atom+xml", {"type": "string"}),
@@ -176,7 +176,9 @@ PATHS: dict[str, Any] = {
                   "responses": {"200": {"description": "the page", "content": {
                       "text/html": {"schema": {"type": "string"}}}}}}},
     "/static/{name}": {"get": {
-        "operationId": "pageAsset", "summary": "the page's script and style sheet",
+        "operationId": "pageAsset",
+        "summary": "the page's script and style sheet: app.<content hash>.js as the page links it (immutable), "
+                   "or app.js (revalidated)",
         "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
         "responses": {"200": {"description": "the asset", "content": {
             "text/javascript": {"schema": {"type": "string"}}, "text/css": {"schema": {"type": "string"}}}},
@@ -203,6 +205,6 @@ def document() -> dict[str, Any]:
 @blueprint.get("/openapi.json")
 async def openapi_json() -> Response:
     response = jsonify(document())
-    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Cache-Control"] = "max-age=300"
     response.headers[EDGE_CACHE] = "1"
     return response

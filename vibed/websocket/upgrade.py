@@ -22,12 +22,12 @@ from wsproto.utilities import RemoteProtocolError
 
 from vibed.delivery.filters import StreamRequest
 from vibed.delivery.hub import Hub
+from vibed.delivery.replay import Replayer
 from vibed.delivery.sse import StreamSettings
-from vibed.delivery.websocket import WebSocketSession
-from vibed.delivery.ws_messages import MAX_MESSAGE_BYTES
 from vibed.logs import get_logger
-from vibed.store.postgres import Database
 from vibed.vocab.wire import replayed_stream
+from vibed.websocket.messages import MAX_MESSAGE_BYTES
+from vibed.websocket.session import WebSocketSession
 
 log = get_logger("vibed.delivery")
 HOW = ("a WebSocket upgrade is a GET with Connection: Upgrade, Upgrade: websocket, "
@@ -66,7 +66,7 @@ def handshake_refusal(request: h11.Request) -> Refusal | None:
     return None
 
 
-async def serve_websocket(hub: Hub, db: Database, settings: StreamSettings, sock: socket.socket,
+async def serve_websocket(hub: Hub, replayer: Replayer, settings: StreamSettings, sock: socket.socket,
                           handshake: bytes, request: StreamRequest, ip: str,
                           recount: Callable[[], Awaitable[str | None]], *, handshake_timeout: float) -> None:
     """The edge admitted the request (a slot is taken); trio-websocket reads ``handshake`` (the
@@ -80,7 +80,7 @@ async def serve_websocket(hub: Hub, db: Database, settings: StreamSettings, sock
             if waited.cancelled_caught:
                 log.info("websocket_handshake_failed", ip=ip, timeout_s=handshake_timeout)
             else:
-                await WebSocketSession(ws, hub, db, settings, recount).run(request)
+                await WebSocketSession(ws, hub, replayer, settings, recount).run(request)
             nursery.cancel_scope.cancel()
     finally:
         hub.admission.release_nowait(ip)

@@ -125,7 +125,8 @@ SCHEMAS: dict[str, Any] = {
 
 _INT = {"schema": {"type": "integer", "minimum": 0}}
 HEADERS: dict[str, Any] = {
-    "RateLimit-Limit": {"description": "requests allowed per minute for your address", **_INT},
+    "RateLimit-Limit": {"description": "requests allowed per minute for your address (never on an answer a "
+                                       "shared cache may store: those count, but say nothing per client)", **_INT},
     "RateLimit-Remaining": {"description": "requests left in the current window", **_INT},
     "RateLimit-Reset": {"description": "seconds until the full quota is back", **_INT},
     "Retry-After": {"description": "seconds to wait before retrying", **_INT},

@@ -17,17 +17,15 @@ import attrs
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection
 
-from vibed.delivery import sse
 from vibed.delivery.filters import BadStreamRequest, StreamRequest
 from vibed.delivery.frames import ws_error, ws_event, ws_reset
 from vibed.delivery.hub import Hub
 from vibed.delivery.listener import Listener
-from vibed.delivery.replay import Replay, plan_replay
+from vibed.delivery.replay import Replay, Replayer, ReplayUnavailable
 from vibed.delivery.sse import StreamSettings
-from vibed.delivery.ws_messages import parse_ws_message
 from vibed.logs import get_logger
-from vibed.store.postgres import Database
 from vibed.vocab.messages import StoredEvent
+from vibed.websocket.messages import parse_ws_message
 
 log = get_logger("vibed.delivery")
 
@@ -36,14 +34,14 @@ log = get_logger("vibed.delivery")
 class WebSocketSession:
     """One client's socket: replay, then live events; pings at the hub's heartbeat.
 
-    Every write (event, ping, close) must finish within the hub's ``stall_timeout``: a client that
-    stops reading, or whose pong never comes, is dropped then, like an SSE client whose send queue
-    stopped shrinking, and its slot is released by ``serve_websocket``.
+    Every message and ping must be written (and the ping answered) within the hub's
+    ``stall_timeout``: a client that stops reading, or whose pong never comes, is dropped then, like
+    an SSE client whose send queue stopped shrinking, and ``serve_websocket`` releases its slot.
     """
 
     ws: WebSocketConnection
     hub: Hub
-    db: Database
+    replayer: Replayer  # the SSE streams' too: memory first, one shared query otherwise
     settings: StreamSettings
     recount: Callable[[], Awaitable[str | None]]  # the per-IP limit: None, or why not now
     last_sent: int = 0
@@ -62,10 +60,13 @@ class WebSocketSession:
                         await self._read(nursery)
                     except trio.TooSlowError:  # here, not outside: a nursery wraps what leaves it
                         self._stalled()
+                    except ReplayUnavailable as exc:  # the database is really down: come back later
+                        log.warning("stream_replay_unavailable", kind="websocket", error=str(exc))
+                        await self.ws.aclose(1013, "the replay is unavailable: reconnect with last_event_id")
                     except ConnectionClosed:
                         pass
                     nursery.cancel_scope.cancel()
-                await self._close(1000, None)
+                await self.ws.aclose()  # at once: the reader saw the close already
         except trio.TooSlowError:
             self._stalled()
         finally:
@@ -94,10 +95,6 @@ class WebSocketSession:
         with trio.fail_after(self.hub.stall_timeout):
             await self.ws.send_message(text)
 
-    async def _close(self, code: int, reason: str | None) -> None:
-        with trio.fail_after(self.hub.stall_timeout):  # the close handshake waits for the peer's reply
-            await self.ws.aclose(code, reason)
-
     def _stalled(self) -> None:
         log.info("stream_stalled", kind="websocket", last_event_id=self.last_sent)
         self._session.cancel()
@@ -109,10 +106,8 @@ class WebSocketSession:
         send, receive = trio.open_memory_channel[StoredEvent](self.settings.backlog)
         listener = self._listener = Listener(request.filter, send)
         self.hub.listen_nowait(listener)  # first, so nothing falls between replay and live
-        if request.last_event_id is None:  # live only: it resumes after the newest event delivered
-            replay = Replay((), self.hub.last_id)
-        else:
-            replay = await plan_replay(self.db, request.filter, request.last_event_id, self.settings.replay_cap)
+        # live only: it resumes after the newest event delivered (the ring's newest is the hub's)
+        replay = await self.replayer.plan(request.filter, request.last_event_id)
         for message in replay_messages(replay, request.last_event_id):
             await self._send(message)
         self.last_sent = listener.floor = replay.floor
@@ -131,8 +126,9 @@ class WebSocketSession:
                         if event.id > listener.floor:
                             await self._send(ws_event(event))
                             self.last_sent = event.id
-                # the hub ended us: too slow (1013 try again later) or shutting down (1001 going away)
-                await self._close(1013 if listener.ended == "slow" else 1001, listener.ended)
+                # the hub ended us: too slow (1013 try again later) or shutting down (1001 going away).
+                # Once the close frame is out, the reading loop ends the session: no wait for the reply
+                await self.ws.aclose(1013 if listener.ended == "slow" else 1001, listener.ended)
             except trio.TooSlowError:
                 self._stalled()
             except ConnectionClosed:
@@ -153,13 +149,9 @@ class WebSocketSession:
 
 
 def replay_messages(replay: Replay, last_event_id: int | None) -> list[str]:
-    """The replay as messages; one ``reset`` instead when it is one, or larger than SSE's byte cap."""
-    messages = [ws_event(e) for e in replay.events]
-    reset = replay.reset
-    cap = sse.REPLAY_BYTES  # read now: one cap for both kinds of stream
-    if reset is None and sum(len(m.encode()) for m in messages) > cap:
-        reset = f"the events since {last_event_id} are more than {cap >> 20} MiB: refetch the list"
-    if reset is None:
-        return messages
-    log.info("stream_reset", kind="websocket", last_event_id=last_event_id, reason=reset)
-    return [ws_reset(replay.floor, reset)]
+    """The replay as messages, or one ``reset`` when the replayer could not cover the gap (unknown
+    or future id, over the count or the byte cap: the same rules as SSE)."""
+    if replay.reset is None:
+        return [ws_event(e) for e in replay.events]
+    log.info("stream_reset", kind="websocket", last_event_id=last_event_id, reason=replay.reset)
+    return [ws_reset(replay.floor, replay.reset)]

@@ -8,6 +8,8 @@ import trio
 
 from tests.http_wire import assert_json_error, parse, raw_clients, read_all, read_responses, request
 from tests.stream_support import open_gateway
+from vibed.edge.peers import EXEMPT, PeerConnections
+from vibed.vocab.client_ip import trusted_networks
 
 
 async def served(connect) -> trio.SocketStream:
@@ -45,3 +47,13 @@ async def test_a_trusted_proxy_is_not_capped(db):
             raw_clients(gw.port) as connect:
         held = [await served(connect) for _ in range(4)]
     assert len(held) == 4
+
+
+def test_ipv6_peers_are_counted_by_their_slash_64_and_trusted_proxies_not_at_all():
+    peers = PeerConnections(2)
+    trusted = trusted_networks(["fd00::/8"])
+    keys = [peers.take_nowait(peer, trusted) for peer in ("2001:db8:0:1::1", "2001:db8:0:1::2",
+                                                         "2001:db8:0:1:ffff::3", "2001:db8:0:2::1", "fd00::7")]
+    assert keys == ["2001:db8:0:1::/64", "2001:db8:0:1::/64", None, "2001:db8:0:2::/64", EXEMPT]
+    peers.give_back_nowait("2001:db8:0:1::/64")
+    assert peers.take_nowait("2001:db8:0:1::9", trusted) == "2001:db8:0:1::/64"

@@ -7,8 +7,9 @@ import datetime as dt
 import attrs
 import trio
 
+from vibed.pipeline.fetcher import report
 from vibed.pipeline.scheduler import Scheduler
-from vibed.vocab.messages import FetchJob, Poke
+from vibed.vocab.messages import FetchJob, JobDone, Poke
 
 
 @attrs.frozen
@@ -37,7 +38,7 @@ async def test_new_schedule_replaces_the_wait_in_progress(autojump_clock):
     async def fetcher():
         async for job in jobs_r:
             fired.append(trio.current_time() - t0)
-            job.progress.job_done()
+            report(job, JobDone(job.round_id, job.source, job.scope))
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(fetcher)

@@ -177,9 +177,8 @@ async def start_services(nursery: trio.Nursery, runtime: Any) -> Services:
         await nursery.start(roles.serve_round_requests, config.redis_url, control)
     elif config.role == "serve":
         # this process fetches nothing: a round asked here goes to the fetch process
-        forward_s, forward_r = trio.open_memory_channel[dict[str, Any]](16)  # a burst coalesces upstream
-        runtime.parts.control = roles.RemoteControl(forward_s)
-        await nursery.start(roles.serve_round_forwarding, config.redis_url, forward_r)
+        remote = runtime.parts.control = roles.RemoteControl()
+        await nursery.start(roles.serve_round_forwarding, config.redis_url, remote)
 
     async def pipeline_health() -> PipelineHealth:
         buckets = {b.service: BucketHealth(round(b.tokens, 2), b.max_tokens,

@@ -16,11 +16,11 @@ import attrs
 
 from vibed.config import Config
 from vibed.edge.api_limit import ApiLimiter, counts, limit_headers
-from vibed.edge.client_ip import Network, client_ip, limit_key, trusted_networks
 from vibed.edge.cors import CorsPolicy
 from vibed.edge.limiter import Decision
 from vibed.edge.peers import PeerConnections
 from vibed.edge.respond import Answer, Header, error_answer
+from vibed.vocab.client_ip import Network, client_ip, limit_key, trusted_networks
 
 
 @attrs.frozen

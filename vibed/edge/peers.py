@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import attrs
 
-from vibed.edge.client_ip import Network, limit_key, parse_address
+from vibed.vocab.client_ip import Network, limit_key, parse_address
 
 EXEMPT = ""  # the key of a connection nobody counts (a trusted proxy, or no cap)
 

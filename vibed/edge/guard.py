@@ -15,11 +15,11 @@ from __future__ import annotations
 import attrs
 
 from vibed.config import Config
-from vibed.edge.api_limit import ApiLimiter, counts, limit_headers
 from vibed.edge.cors import CorsPolicy
-from vibed.edge.limiter import Decision
-from vibed.edge.peers import PeerConnections
 from vibed.edge.respond import Answer, Header, error_answer
+from vibed.limits.api_limit import ApiLimiter, counts, limit_headers
+from vibed.limits.limiter import Decision
+from vibed.limits.peers import PeerConnections
 from vibed.vocab.client_ip import Network, client_ip, limit_key, trusted_networks
 
 

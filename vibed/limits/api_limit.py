@@ -16,14 +16,14 @@ from __future__ import annotations
 import time
 
 from vibed.config import Config
-from vibed.edge.limiter import Decision, LocalLimiter
-from vibed.edge.respond import Header
+from vibed.limits.limiter import Decision, LocalLimiter
 from vibed.logs import get_logger
 from vibed.store.redis import RedisUnavailable
 from vibed.store.redis_ratelimit import RedisLimiter
 from vibed.vocab.client_ip import limit_key
 
 log = get_logger("vibed.http")
+Header = tuple[bytes, bytes]  # as the edge writes headers (vibed.edge.respond)
 PERIOD_S = 60.0  # api_rate_limit is "requests per minute"
 UNLIMITED_PATHS = frozenset({"/api/health"})
 WARN_EVERY_S = 30.0

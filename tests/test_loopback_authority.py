@@ -2,17 +2,20 @@
 
 What a page can make a browser send is what is refused here, over the daemon's real socket:
 a foreign ``Host`` (DNS rebinding), a cross-site ``Origin`` or ``Sec-Fetch-Site``, and a body
-that is not declared JSON (``text/plain`` and forms need no CORS preflight).
+that is not declared JSON (``text/plain`` and forms need no CORS preflight).  And what pokes
+without a token may cost: a burst, then one per interval.
 """
 
 from __future__ import annotations
 
 import pytest
+import trio
 
 from tests.api_support import api_config
 from tests.daemon_inproc import running_daemon
 from vibed.http.auth import issue_token
 from vibed.http.local_authority import local_host
+from vibed.http.poke_budget import BURST, EVERY, PokeBudget
 
 SECRET = "loopback-test-secret-0123456789abcdef"
 HOOK = {"url": "http://127.0.0.1:9/hook"}
@@ -90,3 +93,28 @@ def test_local_hosts_are_this_machine_and_the_configured_bind_host_only():
                  "0.0.0.0", "", None, "127.0.0.1.attacker.example"):
         assert not local_host(host, "0.0.0.0"), host
     assert not local_host("0.0.0.0:5006", "0.0.0.0")  # a wildcard bind is not a name
+
+
+async def test_pokes_without_a_token_are_bounded_and_a_token_holder_is_not(db_url):
+    async with running_daemon(api_config(db_url)) as api:
+        answers = [await api.client.post("/api/new-releases/fetch", json={}) for _ in range(BURST + 2)]
+        assert [r.status_code for r in answers] == [202] * BURST + [429, 429], [r.text for r in answers]
+        refused = answers[-1]
+        assert refused.json()["error"] == "too_many_pokes" and "JWT_SECRET" in refused.json()["detail"]
+        assert EVERY - 60 <= int(refused.headers["Retry-After"]) <= EVERY
+    async with running_daemon(api_config(db_url, jwt_secret=SECRET)) as api:
+        token = {"Authorization": f"Bearer {issue_token(SECRET, ttl=60)}"}
+        answers = [await api.client.post("/api/new-releases/fetch", json={}, headers=token) for _ in range(BURST + 2)]
+        assert [r.status_code for r in answers] == [202] * (BURST + 2), [r.text for r in answers]
+
+
+async def test_the_poke_budget_refills_one_per_interval_up_to_its_burst(autojump_clock):
+    budget = PokeBudget()
+    assert [budget.take_nowait() for _ in range(BURST)] == [None] * BURST
+    assert budget.take_nowait() == pytest.approx(EVERY)
+    await trio.sleep(EVERY / 2)
+    assert budget.take_nowait() == pytest.approx(EVERY / 2)
+    await trio.sleep(EVERY / 2)
+    assert budget.take_nowait() is None and budget.take_nowait() is not None
+    await trio.sleep(100 * EVERY)  # a long quiet spell refills the burst, never more
+    assert [budget.take_nowait() is None for _ in range(BURST + 1)] == [True] * BURST + [False]

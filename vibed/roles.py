@@ -19,25 +19,13 @@ from typing import Any
 import attrs
 import trio
 
-from vibed.config import Config
 from vibed.logs import get_logger
+from vibed.pipeline.control import Control, Requested
+from vibed.pipeline.scheduler import new_round_id
 
 log = get_logger("vibed.wiring")
 ROUNDS_CHANNEL = "vibed:rounds"
 RETRY = 1.0  # seconds between attempts to (re)subscribe while Redis is down
-
-
-def fetches(config: Config) -> bool:
-    return config.role != "serve"
-
-
-def serves(config: Config) -> bool:
-    return config.role != "fetch"
-
-
-def fetcher_count(config: Config) -> int:
-    """Fetchers this process runs: none in a serve process, whatever ``VIBED_FETCHERS`` says."""
-    return config.fetchers if fetches(config) else 0
 
 
 @attrs.define(eq=False)
@@ -47,10 +35,7 @@ class RemoteControl:
     outbox: trio.MemorySendChannel[dict[str, Any]]
 
     def request_round(self, origin: str, languages: tuple[str, ...] | None = None,
-                      sources: tuple[str, ...] | None = None) -> Any:
-        from vibed.pipeline.control import Requested
-        from vibed.pipeline.scheduler import new_round_id
-
+                      sources: tuple[str, ...] | None = None) -> Requested:
         round_id = new_round_id()
         message = {"round_id": round_id, "origin": origin, "languages": languages, "sources": sources}
         try:
@@ -80,7 +65,7 @@ async def serve_round_forwarding(redis_url: str, requests: trio.MemoryReceiveCha
                 log.info("round_forwarded", round_id=message["round_id"], origin=message["origin"])
 
 
-async def serve_round_requests(redis_url: str, control: Any, *,
+async def serve_round_requests(redis_url: str, control: Control, *,
                                task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     """fetch role: take the rounds serve processes ask for, as if asked here."""
     from vibed.store.redis import RedisUnavailable, open_redis

@@ -304,7 +304,7 @@ async def bench(admin: str, tmp: Path, args: argparse.Namespace) -> None:
     async with trio.open_nursery() as nursery:
         runtime = await nursery.start(partial(serve_daemon, api_config(dsn["vibed"], api_rate_limit=args.api_rate_limit,
                                                                        db_pool_size=10), stop=stop))
-        vibed = f"http://127.0.0.1:{runtime.parts.http_port}"
+        vibed = f"http://127.0.0.1:{runtime.services.edge.port}"
         peer = f"http://127.0.0.1:{peer_port}"
         try:
             with running(["node", "server.js"], cwd=peer_home, env=env, stdout=subprocess.DEVNULL) as node:

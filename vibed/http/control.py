@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from quart import Blueprint, current_app, jsonify, request
+from quart import Blueprint, jsonify, request
 
 from vibed.edge.client_ip import parse_address
 from vibed.http.auth import AuthError, verify_bearer
+from vibed.http.context import AppContext, context
 from vibed.http.errors import ApiError
 from vibed.http.local_authority import loopback_problem
 from vibed.vocab.languages import LANGUAGES
@@ -48,10 +49,10 @@ def direct_loopback(peer: str | None, headers: Any, trusted_proxies: Any) -> boo
 LOCAL_OWNER = "local"  # loopback authority's own; no token names it (theirs are "jwt:<sub>")
 
 
-def authorize(runtime: Any) -> str:
+def authorize(ctx: AppContext) -> str:
     """Who asks, as the owner of what they make: ``jwt:<sub>`` with a token, ``local`` under loopback
     authority; a 401 or 403 for anyone else."""
-    config = runtime.config
+    config = ctx.settings()
     secret = config.jwt_secret
     if secret:
         try:
@@ -84,8 +85,8 @@ def _string_list(body: dict[str, Any], key: str, allowed: Any) -> tuple[str, ...
 
 @blueprint.post("/api/new-releases/fetch")
 async def request_fetch():  # type: ignore[no-untyped-def]
-    runtime = current_app.extensions["vibed"]
-    authorize(runtime)
+    ctx = context()
+    authorize(ctx)
     raw = await request.get_data(cache=False)
     body: dict[str, Any] = {}
     if raw.strip():
@@ -99,10 +100,10 @@ async def request_fetch():  # type: ignore[no-untyped-def]
         extra = set(body) - {"languages", "sources"}
         if extra:
             raise ApiError(400, "invalid_body", f"unknown field {sorted(extra)[0]!r}; allowed: languages, sources")
-    sources = runtime.parts.sources
+    sources = ctx.sources
     languages = _string_list(body, "languages", list(LANGUAGES))
     chosen = _string_list(body, "sources", list(sources))
-    requested = runtime.parts.control.request_round("http", languages, chosen)
+    requested = ctx.control.request_round("http", languages, chosen)
     response = jsonify({"round_id": requested.round_id, "coalesced": requested.coalesced,
                         "status": "queued"})
     response.status_code = 202

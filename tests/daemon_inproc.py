@@ -70,7 +70,7 @@ class InProcessDaemon:
 
     async def round(self, languages: tuple[str, ...] | None = None) -> RoundProgress:
         """Poke (as POST /api/new-releases/fetch does) and wait until that round has completed."""
-        requested = self.runtime.services.control.request_round("http", languages)
+        requested = self.runtime.services.pipeline.control.request_round("http", languages)
         return await self.rounds.wait(requested.round_id)
 
 

@@ -54,6 +54,6 @@ async def test_head_on_a_stream_url_gets_the_head_of_get_without_a_stream_or_a_s
         slots = gw.delivery.hub.admission.open
     assert head.status == 200 and head.body == b""
     assert head.headers["content-type"] == "text/event-stream; charset=utf-8"
-    assert head.headers["cache-control"] == "no-cache"
+    assert head.headers["cache-control"] == "no-store"
     assert bad.status == 400 and bad.body == b"" and bad.headers["content-type"] == "application/json"
     assert after.status == 200 and slots == 0  # the connection went on; no stream slot was taken

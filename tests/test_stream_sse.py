@@ -12,7 +12,7 @@ async def test_a_stored_event_reaches_a_stream_client_as_one_sse_frame(db):
     async with open_gateway(db) as gw, open_sse(gw.port) as client:
         assert client.status == 200
         assert client.header("content-type").startswith("text/event-stream")
-        assert client.header("cache-control") == "no-cache"
+        assert client.header("cache-control") == "no-store"
         assert client.header("x-accel-buffering") == "no"
         assert 3000 <= int((await client.frame())["retry"]) <= 6000  # drawn per stream: a crowd spreads
         assert await client.frame() == {"id": 0}  # the resume point: nothing stored yet

@@ -228,6 +228,27 @@ async def test_a_replay_over_the_byte_cap_is_one_reset_like_sse(db):
             assert (await receive(ws))["event"] == "subscribed"  # one reset, not eleven frames
 
 
+async def test_a_replay_the_database_cannot_give_closes_with_1013_and_frees_the_slot(db, monkeypatch):
+    from vibed.delivery.replay import Replayer
+    from vibed.store.postgres import DatabaseUnavailable
+
+    async def down(replayer, *args, **kwargs):
+        raise DatabaseUnavailable("the database is down")
+
+    stored = await store(db, release(), release())
+    async with open_gateway(db) as gw:
+        gw.delivery.hub.ring.ready = False  # the database path
+        monkeypatch.setattr(Replayer, "_query", down)
+        async with open_wire_client(gw.port, f"?last_event_id={stored[0].id}") as client:
+            with trio.fail_after(5):
+                while client.closed is None:
+                    assert await client.next_event() is not None
+            assert client.closed.code == 1013 and "last_event_id" in client.closed.reason
+        with trio.fail_after(5):
+            while gw.delivery.hub.admission.open:
+                await trio.sleep(0.05)
+
+
 # -- failed handshakes -------------------------------------------------------------------------
 async def test_25_malformed_upgrades_hold_no_slot_and_the_address_still_opens_a_stream(db):
     async with open_gateway(db, stream_limit_per_ip=20) as gw, raw_clients(gw.port) as connect:

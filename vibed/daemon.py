@@ -109,7 +109,7 @@ async def _watch_signals(runtime: Runtime, stop: trio.Event) -> None:
                 stop.set()
             elif signum == signal.SIGUSR1:
                 log.info("fetch_poked", origin="signal")
-                runtime.services.poke()
+                await runtime.services.poke()
             elif signum == signal.SIGHUP:
                 await runtime.reload()
 

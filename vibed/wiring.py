@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, Protocol
+from typing import Protocol
 
 import attrs
 import httpx
@@ -82,20 +82,21 @@ class Services:
             await service.drain()
         await self.client.aclose()
 
-    def poke(self) -> None:
-        self.control.request_round("signal")
+    async def poke(self) -> None:
+        """SIGUSR1: a round now (in a serve process, asked of the fetch process)."""
+        await self.control.ask_round("signal")
 
 
 def open_sources(config: Config, client: httpx.AsyncClient) -> dict[str, Source]:
     sources: dict[str, Source] = {
         "jiosaavn": JioSaavnSource(client, config.jiosaavn_base_url, page_size=config.page_size,
-                                   timeout=config.upstream_timeout),
+                                   timeout=config.upstream_timeout, max_body=config.upstream_max_body),
     }
     if config.spotify_client_id and config.spotify_client_secret:
         sources["spotify"] = SpotifySource(
             client, config.spotify_api_url, config.spotify_accounts_url, config.spotify_client_id,
             config.spotify_client_secret, markets=config.spotify_markets, page_size=config.page_size,
-            timeout=config.upstream_timeout)
+            timeout=config.upstream_timeout, max_body=config.upstream_max_body)
     return sources
 
 
@@ -142,10 +143,10 @@ async def open_services(nursery: trio.Nursery, config: Config, db: Database, sup
         # rounds asked of serve processes arrive over Redis
         await nursery.start(roles.serve_round_requests, config.redis_url, pipeline.control)
     elif config.role == "serve":
-        # this process fetches nothing: a round asked here goes to the fetch process
-        forward_s, forward_r = trio.open_memory_channel[dict[str, Any]](16)  # a burst coalesces upstream
-        control = roles.RemoteControl(forward_s)
-        await nursery.start(roles.serve_round_forwarding, config.redis_url, forward_r)
+        # this process fetches nothing: a round asked here goes to the fetch process, over Redis
+        remote = roles.RemoteControl()
+        control = remote
+        await nursery.start(roles.serve_round_forwarding, config.redis_url, remote)
 
     async def health() -> HealthReport:
         return await gather(db, sup, role=config.role, embedded=embedded, started=started,

@@ -53,7 +53,7 @@ PAGE = "<!doctype html><title>vibed bench</title><p>The page a browser loads bef
 def serve(args: argparse.Namespace) -> None:
     raise_fd_limit()
     # every client comes from 127.0.0.1: no per-IP limit on API requests or streams
-    config = Config(api_rate_limit=0, stream_limit_per_ip=0, max_streams=args.max_streams)
+    config = Config(api_rate_limit=0, stream_limit_per_ip=0, connections_per_peer=0, max_streams=args.max_streams)
     hub = Hub(Admission.from_config(args.max_streams, 0), heartbeat=15.0, backlog=256)
     sequencer = Sequencer(hub, None)  # type: ignore[arg-type]  # ids arrive gap-free: no database read
     delivery = Delivery(hub, sequencer, Broadcaster(sequencer), None, None, StreamSettings())  # type: ignore[arg-type]

@@ -128,7 +128,7 @@ async def _run(config: Config, args: argparse.Namespace, dsn: str) -> Outcome | 
         outcome: Outcome | None = None
         async with httpx.AsyncClient(timeout=config.upstream_timeout) as client, trio.open_nursery() as nursery:
             source = JioSaavnSource(client, config.jiosaavn_base_url, page_size=config.page_size,
-                                    timeout=config.upstream_timeout)
+                                    timeout=config.upstream_timeout, max_body=config.upstream_max_body)
 
             async def watch_sigint() -> None:
                 with trio.open_signal_receiver(signal.SIGINT) as signals:

@@ -171,6 +171,10 @@ class Config:
         "a first-seen release counts as new when released within this many days (or undated)")
     upstream_timeout: float = setting("VIBED_UPSTREAM_TIMEOUT", lambda v: parse_float(v, low=0.1, high=300), 10.0,
         "seconds before an upstream request times out")
+    upstream_max_body: int = setting("VIBED_UPSTREAM_MAX_BODY",
+        lambda v: parse_int(v, low=64 * 1024, high=1024 * 1024 * 1024), 8 * 1024 * 1024,
+        "most bytes one upstream answer may decode to (after gzip/br); past it the answer is dropped as "
+        "upstream trouble")
     db_pool_size: int = setting("VIBED_DB_POOL_SIZE", lambda v: parse_int(v, low=1, high=200), 10,
         "PostgreSQL connection pool size")
     db_connect_attempts: int = setting("VIBED_DB_CONNECT_ATTEMPTS", lambda v: parse_int(v, low=1, high=100), 5,
@@ -197,6 +201,9 @@ class Config:
         "public API requests per minute per client IP (0 = off)")
     stream_limit_per_ip: int = setting("VIBED_STREAM_LIMIT_PER_IP", lambda v: parse_int(v, low=0, high=1_000_000),
         20, "concurrent streams per client IP, as the API limit sees the client (0 = off)")
+    connections_per_peer: int = setting("VIBED_CONNECTIONS_PER_PEER",
+        lambda v: parse_int(v, low=0, high=1_000_000), 256,
+        "concurrent connections from one address (an IPv6 /64); trusted proxies are exempt (0 = off)")
     cors_origins: tuple[str, ...] = setting("VIBED_CORS_ORIGINS", parse_csv, (),
         "allowed CORS origins, comma-separated (empty = same origin only)")
     trusted_proxies: tuple[str, ...] = setting("VIBED_TRUSTED_PROXIES", parse_cidrs, (),

@@ -2,10 +2,11 @@
 
 What changes without a restart is ``LIVE``: what the running actors and handlers read again
 (languages, schedule, page cap, fetcher count, ``DEBUG``, the new window, ``JWT_SECRET``; at the
-edge trusted proxies, CORS origins and the per-IP API limit; in the hub the per-IP stream limit,
-the heartbeat and the stall timeout), and Spotify's "gone" flag is forgotten, so a re-enabled app
-is tried again.  Every other setting was built into something at start (the pool, the sources,
-the listening socket): a change to it is reported as needing a restart, and the running value stays.  An invalid new
+edge trusted proxies, CORS origins, the per-IP API limit and the connections per peer; in the
+hub the per-IP stream limit, the heartbeat and the stall timeout), and Spotify's "gone" flag is
+forgotten, so a re-enabled app is tried again.  Every other setting was built into something at
+start (the pool, the sources, the listening socket): a change to it is reported as needing a
+restart, and the running value stays.  An invalid new
 configuration is refused with one log line and the old one stays in force.
 """
 
@@ -20,8 +21,8 @@ from vibed.logs import configure_logging, get_logger
 
 log = get_logger("vibed.reload")
 LIVE = ("languages", "schedule", "page_cap", "fetchers", "debug", "new_window_days", "jwt_secret",
-        "trusted_proxies", "cors_origins", "api_rate_limit", "stream_limit_per_ip", "heartbeat",
-        "stream_stall_timeout")
+        "trusted_proxies", "cors_origins", "api_rate_limit", "connections_per_peer", "stream_limit_per_ip",
+        "heartbeat", "stream_stall_timeout")
 
 
 def reload_config(old: Config, load: Callable[[], Config]) -> Config | None:

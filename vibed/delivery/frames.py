@@ -19,7 +19,7 @@ RETRY_MS = (3000, 6000)  # a stream's reconnection delay, drawn per stream: a cr
 DRAIN_RETRY_MS = (2000, 15000)  # on shutdown: the whole crowd reconnects at once otherwise
 STREAM_HEADERS = (
     (b"content-type", b"text/event-stream; charset=utf-8"),
-    (b"cache-control", b"no-cache"),
+    (b"cache-control", b"no-store"),  # a stream is never stored nor reused (nothing could revalidate it)
     (b"x-accel-buffering", b"no"),  # nginx: pass each frame on at once
 )
 

@@ -50,7 +50,16 @@ def come_back_later(reason: str) -> bytes:
     return b": %s\n\n" % comment.encode() + retry_frame(DRAIN_RETRY_MS).body
 
 
-def _replay_wire(replay: Replay, last_id: int | None, chunked: bool) -> list[tuple[int, bytes]]:
+# a crowd reconnecting between two events shares one ``Replay`` (see ``Replayer.plan_nowait``): its
+# bytes are joined once per framing, and every client sends the same object
+_joined: dict[tuple[int, bool], tuple[Replay, tuple[int, bytes]]] = {}
+
+
+def _replay_wire(replay: Replay, last_id: int | None, chunked: bool) -> tuple[int, bytes]:
+    """The replay as one write: its events, or a reset, and the resume point; with the last id."""
+    held = _joined.get((id(replay), chunked))
+    if held is not None and held[0] is replay:
+        return held[1]
     if replay.reset is not None:
         log.info("stream_reset", last_event_id=last_id, reason=replay.reset)
         frames = [reset_frame(replay.floor, replay.reset)]
@@ -58,7 +67,11 @@ def _replay_wire(replay: Replay, last_id: int | None, chunked: bool) -> list[tup
         frames = list(replay.frames)
         if replay.floor != (frames[-1].id if frames else last_id):
             frames.append(resume_frame(replay.floor))  # a resume point past what matched
-    return [(f.id, f.wire(chunked)) for f in frames]
+    wire = (max((f.id for f in frames), default=0), b"".join(f.wire(chunked) for f in frames))
+    if len(_joined) > 256:
+        _joined.clear()
+    _joined[(id(replay), chunked)] = (replay, wire)
+    return wire
 
 
 async def serve_sse(hub: Hub, replayer: Replayer, settings: StreamSettings, sock: socket.socket, head: bytes,
@@ -70,7 +83,7 @@ async def serve_sse(hub: Hub, replayer: Replayer, settings: StreamSettings, sock
     last_id = request.last_event_id
     replay = replayer.plan_nowait(request.filter, last_id)
     if replay is not None:  # nothing was published since add_nowait: nothing is queued
-        hub.resume_nowait(client, replay.floor, [(0, opening), *_replay_wire(replay, last_id, chunked)])
+        hub.resume_nowait(client, replay.floor, [(0, opening), _replay_wire(replay, last_id, chunked)])
         return
     try:
         await send_all(sock, opening)
@@ -88,4 +101,4 @@ async def serve_sse(hub: Hub, replayer: Replayer, settings: StreamSettings, sock
         hub.drop_nowait(client)
         raise
     if not client.closed:
-        hub.resume_nowait(client, replay.floor, _replay_wire(replay, last_id, chunked))
+        hub.resume_nowait(client, replay.floor, [_replay_wire(replay, last_id, chunked)])

@@ -16,12 +16,12 @@ from __future__ import annotations
 import time
 
 from vibed.config import Config
-from vibed.edge.client_ip import limit_key
 from vibed.edge.limiter import Decision, LocalLimiter
 from vibed.edge.respond import Header
 from vibed.logs import get_logger
 from vibed.store.redis import RedisUnavailable
 from vibed.store.redis_ratelimit import RedisLimiter
+from vibed.vocab.client_ip import limit_key
 
 log = get_logger("vibed.http")
 PERIOD_S = 60.0  # api_rate_limit is "requests per minute"

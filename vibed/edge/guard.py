@@ -16,9 +16,10 @@ import attrs
 
 from vibed.config import Config
 from vibed.edge.api_limit import ApiLimiter, counts, limit_headers
-from vibed.edge.client_ip import Network, client_ip, limit_key, trusted_networks
 from vibed.edge.cors import CorsPolicy
+from vibed.edge.peers import PeerConnections
 from vibed.edge.respond import Answer, Header, error_answer
+from vibed.vocab.client_ip import Network, client_ip, limit_key, trusted_networks
 
 
 @attrs.frozen
@@ -38,17 +39,20 @@ class Guard:
     trusted: tuple[Network, ...]
     cors: CorsPolicy
     limiter: ApiLimiter
+    peers: PeerConnections = attrs.field(factory=lambda: PeerConnections(0))  # counted at accept (server.py)
 
     @classmethod
     def from_config(cls, config: Config) -> Guard:
         return cls(trusted_networks(config.trusted_proxies), CorsPolicy(tuple(config.cors_origins)),
-                   ApiLimiter(config))
+                   ApiLimiter(config), PeerConnections(config.connections_per_peer))
 
     def reconfigure(self, config: Config) -> None:
-        """SIGHUP: trusted proxies, CORS origins and the per-IP limit take effect for the next request."""
+        """SIGHUP: trusted proxies, CORS origins, the per-IP limit and the connections per peer take
+        effect for the next request (connection)."""
         self.trusted = trusted_networks(config.trusted_proxies)
         self.cors = CorsPolicy(tuple(config.cors_origins))
         self.limiter.set_limit(int(config.api_rate_limit))
+        self.peers.limit = config.connections_per_peer
 
     async def check(self, method: str, path: str, peer: str, headers: dict[str, str]) -> Verdict:
         forwarded = [headers["x-forwarded-for"]] if "x-forwarded-for" in headers else []

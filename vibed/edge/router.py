@@ -22,7 +22,6 @@ from vibed.delivery.frames import STREAM_HEADERS
 from vibed.delivery.hub import Hub
 from vibed.delivery.replay import Replayer
 from vibed.delivery.sse import RETRY_AFTER, StreamSettings, admit_nowait, come_back_later, serve_sse
-from vibed.delivery.ws_upgrade import handshake_refusal, serve_websocket, upgrade_bytes
 from vibed.edge.asgi import AppBridge
 from vibed.edge.cache import MARK, EdgeCache
 from vibed.edge.conditional import preconditions, shared_cacheable, unsafe_refusal
@@ -40,6 +39,7 @@ from vibed.edge.respond import (
 )
 from vibed.vocab import edge_keys
 from vibed.vocab.wire import send_all
+from vibed.websocket.upgrade import handshake_refusal, serve_websocket, upgrade_bytes
 
 STREAM_PATHS = frozenset({"/api/new-releases/stream", "/api/new-releases/events"})
 WS_PATH = "/api/new-releases/ws"

@@ -3,6 +3,10 @@
     port = await nursery.start(partial(serve_http, delivery, app, config, host=..., port=...,
                                        shutdown=stop, grace=3.0, metrics=metrics))
 
+A new connection is refused unread (a raw 503 or 429, then closed) when it would eat into the
+descriptors kept for the daemon itself, or when its peer already holds ``VIBED_CONNECTIONS_PER_PEER``
+connections (peers.py).
+
 On shutdown: stop accepting, let frames in flight reach their stream clients (within ``grace``),
 end every stream cleanly, then give ordinary requests in progress the rest of ``grace``.
 """
@@ -26,7 +30,7 @@ from vibed.edge.asgi import hypercorn_config, open_app_bridge
 from vibed.edge.cache import EdgeCache
 from vibed.edge.connection import DEFAULT_TIMEOUTS, Timeouts, serve_connection
 from vibed.edge.guard import Guard
-from vibed.edge.respond import error_body
+from vibed.edge.respond import SECURITY_HEADERS, error_body
 from vibed.edge.router import Router
 from vibed.logs import get_logger
 from vibed.metrics import Metrics
@@ -39,11 +43,19 @@ _SHED = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: %s\r\nContent-Type: 
          b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (RETRY_AFTER.encode(), len(_SHED_BODY), _SHED_BODY))
 
 
-def _shed_nowait(sock: socket.socket) -> None:
-    """503 to a client we cannot take, without reading its request, and close."""
+_CROWD_BODY = error_body("too_many_connections", "your address holds as many connections as one client may; "
+                                                  "close one, or reuse it (keep-alive)")
+_CROWD = (b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: %s\r\nContent-Type: application/json\r\n"
+          b"Content-Length: %d\r\nConnection: close\r\n%s\r\n%s"
+          % (RETRY_AFTER.encode(), len(_CROWD_BODY), b"".join(b"%s: %s\r\n" % h for h in SECURITY_HEADERS),
+             _CROWD_BODY))
+
+
+def _shed_nowait(sock: socket.socket, answer: bytes = _SHED) -> None:
+    """503 (or ``answer``) to a client we cannot take, without reading its request, and close."""
     try:
         sock.setblocking(False)
-        sock.send(_SHED)
+        sock.send(answer)
         # a request already received but left unread would make close() send RST, and the client's
         # kernel would throw the 503 away: read what is there (one request's worth) and drop it
         sock.recv(65536)
@@ -92,16 +104,23 @@ class Acceptor:
                 if sock.fileno() >= self.fd_ceiling:  # keep the reserve for the daemon's own connections
                     _shed_nowait(sock)
                     continue
+                guard = self.router.guard
+                key = guard.peers.take_nowait(str(addr[0]), guard.trusted)  # peers.py
+                if key is None:
+                    _shed_nowait(sock, _CROWD)
+                    continue
                 sock.setblocking(False)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                connections.start_soon(self._serve, sock, (str(addr[0]), int(addr[1])))
+                connections.start_soon(self._serve, sock, (str(addr[0]), int(addr[1])), key)
 
-    async def _serve(self, sock: socket.socket, peer: tuple[str, int]) -> None:
+    async def _serve(self, sock: socket.socket, peer: tuple[str, int], key: str) -> None:
         try:
             await serve_connection(self.router, sock, peer)
         except Exception as exc:  # one connection's failure must never take the edge down
             log.exception("connection_failed", error=str(exc)[:200])
             sock.close()
+        finally:
+            self.router.guard.peers.give_back_nowait(key)
 
     async def _shed(self, listener: socket.socket) -> None:
         """Out of descriptors: free the spare, answer one queued client 503, take the spare back."""

@@ -2,7 +2,7 @@
 
     ctx = context()                  # in a handler: the app's AppContext
     await list_releases(ctx.database, query)
-    ctx.control.request_round("http", languages, sources)
+    await ctx.control.ask_round("http", languages, sources)
 
 The handlers see the database, round requests, health and metrics as records, the keys, the
 configuration in force (SIGHUP replaces it: read it through ``settings()`` each time) and the
@@ -26,8 +26,8 @@ from vibed.store.postgres import Database
 class RoundRequests(Protocol):
     """A round asked for: the pipeline's Control, or a serve process's RemoteControl (vibed/roles.py)."""
 
-    def request_round(self, origin: str, languages: tuple[str, ...] | None = None,
-                      sources: tuple[str, ...] | None = None) -> Requested: ...
+    async def ask_round(self, origin: str, languages: tuple[str, ...] | None = None,
+                        sources: tuple[str, ...] | None = None) -> Requested: ...
 
 
 @attrs.frozen

@@ -14,11 +14,11 @@ from typing import Any
 
 from quart import Blueprint, jsonify, request
 
-from vibed.edge.client_ip import parse_address
 from vibed.http.auth import AuthError, verify_bearer
 from vibed.http.context import AppContext, context
 from vibed.http.errors import ApiError
 from vibed.http.local_authority import loopback_problem
+from vibed.vocab.client_ip import parse_address
 from vibed.vocab.languages import LANGUAGES
 
 blueprint = Blueprint("control", __name__)
@@ -103,7 +103,10 @@ async def request_fetch():  # type: ignore[no-untyped-def]
     sources = ctx.sources
     languages = _string_list(body, "languages", list(LANGUAGES))
     chosen = _string_list(body, "sources", list(sources))
-    requested = ctx.control.request_round("http", languages, chosen)
+    requested = await ctx.control.ask_round("http", languages, chosen)
+    if requested.dropped is not None:  # 202 only when a round will run
+        raise ApiError(503, "round_not_queued", f"round {requested.round_id} will not run: {requested.dropped}",
+                       {"Retry-After": "5"})
     response = jsonify({"round_id": requested.round_id, "coalesced": requested.coalesced,
                         "status": "queued"})
     response.status_code = 202

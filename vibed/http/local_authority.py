@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from vibed.edge.client_ip import parse_address
+from vibed.vocab.client_ip import parse_address
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 REFUSED_FETCH_SITES = frozenset({"cross-site", "same-site"})

@@ -27,7 +27,7 @@ from vibed.pipeline.scheduler import ROUND_TIMEOUT, RoundProgress, Scheduler, ne
 from vibed.store import bucket
 from vibed.store.postgres import Database, DatabaseUnavailable
 from vibed.vocab.clock import Clock, utc_iso
-from vibed.vocab.messages import FetchJob, Poke
+from vibed.vocab.messages import FetchJob, JobDone, Poke
 
 log = get_logger("vibed.scheduler")
 REPLAN_S = 300.0  # scheduler seconds between two reads of the database while nothing is due
@@ -159,21 +159,24 @@ class AdaptiveScheduler(Scheduler):
         """One job per due scope, each its own one-job round; wait for all of them."""
         now = self.now()
         slot = "poll:" + now.strftime("%Y-%m-%dT%H:%M")
-        progresses = []
-        for source, scope in keys:
-            timing = self.timings[(source, scope)]
-            timing.attempted = now
-            gap = max(planner.MIN_GAP_S, 0.5 * planner.after_poll(timing.interval_s, timing.last_new))
-            progress = RoundProgress(new_round_id(), "plan", remaining=1)
-            log.debug("poll_due", source=source, language=scope, interval_s=round(timing.interval_s),
-                      rate=round(timing.rate, 2))
-            await jobs.send(FetchJob(progress.id, slot, source, scope, self.config.page_cap, progress,
-                                     min_gap_s=self.clock.wall_seconds(gap)))
-            progresses.append(((source, scope), progress))
-        with trio.move_on_after(ROUND_TIMEOUT):
-            for _, progress in progresses:
-                await progress.done.wait()
-        for key, progress in progresses:
+        progresses: dict[str, tuple[tuple[str, str], RoundProgress]] = {}
+        results_in, results = trio.open_memory_channel[JobDone](max(1, len(keys)))  # each answers once
+        async with results:
+            for source, scope in keys:
+                timing = self.timings[(source, scope)]
+                timing.attempted = now
+                gap = max(planner.MIN_GAP_S, 0.5 * planner.after_poll(timing.interval_s, timing.last_new))
+                progress = RoundProgress(new_round_id(), "plan", remaining=1)
+                log.debug("poll_due", source=source, language=scope, interval_s=round(timing.interval_s),
+                          rate=round(timing.rate, 2))
+                await jobs.send(FetchJob(progress.id, slot, source, scope, self.config.page_cap, results_in,
+                                         min_gap_s=self.clock.wall_seconds(gap)))
+                progresses[progress.id] = ((source, scope), progress)
+            with trio.move_on_after(ROUND_TIMEOUT):
+                for _ in progresses:
+                    done = await results.receive()
+                    progresses[done.round_id][1].add(done)
+        for key, progress in progresses.values():
             timing = self.timings[key]
             burst = timing.last_new >= planner.BURST_FROM
             if progress.requests:

@@ -22,7 +22,7 @@ from croniter import croniter
 from vibed.config import Config
 from vibed.logs import get_logger
 from vibed.vocab.clock import utc_iso
-from vibed.vocab.messages import FetchJob, Poke
+from vibed.vocab.messages import FetchJob, JobDone, Poke
 
 log = get_logger("vibed.scheduler")
 ROUND_TIMEOUT = 15 * 60  # a round whose jobs never finish must not stop the schedule forever
@@ -38,22 +38,31 @@ def new_round_id() -> str:
 
 @attrs.define(eq=False)
 class RoundProgress:
-    """Shared by the scheduler and the fetchers of one round."""
+    """One round as its scheduler sees it: the fetchers' ``JobDone`` results added up as they come.
+
+    Only the scheduler that planned the round holds it; fetchers send results forward, they change
+    nothing of it."""
 
     id: str
     origin: str
     remaining: int
     started: float = attrs.field(factory=trio.current_time)
-    done: trio.Event = attrs.field(factory=trio.Event)
     requests: int = 0
     first_seen: int = 0
     events: int = 0
     errors: int = 0
 
-    def job_done(self) -> None:
+    def add(self, done: JobDone) -> None:
         self.remaining -= 1
-        if self.remaining <= 0:
-            self.done.set()
+        self.requests += done.requests
+        self.first_seen += done.first_seen
+        self.events += done.events
+        self.errors += done.errors
+
+    async def collect(self, results: trio.MemoryReceiveChannel[JobDone]) -> None:
+        """Add results until every job of the round has answered."""
+        while self.remaining > 0:
+            self.add(await results.receive())
 
 
 @attrs.define(eq=False)
@@ -132,12 +141,13 @@ class Scheduler:
         self.rounds += 1
         log.info("round_started", round_id=round_id, origin=poke.origin, jobs=len(plan))
         log.debug("round_planned", round_id=round_id, slot=slot, jobs=",".join(f"{s}:{c}" for s, c in plan))
-        if not plan:
-            progress.done.set()
-        for source, scope in plan:
-            await jobs.send(FetchJob(round_id, slot, source, scope, self.config.page_cap, progress))
-        with trio.move_on_after(ROUND_TIMEOUT) as timeout:
-            await progress.done.wait()
+        # each job answers once, without waiting: room for all of them
+        results_in, results = trio.open_memory_channel[JobDone](max(1, len(plan)))
+        async with results:
+            for source, scope in plan:
+                await jobs.send(FetchJob(round_id, slot, source, scope, self.config.page_cap, results_in))
+            with trio.move_on_after(ROUND_TIMEOUT) as timeout:
+                await progress.collect(results)
         if timeout.cancelled_caught:
             log.error("round_timed_out", round_id=round_id, unfinished=progress.remaining)
         log.info("fetch_completed", round_id=round_id, origin=poke.origin, requests=progress.requests,

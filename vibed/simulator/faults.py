@@ -82,6 +82,8 @@ class FaultBook:
             return Canned(200, hostile.poison(normal(), source))
         if kind == "huge":
             return Canned(200, hostile.pad(normal()))
+        if kind == "gzip_bomb":
+            return Canned(200, hostile.inflating(normal()), headers=(("Content-Encoding", "gzip"),))
         if kind == "truncated":
             body = normal()
             return Canned(200, body[: max(1, len(body) // 2)])

@@ -11,7 +11,8 @@ stored:
 - ``far_future``: released 2099-12-31 (year 2099);
 - ``month`` (Spotify only): dated to a month long past, ``release_date_precision: month``.
 
-``huge`` pads the answer to about 5 MB with an unknown field.  (``drip``, in ``faults``, sends a
+``huge`` pads the answer to about 5 MB with an unknown field; ``gzip_bomb`` pads it to 64 MiB and
+sends it gzip-compressed, about 64 KB on the wire.  (``drip``, in ``faults``, sends a
 normal answer 64 bytes at a time.)
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import zlib
 from collections import Counter
 from typing import Any
 
@@ -93,3 +95,18 @@ def pad(body: bytes, size: int = 5 * 1024 * 1024) -> bytes:
     if isinstance(page, dict):
         page["padding"] = "x" * max(0, size - len(body))
     return json.dumps(page).encode()
+
+
+def inflating(body: bytes, size: int = 64 * 1024 * 1024) -> bytes:
+    """The page padded to ``size`` bytes as ``pad`` does, gzip-compressed without ever holding it whole."""
+    page = json.loads(body)
+    if not isinstance(page, dict):
+        return body
+    head, _, tail = json.dumps({**page, "padding": ""}).encode().rpartition(b'""')
+    gzip = zlib.compressobj(9, zlib.DEFLATED, 31)  # wbits 31: the gzip container
+    out = [gzip.compress(head + b'"')]
+    chunk = b"x" * (1024 * 1024)
+    for _ in range(max(0, size - len(body)) // len(chunk)):
+        out.append(gzip.compress(chunk))
+    out += [gzip.compress(b'"' + tail), gzip.flush()]
+    return b"".join(out)

@@ -1,19 +1,24 @@
 """The httpx boundary shared by the sources: one request, its status and its body, as values.
 
 Everything here turns upstream trouble into a ``Trouble`` (a Failure without its source/scope/page)
-instead of raising, so each source only adds what is specific to its upstream.
+instead of raising, so each source only adds what is specific to its upstream.  A body is read as
+it streams in and inflated with a bound (``capped_body``), and reading stops once it passes
+``max_body`` decoded bytes (``VIBED_UPSTREAM_MAX_BODY``): a small gzip answer that inflates to a
+gigabyte costs the cap, never the gigabyte.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import zlib
 from typing import Any
 
 import attrs
 import httpx
 import trio
 
+from vibed.sources.capped_body import ACCEPT_ENCODING, BodyTooLarge, UnknownEncoding, read_capped
 from vibed.vocab.backoff import parse_retry_after
 from vibed.vocab.messages import Failure, FailureKind
 
@@ -33,11 +38,21 @@ class Trouble:
         return Failure(source, scope, page, self.kind, self.detail, self.retry_after, self.status)
 
 
-async def send(client: httpx.AsyncClient, request: httpx.Request, *, timeout: float) -> httpx.Response | Trouble:
-    """Send and read the whole body within ``timeout`` seconds in total; network trouble -> TIMEOUT."""
+MAX_BODY = 8 * 1024 * 1024  # VIBED_UPSTREAM_MAX_BODY's default: a page of 100 items is ~200 KB
+
+
+async def send(client: httpx.AsyncClient, request: httpx.Request, *, timeout: float,
+               max_body: int = MAX_BODY) -> httpx.Response | Trouble:
+    """Send and read the whole body within ``timeout`` seconds in total, at most ``max_body`` bytes of
+    it decoded; network trouble -> TIMEOUT, a larger body -> UPSTREAM_ERROR."""
     with trio.move_on_after(timeout):  # httpx's timeouts are per read; this bounds a slow drip too
         try:
-            return await client.send(request, follow_redirects=False)
+            request.headers["Accept-Encoding"] = ACCEPT_ENCODING  # what read_capped can inflate with a bound
+            streamed = await client.send(request, follow_redirects=False, stream=True)
+            try:
+                return await _read_capped(streamed, max_body)
+            finally:
+                await streamed.aclose()
         except httpx.TimeoutException as exc:
             return Trouble(FailureKind.TIMEOUT, f"timed out talking to {request.url.host}: {type(exc).__name__}")
         except httpx.ConnectError as exc:  # the name did not resolve, or the connection was refused
@@ -49,6 +64,23 @@ async def send(client: httpx.AsyncClient, request: httpx.Request, *, timeout: fl
         except httpx.RequestError as exc:  # undecodable content encoding and the like
             return Trouble(FailureKind.UPSTREAM_ERROR, f"bad answer from {request.url.host}: {_one_line(exc)}")
     return Trouble(FailureKind.TIMEOUT, f"timed out talking to {request.url.host}: no answer within {timeout:g} s")
+
+
+async def _read_capped(streamed: httpx.Response, max_body: int) -> httpx.Response | Trouble:
+    """The answer holding its decoded body, or a Trouble once the body passes ``max_body`` bytes."""
+    host = streamed.request.url.host
+    try:
+        body = await read_capped(streamed, max_body)
+    except BodyTooLarge:
+        return Trouble(FailureKind.UPSTREAM_ERROR, f"{host} sent an answer larger than {max_body} bytes decoded "
+                       "(VIBED_UPSTREAM_MAX_BODY); dropped unread", status=streamed.status_code)
+    except (UnknownEncoding, zlib.error) as exc:
+        return Trouble(FailureKind.UPSTREAM_ERROR, f"bad answer from {host}: {_one_line(exc)}",
+                       status=streamed.status_code)
+    headers = [(k, v) for k, v in streamed.headers.multi_items()
+               if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+    return httpx.Response(streamed.status_code, headers=headers, content=body, request=streamed.request,
+                          extensions=streamed.extensions)
 
 
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:

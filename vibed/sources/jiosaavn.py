@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from vibed.sources import jiosaavn_items
-from vibed.sources.http import BROWSER_USER_AGENT, Trouble, decode_json, send, status_trouble
+from vibed.sources.http import BROWSER_USER_AGENT, MAX_BODY, Trouble, decode_json, send, status_trouble
 from vibed.vocab.languages import jiosaavn_name
 from vibed.vocab.messages import Failure, FailureKind, Page
 
@@ -21,7 +21,9 @@ class JioSaavnSource:
     name = "jiosaavn"
     service = "jiosaavn"
 
-    def __init__(self, client: httpx.AsyncClient, base_url: str, *, page_size: int = 50, timeout: float = 10.0):
+    def __init__(self, client: httpx.AsyncClient, base_url: str, *, page_size: int = 50, timeout: float = 10.0,
+                 max_body: int = MAX_BODY):
+        self._max_body = max_body
         self._client = client
         self._base_url = base_url.rstrip("/")
         self._page_size = page_size
@@ -61,7 +63,8 @@ class JioSaavnSource:
 
     async def fetch_page(self, scope: str, page: int) -> Page | Failure:
         language_name = jiosaavn_name(scope)
-        response = await send(self._client, self.request(language_name, page), timeout=self._timeout)
+        response = await send(self._client, self.request(language_name, page), timeout=self._timeout,
+                              max_body=self._max_body)
         if isinstance(response, Trouble):
             return response.at(self.name, scope, page)
         body = _body(response)

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from vibed.sources.bounds import bounded
 from vibed.sources.firewall import clean_raw, clean_text, plausible_date, plausible_year, safe_url
 from vibed.vocab.messages import Artist, Release
 
@@ -101,7 +102,7 @@ def release(item: Mapping[str, Any], *, language_code: str, language_name: str) 
     more = item.get("more_info")
     more = more if isinstance(more, Mapping) else {}
     released = date(more.get("release_date"))
-    return Release(
+    return bounded(Release(
         source="jiosaavn",
         external_id=external_id,
         kind=kind,
@@ -116,4 +117,4 @@ def release(item: Mapping[str, Any], *, language_code: str, language_name: str) 
         play_count=number(item.get("play_count")),
         explicit=flag(item.get("explicit_content")),
         raw=clean_raw(item),
-    )
+    ))

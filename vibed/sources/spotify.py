@@ -14,7 +14,7 @@ import httpx
 import trio
 
 from vibed.sources import spotify_items
-from vibed.sources.http import Trouble, decode_json, send, status_trouble
+from vibed.sources.http import MAX_BODY, Trouble, decode_json, send, status_trouble
 from vibed.vocab.messages import Failure, FailureKind, Page
 
 UPSTREAM = "Spotify"
@@ -30,8 +30,9 @@ class SpotifySource:
     def __init__(
         self, client: httpx.AsyncClient, api_url: str, accounts_url: str, client_id: str, client_secret: str,
         *, markets: Sequence[str] = ("IN",), page_size: int = 50, timeout: float = 10.0,
-        clock: Callable[[], float] = trio.current_time,
+        clock: Callable[[], float] = trio.current_time, max_body: int = MAX_BODY,
     ):
+        self._max_body = max_body
         self._client = client
         self._api_url = api_url.rstrip("/")
         self._accounts_url = accounts_url.rstrip("/")
@@ -95,7 +96,7 @@ class SpotifySource:
                 headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
                 timeout=self._timeout,
             )
-            response = await send(self._client, request, timeout=self._timeout)
+            response = await send(self._client, request, timeout=self._timeout, max_body=self._max_body)
             if isinstance(response, Trouble) or response.status_code != 401:
                 return response
             rejected = token
@@ -115,7 +116,7 @@ class SpotifySource:
             headers={"Authorization": f"Basic {self._basic}", "Accept": "application/json"},
             timeout=self._timeout,
         )
-        response = await send(self._client, request, timeout=self._timeout)
+        response = await send(self._client, request, timeout=self._timeout, max_body=self._max_body)
         if isinstance(response, Trouble):
             return response
         if response.status_code in (400, 401):

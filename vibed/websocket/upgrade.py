@@ -24,10 +24,10 @@ from vibed.delivery.filters import StreamRequest
 from vibed.delivery.hub import Hub
 from vibed.delivery.replay import Replayer
 from vibed.delivery.sse import StreamSettings
-from vibed.delivery.websocket import WebSocketSession
-from vibed.delivery.ws_messages import MAX_MESSAGE_BYTES
 from vibed.logs import get_logger
 from vibed.vocab.wire import replayed_stream
+from vibed.websocket.messages import MAX_MESSAGE_BYTES
+from vibed.websocket.session import WebSocketSession
 
 log = get_logger("vibed.delivery")
 HOW = ("a WebSocket upgrade is a GET with Connection: Upgrade, Upgrade: websocket, "

@@ -23,9 +23,9 @@ from vibed.delivery.hub import Hub
 from vibed.delivery.listener import Listener
 from vibed.delivery.replay import Replay, Replayer, ReplayUnavailable
 from vibed.delivery.sse import StreamSettings
-from vibed.delivery.ws_messages import parse_ws_message
 from vibed.logs import get_logger
 from vibed.vocab.messages import StoredEvent
+from vibed.websocket.messages import parse_ws_message
 
 log = get_logger("vibed.delivery")
 

@@ -1,0 +1,59 @@
+"""One peer holds at most ``connections_per_peer`` connections, on real sockets: the next gets a 429
+without its request being read, a freed connection lets the next one in, and a trusted proxy,
+which carries many clients, is not capped."""
+
+from __future__ import annotations
+
+import trio
+
+from tests.http_wire import assert_json_error, parse, raw_clients, read_all, read_responses, request
+from tests.stream_support import open_gateway
+from vibed.edge.peers import EXEMPT, PeerConnections
+from vibed.vocab.client_ip import trusted_networks
+
+
+async def served(connect) -> trio.SocketStream:
+    """A new connection whose first request was answered 200 (so the server counts it)."""
+    stream = await connect()
+    await stream.send_all(request("GET", "/api/ping"))
+    [answer] = await read_responses(stream, ["GET"])
+    assert answer.status == 200, answer
+    return stream
+
+
+async def test_a_peer_over_its_connection_cap_gets_429_and_a_freed_one_lets_the_next_in(db):
+    async with open_gateway(db, connections_per_peer=3) as gw, raw_clients(gw.port) as connect:
+        held = [await served(connect) for _ in range(3)]
+        crowd = await connect()
+        await crowd.send_all(request("GET", "/api/ping"))
+        data, closed = await read_all(crowd)
+        await held[0].aclose()
+        with trio.fail_after(5):  # the server sees the close, then takes a new connection again
+            while True:
+                again = await connect()
+                await again.send_all(request("GET", "/api/ping", "Connection: close"))
+                answers = parse((await read_all(again))[0], ["GET"])
+                if answers and answers[0].status == 200:
+                    break
+                await trio.sleep(0.02)
+        [refused] = parse(data, ["GET"])
+        assert_json_error(refused, 429, "too_many_connections")
+        assert refused.headers["retry-after"] == "5" and closed
+        assert gw.delivery.hub.statistics().sse_clients == 0
+
+
+async def test_a_trusted_proxy_is_not_capped(db):
+    async with open_gateway(db, connections_per_peer=2, trusted_proxies=("127.0.0.1/32",)) as gw, \
+            raw_clients(gw.port) as connect:
+        held = [await served(connect) for _ in range(4)]
+    assert len(held) == 4
+
+
+def test_ipv6_peers_are_counted_by_their_slash_64_and_trusted_proxies_not_at_all():
+    peers = PeerConnections(2)
+    trusted = trusted_networks(["fd00::/8"])
+    keys = [peers.take_nowait(peer, trusted) for peer in ("2001:db8:0:1::1", "2001:db8:0:1::2",
+                                                         "2001:db8:0:1:ffff::3", "2001:db8:0:2::1", "fd00::7")]
+    assert keys == ["2001:db8:0:1::/64", "2001:db8:0:1::/64", None, "2001:db8:0:2::/64", EXEMPT]
+    peers.give_back_nowait("2001:db8:0:1::/64")
+    assert peers.take_nowait("2001:db8:0:1::9", trusted) == "2001:db8:0:1::/64"

@@ -20,6 +20,7 @@ import attrs
 import trio
 
 from vibed.logs import get_logger
+from vibed.logs.outage import Outage
 from vibed.pipeline.control import Control, Requested
 from vibed.pipeline.scheduler import new_round_id
 from vibed.store.redis import RedisLink, RedisUnavailable, open_redis
@@ -72,17 +73,19 @@ async def serve_round_forwarding(redis_url: str, control: RemoteControl, *,
 async def serve_round_requests(redis_url: str, control: Control, *,
                                task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     """fetch role: take the rounds serve processes ask for, as if asked here."""
+    outage = Outage(log, "round_requests_unavailable")  # one line a minute while Redis is down, one at the end
     async with open_redis(redis_url) as link:
         task_status.started()
         while True:
             try:
                 async with link.open_subscription(ROUNDS_CHANNEL) as subscription:
+                    outage.succeeded()
                     while True:
                         payload = await subscription.next_message(timeout=5.0)
                         if payload is not None:
                             _request(control, payload)
             except RedisUnavailable as exc:
-                log.warning("round_requests_unavailable", error=str(exc), retry_in=RETRY)
+                outage.failed(error=str(exc), retry_in=RETRY)
                 await trio.sleep(RETRY)
 
 

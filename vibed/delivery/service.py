@@ -19,6 +19,7 @@ from vibed.delivery.broadcaster import Broadcaster
 from vibed.delivery.hub import Hub
 from vibed.delivery.redis_feed import RedisFeed
 from vibed.delivery.replay import Replayer
+from vibed.delivery.ring import RecentEvents
 from vibed.delivery.sequencer import Sequencer
 from vibed.delivery.sse import StreamSettings
 from vibed.health import BusHealth, DeliveryHealth, StreamsHealth
@@ -61,11 +62,12 @@ class Delivery:
 
 @contextlib.asynccontextmanager
 async def open_delivery(config: Config, db: Database, *, timing: BusTiming = BusTiming()) -> AsyncIterator[Delivery]:
-    """Uses ``config.heartbeat``, ``replay_cap``, ``client_backlog``, ``max_streams``,
+    """Uses ``config.heartbeat``, ``replay_cap``, ``replay_ring_*``, ``client_backlog``, ``max_streams``,
     ``stream_limit_per_ip`` and ``redis_url`` (None = the in-process bus)."""
     admission = Admission.from_config(config.max_streams, config.stream_limit_per_ip)
     hub = Hub(admission, heartbeat=config.heartbeat, backlog=config.client_backlog,
-              stall_timeout=config.stream_stall_timeout)
+              stall_timeout=config.stream_stall_timeout,
+              ring=RecentEvents(config.replay_ring_events, config.replay_ring_mib << 20))
     sequencer = Sequencer(hub, db)
     await sequencer.start_after_newest()
     settings = StreamSettings(replay_cap=config.replay_cap, backlog=config.client_backlog)

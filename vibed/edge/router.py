@@ -111,7 +111,8 @@ class Router:
             if bad is not None:
                 return error_answer(bad.status, bad.error, bad.detail, bad.headers)
         refusal = admit_nowait(self.hub, key)
-        if refusal is not None and head.path == WS_PATH:
+        # a process that takes no streams (the fetch role) is no load to wait out: 503 says so at once
+        if refusal is not None and (head.path == WS_PATH or not self.hub.admission.max_streams):
             return error_answer(503, "too_many_streams", refusal, [("Retry-After", RETRY_AFTER)])
         if refusal is not None:  # never a non-200 to an EventSource for load: it would give up for good
             return Answer(200, (*STREAM_HEADERS, (b"connection", b"close")), come_back_later(refusal))

@@ -14,7 +14,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from quart import Blueprint, jsonify, request
+from quart import Blueprint, current_app, jsonify, request
 
 from vibed.http.auth import AuthError, verify_bearer
 from vibed.http.context import AppContext, context
@@ -94,13 +94,8 @@ def _string_list(body: dict[str, Any], key: str, allowed: Any) -> tuple[str, ...
 
 @blueprint.post("/api/new-releases/fetch")
 async def request_fetch():  # type: ignore[no-untyped-def]
-<<<<<<< HEAD
     ctx = context()
-    authorize(ctx)
-=======
-    runtime = current_app.extensions["vibed"]
-    owner = authorize(runtime)
->>>>>>> main
+    owner = authorize(ctx)
     raw = await request.get_data(cache=False)
     body: dict[str, Any] = {}
     if raw.strip():
@@ -117,17 +112,13 @@ async def request_fetch():  # type: ignore[no-untyped-def]
     sources = ctx.sources
     languages = _string_list(body, "languages", list(LANGUAGES))
     chosen = _string_list(body, "sources", list(sources))
-<<<<<<< HEAD
-    requested = await ctx.control.ask_round("http", languages, chosen)
-=======
     if owner == LOCAL_OWNER:  # no token: the poke is paid for from the budget (poke_budget.py)
         wait = current_app.extensions[POKES].take_nowait()
         if wait is not None:
             raise ApiError(429, "too_many_pokes", f"without a token at most {BURST} pokes at once and one every "
                            f"{EVERY:g} s; retry in {retry_after(wait)} s, or set JWT_SECRET and send a Bearer token",
                            {"Retry-After": retry_after(wait)})
-    requested = await runtime.parts.control.ask_round("http", languages, chosen)
->>>>>>> main
+    requested = await ctx.control.ask_round("http", languages, chosen)
     if requested.dropped is not None:  # 202 only when a round will run
         raise ApiError(503, "round_not_queued", f"round {requested.round_id} will not run: {requested.dropped}",
                        {"Retry-After": "5"})

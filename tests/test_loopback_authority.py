@@ -35,7 +35,7 @@ async def test_a_page_reached_by_dns_rebinding_can_neither_read_nor_poke(db, db_
             assert r.status_code == 403 and r.json()["error"] == "forbidden", r.text
             assert "Host 'attacker.example" in r.json()["detail"] and "127.0.0.1:9" not in r.text
         assert await db.fetchval("SELECT count(*) FROM webhooks") == 1
-        assert api.runtime.parts.control.pending is None  # no round was asked for
+        assert api.runtime.services.control.pending is None  # no round was asked for
         # this machine, however it is named, is still served
         for host in (f"localhost:{api.port}", f"127.0.0.2:{api.port}", f"[::1]:{api.port}", "LOCALHOST",
                      "vibed.example"):
@@ -59,7 +59,7 @@ async def test_a_cross_site_page_cannot_poke_subscribe_or_read(db, db_url, heade
             assert r.status_code == 403 and r.json()["error"] == "forbidden", r.text
             assert "JWT_SECRET" in r.json()["detail"]
         assert await db.fetchval("SELECT count(*) FROM webhooks") == 0
-        assert api.runtime.parts.control.pending is None
+        assert api.runtime.services.control.pending is None
         # the daemon's own page (same origin) and a terminal (no Origin at all) still may
         own = {"Origin": f"http://127.0.0.1:{api.port}", "Sec-Fetch-Site": "same-origin"}
         assert (await api.client.post("/api/webhooks", json=HOOK, headers=own)).status_code == 201
@@ -77,7 +77,7 @@ async def test_a_body_that_is_not_declared_json_is_refused_token_or_not(db, db_u
             assert r.status_code == 415 and r.json()["error"] == "unsupported_media_type", r.text
             assert "Content-Type: application/json" in r.json()["detail"]
         assert await db.fetchval("SELECT count(*) FROM webhooks") == 0
-        assert api.runtime.parts.control.pending is None
+        assert api.runtime.services.control.pending is None
         sent_as_json = {"Content-Type": "application/json; charset=utf-8"}
         assert (await api.client.post("/api/webhooks", content=body, headers=sent_as_json)).status_code == 201
     async with running_daemon(api_config(db_url, **LOCAL, jwt_secret=SECRET)) as api:

@@ -65,12 +65,12 @@ async def test_reload_grows_and_shrinks_the_fetchers_and_keeps_serving(db_url, s
         runtime.loader = loader
         names = lambda: sorted(s.name for s in runtime.supervisor.statistics() if s.name.startswith("fetcher"))  # noqa: E731
         assert names() == ["fetcher-1", "fetcher-2"]
-        await runtime.parts.reload()
+        await runtime.reload()
         assert names() == ["fetcher-1", "fetcher-2", "fetcher-3"]
         wanted["fetchers"] = 1
-        await runtime.parts.reload()
+        await runtime.reload()
         assert names() == ["fetcher-1"]
         assert runtime.config.fetchers == 1
         # the remaining fetcher still does the work
-        progress = await daemon.rounds.wait(runtime.parts.control.request_round("test").round_id)
+        progress = await daemon.rounds.wait(runtime.services.pipeline.control.request_round("test").round_id)
         assert progress.requests == 9 and progress.errors == 0  # 3 languages x the page cap, first run

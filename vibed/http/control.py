@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from quart import Blueprint, current_app, jsonify, request
 
 from vibed.http.auth import AuthError, verify_bearer
+from vibed.http.context import AppContext, context
 from vibed.http.errors import ApiError
 from vibed.http.local_authority import loopback_problem
 from vibed.http.poke_budget import BURST, EVERY, PokeBudget, retry_after
@@ -55,10 +56,10 @@ def direct_loopback(peer: str | None, headers: Any, trusted_proxies: Any) -> boo
 LOCAL_OWNER = "local"  # loopback authority's own; no token names it (theirs are "jwt:<sub>")
 
 
-def authorize(runtime: Any) -> str:
+def authorize(ctx: AppContext) -> str:
     """Who asks, as the owner of what they make: ``jwt:<sub>`` with a token, ``local`` under loopback
     authority; a 401 or 403 for anyone else."""
-    config = runtime.config
+    config = ctx.settings()
     secret = config.jwt_secret
     if secret:
         try:
@@ -93,8 +94,8 @@ def _string_list(body: dict[str, Any], key: str, allowed: Any) -> tuple[str, ...
 
 @blueprint.post("/api/new-releases/fetch")
 async def request_fetch():  # type: ignore[no-untyped-def]
-    runtime = current_app.extensions["vibed"]
-    owner = authorize(runtime)
+    ctx = context()
+    owner = authorize(ctx)
     raw = await request.get_data(cache=False)
     body: dict[str, Any] = {}
     if raw.strip():
@@ -108,7 +109,7 @@ async def request_fetch():  # type: ignore[no-untyped-def]
         extra = set(body) - {"languages", "sources"}
         if extra:
             raise ApiError(400, "invalid_body", f"unknown field {sorted(extra)[0]!r}; allowed: languages, sources")
-    sources = runtime.parts.sources
+    sources = ctx.sources
     languages = _string_list(body, "languages", list(LANGUAGES))
     chosen = _string_list(body, "sources", list(sources))
     if owner == LOCAL_OWNER:  # no token: the poke is paid for from the budget (poke_budget.py)
@@ -117,7 +118,7 @@ async def request_fetch():  # type: ignore[no-untyped-def]
             raise ApiError(429, "too_many_pokes", f"without a token at most {BURST} pokes at once and one every "
                            f"{EVERY:g} s; retry in {retry_after(wait)} s, or set JWT_SECRET and send a Bearer token",
                            {"Retry-After": retry_after(wait)})
-    requested = await runtime.parts.control.ask_round("http", languages, chosen)
+    requested = await ctx.control.ask_round("http", languages, chosen)
     if requested.dropped is not None:  # 202 only when a round will run
         raise ApiError(503, "round_not_queued", f"round {requested.round_id} will not run: {requested.dropped}",
                        {"Retry-After": "5"})

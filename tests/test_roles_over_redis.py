@@ -40,7 +40,7 @@ async def subscribed(url: str, count: int = 1) -> None:
 
 
 async def ran(api: InProcessDaemon, round_id: str) -> Any:
-    scheduler = api.runtime.parts.scheduler
+    scheduler = api.runtime.services.pipeline.scheduler
 
     async def check() -> bool:
         return scheduler.last_round is not None and scheduler.last_round.id == round_id
@@ -128,3 +128,7 @@ async def test_the_fetch_process_subscribes_again_when_redis_comes_back(db_url, 
                 await link.publish(ROUNDS_CHANNEL, b'{"round_id": "r-after-outage", "origin": "http"}')
             progress = await ran(fetch, "r-after-outage")
     assert progress.origin == "remote:http"
+    # the outage was told once (not once a second) and its end once
+    [warned] = events_named(logs, "round_requests_unavailable")
+    [ended] = events_named(logs, "outage_recovered", outage="round_requests_unavailable")
+    assert ended["failures"] >= warned["failures"] == 1 and ended["outage_s"] >= 0

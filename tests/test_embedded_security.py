@@ -21,7 +21,8 @@ import pytest
 
 from tests.pg_support import reachable_by_the_cluster_user
 from vibed.embedded.auth import hba_text
-from vibed.embedded.server import PORT, EmbeddedPostgresError, EmbeddedServer, bin_dir, private_dir
+from vibed.embedded.server import PORT, EmbeddedPostgresError, EmbeddedServer, bin_dir
+from vibed.embedded.socket_dir import private_dir
 
 
 def psql(server: EmbeddedServer, sql: str, role: str = "postgres", os_user: str | None = None) -> subprocess.CompletedProcess:

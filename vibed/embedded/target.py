@@ -55,12 +55,8 @@ def _database_url(config: Config) -> str:
 
 def embedded_socket_dir(config: Config) -> Path:
     """Where the embedded server listens (or will): a live server's own word, else where it would."""
-    from vibed.embedded.server import (
-        EmbeddedPostgresError,
-        EmbeddedServer,
-        _live_postmaster,
-        preferred_socket_dir,
-    )
+    from vibed.embedded.server import EmbeddedPostgresError, EmbeddedServer, _live_postmaster
+    from vibed.embedded.socket_dir import preferred_socket_dir
 
     pgdata = EmbeddedServer(resolved_data_dir(config)).pgdata
     live = _live_postmaster(pgdata)

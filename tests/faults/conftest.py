@@ -22,6 +22,11 @@ import pytest
 
 from tests.daemon_proc import Daemon, clean_env, free_port, postgres_pids
 from vibed.embedded.server import PORT, bin_dir
+from vibed.http.auth import issue_token
+
+# the suite pokes a round per scenario, more than loopback authority's poke budget allows: it pokes as
+# an operator does, with a token
+SECRET = "faults-suite-secret-0123456789abcdef-0123"
 
 ROWS: dict[str, list[str]] = {}  # test id -> [scenario, measured, held]
 
@@ -86,9 +91,11 @@ class LiveDaemon:
              "-d", "vibed_sim", "-Atc", query], capture_output=True, text=True, timeout=30, check=True)
         return done.stdout.strip()
 
-    def call(self, method: str, url: str, body: Any = None, timeout: float = 10) -> tuple[int, Any, float]:
+    def call(self, method: str, url: str, body: Any = None, timeout: float = 10,
+             headers: dict[str, str] | None = None) -> tuple[int, Any, float]:
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
         started = time.monotonic()
         try:
             with urllib.request.urlopen(req, timeout=timeout) as answer:
@@ -97,7 +104,8 @@ class LiveDaemon:
             return exc.code, json.loads(exc.read() or b"null"), time.monotonic() - started
 
     def api(self, method: str, path: str, body: Any = None, timeout: float = 10) -> tuple[int, Any, float]:
-        return self.call(method, f"http://127.0.0.1:{self.port}{path}", body, timeout)
+        token = {"Authorization": f"Bearer {issue_token(SECRET, ttl=3600)}"}
+        return self.call(method, f"http://127.0.0.1:{self.port}{path}", body, timeout, token)
 
     def round(self, timeout: float = 30) -> str:
         """Start a round and wait for its ``fetch_completed`` line; its round id."""
@@ -143,7 +151,7 @@ def live_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon
     env = clean_env(PORT=str(free_port()), VIBED_HOST="127.0.0.1", VIBED_DATA_DIR=str(data_dir),
                     VIBED_LANGUAGES="ml,hi", VIBED_SCHEDULE="0 0 1 1 *", VIBED_SIMULATE="true",
                     VIBED_SIMULATE_PORT=str(sim_port), VIBED_API_RATE_LIMIT="0",
-                    VIBED_UPSTREAM_TIMEOUT="4")
+                    VIBED_UPSTREAM_TIMEOUT="4", JWT_SECRET=SECRET)
     daemon = Daemon(root, env)
     try:
         daemon.wait_healthy(timeout=60)

@@ -105,10 +105,13 @@ function connect() {
   });
   source.onerror = () => {
     if (source.readyState === EventSource.CLOSED) {
-      // the browser gave up (e.g. a 503): reconnect ourselves, with back-off
+      // the browser gave up (a non-200, e.g. a proxy's error page): reconnect ourselves, with back-off.
+      // A new EventSource starts without the old one's resume point: from the last event we showed, or,
+      // having shown none, after reloading the list, so nothing published meanwhile is missing.
       setConnection("offline", "offline — retrying");
       state.retries += 1;
-      setTimeout(connect, Math.min(30000, 1000 * 2 ** state.retries));
+      const again = () => (state.lastId !== null ? connect() : loadList().catch(() => {}).finally(connect));
+      setTimeout(again, Math.min(30000, 1000 * 2 ** state.retries));
     } else {
       setConnection("reconnecting", "reconnecting…");
     }

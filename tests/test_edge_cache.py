@@ -161,7 +161,7 @@ async def test_the_daemons_held_listing_gives_way_to_a_release_stored_after_it(d
     config = api_config(db_url, jiosaavn_base_url=sim.url, languages="ml", page_cap=1, api_rate_limit=0,
                         edge_cache_ttl=600, new_window_days=3650)  # the simulator's "today" is fixed
     async with running_daemon(config) as api:
-        cache, scheduler = api.runtime.parts.edge_cache, api.runtime.parts.scheduler
+        cache, scheduler = api.runtime.services.edge.cache, api.runtime.services.pipeline.scheduler
 
         async def round_ran() -> None:
             asked = (await api.client.post("/api/new-releases/fetch", json={"languages": ["ml"]})).json()

@@ -8,7 +8,7 @@ import trio
 
 from tests.http_wire import assert_json_error, parse, raw_clients, read_all, read_responses, request
 from tests.stream_support import open_gateway
-from vibed.edge.peers import EXEMPT, PeerConnections
+from vibed.limits.peers import EXEMPT, PeerConnections
 from vibed.vocab.client_ip import trusted_networks
 
 

@@ -40,7 +40,7 @@ async def subscribed(url: str, count: int = 1) -> None:
 
 
 async def ran(api: InProcessDaemon, round_id: str) -> Any:
-    scheduler = api.runtime.parts.scheduler
+    scheduler = api.runtime.services.pipeline.scheduler
 
     async def check() -> bool:
         return scheduler.last_round is not None and scheduler.last_round.id == round_id

@@ -7,7 +7,7 @@ everything that is state (tokens, clients, stored totals) is read when scraped.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -16,6 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from vibed.vocab.messages import Failure, Page
+from vibed.vocab.source import Source
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -152,7 +153,7 @@ class Metrics:
 class MeteredSource:
     """A Source that counts every answer by outcome; otherwise the same Source."""
 
-    inner: Any
+    inner: Source
     metrics: Metrics
 
     @property
@@ -167,7 +168,7 @@ class MeteredSource:
     def available(self) -> bool:
         return self.inner.available
 
-    def scopes(self, languages: Any) -> list[str]:
+    def scopes(self, languages: Sequence[str]) -> list[str]:
         return self.inner.scopes(languages)
 
     def reset(self) -> None:

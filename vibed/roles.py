@@ -15,34 +15,19 @@ fetch process received it; Redis down or nobody subscribed is a 503 that says wh
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import attrs
 import trio
 
-from vibed.config import Config
 from vibed.logs import get_logger
 from vibed.logs.outage import Outage
-from vibed.pipeline.control import Requested
+from vibed.pipeline.control import Control, Requested
 from vibed.pipeline.scheduler import new_round_id
 from vibed.store.redis import RedisLink, RedisUnavailable, open_redis
 
 log = get_logger("vibed.wiring")
 ROUNDS_CHANNEL = "vibed:rounds"
 RETRY = 1.0  # seconds between attempts to (re)subscribe while Redis is down
-
-
-def fetches(config: Config) -> bool:
-    return config.role != "serve"
-
-
-def serves(config: Config) -> bool:
-    return config.role != "fetch"
-
-
-def fetcher_count(config: Config) -> int:
-    """Fetchers this process runs: none in a serve process, whatever ``VIBED_FETCHERS`` says."""
-    return config.fetchers if fetches(config) else 0
 
 
 @attrs.define(eq=False)
@@ -85,7 +70,7 @@ async def serve_round_forwarding(redis_url: str, control: RemoteControl, *,
             control.link = None
 
 
-async def serve_round_requests(redis_url: str, control: Any, *,
+async def serve_round_requests(redis_url: str, control: Control, *,
                                task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     """fetch role: take the rounds serve processes ask for, as if asked here."""
     outage = Outage(log, "round_requests_unavailable")  # one line a minute while Redis is down, one at the end
@@ -104,7 +89,7 @@ async def serve_round_requests(redis_url: str, control: Any, *,
                 await trio.sleep(RETRY)
 
 
-def _request(control: Any, payload: bytes) -> None:
+def _request(control: Control, payload: bytes) -> None:
     try:
         message = json.loads(payload)
         languages = message.get("languages")

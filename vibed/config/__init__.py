@@ -246,6 +246,21 @@ class Config:
         "health says degraded when no process of the deployment has fetched a scope successfully for this "
         "long, e.g. 1h, 30m")
 
+    @property
+    def fetches(self) -> bool:
+        """This process runs the pipeline: roles ``all`` and ``fetch``."""
+        return self.role != "serve"
+
+    @property
+    def serves(self) -> bool:
+        """This process serves the API, the page and streams: roles ``all`` and ``serve``."""
+        return self.role != "fetch"
+
+    @property
+    def fetcher_count(self) -> int:
+        """Fetchers this process runs: none in a serve process, whatever ``VIBED_FETCHERS`` says."""
+        return self.fetchers if self.fetches else 0
+
 SETTINGS: tuple[Setting, ...] = tuple(
     Setting(field=a.name, **a.metadata[_ROW]) for a in attrs.fields(Config)
 )

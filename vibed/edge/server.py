@@ -26,9 +26,10 @@ from vibed.config import Config
 from vibed.delivery.admission import fd_stream_limit
 from vibed.delivery.service import Delivery
 from vibed.delivery.sse import RETRY_AFTER
+from vibed.edge.arrivals import Arrivals
 from vibed.edge.asgi import hypercorn_config, open_app_bridge
 from vibed.edge.cache import EdgeCache
-from vibed.edge.connection import DEFAULT_TIMEOUTS, Timeouts, serve_connection
+from vibed.edge.connection import DEFAULT_TIMEOUTS, Timeouts
 from vibed.edge.guard import Guard
 from vibed.edge.respond import SECURITY_HEADERS, error_body
 from vibed.edge.router import Router
@@ -86,7 +87,14 @@ class Acceptor:
     _spare_fd: int = attrs.field(factory=lambda: os.open(os.devnull, os.O_RDONLY))
 
     async def serve_accepting(self, listener: socket.socket, connections: trio.Nursery) -> None:
-        """Accept until cancelled; each connection is a task until it ends or a stream owns it."""
+        """Accept until cancelled, in batches; each connection goes to ``Arrivals``, which serves
+        what needs no wait at once and gives a task (in ``connections``) only to what does."""
+        async with trio.open_nursery() as nursery:
+            arrivals = Arrivals(self.router, connections, self._give_back)
+            nursery.start_soon(arrivals.serve)
+            await self._accept(listener, arrivals)
+
+    async def _accept(self, listener: socket.socket, arrivals: Arrivals) -> None:
         while True:
             await trio.lowlevel.wait_readable(listener)
             for _ in range(512):  # a batch per wake-up, then let the other tasks run
@@ -111,16 +119,10 @@ class Acceptor:
                     continue
                 sock.setblocking(False)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                connections.start_soon(self._serve, sock, (str(addr[0]), int(addr[1])), key)
+                arrivals.arrive_nowait(sock, addr[:2], key)
 
-    async def _serve(self, sock: socket.socket, peer: tuple[str, int], key: str) -> None:
-        try:
-            await serve_connection(self.router, sock, peer)
-        except Exception as exc:  # one connection's failure must never take the edge down
-            log.exception("connection_failed", error=str(exc)[:200])
-            sock.close()
-        finally:
-            self.router.guard.peers.give_back_nowait(key)
+    def _give_back(self, key: str) -> None:
+        self.router.guard.peers.give_back_nowait(key)
 
     async def _shed(self, listener: socket.socket) -> None:
         """Out of descriptors: free the spare, answer one queued client 503, take the spare back."""

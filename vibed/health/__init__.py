@@ -12,7 +12,7 @@ backend's address: an error that quotes one is cut before it reaches a record.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import attrs
@@ -116,15 +116,6 @@ class ActorHealth:
     state: str
     restarts: int
     last_error: str | None
-
-
-@attrs.define(eq=False)
-class HealthParts:
-    """Where each running service's record comes from; None in a role that does not run it."""
-
-    pipeline: Callable[[], Awaitable[PipelineHealth]] | None = None
-    delivery: Callable[[], DeliveryHealth] | None = None
-    webhooks: Callable[[], Awaitable[WebhooksHealth]] | None = None
 
 
 @attrs.frozen

@@ -16,8 +16,9 @@ import html
 from importlib import resources
 from typing import Any
 
-from quart import Blueprint, Response, current_app
+from quart import Blueprint, Response
 
+from vibed.http.context import context
 from vibed.http.errors import ApiError
 from vibed.vocab.edge_keys import EDGE_CACHE
 
@@ -71,9 +72,9 @@ async def asset(name: str) -> Response:
 
 @blueprint.get("/")
 async def index() -> Response:
-    runtime = current_app.extensions["vibed"]
+    ctx = context()
     text = asset_bytes("index.html").decode("utf-8").replace(
-        "{{LANGUAGES}}", html.escape(",".join(runtime.config.languages)))
+        "{{LANGUAGES}}", html.escape(",".join(ctx.settings().languages)))
     for name in ASSETS:
         text = text.replace(f"/static/{name}", f"/static/{versioned(name)}")
     body = text.encode("utf-8")

@@ -27,11 +27,9 @@ from __future__ import annotations
 
 import attrs
 
-from vibed.vocab.messages import Failure, FailureKind, Page, Release, WriteResult
+from vibed.vocab.messages import Failure, FailureKind, Page, Release, ReleaseKey, WriteResult
 
 BOUNDARY_KNOWN = 3  # known items on a page that mark the boundary of what is stored: stop paging
-
-Key = tuple[str, str]
 
 
 @attrs.frozen
@@ -49,7 +47,7 @@ class LookUp:
     """Which of ``keys`` (the page's releases not seen earlier in this run) the database has."""
 
     page: Page
-    keys: tuple[Key, ...]
+    keys: tuple[ReleaseKey, ...]
 
 
 @attrs.frozen
@@ -89,9 +87,9 @@ class FetchRun:
     number: int = 1  # the page in hand
     _step: Step = attrs.field(init=False)
     _page: Page | None = attrs.field(init=False, default=None)
-    _unseen: tuple[Key, ...] = attrs.field(init=False, default=())
+    _unseen: tuple[ReleaseKey, ...] = attrs.field(init=False, default=())
     _new: int = attrs.field(init=False, default=0)
-    _seen: set[Key] = attrs.field(init=False, factory=set)
+    _seen: set[ReleaseKey] = attrs.field(init=False, factory=set)
     _collected: list[Release] = attrs.field(init=False, factory=list)
     _reached: int = attrs.field(init=False, default=0)
     _failure: Failure | None = attrs.field(init=False, default=None)
@@ -138,7 +136,7 @@ class FetchRun:
         self._unseen = tuple(key for key in dict.fromkeys(keys) if key not in self._seen)
         self._step = LookUp(result, self._unseen)
 
-    def looked_up(self, stored: set[Key]) -> int:
+    def looked_up(self, stored: set[ReleaseKey]) -> int:
         """Takes the keys the database has; returns how many of the page's releases are new."""
         page = self._page
         if not isinstance(self._step, LookUp) or page is None:

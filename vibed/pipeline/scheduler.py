@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
 
 import attrs
 import trio
@@ -22,7 +21,8 @@ from croniter import croniter
 from vibed.config import Config
 from vibed.logs import get_logger
 from vibed.vocab.clock import utc_iso
-from vibed.vocab.messages import FetchJob, JobDone, Poke
+from vibed.vocab.messages import FetchJob, JobDone, Poke, ScopeKey, scope_label
+from vibed.vocab.source import Source
 
 log = get_logger("vibed.scheduler")
 ROUND_TIMEOUT = 15 * 60  # a round whose jobs never finish must not stop the schedule forever
@@ -68,7 +68,7 @@ class RoundProgress:
 @attrs.define(eq=False)
 class Scheduler:
     config: Config  # languages, schedule, page_cap; replaced on reload
-    sources: Mapping[str, Any]  # name -> Source
+    sources: Mapping[str, Source]
     now: Callable[[], dt.datetime] = utc_now
     speed: float = 1.0  # scheduler seconds per wall second (a trace clock, VIBED_TRACE_CLOCK); 1 = the wall
     rounds: int = 0
@@ -122,9 +122,9 @@ class Scheduler:
                 if cron or now >= fire:  # a poke round that ended before the cron time keeps it
                     fire = self.next_fire(max(now, fire))
 
-    def plan(self, poke: Poke) -> list[tuple[str, str]]:
+    def plan(self, poke: Poke) -> list[ScopeKey]:
         languages = [lang for lang in self.config.languages if poke.languages is None or lang in poke.languages]
-        plan: list[tuple[str, str]] = []
+        plan: list[ScopeKey] = []
         for name, source in self.sources.items():
             if poke.sources is not None and name not in poke.sources:
                 continue
@@ -140,7 +140,7 @@ class Scheduler:
         progress = RoundProgress(round_id, poke.origin, remaining=len(plan))
         self.rounds += 1
         log.info("round_started", round_id=round_id, origin=poke.origin, jobs=len(plan))
-        log.debug("round_planned", round_id=round_id, slot=slot, jobs=",".join(f"{s}:{c}" for s, c in plan))
+        log.debug("round_planned", round_id=round_id, slot=slot, jobs=",".join(map(scope_label, plan)))
         # each job answers once, without waiting: room for all of them
         results_in, results = trio.open_memory_channel[JobDone](max(1, len(plan)))
         async with results:

@@ -16,6 +16,17 @@ from typing import Any
 import attrs
 import trio
 
+SOURCES = ("jiosaavn", "spotify")  # the catalogues vibed watches
+KINDS = ("album", "song")  # what it keeps of them (playlists and anything new are skipped)
+
+ScopeKey = tuple[str, str]  # (source, scope): one watched catalogue, e.g. ("jiosaavn", "ml"); per-scope state's key
+ReleaseKey = tuple[str, str]  # (source, external_id): one release, the same across runs and instances
+
+
+def scope_label(key: ScopeKey) -> str:
+    """A scope key as text (logs, advisory-lock names): ``"jiosaavn:ml"``."""
+    return f"{key[0]}:{key[1]}"
+
 
 @attrs.frozen
 class Artist:

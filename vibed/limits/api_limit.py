@@ -16,14 +16,14 @@ from __future__ import annotations
 import time
 
 from vibed.config import Config
-from vibed.edge.limiter import Decision, LocalLimiter
-from vibed.edge.respond import Header
+from vibed.limits.limiter import Decision, LocalLimiter
 from vibed.logs import get_logger
 from vibed.store.redis import RedisUnavailable
 from vibed.store.redis_ratelimit import RedisLimiter
 from vibed.vocab.client_ip import limit_key
 
 log = get_logger("vibed.http")
+Header = tuple[bytes, bytes]  # as the edge writes headers (vibed.edge.respond)
 PERIOD_S = 60.0  # api_rate_limit is "requests per minute"
 UNLIMITED_PATHS = frozenset({"/api/health"})
 WARN_EVERY_S = 30.0
@@ -51,18 +51,28 @@ class ApiLimiter:
             if self.shared is not None:
                 self.shared.limit = limit
 
-    async def decide(self, client: str) -> Decision:
-        key = limit_key(client)
+    def decide_nowait(self, client: str) -> Decision | None:
+        """The in-process decision; None, with nothing counted, while Redis is to be asked (``decide``)."""
         if self.shared is not None and time.monotonic() >= self._redis_again_at:
-            try:
-                v = await self.shared.hit(key)
-                return Decision(v.allowed, self.limit, v.remaining, v.reset_s, v.retry_after_s)
-            except RedisUnavailable as exc:
-                now = time.monotonic()
-                self._redis_again_at = now + BREAKER_S
-                if now - self._warned_at >= WARN_EVERY_S:
-                    self._warned_at = now
-                    log.warning("api_limit_redis_unavailable", error=str(exc), fallback="in-process")
+            return None
+        assert self.local is not None
+        return self.local.hit(limit_key(client))
+
+    async def decide(self, client: str) -> Decision:
+        decision = self.decide_nowait(client)
+        if decision is not None:
+            return decision
+        assert self.shared is not None
+        key = limit_key(client)
+        try:
+            v = await self.shared.hit(key)
+            return Decision(v.allowed, self.limit, v.remaining, v.reset_s, v.retry_after_s)
+        except RedisUnavailable as exc:
+            now = time.monotonic()
+            self._redis_again_at = now + BREAKER_S
+            if now - self._warned_at >= WARN_EVERY_S:
+                self._warned_at = now
+                log.warning("api_limit_redis_unavailable", error=str(exc), fallback="in-process")
         assert self.local is not None
         return self.local.hit(key)
 

@@ -87,7 +87,7 @@ class Daemon:
 
     def __init__(self, data: Path, port: int) -> None:
         env = {**os.environ, "VIBED_DATA_DIR": str(data), "PORT": str(port), "VIBED_STREAM_LIMIT_PER_IP": "0",
-               "VIBED_API_RATE_LIMIT": "0"}
+               "VIBED_API_RATE_LIMIT": "0", "VIBED_CONNECTIONS_PER_PEER": "0"}  # one address is the whole crowd
         env.pop("DATABASE_URL", None)
         env.pop("REDIS_URL", None)
         self.port = port

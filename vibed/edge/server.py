@@ -22,6 +22,7 @@ from typing import Any
 
 import attrs
 import trio
+from hypercorn.typing import ASGIFramework
 
 from vibed.config import Config
 from vibed.delivery.admission import fd_stream_limit
@@ -201,7 +202,7 @@ def metric_hooks(metrics: Metrics) -> tuple[Callable[[str, bool], None], Callabl
     return on_stream, on_answer
 
 
-async def serve_http(delivery: Delivery, app: Any, config: Config, *, host: str, port: int, shutdown: trio.Event,
+async def serve_http(delivery: Delivery, app: ASGIFramework, config: Config, *, host: str, port: int, shutdown: trio.Event,
                      grace: float = 5.0, metrics: Metrics | None = None, cache: EdgeCache | None = None,
                      guard: Guard | None = None, timeouts: Timeouts = DEFAULT_TIMEOUTS,
                      task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:

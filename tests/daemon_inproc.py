@@ -62,7 +62,7 @@ class InProcessDaemon:
 
     @property
     def port(self) -> int:
-        return int(self.runtime.parts.http_port)
+        return int(self.runtime.services.edge.port)
 
     @property
     def base_url(self) -> str:
@@ -70,7 +70,7 @@ class InProcessDaemon:
 
     async def round(self, languages: tuple[str, ...] | None = None) -> RoundProgress:
         """Poke (as POST /api/new-releases/fetch does) and wait until that round has completed."""
-        requested = self.runtime.parts.control.request_round("http", languages)
+        requested = self.runtime.services.pipeline.control.request_round("http", languages)
         return await self.rounds.wait(requested.round_id)
 
 
@@ -87,10 +87,10 @@ async def running_daemon(config: Any) -> AsyncIterator[InProcessDaemon]:
     async with trio.open_nursery() as nursery:
         runtime = await nursery.start(partial(serve_daemon, config, stop=stop))
         rounds = Rounds()
-        scheduler = runtime.parts.scheduler
+        scheduler = runtime.services.pipeline.scheduler
         scheduler.on_round = partial(_both, scheduler.on_round, rounds)  # the daemon's own hook still runs
         try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{runtime.parts.http_port}",
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{runtime.services.edge.port}",
                                          timeout=10) as client:
                 yield InProcessDaemon(runtime, client, rounds)
         finally:

@@ -96,7 +96,7 @@ async def test_etag_gives_304_until_the_result_changes_and_the_cache_lifetime_bo
         await store(db, release(2))
         # stored behind the daemon's back (no event reached its hub): the cached page may serve
         # until the cache's short TTL ends; through the daemon, the new event's id ends it at once
-        cache = api.runtime.parts.edge_cache
+        cache = api.runtime.services.edge.cache
         assert cache.ttl == 0.2  # the test's VIBED_EDGE_CACHE_TTL, not the default 2 s
         await trio.sleep(cache.ttl + 0.05)  # the lifetime itself is what passes: a late wake-up only helps
         changed = await api.client.get("/api/new-releases", params={"language": "ml", "limit": 25},
@@ -127,7 +127,7 @@ async def test_a_cached_answer_is_byte_identical_to_the_app_s_apart_from_date(db
     # no per-IP limit here: RateLimit-Remaining rightly differs from one request to the next
     # (test_api_protection shows cached answers counting and carrying it)
     async with running_daemon(api_config(db_url, cors_origins="https://app.example", api_rate_limit=0)) as api:
-        cache = api.runtime.parts.edge_cache
+        cache = api.runtime.services.edge.cache
         origin = "Origin: https://app.example"
         filled = await raw_answers(api, origin)  # the app answers, and the edge keeps the answers
         hits_before = cache.statistics().hits

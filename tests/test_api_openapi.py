@@ -11,7 +11,6 @@ from openapi_spec_validator import validate
 
 from tests.api_support import api_config, conforms, release, store, table_digest
 from tests.daemon_inproc import running_daemon
-from vibed.http.app import create_app
 
 SECRET = "openapi-test-secret-0123456789abcdef"
 ST = Path(sys.executable).parent / "st"
@@ -22,7 +21,7 @@ NOT_FUZZED = r"^/api/new-releases/(stream|events|ws)$"
 async def test_the_document_is_valid_openapi_3_1_and_covers_every_route(db_url):
     async with running_daemon(api_config(db_url)) as api:
         doc = (await api.client.get("/openapi.json")).json()
-        routes = {(re.sub(r"<[^>]+>", "{}", rule.rule), method) for rule in create_app(api.runtime).url_map.iter_rules()
+        routes = {(re.sub(r"<[^>]+>", "{}", rule.rule), method) for rule in api.runtime.services.app.url_map.iter_rules()
                   for method in rule.methods - {"HEAD", "OPTIONS"} if rule.endpoint != "static"}
     validate(doc)  # raises on anything that is not OpenAPI 3.1
     assert doc["openapi"].startswith("3.1")

@@ -8,7 +8,7 @@ import pytest
 
 from tests.api_support import api_config
 from tests.daemon_inproc import running_daemon
-from vibed.edge.client_ip import client_ip, limit_key, trusted_networks
+from vibed.vocab.client_ip import client_ip, limit_key, trusted_networks
 
 FETCH = "/api/new-releases/fetch"
 

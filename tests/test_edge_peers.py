@@ -7,7 +7,10 @@ from __future__ import annotations
 import trio
 
 from tests.http_wire import assert_json_error, parse, raw_clients, read_all, read_responses, request
+from tests.pipeline_support import captured_logs, events_named
 from tests.stream_support import open_gateway
+from vibed.limits.peers import EXEMPT, PeerConnections
+from vibed.vocab.client_ip import trusted_networks
 
 
 async def served(connect) -> trio.SocketStream:
@@ -22,9 +25,11 @@ async def served(connect) -> trio.SocketStream:
 async def test_a_peer_over_its_connection_cap_gets_429_and_a_freed_one_lets_the_next_in(db):
     async with open_gateway(db, connections_per_peer=3) as gw, raw_clients(gw.port) as connect:
         held = [await served(connect) for _ in range(3)]
-        crowd = await connect()
-        await crowd.send_all(request("GET", "/api/ping"))
-        data, closed = await read_all(crowd)
+        with captured_logs() as logs:
+            crowd = [await connect() for _ in range(3)]
+            for stream in crowd:
+                await stream.send_all(request("GET", "/api/ping"))
+            data, closed = await read_all(crowd[0])
         await held[0].aclose()
         with trio.fail_after(5):  # the server sees the close, then takes a new connection again
             while True:
@@ -37,6 +42,8 @@ async def test_a_peer_over_its_connection_cap_gets_429_and_a_freed_one_lets_the_
         [refused] = parse(data, ["GET"])
         assert_json_error(refused, 429, "too_many_connections")
         assert refused.headers["retry-after"] == "5" and closed
+        # one line for the three refused, however many come (at most one per 30 s)
+        assert [(e["peer"], e["limit"]) for e in events_named(logs, "connection_refused")] == [("127.0.0.1", 3)]
         assert gw.delivery.hub.statistics().sse_clients == 0
 
 
@@ -45,3 +52,13 @@ async def test_a_trusted_proxy_is_not_capped(db):
             raw_clients(gw.port) as connect:
         held = [await served(connect) for _ in range(4)]
     assert len(held) == 4
+
+
+def test_ipv6_peers_are_counted_by_their_slash_64_and_trusted_proxies_not_at_all():
+    peers = PeerConnections(2)
+    trusted = trusted_networks(["fd00::/8"])
+    keys = [peers.take_nowait(peer, trusted) for peer in ("2001:db8:0:1::1", "2001:db8:0:1::2",
+                                                         "2001:db8:0:1:ffff::3", "2001:db8:0:2::1", "fd00::7")]
+    assert keys == ["2001:db8:0:1::/64", "2001:db8:0:1::/64", None, "2001:db8:0:2::/64", EXEMPT]
+    peers.give_back_nowait("2001:db8:0:1::/64")
+    assert peers.take_nowait("2001:db8:0:1::9", trusted) == "2001:db8:0:1::/64"

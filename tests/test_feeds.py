@@ -122,7 +122,7 @@ async def test_ids_and_bytes_are_stable_across_a_restart_and_conditional_get_giv
             r = await api.client.get(f"/feeds/new-releases.{suffix}")
             assert ([e.id for e in parsed(r).entries], r.headers["ETag"]) == before[suffix]
         await store(db, release(3))
-        api.runtime.parts.edge_cache.enabled = False  # no event was delivered: read the app's answer
+        api.runtime.services.edge.cache.enabled = False  # no event was delivered: read the app's answer
         r = await api.client.get("/feeds/new-releases.atom", headers={"If-None-Match": before["atom"][1]})
         assert r.status_code == 200 and [e.id for e in parsed(r).entries][-1] == before["atom"][0][-1]
         assert len(parsed(r).entries) == 3
@@ -151,7 +151,7 @@ async def test_an_edited_title_is_never_hidden_from_a_reader_that_sends_only_if_
     and If-Modified-Since never answers 304 for content the reader has not seen."""
     await store(db, release(1, title="Before"))
     async with running_daemon(api_config(db_url)) as api:
-        api.runtime.parts.edge_cache.enabled = False  # an edit is no event: read the app's answer
+        api.runtime.services.edge.cache.enabled = False  # an edit is no event: read the app's answer
         for suffix in FORMATS:
             assert (await api.client.get(f"/feeds/new-releases.{suffix}")).status_code == 200
         await db.execute("UPDATE releases SET title = 'After' WHERE external_id = 'x1'")  # within the same second

@@ -96,7 +96,7 @@ async def test_status_shows_a_connected_stream_client(db_url, sim_url) -> None:
             await sock.connect(("127.0.0.1", port))
             await sock.send(b"GET /api/new-releases/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
             assert b"200" in (await sock.recv(4096)).split(b"\r\n")[0]
-            hub = daemon.runtime.parts.hub
+            hub = daemon.runtime.services.delivery.delivery.hub
             with trio.fail_after(5):
                 while hub.statistics().sse_clients < 1:
                     await trio.sleep(0.02)

@@ -89,3 +89,45 @@ def test_new_release_appears_live_and_the_page_survives_a_restart(tmp_path, fres
             browser.close()
     finally:
         daemon.kill()
+
+
+def test_a_live_only_event_source_across_a_restart_receives_what_was_published_meanwhile(
+        tmp_path, fresh_db_url, simulator, plain_asyncio):
+    """A browser's own EventSource on a quiet filter, which has received no event before the restart:
+    the stream's first bytes gave it a resume point, so it comes back with ``Last-Event-ID`` and is
+    replayed what the new process stored before the browser returned."""
+    chromium = require_tool(CHROMIUM, "needs Debian's chromium: apt-get install chromium")
+    from playwright import sync_api  # in the test extras
+    port = free_port()
+    env = clean_env(PORT=str(port), VIBED_HOST="127.0.0.1", DATABASE_URL=fresh_db_url, JIOSAAVN_BASE_URL=simulator,
+                    VIBED_LANGUAGES="ml,hi", VIBED_SCHEDULE="0 0 1 1 *")
+    base = f"http://127.0.0.1:{port}"
+    daemon = Daemon(tmp_path, env)
+    try:
+        daemon.wait_healthy(timeout=30)
+        first = post(f"{base}/api/new-releases/fetch")["round_id"]
+        wait_for_event(daemon, "fetch_completed", round_id=first)
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+            page = browser.new_page(bypass_csp=True)  # for the test's own script; the stream is as any page's
+            page.goto(base + "/api/health")  # any page of the origin: the EventSource is the test's own
+            page.evaluate("""() => {
+                window.got = []; window.opened = 0;
+                const source = new EventSource('/api/new-releases/stream?language=hi&kind=song');
+                source.onopen = () => { window.opened += 1; };
+                source.addEventListener('new_release', (e) => window.got.push(JSON.parse(e.data).title));
+            }""")
+            page.wait_for_function("window.opened === 1", timeout=10_000)
+            assert daemon.stop(signal.SIGTERM)[0] == 0
+            daemon = Daemon(tmp_path, env)
+            daemon.wait_healthy(timeout=30)
+            post(f"{simulator}/_sim/release", {"language": "hi", "kind": "song", "title": "Sung While Away"})
+            round_id = post(f"{base}/api/new-releases/fetch", {"languages": ["hi"]})["round_id"]
+            wait_for_event(daemon, "fetch_completed", round_id=round_id)
+            assert page.evaluate("window.opened") == 1, "the browser came back only after the release was stored"
+            page.wait_for_function("window.opened === 2", timeout=30_000)  # the browser's own retry
+            page.wait_for_function("window.got.includes('Sung While Away')", timeout=10_000)
+            assert page.evaluate("window.got") == ["Sung While Away"]
+            browser.close()
+    finally:
+        daemon.kill()

@@ -204,7 +204,7 @@ async def test_two_daemons_in_one_cron_slot_fetch_each_language_once(db, db_url,
     def shifted_now() -> dt.datetime:
         return dt.datetime.now(dt.UTC) + shift[0]
 
-    monkeypatch.setattr("vibed.wiring.Scheduler", partial(Scheduler, now=shifted_now))
+    monkeypatch.setattr("vibed.pipeline.service.Scheduler", partial(Scheduler, now=shifted_now))
     every_ten = daemon_config(db_url, sim_url, schedule="*/10 * * * *")
     with captured_logs() as logs:
         async with running_daemon(daemon_config(db_url, sim_url)) as one, running_daemon(daemon_config(
@@ -213,7 +213,7 @@ async def test_two_daemons_in_one_cron_slot_fetch_each_language_once(db, db_url,
             slot = real.replace(second=0, microsecond=0) + dt.timedelta(minutes=10 - real.minute % 10)
             shift[0] = slot - real - dt.timedelta(seconds=lead)
             for daemon in (one, two):
-                daemon.runtime.parts.scheduler.reconfigure(every_ten)
+                daemon.runtime.services.pipeline.scheduler.reconfigure(every_ten)
             [first] = await one.rounds.wait_count(1)
             [second] = await two.rounds.wait_count(1)
 

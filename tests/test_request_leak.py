@@ -21,7 +21,7 @@ def alive(type_name: str) -> int:
 
 async def test_served_requests_do_not_accumulate(db_url):
     async with running_daemon(api_config(db_url, api_rate_limit=0)) as daemon:
-        daemon.runtime.parts.edge_cache.enabled = False  # every request goes to PostgreSQL
+        daemon.runtime.services.edge.cache.enabled = False  # every request goes to PostgreSQL
         async with httpx.AsyncClient(base_url=daemon.base_url) as client:
             for _ in range(20):
                 assert (await client.get("/api/new-releases", params={"limit": 5})).status_code == 200

@@ -11,6 +11,8 @@ import subprocess
 import urllib.error
 import urllib.request
 
+import pytest
+
 from tests.daemon_proc import VIBED, Daemon, clean_env, free_port
 from tests.process_support import StreamReader, event_ids, post, wait_until
 
@@ -84,9 +86,11 @@ def test_serve_processes_hand_rounds_to_the_fetch_process_and_keep_streaming_whe
         # killing the fetch process stops fetching, not streaming
         fetch.kill()
         post(f"{simulator}/_sim/release", {"language": "ml", "kind": "album", "title": "Nobody Fetches"})
-        post(f"{base['serve1']}/api/new-releases/fetch")
+        with pytest.raises(urllib.error.HTTPError) as refused:  # no round will run: 503, not 202
+            post(f"{base['serve1']}/api/new-releases/fetch")
+        assert refused.value.code == 503 and b"no fetch process listens" in refused.value.read()
         wait_until(lambda: any(e["event"] == "round_not_forwarded" for e in serve1.events()), 10,
-                   "the serve process to give up forwarding the round")
+                   "the serve process to log why")
         assert event_ids(fresh_db_url) == stored
         assert all(not r.closed for r in readers)
         assert serve1.health()[0] == 200 and serve2.health()[0] == 200

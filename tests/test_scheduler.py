@@ -17,8 +17,9 @@ import pytest
 import trio
 
 from vibed.pipeline.control import Control
+from vibed.pipeline.fetcher import report
 from vibed.pipeline.scheduler import Scheduler
-from vibed.vocab.messages import FetchJob, Poke
+from vibed.vocab.messages import FetchJob, JobDone, Poke
 
 START = dt.datetime(2026, 11, 28, 10, 3, 20, tzinfo=dt.UTC)  # trio time 0 of each test
 MINUTE = 60.0
@@ -53,7 +54,7 @@ class Harness:
                 self.most_busy = max(self.most_busy, self.busy)
                 await trio.sleep(self.job_seconds)
                 self.busy -= 1
-                job.progress.job_done()
+                report(job, JobDone(job.round_id, job.source, job.scope))  # the fetcher's answer: nothing fetched
 
     def on_round(self, progress: Any) -> None:
         self.rounds.append((progress.started, trio.current_time(), progress.origin, progress.id))
@@ -162,3 +163,11 @@ async def test_an_unavailable_source_gets_no_jobs_and_its_round_still_ends(nurse
     await harness.until_rounds(1)
     assert len(harness.jobs) == (3 if available else 0)
     assert harness.rounds[0][0] == 0
+
+
+async def test_a_round_asked_of_a_stopping_scheduler_is_dropped_and_says_so():
+    pokes_s, pokes_r = trio.open_memory_channel[Poke](1)
+    control = Control(pokes_s)
+    pokes_r.close()  # the scheduler is gone: nobody will run this round
+    asked = await control.ask_round("http", ("ml",))
+    assert asked.dropped == "the scheduler is not taking rounds (this process is stopping)" and not asked.coalesced

@@ -91,12 +91,12 @@ async def test_control_behind_a_local_proxy_is_refused_without_jwt(db_url) -> No
 async def test_the_cursor_key_is_random_kept_in_the_database_and_not_the_jwt_secret(db, db_url) -> None:
     async with running_daemon(api_config(db_url, api_rate_limit=0, jwt_secret=SECRET)) as api:
         key = bytes(await db.fetchval("SELECT value FROM daemon_keys WHERE name = $1", CURSOR_KEY_NAME))
-        assert len(key) == 32 and api.runtime.parts.cursor_key == key
+        assert len(key) == 32 and api.runtime.services.context.keys.cursor == key
     import hashlib
 
     assert key != hashlib.sha256(SECRET.encode()).digest()
     async with running_daemon(api_config(db_url, api_rate_limit=0)) as again:
-        assert again.runtime.parts.cursor_key == key, "kept across restarts, shared by instances"
+        assert again.runtime.services.context.keys.cursor == key, "kept across restarts, shared by instances"
 
 
 def test_a_url_in_any_log_line_is_redacted() -> None:

@@ -18,7 +18,7 @@ def spotify_daemon(db_url: str, sim_url: str) -> Any:  # an async context manage
 
 async def test_a_round_fetches_spotify_releases_into_the_listing(db_url, sim, sim_url):
     async with spotify_daemon(db_url, sim_url) as daemon:
-        assert set(daemon.runtime.parts.sources) == {"jiosaavn", "spotify"}
+        assert set(daemon.runtime.services.pipeline.sources) == {"jiosaavn", "spotify"}
         asked = await daemon.client.post("/api/new-releases/fetch", json={"sources": ["spotify"]})
         assert asked.status_code == 202
         progress = await daemon.rounds.wait(asked.json()["round_id"])

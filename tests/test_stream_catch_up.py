@@ -9,7 +9,7 @@ from tests.stream_support import SseClient, open_gateway, open_sse, release, sto
 from vibed.delivery.replay import Replayer
 from vibed.store.postgres import DatabaseUnavailable
 
-CROWD = {"stream_limit_per_ip": 0, "api_rate_limit": 0}  # one address opens the whole crowd
+CROWD = {"stream_limit_per_ip": 0, "api_rate_limit": 0, "connections_per_peer": 0}  # one address opens the whole crowd
 
 
 async def _connect(port: int, last_id: int, into: list[list[int]], count: int) -> None:

@@ -14,10 +14,14 @@ from pathlib import Path
 
 import trio
 
-from tests.api_support import FAR_AWAY, NOWHERE, release, store
+from tests.api_support import FAR_AWAY, NOWHERE, api_config, release, store
+from tests.daemon_inproc import running_daemon
 from tests.pipeline_support import LineReader
+from tests.test_webhooks import FAST, LOCAL
 from tests.webhook_receiver import open_receiver
+from vibed.webhooks import outbox
 from vibed.webhooks import subscriptions as webhooks
+from vibed.webhooks.sender import SenderSettings
 from vibed.webhooks.signing import new_secret
 
 COUNT = 24
@@ -91,3 +95,26 @@ async def test_kill_9_mid_delivery_loses_none_and_repeats_only_the_one_in_flight
     states = await db.fetch("SELECT state, count(*) FROM webhook_outbox GROUP BY state")
     assert {r["state"]: r["count"] for r in states} == {"delivered": COUNT}
     assert hook["id"] > 0
+
+
+async def test_a_dead_senders_lease_runs_out_for_real_and_the_delivery_is_sent_again(db, db_url):
+    """No SQL reset: a sender claims the head and dies; the next one waits the lease out, then sends."""
+    # VIBED_WEBHOOK_TIMEOUT=0.5 makes the lease (timeout + 5 s) 5.5 s: short, and waited out in full
+    config = api_config(db_url, webhook_timeout=0.5, **LOCAL, **FAST)
+    lease = SenderSettings.of(config).lease
+    async with open_receiver() as rx:
+        hook = await webhooks.create(db, url=rx.url, languages=None, source=None, kind=None, format="generic",
+                                     secret=new_secret(), owner="local")
+        await store(db, release(1, title="Leased"))
+        claimed = await outbox.claim_head(db, hook["id"], lease)  # the dead sender's claim, its last act
+        assert claimed is not None and claimed.attempt == 1
+        async with running_daemon(config):
+            [got] = await rx.wait_for(1, timeout=lease + 15)
+            with trio.fail_after(10):
+                while (row := await db.fetchrow("SELECT * FROM webhook_outbox WHERE id = $1", claimed.id))[
+                        "state"] != "delivered":
+                    await trio.sleep(0.05)
+    assert got.headers["webhook-id"] == f"msg_{claimed.id}" and json.loads(got.body)["data"]["title"] == "Leased"
+    assert row["attempts"] == 2  # the dead one's, then this one
+    waited = (row["last_attempt_at"] - row["created_at"]).total_seconds()
+    assert waited >= lease - 0.5, f"sent again {waited:.2f} s after the claim, before its {lease} s lease ran out"

@@ -26,7 +26,7 @@ async def test_a_fetched_release_reaches_the_receiver_woken_by_its_delivery_not_
         r = await api.client.post("/api/webhooks", json={"url": rx.url, "kind": "album"})
         assert r.status_code == 201, r.text
         secret = r.json()["secret"]
-        assert api.runtime.parts.webhook_sender.settings.poll == 3600
+        assert api.runtime.services.webhooks.sender.settings.poll == 3600
         await sim.release(language="ml", kind="album", title="Straight Through", count=1)
         started = trio.current_time()
         assert (await api.client.post("/api/new-releases/fetch", json={"languages": ["ml"]})).status_code == 202

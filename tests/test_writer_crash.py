@@ -53,7 +53,7 @@ async def test_a_writer_connection_killed_mid_transaction_fails_only_its_batch_a
         with captured_logs() as logs:
             async with running_daemon(daemon_config(db_url, sim_url)) as daemon:
                 await db.run(holder.execute, f"BEGIN; SELECT pg_advisory_xact_lock({WRITER_LOCK})")
-                control = daemon.runtime.parts.control
+                control = daemon.runtime.services.control
                 first = control.request_round("test").round_id
                 writer = None
 

@@ -1,9 +1,12 @@
-"""The wiring: the one place where the loop, the database, the channels and the actors meet.
+"""The daemon: the loop, the database and the services, for as long as it runs.
 
     serve_daemon
       └─ open_loop (trio-asyncio, for asyncpg and redis)
           └─ open_store: embedded PostgreSQL or DATABASE_URL, migrations
-              └─ nursery: signals · supervisor(actors…) · http
+              └─ nursery: signals · supervisor(actors…) · open_services (vibed/wiring.py)
+
+SIGHUP reloads (``Runtime.reload``: every service reconfigured), SIGUSR1 asks for a round, and
+SIGTERM/SIGINT drain every service in pipeline order within the grace period.
 """
 
 from __future__ import annotations
@@ -12,81 +15,62 @@ import contextlib
 import gc
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable
 
 import attrs
 import trio
 
 from vibed.config import Config, resolved_data_dir
+from vibed.config.reload import reload_config
 from vibed.embedded.datadir_lock import daemon_lock
 from vibed.embedded.target import database_name, ensure_database, ensure_external_sim_database
 from vibed.embedded.watch import open_embedded_postgres
-from vibed.health import HealthParts
 from vibed.http.cursor import load_cursor_key
 from vibed.logs import get_logger
-from vibed.notify import Notifier, status_line
+from vibed.notify import Notifier
+from vibed.pipeline.scheduler import RoundProgress
 from vibed.store.aio_loop import open_asyncio_loop
 from vibed.store.migrations import migrate
 from vibed.store.postgres import Database, open_database
 from vibed.supervisor import Supervisor
-
-if TYPE_CHECKING:  # the parts' types, named for readers and checkers; importing them here would cycle
-    import httpx
-
-    from vibed.delivery import Delivery, Hub
-    from vibed.edge.cache import EdgeCache
-    from vibed.metrics import MeteredSource, Metrics
-    from vibed.pipeline.adaptive import AdaptiveScheduler
-    from vibed.pipeline.control import Control
-    from vibed.pipeline.health import ScopeHealth
-    from vibed.pipeline.scheduler import Scheduler
-    from vibed.pipeline.writer import Writer
-    from vibed.roles import RemoteControl
-    from vibed.webhooks.sender import WebhookSender
+from vibed.wiring import Services, open_services, start_simulator
 
 log = get_logger("vibed.daemon")
 
 
 @attrs.define(eq=False)
-class Parts:
-    """The services ``wiring.start_services`` starts, by name: None until started, and in a role that
-    does not run it (a serve process has no writer; its ``control`` forwards to the fetch process)."""
-
-    metrics: Metrics | None = None
-    control: Control | RemoteControl | None = None
-    scheduler: Scheduler | AdaptiveScheduler | None = None
-    writer: Writer | None = None
-    sources: dict[str, MeteredSource] = attrs.field(factory=dict)
-    health: ScopeHealth | None = None
-    http_client: httpx.AsyncClient | None = None
-    delivery: Delivery | None = None
-    hub: Hub | None = None
-    webhook_sender: WebhookSender | None = None
-    wake_webhooks: Callable[[], None] | None = None  # the sender looks at the outbox now
-    polling: Callable[[], dict[str, Any]] | None = None  # the polling plan, as health shows it
-    edge_cache: EdgeCache | None = None
-    http_port: int | None = None  # the port bound (PORT=0 picks one)
-    reload: Callable[[], Awaitable[None]] | None = None  # SIGHUP's work
-    cursor_key: bytes | None = None  # signs the listing's cursors
-
-
-@attrs.define(eq=False)
 class Runtime:
-    """What the running daemon shares with its HTTP handlers and actors."""
+    """The running daemon: the configuration in force, the database and the services."""
 
     config: Config
     db: Database
     embedded: bool
-    supervisor: Supervisor = attrs.field(factory=Supervisor)
-    started_monotonic: float = attrs.field(factory=time.monotonic)
+    services: Services
+    supervisor: Supervisor
+    started_monotonic: float
     stopping: trio.Event = attrs.field(factory=trio.Event)
-    blueprints: list[Any] = attrs.field(factory=list)
-    health: HealthParts = attrs.field(factory=HealthParts)  # the services' health records, for /api/health
-    parts: Parts = attrs.field(factory=Parts)  # the running services, by name
-    loader: Any = None  # () -> Config, for SIGHUP; None = reload not possible
+    loader: Callable[[], Config] | None = None  # for SIGHUP; None = reload not possible
     notifier: Notifier = attrs.field(factory=Notifier)
 
+    def status_line(self) -> str:
+        """Languages watched, last round, new releases (systemd's STATUS=)."""
+        langs = ",".join(self.config.languages)
+        last = self.services.pipeline.scheduler.last_round
+        if last is None:
+            return f"watching {langs}; no round yet"
+        return f"watching {langs}; last round {last.id}: {last.requests} requests, {last.events} new"
+
+    async def reload(self) -> None:
+        """SIGHUP: the configuration read again and, when valid, every service reconfigured."""
+        if self.loader is None:
+            log.warning("reload_unavailable", reason="this daemon was started without a configuration loader")
+            return
+        self.notifier.reloading()
+        new = reload_config(self.config, self.loader)
+        if new is not None:
+            self.config = new
+            await self.services.reconfigure(new)
+        self.notifier.ready(self.status_line())
 
 
 @contextlib.asynccontextmanager
@@ -117,7 +101,7 @@ async def open_store(config: Config, *, daemon: bool = True) -> AsyncIterator[tu
         yield db, embedded
 
 
-async def _watch_signals(runtime: Runtime, stop: trio.Event, on_poke: Any, on_reload: Any) -> None:
+async def _watch_signals(runtime: Runtime, stop: trio.Event) -> None:
     with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGUSR1, signal.SIGHUP) as signals:
         async for signum in signals:
             if signum in (signal.SIGTERM, signal.SIGINT):
@@ -125,30 +109,39 @@ async def _watch_signals(runtime: Runtime, stop: trio.Event, on_poke: Any, on_re
                 stop.set()
             elif signum == signal.SIGUSR1:
                 log.info("fetch_poked", origin="signal")
-                on_poke()
+                await runtime.services.poke()
             elif signum == signal.SIGHUP:
-                await on_reload()
+                await runtime.reload()
 
 
 async def serve_daemon(config: Config, *, task_status: trio.TaskStatus[Runtime] = trio.TASK_STATUS_IGNORED,
-                       stop: trio.Event | None = None, loader: Any = None,
+                       stop: trio.Event | None = None, loader: Callable[[], Config] | None = None,
                        notifier: Notifier | None = None) -> None:
     """Run the daemon until SIGTERM/SIGINT (or ``stop`` is set), then drain within the grace period."""
-    from vibed.wiring import start_services
-
     stop = stop if stop is not None else trio.Event()
     notifier = notifier or Notifier()
+    started = time.monotonic()
     async with open_asyncio_loop():
         async with open_store(config) as (db, embedded):
-            runtime = Runtime(config=config, db=db, embedded=embedded, loader=loader, notifier=notifier)
-            await load_cursor_key(runtime)
+            cursor_key = await load_cursor_key(db)
+            supervisor = Supervisor()
             async with trio.open_nursery() as nursery:
-                services = await start_services(nursery, runtime)
-                nursery.start_soon(_watch_signals, runtime, stop, services.poke, services.reload)
+                if config.simulate:
+                    config = await start_simulator(nursery, config)
+
+                def round_done(progress: RoundProgress) -> None:
+                    notifier.status(runtime.status_line())
+
+                services = await open_services(nursery, config, db, supervisor, embedded=embedded,
+                                               started=started, cursor_key=cursor_key,
+                                               settings=lambda: runtime.config, on_round=round_done)
+                runtime = Runtime(config, db, embedded, services, supervisor, started, loader=loader,
+                                  notifier=notifier)
+                nursery.start_soon(_watch_signals, runtime, stop)
                 await nursery.start(notifier.serve_watchdog, db.ping)
-                log.info("daemon_ready", port=services.port, role=config.role, languages=",".join(config.languages),
-                         database="embedded" if embedded else "external")
-                notifier.ready(status_line(runtime))  # the database answers and HTTP listens
+                log.info("daemon_ready", port=services.edge.port, role=config.role,
+                         languages=",".join(config.languages), database="embedded" if embedded else "external")
+                notifier.ready(runtime.status_line())  # the database answers and HTTP listens
                 # what start-up built lives as long as the daemon: keep the collector from walking it
                 # again and again (a full collection of it is a ~40 ms pause in the middle of requests)
                 gc.freeze()
@@ -156,10 +149,10 @@ async def serve_daemon(config: Config, *, task_status: trio.TaskStatus[Runtime] 
                 await stop.wait()
                 notifier.stopping()
                 runtime.stopping.set()
-                started = trio.current_time()
+                draining = trio.current_time()
                 with trio.move_on_after(config.grace_period) as grace:
                     await services.drain()
                 if grace.cancelled_caught:
                     log.warning("shutdown_grace_exceeded", grace_period=config.grace_period)
                 nursery.cancel_scope.cancel()
-            log.info("daemon_stopped", drain_ms=round((trio.current_time() - started) * 1000))
+            log.info("daemon_stopped", drain_ms=round((trio.current_time() - draining) * 1000))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import trio
 import trio.lowlevel
@@ -92,13 +91,3 @@ def _monotonic_usec() -> int:
     import time
 
     return int(time.clock_gettime(time.CLOCK_MONOTONIC) * 1_000_000)
-
-
-def status_line(runtime: Any) -> str:
-    """Languages watched, last round, new releases."""
-    scheduler = runtime.parts.scheduler
-    last = getattr(scheduler, "last_round", None)
-    langs = ",".join(runtime.config.languages)
-    if last is None:
-        return f"watching {langs}; no round yet"
-    return f"watching {langs}; last round {last.id}: {last.requests} requests, {last.events} new"

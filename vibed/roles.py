@@ -8,98 +8,88 @@
 Fetch and serve processes meet in PostgreSQL and Redis, like the original system's worker and
 server.  A round asked of a serve process is published on ``vibed:rounds``; the fetch process
 subscribes and hands it to its own Control, with the same round id, so the 202 answer and the
-fetch process's ``fetch_completed`` line name the same round.
+fetch process's ``fetch_completed`` line name the same round.  The answer is 202 only when a
+fetch process received it; Redis down or nobody subscribed is a 503 that says which.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import attrs
 import trio
 
-from vibed.config import Config
 from vibed.logs import get_logger
+from vibed.logs.outage import Outage
+from vibed.pipeline.control import Control, Requested
+from vibed.pipeline.scheduler import new_round_id
+from vibed.store.redis import RedisLink, RedisUnavailable, open_redis
 
 log = get_logger("vibed.wiring")
 ROUNDS_CHANNEL = "vibed:rounds"
 RETRY = 1.0  # seconds between attempts to (re)subscribe while Redis is down
 
 
-def fetches(config: Config) -> bool:
-    return config.role != "serve"
-
-
-def serves(config: Config) -> bool:
-    return config.role != "fetch"
-
-
-def fetcher_count(config: Config) -> int:
-    """Fetchers this process runs: none in a serve process, whatever ``VIBED_FETCHERS`` says."""
-    return config.fetchers if fetches(config) else 0
-
-
 @attrs.define(eq=False)
 class RemoteControl:
-    """A serve process's Control: a round asked of it is sent to the fetch process over Redis."""
+    """A serve process's Control: a round asked of it is published to the fetch process over Redis
+    at once, and the asker learns whether it was taken.  Redis down, or no fetch process
+    subscribed (``PUBLISH`` reached nobody), means no round will run: ``dropped`` says why."""
 
-    outbox: trio.MemorySendChannel[dict[str, Any]]
+    link: RedisLink | None = None  # open while ``serve_round_forwarding`` runs
 
-    def request_round(self, origin: str, languages: tuple[str, ...] | None = None,
-                      sources: tuple[str, ...] | None = None) -> Any:
-        from vibed.pipeline.control import Requested
-        from vibed.pipeline.scheduler import new_round_id
-
+    async def ask_round(self, origin: str, languages: tuple[str, ...] | None = None,
+                        sources: tuple[str, ...] | None = None) -> Requested:
         round_id = new_round_id()
         message = {"round_id": round_id, "origin": origin, "languages": languages, "sources": sources}
-        try:
-            self.outbox.send_nowait(message)
-        except trio.WouldBlock:  # a burst of requests: the ones queued already cover a round
-            return Requested(round_id, True)
+        dropped = None
+        if self.link is None:
+            dropped = "this serve process is not connected to Redis yet (or is stopping)"
+        else:
+            try:
+                if await self.link.publish(ROUNDS_CHANNEL, json.dumps(message).encode()) == 0:
+                    dropped = "no fetch process listens on Redis (start one: vibed run --role fetch)"
+            except RedisUnavailable as exc:
+                dropped = f"Redis is unavailable, so the fetch process cannot be asked: {exc}"
+        if dropped is not None:
+            log.warning("round_not_forwarded", round_id=round_id, error=dropped)
+            return Requested(round_id, False, dropped=dropped)
+        log.info("round_forwarded", round_id=round_id, origin=origin)
         return Requested(round_id, False)
 
 
-async def serve_round_forwarding(redis_url: str, requests: trio.MemoryReceiveChannel[dict[str, Any]], *,
+async def serve_round_forwarding(redis_url: str, control: RemoteControl, *,
                                  task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-    """serve role: publish each requested round on ``vibed:rounds``."""
-    from vibed.store.redis import RedisUnavailable, open_redis
-
-    async with open_redis(redis_url) as link, requests:
-        task_status.started()
-        async for message in requests:
-            try:
-                listeners = await link.publish(ROUNDS_CHANNEL, json.dumps(message).encode())
-            except RedisUnavailable as exc:
-                log.warning("round_not_forwarded", round_id=message["round_id"], error=str(exc))
-                continue
-            if listeners == 0:
-                log.warning("round_not_forwarded", round_id=message["round_id"],
-                            error="no fetch process listens on Redis (start one: vibed run --role fetch)")
-            else:
-                log.info("round_forwarded", round_id=message["round_id"], origin=message["origin"])
+    """serve role: keep the Redis link that ``control`` publishes rounds on."""
+    async with open_redis(redis_url) as link:
+        control.link = link
+        try:
+            task_status.started()
+            await trio.sleep_forever()
+        finally:
+            control.link = None
 
 
-async def serve_round_requests(redis_url: str, control: Any, *,
+async def serve_round_requests(redis_url: str, control: Control, *,
                                task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
     """fetch role: take the rounds serve processes ask for, as if asked here."""
-    from vibed.store.redis import RedisUnavailable, open_redis
-
+    outage = Outage(log, "round_requests_unavailable")  # one line a minute while Redis is down, one at the end
     async with open_redis(redis_url) as link:
         task_status.started()
         while True:
             try:
                 async with link.open_subscription(ROUNDS_CHANNEL) as subscription:
+                    outage.succeeded()
                     while True:
                         payload = await subscription.next_message(timeout=5.0)
                         if payload is not None:
                             _request(control, payload)
             except RedisUnavailable as exc:
-                log.warning("round_requests_unavailable", error=str(exc), retry_in=RETRY)
+                outage.failed(error=str(exc), retry_in=RETRY)
                 await trio.sleep(RETRY)
 
 
-def _request(control: Any, payload: bytes) -> None:
+def _request(control: Control, payload: bytes) -> None:
     try:
         message = json.loads(payload)
         languages = message.get("languages")

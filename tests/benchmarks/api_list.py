@@ -69,7 +69,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import attrs
 import httpx
 import trio
 import trio_asyncio
@@ -80,6 +79,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sidebyside import free_port, node_peer, raise_fd_limit, running, wait_port  # noqa: E402
 
 from tests.api_support import api_config  # noqa: E402
+from tests.pg_support import reachable_by_the_cluster_user
 from vibed.daemon import serve_daemon  # noqa: E402
 from vibed.embedded.server import EmbeddedServer  # noqa: E402
 from vibed.logs import configure_logging  # noqa: E402
@@ -267,9 +267,8 @@ async def run_case(label: str, command: list[str], runs: int, counters: Any, pid
 
 def cache_counters(runtime: Any) -> dict[str, tuple[int, int]] | None:
     """Every part of the running daemon that counts hits and misses (the listing/edge cache)."""
-    found = {name: (int(part.hits), int(part.misses)) for name, part in attrs.asdict(runtime.parts, recurse=False).items()
-             if isinstance(getattr(part, "hits", None), int) and isinstance(getattr(part, "misses", None), int)}
-    return found or None
+    cache = runtime.services.edge.cache
+    return {"edge_cache": (int(cache.hits), int(cache.misses))}
 
 
 # -- the run --------------------------------------------------------------------------------------
@@ -304,7 +303,7 @@ async def bench(admin: str, tmp: Path, args: argparse.Namespace) -> None:
     async with trio.open_nursery() as nursery:
         runtime = await nursery.start(partial(serve_daemon, api_config(dsn["vibed"], api_rate_limit=args.api_rate_limit,
                                                                        db_pool_size=10), stop=stop))
-        vibed = f"http://127.0.0.1:{runtime.parts.http_port}"
+        vibed = f"http://127.0.0.1:{runtime.services.edge.port}"
         peer = f"http://127.0.0.1:{peer_port}"
         try:
             with running(["node", "server.js"], cwd=peer_home, env=env, stdout=subprocess.DEVNULL) as node:
@@ -402,6 +401,7 @@ def main() -> None:
     configure_logging(debug=False)
     print(machine())
     with tempfile.TemporaryDirectory(prefix="vibed-bench-") as tmp:
+        reachable_by_the_cluster_user(Path(tmp), Path(tmp))  # as root: the cluster's user must reach it
         server = None if os.environ.get("DATABASE_URL") else EmbeddedServer(Path(tmp))
         admin = os.environ["DATABASE_URL"] if server is None else server.start_blocking()
         try:

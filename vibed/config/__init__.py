@@ -109,10 +109,13 @@ def setting(env: str, parse: Callable[[str], Any], default: Any, help: str, *, s
 
 
 def _default_data_dir() -> str:
-    # systemd's StateDirectory= sets STATE_DIRECTORY; otherwise the XDG data home
+    # systemd's StateDirectory= sets STATE_DIRECTORY; as root /var/lib/vibed (the embedded server's user
+    # must reach it, and root's home is closed to it); otherwise the XDG data home
     state = os.environ.get("STATE_DIRECTORY")
     if state:
         return state.split(":")[0]
+    if os.geteuid() == 0:
+        return "/var/lib/vibed"
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return str(Path(base) / "vibed")
 
@@ -139,12 +142,12 @@ class Config:
     host: str = setting("VIBED_HOST", str, "0.0.0.0", "HTTP bind address", flag="--host")
     debug: DebugSpec = setting("DEBUG", parse_debug, OFF,
         "debug lines by namespace, the debug module's syntax: worker:* (or worker:fetcher, "
-        "worker:scheduler …), http, stream, store, daemon, * for all of vibed's, a library logger "
+        "worker:scheduler …), http (the app), edge (every answer), stream, store, daemon, * for all of vibed's, a library logger "
         "by name (httpx, asyncpg, redis …), -name to leave one out; comma or space separated",
         flag="--debug")
     data_dir: str | None = setting("VIBED_DATA_DIR", str, None,
-        "data directory (embedded PostgreSQL lives here); default $STATE_DIRECTORY or "
-        "~/.local/share/vibed", flag="--data-dir")
+        "data directory (embedded PostgreSQL lives here); default $STATE_DIRECTORY, else "
+        "/var/lib/vibed as root, else ~/.local/share/vibed", flag="--data-dir")
     languages: tuple[str, ...] = setting("VIBED_LANGUAGES", parse_languages, ("ml", "hi", "ta"),
         "comma-separated language codes to watch", flag="--languages")
     schedule: str = setting("VIBED_SCHEDULE", parse_cron, "*/10 * * * *", "cron expression for rounds",
@@ -189,6 +192,10 @@ class Config:
         "seconds between SSE comment heartbeats")
     replay_cap: int = setting("VIBED_REPLAY_CAP", lambda v: parse_int(v, low=1, high=1_000_000), 1000,
         "most events replayed to a reconnecting client before it is told to reset")
+    replay_ring_events: int = setting("VIBED_REPLAY_RING_EVENTS", lambda v: parse_int(v, low=0, high=10_000_000),
+        10_000, "recent events kept in memory, encoded, so reconnecting clients are replayed without a query")
+    replay_ring_mib: int = setting("VIBED_REPLAY_RING_MIB", lambda v: parse_int(v, low=1, high=65_536), 32,
+        "MiB of encoded frames the replay ring may hold (the older events then come from the database)")
     client_backlog: int = setting("VIBED_CLIENT_BACKLOG", lambda v: parse_int(v, low=1, high=100_000), 256,
         "frames queued for one slow stream client before it is disconnected")
     stream_stall_timeout: float = setting("VIBED_STREAM_STALL_TIMEOUT", lambda v: parse_float(v, low=1, high=3600), 30.0,
@@ -241,6 +248,21 @@ class Config:
     stale_after: float = setting("VIBED_STALE_AFTER", parse_duration, 3600.0,
         "health says degraded when no process of the deployment has fetched a scope successfully for this "
         "long, e.g. 1h, 30m")
+
+    @property
+    def fetches(self) -> bool:
+        """This process runs the pipeline: roles ``all`` and ``fetch``."""
+        return self.role != "serve"
+
+    @property
+    def serves(self) -> bool:
+        """This process serves the API, the page and streams: roles ``all`` and ``serve``."""
+        return self.role != "fetch"
+
+    @property
+    def fetcher_count(self) -> int:
+        """Fetchers this process runs: none in a serve process, whatever ``VIBED_FETCHERS`` says."""
+        return self.fetchers if self.fetches else 0
 
 SETTINGS: tuple[Setting, ...] = tuple(
     Setting(field=a.name, **a.metadata[_ROW]) for a in attrs.fields(Config)

@@ -13,7 +13,8 @@ configuration is refused with one log line and the old one stays in force.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+
+import attrs
 
 from vibed.config import Config, ConfigError, secrets_of
 from vibed.logs import configure_logging, get_logger
@@ -24,14 +25,14 @@ LIVE = ("languages", "schedule", "page_cap", "fetchers", "debug", "new_window_da
         "heartbeat", "stream_stall_timeout")
 
 
-def reload_config(runtime: Any, load: Callable[[], Any], apply: Callable[[Any], None]) -> bool:
-    """Load, validate and apply; True when the new configuration is in force."""
-    old = runtime.config
+def reload_config(old: Config, load: Callable[[], Config]) -> Config | None:
+    """Load and validate: the configuration to put in force (what needs a restart kept as it was), or
+    None when the new one is refused."""
     try:
         new = load()
     except ConfigError as exc:
         log.error("config_reload_failed", error=str(exc), action="the previous configuration stays in force")
-        return False
+        return None
     if old.simulate:
         # --simulate rewrote the upstream URLs at start; keep them
         new = _keep(new, old, ("simulate", "jiosaavn_base_url", "spotify_api_url", "spotify_accounts_url",
@@ -40,20 +41,14 @@ def reload_config(runtime: Any, load: Callable[[], Any], apply: Callable[[Any], 
     new = _keep(new, old, tuple(pending))
     changed = sorted(name for name in _fields(new) if getattr(new, name) != getattr(old, name))
     configure_logging(debug=new.debug, secrets=secrets_of(new))
-    runtime.config = new
-    apply(new)
     log.info("config_reloaded", changed=",".join(changed) or "nothing",
              needs_restart=",".join(pending) or None)
-    return True
+    return new
 
 
 def _fields(config: Config) -> list[str]:
-    import attrs
-
     return [f.name for f in attrs.fields(type(config))]
 
 
 def _keep(new: Config, old: Config, names: tuple[str, ...]) -> Config:
-    import attrs
-
     return attrs.evolve(new, **{name: getattr(old, name) for name in names}) if names else new

@@ -70,19 +70,28 @@ class SocketClient:
         return self.write_pending()
 
     def write_pending(self) -> int:
-        """Write what the kernel takes now; NEEDS_FLUSH while something is left."""
+        """Write what the kernel takes now, in one ``sendmsg`` per up to 64 entries (a replay and the
+        frames queued behind it go out together); NEEDS_FLUSH while something is left."""
         pending = self.pending
         while pending:
-            event_id, data = pending[0]
             try:
-                sent = self.sock.send(data)
+                sent = self.sock.sendmsg([data for _, data in pending[:64]])
             except BlockingIOError:
                 return NEEDS_FLUSH
             except OSError:
                 return DROP
-            if sent < len(data):
+            done = 0
+            for _id, data in pending:
+                if sent < len(data):
+                    break
+                sent -= len(data)
+                done += 1
+            del pending[:done]
+            if sent:  # the kernel took part of the next entry
+                event_id, data = pending[0]
                 pending[0] = (event_id, memoryview(data)[sent:])
                 return NEEDS_FLUSH
-            del pending[0]
+            if pending and done < 64:
+                return NEEDS_FLUSH  # it took less than was offered: the buffer is full
         self.pending = None
         return WROTE

@@ -20,6 +20,7 @@ import trio
 from vibed.delivery.sequencer import Sequencer
 from vibed.health import BusHealth, without_addresses
 from vibed.logs import get_logger
+from vibed.logs.outage import Outage
 from vibed.store.redis import RedisLink, RedisUnavailable
 from vibed.vocab.backoff import jittered
 from vibed.vocab.messages import StoredEvent
@@ -58,6 +59,7 @@ class RedisFeed:
     round_trip_ms: float | None = None
     _token: str = attrs.field(factory=lambda: uuid.uuid4().hex)
     _pongs: dict[str, trio.Event] = attrs.field(factory=dict)
+    _poll_outage: Outage = attrs.field(factory=lambda: Outage(log, "bus_poll_failed"))
     _subscription_scope: trio.CancelScope | None = None
     _subscribed: bool = False
     _outbox: tuple[trio.MemorySendChannel[bytes], trio.MemoryReceiveChannel[bytes]] = attrs.field(
@@ -147,7 +149,9 @@ class RedisFeed:
                 try:
                     await self.sequencer.catch_up()
                 except Exception as exc:  # database down too: keep trying, the poll is the fallback
-                    log.warning("bus_poll_failed", error=str(exc)[:200])
+                    self._poll_outage.failed(error=str(exc)[:200])
+                else:
+                    self._poll_outage.succeeded()
 
     async def _ping_loop(self) -> None:
         seq = 0

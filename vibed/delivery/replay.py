@@ -65,7 +65,6 @@ class _Flight:
     done: trio.Event = attrs.field(factory=trio.Event)
     replay: Replay | None = None
     error: str | None = None
-    riders: int = 1
 
 
 @attrs.define(eq=False)
@@ -80,6 +79,8 @@ class Replayer:
     coalesced: int = 0
     waiting: int = 0
     _flights: dict[tuple[StreamFilter, int], _Flight] = attrs.field(factory=dict)
+    _memo: dict[tuple[StreamFilter, int | None], Replay] = attrs.field(factory=dict)
+    _memo_newest: int = -1
     _limiter: trio.CapacityLimiter = attrs.field(init=False)
     _nursery: trio.Nursery | None = None
 
@@ -97,7 +98,25 @@ class Replayer:
             await trio.sleep_forever()
 
     def plan_nowait(self, stream_filter: StreamFilter, last_id: int | None) -> Replay | None:
-        """The replay when memory can give it (live-only included), else None: ask ``plan``."""
+        """The replay when memory can give it (live-only included), else None: ask ``plan``.
+        Between two events a crowd asks the same questions: the same ``Replay`` object answers."""
+        ring = self.ring
+        if self._memo_newest != ring.newest:
+            self._memo.clear()
+            self._memo_newest = ring.newest
+        key = (stream_filter, last_id)
+        replay = self._memo.get(key)
+        if replay is None:
+            replay = self._from_memory(stream_filter, last_id)
+            if replay is None:
+                return None
+            if len(self._memo) < 4096:
+                self._memo[key] = replay
+        if replay.origin == "memory":
+            self.from_memory += 1
+        return replay
+
+    def _from_memory(self, stream_filter: StreamFilter, last_id: int | None) -> Replay | None:
         ring = self.ring
         if last_id is None:
             return Replay((), ring.newest)
@@ -106,7 +125,6 @@ class Replayer:
             if ring.covers(last_id) and last_id != ring.floor:  # inside the window, yet never an event
                 return self._reset(ring.newest, f"event id {last_id} is unknown")
             return None
-        self.from_memory += 1
         return self._capped(window, last_id, ring.newest, "memory")
 
     async def plan(self, stream_filter: StreamFilter, last_id: int | None) -> Replay:
@@ -125,7 +143,6 @@ class Replayer:
             else:  # not serving (a test's bare replayer): fly in the asking task
                 await self._fly(key, flight)
         else:
-            flight.riders += 1
             self.coalesced += 1
         self.waiting += 1
         try:

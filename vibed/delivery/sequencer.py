@@ -34,8 +34,9 @@ class Sequencer:
         ring of recent events is filled from the same read, so a crowd that reconnects after a
         restart is replayed from memory."""
         ring = self.hub.ring
-        newest = await self.db.run(store_events.newest_events, self.db.pool, ring.max_events)
-        ring.load_nowait(newest, complete=len(newest) < ring.max_events)
+        limit = max(ring.max_events, 1)  # one row at least: the newest id is where delivery starts
+        newest = await self.db.run(store_events.newest_events, self.db.pool, limit)
+        ring.load_nowait(newest, complete=len(newest) < limit)
         self.last_id = ring.newest  # one read: the ring holds every id up to it
 
     async def deliver(self, events: Iterable[StoredEvent]) -> None:

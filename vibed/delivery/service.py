@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import attrs
 import trio
@@ -19,11 +19,14 @@ from vibed.delivery.broadcaster import Broadcaster
 from vibed.delivery.hub import Hub
 from vibed.delivery.redis_feed import RedisFeed
 from vibed.delivery.replay import Replayer
+from vibed.delivery.ring import RecentEvents
 from vibed.delivery.sequencer import Sequencer
 from vibed.delivery.sse import StreamSettings
 from vibed.health import BusHealth, DeliveryHealth, StreamsHealth
 from vibed.store.postgres import Database
 from vibed.store.redis import open_redis
+from vibed.supervisor import Supervisor
+from vibed.vocab.messages import StoredEvent
 
 
 @attrs.frozen
@@ -59,11 +62,12 @@ class Delivery:
 
 @contextlib.asynccontextmanager
 async def open_delivery(config: Config, db: Database, *, timing: BusTiming = BusTiming()) -> AsyncIterator[Delivery]:
-    """Uses ``config.heartbeat``, ``replay_cap``, ``client_backlog``, ``max_streams``,
+    """Uses ``config.heartbeat``, ``replay_cap``, ``replay_ring_*``, ``client_backlog``, ``max_streams``,
     ``stream_limit_per_ip`` and ``redis_url`` (None = the in-process bus)."""
     admission = Admission.from_config(config.max_streams, config.stream_limit_per_ip)
     hub = Hub(admission, heartbeat=config.heartbeat, backlog=config.client_backlog,
-              stall_timeout=config.stream_stall_timeout)
+              stall_timeout=config.stream_stall_timeout,
+              ring=RecentEvents(config.replay_ring_events, config.replay_ring_mib << 20))
     sequencer = Sequencer(hub, db)
     await sequencer.start_after_newest()
     settings = StreamSettings(replay_cap=config.replay_cap, backlog=config.client_backlog)
@@ -88,3 +92,40 @@ async def serve_delivery(config: Config, db: Database, *, timing: BusTiming = Bu
     async with open_delivery(config, db, timing=timing) as delivery:
         task_status.started(delivery)
         await trio.sleep_forever()
+
+
+@attrs.define(eq=False)
+class DeliveryService:
+    """The delivery of one process as the composition root holds it: the broadcaster takes the
+    writer's committed events from ``inbox`` and hands them to the hub (and Redis)."""
+
+    delivery: Delivery
+    inbox: trio.MemorySendChannel[tuple[StoredEvent, ...]]  # the writer sends clones of it
+    _sup: Supervisor
+
+    def health(self) -> DeliveryHealth:
+        return self.delivery.health()
+
+    async def reconfigure(self, config: Config) -> None:
+        """The per-IP stream limit, the heartbeat and the stall timeout, live."""
+        hub = self.delivery.hub
+        hub.admission.per_ip = config.stream_limit_per_ip
+        hub.heartbeat, hub.stall_timeout = config.heartbeat, config.stream_stall_timeout
+
+    async def drain(self) -> None:
+        await self.inbox.aclose()
+        await self._sup.wait_finished(["broadcaster"])
+
+
+async def open_delivery_service(nursery: trio.Nursery, sup: Supervisor, config: Config, db: Database,
+                                on_published: Callable[[Sequence[StoredEvent]], None]) -> DeliveryService:
+    """``serve_delivery`` in ``nursery`` and the broadcaster under ``sup``; ``on_published`` hears each
+    batch the hub delivered (from this or another instance)."""
+    delivery: Delivery = await nursery.start(serve_delivery, config, db)
+    if not config.serves:
+        delivery.hub.admission.max_streams = 0  # a fetch process holds no stream: ask a serve process
+    delivery.hub.on_published = on_published
+    stored_s, stored_r = trio.open_memory_channel[tuple[StoredEvent, ...]](64)  # the broadcaster never blocks
+    await sup.start(nursery, "broadcaster", lambda task_status: delivery.broadcaster.run(
+        stored_r.clone(), task_status=task_status))
+    return DeliveryService(delivery, stored_s, sup)

@@ -13,7 +13,8 @@ app.  So the edge rewrites every request once, before anyone looks at it:
   path is one target;
 - the query is kept as sent (the limit does not read it; the app decodes it itself).
 
-A target in no form a server takes (``api/x``, ``ftp://…``, userinfo in the authority) is refused.
+A target in no form a server takes (``api/x``, ``ftp://…``, userinfo in the authority) is refused,
+unless its method is one the edge does not implement (``CONNECT host:443``): that is a 501.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import re
 from urllib.parse import quote, unquote
 
 import h11
+
+from vibed.edge.framing import KNOWN_METHODS
 
 _ABSOLUTE = re.compile(rb"(?i)(https?)://([^/?#]*)(.*)")
 _PATH_SAFE = "/!$&'()*+,;=:@"  # RFC 3986 pchar and "/": kept as they are (letters, digits, -._~ too)
@@ -33,8 +36,8 @@ def routed_request(request: h11.Request) -> h11.Request | None:
     target = request.target
     authority = None
     if not target.startswith(b"/"):
-        if target == b"*":  # OPTIONS *
-            return request
+        if target == b"*" or request.method.decode("ascii") not in KNOWN_METHODS:
+            return request  # OPTIONS *; CONNECT host:443 and other methods are the router's 501
         absolute = _ABSOLUTE.fullmatch(target)
         if absolute is None or not absolute[2] or b"@" in absolute[2]:
             return None

@@ -12,12 +12,13 @@ backend's address: an error that quotes one is cut before it reaches a record.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import attrs
 
 from vibed.config.parsing import Role
+from vibed.supervisor import ActorState
 
 Status = Literal["ok", "degraded", "unavailable"]
 ScopeState = Literal["ok", "backing_off", "suspect_empty", "blocked"]
@@ -113,18 +114,9 @@ class WebhooksHealth:
 
 @attrs.frozen
 class ActorHealth:
-    state: str
+    state: ActorState
     restarts: int
     last_error: str | None
-
-
-@attrs.define(eq=False)
-class HealthParts:
-    """Where each running service's record comes from; None in a role that does not run it."""
-
-    pipeline: Callable[[], Awaitable[PipelineHealth]] | None = None
-    delivery: Callable[[], DeliveryHealth] | None = None
-    webhooks: Callable[[], Awaitable[WebhooksHealth]] | None = None
 
 
 @attrs.frozen

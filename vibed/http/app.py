@@ -2,18 +2,19 @@
 
 The public API (listing, one release, rate limits, OpenAPI) and its protection (size limit,
 per-client rate limit, CORS, security headers) are part of every app; the daemon's other
-parts add their blueprints through ``runtime.blueprints``.
+parts add their blueprints (``blueprints``); every handler reads the ``AppContext``.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from quart import Response
 from quart_trio import QuartTrio
 
 from vibed.http import errors
+from vibed.http.context import AppContext
 from vibed.logs import get_logger
 from vibed.store.postgres import DatabaseUnavailable
 
@@ -21,12 +22,12 @@ log = get_logger("vibed.http")
 LOG_EVERY = 10.0  # seconds between http_database_unavailable lines
 
 
-def create_app(runtime: Any) -> QuartTrio:
+def create_app(ctx: AppContext, blueprints: Sequence[Callable[[QuartTrio], None]] = ()) -> QuartTrio:
     app = QuartTrio("vibed")
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
     app.config["JSON_SORT_KEYS"] = False
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    app.extensions["vibed"] = runtime
+    app.extensions["vibed"] = ctx
     errors.install(app)
 
     last_logged = [-LOG_EVERY]
@@ -49,6 +50,6 @@ def create_app(runtime: Any) -> QuartTrio:
     app.register_blueprint(health.blueprint)
     for part in (releases, feeds, ratelimit_api, openapi):
         part.register(app)
-    for register in getattr(runtime, "blueprints", ()):
+    for register in blueprints:
         register(app)
     return app

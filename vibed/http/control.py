@@ -4,26 +4,35 @@ Protected: with JWT_SECRET a Bearer JWT is required.  Without it only a *direct*
 may ask: the socket's peer is loopback, no proxy is trusted (``VIBED_TRUSTED_PROXIES`` empty),
 and the request carries no forwarding header.  Behind a local proxy every client's peer is
 127.0.0.1, so any of those signs means "someone else, relayed" and the answer is 403.  A browser
-page on this machine is a loopback peer too: ``local_authority`` says what else it must show.
+page on this machine is a loopback peer too: ``local_authority`` says what else it must show,
+and a poke without a token is paid for from a small budget (``poke_budget``: 429 past it).
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
-from quart import Blueprint, current_app, jsonify, request
+from quart import Blueprint, Response, current_app, jsonify, request
+from quart_trio import QuartTrio
 
-from vibed.edge.client_ip import parse_address
 from vibed.http.auth import AuthError, verify_bearer
+from vibed.http.context import AppContext, context
 from vibed.http.errors import ApiError
 from vibed.http.local_authority import loopback_problem
+from vibed.http.poke_budget import BURST, EVERY, PokeBudget, retry_after
+from vibed.vocab.client_ip import parse_address
 from vibed.vocab.languages import LANGUAGES
 
 blueprint = Blueprint("control", __name__)
 
 
-def register(app: Any) -> None:
+POKES = "vibed.pokes"  # app.extensions key of this app's PokeBudget
+
+
+def register(app: QuartTrio) -> None:
+    app.extensions[POKES] = PokeBudget()
     app.register_blueprint(blueprint)
 
 
@@ -48,10 +57,10 @@ def direct_loopback(peer: str | None, headers: Any, trusted_proxies: Any) -> boo
 LOCAL_OWNER = "local"  # loopback authority's own; no token names it (theirs are "jwt:<sub>")
 
 
-def authorize(runtime: Any) -> str:
+def authorize(ctx: AppContext) -> str:
     """Who asks, as the owner of what they make: ``jwt:<sub>`` with a token, ``local`` under loopback
     authority; a 401 or 403 for anyone else."""
-    config = runtime.config
+    config = ctx.settings()
     secret = config.jwt_secret
     if secret:
         try:
@@ -64,7 +73,9 @@ def authorize(runtime: Any) -> str:
         raise ApiError(403, "forbidden", "without JWT_SECRET control endpoints answer only direct loopback "
                                          "clients (no trusted proxy, no forwarding header); set JWT_SECRET "
                                          "and send a Bearer token")
-    problem = loopback_problem(request.headers, config.host)
+    public = urlsplit(config.public_url).hostname if config.public_url else None
+    names = (config.host, public or "")
+    problem = loopback_problem(request.headers, names)
     if problem is not None:
         raise ApiError(403, "forbidden", problem)
     return LOCAL_OWNER
@@ -83,9 +94,9 @@ def _string_list(body: dict[str, Any], key: str, allowed: Any) -> tuple[str, ...
 
 
 @blueprint.post("/api/new-releases/fetch")
-async def request_fetch():  # type: ignore[no-untyped-def]
-    runtime = current_app.extensions["vibed"]
-    authorize(runtime)
+async def request_fetch() -> Response:
+    ctx = context()
+    owner = authorize(ctx)
     raw = await request.get_data(cache=False)
     body: dict[str, Any] = {}
     if raw.strip():
@@ -99,10 +110,19 @@ async def request_fetch():  # type: ignore[no-untyped-def]
         extra = set(body) - {"languages", "sources"}
         if extra:
             raise ApiError(400, "invalid_body", f"unknown field {sorted(extra)[0]!r}; allowed: languages, sources")
-    sources = runtime.parts.sources
+    sources = ctx.sources
     languages = _string_list(body, "languages", list(LANGUAGES))
     chosen = _string_list(body, "sources", list(sources))
-    requested = runtime.parts.control.request_round("http", languages, chosen)
+    if owner == LOCAL_OWNER:  # no token: the poke is paid for from the budget (poke_budget.py)
+        wait = current_app.extensions[POKES].take_nowait()
+        if wait is not None:
+            raise ApiError(429, "too_many_pokes", f"without a token at most {BURST} pokes at once and one every "
+                           f"{EVERY:g} s; retry in {retry_after(wait)} s, or set JWT_SECRET and send a Bearer token",
+                           {"Retry-After": retry_after(wait)})
+    requested = await ctx.control.ask_round("http", languages, chosen)
+    if requested.dropped is not None:  # 202 only when a round will run
+        raise ApiError(503, "round_not_queued", f"round {requested.round_id} will not run: {requested.dropped}",
+                       {"Retry-After": "5"})
     response = jsonify({"round_id": requested.round_id, "coalesced": requested.coalesced,
                         "status": "queued"})
     response.status_code = 202

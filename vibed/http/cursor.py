@@ -18,10 +18,9 @@ import datetime as dt
 import hashlib
 import hmac
 import re
-import secrets
-from typing import Any
 
 from vibed.store.listing import SortKey
+from vibed.store.postgres import Database
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _US = dt.timedelta(microseconds=1)
@@ -55,18 +54,11 @@ def _tag(payload: bytes, key: bytes) -> bytes:
 CURSOR_KEY_NAME = "listing_cursor"
 
 
-def cursor_key(runtime: Any) -> bytes:
-    """The daemon's cursor key (loaded at start into ``runtime.parts``; see ``load_cursor_key``)."""
-    key = runtime.parts.cursor_key
-    if key is None:  # a runtime that did not load one (a bare test app): a key for this process only
-        key = runtime.parts.cursor_key = secrets.token_bytes(32)
-    return key
-
-
-async def load_cursor_key(runtime: Any) -> None:
+async def load_cursor_key(db: Database) -> bytes:
+    """The deployment's cursor key, kept in the database (made on first use)."""
     from vibed.store.keys import daemon_key
 
-    runtime.parts.cursor_key = await daemon_key(runtime.db, CURSOR_KEY_NAME)
+    return await daemon_key(db, CURSOR_KEY_NAME)
 
 
 def encode_cursor(key: SortKey, secret: bytes) -> str:

@@ -13,15 +13,15 @@ a cached answer may only depend on the request target; ``rel="self"`` names the 
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlencode
 
 import attrs
-from quart import Blueprint, Response, current_app, request
+from quart import Blueprint, Response, request
+from quart_trio import QuartTrio
 
 from vibed.feeds.entries import entry_of
 from vibed.feeds.render import FORMATS, FeedInfo
-from vibed.http.cursor import cursor_key
+from vibed.http.context import AppContext, context
 from vibed.http.listing_params import MAX_LIMIT, parse_listing
 from vibed.http.releases import CACHE_CONTROL, etag_of
 from vibed.store.listing import ListingQuery, list_releases
@@ -31,15 +31,15 @@ blueprint = Blueprint("feeds", __name__)
 PATH = "/feeds/new-releases"
 
 
-def register(app: Any) -> None:
+def register(app: QuartTrio) -> None:
     app.register_blueprint(blueprint)
 
 
-def public_url(runtime: Any) -> str:
-    configured = runtime.config.public_url
+def public_url(ctx: AppContext) -> str:
+    configured = ctx.settings().public_url
     if configured:
         return configured
-    return f"http://localhost:{runtime.parts.http_port or runtime.config.port}"
+    return f"http://localhost:{ctx.http_port() or ctx.settings().port}"
 
 
 def scope_of(query: ListingQuery) -> str:
@@ -61,12 +61,12 @@ def _title(query: ListingQuery) -> str:
 @blueprint.get(f"{PATH}.rss", defaults={"suffix": "rss"})
 @blueprint.get(f"{PATH}.json", defaults={"suffix": "json"})
 async def feed(suffix: str) -> Response:
-    runtime = current_app.extensions["vibed"]
-    query = parse_listing(request.args, cursor_key(runtime))
+    ctx = context()
+    query = parse_listing(request.args, ctx.keys.cursor)
     query = attrs.evolve(query, after=None,
                          limit=query.limit if request.args.get("limit") else MAX_LIMIT)
-    page = await list_releases(runtime.db, query)
-    base = public_url(runtime)
+    page = await list_releases(ctx.database, query)
+    base = public_url(ctx)
     entries = [entry_of(row, base) for row in page.rows]
     scope = scope_of(query)
     asked = "&".join(p for p in (scope, urlencode({"limit": query.limit}) if request.args.get("limit") else "") if p)

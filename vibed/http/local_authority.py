@@ -4,7 +4,8 @@ Without ``JWT_SECRET`` the control endpoints answer a direct loopback client (``
 A loopback peer is not enough on its own: a web page open in a browser on this machine is one
 too, and a browser sends what the page asks.  So loopback authority also needs:
 
-- a local ``Host`` (``localhost``, 127.0.0.0/8, ``[::1]``, or the configured ``VIBED_HOST``), so
+- a local ``Host`` (``localhost``, 127.0.0.0/8, ``[::1]``, or the name configured in ``VIBED_HOST``
+  or ``VIBED_PUBLIC_URL``; any port), so
   a page that reached us by DNS rebinding (its own name now resolving to 127.0.0.1) is refused;
 - no ``Origin`` other than the request's own (``http://<Host>``): browsers send ``Origin`` on
   every POST and DELETE and on cross-origin reads, so a page elsewhere (another port included)
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from vibed.edge.client_ip import parse_address
+from vibed.vocab.client_ip import parse_address
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 REFUSED_FETCH_SITES = frozenset({"cross-site", "same-site"})
@@ -42,24 +43,27 @@ def host_name(host: str) -> str:
     return name if colon and port.isdigit() else host
 
 
-def local_host(host: str | None, configured: str) -> bool:
-    """``host`` names this machine: localhost, a loopback address, or the configured bind host."""
+WILDCARDS = frozenset({"", "0.0.0.0", "::"})  # a bind address, never a name a request is sent to
+
+
+def local_host(host: str | None, configured: tuple[str, ...]) -> bool:
+    """``host`` names this machine: localhost, a loopback address, or a configured name of it."""
     if not host:
         return False
     name = host_name(host).rstrip(".")
-    if name == "localhost" or (configured and name == configured.strip("[]").lower()
-                               and configured not in ("0.0.0.0", "::")):
+    names = {c.strip("[]").lower().rstrip(".") for c in configured} - WILDCARDS
+    if name == "localhost" or name in names:
         return True
     ip = parse_address(name)
     return ip is not None and ip.is_loopback
 
 
-def loopback_problem(headers: Headers, configured_host: str) -> str | None:
+def loopback_problem(headers: Headers, configured: tuple[str, ...]) -> str | None:
     """Why a loopback request without a token may not act, or None.  ``headers`` are case-insensitive."""
     host = headers.get("Host")
-    if not local_host(host, configured_host):
+    if not local_host(host, configured):
         return (f"Host {str(host)[:100]!r} is not this machine: without JWT_SECRET control endpoints answer only "
-                "requests addressed to localhost, a loopback address or VIBED_HOST")
+                "requests addressed to localhost, a loopback address, VIBED_HOST or VIBED_PUBLIC_URL's host")
     origin = headers.get("Origin")
     if origin is not None and origin.rstrip("/").lower() != f"http://{host}".lower():
         return (f"Origin {origin[:100]!r} is another site: without JWT_SECRET control endpoints answer no web "

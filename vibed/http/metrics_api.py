@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from quart import Blueprint, Response, current_app, request
+from quart import Blueprint, Response, request
+from quart_trio import QuartTrio
 
-from vibed.health import WebhooksHealth
-from vibed.http.health import health_report
-from vibed.metrics import CONTENT_TYPE
+from vibed.delivery.replay import ReplayStatistics
+from vibed.health import HealthReport, WebhooksHealth
+from vibed.http.context import context
+from vibed.metrics import CONTENT_TYPE, Metrics
+from vibed.pipeline.writer import Writer
 from vibed.vocab.edge_keys import ROUTE
 from vibed.webhooks.sender import WebhookSender
-
-if TYPE_CHECKING:  # the daemon's module builds the app that imports this one
-    from vibed.daemon import Runtime
 
 blueprint = Blueprint("metrics", __name__)
 
 
-def register(app: Any) -> None:
+def register(app: QuartTrio) -> None:
     app.register_blueprint(blueprint)
 
     @app.after_request
@@ -30,27 +30,25 @@ def register(app: Any) -> None:
 
 @blueprint.get("/metrics")
 async def metrics() -> Response:
-    """State read from the same records as /api/health (``health_report``), counters from their hooks."""
-    runtime: Runtime = current_app.extensions["vibed"]
-    m = runtime.parts.metrics
-    assert m is not None
-    report = await health_report(runtime)
-    writer = runtime.parts.writer
+    return Response(await context().metrics(), status=200, content_type=CONTENT_TYPE)
+
+
+def scrape(metrics: Metrics, report: HealthReport, *, writer: Writer | None, sender: WebhookSender | None,
+           replay: ReplayStatistics | None) -> bytes:
+    """The Prometheus text: state read from the same records as /api/health, counters from their hooks."""
     pipeline = report.pipeline
     streams = report.delivery.streams if report.delivery is not None else None
-    m.state.update(
-        webhooks=_webhooks(runtime.parts.webhook_sender, report.webhooks),
+    metrics.state.update(
+        webhooks=_webhooks(sender, report.webhooks),
         tokens={} if pipeline is None else {name: b.tokens for name, b in pipeline.buckets.items()},
         releases_stored=0 if writer is None else writer.first_seen_total,
         events_published=0 if writer is None else writer.stored_events,
         clients=0 if streams is None else streams.sse + streams.websocket,
-        replay=runtime.parts.delivery.replayer.statistics() if runtime.parts.delivery is not None else None,
+        replay=replay,
         sources={} if pipeline is None else {name: s.available for name, s in pipeline.sources.items()},
         polling={} if pipeline is None else dict(pipeline.polling),
     )
-    response = Response(m.render(), status=200, content_type=CONTENT_TYPE)
-    response.headers["Cache-Control"] = "no-store"  # a reading of this moment: never reused
-    return response
+    return metrics.render()
 
 
 def _webhooks(sender: WebhookSender | None, queue: WebhooksHealth | None) -> dict[str, Any] | None:

@@ -14,10 +14,11 @@ import functools
 import hashlib
 import html
 from importlib import resources
-from typing import Any
 
-from quart import Blueprint, Response, current_app
+from quart import Blueprint, Response
+from quart_trio import QuartTrio
 
+from vibed.http.context import context
 from vibed.http.errors import ApiError
 from vibed.vocab.edge_keys import EDGE_CACHE
 
@@ -28,7 +29,7 @@ PAGE_CSP = ("default-src 'self'; img-src 'self' https: data:; connect-src 'self'
 IMMUTABLE = "max-age=31536000, immutable"  # a versioned URL's bytes never change
 
 
-def register(app: Any) -> None:
+def register(app: QuartTrio) -> None:
     app.register_blueprint(blueprint)
 
 
@@ -71,9 +72,9 @@ async def asset(name: str) -> Response:
 
 @blueprint.get("/")
 async def index() -> Response:
-    runtime = current_app.extensions["vibed"]
+    ctx = context()
     text = asset_bytes("index.html").decode("utf-8").replace(
-        "{{LANGUAGES}}", html.escape(",".join(runtime.config.languages)))
+        "{{LANGUAGES}}", html.escape(",".join(ctx.settings().languages)))
     for name in ASSETS:
         text = text.replace(f"/static/{name}", f"/static/{versioned(name)}")
     body = text.encode("utf-8")

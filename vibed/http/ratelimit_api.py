@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint, Response, current_app, jsonify
+from quart import Blueprint, Response, jsonify
+from quart_trio import QuartTrio
 
+from vibed.http.context import context
 from vibed.store.bucket import BucketState, all_buckets
 
 blueprint = Blueprint("ratelimit_api", __name__)
 
 
-def register(app: Any) -> None:
+def register(app: QuartTrio) -> None:
     app.register_blueprint(blueprint)
 
 
@@ -32,8 +34,7 @@ def bucket_json(state: BucketState) -> dict[str, Any]:
 
 @blueprint.get("/api/rate-limit")
 async def rate_limit() -> Response:
-    runtime = current_app.extensions["vibed"]
-    states = await all_buckets(runtime.db)
+    states = await all_buckets(context().database)
     response = jsonify({"services": {s.service: bucket_json(s) for s in states}})
     response.headers["Cache-Control"] = "no-store"
     return response

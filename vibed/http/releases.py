@@ -11,9 +11,11 @@ import hashlib
 import json
 from typing import Any
 
-from quart import Blueprint, Response, current_app, request
+from quart import Blueprint, Response, request
+from quart_trio import QuartTrio
 
-from vibed.http.cursor import MAX_ID, cursor_key, encode_cursor
+from vibed.http.context import context
+from vibed.http.cursor import MAX_ID, encode_cursor
 from vibed.http.errors import ApiError
 from vibed.http.listing_params import parse_listing
 from vibed.store.listing import get_release, list_releases
@@ -24,7 +26,7 @@ blueprint = Blueprint("releases", __name__)
 CACHE_CONTROL = "max-age=5"  # short: new releases arrive live, and SSE is the fresh path
 
 
-def register(app: Any) -> None:
+def register(app: QuartTrio) -> None:
     app.register_blueprint(blueprint)
 
 
@@ -42,10 +44,10 @@ def _json_response(body: bytes, status: int = 200) -> Response:
 
 @blueprint.get("/api/new-releases")
 async def list_new_releases() -> Response:
-    runtime = current_app.extensions["vibed"]
-    secret = cursor_key(runtime)
+    ctx = context()
+    secret = ctx.keys.cursor
     query = parse_listing(request.args, secret)
-    page = await list_releases(runtime.db, query)
+    page = await list_releases(ctx.database, query)
     next_cursor = None if page.next_key is None else encode_cursor(page.next_key, secret)
     body = _json_bytes({"data": [row_json(row) for row in page.rows], "next_cursor": next_cursor})
     response = _json_response(body)
@@ -63,9 +65,9 @@ def _release_id(text: str) -> int:
 
 @blueprint.get("/api/releases/<release_id>")
 async def one_release(release_id: str) -> Response:
-    runtime = current_app.extensions["vibed"]
+    ctx = context()
     rid = _release_id(release_id)
-    row = None if not 1 <= rid <= MAX_ID else await get_release(runtime.db, rid)
+    row = None if not 1 <= rid <= MAX_ID else await get_release(ctx.database, rid)
     if row is None:
         raise ApiError(404, "not_found", f"no release with id {rid}")
     body = row_json(row)

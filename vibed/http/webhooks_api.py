@@ -19,8 +19,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from quart import Blueprint, Response, current_app, jsonify, request
+from quart import Blueprint, Response, jsonify, request
+from quart_trio import QuartTrio
 
+from vibed.http.context import AppContext, context
 from vibed.http.control import authorize
 from vibed.http.errors import ApiError
 from vibed.http.webhook_bodies import bad, delivery_json, json_object, parse_subscription, subscription_json
@@ -34,7 +36,7 @@ STATES = ("pending", "delivered", "dead")
 MAX_ID = 2**63 - 1
 
 
-def register(app: Any) -> None:
+def register(app: QuartTrio) -> None:
     app.register_blueprint(blueprint)
 
 
@@ -44,10 +46,10 @@ def _id(text: str, what: str = "id") -> int:
     return int(text)
 
 
-def _runtime() -> tuple[Any, str]:
-    """The runtime, and the owner the caller is (see ``authorize``)."""
-    runtime = current_app.extensions["vibed"]
-    return runtime, authorize(runtime)
+def _context() -> tuple[AppContext, str]:
+    """The app's context, and the owner the caller is (see ``authorize``)."""
+    ctx = context()
+    return ctx, authorize(ctx)
 
 
 def _no_store(response: Response) -> Response:
@@ -57,10 +59,10 @@ def _no_store(response: Response) -> Response:
 
 @blueprint.post("/api/webhooks")
 async def subscribe() -> Response:
-    runtime, owner = _runtime()
-    values = parse_subscription(await json_object(), TargetRules.of(runtime.config))
+    ctx, owner = _context()
+    values = parse_subscription(await json_object(), TargetRules.of(ctx.settings()))
     secret = new_secret()
-    row = await store.create(runtime.db, secret=secret, owner=owner, **values)
+    row = await store.create(ctx.database, secret=secret, owner=owner, **values)
     response = jsonify({**subscription_json(row), "secret": secret})
     response.status_code = 201
     response.headers["Location"] = f"/api/webhooks/{row['id']}"
@@ -69,14 +71,14 @@ async def subscribe() -> Response:
 
 @blueprint.get("/api/webhooks")
 async def list_subscriptions() -> Response:
-    runtime, owner = _runtime()
-    rows = await store.list_all(runtime.db, owner)
+    ctx, owner = _context()
+    rows = await store.list_all(ctx.database, owner)
     return _no_store(jsonify({"data": [subscription_json(r) for r in rows]}))
 
 
-async def _existing(runtime: Any, owner: str, webhook_id: str) -> Mapping[str, Any]:
+async def _existing(ctx: AppContext, owner: str, webhook_id: str) -> Mapping[str, Any]:
     wid = _id(webhook_id)
-    row = await store.get(runtime.db, wid, owner)
+    row = await store.get(ctx.database, wid, owner)
     if row is None:
         raise ApiError(404, "not_found", f"no webhook with id {wid}")
     return row
@@ -84,23 +86,23 @@ async def _existing(runtime: Any, owner: str, webhook_id: str) -> Mapping[str, A
 
 @blueprint.get("/api/webhooks/<webhook_id>")
 async def one_subscription(webhook_id: str) -> Response:
-    runtime, owner = _runtime()
-    return _no_store(jsonify(subscription_json(await _existing(runtime, owner, webhook_id))))
+    ctx, owner = _context()
+    return _no_store(jsonify(subscription_json(await _existing(ctx, owner, webhook_id))))
 
 
 @blueprint.delete("/api/webhooks/<webhook_id>")
 async def unsubscribe(webhook_id: str) -> Response:
-    runtime, owner = _runtime()
+    ctx, owner = _context()
     wid = _id(webhook_id)
-    if not await store.delete(runtime.db, wid, owner):
+    if not await store.delete(ctx.database, wid, owner):
         raise ApiError(404, "not_found", f"no webhook with id {wid}")
     return _no_store(Response(b"", status=204))
 
 
 @blueprint.get("/api/webhooks/<webhook_id>/deliveries")
 async def list_deliveries(webhook_id: str) -> Response:
-    runtime, owner = _runtime()
-    row = await _existing(runtime, owner, webhook_id)
+    ctx, owner = _context()
+    row = await _existing(ctx, owner, webhook_id)
     state = request.args.get("state") or None
     if state is not None and state not in STATES:
         raise ApiError(400, "invalid_parameter", f"state: must be one of {', '.join(STATES)}")
@@ -109,14 +111,14 @@ async def list_deliveries(webhook_id: str) -> Response:
     limit_text = request.args.get("limit") or "50"
     if not limit_text.isascii() or not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
         raise ApiError(400, "invalid_parameter", "limit: must be a whole number from 1 to 100")
-    rows = await outbox.deliveries(runtime.db, row["id"], state=state, before=before, limit=int(limit_text))
+    rows = await outbox.deliveries(ctx.database, row["id"], state=state, before=before, limit=int(limit_text))
     return _no_store(jsonify({"data": [delivery_json(r) for r in rows]}))
 
 
 @blueprint.post("/api/webhooks/<webhook_id>/redeliver")
 async def redeliver(webhook_id: str) -> Response:
-    runtime, owner = _runtime()
-    wid = (await _existing(runtime, owner, webhook_id))["id"]  # another owner's: 404, nothing requeued
+    ctx, owner = _context()
+    wid = (await _existing(ctx, owner, webhook_id))["id"]  # another owner's: 404, nothing requeued
     body = await json_object()
     extra = sorted(set(body) - {"ids"})
     if extra:
@@ -126,11 +128,10 @@ async def redeliver(webhook_id: str) -> Response:
                             or not all(isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= MAX_ID
                                        for i in ids)):
         raise bad('ids: a list of 1 to 1000 delivery ids, e.g. {"ids": [12, 13]}; leave it out for every dead one')
-    requeued, found = await outbox.requeue(runtime.db, wid, ids)
+    requeued, found = await outbox.requeue(ctx.database, wid, ids)
     if not found:
         raise ApiError(404, "not_found", f"no webhook with id {wid}")
-    if runtime.parts.wake_webhooks is not None:
-        runtime.parts.wake_webhooks()
+    ctx.wake_webhooks()
     response = jsonify({"requeued": requeued, "resumed": True})
     response.status_code = 202
     return _no_store(response)

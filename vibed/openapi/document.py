@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint, Response, jsonify
+from quart_trio import QuartTrio
 
 import vibed
 from vibed.openapi.schemas import HEADERS, KINDS, LIMITED, RESPONSES, SCHEMAS, SOURCES, error
@@ -19,7 +20,7 @@ from vibed.vocab.languages import LANGUAGES
 blueprint = Blueprint("openapi", __name__)
 
 
-def register(app: Any) -> None:
+def register(app: QuartTrio) -> None:
     app.register_blueprint(blueprint)
 
 
@@ -59,12 +60,16 @@ _STREAM: dict[str, Any] = {
                   "503": error("too many open streams", **{"Retry-After": {"$ref": "#/components/headers/Retry-After"}})},
 }
 
-_CONTROL_AUTH = ("With JWT_SECRET set a Bearer JWT (HS256, `exp` and `aud` required) is needed; without it only "
-                 "direct loopback clients are answered.")
+_CONTROL_AUTH = ("With JWT_SECRET set a Bearer JWT (HS256, `exp`, `aud` and `sub` required) is needed; without "
+                 "it only direct loopback clients are answered, addressed to a local Host, from no other site's "
+                 "page (Origin, Sec-Fetch-Site). A subscription belongs to the token's `sub` (or to loopback): "
+                 "another owner gets 404. A body is JSON, sent as `Content-Type: application/json`.")
+_FORBIDDEN = error("JWT_SECRET is unset and the client is not on loopback, the Host is not local, or the request "
+                   "comes from another site's page", **LIMITED)
+_NOT_JSON = error("the body is not declared JSON (Content-Type: application/json)")
 _CONTROL_ERRORS: dict[str, Any] = {
     "400": _BAD, "401": error("missing, malformed, expired or wrongly signed token", **_WWW_AUTH, **LIMITED),
-    "403": error("JWT_SECRET is unset and the client is not on loopback", **LIMITED),
-    "413": error("the body is larger than 64 KiB"), "429": _LIMITED}
+    "403": _FORBIDDEN, "413": error("the body is larger than 64 KiB"), "415": _NOT_JSON, "429": _LIMITED}
 _WEBHOOK_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
 
 PATHS: dict[str, Any] = {
@@ -96,14 +101,14 @@ PATHS: dict[str, Any] = {
     "/api/new-releases/fetch": {"post": {
         "operationId": "requestFetch", "summary": "start a fetch round now (coalesced with a pending one)",
         "security": [{"bearerAuth": []}],
-        "description": "With JWT_SECRET set a Bearer JWT (HS256, `exp` required) is needed; without it only "
-                       "loopback clients are answered.",
+        "description": _CONTROL_AUTH + " Without a token a poke is paid for from a small budget (3 at once, "
+                                       "one more every 10 minutes): 429 `too_many_pokes` past it.",
         "requestBody": {"required": False, "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/FetchRequest"}}}},
         "responses": {"202": _json("FetchAccepted", "the round is queued", **LIMITED), "400": _BAD,
                       "401": error("missing, malformed, expired or wrongly signed token", **_WWW_AUTH, **LIMITED),
-                      "403": error("JWT_SECRET is unset and the client is not on loopback", **LIMITED),
-                      "413": error("the body is larger than 64 KiB"), "429": _LIMITED}}},
+                      "403": _FORBIDDEN, "413": error("the body is larger than 64 KiB"), "415": _NOT_JSON,
+                      "429": _LIMITED}}},
     "/api/webhooks": {
         "post": {"operationId": "subscribeWebhook", "summary": "subscribe a target to new releases",
                  "security": [{"bearerAuth": []}], "description": _CONTROL_AUTH,

@@ -27,7 +27,7 @@ from vibed.pipeline.scheduler import ROUND_TIMEOUT, RoundProgress, Scheduler, ne
 from vibed.store import bucket
 from vibed.store.postgres import Database, DatabaseUnavailable
 from vibed.vocab.clock import Clock, utc_iso
-from vibed.vocab.messages import FetchJob, Poke
+from vibed.vocab.messages import FetchJob, JobDone, Poke, ScopeKey
 
 log = get_logger("vibed.scheduler")
 REPLAN_S = 300.0  # scheduler seconds between two reads of the database while nothing is due
@@ -58,7 +58,7 @@ class AdaptiveScheduler(Scheduler):
     db: Database | None = None
     clock: Clock = attrs.field(factory=Clock)
     plans: dict[str, planner.Plan] = attrs.field(factory=dict)  # per bucket service
-    timings: dict[tuple[str, str], ScopeTiming] = attrs.field(factory=dict)
+    timings: dict[ScopeKey, ScopeTiming] = attrs.field(factory=dict)
     pages_per_poll: float = 1.0
     burst_share: float = 0.0  # of polls, those a burst pulled in (spent above the plan)
     polls: int = 0
@@ -118,14 +118,14 @@ class AdaptiveScheduler(Scheduler):
         assert self.db is not None
         now = self.now()
         scopes = self.plan(Poke(origin="plan"))
-        by_service: dict[str, list[tuple[str, str]]] = {}
+        by_service: dict[str, list[ScopeKey]] = {}
         for source, scope in scopes:
             by_service.setdefault(self.sources[source].service, []).append((source, scope))
         polled = await fetch_state.last_polls(self.db)
         since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=self.clock.wall_seconds(learning.WINDOW_S))
         floor = self.floor_s()
         cost = self.pages_per_poll / (1.0 - min(0.5, self.burst_share))
-        timings: dict[tuple[str, str], ScopeTiming] = {}
+        timings: dict[ScopeKey, ScopeTiming] = {}
         for service, keys in by_service.items():
             state = await bucket.peek(self.db, service)
             if state is None:
@@ -155,25 +155,28 @@ class AdaptiveScheduler(Scheduler):
                     old.first if old and old.first else self.next_fire(now))
         self.timings = timings
 
-    async def poll(self, keys: list[tuple[str, str]], jobs: trio.MemorySendChannel[FetchJob]) -> None:
+    async def poll(self, keys: list[ScopeKey], jobs: trio.MemorySendChannel[FetchJob]) -> None:
         """One job per due scope, each its own one-job round; wait for all of them."""
         now = self.now()
         slot = "poll:" + now.strftime("%Y-%m-%dT%H:%M")
-        progresses = []
-        for source, scope in keys:
-            timing = self.timings[(source, scope)]
-            timing.attempted = now
-            gap = max(planner.MIN_GAP_S, 0.5 * planner.after_poll(timing.interval_s, timing.last_new))
-            progress = RoundProgress(new_round_id(), "plan", remaining=1)
-            log.debug("poll_due", source=source, language=scope, interval_s=round(timing.interval_s),
-                      rate=round(timing.rate, 2))
-            await jobs.send(FetchJob(progress.id, slot, source, scope, self.config.page_cap, progress,
-                                     min_gap_s=self.clock.wall_seconds(gap)))
-            progresses.append(((source, scope), progress))
-        with trio.move_on_after(ROUND_TIMEOUT):
-            for _, progress in progresses:
-                await progress.done.wait()
-        for key, progress in progresses:
+        progresses: dict[str, tuple[ScopeKey, RoundProgress]] = {}
+        results_in, results = trio.open_memory_channel[JobDone](max(1, len(keys)))  # each answers once
+        async with results:
+            for source, scope in keys:
+                timing = self.timings[(source, scope)]
+                timing.attempted = now
+                gap = max(planner.MIN_GAP_S, 0.5 * planner.after_poll(timing.interval_s, timing.last_new))
+                progress = RoundProgress(new_round_id(), "plan", remaining=1)
+                log.debug("poll_due", source=source, language=scope, interval_s=round(timing.interval_s),
+                          rate=round(timing.rate, 2))
+                await jobs.send(FetchJob(progress.id, slot, source, scope, self.config.page_cap, results_in,
+                                         min_gap_s=self.clock.wall_seconds(gap)))
+                progresses[progress.id] = ((source, scope), progress)
+            with trio.move_on_after(ROUND_TIMEOUT):
+                for _ in progresses:
+                    done = await results.receive()
+                    progresses[done.round_id][1].add(done)
+        for key, progress in progresses.values():
             timing = self.timings[key]
             burst = timing.last_new >= planner.BURST_FROM
             if progress.requests:

@@ -21,6 +21,7 @@ log = get_logger("vibed.control")
 class Requested:
     round_id: str
     coalesced: bool  # True: joined a round already queued
+    dropped: str | None = None  # why no round will run (the asker is told 503), else None
 
 
 def _union(a: tuple[str, ...] | None, b: tuple[str, ...] | None) -> tuple[str, ...] | None:
@@ -46,10 +47,16 @@ class Control:
         try:
             self.pokes.send_nowait(poke)
         except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
-            log.warning("fetch_poke_dropped", origin=origin, reason="scheduler is not taking pokes")
-            return Requested(poke.round_id or "", True)
+            reason = "the scheduler is not taking rounds (this process is stopping)"
+            log.warning("fetch_poke_dropped", origin=origin, reason=reason)
+            return Requested(poke.round_id or "", False, dropped=reason)
         self.pending = poke
         return Requested(poke.round_id or "", False)
+
+    async def ask_round(self, origin: str, languages: tuple[str, ...] | None = None,
+                        sources: tuple[str, ...] | None = None) -> Requested:
+        """``request_round`` as the HTTP endpoint asks it (a serve process's control must wait)."""
+        return self.request_round(origin, languages, sources)
 
     def take(self, poke: Poke) -> Poke:
         """Called by the scheduler when it receives ``poke``: the (possibly widened) request."""

@@ -15,6 +15,7 @@ import attrs
 import trio
 
 from vibed.store.postgres import Database, DatabaseUnavailable
+from vibed.vocab.messages import ScopeKey, scope_label
 
 # a (source, scope) run for one scheduled slot is claimed once: the row lock orders claimers,
 # and only the first sees last_slot differ.  Poke rounds use a unique slot and always claim.
@@ -64,7 +65,7 @@ async def claim_poll(db: Database, source: str, scope: str, slot: str, gap_s: fl
     return None if row is None else Claim(float(row["backoff_s"]), int(row["resume_pages"]))
 
 
-async def last_polls(db: Database) -> dict[tuple[str, str], dt.datetime]:
+async def last_polls(db: Database) -> dict[ScopeKey, dt.datetime]:
     """When each (source, scope) was last polled, by any daemon."""
     rows = await db.fetch("SELECT source, scope, last_poll FROM fetch_state WHERE last_poll IS NOT NULL")
     return {(r["source"], r["scope"]): r["last_poll"] for r in rows}
@@ -114,7 +115,7 @@ async def hold_run_lock(db: Database, source: str, scope: str) -> AsyncIterator[
     It keeps runs from overlapping across daemons even for poke rounds; it dies with the
     connection, so a SIGKILLed daemon never leaves it behind.
     """
-    key = f"vibed:{source}:{scope}"
+    key = "vibed:" + scope_label((source, scope))
     conn = await db.acquire()
     try:
         held = bool(await db.run(conn.fetchval, "SELECT pg_try_advisory_lock(hashtext($1))", key,

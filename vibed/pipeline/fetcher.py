@@ -1,24 +1,22 @@
-"""A fetcher: takes FetchJobs, spends tokens, calls a Source page by page, hands pages to the writer.
+"""A fetcher: takes FetchJobs, performs the steps of each run's paging policy, hands pages to the writer.
 
-In: ``FetchJob``.  Out: ``WriteRequest`` (and it waits for the ``WriteResult``).  Ends when
-the job channel ends or the writer is gone.  Several fetchers share one job channel.
+In: ``FetchJob``.  Out: ``WriteRequest`` (and it waits for the ``WriteResult``), then one ``JobDone``
+on the job's ``results`` channel, even when the job crashed.  Ends when the job channel ends or the
+writer is gone.  Several fetchers share one job channel.
 
 A (source, scope) run: claim it (advisory lock + the round's slot, so two daemons never fetch
 the same thing for the same round; an adaptive poll is claimed unless polled within its gap),
-then for page 1..cap: take a token (none → log ``fetch_rate_limited`` and stop — upstream is
-never called without one), fetch, and stop at a page that reaches what the database already
-has (nothing new, or ``BOUNDARY_KNOWN`` known items: the page after it holds only older ones,
-so page 2 is not paid for when page 1 already shows known items), at ``last_page``, or at the cap.
-The pages of the run are then written in one request, so event ids run oldest → newest.
-A run cut short (failure, empty bucket, cap) after new releases leaves ``resume_pages`` for
-the next run, which pages at least that far, so older new releases are never skipped.
+mark it "resume to the furthest page" (``FetchRun.pessimistic``), then do what its ``FetchRun``
+(vibed/pipeline/fetch_run.py: the paging, boundary, resume, cap and suspect-empty rules, no I/O)
+asks, step by step: take a token (none → ``fetch_rate_limited``; upstream is never called without
+one), fetch page n, look its releases up, ask the scope's health about an empty page 1, write the
+run's pages in one request.  When it is done: the real resume mark, then the failure or the success.
 Failures back off per (source, scope) with capped, jittered exponential delays that honour
 Retry-After (itself capped); success resets them.
 
-A run marks itself "resume to the cap" before it pages and sets the real value when it ends,
-so a run cut short by a database outage (nothing can be written then) is caught up by the next
-one.  A database failure ends the job with a ``fetch_error`` line, never the fetcher; so does
-any failure while recording a failure.
+A run cut short by a database outage (nothing can be written then) keeps its pessimistic mark,
+so the next one catches up.  A database failure ends the job with a ``fetch_error`` line, never
+the fetcher; so does any failure while recording a failure.
 """
 
 from __future__ import annotations
@@ -26,7 +24,6 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Mapping
-from typing import Any
 
 import asyncpg
 import attrs
@@ -34,16 +31,17 @@ import trio
 
 from vibed.logs import get_logger
 from vibed.pipeline import fetch_state
+from vibed.pipeline.fetch_run import AskSuspect, Done, FetchPage, FetchRun, LookUp, TakeToken, Write
 from vibed.pipeline.health import ScopeHealth
 from vibed.store import bucket, releases
 from vibed.store.postgres import Database, DatabaseUnavailable
 from vibed.vocab.backoff import Backoff
-from vibed.vocab.messages import Failure, FailureKind, FetchJob, Page, Release, WriteRequest, WriteResult
+from vibed.vocab.messages import Failure, FailureKind, FetchJob, JobDone, Page, WriteRequest, WriteResult
+from vibed.vocab.source import Source
 
 log = get_logger("vibed.fetcher")
 WRITE_TIMEOUT = 60.0  # a writer that never answers: the page is fetched again next round
 TOKEN_WAIT_MAX = 5.0  # wait this long for the next token; longer waits go to the next round
-BOUNDARY_KNOWN = 3  # known items on a page that mark the boundary of what is stored: stop paging
 
 
 @attrs.frozen
@@ -65,7 +63,7 @@ class BackoffPolicy:
 class Fetcher:
     name: str
     db: Database
-    sources: Mapping[str, Any]
+    sources: Mapping[str, Source]
     health: ScopeHealth
     policy: BackoffPolicy = attrs.field(factory=BackoffPolicy)
     rng: random.Random = attrs.field(factory=random.Random)
@@ -75,107 +73,95 @@ class Fetcher:
         async with jobs, pages:
             task_status.started()
             async for job in jobs:
+                done = JobDone(job.round_id, job.source, job.scope)
                 try:
-                    await self.run_job(job, pages)
+                    done = await self.run_job(job, pages)
                 except trio.BrokenResourceError:
                     return
-                except (DatabaseUnavailable, asyncpg.PostgresError) as exc:
-                    # the database went away mid-run: the run's "resume" mark makes the next one catch up
-                    log.warning("fetch_error", source=job.source, language=job.scope, kind="database",
-                                detail=str(exc)[:200], retry_in=None)
-                    if job.progress is not None:
-                        job.progress.errors += 1
                 finally:
-                    if job.progress is not None:
-                        job.progress.job_done()  # even on a crash, so the round can end
+                    report(job, done)  # even on a crash, so the round can end
 
-    async def run_job(self, job: FetchJob, pages: trio.MemorySendChannel[WriteRequest]) -> None:
+    async def run_job(self, job: FetchJob, pages: trio.MemorySendChannel[WriteRequest]) -> JobDone:
+        """Claim the (source, scope), perform the steps its ``FetchRun`` asks for, record how it ended."""
+        nothing = JobDone(job.round_id, job.source, job.scope)
         source = self.sources.get(job.source)
         if source is None or not source.available:
-            return
-        async with fetch_state.hold_run_lock(self.db, job.source, job.scope) as held:
-            if not held:
-                log.info("fetch_skipped", source=job.source, language=job.scope, reason="claimed_elsewhere")
-                return
-            if job.min_gap_s > 0:
-                claimed = await fetch_state.claim_poll(self.db, job.source, job.scope, job.slot, job.min_gap_s)
-            else:
-                claimed = await fetch_state.claim(self.db, job.source, job.scope, job.slot)
-            if claimed is None:
-                log.info("fetch_skipped", source=job.source, language=job.scope,
-                         reason="polled_recently" if job.min_gap_s > 0 else "fetched_this_round")
-                return
-            if claimed.backoff_s > 0:
-                log.info("fetch_skipped", source=job.source, language=job.scope, reason="backing_off",
-                         retry_in=round(claimed.backoff_s, 1))
-                return
-            log.info("fetch_started", source=job.source, language=job.scope, round_id=job.round_id,
-                     slot=job.slot)
-            pessimistic = max(job.max_pages, claimed.resume_pages)
-            await fetch_state.set_resume(self.db, job.source, job.scope, pessimistic)
-            # The run's pages are written together, once paging has stopped: written page by page,
-            # page 1 (the newest) would take lower event ids than page 2, and a run cut short by a
-            # crash would leave its older part behind the "nothing new" stop for good.
-            collected: list[Release] = []
-            seen: set[tuple[str, str]] = set()
-            failure: Failure | None = None
-            complete = False
-            number = reached = 0
-            # catching up after a cut-short run may take one page past the cap
-            for number in range(1, max(job.max_pages, claimed.resume_pages) + 1):
-                if not await self._take_token(job, source.service, number):
-                    break
-                if job.progress is not None:
-                    job.progress.requests += 1
-                log.debug("fetch_page_requested", source=job.source, language=job.scope, page=number)
-                result = await self._fetch(source, job, number)
-                if isinstance(result, Failure):
-                    failure = result
-                    break
-                keys = [(r.source, r.external_id) for r in result.releases]
-                unseen = [key for key in dict.fromkeys(keys) if key not in seen]
-                stored = await releases.known(self.db, unseen)
-                first_seen = sum(1 for key in unseen if key not in stored)
-                seen.update(unseen)
-                collected.extend(result.releases)
-                reached = number
-                self._succeeded(job, result, first_seen)
-                if number == 1 and result.received == 0 and self.health.suspect(job.source, job.scope):
-                    # since mid-2026 a blocked network gets empty pages, not errors: back off, say so
-                    streak = self.health.records[(job.source, job.scope)].empty_streak
-                    log.warning("fetch_suspect_empty", source=job.source, language=job.scope, empty_runs=streak)
-                    failure = Failure(job.source, job.scope, 1, FailureKind.BLOCKED,
-                                      f"page 1 came back empty {streak} runs in a row (blocked silently?)")
-                    break
-                # the page reaches what is known: what follows is older still (shuffling stays within a
-                # page).  A stray known item or two may be an old release moved up, so it takes a few.
-                known = len(unseen) - first_seen
-                boundary = first_seen == 0 or known >= BOUNDARY_KNOWN
-                # past a page an earlier, cut-short run stored, the boundary no longer means "done"
-                if result.last_page or (boundary and number >= claimed.resume_pages):
-                    complete = True
-                    break
-            if collected:
-                whole = Page(job.source, job.scope, number, tuple(collected), last_page=complete)
-                written = await self._write(whole, pages)
-                if written.error is not None:
-                    await self._failed(job, Failure(job.source, job.scope, number, FailureKind.UPSTREAM_ERROR,
-                                                    f"not stored: {written.error}"), kind="store")
-                    return
-                if job.progress is not None:
-                    job.progress.first_seen += written.first_seen
-                    job.progress.events += written.events
-            # cut short after storing new releases: older ones may sit on the next page, which a later
-            # "nothing new" page 1 would never reach; the next run must page at least that far
-            resume = 0 if complete else (reached + 1 if collected else claimed.resume_pages)
-            if resume != pessimistic:
-                await fetch_state.set_resume(self.db, job.source, job.scope, resume)
-            if failure is not None:
-                await self._failed(job, failure)
-            elif complete:
-                await fetch_state.record_success(self.db, job.source, job.scope)
+            return nothing
+        run: FetchRun | None = None
+        try:
+            async with fetch_state.hold_run_lock(self.db, job.source, job.scope) as held:
+                if not held:
+                    log.info("fetch_skipped", source=job.source, language=job.scope, reason="claimed_elsewhere")
+                    return nothing
+                run = await self._claim(job)
+                if run is None:
+                    return nothing
+                await fetch_state.set_resume(self.db, job.source, job.scope, run.pessimistic)
+                done = await self._perform(job, source, run, pages)
+                await self._ended(job, run, done)
+        except (DatabaseUnavailable, asyncpg.PostgresError) as exc:
+            # the database went away mid-run: the run's "resume" mark makes the next one catch up
+            log.warning("fetch_error", source=job.source, language=job.scope, kind="database",
+                        detail=str(exc)[:200], retry_in=None)
+            step = None if run is None else run.next_step()
+            if isinstance(step, Done):
+                return JobDone(job.round_id, job.source, job.scope, step.requests, step.first_seen, step.events, 1)
+            return attrs.evolve(nothing, requests=0 if run is None else run.requests, errors=1)
+        return JobDone(job.round_id, job.source, job.scope, done.requests, done.first_seen, done.events,
+                       int(done.failure is not None))
 
-    async def _fetch(self, source: Any, job: FetchJob, number: int) -> Page | Failure:
+    async def _claim(self, job: FetchJob) -> FetchRun | None:
+        """This round's (or poll's) claim on the scope, as the run it allows; None: skipped, and why."""
+        if job.min_gap_s > 0:
+            claimed = await fetch_state.claim_poll(self.db, job.source, job.scope, job.slot, job.min_gap_s)
+        else:
+            claimed = await fetch_state.claim(self.db, job.source, job.scope, job.slot)
+        if claimed is None:
+            log.info("fetch_skipped", source=job.source, language=job.scope,
+                     reason="polled_recently" if job.min_gap_s > 0 else "fetched_this_round")
+            return None
+        if claimed.backoff_s > 0:
+            log.info("fetch_skipped", source=job.source, language=job.scope, reason="backing_off",
+                     retry_in=round(claimed.backoff_s, 1))
+            return None
+        log.info("fetch_started", source=job.source, language=job.scope, round_id=job.round_id, slot=job.slot)
+        return FetchRun(job.source, job.scope, job.max_pages, claimed.resume_pages)
+
+    async def _perform(self, job: FetchJob, source: Source, run: FetchRun,
+                       pages: trio.MemorySendChannel[WriteRequest]) -> Done:
+        """The I/O of each step the run asks for, its answer handed back, until it is done."""
+        while True:
+            match run.next_step():
+                case TakeToken(page=number):
+                    run.token(await self._take_token(job, source.service, number))
+                case FetchPage(page=number):
+                    log.debug("fetch_page_requested", source=job.source, language=job.scope, page=number)
+                    run.fetched(await self._fetch(source, job, number))
+                case LookUp(page=page, keys=keys):
+                    self._succeeded(job, page, run.looked_up(await releases.known(self.db, list(keys))))
+                case AskSuspect():
+                    streak = self.health.records[(job.source, job.scope)].empty_streak
+                    suspect = self.health.suspect(job.source, job.scope)
+                    if suspect:  # since mid-2026 a blocked network gets empty pages, not errors: say so
+                        log.warning("fetch_suspect_empty", source=job.source, language=job.scope, empty_runs=streak)
+                    run.suspected(streak if suspect else None)
+                case Write(page=whole):
+                    run.written(await self._write(whole, pages))
+                case Done() as done:
+                    return done
+
+    async def _ended(self, job: FetchJob, run: FetchRun, done: Done) -> None:
+        if done.kind == "store" and done.failure is not None:
+            await self._failed(job, done.failure, kind="store")  # the pessimistic mark stays
+            return
+        if done.resume is not None and done.resume != run.pessimistic:
+            await fetch_state.set_resume(self.db, job.source, job.scope, done.resume)
+        if done.failure is not None:
+            await self._failed(job, done.failure)
+        elif done.complete:
+            await fetch_state.record_success(self.db, job.source, job.scope)
+
+    async def _fetch(self, source: Source, job: FetchJob, number: int) -> Page | Failure:
         """The source's page; an answer its parser chokes on is an upstream failure, not a crash."""
         try:
             result: Page | Failure = await source.fetch_page(job.scope, number)
@@ -228,8 +214,6 @@ class Fetcher:
         log.warning("fetch_error", source=job.source, language=job.scope, page=failure.page,
                     kind=kind or failure.kind.value, status=failure.status, detail=failure.detail,
                     retry_in=round(delay, 1))
-        if job.progress is not None:
-            job.progress.errors += 1
         self.health.failed(job.source, job.scope, failure, delay)
         try:
             await fetch_state.record_failure(self.db, job.source, job.scope,
@@ -238,3 +222,13 @@ class Fetcher:
             # the back-off is still kept in memory (health); never crash while handling a failure
             log.warning("fetch_failure_not_recorded", source=job.source, language=job.scope,
                         error=str(exc)[:200])
+
+
+def report(job: FetchJob, done: JobDone) -> None:
+    """Send a job's result forward to whoever planned it (a round that timed out no longer listens)."""
+    if job.results is None:
+        return
+    try:
+        job.results.send_nowait(done)
+    except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
+        pass

@@ -14,7 +14,7 @@ import attrs
 
 from vibed.health import ScopeReport, ScopeState, without_addresses
 from vibed.vocab.clock import utc_iso
-from vibed.vocab.messages import Failure, FailureKind, Page
+from vibed.vocab.messages import Failure, FailureKind, Page, ScopeKey
 
 SUSPECT_AFTER = 3  # empty first pages in a row
 
@@ -34,7 +34,7 @@ class ScopeRecord:
 
 @attrs.define(eq=False)
 class ScopeHealth:
-    records: dict[tuple[str, str], ScopeRecord] = attrs.field(factory=dict)
+    records: dict[ScopeKey, ScopeRecord] = attrs.field(factory=dict)
 
     def _get(self, source: str, scope: str) -> ScopeRecord:
         return self.records.setdefault((source, scope), ScopeRecord())

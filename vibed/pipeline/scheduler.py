@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
 
 import attrs
 import trio
@@ -22,7 +21,8 @@ from croniter import croniter
 from vibed.config import Config
 from vibed.logs import get_logger
 from vibed.vocab.clock import utc_iso
-from vibed.vocab.messages import FetchJob, Poke
+from vibed.vocab.messages import FetchJob, JobDone, Poke, ScopeKey, scope_label
+from vibed.vocab.source import Source
 
 log = get_logger("vibed.scheduler")
 ROUND_TIMEOUT = 15 * 60  # a round whose jobs never finish must not stop the schedule forever
@@ -38,28 +38,37 @@ def new_round_id() -> str:
 
 @attrs.define(eq=False)
 class RoundProgress:
-    """Shared by the scheduler and the fetchers of one round."""
+    """One round as its scheduler sees it: the fetchers' ``JobDone`` results added up as they come.
+
+    Only the scheduler that planned the round holds it; fetchers send results forward, they change
+    nothing of it."""
 
     id: str
     origin: str
     remaining: int
     started: float = attrs.field(factory=trio.current_time)
-    done: trio.Event = attrs.field(factory=trio.Event)
     requests: int = 0
     first_seen: int = 0
     events: int = 0
     errors: int = 0
 
-    def job_done(self) -> None:
+    def add(self, done: JobDone) -> None:
         self.remaining -= 1
-        if self.remaining <= 0:
-            self.done.set()
+        self.requests += done.requests
+        self.first_seen += done.first_seen
+        self.events += done.events
+        self.errors += done.errors
+
+    async def collect(self, results: trio.MemoryReceiveChannel[JobDone]) -> None:
+        """Add results until every job of the round has answered."""
+        while self.remaining > 0:
+            self.add(await results.receive())
 
 
 @attrs.define(eq=False)
 class Scheduler:
     config: Config  # languages, schedule, page_cap; replaced on reload
-    sources: Mapping[str, Any]  # name -> Source
+    sources: Mapping[str, Source]
     now: Callable[[], dt.datetime] = utc_now
     speed: float = 1.0  # scheduler seconds per wall second (a trace clock, VIBED_TRACE_CLOCK); 1 = the wall
     rounds: int = 0
@@ -113,9 +122,9 @@ class Scheduler:
                 if cron or now >= fire:  # a poke round that ended before the cron time keeps it
                     fire = self.next_fire(max(now, fire))
 
-    def plan(self, poke: Poke) -> list[tuple[str, str]]:
+    def plan(self, poke: Poke) -> list[ScopeKey]:
         languages = [lang for lang in self.config.languages if poke.languages is None or lang in poke.languages]
-        plan: list[tuple[str, str]] = []
+        plan: list[ScopeKey] = []
         for name, source in self.sources.items():
             if poke.sources is not None and name not in poke.sources:
                 continue
@@ -131,13 +140,14 @@ class Scheduler:
         progress = RoundProgress(round_id, poke.origin, remaining=len(plan))
         self.rounds += 1
         log.info("round_started", round_id=round_id, origin=poke.origin, jobs=len(plan))
-        log.debug("round_planned", round_id=round_id, slot=slot, jobs=",".join(f"{s}:{c}" for s, c in plan))
-        if not plan:
-            progress.done.set()
-        for source, scope in plan:
-            await jobs.send(FetchJob(round_id, slot, source, scope, self.config.page_cap, progress))
-        with trio.move_on_after(ROUND_TIMEOUT) as timeout:
-            await progress.done.wait()
+        log.debug("round_planned", round_id=round_id, slot=slot, jobs=",".join(map(scope_label, plan)))
+        # each job answers once, without waiting: room for all of them
+        results_in, results = trio.open_memory_channel[JobDone](max(1, len(plan)))
+        async with results:
+            for source, scope in plan:
+                await jobs.send(FetchJob(round_id, slot, source, scope, self.config.page_cap, results_in))
+            with trio.move_on_after(ROUND_TIMEOUT) as timeout:
+                await progress.collect(results)
         if timeout.cancelled_caught:
             log.error("round_timed_out", round_id=round_id, unfinished=progress.remaining)
         log.info("fetch_completed", round_id=round_id, origin=poke.origin, requests=progress.requests,

@@ -21,7 +21,7 @@ import trio
 from vibed.logs import get_logger
 from vibed.store.postgres import Database, DatabaseUnavailable
 from vibed.store.releases import BatchResult, write_batch
-from vibed.vocab.messages import Release, StoredEvent, WriteRequest, WriteResult
+from vibed.vocab.messages import Release, ReleaseKey, StoredEvent, WriteRequest, WriteResult
 
 log = get_logger("vibed.writer")
 
@@ -86,7 +86,7 @@ class Writer:
 
     async def _one_by_one(self, releases: list[Release]) -> BatchResult:
         """Each release in its own transaction; the ones the database refuses are skipped."""
-        first_seen: dict[tuple[str, str], bool] = {}
+        first_seen: dict[ReleaseKey, bool] = {}
         events: list[StoredEvent] = []
         for release in releases:
             try:

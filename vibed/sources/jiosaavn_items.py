@@ -9,10 +9,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from vibed.sources.bounds import bounded
 from vibed.sources.firewall import clean_raw, clean_text, plausible_date, plausible_year, safe_url
-from vibed.vocab.messages import Artist, Release
+from vibed.vocab.messages import KINDS, Artist, Release
 
-KINDS = frozenset({"album", "song"})  # playlists and anything new are skipped
 _SMALL_SIZE = re.compile(r"-(?:150x150|50x50)(\.[A-Za-z0-9]+)$")
 
 
@@ -101,7 +101,7 @@ def release(item: Mapping[str, Any], *, language_code: str, language_name: str) 
     more = item.get("more_info")
     more = more if isinstance(more, Mapping) else {}
     released = date(more.get("release_date"))
-    return Release(
+    return bounded(Release(
         source="jiosaavn",
         external_id=external_id,
         kind=kind,
@@ -116,4 +116,4 @@ def release(item: Mapping[str, Any], *, language_code: str, language_name: str) 
         play_count=number(item.get("play_count")),
         explicit=flag(item.get("explicit_content")),
         raw=clean_raw(item),
-    )
+    ))

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from vibed.sources.bounds import bounded
 from vibed.sources.firewall import clean_raw, clean_text, plausible_date, plausible_year, safe_url
 from vibed.vocab.messages import Artist, Release
 
@@ -19,7 +20,7 @@ def release(item: Any) -> Release | None:
         return None
     released, year, period = release_date(_str(item.get("release_date")), _str(item.get("release_date_precision")))
     urls = item.get("external_urls")
-    return Release(
+    return bounded(Release(
         source="spotify",
         external_id=_str(item["id"]),
         kind="album",
@@ -32,7 +33,7 @@ def release(item: Any) -> Release | None:
         image=largest_image(item.get("images")),
         url=safe_url(_str(urls.get("spotify"))) if isinstance(urls, Mapping) else None,
         raw=clean_raw(item),
-    )
+    ))
 
 
 def release_date(value: str, precision: str) -> tuple[dt.date | None, int | None, str | None]:

@@ -24,7 +24,7 @@ import attrs
 
 from vibed.store.postgres import Database
 from vibed.vocab.clock import utc_iso
-from vibed.vocab.messages import Release, StoredEvent
+from vibed.vocab.messages import Release, ReleaseKey, StoredEvent
 
 # one webhook_outbox row per event and matching subscription (the rest of the outbox is vibed.webhooks.outbox);
 # the list API's filters, applied to the event's payload (release_json)
@@ -68,7 +68,7 @@ SELECT r.source, r.external_id
 """
 
 
-async def known(db: Database, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+async def known(db: Database, keys: Sequence[ReleaseKey]) -> set[ReleaseKey]:
     """The (source, external_id) keys among ``keys`` that are already stored."""
     if not keys:
         return set()
@@ -78,7 +78,7 @@ async def known(db: Database, keys: Sequence[tuple[str, str]]) -> set[tuple[str,
 
 @attrs.frozen
 class BatchResult:
-    first_seen: Mapping[tuple[str, str], bool]  # (source, external_id) -> first seen now?
+    first_seen: Mapping[ReleaseKey, bool]  # first seen now?
     events: tuple[StoredEvent, ...]
 
 
@@ -152,7 +152,7 @@ def is_new(release: Release, today: dt.date, window_days: int) -> bool:
 
 def dedup(releases: Sequence[Release]) -> list[Release]:
     """One row per (source, external_id); a later page's copy wins (same statement can't touch a row twice)."""
-    seen: dict[tuple[str, str], Release] = {}
+    seen: dict[ReleaseKey, Release] = {}
     for r in releases:
         seen[(r.source, r.external_id)] = r
     return list(seen.values())

@@ -14,6 +14,18 @@ from collections.abc import Mapping
 from typing import Any
 
 import attrs
+import trio
+
+SOURCES = ("jiosaavn", "spotify")  # the catalogues vibed watches
+KINDS = ("album", "song")  # what it keeps of them (playlists and anything new are skipped)
+
+ScopeKey = tuple[str, str]  # (source, scope): one watched catalogue, e.g. ("jiosaavn", "ml"); per-scope state's key
+ReleaseKey = tuple[str, str]  # (source, external_id): one release, the same across runs and instances
+
+
+def scope_label(key: ScopeKey) -> str:
+    """A scope key as text (logs, advisory-lock names): ``"jiosaavn:ml"``."""
+    return f"{key[0]}:{key[1]}"
 
 
 @attrs.frozen
@@ -100,8 +112,21 @@ class FetchJob:
     source: str
     scope: str
     max_pages: int
-    progress: Any = attrs.field(default=None, eq=False, repr=False)  # the scheduler's RoundProgress
+    results: trio.MemorySendChannel[JobDone] | None = attrs.field(default=None, eq=False, repr=False)
     min_gap_s: float = 0.0  # > 0: an adaptive poll, claimed unless polled this recently (wall seconds)
+
+
+@attrs.frozen
+class JobDone:
+    """What a fetcher's job came to, sent forward on the job's ``results`` channel (never blocking)."""
+
+    round_id: str
+    source: str
+    scope: str
+    requests: int = 0  # pages asked of upstream
+    first_seen: int = 0  # releases the database did not have
+    events: int = 0
+    errors: int = 0
 
 
 @attrs.frozen

@@ -1,11 +1,15 @@
-"""Webhooks: signed deliveries of new releases to subscribed targets.
+"""Webhooks: signed deliveries of new releases to subscribed targets, all in this room.
 
-    signing.py   Standard Webhooks signatures (webhook-id, webhook-timestamp, webhook-signature)
-    formats.py   a release as the generic JSON body, or Discord's or Slack's message
-    targets.py   SSRF rules: which URLs and resolved addresses may be sent to
-    send.py      one attempt: vetted connection, signed POST, no redirects → an ``Attempt``
-    backoff.py   when the next attempt is due, or dead-letter
+    subscriptions.py  the webhooks table: create, list, pause, delete (SQL)
+    outbox.py         one row per (event, subscription) until delivered or dead (SQL); the rows are
+                      made by the events write itself (vibed/store/releases.py), in its transaction
+    sender.py         the actor: works each target's head of line, one attempt at a time
+    send.py           one attempt: vetted connection, signed POST, no redirects → an ``Attempt``
+    signing.py        Standard Webhooks signatures (webhook-id, webhook-timestamp, webhook-signature)
+    formats.py        a release as the generic JSON body, or Discord's or Slack's message
+    targets.py        SSRF rules: which URLs and resolved addresses may be sent to
+    backoff.py        when the next attempt is due, or dead-letter
 
-The outbox lives in ``vibed.webhooks.outbox``; the actor that drains it in
-``vibed.webhooks.sender``; the API in ``vibed.http.webhooks_api``.
+The HTTP routes (``/api/webhooks``) stay with the app (vibed/http/webhooks_api.py, webhook_bodies.py):
+they use its error shape, its authorisation and its listing parameters.
 """

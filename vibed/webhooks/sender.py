@@ -23,6 +23,7 @@ import trio
 
 from vibed.config import Config
 from vibed.logs import get_logger
+from vibed.logs.outage import Outage
 from vibed.store.postgres import Database, DatabaseUnavailable
 from vibed.vocab.messages import WebhookDelivery
 from vibed.webhooks import outbox as outbox
@@ -66,6 +67,8 @@ class WebhookSender:
     failures: int = 0
     dead_lettered: int = 0
     _active: set[int] = attrs.field(factory=set)
+    # the outbox out of reach: one line a minute however many loops and targets find it so, one at the end
+    _outage: Outage = attrs.field(factory=lambda: Outage(log, "webhook_outbox_unavailable"))
     _limiter: trio.CapacityLimiter | None = None
 
     async def run(self, inbox: trio.MemoryReceiveChannel[None], *,
@@ -92,8 +95,9 @@ class WebhookSender:
         try:
             due = await outbox.due_targets(self.db)
         except DatabaseUnavailable as exc:
-            log.warning("webhook_outbox_unavailable", error=str(exc)[:200])
+            self._outage.failed(error=str(exc)[:200])
             return
+        self._outage.succeeded()
         for webhook_id in due:
             if webhook_id not in self._active:
                 self._active.add(webhook_id)
@@ -103,7 +107,7 @@ class WebhookSender:
         try:
             gone = await outbox.prune(self.db, self.settings.keep_delivered)
         except DatabaseUnavailable as exc:
-            log.warning("webhook_outbox_unavailable", error=str(exc)[:200])
+            self._outage.failed(error=str(exc)[:200])
             return
         if gone:
             log.info("webhook_log_pruned", deliveries=gone)
@@ -126,7 +130,7 @@ class WebhookSender:
                     return
                 await trio.sleep(max(0.0, gap - (trio.current_time() - started)))
         except DatabaseUnavailable as exc:
-            log.warning("webhook_outbox_unavailable", webhook=webhook_id, error=str(exc)[:200])
+            self._outage.failed(webhook=webhook_id, error=str(exc)[:200])
         finally:
             self._active.discard(webhook_id)
 

@@ -77,7 +77,8 @@ function prepend(release) {
 async function loadList() {
   const params = query();
   params.set("limit", String(LIMIT));
-  const response = await fetch(`/api/new-releases?${params}`, { headers: { Accept: "application/json" } });
+  // no-cache: revalidate (a 304 when unchanged), never a list older than the stream that follows it
+  const response = await fetch(`/api/new-releases?${params}`, { cache: "no-cache", headers: { Accept: "application/json" } });
   if (!response.ok) throw new Error(`list answered ${response.status}`);
   const body = await response.json();
   grid.replaceChildren(...body.data.map((r) => card(r, false)));
@@ -104,10 +105,13 @@ function connect() {
   });
   source.onerror = () => {
     if (source.readyState === EventSource.CLOSED) {
-      // the browser gave up (e.g. a 503): reconnect ourselves, with back-off
+      // the browser gave up (a non-200, e.g. a proxy's error page): reconnect ourselves, with back-off.
+      // A new EventSource starts without the old one's resume point: from the last event we showed, or,
+      // having shown none, after reloading the list, so nothing published meanwhile is missing.
       setConnection("offline", "offline — retrying");
       state.retries += 1;
-      setTimeout(connect, Math.min(30000, 1000 * 2 ** state.retries));
+      const again = () => (state.lastId !== null ? connect() : loadList().catch(() => {}).finally(connect));
+      setTimeout(again, Math.min(30000, 1000 * 2 ** state.retries));
     } else {
       setConnection("reconnecting", "reconnecting…");
     }

@@ -40,10 +40,10 @@ from vibed.metrics import MeteredSource, Metrics
 from vibed.pipeline.scheduler import RoundProgress
 from vibed.pipeline.service import PipelineService, open_pipeline
 from vibed.sources import JioSaavnSource, SpotifySource
-from vibed.sources.base import Source
 from vibed.store.postgres import Database
 from vibed.supervisor import Supervisor
 from vibed.vocab.messages import StoredEvent
+from vibed.vocab.source import Source
 from vibed.webhooks.service import WebhooksService, open_webhooks
 
 log = get_logger("vibed.wiring")

@@ -38,6 +38,7 @@ from vibed.config import Config  # noqa: E402
 from vibed.delivery.admission import Admission  # noqa: E402
 from vibed.delivery.broadcaster import Broadcaster  # noqa: E402
 from vibed.delivery.hub import Hub  # noqa: E402
+from vibed.delivery.replay import Replayer  # noqa: E402
 from vibed.delivery.sequencer import Sequencer  # noqa: E402
 from vibed.delivery.service import Delivery  # noqa: E402
 from vibed.delivery.sse import StreamSettings  # noqa: E402
@@ -56,7 +57,9 @@ def serve(args: argparse.Namespace) -> None:
     config = Config(api_rate_limit=0, stream_limit_per_ip=0, connections_per_peer=0, max_streams=args.max_streams)
     hub = Hub(Admission.from_config(args.max_streams, 0), heartbeat=15.0, backlog=256)
     sequencer = Sequencer(hub, None)  # type: ignore[arg-type]  # ids arrive gap-free: no database read
-    delivery = Delivery(hub, sequencer, Broadcaster(sequencer), None, None, StreamSettings())  # type: ignore[arg-type]
+    # no database: every stream here is live-only, which the replayer plans from memory
+    replayer = Replayer(None, hub.ring)  # type: ignore[arg-type]
+    delivery = Delivery(hub, sequencer, Broadcaster(sequencer), None, None, StreamSettings(), replayer)  # type: ignore[arg-type]
     metrics = Metrics()  # the daemon counts each stream by connection (fresh/reused) and each answer
     cache = EdgeCache(lambda: sequencer.last_id)  # as wiring makes it; here so /_bench/stats can read it
     app = QuartTrio("bench")

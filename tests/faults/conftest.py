@@ -21,13 +21,11 @@ from typing import Any
 import pytest
 
 from tests.daemon_proc import Daemon, clean_env, free_port, postgres_pids
+from tests.pg_support import reachable_by_the_cluster_user
 from vibed.embedded.server import PORT, bin_dir
 from vibed.http.auth import issue_token
 
-# the suite pokes a round per scenario, more than loopback authority's poke budget allows: it pokes as
-# an operator does, with a token
-SECRET = "faults-suite-secret-0123456789abcdef-0123"
-
+SECRET = "faults-suite-secret-0123456789abcdef-0123"  # rounds are asked with a token: an operator's
 ROWS: dict[str, list[str]] = {}  # test id -> [scenario, measured, held]
 
 
@@ -43,10 +41,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if report.when != "call":
         return
-    row = ROWS.setdefault(item.nodeid, [item.name, "failed before measuring", "?"])
-    if report.failed and row[1] == "failed before measuring" and call.excinfo is not None:
-        row[1] = f"failed before measuring: {call.excinfo.exconly().splitlines()[0][:160]}"
-    row[2] = "✔" if report.passed else "✘"
+    if item.nodeid not in ROWS and report.failed:  # failed before it measured: its error is the row
+        error = call.excinfo.exconly().splitlines()[0][:160] if call.excinfo is not None else "?"
+        ROWS[item.nodeid] = [item.name, f"failed before measuring: {error}", "?"]
+    if item.nodeid in ROWS:
+        ROWS[item.nodeid][2] = "✔" if report.passed else "✘"
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -91,11 +90,11 @@ class LiveDaemon:
              "-d", "vibed_sim", "-Atc", query], capture_output=True, text=True, timeout=30, check=True)
         return done.stdout.strip()
 
-    def call(self, method: str, url: str, body: Any = None, timeout: float = 10,
-             headers: dict[str, str] | None = None) -> tuple[int, Any, float]:
+    def call(self, method: str, url: str, body: Any = None, timeout: float = 10) -> tuple[int, Any, float]:
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+        headers = {"Content-Type": "application/json",
+                   "Authorization": f"Bearer {issue_token(SECRET, ttl=600, subject='faults')}"}  # no poke budget
+        req = urllib.request.Request(url, data=data, method=method, headers=headers)
         started = time.monotonic()
         try:
             with urllib.request.urlopen(req, timeout=timeout) as answer:
@@ -104,8 +103,7 @@ class LiveDaemon:
             return exc.code, json.loads(exc.read() or b"null"), time.monotonic() - started
 
     def api(self, method: str, path: str, body: Any = None, timeout: float = 10) -> tuple[int, Any, float]:
-        token = {"Authorization": f"Bearer {issue_token(SECRET, ttl=3600)}"}
-        return self.call(method, f"http://127.0.0.1:{self.port}{path}", body, timeout, token)
+        return self.call(method, f"http://127.0.0.1:{self.port}{path}", body, timeout)
 
     def round(self, timeout: float = 30) -> str:
         """Start a round and wait for its ``fetch_completed`` line; its round id."""
@@ -146,6 +144,7 @@ class LiveDaemon:
 def live_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]:
     # one daemon for the whole suite: starting one (initdb included) costs seconds on a shared machine
     root = tmp_path_factory.mktemp("faults")
+    reachable_by_the_cluster_user(root, tmp_path_factory.getbasetemp())  # as root: see tests/conftest.py
     data_dir = root / "data"
     sim_port = free_port()
     env = clean_env(PORT=str(free_port()), VIBED_HOST="127.0.0.1", VIBED_DATA_DIR=str(data_dir),

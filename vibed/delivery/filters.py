@@ -13,10 +13,7 @@ from urllib.parse import parse_qs
 import attrs
 
 from vibed.vocab.languages import LANGUAGES
-from vibed.vocab.messages import StoredEvent
-
-SOURCES = frozenset({"jiosaavn", "spotify"})
-KINDS = frozenset({"album", "song"})
+from vibed.vocab.messages import KINDS, SOURCES, StoredEvent
 
 
 class BadStreamRequest(ValueError):

@@ -42,12 +42,15 @@ def admit_nowait(hub: Hub, ip: str) -> str | None:
     return "the server is shutting down" if hub.closing else hub.admission.admit_nowait(ip)
 
 
-def come_back_later(reason: str) -> bytes:
+def come_back_later(reason: str, at_least_s: int = 0) -> bytes:
     """The body of a stream we cannot hold now, for a 200 that ends at once.  A browser's
     EventSource gives up for good on any other status; on a 200 that ends it reconnects after
-    ``retry:``, drawn here from a wide range so a refused crowd comes back spread out."""
+    ``retry:``, drawn here from a wide range (starting no sooner than ``at_least_s``, a limiter's
+    Retry-After) so a refused crowd comes back spread out."""
     comment = reason.replace("\r", " ").replace("\n", " ")
-    return b": %s\n\n" % comment.encode() + retry_frame(DRAIN_RETRY_MS).body
+    low, high = DRAIN_RETRY_MS
+    spread = (max(low, at_least_s * 1000), max(high, at_least_s * 1000 + high - low))
+    return b": %s\n\n" % comment.encode() + retry_frame(spread).body
 
 
 # a crowd reconnecting between two events shares one ``Replay`` (see ``Replayer.plan_nowait``): its
@@ -74,19 +77,29 @@ def _replay_wire(replay: Replay, last_id: int | None, chunked: bool) -> tuple[in
     return wire
 
 
-async def serve_sse(hub: Hub, replayer: Replayer, settings: StreamSettings, sock: socket.socket, head: bytes,
-                    chunked: bool, request: StreamRequest, ip: str) -> None:
-    """``head``: the rendered 200 response head; ``chunked``: whether the body is chunked (HTTP/1.1)."""
+def open_sse_nowait(hub: Hub, replayer: Replayer, settings: StreamSettings, sock: socket.socket, head: bytes,
+                    chunked: bool, request: StreamRequest, ip: str) -> SocketClient | None:
+    """Register the stream and, when memory can give its replay (live-only included), write it all
+    without waiting: None, the hub owns the stream.  Otherwise the registered client, paused, whose
+    replay from the database ``replay_sse`` writes."""
     client = SocketClient(sock, request.filter, chunked, ip, settings.backlog)
     hub.add_nowait(client)  # from here on the hub owns (and eventually closes) the socket
-    opening = head + retry_frame().wire(chunked)
     last_id = request.last_event_id
     replay = replayer.plan_nowait(request.filter, last_id)
-    if replay is not None:  # nothing was published since add_nowait: nothing is queued
-        hub.resume_nowait(client, replay.floor, [(0, opening), _replay_wire(replay, last_id, chunked)])
-        return
+    if replay is None:
+        return client
+    # nothing was published since add_nowait: nothing is queued
+    hub.resume_nowait(client, replay.floor, [(0, head + retry_frame().wire(chunked)),
+                                             _replay_wire(replay, last_id, chunked)])
+    return None
+
+
+async def replay_sse(hub: Hub, replayer: Replayer, client: SocketClient, head: bytes, request: StreamRequest) -> None:
+    """The rest of a stream ``open_sse_nowait`` left registered: its head at once, then its replay
+    from the database when its turn comes."""
+    last_id = request.last_event_id
     try:
-        await send_all(sock, opening)
+        await send_all(client.sock, head + retry_frame().wire(client.chunked))
         replay = await replayer.plan(request.filter, last_id)
     except ReplayUnavailable as exc:
         # the last resort, for a database that is really down: the stream ends with a spread-out
@@ -101,4 +114,4 @@ async def serve_sse(hub: Hub, replayer: Replayer, settings: StreamSettings, sock
         hub.drop_nowait(client)
         raise
     if not client.closed:
-        hub.resume_nowait(client, replay.floor, [_replay_wire(replay, last_id, chunked)])
+        hub.resume_nowait(client, replay.floor, [_replay_wire(replay, last_id, client.chunked)])

@@ -79,21 +79,30 @@ class EdgeCache:
         self._entries.move_to_end(key)
         return entry
 
+    def lookup_nowait(self, key: bytes) -> Held | None:
+        """The held answer if it can be served now; None, with nothing counted, otherwise (``lookup``)."""
+        if not self.enabled:
+            return None
+        entry = self._fresh(key)
+        if entry is not None and entry.answer is not None:
+            self.hits += 1
+            return Held(entry.answer, entry.route)
+        if key in self._filling:
+            stale = self._entries.get(key)
+            if stale is not None and stale.answer is not None and stale.generation == self.generation():
+                # only its age ended it, and its refill is under way: this request need not wait
+                self.hits += 1
+                return Held(stale.answer, stale.route)
+        return None
+
     async def lookup(self, key: bytes) -> Held | None:
         """The held answer; or None, and the caller runs the app (``begin_fill``…``end_fill``)."""
         while self.enabled:
-            entry = self._fresh(key)
-            if entry is not None and entry.answer is not None:
-                self.hits += 1
-                return Held(entry.answer, entry.route)
+            held = self.lookup_nowait(key)
+            if held is not None:
+                return held
             filling = self._filling.get(key)
-            if filling is not None:
-                stale = self._entries.get(key)
-                if stale is not None and stale.answer is not None and stale.generation == self.generation():
-                    # only its age ended it, and its refill is under way: this request need not wait
-                    self.hits += 1
-                    return Held(stale.answer, stale.route)
-            if entry is not None or filling is None:  # a pass, or nobody is filling it
+            if filling is None or self._fresh(key) is not None:  # nobody is filling it, or a pass
                 self.misses += 1
                 return None
             await filling.wait()  # a new event ended it: wait for the answer that includes it

@@ -14,6 +14,8 @@ the app's limit.
 from __future__ import annotations
 
 import socket
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Protocol
 
 import attrs
@@ -42,34 +44,52 @@ class Timeouts:
 DEFAULT_TIMEOUTS = Timeouts()
 
 
+Later = Callable[[], Awaitable[bool]]  # the rest of one request's routing; True = a stream owns the socket
+
+
 class Router(Protocol):
     timeouts: Timeouts
     idle: set[trio.CancelScope]  # connections waiting for their next request: shutdown ends them
 
     async def route(self, head: RequestHead) -> bool: ...  # True = a stream owns the socket now
 
+    def route_nowait(self, head: RequestHead) -> bool | Later: ...  # as far as it goes without waiting
 
-async def serve_connection(router: Router, sock: socket.socket, peer: tuple[str, int]) -> None:
-    conn = h11.Connection(h11.SERVER, max_incomplete_event_size=HEAD_LIMIT)
+
+async def serve_connection(router: Router, sock: socket.socket, peer: tuple[str, int],
+                           conn: h11.Connection | None = None, *, reused: bool = False, rest: Later | None = None) -> None:
+    """Serve requests until the connection ends or a stream owns its socket.  A connection whose
+    first requests were served without a task (``arrivals.py``) goes on here with its ``conn``,
+    and ``rest``: what is left to do for its current request."""
+    conn = conn or h11.Connection(h11.SERVER, max_incomplete_event_size=HEAD_LIMIT)
     owned = True
-    reused = False
     try:
         while True:
-            head = await _read_head(router, conn, sock, peer, reused)
-            if head is None:
-                return
-            if await router.route(head):
+            if rest is None:
+                head = await _read_head(router, conn, sock, peer, reused)
+                if head is None:
+                    return
+                rest = partial(router.route, head)
+            if await rest():
                 owned = False
                 return
-            if conn.our_state is not h11.DONE or not _request_done(conn):
-                return  # Connection: close, HTTP/1.0, an error answer, or a body nobody read
-            conn.start_next_cycle()
+            rest = None
+            if not next_cycle(conn):
+                return
             reused = True
     except OSError:  # the peer reset the connection
         pass
     finally:
         if owned:
             sock.close()
+
+
+def next_cycle(conn: h11.Connection) -> bool:
+    """After an answer: True when the connection is ready for its next request."""
+    if conn.our_state is not h11.DONE or not _request_done(conn):
+        return False  # Connection: close, HTTP/1.0, an error answer, or a body nobody read
+    conn.start_next_cycle()
+    return True
 
 
 def _request_done(conn: h11.Connection) -> bool:
@@ -120,26 +140,13 @@ async def _read_head(router: Router, conn: h11.Connection, sock: socket.socket, 
         await trio.lowlevel.checkpoint()
     deadline = trio.current_time() + (timeouts.idle if reused and not started else timeouts.head)
     while True:
-        before = len(conn.trailing_data[0])
-        try:
-            event = conn.next_event()
-        except h11.RemoteProtocolError as exc:
-            status = exc.error_status_hint  # 400, 431 (head too large), 501 (a transfer coding h11 lacks)
-            await refuse(conn, sock, oversized_head(conn.trailing_data[0]) if status == 431 else error_answer(
-                status, "bad_request" if status == 400 else "not_implemented",
-                f"malformed HTTP request: {exc}"[:200]), timeouts.write)
+        got = next_head_nowait(conn, sock, peer, reused)
+        if isinstance(got, RequestHead):
+            return got
+        if isinstance(got, Answer):
+            await refuse(conn, sock, got, timeouts.write)
             return None
-        if isinstance(event, h11.Request):
-            refusal = framing_refusal(event)
-            if refusal is None and before - len(conn.trailing_data[0]) > HEAD_LIMIT:
-                refusal = error_answer(431, "header_too_large", "the request head is larger than 32 KiB")
-            routed = routed_request(event) if refusal is None else None
-            if routed is None:
-                await refuse(conn, sock, refusal or error_answer(
-                    400, "bad_request", "the request target is neither a path nor an http(s) URL"), timeouts.write)
-                return None
-            return RequestHead.of(routed, conn, sock, peer, reused)
-        if event is not h11.NEED_DATA:  # ConnectionClosed: the client is done with us
+        if got is None:  # ConnectionClosed: the client is done with us
             return None
         if started:
             data = await receive_some(sock, deadline)
@@ -161,6 +168,29 @@ async def _read_head(router: Router, conn: h11.Connection, sock: socket.socket, 
             started = True
             deadline = trio.current_time() + timeouts.head
         conn.receive_data(data)
+
+
+def next_head_nowait(conn: h11.Connection, sock: socket.socket, peer: tuple[str, int],
+                     reused: bool) -> RequestHead | Answer | type[h11.NEED_DATA] | None:
+    """The next request head from what ``conn`` holds: a ``RequestHead``; an ``Answer``, the refusal
+    to write before closing; ``h11.NEED_DATA`` while it is incomplete; None once the client closed."""
+    before = len(conn.trailing_data[0])
+    try:
+        event = conn.next_event()
+    except h11.RemoteProtocolError as exc:
+        status = exc.error_status_hint  # 400, 431 (head too large), 501 (a transfer coding h11 lacks)
+        return oversized_head(conn.trailing_data[0]) if status == 431 else error_answer(
+            status, "bad_request" if status == 400 else "not_implemented", f"malformed HTTP request: {exc}"[:200])
+    if isinstance(event, h11.Request):
+        refusal = framing_refusal(event)
+        if refusal is None and before - len(conn.trailing_data[0]) > HEAD_LIMIT:
+            refusal = error_answer(431, "header_too_large", "the request head is larger than 32 KiB")
+        routed = routed_request(event) if refusal is None else None
+        if routed is None:
+            return refusal or error_answer(400, "bad_request", "the request target is neither a path nor an "
+                                                               "http(s) URL")
+        return RequestHead.of(routed, conn, sock, peer, reused)
+    return h11.NEED_DATA if event is h11.NEED_DATA else None
 
 
 async def read_body(head: RequestHead, limit: int, timeouts: Timeouts) -> bytes | Answer:

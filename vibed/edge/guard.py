@@ -15,10 +15,11 @@ from __future__ import annotations
 import attrs
 
 from vibed.config import Config
-from vibed.edge.api_limit import ApiLimiter, counts, limit_headers
 from vibed.edge.cors import CorsPolicy
-from vibed.edge.peers import PeerConnections
 from vibed.edge.respond import Answer, Header, error_answer
+from vibed.limits.api_limit import ApiLimiter, counts, limit_headers
+from vibed.limits.limiter import Decision
+from vibed.limits.peers import PeerConnections
 from vibed.vocab.client_ip import Network, client_ip, limit_key, trusted_networks
 
 
@@ -54,20 +55,31 @@ class Guard:
         self.limiter.set_limit(int(config.api_rate_limit))
         self.peers.limit = config.connections_per_peer
 
-    async def check(self, method: str, path: str, peer: str, headers: dict[str, str]) -> Verdict:
-        forwarded = [headers["x-forwarded-for"]] if "x-forwarded-for" in headers else []
-        ip = client_ip(peer, forwarded, self.trusted)
+    def check_nowait(self, method: str, path: str, peer: str, headers: dict[str, str]) -> Verdict | None:
+        """``check`` when it needs no wait; None, with nothing counted, when the shared (Redis)
+        limiter is to be asked."""
+        ip = client_ip(peer, [headers["x-forwarded-for"]] if "x-forwarded-for" in headers else [], self.trusted)
         origin = headers.get("origin")
-        extra = self.cors.headers(origin)
         if method == "OPTIONS" and "access-control-request-method" in headers:
             return Verdict(ip, [], self.cors.preflight(origin))
         if self.limiter.limit and counts(method, path):
-            decision = await self.limiter.decide(ip)
-            extra += limit_headers(decision)
-            if not decision.allowed:
-                return Verdict(ip, extra, error_answer(
-                    429, "rate_limited", f"more than {self.limiter.limit} requests per minute from your "
-                                         f"address; retry in {decision.retry_after_s} s"))
+            decision = self.limiter.decide_nowait(ip)
+            return None if decision is None else self._limited(ip, origin, decision)
+        return Verdict(ip, self.cors.headers(origin))
+
+    async def check(self, method: str, path: str, peer: str, headers: dict[str, str]) -> Verdict:
+        verdict = self.check_nowait(method, path, peer, headers)
+        if verdict is not None:
+            return verdict
+        ip = client_ip(peer, [headers["x-forwarded-for"]] if "x-forwarded-for" in headers else [], self.trusted)
+        return self._limited(ip, headers.get("origin"), await self.limiter.decide(ip))
+
+    def _limited(self, ip: str, origin: str | None, decision: Decision) -> Verdict:
+        extra = [*self.cors.headers(origin), *limit_headers(decision)]
+        if not decision.allowed:
+            return Verdict(ip, extra, error_answer(
+                429, "rate_limited", f"more than {self.limiter.limit} requests per minute from your "
+                                     f"address; retry in {decision.retry_after_s} s"))
         return Verdict(ip, extra)
 
     async def recount(self, ip: str) -> str | None:

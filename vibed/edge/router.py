@@ -17,15 +17,23 @@ from functools import partial
 import attrs
 import trio
 
+from vibed.delivery.client import SocketClient
 from vibed.delivery.filters import BadStreamRequest, StreamRequest, parse_stream_request
 from vibed.delivery.frames import STREAM_HEADERS
 from vibed.delivery.hub import Hub
 from vibed.delivery.replay import Replayer
-from vibed.delivery.sse import RETRY_AFTER, StreamSettings, admit_nowait, come_back_later, serve_sse
+from vibed.delivery.sse import (
+    RETRY_AFTER,
+    StreamSettings,
+    admit_nowait,
+    come_back_later,
+    open_sse_nowait,
+    replay_sse,
+)
 from vibed.edge.asgi import AppBridge
 from vibed.edge.cache import MARK, EdgeCache
 from vibed.edge.conditional import preconditions, shared_cacheable, unsafe_refusal
-from vibed.edge.connection import DEFAULT_TIMEOUTS, Timeouts, read_body, refuse
+from vibed.edge.connection import DEFAULT_TIMEOUTS, Later, Timeouts, read_body, refuse
 from vibed.edge.exchange import RequestHead
 from vibed.edge.framing import method_refusal
 from vibed.edge.guard import Guard, Verdict
@@ -37,6 +45,7 @@ from vibed.edge.respond import (
     error_answer,
     render,
 )
+from vibed.logs import get_logger
 from vibed.vocab import edge_keys
 from vibed.vocab.wire import send_all
 from vibed.websocket.upgrade import handshake_refusal, serve_websocket, upgrade_bytes
@@ -46,6 +55,8 @@ WS_PATH = "/api/new-releases/ws"
 ROUTE = edge_keys.ROUTE.encode()  # internal: the app's route template, for per-route metrics
 BODY_LIMIT = 64 * 1024
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+log = get_logger("vibed.edge")  # DEBUG=edge: one line per answer written
+stream_log = get_logger("vibed.delivery")  # DEBUG=stream: each stream's start (and a WebSocket's end)
 
 # (kind, "fresh" | "reused"), (route, status): what the edge reports to the metrics
 StreamHook = Callable[[str, bool], None]
@@ -82,15 +93,37 @@ class Router:
             scope.cancel()
 
     async def route(self, head: RequestHead) -> bool:
-        verdict = await self.guard.check(head.method, head.path, head.peer[0], head.headers)
+        """Answer ``head``: True when a stream owns the socket now, False when the connection goes on."""
+        done = self.route_nowait(head)
+        return done if isinstance(done, bool) else await done()
+
+    def route_nowait(self, head: RequestHead) -> bool | Later:
+        """``route`` as far as it goes without waiting: True or False as ``route``, or what is left
+        to await.  A live SSE stream and an answer the edge holds need no wait, which is what lets
+        a crowd be admitted without a task per connection (``arrivals.py``)."""
+        verdict = self.guard.check_nowait(head.method, head.path, head.peer[0], head.headers)
+        if verdict is None:  # the shared limiter is to be asked
+            return partial(self._checked, head)
+        return self._dispatch_nowait(head, verdict)
+
+    async def _checked(self, head: RequestHead) -> bool:
+        done = self._dispatch_nowait(head, await self.guard.check(head.method, head.path, head.peer[0],
+                                                                  head.headers))
+        return done if isinstance(done, bool) else await done()
+
+    def _dispatch_nowait(self, head: RequestHead, verdict: Verdict) -> bool | Later:
         refusal = verdict.refusal or method_refusal(head.method)
         if refusal is not None:
-            await self._write(head, refusal, verdict.headers, "edge")
-        elif head.path in STREAM_PATHS or (head.path == WS_PATH and head.wants_websocket):
-            return await self._stream(head, verdict)
-        else:
-            await self._ordinary(head, verdict)
-        return False
+            if head.method == "GET" and head.path in STREAM_PATHS and refusal.status in (429, 503):
+                refusal = _come_back_later(refusal)  # an EventSource would give up for good on a 429
+            return self._write_nowait(head, refusal, verdict.headers, "edge")
+        if head.path in STREAM_PATHS or (head.path == WS_PATH and head.wants_websocket):
+            return self._stream_nowait(head, verdict)
+        if head.method in ("GET", "HEAD") and not head.has_body:
+            held = self.cache.lookup_nowait(head.target)
+            if held is not None:
+                return self._write_nowait(head, held.answer, verdict.headers, held.route)
+        return partial(self._ordinary, head, verdict)
 
     # -- streams -----------------------------------------------------------------------------
     def _admit_stream(self, head: RequestHead, key: str) -> StreamRequest | Answer:
@@ -118,48 +151,55 @@ class Router:
             return Answer(200, (*STREAM_HEADERS, (b"connection", b"close")), come_back_later(refusal))
         return request
 
-    async def _stream(self, head: RequestHead, verdict: Verdict) -> bool:
-        """Admit the stream and hand the socket over (True), or write the answer instead (False)."""
+    def _stream_nowait(self, head: RequestHead, verdict: Verdict) -> bool | Later:
+        """Admit the stream and hand the socket over (True, or what is left of it), or write the
+        answer instead (False, or what is left of it)."""
         request = self._admit_stream(head, verdict.key)
         if isinstance(request, Answer):
-            await self._write(head, request, verdict.headers, head.path)
-            return False
+            return self._write_nowait(head, request, verdict.headers, head.path)
         websocket = head.path == WS_PATH
         self.on_stream("websocket" if websocket else "sse", head.reused)
         self.on_answer(head.path, 101 if websocket else 200)
+        stream_log.debug("stream_opened", kind="websocket" if websocket else "sse", ip=verdict.ip,
+                         query=head.query[:200])
         if websocket:
-            await self._websocket(head, verdict, request)
-        else:
-            await self._sse(head, verdict, request)
-        return True
-
-    async def _sse(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> None:
+            return partial(self._websocket, head, verdict, request)
         # the stream's head carries what every answer to this request carries (CORS, RateLimit-*)
         response_head, chunked = self.stream_head.render(head.conn, head.request, verdict.headers)
-        await serve_sse(self.hub, self.replayer, self.settings, head.sock, response_head, chunked, request, verdict.key)
+        client = open_sse_nowait(self.hub, self.replayer, self.settings, head.sock, response_head, chunked,
+                                 request, verdict.key)
+        if client is None:
+            return True
+        return partial(self._replay, client, response_head, request)
 
-    async def _websocket(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> None:
+    async def _replay(self, client: SocketClient, response_head: bytes, request: StreamRequest) -> bool:
+        await replay_sse(self.hub, self.replayer, client, response_head, request)
+        return True
+
+    async def _websocket(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> bool:
         # trio-websocket reads the handshake itself: give it the request again, then what followed it
         await serve_websocket(self.hub, self.replayer, self.settings, head.sock,
                               upgrade_bytes(head.request) + head.conn.trailing_data[0], request, verdict.key,
                               partial(self.guard.recount, verdict.ip), handshake_timeout=self.timeouts.head)
+        stream_log.debug("stream_closed", kind="websocket", ip=verdict.ip)  # an SSE client's: the hub's
+        return True
 
     # -- everything else ---------------------------------------------------------------------
-    async def _ordinary(self, head: RequestHead, verdict: Verdict) -> None:
+    async def _ordinary(self, head: RequestHead, verdict: Verdict) -> bool:
         readonly = head.method in ("GET", "HEAD") and not head.has_body
         key = head.target  # one key for every spelling of a target (target.py)
         if readonly:
             entry = await self.cache.lookup(key)
             if entry is not None:
                 await self._write(head, entry.answer, verdict.headers, entry.route)
-                return
+                return False
         body = await read_body(head, BODY_LIMIT, self.timeouts)
         if isinstance(body, Answer):
             await self._write(head, body, verdict.headers, "edge", close=True)
-            return
+            return False
         if head.method not in _SAFE and (refusal := unsafe_refusal(head.headers)) is not None:
             await self._write(head, refusal, verdict.headers, "edge")
-            return
+            return False
         # a GET fills the cache (a HEAD's answer has no body to keep)
         fill = self.cache.begin_fill(key) if readonly and head.method == "GET" else None
         answer: Answer | None = None
@@ -174,20 +214,49 @@ class Router:
         if answer is None:
             answer = error_answer(503, "timeout", f"no answer within {self.timeouts.app:g} s; try again")
         await self._write(head, as_json_error(_clean(answer)), verdict.headers, _route(answer) or "unmatched")
+        return False
 
     async def _write(self, head: RequestHead, answer: Answer, extra: list[Header], route: str, *,
                      close: bool = False) -> None:
+        rest = self._write_nowait(head, answer, extra, route, close=close)
+        if not isinstance(rest, bool):
+            await rest()
+
+    def _write_nowait(self, head: RequestHead, answer: Answer, extra: list[Header], route: str, *,
+                      close: bool = False) -> bool | Later:
+        """Write ``answer`` now when the socket takes all of it (False), else what is left to await."""
         if head.method in ("GET", "HEAD"):
             answer = preconditions(answer, head.headers)
         if extra and shared_cacheable(answer):  # what one client's limit says must not be stored for others
             extra = [h for h in extra if not h[0].startswith(b"ratelimit-")]
         self.on_answer(route, answer.status)
+        log.debug("answer_sent", method=head.method, path=head.path[:200], status=answer.status, route=route,
+                  ip=head.peer[0])
         if close or self.closing or answer.status in (408, 413, 431) or answer.header(b"connection") == b"close":
             answer = Answer(answer.status, tuple(h for h in answer.headers if h[0] != b"connection"), answer.body)
-            await refuse(head.conn, head.sock, _with(answer, extra), self.timeouts.write)
-            return
-        await send_all(head.sock, render(head.conn, answer, extra, head=head.method == "HEAD"),
-                       trio.current_time() + self.timeouts.write)
+            return partial(self._refuse, head, _with(answer, extra))
+        data = render(head.conn, answer, extra, head=head.method == "HEAD")
+        try:
+            sent = head.sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        return False if sent == len(data) else partial(self._send_rest, head, data[sent:])
+
+    async def _refuse(self, head: RequestHead, answer: Answer) -> bool:
+        await refuse(head.conn, head.sock, answer, self.timeouts.write)
+        return False
+
+    async def _send_rest(self, head: RequestHead, data: bytes) -> bool:
+        await send_all(head.sock, data, trio.current_time() + self.timeouts.write)
+        return False
+
+
+def _come_back_later(refusal: Answer) -> Answer:
+    """A limiter's refusal of an SSE stream, as the 200 that tells an EventSource when to come back."""
+    wait = (refusal.header(b"retry-after") or b"").decode("latin-1")
+    return Answer(200, (*STREAM_HEADERS, (b"connection", b"close")),
+                  come_back_later("too many requests from your address; come back later",
+                                  int(wait) if wait.isdigit() else 0))
 
 
 def _with(answer: Answer, extra: list[Header]) -> Answer:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import attrs
 
 from vibed.config.parsing import Role
+from vibed.supervisor import ActorState
 
 Status = Literal["ok", "degraded", "unavailable"]
 ScopeState = Literal["ok", "backing_off", "suspect_empty", "blocked"]
@@ -113,7 +114,7 @@ class WebhooksHealth:
 
 @attrs.frozen
 class ActorHealth:
-    state: str
+    state: ActorState
     restarts: int
     last_error: str | None
 

@@ -15,9 +15,8 @@ from vibed.http.cursor import InvalidCursor, decode_cursor
 from vibed.http.errors import ApiError
 from vibed.store.listing import ListingQuery
 from vibed.vocab.languages import LANGUAGES
+from vibed.vocab.messages import KINDS, SOURCES
 
-SOURCES = ("jiosaavn", "spotify")
-KINDS = ("album", "song")
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 MAX_Q = 200

@@ -11,8 +11,9 @@ from quart import request
 from werkzeug.datastructures import MultiDict
 
 from vibed.http.errors import ApiError
-from vibed.http.listing_params import KINDS, SOURCES, parse_languages
+from vibed.http.listing_params import parse_languages
 from vibed.vocab.clock import utc_iso
+from vibed.vocab.messages import KINDS, SOURCES
 from vibed.webhooks.formats import FORMATS
 from vibed.webhooks.targets import TargetRules, url_problem
 

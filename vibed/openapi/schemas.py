@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from vibed.vocab import messages
 from vibed.vocab.languages import LANGUAGES
 
-SOURCES = ["jiosaavn", "spotify"]
-KINDS = ["album", "song"]
+SOURCES = list(messages.SOURCES)
+KINDS = list(messages.KINDS)
 
 
 def nullable(schema: dict[str, Any]) -> dict[str, Any]:

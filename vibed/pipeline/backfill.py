@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 import attrs
 import trio
@@ -24,6 +23,7 @@ from vibed.pipeline.backfill_state import BackfillState
 from vibed.store import bucket, releases
 from vibed.store.postgres import Database
 from vibed.vocab.messages import Failure, FailureKind, Page
+from vibed.vocab.source import Source
 
 
 @attrs.frozen
@@ -55,7 +55,7 @@ def _covered(oldest: dt.date | None, today: dt.date, days: int) -> int:
     return 0 if oldest is None else max(0, min(days, (today - oldest).days))
 
 
-async def walk(db: Database, source: Any, scope: str, *, days: int, share: int, stop: trio.Event,
+async def walk(db: Database, source: Source, scope: str, *, days: int, share: int, stop: trio.Event,
                on_page: Callable[[PageDone], None], today: dt.date) -> Outcome:
     """Walk from where the last run stopped; return why this run ended."""
     state = await backfill_state.load(db, source.name, scope)

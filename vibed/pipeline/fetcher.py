@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Mapping
-from typing import Any
 
 import asyncpg
 import attrs
@@ -38,6 +37,7 @@ from vibed.store import bucket, releases
 from vibed.store.postgres import Database, DatabaseUnavailable
 from vibed.vocab.backoff import Backoff
 from vibed.vocab.messages import Failure, FailureKind, FetchJob, JobDone, Page, WriteRequest, WriteResult
+from vibed.vocab.source import Source
 
 log = get_logger("vibed.fetcher")
 WRITE_TIMEOUT = 60.0  # a writer that never answers: the page is fetched again next round
@@ -63,7 +63,7 @@ class BackoffPolicy:
 class Fetcher:
     name: str
     db: Database
-    sources: Mapping[str, Any]
+    sources: Mapping[str, Source]
     health: ScopeHealth
     policy: BackoffPolicy = attrs.field(factory=BackoffPolicy)
     rng: random.Random = attrs.field(factory=random.Random)
@@ -127,7 +127,7 @@ class Fetcher:
         log.info("fetch_started", source=job.source, language=job.scope, round_id=job.round_id, slot=job.slot)
         return FetchRun(job.source, job.scope, job.max_pages, claimed.resume_pages)
 
-    async def _perform(self, job: FetchJob, source: Any, run: FetchRun,
+    async def _perform(self, job: FetchJob, source: Source, run: FetchRun,
                        pages: trio.MemorySendChannel[WriteRequest]) -> Done:
         """The I/O of each step the run asks for, its answer handed back, until it is done."""
         while True:
@@ -161,7 +161,7 @@ class Fetcher:
         elif done.complete:
             await fetch_state.record_success(self.db, job.source, job.scope)
 
-    async def _fetch(self, source: Any, job: FetchJob, number: int) -> Page | Failure:
+    async def _fetch(self, source: Source, job: FetchJob, number: int) -> Page | Failure:
         """The source's page; an answer its parser chokes on is an upstream failure, not a crash."""
         try:
             result: Page | Failure = await source.fetch_page(job.scope, number)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
 
 import attrs
 import trio
@@ -23,6 +22,7 @@ from vibed.config import Config
 from vibed.logs import get_logger
 from vibed.vocab.clock import utc_iso
 from vibed.vocab.messages import FetchJob, JobDone, Poke, ScopeKey, scope_label
+from vibed.vocab.source import Source
 
 log = get_logger("vibed.scheduler")
 ROUND_TIMEOUT = 15 * 60  # a round whose jobs never finish must not stop the schedule forever
@@ -68,7 +68,7 @@ class RoundProgress:
 @attrs.define(eq=False)
 class Scheduler:
     config: Config  # languages, schedule, page_cap; replaced on reload
-    sources: Mapping[str, Any]  # name -> Source
+    sources: Mapping[str, Source]
     now: Callable[[], dt.datetime] = utc_now
     speed: float = 1.0  # scheduler seconds per wall second (a trace clock, VIBED_TRACE_CLOCK); 1 = the wall
     rounds: int = 0

@@ -7,9 +7,9 @@
 The language codes are vocabulary (vibed/vocab/languages.py); the backfill walk is a pipeline job.
 """
 
-from vibed.sources.base import Source
 from vibed.sources.jiosaavn import JioSaavnSource
 from vibed.sources.spotify import SpotifySource
 from vibed.vocab.languages import LANGUAGES, code_for_name, jiosaavn_name
+from vibed.vocab.source import Source
 
 __all__ = ["LANGUAGES", "JioSaavnSource", "Source", "SpotifySource", "code_for_name", "jiosaavn_name"]

@@ -11,9 +11,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from vibed.sources.bounds import bounded
 from vibed.sources.firewall import clean_raw, clean_text, plausible_date, plausible_year, safe_url
-from vibed.vocab.messages import Artist, Release
+from vibed.vocab.messages import KINDS, Artist, Release
 
-KINDS = frozenset({"album", "song"})  # playlists and anything new are skipped
 _SMALL_SIZE = re.compile(r"-(?:150x150|50x50)(\.[A-Za-z0-9]+)$")
 
 

@@ -3,7 +3,7 @@
 The script reads Redis's own clock (``TIME``), so instances with skewed clocks agree, and runs
 atomically, so two instances counting the same client never both spend its last request.  The
 key holds the client's theoretical arrival time and expires when the client is back at full
-quota: idle clients cost Redis nothing.  Same arithmetic as ``vibed.edge.limiter.gcra``, whose
+quota: idle clients cost Redis nothing.  Same arithmetic as ``vibed.limits.limiter.gcra``, whose
 ``Decision`` the HTTP side builds from the ``SharedVerdict`` returned here.
 
 Every redis-py error becomes ``RedisUnavailable`` (the Trio side never imports redis).

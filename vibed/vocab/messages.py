@@ -16,6 +16,9 @@ from typing import Any
 import attrs
 import trio
 
+SOURCES = ("jiosaavn", "spotify")  # the catalogues vibed watches
+KINDS = ("album", "song")  # what it keeps of them (playlists and anything new are skipped)
+
 ScopeKey = tuple[str, str]  # (source, scope): one watched catalogue, e.g. ("jiosaavn", "ml"); per-scope state's key
 ReleaseKey = tuple[str, str]  # (source, external_id): one release, the same across runs and instances
 

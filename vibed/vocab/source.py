@@ -15,8 +15,15 @@ class Source(Protocol):
     as a typed ``Failure`` so the fetchers can back off and report without a traceback.
     """
 
-    name: str  # "jiosaavn" | "spotify": Release.source and the job key
-    service: str  # the token bucket (row in rate_limit_tokens) this source spends from
+    @property
+    def name(self) -> str:
+        """``"jiosaavn"`` | ``"spotify"``: Release.source and the job key."""
+        ...
+
+    @property
+    def service(self) -> str:
+        """The token bucket (row in rate_limit_tokens) this source spends from."""
+        ...
 
     @property
     def available(self) -> bool:

@@ -8,7 +8,7 @@ accept until its task ends: when a stream takes the socket over, the stream limi
 The key is the socket peer's client key (its address, or its /64 for IPv6: ``limit_key``), since
 before a request is read nothing else is known.  A trusted proxy is exempt: it carries many
 clients, and the limits that read ``X-Forwarded-For`` count those one by one.  A peer over the cap
-gets a 429 written without its request being read (server.py), and its connection closed.
+gets a 429 written without its request being read (vibed/edge/server.py), and its connection closed.
 """
 
 from __future__ import annotations

@@ -94,8 +94,9 @@ async def _all_delivered(api, webhook_id: int, count: int) -> bool:
 
 
 async def _attempted(api, webhook_id: int, attempts: int) -> bool:
+    """``attempts`` claimed, and a failure recorded (a claim counts the attempt before it is made)."""
     rows = await deliveries(api, webhook_id, state="pending")
-    return any(r["attempts"] >= attempts for r in rows)
+    return any(r["attempts"] >= attempts and r["last_error"] is not None for r in rows)
 
 
 async def test_a_503_with_retry_after_is_retried_no_sooner_than_it_asks(db, db_url):

@@ -138,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(debug=config.debug, secrets=secrets_of(config), stream=sys.stderr if operator else None)
     try:
         module = commands_db if operator else commands_backfill if args.command == "backfill" else commands
-        return getattr(module, args.command)(config, args)
+        code: int = getattr(module, args.command)(config, args)
+        return code
     except ConfigError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:

@@ -114,6 +114,8 @@ class Router:
     def _dispatch_nowait(self, head: RequestHead, verdict: Verdict) -> bool | Later:
         refusal = verdict.refusal or method_refusal(head.method)
         if refusal is not None:
+            if head.method == "GET" and head.path in STREAM_PATHS and refusal.status in (429, 503):
+                refusal = _come_back_later(refusal)  # an EventSource would give up for good on a 429
             return self._write_nowait(head, refusal, verdict.headers, "edge")
         if head.path in STREAM_PATHS or (head.path == WS_PATH and head.wants_websocket):
             return self._stream_nowait(head, verdict)
@@ -247,6 +249,14 @@ class Router:
     async def _send_rest(self, head: RequestHead, data: bytes) -> bool:
         await send_all(head.sock, data, trio.current_time() + self.timeouts.write)
         return False
+
+
+def _come_back_later(refusal: Answer) -> Answer:
+    """A limiter's refusal of an SSE stream, as the 200 that tells an EventSource when to come back."""
+    wait = (refusal.header(b"retry-after") or b"").decode("latin-1")
+    return Answer(200, (*STREAM_HEADERS, (b"connection", b"close")),
+                  come_back_later("too many requests from your address; come back later",
+                                  int(wait) if wait.isdigit() else 0))
 
 
 def _with(answer: Answer, extra: list[Header]) -> Answer:

@@ -18,7 +18,7 @@ from tests.daemon_inproc import InProcessDaemon, running_daemon
 from tests.http_wire import Parsed, raw_clients, read_responses, request
 from tests.stream_support import SseClient
 from tests.ws_support import GOOD, upgrade
-from vibed.edge.encoding import MIN_SIZE, Preference, preference
+from vibed.codings import MIN_SIZE, Preference, preference
 from vibed.store.postgres import open_database
 
 LISTING = "/api/new-releases?limit=40"

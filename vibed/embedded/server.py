@@ -46,6 +46,7 @@ from vibed.embedded.root import (
     chown_tree,
     credentials,
     log_owner_set,
+    make_data_dir,
     require_reachable,
     run_as,
     uid_of,
@@ -71,7 +72,7 @@ def initdb(pgdata: Path, user: str | None) -> None:
     """Create the cluster atomically: a half-made cluster never sits at ``pgdata``."""
     if (pgdata / "PG_VERSION").exists():
         return
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    make_data_dir(pgdata.parent)
     require_reachable(user, pgdata.parent, "its data directory")
     require_reachable(user, bin_dir(), "its server binaries")
     staging = Path(tempfile.mkdtemp(prefix=".initdb-", dir=pgdata.parent))

@@ -28,7 +28,9 @@ def register(app: QuartTrio) -> None:
 
 @blueprint.get("/metrics")
 async def metrics() -> Response:
-    return Response(await context().metrics(), status=200, content_type=CONTENT_TYPE)
+    response = Response(await context().metrics(), status=200, content_type=CONTENT_TYPE)
+    response.headers["Cache-Control"] = "no-store"  # a reading of this moment: never reused (REDbot's test)
+    return response
 
 
 def scrape(metrics: Metrics, report: HealthReport, *, writer: Writer | None, sender: WebhookSender | None,

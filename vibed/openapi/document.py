@@ -129,10 +129,13 @@ PATHS: dict[str, Any] = {
                                        "one more every 10 minutes): 429 `too_many_pokes` past it.",
         "requestBody": {"required": False, "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/FetchRequest"}}}},
-        "responses": {"202": _json("FetchAccepted", "the round is queued", **LIMITED), "400": _BAD,
+        "responses": {"202": _json("FetchAccepted", "the round is queued and will run", **LIMITED), "400": _BAD,
                       "401": error("missing, malformed, expired or wrongly signed token", **_WWW_AUTH, **LIMITED),
                       "403": _FORBIDDEN, "413": error("the body is larger than 64 KiB"), "415": _NOT_JSON,
-                      "429": _LIMITED}}},
+                      "429": _LIMITED,
+                      "503": error("`round_not_queued`: no round will run (a serve process with Redis down or no "
+                                   "fetch process listening; a stopping process); `detail` says which",
+                                   **{"Retry-After": {"$ref": "#/components/headers/Retry-After"}}, **LIMITED)}}},
     "/api/webhooks": {
         "post": {"operationId": "subscribeWebhook", "summary": "subscribe a target to new releases",
                  "security": [{"bearerAuth": []}], "description": _CONTROL_AUTH,

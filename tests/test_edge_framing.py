@@ -39,13 +39,15 @@ async def test_methods_are_case_sensitive_unknown_is_501_and_a_wrong_route_is_40
         stream = await connect()
         await stream.send_all(request("head", "/api/ping") + request("FOO", "/api/ping")
                               + request("get", "/api/ping") + request("CONNECT", "example.com:443")
-                              + request("DELETE", "/api/ping") + request("GET", "/api/ping"))
-        lower_head, foo, lower_get, connect_, delete, ok = await read_responses(
-            stream, ["GET", "GET", "GET", "GET", "DELETE", "GET"])
+                              + request("DELETE", "/api/ping") + request("TRACE", "/api/ping")
+                              + request("GET", "/api/ping"))
+        lower_head, foo, lower_get, connect_, delete, trace, ok = await read_responses(
+            stream, ["GET", "GET", "GET", "GET", "DELETE", "TRACE", "GET"])
     for answer in (lower_head, foo, lower_get, connect_):
         assert_json_error(answer, 501, "not_implemented")
-    assert_json_error(delete, 405, "method_not_allowed")
-    assert "GET" in delete.headers["allow"]
+    for answer in (delete, trace):
+        assert_json_error(answer, 405, "method_not_allowed")
+        assert "GET" in answer.headers["allow"]
     assert ok.status == 200  # the connection outlived every refusal
 
 

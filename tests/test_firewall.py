@@ -166,7 +166,7 @@ async def test_rows_stored_before_the_firewall_are_cleaned_by_the_migration(db) 
                       image="data:image/png;base64,AA")
     await write(Writer(db, window_days=36500), [release])
     await db.execute("UPDATE events SET payload = payload || '{\"url\": \"javascript:alert(1)\"}'")
-    sql = (Path(__file__).parents[1] / "schema" / "0006_firewall_existing_rows.sql").read_text()
+    sql = (Path(__file__).parents[1] / "vibed" / "schema" / "0006_firewall_existing_rows.sql").read_text()
     await db.execute(sql)
     row = await db.fetchrow("SELECT title, url, image, release_date, year FROM releases WHERE external_id = 'old'")
     assert dict(row) == {"title": "Old", "url": None, "image": None, "release_date": None, "year": None}

@@ -112,3 +112,15 @@ def test_operations_and_troubleshooting_commands_work_as_written(tmp_path, data_
     finally:
         daemon.kill()
     assert postgres_pids(data_dir) == []
+
+
+def test_the_two_role_setup_gives_each_role_its_own_port_and_one_webhook_rule():
+    roles = section("### Roles: one fetch process", "###")
+    setup = "\n".join(re.findall(r"```text\n(.*?)```", roles, flags=re.S))
+    ports = dict(re.findall(r"/etc/vibed/(fetch|serve)\.env: PORT=(\d+)", setup))
+    assert set(ports) == {"fetch", "serve"} and ports["fetch"] != ports["serve"], ports  # one host can run both
+    unit = (ROOT / "systemd" / "vibed@.service").read_text()
+    assert dict(re.findall(r"/etc/vibed/(fetch|serve)\.env: PORT=(\d+)", unit)) == ports
+    # every process sends webhooks: their rules go where every role reads, never in one role's file
+    shared = next(line for line in setup.splitlines() if line.startswith("# /etc/vibed/env"))
+    assert "VIBED_WEBHOOK_ALLOW_" in shared and "every role" in shared

@@ -74,3 +74,42 @@ async def test_reload_grows_and_shrinks_the_fetchers_and_keeps_serving(db_url, s
         # the remaining fetcher still does the work
         progress = await daemon.rounds.wait(runtime.services.pipeline.control.request_round("test").round_id)
         assert progress.requests == 9 and progress.errors == 0  # 3 languages x the page cap, first run
+
+
+async def test_reload_changes_the_stream_limit_per_client_live(db_url, sim_url):
+    from tests.api_support import api_config
+    from tests.daemon_inproc import running_daemon
+
+    wanted = {"stream_limit_per_ip": 1}
+
+    def loader():
+        return attrs.evolve(api_config(db_url, jiosaavn_base_url=sim_url), **wanted)
+
+    async def open_stream(port: int) -> trio.socket.SocketType:
+        sock = trio.socket.socket()
+        await sock.connect(("127.0.0.1", port))
+        await sock.send(b"GET /api/new-releases/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+        return sock
+
+    async def clients_become(hub, count: int) -> None:
+        with trio.fail_after(5):
+            while hub.statistics().sse_clients != count:
+                await trio.sleep(0.02)
+
+    async with running_daemon(loader()) as daemon:
+        runtime = daemon.runtime
+        runtime.loader = loader
+        hub = runtime.services.delivery.delivery.hub
+        first = await open_stream(daemon.port)
+        await clients_become(hub, 1)
+        second = await open_stream(daemon.port)
+        with trio.fail_after(5):  # refused: told to come back later, and closed
+            while await second.recv(4096):
+                pass
+        assert hub.statistics().sse_clients == 1
+        wanted["stream_limit_per_ip"] = 2
+        await runtime.reload()
+        third = await open_stream(daemon.port)
+        await clients_become(hub, 2)
+        for sock in (first, second, third):
+            sock.close()

@@ -20,6 +20,7 @@ BROWSERS = 40
 def _env(port: int, db_url: str, simulator: str) -> dict[str, str]:
     return clean_env(PORT=str(port), VIBED_HOST="127.0.0.1", DATABASE_URL=db_url, JIOSAAVN_BASE_URL=simulator,
                      VIBED_LANGUAGES="ml", VIBED_SCHEDULE="0 0 1 1 *", VIBED_STREAM_LIMIT_PER_IP="0",
+                     VIBED_CONNECTIONS_PER_PEER="0",
                      VIBED_API_RATE_LIMIT="0")
 
 

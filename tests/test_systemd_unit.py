@@ -38,3 +38,19 @@ def test_unit_has_notify_watchdog_reload_and_hardening():
     grace = float(service["Environment"].split("=", 1)[1])
     assert stop > grace  # systemd waits longer than the daemon's own drain
     assert service["User"] and int(service["LimitNOFILE"]) >= 20000
+
+
+def _size(value: str) -> int:
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    return int(value[:-1]) * units[value[-1]] if value[-1] in units else int(value)
+
+
+def test_both_units_cap_their_memory():
+    for unit in (UNIT, UNIT.with_name("vibed@.service")):
+        parser = configparser.ConfigParser(strict=False, interpolation=None)
+        parser.optionxform = str
+        parser.read(unit)
+        service = parser["Service"]
+        assert "MemoryMax" in service, f"{unit.name} has no MemoryMax="
+        high, top = _size(service["MemoryHigh"]), _size(service["MemoryMax"])
+        assert 256 << 20 <= high < top <= 4 << 30, (unit.name, service["MemoryHigh"], service["MemoryMax"])

@@ -7,12 +7,12 @@ everything that is state (tokens, clients, stored totals) is read when scraped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import attrs
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from vibed.vocab.messages import Failure, Page
@@ -27,7 +27,7 @@ class _StateCollector(Collector):
     def __init__(self, read: Callable[[], dict[str, Any]]) -> None:
         self.read = read
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self) -> Iterator[Metric]:
         state = self.read()
         stored = CounterMetricFamily("vibed_releases_stored", "Releases first seen and stored by this instance")
         stored.add_metric([], state.get("releases_stored", 0))
@@ -52,7 +52,7 @@ class _StateCollector(Collector):
         yield from _replay_metrics(state.get("replay"))
 
 
-def _replay_metrics(replay: Any):  # type: ignore[no-untyped-def]
+def _replay_metrics(replay: Any) -> Iterator[Metric]:
     """How reconnecting streams were caught up (a ``ReplayStatistics``, when this process serves)."""
     if replay is None:
         return
@@ -69,7 +69,7 @@ def _replay_metrics(replay: Any):  # type: ignore[no-untyped-def]
     yield waiting
 
 
-def _webhook_metrics(hooks: dict[str, Any] | None):  # type: ignore[no-untyped-def]
+def _webhook_metrics(hooks: dict[str, Any] | None) -> Iterator[Metric]:
     """The sender's counts (this instance) and the outbox (every instance's), when webhooks run."""
     if not hooks:
         return
@@ -92,7 +92,7 @@ def _webhook_metrics(hooks: dict[str, Any] | None):  # type: ignore[no-untyped-d
         yield paused
 
 
-def _plan_metrics(polling: dict[str, Any]):  # type: ignore[no-untyped-def]
+def _plan_metrics(polling: dict[str, Any]) -> Iterator[Metric]:
     """The adaptive plan (``AdaptiveScheduler.snapshot``): per scope and per bucket service."""
     per_scope = (("vibed_poll_next_seconds", "Seconds until the scope's next planned poll", "next_poll_in_s"),
                  ("vibed_poll_interval_seconds", "The scope's planned poll interval now", "interval_s"),

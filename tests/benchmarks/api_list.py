@@ -79,6 +79,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sidebyside import free_port, node_peer, raise_fd_limit, running, wait_port  # noqa: E402
 
 from tests.api_support import api_config  # noqa: E402
+from tests.pg_support import reachable_by_the_cluster_user
 from vibed.daemon import serve_daemon  # noqa: E402
 from vibed.embedded.server import EmbeddedServer  # noqa: E402
 from vibed.logs import configure_logging  # noqa: E402
@@ -400,6 +401,7 @@ def main() -> None:
     configure_logging(debug=False)
     print(machine())
     with tempfile.TemporaryDirectory(prefix="vibed-bench-") as tmp:
+        reachable_by_the_cluster_user(Path(tmp), Path(tmp))  # as root: the cluster's user must reach it
         server = None if os.environ.get("DATABASE_URL") else EmbeddedServer(Path(tmp))
         admin = os.environ["DATABASE_URL"] if server is None else server.start_blocking()
         try:

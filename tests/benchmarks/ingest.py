@@ -35,6 +35,7 @@ os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")
 
 import asyncpg  # noqa: E402
 
+from tests.pg_support import reachable_by_the_cluster_user  # noqa: E402
 from vibed.embedded.server import EmbeddedServer  # noqa: E402
 from vibed.simulator import jiosaavn_render  # noqa: E402
 from vibed.simulator.generate import make_release  # noqa: E402
@@ -162,6 +163,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=150)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="vibed-bench-pg-") as tmp:
+        reachable_by_the_cluster_user(Path(tmp), Path(tmp))  # as root: the cluster's user must reach it
         server = EmbeddedServer(Path(tmp))
         dsn = server.start_blocking()
         try:

@@ -32,6 +32,7 @@ import trio  # noqa: E402
 import trio_asyncio  # noqa: E402
 
 from tests.daemon_inproc import running_daemon  # noqa: E402
+from tests.pg_support import reachable_by_the_cluster_user  # noqa: E402
 from tests.pipeline_support import daemon_config, quiet_sim_settings  # noqa: E402
 from vibed.embedded.server import EmbeddedServer  # noqa: E402
 from vibed.logs import configure_logging  # noqa: E402
@@ -90,6 +91,7 @@ if __name__ == "__main__":
     args = parser.parse_args()
     configure_logging(stream=open(os.devnull, "w"))  # noqa: SIM115 - the daemon's log lines are not the figures
     with tempfile.TemporaryDirectory(prefix="vibed-bench-pg-") as tmp:
+        reachable_by_the_cluster_user(Path(tmp), Path(tmp))  # as root: the cluster's user must reach it
         server = EmbeddedServer(Path(tmp))
         dsn = server.start_blocking()
         try:

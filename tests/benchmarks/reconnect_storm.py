@@ -42,6 +42,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,17 +83,30 @@ def metric(port: int, name: str, labels: str = "") -> float:
     return float(match.group(1)) if match else 0.0
 
 
-class Daemon:
-    """``vibed run --simulate`` as a child process, stopped as systemd would (SIGTERM)."""
+@contextlib.contextmanager
+def simulator(data: Path) -> Iterator[str]:
+    """``vibed simulate`` as a process of its own, so its catalogue outlives the daemon's restarts."""
+    port = free_port()
+    with open(data / "simulator.log", "ab") as log, running(
+            [sys.executable, "-m", "vibed.cli", "simulate", "--port", str(port), "--new-per-minute", "0"],
+            stdout=log, stderr=subprocess.STDOUT) as proc:
+        wait_port(port, proc)
+        yield f"http://127.0.0.1:{port}"
 
-    def __init__(self, data: Path, port: int) -> None:
+
+class Daemon:
+    """``vibed run`` (embedded PostgreSQL in ``data``, JioSaavn at ``sim``) as a child process,
+    stopped as systemd would (SIGTERM).  Per-address limits are off: every client is 127.0.0.1."""
+
+    def __init__(self, data: Path, port: int, sim: str) -> None:
         env = {**os.environ, "VIBED_DATA_DIR": str(data), "PORT": str(port), "VIBED_STREAM_LIMIT_PER_IP": "0",
-               "VIBED_API_RATE_LIMIT": "0"}
+               "VIBED_CONNECTIONS_PER_PEER": "0", "VIBED_API_RATE_LIMIT": "0", "JIOSAAVN_BASE_URL": sim,
+               "VIBED_LANGUAGES": "ml", "VIBED_SCHEDULE": "0 0 1 1 *"}
         env.pop("DATABASE_URL", None)
         env.pop("REDIS_URL", None)
-        self.port = port
+        self.port, self.sim = port, sim
         self.log = open(data / "daemon.log", "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([sys.executable, "-m", "vibed.cli", "run", "--simulate"], env=env,
+        self.proc = subprocess.Popen([sys.executable, "-m", "vibed.cli", "run"], env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         self.logfile = data / "daemon.log"
         self.wait_healthy()
@@ -109,12 +123,7 @@ class Daemon:
         raise RuntimeError(f"vibed not healthy after {timeout:.0f} s; see {self.logfile}")
 
     def simulator_url(self) -> str:
-        for line in self.logfile.read_text().splitlines()[::-1]:
-            with contextlib.suppress(ValueError):
-                entry = json.loads(line)
-                if entry.get("event") == "simulator_started":
-                    return str(entry["url"]).rstrip("/")
-        raise RuntimeError("the daemon logged no simulator_started line")
+        return self.sim
 
     def newest(self) -> int:
         return int(_find(json.loads(_get(self.port, "/api/health")), "last_event_id") or 0)
@@ -228,6 +237,7 @@ def one_size(daemon: Daemon, binary: Path, n: int, behind: int, sample: int, sim
     return {
         "clients": n, "behind": behind, "last_event_id": last_id,
         "fresh_connect_s": round(fresh["connect_ms"] / 1000, 3), "fresh_dead": fresh["dead"],
+        "fresh_got": fresh["events"][0]["got"] if fresh["events"] else 0,
         "storm_connect_s": round(storm["connect_ms"] / 1000, 3), "catch_up_s": round(wall, 3),
         "ratio": round(wall / (fresh["connect_ms"] / 1000), 2),
         "caught_up": got_all, "dead": storm["dead"], "streaming": storm["streaming"],
@@ -235,6 +245,24 @@ def one_size(daemon: Daemon, binary: Path, n: int, behind: int, sample: int, sim
         "from_memory": metric(daemon.port, "vibed_stream_replays_total", '{source="memory"}') - memory_before,
         "sample": {**sampler.verdict(expected), "in_order_unique": bool(expected) and expected == sorted(set(expected))},
     }
+
+
+def storms(args: argparse.Namespace, binary: Path, tmp: Path, data: Path, port: int,
+           sim: str) -> tuple[list[dict[str, Any]], int]:
+    daemon = Daemon(data, port, sim)
+    try:
+        stored = seed(daemon, args.events)
+        daemon.stop()
+        daemon = Daemon(data, port, sim)  # the deploy: every browser comes back to a fresh process
+        results = []
+        for n in args.clients:
+            runs = [one_size(daemon, binary, n, args.behind, args.sample, sim) for _ in range(args.runs)]
+            floor = floor_connect(binary, tmp, n)
+            results.append({"clients": n, "runs": runs, "floor_connect_s": floor,
+                            "median_ratio": statistics.median(r["ratio"] for r in runs)})
+    finally:
+        daemon.stop()
+    return results, stored
 
 
 def main() -> None:
@@ -252,21 +280,10 @@ def main() -> None:
         data = tmp / "data"
         data.mkdir()
         port = free_port()
-        daemon = Daemon(data, port)
-        try:
-            stored = seed(daemon, args.events)
-            daemon.stop()
-            daemon = Daemon(data, port)  # the deploy: every browser comes back to a fresh process
-            sim = daemon.simulator_url()
-            results = []
-            for n in args.clients:
-                runs = [one_size(daemon, binary, n, args.behind, args.sample, sim) for _ in range(args.runs)]
-                floor = floor_connect(binary, tmp, n)
-                results.append({"clients": n, "runs": runs, "floor_connect_s": floor,
-                                "median_ratio": statistics.median(r["ratio"] for r in runs)})
-        finally:
-            daemon.stop()
+        with simulator(tmp) as sim:
+            results, stored = storms(args, binary, tmp, data, port, sim)
     print(f"{'clients':>8} {'fresh_s':>8} {'catch_up_s':>10} {'ratio':>6} {'caught_up':>9} {'dead':>5} "
+
           f"{'db_queries':>10} {'memory':>7} {'sample_exact':>12} {'floor_s':>8}")
     for size in results:
         for r in size["runs"]:

@@ -32,6 +32,7 @@ import asyncpg  # noqa: E402
 import trio  # noqa: E402
 from standardwebhooks.webhooks import Webhook  # noqa: E402
 
+from tests.pg_support import reachable_by_the_cluster_user  # noqa: E402
 from tests.pipeline_support import LineReader  # noqa: E402
 from tests.webhook_receiver import open_receiver  # noqa: E402
 from vibed.embedded.server import EmbeddedServer  # noqa: E402
@@ -129,6 +130,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="vibed-bench-wh-") as tmp:
+        reachable_by_the_cluster_user(Path(tmp), Path(tmp))  # as root: the cluster's user must reach it
         server = EmbeddedServer(Path(tmp) / "pg")
         dsn = server.start_blocking()
         try:

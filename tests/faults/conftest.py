@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.daemon_proc import Daemon, clean_env, free_port, postgres_pids
+from tests.pg_support import reachable_by_the_cluster_user
 from vibed.embedded.server import PORT, bin_dir
 
 ROWS: dict[str, list[str]] = {}  # test id -> [scenario, measured, held]
@@ -138,6 +139,7 @@ class LiveDaemon:
 def live_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon]:
     # one daemon for the whole suite: starting one (initdb included) costs seconds on a shared machine
     root = tmp_path_factory.mktemp("faults")
+    reachable_by_the_cluster_user(root, tmp_path_factory.getbasetemp())  # as root: see tests/conftest.py
     data_dir = root / "data"
     sim_port = free_port()
     env = clean_env(PORT=str(free_port()), VIBED_HOST="127.0.0.1", VIBED_DATA_DIR=str(data_dir),

@@ -6,11 +6,13 @@ import argparse
 import os
 import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 import vibed
 from vibed.cli import backfill as commands_backfill
 from vibed.cli import db as commands_db
+from vibed.cli.arguments import OneLineParser
 from vibed.config import SETTINGS, ConfigError, load_config, secrets_of
 
 
@@ -28,12 +30,13 @@ def _show(value: Any) -> str:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="TOML file (default: config/vibed.toml if present)")
-    parser.add_argument("--env-file", metavar="FILE", default=".env", help="dotenv file (default: .env)")
+    parser.add_argument("--env-file", metavar="FILE", default=None,
+                        help="dotenv file (default: ./.env when there is one); a file named here must exist")
 
 
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="vibed", description="Real-time new releases for Indian-language music.",
         epilog=_env_help(), formatter_class=fmt,
     )
@@ -46,7 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     for s in SETTINGS:
         if s.flag is None:
             continue
-        if s.flag in ("--debug", "--simulate"):
+        if s.flag == "--debug":
+            run.add_argument(s.flag, dest=s.field, nargs="?", const="true", metavar="NAMESPACES",
+                             help="debug lines: --debug alone prints all of vibed's (DEBUG=true); --debug "
+                                  "'edge,stream' only those namespaces, in DEBUG's syntax (env DEBUG: " + s.help + ")")
+        elif s.flag == "--simulate":
             run.add_argument(s.flag, dest=s.field, action="store_const", const="true", help=s.help)
         else:
             run.add_argument(s.flag, dest=s.field, metavar=s.env, help=f"{s.help} (env {s.env})")
@@ -108,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     _quiet_dependencies()
+    if getattr(args, "env_file", None) is not None and not Path(args.env_file).is_file():
+        return _fail(f"--env-file {args.env_file!r} does not exist: give the path of a dotenv file, or leave "
+                     "the flag out (./.env is read when there is one)")
+    if hasattr(args, "env_file"):
+        args.env_file = args.env_file or ".env"  # a reload reads the same file again
     overrides = {s.field: getattr(args, s.field, None) for s in SETTINGS if hasattr(args, s.field)}
     try:
         if args.command == "simulate":
@@ -126,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(debug=config.debug, secrets=secrets_of(config), stream=sys.stderr if operator else None)
     try:
         module = commands_db if operator else commands_backfill if args.command == "backfill" else commands
-        return getattr(module, args.command)(config, args)
+        code: int = getattr(module, args.command)(config, args)
+        return code
     except ConfigError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:

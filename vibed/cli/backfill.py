@@ -15,6 +15,7 @@ from typing import Any
 
 import trio
 
+from vibed.cli.arguments import count
 from vibed.config import Config
 from vibed.logs import get_logger
 from vibed.pipeline.backfill import Outcome, PageDone, walk
@@ -31,7 +32,7 @@ def add_parser(sub: Any, common: Any) -> None:
     common(parser)
     parser.add_argument("--language", required=True, help="language code, e.g. ml")
     parser.add_argument("--days", type=int, default=90, help="how far back to go (default 90)")
-    parser.add_argument("--max-requests", dest="max_requests", type=int, default=None,
+    parser.add_argument("--max-requests", dest="max_requests", type=count("--max-requests"), default=None,
                         help="most upstream requests of this run (default: a tenth of the tokens left today)")
     parser.add_argument("--source", default="jiosaavn", choices=("jiosaavn",), help="default jiosaavn")
     parser.add_argument("--from-start", dest="from_start", action="store_true",

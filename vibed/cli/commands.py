@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import resource
 import sys
@@ -37,6 +38,7 @@ def _startup_error(exc: BaseException) -> int:
     from vibed.embedded.datadir_lock import DataDirBusy
     from vibed.embedded.server import EmbeddedPostgresError
     from vibed.embedded.target import DatabaseNotCreatable
+    from vibed.store.migrations import MigrationsMissing
     from vibed.store.postgres import DatabaseUnreachable
     from vibed.supervisor import TooManyCrashes
 
@@ -44,7 +46,7 @@ def _startup_error(exc: BaseException) -> int:
     if isinstance(exc, KeyboardInterrupt):
         return 130
     if isinstance(exc, (DatabaseUnreachable, EmbeddedPostgresError, TooManyCrashes, DataDirBusy,
-                        DatabaseNotCreatable)):
+                        DatabaseNotCreatable, MigrationsMissing)):
         message = str(exc)
     elif isinstance(exc, OSError) and exc.errno == 98:
         message = f"the HTTP port is already in use ({exc.strerror}): stop the other process or set PORT"
@@ -192,13 +194,24 @@ def status(config: Config, args: argparse.Namespace) -> int:
     url = f"http://127.0.0.1:{config.port}/api/health"
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
-            body = json.loads(response.read())
-            code = response.status
+            raw, code = response.read(), response.status
     except urllib.error.HTTPError as exc:
-        body, code = json.loads(exc.read() or b"{}"), exc.code
+        raw, code = exc.read() or b"{}", exc.code
     except (urllib.error.URLError, OSError) as exc:
         print(f"vibed: no daemon answers at {url}: {getattr(exc, 'reason', exc)}", file=sys.stderr)
         return 3
+    except http.client.HTTPException as exc:  # something that is not an HTTP server
+        print(f"vibed: {url} does not answer HTTP ({type(exc).__name__}): is PORT={config.port} vibed's port? "
+              "(--port or PORT)", file=sys.stderr)
+        return 2
+    try:
+        body = json.loads(raw)
+        if not isinstance(body, dict) or "status" not in body:
+            raise ValueError("no status")
+    except ValueError:
+        print(f"vibed: {url} answered {code} without vibed's health JSON: is PORT={config.port} vibed's port? "
+              "(--port or PORT)", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(body, indent=2))
     report = HealthReport.from_json(body)

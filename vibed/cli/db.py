@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import trio
 
+from vibed.cli.arguments import amount
 from vibed.config import Config
 from vibed.embedded import target
 
@@ -173,6 +174,8 @@ def add_parsers(sub: Any, common: Callable[[argparse.ArgumentParser], None]) -> 
                                           "is never credited at the new rate.")
     target_flags(change)
     change.add_argument("service", help="e.g. jiosaavn, spotify")
-    change.add_argument("--max", type=float, help="bucket size (max_tokens)")
-    change.add_argument("--per-day", dest="per_day", type=float, help="tokens added per day (refill_rate)")
-    change.add_argument("--tokens", type=float, help="the level now, e.g. 0 to stop calls until it refills")
+    change.add_argument("--max", type=amount("--max"), help="bucket size (max_tokens)")
+    change.add_argument("--per-day", dest="per_day", type=amount("--per-day"),
+                        help="tokens added per day (refill_rate)")
+    change.add_argument("--tokens", type=amount("--tokens"),
+                        help="the level now, e.g. 0 to stop calls until it refills")

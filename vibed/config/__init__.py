@@ -109,10 +109,13 @@ def setting(env: str, parse: Callable[[str], Any], default: Any, help: str, *, s
 
 
 def _default_data_dir() -> str:
-    # systemd's StateDirectory= sets STATE_DIRECTORY; otherwise the XDG data home
+    # systemd's StateDirectory= sets STATE_DIRECTORY; as root /var/lib/vibed (the embedded server's user
+    # must reach it, and root's home is closed to it); otherwise the XDG data home
     state = os.environ.get("STATE_DIRECTORY")
     if state:
         return state.split(":")[0]
+    if os.geteuid() == 0:
+        return "/var/lib/vibed"
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return str(Path(base) / "vibed")
 
@@ -139,12 +142,12 @@ class Config:
     host: str = setting("VIBED_HOST", str, "0.0.0.0", "HTTP bind address", flag="--host")
     debug: DebugSpec = setting("DEBUG", parse_debug, OFF,
         "debug lines by namespace, the debug module's syntax: worker:* (or worker:fetcher, "
-        "worker:scheduler …), http, stream, store, daemon, * for all of vibed's, a library logger "
+        "worker:scheduler …), http (the app), edge (every answer), stream, store, daemon, * for all of vibed's, a library logger "
         "by name (httpx, asyncpg, redis …), -name to leave one out; comma or space separated",
         flag="--debug")
     data_dir: str | None = setting("VIBED_DATA_DIR", str, None,
-        "data directory (embedded PostgreSQL lives here); default $STATE_DIRECTORY or "
-        "~/.local/share/vibed", flag="--data-dir")
+        "data directory (embedded PostgreSQL lives here); default $STATE_DIRECTORY, else "
+        "/var/lib/vibed as root, else ~/.local/share/vibed", flag="--data-dir")
     languages: tuple[str, ...] = setting("VIBED_LANGUAGES", parse_languages, ("ml", "hi", "ta"),
         "comma-separated language codes to watch", flag="--languages")
     schedule: str = setting("VIBED_SCHEDULE", parse_cron, "*/10 * * * *", "cron expression for rounds",

@@ -108,6 +108,7 @@ class Hub:
         trio.lowlevel.notify_closing(client.sock)  # wakes a flusher waiting on this fd
         client.sock.close()
         self.admission.release_nowait(client.ip)
+        log.debug("stream_closed", kind="sse", ip=client.ip, reason=reason)
 
     def _after_write(self, client: SocketClient, outcome: int) -> None:
         if outcome == DROP:

@@ -42,12 +42,15 @@ def admit_nowait(hub: Hub, ip: str) -> str | None:
     return "the server is shutting down" if hub.closing else hub.admission.admit_nowait(ip)
 
 
-def come_back_later(reason: str) -> bytes:
+def come_back_later(reason: str, at_least_s: int = 0) -> bytes:
     """The body of a stream we cannot hold now, for a 200 that ends at once.  A browser's
     EventSource gives up for good on any other status; on a 200 that ends it reconnects after
-    ``retry:``, drawn here from a wide range so a refused crowd comes back spread out."""
+    ``retry:``, drawn here from a wide range (starting no sooner than ``at_least_s``, a limiter's
+    Retry-After) so a refused crowd comes back spread out."""
     comment = reason.replace("\r", " ").replace("\n", " ")
-    return b": %s\n\n" % comment.encode() + retry_frame(DRAIN_RETRY_MS).body
+    low, high = DRAIN_RETRY_MS
+    spread = (max(low, at_least_s * 1000), max(high, at_least_s * 1000 + high - low))
+    return b": %s\n\n" % comment.encode() + retry_frame(spread).body
 
 
 # a crowd reconnecting between two events shares one ``Replay`` (see ``Replayer.plan_nowait``): its

@@ -88,7 +88,10 @@ class AppBridge:
         await stream.handle(EndBody(stream_id=1))
         await collected.done.wait()
         await stream.handle(StreamClosed(stream_id=1))  # access log; a late app_send is ignored
-        return Answer(collected.status, stored_headers(collected.headers), b"".join(collected.body))
+        answer = Answer(collected.status, stored_headers(collected.headers), b"".join(collected.body))
+        log.debug("app_answered", method=request.method.decode("ascii"), target=request.target.decode("latin-1")[:200],
+                  status=answer.status, bytes=len(answer.body))
+        return answer
 
 
 def hypercorn_config(grace: float) -> HypercornConfig:

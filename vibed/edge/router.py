@@ -45,6 +45,7 @@ from vibed.edge.respond import (
     error_answer,
     render,
 )
+from vibed.logs import get_logger
 from vibed.vocab import edge_keys
 from vibed.vocab.wire import send_all
 from vibed.websocket.upgrade import handshake_refusal, serve_websocket, upgrade_bytes
@@ -54,6 +55,8 @@ WS_PATH = "/api/new-releases/ws"
 ROUTE = edge_keys.ROUTE.encode()  # internal: the app's route template, for per-route metrics
 BODY_LIMIT = 64 * 1024
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+log = get_logger("vibed.edge")  # DEBUG=edge: one line per answer written
+stream_log = get_logger("vibed.delivery")  # DEBUG=stream: each stream's start (and a WebSocket's end)
 
 # (kind, "fresh" | "reused"), (route, status): what the edge reports to the metrics
 StreamHook = Callable[[str, bool], None]
@@ -111,6 +114,8 @@ class Router:
     def _dispatch_nowait(self, head: RequestHead, verdict: Verdict) -> bool | Later:
         refusal = verdict.refusal or method_refusal(head.method)
         if refusal is not None:
+            if head.method == "GET" and head.path in STREAM_PATHS and refusal.status in (429, 503):
+                refusal = _come_back_later(refusal)  # an EventSource would give up for good on a 429
             return self._write_nowait(head, refusal, verdict.headers, "edge")
         if head.path in STREAM_PATHS or (head.path == WS_PATH and head.wants_websocket):
             return self._stream_nowait(head, verdict)
@@ -155,6 +160,8 @@ class Router:
         websocket = head.path == WS_PATH
         self.on_stream("websocket" if websocket else "sse", head.reused)
         self.on_answer(head.path, 101 if websocket else 200)
+        stream_log.debug("stream_opened", kind="websocket" if websocket else "sse", ip=verdict.ip,
+                         query=head.query[:200])
         if websocket:
             return partial(self._websocket, head, verdict, request)
         # the stream's head carries what every answer to this request carries (CORS, RateLimit-*)
@@ -174,6 +181,7 @@ class Router:
         await serve_websocket(self.hub, self.replayer, self.settings, head.sock,
                               upgrade_bytes(head.request) + head.conn.trailing_data[0], request, verdict.key,
                               partial(self.guard.recount, verdict.ip), handshake_timeout=self.timeouts.head)
+        stream_log.debug("stream_closed", kind="websocket", ip=verdict.ip)  # an SSE client's: the hub's
         return True
 
     # -- everything else ---------------------------------------------------------------------
@@ -222,6 +230,8 @@ class Router:
         if extra and shared_cacheable(answer):  # what one client's limit says must not be stored for others
             extra = [h for h in extra if not h[0].startswith(b"ratelimit-")]
         self.on_answer(route, answer.status)
+        log.debug("answer_sent", method=head.method, path=head.path[:200], status=answer.status, route=route,
+                  ip=head.peer[0])
         if close or self.closing or answer.status in (408, 413, 431) or answer.header(b"connection") == b"close":
             answer = Answer(answer.status, tuple(h for h in answer.headers if h[0] != b"connection"), answer.body)
             return partial(self._refuse, head, _with(answer, extra))
@@ -239,6 +249,14 @@ class Router:
     async def _send_rest(self, head: RequestHead, data: bytes) -> bool:
         await send_all(head.sock, data, trio.current_time() + self.timeouts.write)
         return False
+
+
+def _come_back_later(refusal: Answer) -> Answer:
+    """A limiter's refusal of an SSE stream, as the 200 that tells an EventSource when to come back."""
+    wait = (refusal.header(b"retry-after") or b"").decode("latin-1")
+    return Answer(200, (*STREAM_HEADERS, (b"connection", b"close")),
+                  come_back_later("too many requests from your address; come back later",
+                                  int(wait) if wait.isdigit() else 0))
 
 
 def _with(answer: Answer, extra: list[Header]) -> Answer:

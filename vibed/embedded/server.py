@@ -12,14 +12,27 @@ and is the only one that stops it.  A process that finds a live server whose own
 gone (an orphan of a SIGKILLed daemon) is taken over.  Watching and restarting the child is
 ``embedded_watch``'s job.
 
-As root, PostgreSQL refuses to run, so a system user ``vibed-postgres`` owns the cluster.
+Who may connect: only the socket, and only by peer credentials.  ``pg_hba.conf`` allows
+``local`` connections with ``peer`` authentication through the ``vibed`` map of ``pg_ident.conf``,
+which lets exactly the OS user running vibed in as ``postgres`` (no password to keep, nothing for
+another local user to guess).  Both files are written before every start; a cluster made by an
+older vibed with ``trust`` is upgraded so, and a live one is told to reload them.
+
+Where the socket lives: in the cluster directory, or, when that path is too long for a unix
+socket, in a fresh directory made by ``mkdtemp`` (random name, mode 0700, created exclusively).
+A socket directory is used only when it is a real directory (no symlink), owned by the
+cluster's user, with no rights for group or others (``private_dir``); that holds for a live
+server's directory too (read from ``postmaster.pid``) before we adopt it.
+
+As root, PostgreSQL refuses to run, so a system user ``vibed-postgres`` owns the cluster (see
+``root``: the user is created once, every change to the host is logged, and no parent
+directory is ever widened: an unreachable data directory is refused with the fix).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import hashlib
 import importlib.util
 import os
 import shutil
@@ -27,17 +40,23 @@ import signal
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import TypedDict
 
+from vibed.embedded.auth import write_auth
 from vibed.embedded.datadir_lock import holder, try_lock, unlock
+from vibed.embedded.errors import EmbeddedPostgresError
 from vibed.embedded.log import bound_log
+from vibed.embedded.root import (
+    chown_tree,
+    credentials,
+    log_owner_set,
+    require_reachable,
+    run_as,
+    uid_of,
+)
 
-PG_USER = "vibed-postgres"
+__all__ = ["EmbeddedPostgresError", "EmbeddedServer", "bin_dir", "dsn_for"]
+
 PORT = 5432  # on a private unix socket, so the number never collides
-
-
-class EmbeddedPostgresError(RuntimeError):
-    pass
 
 
 def bin_dir() -> Path:
@@ -51,61 +70,42 @@ def bin_dir() -> Path:
     return path
 
 
-def _run_as() -> str | None:
-    if os.geteuid() != 0:
-        return None
-    import pwd
+def preferred_socket_dir(pgdata: Path) -> Path | None:
+    """The cluster directory when a socket path in it fits (107 bytes), else None (a fresh one is made)."""
+    return pgdata if len(str(pgdata / f".s.PGSQL.{PORT}")) < 100 else None
 
+
+def private_dir(path: Path, uid: int) -> Path:
+    """``path`` when it is a directory (not a symlink) owned by ``uid`` with mode 0700 or less, else raise."""
     try:
-        pwd.getpwnam(PG_USER)
-    except KeyError:
-        subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER],
-            check=True, capture_output=True,
-        )
-    return PG_USER
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise EmbeddedPostgresError(f"the embedded PostgreSQL's socket directory {path} is gone") from None
+    import stat
+
+    problem = None
+    if stat.S_ISLNK(st.st_mode):
+        problem = "a symlink"
+    elif not stat.S_ISDIR(st.st_mode):
+        problem = "not a directory"
+    elif st.st_uid != uid:
+        problem = f"owned by uid {st.st_uid}, not {uid}"
+    elif st.st_mode & 0o077:
+        problem = f"mode {stat.S_IMODE(st.st_mode):04o}, open to other users"
+    if problem:
+        raise EmbeddedPostgresError(
+            f"the embedded PostgreSQL's socket directory {path} is {problem}: refusing it (another user may "
+            "have made it to listen in); remove it, and start vibed again")
+    return path
 
 
-class _Credentials(TypedDict, total=False):
-    user: str
-    group: str
-    extra_groups: list[str]
-
-
-def _credentials(user: str | None) -> _Credentials:
-    """uid, gid *and* groups: keeping root's group would deny traversal of 0701 root-owned dirs."""
-    if user is None:
-        return {}
-    return {"user": user, "group": user, "extra_groups": []}
-
-
-def _open_path_for(user: str | None, path: Path) -> None:
-    """Let the postgres user traverse to ``path`` (o+x on each parent; adds no read rights)."""
-    if user is None:
-        return
-    for parent in [path, *path.parents]:
-        mode = parent.stat().st_mode
-        if not mode & 0o001:
-            parent.chmod(mode | 0o001)
-
-
-def _chown_tree(path: Path, user: str | None) -> None:
-    if user is None:
-        return
-    shutil.chown(path, user, user)
-    for root, dirs, files in os.walk(path):
-        for name in dirs + files:
-            shutil.chown(os.path.join(root, name), user, user)
-
-
-def _socket_dir(pgdata: Path) -> Path:
-    # unix socket paths are limited to 107 bytes; fall back to a short private dir
-    if len(str(pgdata / f".s.PGSQL.{PORT}")) < 100:
-        return pgdata
-    digest = hashlib.sha256(str(pgdata).encode()).hexdigest()[:12]
-    short = Path(tempfile.gettempdir()) / f"vibed-pg-{digest}"
-    short.mkdir(mode=0o700, exist_ok=True)
-    return short
+def _fresh_socket_dir(user: str | None) -> Path:
+    """A new directory of random name, made 0700 by mkdir (never one that existed before)."""
+    made = Path(tempfile.mkdtemp(prefix="vibed-pg-"))
+    if user is not None:
+        shutil.chown(made, user, user)  # ours since mkdir, 0700 in sticky /tmp: nobody can swap it
+        log_owner_set(made, user)
+    return made
 
 
 def initdb(pgdata: Path, user: str | None) -> None:
@@ -113,21 +113,23 @@ def initdb(pgdata: Path, user: str | None) -> None:
     if (pgdata / "PG_VERSION").exists():
         return
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    _open_path_for(user, pgdata.parent)
-    _open_path_for(user, bin_dir())
+    require_reachable(user, pgdata.parent, "its data directory")
+    require_reachable(user, bin_dir(), "its server binaries")
     staging = Path(tempfile.mkdtemp(prefix=".initdb-", dir=pgdata.parent))
     try:
-        _chown_tree(staging, user)
+        chown_tree(staging, user)
         result = subprocess.run(
-            [str(bin_dir() / "initdb"), "-D", str(staging), "--auth=trust", "--username=postgres",
-             "--encoding=UTF8", "--locale=C", "--no-instructions"],
-            capture_output=True, text=True, **_credentials(user),
+            [str(bin_dir() / "initdb"), "-D", str(staging), "--auth-local=peer", "--auth-host=reject",
+             "--username=postgres", "--encoding=UTF8", "--locale=C", "--no-instructions"],
+            capture_output=True, text=True, **credentials(user),
         )
         if result.returncode != 0:
             raise EmbeddedPostgresError(f"initdb failed: {result.stderr.strip()[-500:]}")
         with open(staging / "postgresql.auto.conf", "a", encoding="utf-8") as conf:
             conf.write("listen_addresses = ''\nfsync = on\nmax_connections = 200\n")
+        write_auth(staging, user)
         staging.rename(pgdata)
+        log_owner_set(pgdata, user)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -164,11 +166,14 @@ class EmbeddedServer:
         self.data_dir = data_dir.resolve()
         self.pgdata = self.data_dir / "postgres"
         self.logfile = self.data_dir / "postgres.log"
-        self.user = _run_as()
+        self.user = run_as()
+        self.uid = uid_of(self.user)  # who must own the socket directory
         self.lockfile = self.data_dir / "postgres.lock"
         self.proc: subprocess.Popen[bytes] | None = None
         self.pid = 0
         self.sockdir = self.pgdata
+        self.made_sockdir: Path | None = None  # a socket directory we made (removed when the server stops)
+        self.auth_upgraded = False  # prepare() rewrote pg_hba.conf / pg_ident.conf (e.g. from trust)
         self.adopted = False  # the running server was found, not started by us
         self.owner_fd: int | None = None  # holding postgres.lock: we may stop the server
         self.log_offset = 0  # where this server's lines start in the log
@@ -181,13 +186,24 @@ class EmbeddedServer:
         """initdb when needed (blocking, seconds); True when the cluster is new."""
         fresh = not (self.pgdata / "PG_VERSION").exists()
         initdb(self.pgdata, self.user)
+        self.auth_upgraded = write_auth(self.pgdata, self.user)
         return fresh
+
+    def _socket_dir(self) -> Path:
+        preferred = preferred_socket_dir(self.pgdata)
+        if preferred is not None:
+            return private_dir(preferred, self.uid)
+        if self.made_sockdir is None or not os.path.lexists(self.made_sockdir):
+            self.made_sockdir = _fresh_socket_dir(self.user)  # kept across restarts of this server
+        return private_dir(self.made_sockdir, self.uid)
 
     def spawn(self) -> None:
         """Start postgres, or adopt a live one.  Call from the main thread (see PDEATHSIG)."""
         adopted = _live_postmaster(self.pgdata)
         if adopted:
-            self.pid, self.sockdir = adopted
+            self.pid, self.sockdir = adopted[0], private_dir(adopted[1], self.uid)
+            if self.auth_upgraded:
+                os.kill(self.pid, signal.SIGHUP)  # it reads pg_hba.conf and pg_ident.conf again
             self.proc = None
             self.adopted = True
             if self.owner_fd is None:
@@ -204,17 +220,14 @@ class EmbeddedServer:
         bound_log(self.logfile)
         with contextlib.suppress(OSError):
             self.log_offset = self.logfile.stat().st_size
-        self.sockdir = _socket_dir(self.pgdata)
-        # parents may have lost o+x since initdb (e.g. pytest re-tightens its temp root to 0700)
-        _open_path_for(self.user, self.pgdata.parent)
-        _open_path_for(self.user, bin_dir())
-        if self.user is not None:
-            shutil.chown(self.sockdir, self.user, self.user)
+        require_reachable(self.user, self.pgdata.parent, "its data directory")
+        require_reachable(self.user, bin_dir(), "its server binaries")
+        self.sockdir = self._socket_dir()
         log_fd = os.open(self.logfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
         try:
             self.proc = subprocess.Popen(
                 [str(bin_dir() / "postgres"), "-D", str(self.pgdata), "-k", str(self.sockdir), "-p", str(PORT)],
-                stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd, **_credentials(self.user),
+                stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd, **credentials(self.user),
                 start_new_session=True,  # a terminal's Ctrl-C reaches us, and we stop it in order
                 preexec_fn=_die_with_parent,
             )
@@ -242,6 +255,9 @@ class EmbeddedServer:
         if self.owner_fd is not None:
             unlock(self.owner_fd)
             self.owner_fd = None
+        if self.made_sockdir is not None and (not self.pid or self.exited()):
+            shutil.rmtree(self.made_sockdir, ignore_errors=True)
+            self.made_sockdir = None
 
     def reap(self) -> int | None:
         """The exit status of our child (reaping it), or None when the server was adopted."""

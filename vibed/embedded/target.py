@@ -55,11 +55,21 @@ def _database_url(config: Config) -> str:
 
 def embedded_socket_dir(config: Config) -> Path:
     """Where the embedded server listens (or will): a live server's own word, else where it would."""
-    from vibed.embedded.server import EmbeddedServer, _live_postmaster, _socket_dir
+    from vibed.embedded.server import (
+        EmbeddedPostgresError,
+        EmbeddedServer,
+        _live_postmaster,
+        preferred_socket_dir,
+    )
 
     pgdata = EmbeddedServer(resolved_data_dir(config)).pgdata
     live = _live_postmaster(pgdata)
-    return live[1] if live else _socket_dir(pgdata)
+    where = live[1] if live else preferred_socket_dir(pgdata)
+    if where is None:
+        raise EmbeddedPostgresError(
+            f"the embedded PostgreSQL is not running, and its socket directory is made afresh at each start "
+            f"(a socket path under {pgdata} would be too long): start `vibed run`, then ask again")
+    return where
 
 
 def embedded_running(config: Config) -> bool:

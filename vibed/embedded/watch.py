@@ -126,7 +126,10 @@ async def open_embedded_postgres(data_dir: Path, *, supervise: bool = False) -> 
     with trio.CancelScope(shield=True):
         fresh = await trio.to_thread.run_sync(server.prepare)
     if fresh:
-        log.info("embedded_postgres_initialised", data_dir=str(server.pgdata))
+        log.info("embedded_postgres_initialised", data_dir=str(server.pgdata), auth="peer")
+    elif server.auth_upgraded:
+        log.warning("embedded_postgres_auth_upgraded", data_dir=str(server.pgdata), auth="peer",
+                    detail="pg_hba.conf and pg_ident.conf rewritten: only this OS user connects, by peer credentials")
     try:
         # started from the main thread on purpose: PDEATHSIG fires when the *thread* that forked exits
         server.spawn()

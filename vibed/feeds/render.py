@@ -83,11 +83,13 @@ def _generator(info: FeedInfo, entries: Sequence[Entry], self_type: str) -> Feed
 
 
 def atom(info: FeedInfo, entries: Sequence[Entry]) -> bytes:
-    return _generator(info, entries, "application/atom+xml").atom_str(pretty=False)
+    text: bytes = _generator(info, entries, "application/atom+xml").atom_str(pretty=False)
+    return text
 
 
 def rss(info: FeedInfo, entries: Sequence[Entry]) -> bytes:
-    return _generator(info, entries, "application/rss+xml").rss_str(pretty=False)
+    text: bytes = _generator(info, entries, "application/rss+xml").rss_str(pretty=False)
+    return text
 
 
 def json_feed(info: FeedInfo, entries: Sequence[Entry]) -> bytes:

@@ -14,7 +14,8 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from quart import Blueprint, current_app, jsonify, request
+from quart import Blueprint, Response, current_app, jsonify, request
+from quart_trio import QuartTrio
 
 from vibed.http.auth import AuthError, verify_bearer
 from vibed.http.context import AppContext, context
@@ -30,7 +31,7 @@ blueprint = Blueprint("control", __name__)
 POKES = "vibed.pokes"  # app.extensions key of this app's PokeBudget
 
 
-def register(app: Any) -> None:
+def register(app: QuartTrio) -> None:
     app.extensions[POKES] = PokeBudget()
     app.register_blueprint(blueprint)
 
@@ -93,7 +94,7 @@ def _string_list(body: dict[str, Any], key: str, allowed: Any) -> tuple[str, ...
 
 
 @blueprint.post("/api/new-releases/fetch")
-async def request_fetch():  # type: ignore[no-untyped-def]
+async def request_fetch() -> Response:
     ctx = context()
     owner = authorize(ctx)
     raw = await request.get_data(cache=False)

@@ -5,9 +5,8 @@ app raises and one the edge answers itself look the same."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from quart import Response
+from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from vibed.edge.respond import ERROR_CACHE_CONTROL, error_body
@@ -35,7 +34,7 @@ def error_response(status: int, code: str, detail: str, headers: dict[str, str] 
     return response
 
 
-def install(app: Any) -> None:
+def install(app: QuartTrio) -> None:
     @app.errorhandler(ApiError)
     async def _api_error(exc: ApiError) -> Response:
         return error_response(exc.status, exc.code, exc.detail, exc.headers)

@@ -13,11 +13,11 @@ a cached answer may only depend on the request target; ``rel="self"`` names the 
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlencode
 
 import attrs
 from quart import Blueprint, Response, request
+from quart_trio import QuartTrio
 
 from vibed.feeds.entries import entry_of
 from vibed.feeds.render import FORMATS, FeedInfo
@@ -31,7 +31,7 @@ blueprint = Blueprint("feeds", __name__)
 PATH = "/feeds/new-releases"
 
 
-def register(app: Any) -> None:
+def register(app: QuartTrio) -> None:
     app.register_blueprint(blueprint)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint, Response, request
+from quart_trio import QuartTrio
 
 from vibed.delivery.replay import ReplayStatistics
 from vibed.health import HealthReport, WebhooksHealth
@@ -17,7 +18,7 @@ from vibed.webhooks.sender import WebhookSender
 blueprint = Blueprint("metrics", __name__)
 
 
-def register(app: Any) -> None:
+def register(app: QuartTrio) -> None:
     app.register_blueprint(blueprint)
 
     @app.after_request

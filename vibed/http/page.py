@@ -14,9 +14,9 @@ import functools
 import hashlib
 import html
 from importlib import resources
-from typing import Any
 
 from quart import Blueprint, Response
+from quart_trio import QuartTrio
 
 from vibed.http.context import context
 from vibed.http.errors import ApiError
@@ -29,7 +29,7 @@ PAGE_CSP = ("default-src 'self'; img-src 'self' https: data:; connect-src 'self'
 IMMUTABLE = "max-age=31536000, immutable"  # a versioned URL's bytes never change
 
 
-def register(app: Any) -> None:
+def register(app: QuartTrio) -> None:
     app.register_blueprint(blueprint)
 
 

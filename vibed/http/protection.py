@@ -11,17 +11,17 @@ every answer.  Left to the app:
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from quart import g, request
+from quart_trio import QuartTrio
 
 from vibed.http.errors import ApiError
 from vibed.http.local_authority import json_problem
 from vibed.vocab.edge_keys import CLIENT_IP
 
 
-def register(app: Any) -> None:
+def register(app: QuartTrio) -> None:
     @app.before_request
     async def _client_ip() -> None:
         g.vibed_client_ip = request.scope.get("state", {}).get(CLIENT_IP, request.remote_addr)

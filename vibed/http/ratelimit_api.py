@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint, Response, jsonify
+from quart_trio import QuartTrio
 
 from vibed.http.context import context
 from vibed.store.bucket import BucketState, all_buckets
@@ -16,7 +17,7 @@ from vibed.store.bucket import BucketState, all_buckets
 blueprint = Blueprint("ratelimit_api", __name__)
 
 
-def register(app: Any) -> None:
+def register(app: QuartTrio) -> None:
     app.register_blueprint(blueprint)
 
 

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from quart import Blueprint, Response, request
+from quart_trio import QuartTrio
 
 from vibed.http.context import context
 from vibed.http.cursor import MAX_ID, encode_cursor
@@ -25,7 +26,7 @@ blueprint = Blueprint("releases", __name__)
 CACHE_CONTROL = "max-age=5"  # short: new releases arrive live, and SSE is the fresh path
 
 
-def register(app: Any) -> None:
+def register(app: QuartTrio) -> None:
     app.register_blueprint(blueprint)
 
 

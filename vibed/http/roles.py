@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from quart_trio import QuartTrio
 
 from vibed.http.errors import ApiError
 
 FETCH_PATHS = frozenset({"/api/health", "/metrics"})
 
 
-def fetch_only(app: Any) -> None:
+def fetch_only(app: QuartTrio) -> None:
     from quart import request
 
     @app.before_request

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from quart import Blueprint, Response, jsonify, request
+from quart_trio import QuartTrio
 
 from vibed.http.context import AppContext, context
 from vibed.http.control import authorize
@@ -35,7 +36,7 @@ STATES = ("pending", "delivered", "dead")
 MAX_ID = 2**63 - 1
 
 
-def register(app: Any) -> None:
+def register(app: QuartTrio) -> None:
     app.register_blueprint(blueprint)
 
 

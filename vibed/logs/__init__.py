@@ -30,8 +30,10 @@ _NS = "_ns"  # the namespace a vibed logger carries into its event dict (popped 
 def _only_enabled(spec: DebugSpec) -> Any:
     def processor(_logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         namespace = event.pop(_NS, None)  # None: a library record, already filtered by its level
-        if method == "debug" and namespace is not None and not spec.enabled(namespace):
-            raise structlog.DropEvent
+        if method == "debug" and namespace is not None:
+            if not spec.enabled(namespace):
+                raise structlog.DropEvent
+            event["namespace"] = namespace  # which DEBUG word printed it
         return event
 
     return processor

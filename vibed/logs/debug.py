@@ -3,12 +3,16 @@
     DEBUG=worker:*                 every worker (scheduler, fetchers, writer, control, supervisor)
     DEBUG=worker:*,-worker:writer  the same, without the writer
     DEBUG="http stream"            comma or space separated
+    DEBUG=edge                     every answer the edge writes (method, path, status, route)
     DEBUG=*                        every vibed namespace; library loggers only when named
     DEBUG=worker:fetcher,httpx     a library logger, by its name
 
-vibed's namespaces map its loggers (``vibed.fetcher`` → ``worker:fetcher``).  The original
-system's own names are understood: ``server:*`` is its HTTP side (``http``, ``stream``) and
-``express:*`` its HTTP framework (``http``).  A name that matches nothing is reported once by
+vibed's namespaces map its loggers (``vibed.fetcher`` → ``worker:fetcher``): ``http`` is the app
+(one ``app_answered`` line per request it runs), ``edge`` the HTTP server in front of it (one
+``answer_sent`` per answer, cached or refused ones included), ``stream`` the SSE/WebSocket
+clients (``stream_opened``, ``stream_closed``).  Every debug line names its namespace
+(``"namespace": "edge"``).  The original system's own names are understood: ``server:*`` is its
+HTTP side (``http``, ``edge``, ``stream``) and ``express:*`` its HTTP framework (``http``, ``edge``).  A name that matches nothing is reported once by
 whoever configures logging, never refused: a typo must not stop a daemon.
 """
 
@@ -27,7 +31,7 @@ NAMESPACES: dict[str, str] = {
     "vibed.supervisor": "worker:supervisor",
     "vibed.backfill": "worker:backfill",
     "vibed.http": "http",
-    "vibed.edge": "http",
+    "vibed.edge": "edge",
     "vibed.delivery": "stream",
     "vibed.bus": "stream",
     "vibed.store": "store",
@@ -44,7 +48,7 @@ KNOWN = tuple(sorted(set(NAMESPACES.values())))
 LIBRARIES = ("asyncio", "asyncpg", "h11", "httpcore", "httpx", "hypercorn", "quart", "redis", "trio_asyncio",
              "trio_websocket")
 # the original system's namespaces, in vibed's terms
-ALIASES = {"server": ("http", "stream"), "express": ("http",)}
+ALIASES = {"server": ("http", "edge", "stream"), "express": ("http", "edge")}
 
 
 def namespace_of(logger_name: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint, Response, jsonify
+from quart_trio import QuartTrio
 
 import vibed
 from vibed.openapi.schemas import HEADERS, KINDS, LIMITED, RESPONSES, SCHEMAS, SOURCES, error
@@ -19,7 +20,7 @@ from vibed.vocab.languages import LANGUAGES
 blueprint = Blueprint("openapi", __name__)
 
 
-def register(app: Any) -> None:
+def register(app: QuartTrio) -> None:
     app.register_blueprint(blueprint)
 
 

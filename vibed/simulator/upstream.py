@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+from collections.abc import AsyncIterator
 
 import trio
 from quart import Response, request
@@ -23,7 +24,7 @@ def to_response(canned: Canned) -> Response:
     return Response(canned.body, status=canned.status, content_type=canned.content_type, headers=dict(canned.headers))
 
 
-async def _dripping(body: bytes, every: float):  # type: ignore[no-untyped-def]
+async def _dripping(body: bytes, every: float) -> AsyncIterator[bytes]:
     """The body 64 bytes at a time, one chunk every ``every`` seconds: a connection that never stalls
     long enough for a per-read timeout, yet takes minutes in total."""
     for start in range(0, len(body), 64):

@@ -1,4 +1,8 @@
-"""Numbered SQL files in ``schema/`` applied in order, once, recorded in ``schema_migrations``.
+"""Numbered SQL files in ``vibed/schema/`` applied in order, once, recorded in ``schema_migrations``.
+
+The files are package data: an installed wheel carries them (the repository's top-level
+``schema`` is a link to the same folder).  A directory without migrations is an error, never
+"up to date": an install that lost its schema must not start on an empty database.
 
 Safe to run twice and from two processes at once: the whole run holds a transaction-level
 advisory lock, and each file is applied in the same transaction as its record.
@@ -7,7 +11,6 @@ advisory lock, and each file is applied in the same transaction as its record.
 from __future__ import annotations
 
 import math
-import os
 import re
 from pathlib import Path
 
@@ -29,20 +32,27 @@ class Migration:
     sql: str
 
 
+class MigrationsMissing(RuntimeError):
+    """The schema directory is missing or holds no migration; str() names the fix."""
+
+
 def schema_dir() -> Path:
-    override = os.environ.get("VIBED_SCHEMA_DIR")
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2] / "schema"
+    return Path(__file__).resolve().parents[1] / "schema"
 
 
 def load_migrations(directory: Path | None = None) -> list[Migration]:
     directory = directory or schema_dir()
+    if not directory.is_dir():
+        raise MigrationsMissing(f"the schema directory {directory} does not exist: this vibed install is "
+                                "incomplete; reinstall it (pip install --force-reinstall vibed)")
     found = []
     for path in sorted(directory.glob("*.sql")):
         match = _NAME.match(path.name)
         if match:
             found.append(Migration(int(match[1]), path.name, path.read_text(encoding="utf-8")))
+    if not found:
+        raise MigrationsMissing(f"the schema directory {directory} holds no NNNN_name.sql migration: this vibed "
+                                "install is incomplete; reinstall it (pip install --force-reinstall vibed)")
     versions = [m.version for m in found]
     if len(set(versions)) != len(versions):
         raise RuntimeError(f"two migrations share a number in {directory}")

@@ -119,7 +119,8 @@ class Database:
         limit = self.timeout if timeout is None else timeout
         with trio.move_on_after(limit):
             try:
-                return await aio_as_trio(_detached)(fn, *args)
+                result: T = await aio_as_trio(_detached)(fn, *args)
+                return result
             except _CONNECTION_ERRORS as exc:
                 raise DatabaseUnavailable(f"the database connection failed: {_reason(exc)}") from None
             except asyncpg.PostgresError as exc:
@@ -163,7 +164,7 @@ class Database:
 
     async def ping(self, timeout: float = 1.0) -> bool:
         try:
-            return await self.fetchval("SELECT 1", timeout=timeout) == 1
+            return bool(await self.fetchval("SELECT 1", timeout=timeout) == 1)
         except (DatabaseUnavailable, asyncpg.PostgresError):
             return False
 

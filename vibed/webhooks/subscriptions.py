@@ -41,7 +41,7 @@ SELECT count(*) AS targets,
 
 async def create(db: Database, *, url: str, languages: list[str] | None, source: str | None, kind: str | None,
                  format: str, secret: str, owner: str) -> Mapping[str, Any]:
-    row = await db.fetchrow(_CREATE, url, languages, source, kind, format, secret, owner)
+    row: Mapping[str, Any] | None = await db.fetchrow(_CREATE, url, languages, source, kind, format, secret, owner)
     assert row is not None
     return row
 

@@ -77,7 +77,8 @@ function prepend(release) {
 async function loadList() {
   const params = query();
   params.set("limit", String(LIMIT));
-  const response = await fetch(`/api/new-releases?${params}`, { headers: { Accept: "application/json" } });
+  // no-cache: revalidate (a 304 when unchanged), never a list older than the stream that follows it
+  const response = await fetch(`/api/new-releases?${params}`, { cache: "no-cache", headers: { Accept: "application/json" } });
   if (!response.ok) throw new Error(`list answered ${response.status}`);
   const body = await response.json();
   grid.replaceChildren(...body.data.map((r) => card(r, false)));

@@ -1,0 +1,73 @@
+"""Running as root: a data directory under /var/lib/vibed, every change to the host one JSON line, no home widened.
+
+Run as root only (the suite's CI is root); each test starts real processes or a real ``useradd``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import stat
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from tests.daemon_proc import VIBED, clean_env
+from vibed.config import load_config, resolved_data_dir
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="what vibed does to the host as root")
+
+
+def _events(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+
+
+def test_the_default_data_directory_as_root_is_var_lib_vibed(tmp_path) -> None:
+    config = load_config(environ={"HOME": str(tmp_path)}, env_file=None, config_file=None)
+    assert resolved_data_dir(config) == type(tmp_path)("/var/lib/vibed")
+
+
+def test_a_data_directory_in_a_closed_home_is_refused_and_the_home_stays_closed(tmp_path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    home.chmod(0o700)
+    private = home / "notes.txt"
+    private.write_text("not for nobody\n")
+    private.chmod(0o604)  # readable by others, but only through a home they can search
+    done = subprocess.run([*VIBED, "migrate"], env=clean_env(VIBED_DATA_DIR=str(home / "data")), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stdout[-1500:]
+    assert done.stderr.count("\n") == 1 and f"{home} gives it no search permission" in done.stderr, done.stderr
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    peek = subprocess.run(["cat", str(private)], user="nobody", capture_output=True, text=True, timeout=10)
+    assert peek.returncode != 0 and "Permission denied" in peek.stderr
+
+
+def test_each_change_to_the_host_is_one_json_line(tmp_path) -> None:
+    data = tmp_path / "data"
+    done = subprocess.run([*VIBED, "migrate"], env=clean_env(VIBED_DATA_DIR=str(data)), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    changes = [e for e in _events(done.stdout) if e["event"] == "host_changed"]
+    assert [(e["change"], e["path"], e["owner"]) for e in changes] == [
+        ("owner_set", str(data / "postgres"), "vibed-postgres")]
+    assert pwd.getpwuid((data / "postgres").stat().st_uid).pw_name == "vibed-postgres"
+
+
+def test_the_system_user_is_created_once_and_said(tmp_path) -> None:
+    name = f"vibed-t{uuid.uuid4().hex[:8]}"
+    script = ("import sys; from vibed.logs import configure_logging; from vibed.embedded.root import run_as; "
+              "configure_logging(); assert run_as(sys.argv[1]) == run_as(sys.argv[1]) == sys.argv[1]")
+    try:
+        done = subprocess.run([sys.executable, "-c", script, name], cwd=tmp_path, env=clean_env(),
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        created = [e for e in _events(done.stdout) if e["event"] == "host_changed"]
+        assert [(e["change"], e["user"]) for e in created] == [("user_created", name)]
+        entry = pwd.getpwnam(name)
+        assert entry.pw_shell == "/usr/sbin/nologin" and entry.pw_uid < 1000
+    finally:
+        subprocess.run(["userdel", name], check=False, capture_output=True)

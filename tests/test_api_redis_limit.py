@@ -6,6 +6,7 @@ import trio
 
 from tests.api_support import api_config
 from tests.daemon_inproc import running_daemon
+from tests.pipeline_support import captured_logs, events_named
 
 
 async def test_two_daemons_sharing_redis_share_one_count_per_client(db_url, redis_server):
@@ -33,11 +34,19 @@ async def test_concurrent_requests_on_two_instances_never_overspend(db_url, redi
     assert statuses.count(200) == 10 and statuses.count(429) == 20
 
 
-async def test_redis_down_falls_back_to_the_in_process_limit(db_url, redis_server):
-    async with running_daemon(api_config(db_url, api_rate_limit=2, redis_url=redis_server.url)) as api:
-        redis_server.kill()
-        answers = [await api.client.get("/api/new-releases") for _ in range(3)]
+async def test_redis_down_falls_back_to_the_in_process_limit_and_its_return_is_logged(db_url, redis_server):
+    with captured_logs() as logs:
+        async with running_daemon(api_config(db_url, api_rate_limit=2, redis_url=redis_server.url)) as api:
+            redis_server.kill()
+            answers = [await api.client.get("/api/new-releases") for _ in range(3)]
+            redis_server.start()
+            with trio.fail_after(15):  # past the breaker (5 s) a request asks Redis again, and it answers
+                while not events_named(logs, "outage_recovered", outage="api_limit_redis_unavailable"):
+                    await api.client.get("/api/rate-limit")
+                    await trio.sleep(0.2)
     assert [r.status_code for r in answers] == [200, 200, 429]
+    [warned] = events_named(logs, "api_limit_redis_unavailable")  # once, not once per request
+    assert warned["fallback"] == "in-process" and warned["failures"] == 1
 
 
 async def test_an_unreachable_redis_costs_one_timeout_not_one_per_request(db_url, redis_server):

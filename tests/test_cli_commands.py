@@ -29,6 +29,7 @@ from vibed.health import (
     DeliveryHealth,
     HealthReport,
     PipelineHealth,
+    PollingPlan,
     RoundSummary,
     ScopeReport,
     SourceHealth,
@@ -105,7 +106,7 @@ def test_status_of_a_degraded_daemon_reads_as_a_summary():
         delivery=DeliveryHealth(BusHealth("redis", "degraded"), StreamsHealth(3, 1, 0, 0, 7)),
         pipeline=PipelineHealth(
             buckets={"spotify": BucketHealth(0, 100, 4.5), "jiosaavn": BucketHealth(998.5, 1000, None)},
-            rounds=12, last_round=RoundSummary("r-12", "cron", 6, 2), polling={}, last_fetch_age_s=90.0,
+            rounds=12, last_round=RoundSummary("r-12", "cron", 6, 2), polling=PollingPlan("cron", next_round="2026-11-29T09:20:00Z"), last_fetch_age_s=90.0,
             stale_after_s=3600.0,
             sources={"spotify": SourceHealth(False, {}), "jiosaavn": SourceHealth(True, {
                 "hi": ScopeReport("backing_off", "2026-11-29T08:00:00Z", 3, "2026-11-29T09:10:00Z", "status 500", 0),

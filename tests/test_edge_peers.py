@@ -7,6 +7,7 @@ from __future__ import annotations
 import trio
 
 from tests.http_wire import assert_json_error, parse, raw_clients, read_all, read_responses, request
+from tests.pipeline_support import captured_logs, events_named
 from tests.stream_support import open_gateway
 from vibed.limits.peers import EXEMPT, PeerConnections
 from vibed.vocab.client_ip import trusted_networks
@@ -24,9 +25,11 @@ async def served(connect) -> trio.SocketStream:
 async def test_a_peer_over_its_connection_cap_gets_429_and_a_freed_one_lets_the_next_in(db):
     async with open_gateway(db, connections_per_peer=3) as gw, raw_clients(gw.port) as connect:
         held = [await served(connect) for _ in range(3)]
-        crowd = await connect()
-        await crowd.send_all(request("GET", "/api/ping"))
-        data, closed = await read_all(crowd)
+        with captured_logs() as logs:
+            crowd = [await connect() for _ in range(3)]
+            for stream in crowd:
+                await stream.send_all(request("GET", "/api/ping"))
+            data, closed = await read_all(crowd[0])
         await held[0].aclose()
         with trio.fail_after(5):  # the server sees the close, then takes a new connection again
             while True:
@@ -39,6 +42,8 @@ async def test_a_peer_over_its_connection_cap_gets_429_and_a_freed_one_lets_the_
         [refused] = parse(data, ["GET"])
         assert_json_error(refused, 429, "too_many_connections")
         assert refused.headers["retry-after"] == "5" and closed
+        # one line for the three refused, however many come (at most one per 30 s)
+        assert [(e["peer"], e["limit"]) for e in events_named(logs, "connection_refused")] == [("127.0.0.1", 3)]
         assert gw.delivery.hub.statistics().sse_clients == 0
 
 

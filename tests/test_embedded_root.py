@@ -52,7 +52,8 @@ def test_each_change_to_the_host_is_one_json_line(tmp_path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     changes = [e for e in _events(done.stdout) if e["event"] == "host_changed"]
-    assert [(e["change"], e["path"], e["owner"]) for e in changes] == [
+    assert [(e["change"], e["path"], e.get("owner", e.get("mode"))) for e in changes] == [
+        ("directory_created", str(data), f"{stat.S_IMODE(data.stat().st_mode):04o}"),
         ("owner_set", str(data / "postgres"), "vibed-postgres")]
     assert pwd.getpwuid((data / "postgres").stat().st_uid).pw_name == "vibed-postgres"
 

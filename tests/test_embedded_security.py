@@ -21,7 +21,8 @@ import pytest
 
 from tests.pg_support import reachable_by_the_cluster_user
 from vibed.embedded.auth import hba_text
-from vibed.embedded.server import PORT, EmbeddedPostgresError, EmbeddedServer, bin_dir, private_dir
+from vibed.embedded.server import PORT, EmbeddedPostgresError, EmbeddedServer, bin_dir
+from vibed.embedded.socket_dir import private_dir
 
 
 def psql(server: EmbeddedServer, sql: str, role: str = "postgres", os_user: str | None = None) -> subprocess.CompletedProcess:
@@ -112,3 +113,23 @@ def test_a_cluster_initialised_with_trust_is_upgraded_at_its_next_start(server) 
     psql(server, "CREATE ROLE intruder SUPERUSER LOGIN")
     refused = psql(server, "SELECT 1", role="intruder")
     assert refused.returncode != 0 and "Peer authentication failed" in refused.stderr, refused
+
+
+def test_a_live_server_is_adopted_only_through_a_private_socket_directory(tmp_path) -> None:
+    data = tmp_path / ("long-" * 16) / "data"
+    data.mkdir(parents=True)
+    reachable_by_the_cluster_user(data, tmp_path)
+    owner = EmbeddedServer(data)
+    owner.start_blocking()
+    try:
+        owner.sockdir.chmod(0o777)  # as if someone widened it while it ran
+        other = EmbeddedServer(data)  # e.g. `vibed migrate` beside the daemon
+        other.prepare()
+        with pytest.raises(EmbeddedPostgresError, match="open to other users"):
+            other.spawn()
+        owner.sockdir.chmod(0o700)
+        other.spawn()
+        assert other.adopted and other.sockdir == owner.sockdir
+        other.release()
+    finally:
+        owner.stop_blocking()

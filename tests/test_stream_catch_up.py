@@ -3,6 +3,7 @@ database query when it does not, and a resume point on every stream from its fir
 
 from __future__ import annotations
 
+import attrs
 import trio
 
 from tests.stream_support import SseClient, open_gateway, open_sse, release, store
@@ -162,3 +163,18 @@ async def test_a_refused_stream_request_is_not_kept_waiting(db):
             assert refused.status == 200 and refused.ended
         finally:
             await refused.aclose()
+
+
+async def test_events_committed_but_never_announced_reach_streams_and_the_ring_by_the_sweep(db):
+    """The database died at a writer's commit: the events are stored, the writer never heard so, and
+    no later event comes to pull them in.  The sequencer's sweep announces them, so a live client gets
+    them and a reconnecting one is replayed them from memory."""
+    from tests.stream_support import FAST_BUS
+
+    async with open_gateway(db, timing=attrs.evolve(FAST_BUS, sweep_interval=0.2)) as gw, \
+            open_sse(gw.port) as live:
+        unannounced = await store(db, release(), release())  # committed; gw.publish never called
+        assert [f["id"] for f in await live.events(2)] == [e.id for e in unannounced]
+        async with open_sse(gw.port, last_event_id=str(unannounced[0].id - 1)) as back:
+            assert [f["id"] for f in await back.events(2)] == [e.id for e in unannounced]
+        assert gw.delivery.replayer.statistics().database_queries == 0

@@ -13,7 +13,8 @@ import json
 
 import httpx
 
-from tests.pipeline_support import captured_logs, events_named
+from tests.daemon_inproc import running_daemon
+from tests.pipeline_support import captured_logs, daemon_config, events_named
 from tests.sim_fixtures import SimControl
 from vibed.sources import jiosaavn_items, spotify_items
 from vibed.sources.bounds import RAW_KEYS, TEXT_MAX
@@ -33,6 +34,18 @@ async def test_a_gzip_bomb_is_dropped_past_the_decoded_cap_as_upstream_trouble(
     assert f"larger than {CAP} bytes decoded (VIBED_UPSTREAM_MAX_BODY)" in bombed.detail
     again = await source.fetch_page("ml", 1)  # the fault is spent: an ordinary page, read whole
     assert isinstance(again, Page) and len(again.releases) > 40
+
+
+async def test_the_daemon_drops_an_answer_past_its_configured_cap_as_a_logged_fetch_error(
+        db_url: str, sim_url: str, sim: SimControl) -> None:
+    # a 5 MB page, under the 8 MiB default, over the 1 MiB this daemon is configured with
+    async with running_daemon(daemon_config(db_url, sim_url, languages="ml", upstream_max_body=CAP)) as daemon:
+        await sim.inject("huge", language="ml", count=1)
+        with captured_logs() as logs:
+            progress = await daemon.round()
+    [error] = events_named(logs, "fetch_error", language="ml")
+    assert error["kind"] == "upstream_error" and "VIBED_UPSTREAM_MAX_BODY" in error["detail"]
+    assert progress.errors == 1
 
 
 async def test_a_200000_character_title_is_stored_cut_with_a_logged_reason(

@@ -94,8 +94,9 @@ async def _all_delivered(api, webhook_id: int, count: int) -> bool:
 
 
 async def _attempted(api, webhook_id: int, attempts: int) -> bool:
+    """``attempts`` claimed, and a failure recorded (a claim counts the attempt before it is made)."""
     rows = await deliveries(api, webhook_id, state="pending")
-    return any(r["attempts"] >= attempts for r in rows)
+    return any(r["attempts"] >= attempts and r["last_error"] is not None for r in rows)
 
 
 async def test_a_503_with_retry_after_is_retried_no_sooner_than_it_asks(db, db_url):
@@ -191,6 +192,10 @@ async def _paused(api, webhook_id: int) -> bool:
 
 async def _state(api, webhook_id: int, state: str) -> bool:
     return bool(await deliveries(api, webhook_id, state=state))
+
+
+async def _none_pending(api, webhook_id: int) -> bool:
+    return bool(await deliveries(api, webhook_id)) and not await deliveries(api, webhook_id, state="pending")
 
 
 async def test_ssrf_targets_are_refused_at_subscription_and_at_send_time(db, db_url):
@@ -307,3 +312,14 @@ async def test_delivered_rows_past_the_retention_are_pruned_and_the_rest_stay(db
     assert await webhook_outbox.prune(db, 7 * 86400) == 1
     left = await db.fetch("SELECT id FROM webhook_outbox ORDER BY id")
     assert [r["id"] for r in left] == ids[1:]
+
+
+async def test_a_target_answering_megabytes_is_read_no_further_than_the_limit_and_delivered(db, db_url):
+    async with open_receiver() as rx, running_daemon(config(db_url)) as api:
+        rx.body = b"x" * (4 * 1024 * 1024)  # 64 times ANSWER_LIMIT: the sender stops reading, cleanly
+        hook = await subscribe(api, rx.url)
+        await store(db, release(1), release(2))
+        await wait_until(lambda: _none_pending(api, hook["id"]))
+        logs = await deliveries(api, hook["id"])
+        assert [(d["state"], d["attempts"], d["last_status"]) for d in logs] == [("delivered", 1, 200)] * 2
+        assert len(rx.received) == 2

@@ -37,6 +37,7 @@ class Receiver:
     port: int = 0
     host: str = "127.0.0.1"  # any 127.x address: two receivers may share a port on two of them
     delay: float = 0.0  # seconds between a request's arrival and its answer (a slow target)
+    body: bytes = b"ok"  # what every answer carries
     received: list[Received] = attrs.field(factory=list)
     _scope: trio.CancelScope | None = None
     _arrived: trio.Event = attrs.field(factory=trio.Event)
@@ -95,9 +96,10 @@ class Receiver:
                     self.received.append(got)  # counted on arrival: a sender killed now never hears the answer
                 self._arrived.set()
                 await trio.sleep(self.delay)
-                out = conn.send(h11.Response(status_code=status, headers=[*headers, ("content-length", "2")]))
-                out += conn.send(h11.Data(data=b"ok")) + conn.send(h11.EndOfMessage())
+                out = conn.send(h11.Response(status_code=status,
+                                             headers=[*headers, ("content-length", str(len(self.body)))]))
                 await stream.send_all(out)
+                await stream.send_all(conn.send(h11.Data(data=self.body)) + conn.send(h11.EndOfMessage()))
                 if conn.our_state is h11.MUST_CLOSE:
                     return
                 conn.start_next_cycle()

@@ -21,7 +21,6 @@ from wsproto.events import (
     CloseConnection,
     Event,
     Ping,
-    RejectConnection,
     Request,
     TextMessage,
 )
@@ -105,5 +104,4 @@ GOOD = ("Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13"
 NO_KEY = GOOD[:3]
 VERSION_8 = (*GOOD[:2], "Sec-WebSocket-Version: 8", GOOD[3])
 
-__all__ = ["GOOD", "NO_KEY", "RejectConnection", "VERSION_8", "WS_PATH", "WireClient", "open_wire_client",
-           "upgrade"]
+__all__ = ["GOOD", "NO_KEY", "VERSION_8", "WS_PATH", "WireClient", "open_wire_client", "upgrade"]

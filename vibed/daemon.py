@@ -23,6 +23,7 @@ import trio
 from vibed.config import Config, resolved_data_dir
 from vibed.config.reload import reload_config
 from vibed.embedded.datadir_lock import daemon_lock
+from vibed.embedded.root import make_data_dir
 from vibed.embedded.target import database_name, ensure_database, ensure_external_sim_database
 from vibed.embedded.watch import open_embedded_postgres
 from vibed.http.cursor import load_cursor_key
@@ -84,7 +85,7 @@ async def open_store(config: Config, *, daemon: bool = True) -> AsyncIterator[tu
         embedded = config.database_url is None
         if config.database_url is None:
             data_dir = resolved_data_dir(config)
-            data_dir.mkdir(parents=True, exist_ok=True)
+            make_data_dir(data_dir)
             if daemon:
                 stack.enter_context(daemon_lock(data_dir))
             admin_dsn = await stack.enter_async_context(open_embedded_postgres(data_dir, supervise=daemon))

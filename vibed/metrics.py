@@ -7,8 +7,8 @@ everything that is state (tokens, clients, stored totals) is read when scraped.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Protocol
 
 import attrs
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -21,39 +21,90 @@ from vibed.vocab.source import Source
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
+class ReplayCounts(Protocol):
+    """How reconnecting streams were caught up (the delivery's ``ReplayStatistics``)."""
+
+    @property
+    def from_memory(self) -> int: ...
+
+    @property
+    def coalesced(self) -> int: ...
+
+    @property
+    def database_queries(self) -> int: ...
+
+    @property
+    def waiting(self) -> int: ...
+
+
+@attrs.frozen
+class WebhookCounts:
+    delivered: int  # attempts by this instance's sender
+    failed: int
+    dead_lettered: int
+    pending: int | None = None  # the outbox (every instance's); None while the database does not answer
+    dead: int | None = None
+    paused: int | None = None
+
+
+@attrs.frozen
+class PlanGauges:
+    """The adaptive plan: per (source, language) and per bucket service."""
+
+    next_poll_s: Mapping[tuple[str, str], float] = attrs.field(factory=dict)
+    interval_s: Mapping[tuple[str, str], float] = attrs.field(factory=dict)
+    learned_rate: Mapping[tuple[str, str], float] = attrs.field(factory=dict)  # per hour
+    forecast: Mapping[str, float] = attrs.field(factory=dict)  # requests the plan spends in 24 hours
+    spendable: Mapping[str, float] = attrs.field(factory=dict)  # requests a day may use
+
+
+@attrs.frozen
+class ScrapeState:
+    """The daemon's state as one scrape reads it (built from the health records; vibed/http/metrics_api.py)."""
+
+    releases_stored: int = 0
+    events_published: int = 0
+    clients: int = 0
+    tokens: Mapping[str, float] = attrs.field(factory=dict)
+    sources: Mapping[str, bool] = attrs.field(factory=dict)  # available?
+    plan: PlanGauges = attrs.field(factory=PlanGauges)
+    webhooks: WebhookCounts | None = None  # None: no sender in this process
+    replay: ReplayCounts | None = None  # None: this process serves no stream
+
+
 class _StateCollector(Collector):
     """Reads the daemon's state at scrape time."""
 
-    def __init__(self, read: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, read: Callable[[], ScrapeState]) -> None:
         self.read = read
 
     def collect(self) -> Iterator[Metric]:
         state = self.read()
         stored = CounterMetricFamily("vibed_releases_stored", "Releases first seen and stored by this instance")
-        stored.add_metric([], state.get("releases_stored", 0))
+        stored.add_metric([], state.releases_stored)
         yield stored
         published = CounterMetricFamily("vibed_events_published", "new_release events committed and published")
-        published.add_metric([], state.get("events_published", 0))
+        published.add_metric([], state.events_published)
         yield published
         clients = GaugeMetricFamily("vibed_sse_clients", "Stream clients connected (SSE and WebSocket)")
-        clients.add_metric([], state.get("clients", 0))
+        clients.add_metric([], state.clients)
         yield clients
         tokens = GaugeMetricFamily("vibed_bucket_tokens", "Tokens left in the upstream bucket",
                                    labels=["service"])
-        for service, value in sorted(state.get("tokens", {}).items()):
+        for service, value in sorted(state.tokens.items()):
             tokens.add_metric([service], value)
         yield tokens
-        yield from _plan_metrics(state.get("polling") or {})
+        yield from _plan_metrics(state.plan)
         up = GaugeMetricFamily("vibed_source_available", "1 while a source may be called", labels=["source"])
-        for source, available in sorted(state.get("sources", {}).items()):
+        for source, available in sorted(state.sources.items()):
             up.add_metric([source], 1.0 if available else 0.0)
         yield up
-        yield from _webhook_metrics(state.get("webhooks"))
-        yield from _replay_metrics(state.get("replay"))
+        yield from _webhook_metrics(state.webhooks)
+        yield from _replay_metrics(state.replay)
 
 
-def _replay_metrics(replay: Any) -> Iterator[Metric]:
-    """How reconnecting streams were caught up (a ``ReplayStatistics``, when this process serves)."""
+def _replay_metrics(replay: ReplayCounts | None) -> Iterator[Metric]:
+    """How reconnecting streams were caught up, when this process serves."""
     if replay is None:
         return
     answered = CounterMetricFamily("vibed_stream_replays", "Stream replays by where they were answered from",
@@ -69,56 +120,54 @@ def _replay_metrics(replay: Any) -> Iterator[Metric]:
     yield waiting
 
 
-def _webhook_metrics(hooks: dict[str, Any] | None) -> Iterator[Metric]:
+def _webhook_metrics(hooks: WebhookCounts | None) -> Iterator[Metric]:
     """The sender's counts (this instance) and the outbox (every instance's), when webhooks run."""
-    if not hooks:
+    if hooks is None:
         return
     attempts = CounterMetricFamily("vibed_webhook_attempts", "Webhook delivery attempts by this instance",
                                    labels=["outcome"])
-    for outcome in ("delivered", "failed"):
-        attempts.add_metric([outcome], hooks.get(outcome, 0))
+    attempts.add_metric(["delivered"], hooks.delivered)
+    attempts.add_metric(["failed"], hooks.failed)
     yield attempts
     dead = CounterMetricFamily("vibed_webhook_dead_lettered", "Webhook deliveries given up by this instance")
-    dead.add_metric([], hooks.get("dead_lettered", 0))
+    dead.add_metric([], hooks.dead_lettered)
     yield dead
-    if "queue" in hooks:  # absent while the database does not answer
+    if hooks.pending is not None and hooks.dead is not None and hooks.paused is not None:
         queue = GaugeMetricFamily("vibed_webhook_deliveries", "Webhook deliveries in the outbox, by state",
                                   labels=["state"])
-        for state in ("pending", "dead"):
-            queue.add_metric([state], hooks["queue"][state])
+        queue.add_metric(["pending"], hooks.pending)
+        queue.add_metric(["dead"], hooks.dead)
         yield queue
         paused = GaugeMetricFamily("vibed_webhook_targets_paused", "Webhook subscriptions paused")
-        paused.add_metric([], hooks["queue"]["paused"])
+        paused.add_metric([], hooks.paused)
         yield paused
 
 
-def _plan_metrics(polling: dict[str, Any]) -> Iterator[Metric]:
-    """The adaptive plan (``AdaptiveScheduler.snapshot``): per scope and per bucket service."""
-    per_scope = (("vibed_poll_next_seconds", "Seconds until the scope's next planned poll", "next_poll_in_s"),
-                 ("vibed_poll_interval_seconds", "The scope's planned poll interval now", "interval_s"),
-                 ("vibed_learned_release_rate", "Learned releases per hour for the scope, this hour",
-                  "learned_rate_per_hour"))
-    for name, help_text, key in per_scope:
+def _plan_metrics(plan: PlanGauges) -> Iterator[Metric]:
+    """The adaptive plan: per scope and per bucket service."""
+    for name, help_text, values in (
+        ("vibed_poll_next_seconds", "Seconds until the scope's next planned poll", plan.next_poll_s),
+        ("vibed_poll_interval_seconds", "The scope's planned poll interval now", plan.interval_s),
+        ("vibed_learned_release_rate", "Learned releases per hour for the scope, this hour", plan.learned_rate),
+    ):
         family = GaugeMetricFamily(name, help_text, labels=["source", "language"])
-        for source, scopes in sorted(polling.get("scopes", {}).items()):
-            for scope, values in sorted(scopes.items()):
-                family.add_metric([source, scope], values[key])
+        for (source, scope), value in sorted(values.items()):
+            family.add_metric([source, scope], value)
         yield family
-    for name, help_text, key in (
-        ("vibed_budget_forecast_requests", "Requests the plan spends over the next 24 hours", "forecast_per_day"),
-        ("vibed_budget_spendable_requests", "Requests a day may use (refill less the reserve)",
-         "spendable_per_day"),
+    for name, help_text, per_service in (
+        ("vibed_budget_forecast_requests", "Requests the plan spends over the next 24 hours", plan.forecast),
+        ("vibed_budget_spendable_requests", "Requests a day may use (refill less the reserve)", plan.spendable),
     ):
         family = GaugeMetricFamily(name, help_text, labels=["service"])
-        for service, values in sorted(polling.get("budget", {}).items()):
-            family.add_metric([service], values[key])
+        for service, value in sorted(per_service.items()):
+            family.add_metric([service], value)
         yield family
 
 
 @attrs.define(eq=False, slots=False)  # the metric families are set in __attrs_post_init__
 class Metrics:
     registry: CollectorRegistry = attrs.field(factory=CollectorRegistry)
-    state: dict[str, Any] = attrs.field(factory=dict)  # refreshed before each scrape
+    state: ScrapeState = attrs.field(factory=ScrapeState)  # replaced before each scrape
 
     def __attrs_post_init__(self) -> None:
         r = self.registry

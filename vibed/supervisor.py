@@ -13,7 +13,7 @@ import random
 from collections import deque
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import trio
@@ -21,6 +21,7 @@ import trio
 from vibed.logs import get_logger
 from vibed.vocab.backoff import Backoff
 
+ActorState = Literal["starting", "running", "restarting", "finished", "failed"]
 log = get_logger("vibed.supervisor")
 
 ActorFn = Callable[..., Awaitable[None]]
@@ -44,7 +45,7 @@ class RestartPolicy:
 @attrs.frozen
 class SlotStatus:
     name: str
-    state: str  # starting | running | restarting | finished | failed
+    state: ActorState
     restarts: int
     last_error: str | None
 
@@ -52,7 +53,7 @@ class SlotStatus:
 @attrs.define(eq=False)
 class Slot:
     name: str
-    state: str = "starting"
+    state: ActorState = "starting"
     restarts: int = 0
     last_error: str | None = None
     crashes: deque[float] = attrs.field(factory=deque)

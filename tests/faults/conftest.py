@@ -23,7 +23,9 @@ import pytest
 from tests.daemon_proc import Daemon, clean_env, free_port, postgres_pids
 from tests.pg_support import reachable_by_the_cluster_user
 from vibed.embedded.server import PORT, bin_dir
+from vibed.http.auth import issue_token
 
+SECRET = "faults-suite-secret-0123456789abcdef-0123"  # rounds are asked with a token: an operator's
 ROWS: dict[str, list[str]] = {}  # test id -> [scenario, measured, held]
 
 
@@ -39,10 +41,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if report.when != "call":
         return
-    row = ROWS.setdefault(item.nodeid, [item.name, "failed before measuring", "?"])
-    if report.failed and row[1] == "failed before measuring" and call.excinfo is not None:
-        row[1] = f"failed before measuring: {call.excinfo.exconly().splitlines()[0][:160]}"
-    row[2] = "✔" if report.passed else "✘"
+    if item.nodeid not in ROWS and report.failed:  # failed before it measured: its error is the row
+        error = call.excinfo.exconly().splitlines()[0][:160] if call.excinfo is not None else "?"
+        ROWS[item.nodeid] = [item.name, f"failed before measuring: {error}", "?"]
+    if item.nodeid in ROWS:
+        ROWS[item.nodeid][2] = "✔" if report.passed else "✘"
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -89,7 +92,9 @@ class LiveDaemon:
 
     def call(self, method: str, url: str, body: Any = None, timeout: float = 10) -> tuple[int, Any, float]:
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json",
+                   "Authorization": f"Bearer {issue_token(SECRET, ttl=600, subject='faults')}"}  # no poke budget
+        req = urllib.request.Request(url, data=data, method=method, headers=headers)
         started = time.monotonic()
         try:
             with urllib.request.urlopen(req, timeout=timeout) as answer:
@@ -145,7 +150,7 @@ def live_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDaemon
     env = clean_env(PORT=str(free_port()), VIBED_HOST="127.0.0.1", VIBED_DATA_DIR=str(data_dir),
                     VIBED_LANGUAGES="ml,hi", VIBED_SCHEDULE="0 0 1 1 *", VIBED_SIMULATE="true",
                     VIBED_SIMULATE_PORT=str(sim_port), VIBED_API_RATE_LIMIT="0",
-                    VIBED_UPSTREAM_TIMEOUT="4")
+                    VIBED_UPSTREAM_TIMEOUT="4", JWT_SECRET=SECRET)
     daemon = Daemon(root, env)
     try:
         daemon.wait_healthy(timeout=60)

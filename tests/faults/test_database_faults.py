@@ -94,8 +94,9 @@ class StreamReader(threading.Thread):
     def run(self) -> None:
         import urllib.request
 
+        last_id = ""  # as a browser keeps it: from every id: line, an event's or a bare resume point's
         while not self.stop.is_set():
-            headers = {"Last-Event-ID": str(self.ids[-1])} if self.ids else {}
+            headers = {"Last-Event-ID": last_id} if last_id else {}
             try:
                 request = urllib.request.Request(self.url, headers=headers)
                 with urllib.request.urlopen(request, timeout=3) as stream:
@@ -103,7 +104,9 @@ class StreamReader(threading.Thread):
                     for raw in stream:
                         line = raw.decode().strip()
                         if line.startswith("id:"):
-                            self.ids.append(int(line[3:]))
+                            last_id = line[3:].strip()
+                        elif line.startswith("event: new_release"):  # an event, not a resume point
+                            self.ids.append(int(last_id))
                         if self.stop.is_set():
                             return
             except OSError:

@@ -65,7 +65,6 @@ class _Flight:
     done: trio.Event = attrs.field(factory=trio.Event)
     replay: Replay | None = None
     error: str | None = None
-    riders: int = 1
 
 
 @attrs.define(eq=False)
@@ -144,7 +143,6 @@ class Replayer:
             else:  # not serving (a test's bare replayer): fly in the asking task
                 await self._fly(key, flight)
         else:
-            flight.riders += 1
             self.coalesced += 1
         self.waiting += 1
         try:

@@ -6,9 +6,9 @@ so the browsers that come back after a deploy with their ``Last-Event-ID`` are s
 memory.  The ring holds *every* event with an id in ``(floor, newest]``, in id order, bounded by
 count and by bytes; evicting the oldest moves ``floor`` up.
 
-``since(filter, last_id)`` answers "what matches after ``last_id``" when ``last_id`` lies in the
-window, else ``None`` (the caller asks the database).  A crowd asks the same question thousands
-of times between two events, so answers are memoised until the next append.
+``since(filter, last_id)`` answers "what matches after ``last_id``" when ``last_id`` is held,
+else ``None`` (the caller asks the database).  A crowd asks the same question thousands of times
+between two events: the replayer keeps the answers (``Replayer.plan_nowait``), not the ring.
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ class RecentEvents:
     _entries: list[tuple[StoredEvent, Frame]] = attrs.field(factory=list)
     _start: int = 0  # entries before it are evicted (compacted in bulk, not one pop(0) at a time)
     _bytes: int = 0
-    _answers: dict[tuple[StreamFilter, int], Window] = attrs.field(factory=dict)
 
     def __len__(self) -> int:
         return len(self._ids) - self._start
@@ -74,7 +73,6 @@ class RecentEvents:
         self._entries.append((event, frame))
         self._bytes += len(frame.body)
         self.newest = event.id
-        self._answers.clear()
         while len(self) > self.max_events or (self._bytes > self.max_bytes and len(self) > 1):
             self._evict_oldest()
 
@@ -104,16 +102,11 @@ class RecentEvents:
 
     def since(self, stream_filter: StreamFilter, last_id: int) -> Window | None:
         """The events after ``last_id`` that match, or None when ``last_id`` is not held."""
-        key = (stream_filter, last_id)
-        answer = self._answers.get(key)
-        if answer is not None:
-            return answer
         if not self.holds(last_id):
             return None
         at = bisect.bisect_right(self._ids, last_id, self._start)
         matched = [(e, f) for e, f in self._entries[at:] if stream_filter.matches(e)]
-        answer = NOTHING if not matched else Window(
-            tuple(e for e, _ in matched), tuple(f for _, f in matched), sum(len(f.body) for _, f in matched))
-        if len(self._answers) < 4096:  # a crowd repeats a few questions; a scan must not grow this
-            self._answers[key] = answer
-        return answer
+        if not matched:
+            return NOTHING
+        return Window(tuple(e for e, _ in matched), tuple(f for _, f in matched),
+                      sum(len(f.body) for _, f in matched))

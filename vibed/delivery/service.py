@@ -37,6 +37,7 @@ class BusTiming:
     ping_interval: float = 5.0  # round trip that proves the subscription delivers
     ping_timeout: float = 3.0
     max_backoff: float = 5.0  # reconnect back-off cap
+    sweep_interval: float = 5.0  # database sweep for committed events nobody announced (Sequencer)
 
 
 @attrs.define(eq=False)
@@ -75,6 +76,7 @@ async def open_delivery(config: Config, db: Database, *, timing: BusTiming = Bus
     async with contextlib.AsyncExitStack() as stack, trio.open_nursery() as nursery:
         await nursery.start(hub.serve)
         await nursery.start(replayer.serve)
+        await nursery.start(sequencer.serve_sweeping, timing.sweep_interval)
         feed = None
         if config.redis_url:
             link = await stack.enter_async_context(open_redis(config.redis_url))

@@ -23,6 +23,7 @@ from hypercorn.protocol.http_stream import HTTPStream
 from hypercorn.trio.lifespan import Lifespan
 from hypercorn.trio.statsd import StatsdLogger
 from hypercorn.trio.worker_context import WorkerContext
+from hypercorn.typing import AppWrapper, ASGIFramework
 from hypercorn.utils import wrap_app
 
 from vibed.edge.respond import Answer, stored_headers
@@ -52,7 +53,7 @@ class _Collected:
 
 @attrs.define(eq=False)
 class AppBridge:
-    app: Any  # Hypercorn's AppWrapper around the ASGI app
+    app: AppWrapper  # Hypercorn's wrapper around the ASGI app
     config: HypercornConfig
     lifespan_state: dict[str, Any]
     tasks: trio.Nursery  # where the app's request tasks run
@@ -104,7 +105,7 @@ def hypercorn_config(grace: float) -> HypercornConfig:
 
 
 @contextlib.asynccontextmanager
-async def open_app_bridge(app: Any, config: HypercornConfig) -> AsyncIterator[AppBridge]:
+async def open_app_bridge(app: ASGIFramework, config: HypercornConfig) -> AsyncIterator[AppBridge]:
     """The lifespan started (Quart's ``before_serving`` done) until the block ends, then shut down."""
     config.set_statsd_logger_class(StatsdLogger)
     wrapped = wrap_app(app, config.wsgi_max_body_size, None)

@@ -14,6 +14,7 @@ end every stream cleanly, then give ordinary requests in progress the rest of ``
 from __future__ import annotations
 
 import errno
+import math
 import os
 import socket
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from typing import Any
 
 import attrs
 import trio
+from hypercorn.typing import ASGIFramework
 
 from vibed.config import Config
 from vibed.delivery.admission import fd_stream_limit
@@ -35,6 +37,7 @@ from vibed.edge.respond import SECURITY_HEADERS, error_body
 from vibed.edge.router import Router
 from vibed.logs import get_logger
 from vibed.metrics import Metrics
+from vibed.vocab.client_ip import limit_key
 
 log = get_logger("vibed.edge")
 _OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
@@ -77,6 +80,7 @@ def open_listen_socket(host: str, port: int, backlog: int = 4096) -> socket.sock
     return sock
 
 
+CROWD_LOG_EVERY_S = 30.0
 OUTBOUND_RESERVE = 100  # descriptors no client may take: the database pool, Redis, upstream fetches
 
 
@@ -86,6 +90,8 @@ class Acceptor:
     # Linux hands out the lowest free descriptor, so a new socket's number says how many are open
     fd_ceiling: int = attrs.field(factory=lambda: fd_stream_limit(OUTBOUND_RESERVE))
     _spare_fd: int = attrs.field(factory=lambda: os.open(os.devnull, os.O_RDONLY))
+    _crowded: int = 0  # connections refused to crowding peers since the last log line
+    _crowd_log_at: float = -math.inf
 
     async def serve_accepting(self, listener: socket.socket, connections: trio.Nursery) -> None:
         """Accept until cancelled, in batches; each connection goes to ``Arrivals``, which serves
@@ -121,9 +127,20 @@ class Acceptor:
                 key = guard.peers.take_nowait(str(addr[0]), guard.trusted)  # peers.py
                 if key is None:
                     _shed_nowait(sock, _CROWD)
+                    self._crowd_refused_nowait(str(addr[0]))
                     continue
                 sock.setblocking(False)  # TCP_NODELAY: the listener's
                 arrivals.arrive_nowait(sock, addr[:2], key, now)
+
+    def _crowd_refused_nowait(self, peer: str) -> None:
+        """A log line per ``CROWD_LOG_EVERY_S`` at most, however many are refused: the peer last
+        refused, and how many connections were refused since the last line."""
+        self._crowded += 1
+        now = trio.current_time()
+        if now >= self._crowd_log_at:
+            log.warning("connection_refused", reason="too many connections from one peer", peer=limit_key(peer),
+                        refused=self._crowded, limit=self.router.guard.peers.limit)
+            self._crowded, self._crowd_log_at = 0, now + CROWD_LOG_EVERY_S
 
     def _give_back(self, key: str) -> None:
         self.router.guard.peers.give_back_nowait(key)
@@ -189,7 +206,7 @@ def metric_hooks(metrics: Metrics) -> tuple[Callable[[str, bool], None], Callabl
     return on_stream, on_answer
 
 
-async def serve_http(delivery: Delivery, app: Any, config: Config, *, host: str, port: int, shutdown: trio.Event,
+async def serve_http(delivery: Delivery, app: ASGIFramework, config: Config, *, host: str, port: int, shutdown: trio.Event,
                      grace: float = 5.0, metrics: Metrics | None = None, cache: EdgeCache | None = None,
                      guard: Guard | None = None, timeouts: Timeouts = DEFAULT_TIMEOUTS,
                      task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:

@@ -3,6 +3,7 @@
 PostgreSQL refuses to run as root, so the cluster belongs to a system user, ``vibed-postgres``.
 What vibed does to the host, each change logged as one ``host_changed`` JSON line:
 
+- creates the data directory when it does not exist (``make_data_dir``; ``/var/lib/vibed`` by default);
 - creates that user once (``useradd --system``, no home, no login shell);
 - gives it the cluster directory it makes (``<data dir>/postgres``) and, when the socket cannot
   live there, the fresh socket directory it makes.
@@ -44,6 +45,16 @@ def run_as(user: str = PG_USER) -> str | None:
         log.warning("host_changed", change="user_created", user=user,
                     why="PostgreSQL refuses to run as root; this system user owns the embedded cluster")
     return user
+
+
+def make_data_dir(path: Path) -> None:
+    """``mkdir -p path`` (mode from the umask); as root, each directory made is one ``host_changed`` line."""
+    missing = [d for d in (path, *path.parents) if not d.exists()]
+    path.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        for made in reversed(missing):
+            log.info("host_changed", change="directory_created", path=str(made),
+                     mode=f"{stat.S_IMODE(made.stat().st_mode):04o}", why="the data directory")
 
 
 def uid_of(user: str | None) -> int:

@@ -10,7 +10,7 @@ Ownership: the process that starts the server holds ``postgres.lock`` (see ``dat
 and is the only one that stops it.  A process that finds a live server whose owner is alive
 (``vibed migrate`` while the daemon runs) uses it and leaves it running; one whose owner is
 gone (an orphan of a SIGKILLed daemon) is taken over.  Watching and restarting the child is
-``embedded_watch``'s job.
+``watch``'s job.
 
 Who may connect: only the socket, and only by peer credentials.  ``pg_hba.conf`` allows
 ``local`` connections with ``peer`` authentication through the ``vibed`` map of ``pg_ident.conf``,
@@ -18,11 +18,8 @@ which lets exactly the OS user running vibed in as ``postgres`` (no password to 
 another local user to guess).  Both files are written before every start; a cluster made by an
 older vibed with ``trust`` is upgraded so, and a live one is told to reload them.
 
-Where the socket lives: in the cluster directory, or, when that path is too long for a unix
-socket, in a fresh directory made by ``mkdtemp`` (random name, mode 0700, created exclusively).
-A socket directory is used only when it is a real directory (no symlink), owned by the
-cluster's user, with no rights for group or others (``private_dir``); that holds for a live
-server's directory too (read from ``postmaster.pid``) before we adopt it.
+Where the socket lives: ``socket_dir`` (the cluster directory, or a fresh private one); a live
+server's directory (read from ``postmaster.pid``) is checked the same way before we adopt it.
 
 As root, PostgreSQL refuses to run, so a system user ``vibed-postgres`` owns the cluster (see
 ``root``: the user is created once, every change to the host is logged, and no parent
@@ -49,14 +46,15 @@ from vibed.embedded.root import (
     chown_tree,
     credentials,
     log_owner_set,
+    make_data_dir,
     require_reachable,
     run_as,
     uid_of,
 )
+from vibed.embedded.socket_dir import PORT, fresh_socket_dir, preferred_socket_dir, private_dir
 
-__all__ = ["EmbeddedPostgresError", "EmbeddedServer", "bin_dir", "dsn_for"]
-
-PORT = 5432  # on a private unix socket, so the number never collides
+__all__ = ["PORT", "EmbeddedPostgresError", "EmbeddedServer", "bin_dir", "dsn_for", "preferred_socket_dir",
+           "private_dir"]
 
 
 def bin_dir() -> Path:
@@ -70,49 +68,11 @@ def bin_dir() -> Path:
     return path
 
 
-def preferred_socket_dir(pgdata: Path) -> Path | None:
-    """The cluster directory when a socket path in it fits (107 bytes), else None (a fresh one is made)."""
-    return pgdata if len(str(pgdata / f".s.PGSQL.{PORT}")) < 100 else None
-
-
-def private_dir(path: Path, uid: int) -> Path:
-    """``path`` when it is a directory (not a symlink) owned by ``uid`` with mode 0700 or less, else raise."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        raise EmbeddedPostgresError(f"the embedded PostgreSQL's socket directory {path} is gone") from None
-    import stat
-
-    problem = None
-    if stat.S_ISLNK(st.st_mode):
-        problem = "a symlink"
-    elif not stat.S_ISDIR(st.st_mode):
-        problem = "not a directory"
-    elif st.st_uid != uid:
-        problem = f"owned by uid {st.st_uid}, not {uid}"
-    elif st.st_mode & 0o077:
-        problem = f"mode {stat.S_IMODE(st.st_mode):04o}, open to other users"
-    if problem:
-        raise EmbeddedPostgresError(
-            f"the embedded PostgreSQL's socket directory {path} is {problem}: refusing it (another user may "
-            "have made it to listen in); remove it, and start vibed again")
-    return path
-
-
-def _fresh_socket_dir(user: str | None) -> Path:
-    """A new directory of random name, made 0700 by mkdir (never one that existed before)."""
-    made = Path(tempfile.mkdtemp(prefix="vibed-pg-"))
-    if user is not None:
-        shutil.chown(made, user, user)  # ours since mkdir, 0700 in sticky /tmp: nobody can swap it
-        log_owner_set(made, user)
-    return made
-
-
 def initdb(pgdata: Path, user: str | None) -> None:
     """Create the cluster atomically: a half-made cluster never sits at ``pgdata``."""
     if (pgdata / "PG_VERSION").exists():
         return
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    make_data_dir(pgdata.parent)
     require_reachable(user, pgdata.parent, "its data directory")
     require_reachable(user, bin_dir(), "its server binaries")
     staging = Path(tempfile.mkdtemp(prefix=".initdb-", dir=pgdata.parent))
@@ -194,7 +154,7 @@ class EmbeddedServer:
         if preferred is not None:
             return private_dir(preferred, self.uid)
         if self.made_sockdir is None or not os.path.lexists(self.made_sockdir):
-            self.made_sockdir = _fresh_socket_dir(self.user)  # kept across restarts of this server
+            self.made_sockdir = fresh_socket_dir(self.user)  # kept across restarts of this server
         return private_dir(self.made_sockdir, self.uid)
 
     def spawn(self) -> None:

@@ -55,12 +55,8 @@ def _database_url(config: Config) -> str:
 
 def embedded_socket_dir(config: Config) -> Path:
     """Where the embedded server listens (or will): a live server's own word, else where it would."""
-    from vibed.embedded.server import (
-        EmbeddedPostgresError,
-        EmbeddedServer,
-        _live_postmaster,
-        preferred_socket_dir,
-    )
+    from vibed.embedded.server import EmbeddedPostgresError, EmbeddedServer, _live_postmaster
+    from vibed.embedded.socket_dir import preferred_socket_dir
 
     pgdata = EmbeddedServer(resolved_data_dir(config)).pgdata
     live = _live_postmaster(pgdata)
@@ -123,10 +119,11 @@ async def ensure_external_sim_database(config: Config) -> str:
 @contextlib.contextmanager
 def embedded_server_for_command(config: Config, timeout: float = 60) -> Iterator[str]:
     """The embedded server's admin DSN: the running one, or one started until the command ends."""
+    from vibed.embedded.root import make_data_dir
     from vibed.embedded.server import EmbeddedPostgresError, EmbeddedServer
 
     data_dir = resolved_data_dir(config)
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir(data_dir)
     server = EmbeddedServer(data_dir)
     server.prepare()
     server.spawn()  # adopts the daemon's server when it runs

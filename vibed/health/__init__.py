@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 import attrs
 
-from vibed.config.parsing import Role
+from vibed.config.parsing import Polling, Role
+from vibed.supervisor import ActorState
 
 Status = Literal["ok", "degraded", "unavailable"]
 ScopeState = Literal["ok", "backing_off", "suspect_empty", "blocked"]
@@ -66,12 +67,45 @@ class RoundSummary:
 
 
 @attrs.frozen
+class ScopePoll:
+    """One scope in the adaptive plan: when it is polled next, how often, at what learned rate."""
+
+    next_poll: str  # ISO 8601, UTC
+    next_poll_in_s: float
+    interval_s: float
+    learned_rate_per_hour: float
+
+
+@attrs.frozen
+class BudgetPoll:
+    """One bucket service in the adaptive plan: what a day may spend, and what the plan spends."""
+
+    spendable_per_day: float
+    forecast_per_day: float
+    reserve: float
+    paced: float  # 1 = the full plan; below 1 the bucket is low and polls above the floor are cut
+    floor_met: bool
+    floor_s: float
+
+
+@attrs.frozen
+class PollingPlan:
+    mode: Polling
+    fetching: bool = True  # False in a serve process: the fetch process plans the polls
+    next_round: str | None = None  # cron: the next tick
+    scopes: Mapping[str, Mapping[str, ScopePoll]] = attrs.field(factory=dict)  # adaptive: source -> scope
+    budget: Mapping[str, BudgetPoll] = attrs.field(factory=dict)  # adaptive: per bucket service
+    pages_per_poll: float | None = None
+    burst_share: float | None = None  # of polls, those a burst pulled in
+
+
+@attrs.frozen
 class PipelineHealth:
     sources: Mapping[str, SourceHealth]
     buckets: Mapping[str, BucketHealth]
     rounds: int
     last_round: RoundSummary | None
-    polling: Mapping[str, Any]  # the polling plan (adaptive: per scope and bucket; cron: the next tick)
+    polling: PollingPlan
     last_fetch_age_s: float | None  # since any process of the deployment last fetched a scope completely
     stale_after_s: float  # VIBED_STALE_AFTER
 
@@ -113,7 +147,7 @@ class WebhooksHealth:
 
 @attrs.frozen
 class ActorHealth:
-    state: str
+    state: ActorState
     restarts: int
     last_error: str | None
 

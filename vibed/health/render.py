@@ -16,6 +16,7 @@ from vibed.health import (
     DeliveryHealth,
     HealthReport,
     PipelineHealth,
+    PollingPlan,
     RoundSummary,
     SourceHealth,
     StreamsHealth,
@@ -41,7 +42,7 @@ def to_json(report: HealthReport) -> dict[str, Any]:
         body["buckets"] = {name: attrs.asdict(b) for name, b in pipeline.buckets.items()}
         body["rounds"] = {"count": pipeline.rounds,
                           "last": None if pipeline.last_round is None else attrs.asdict(pipeline.last_round)}
-        body["polling"] = dict(pipeline.polling)
+        body["polling"] = attrs.asdict(pipeline.polling, filter=lambda _, value: value is not None)
         body["fetch"] = {"last_success_age_s": pipeline.last_fetch_age_s, "stale_after_s": pipeline.stale_after_s}
     if report.webhooks is not None:
         body["webhooks"] = attrs.asdict(report.webhooks)
@@ -60,7 +61,7 @@ def from_json(body: Mapping[str, Any]) -> HealthReport:
             sources=_structure(Mapping[str, SourceHealth], body["sources"]),
             buckets=_structure(Mapping[str, BucketHealth], body.get("buckets", {})),
             rounds=rounds.get("count", 0), last_round=_structure(RoundSummary | None, rounds.get("last")),
-            polling=body.get("polling", {}), last_fetch_age_s=fetch.get("last_success_age_s"),
+            polling=_structure(PollingPlan, body.get("polling", {"mode": "cron"})), last_fetch_age_s=fetch.get("last_success_age_s"),
             stale_after_s=fetch.get("stale_after_s", 0.0))
     delivery = None
     if "bus" in body and "streams" in body:

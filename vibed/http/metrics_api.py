@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from quart import Blueprint, Response, request
 from quart_trio import QuartTrio
 
 from vibed.delivery.replay import ReplayStatistics
-from vibed.health import HealthReport, WebhooksHealth
+from vibed.health import HealthReport, PollingPlan, WebhooksHealth
 from vibed.http.context import context
-from vibed.metrics import CONTENT_TYPE, Metrics
+from vibed.metrics import CONTENT_TYPE, Metrics, PlanGauges, ScrapeState, WebhookCounts
 from vibed.pipeline.writer import Writer
 from vibed.vocab.edge_keys import ROUTE
 from vibed.webhooks.sender import WebhookSender
@@ -38,24 +36,31 @@ def scrape(metrics: Metrics, report: HealthReport, *, writer: Writer | None, sen
     """The Prometheus text: state read from the same records as /api/health, counters from their hooks."""
     pipeline = report.pipeline
     streams = report.delivery.streams if report.delivery is not None else None
-    metrics.state.update(
-        webhooks=_webhooks(sender, report.webhooks),
-        tokens={} if pipeline is None else {name: b.tokens for name, b in pipeline.buckets.items()},
+    metrics.state = ScrapeState(
         releases_stored=0 if writer is None else writer.first_seen_total,
         events_published=0 if writer is None else writer.stored_events,
         clients=0 if streams is None else streams.sse + streams.websocket,
-        replay=replay,
+        tokens={} if pipeline is None else {name: b.tokens for name, b in pipeline.buckets.items()},
         sources={} if pipeline is None else {name: s.available for name, s in pipeline.sources.items()},
-        polling={} if pipeline is None else dict(pipeline.polling),
+        plan=PlanGauges() if pipeline is None else _plan(pipeline.polling),
+        webhooks=None if sender is None else _webhooks(sender, report.webhooks),
+        replay=replay,
     )
     return metrics.render()
 
 
-def _webhooks(sender: WebhookSender | None, queue: WebhooksHealth | None) -> dict[str, Any] | None:
-    if sender is None:
-        return None
-    hooks: dict[str, Any] = {"delivered": sender.delivered, "failed": sender.failures,
-                             "dead_lettered": sender.dead_lettered}
-    if queue is not None:  # absent while the database does not answer
-        hooks["queue"] = {"pending": queue.pending, "dead": queue.dead, "paused": len(queue.paused)}
-    return hooks
+def _plan(polling: PollingPlan) -> PlanGauges:
+    scopes = [((source, scope), poll) for source, per in polling.scopes.items() for scope, poll in per.items()]
+    return PlanGauges(
+        next_poll_s={key: poll.next_poll_in_s for key, poll in scopes},
+        interval_s={key: poll.interval_s for key, poll in scopes},
+        learned_rate={key: poll.learned_rate_per_hour for key, poll in scopes},
+        forecast={service: b.forecast_per_day for service, b in polling.budget.items()},
+        spendable={service: b.spendable_per_day for service, b in polling.budget.items()})
+
+
+def _webhooks(sender: WebhookSender, queue: WebhooksHealth | None) -> WebhookCounts:
+    if queue is None:  # the database does not answer: this instance's counts only
+        return WebhookCounts(sender.delivered, sender.failures, sender.dead_lettered)
+    return WebhookCounts(sender.delivered, sender.failures, sender.dead_lettered, pending=queue.pending,
+                         dead=queue.dead, paused=len(queue.paused))

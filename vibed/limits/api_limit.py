@@ -4,7 +4,8 @@ Every ``/api/…`` and ``/feeds/…`` request counts, stream opens included, exc
 and systemd poll it); ``/metrics`` and the page are outside ``/api/`` and never count.  A refused
 request is a 429 with ``Retry-After``; every counted answer carries ``RateLimit-Limit/-Remaining/-Reset``.
 
-When Redis stops answering, the in-process limiter takes over (logged, at most every 30 s):
+When Redis stops answering, the in-process limiter takes over (logged at once, then at most every
+30 s, and ``outage_recovered`` when Redis answers again):
 each instance then limits on its own, which is looser but never lets the API go unprotected,
 and never turns a Redis outage into failed requests.  A circuit breaker keeps it that way for
 ``BREAKER_S`` before Redis is tried again, so an unreachable Redis costs one request its
@@ -18,6 +19,7 @@ import time
 from vibed.config import Config
 from vibed.limits.limiter import Decision, LocalLimiter
 from vibed.logs import get_logger
+from vibed.logs.outage import Outage
 from vibed.store.redis import RedisUnavailable
 from vibed.store.redis_ratelimit import RedisLimiter
 from vibed.vocab.client_ip import limit_key
@@ -40,7 +42,7 @@ class ApiLimiter:
         self.local = LocalLimiter(self.limit, PERIOD_S) if self.limit else None
         # built whenever Redis is configured, so a reload may turn the limit on later
         self.shared = RedisLimiter(config.redis_url, self.limit, PERIOD_S) if config.redis_url else None
-        self._warned_at = -WARN_EVERY_S
+        self._outage = Outage(log, "api_limit_redis_unavailable", every=WARN_EVERY_S)  # and a line at its end
         self._redis_again_at = 0.0  # breaker: Redis is not asked before this (monotonic seconds)
 
     def set_limit(self, limit: int) -> None:
@@ -66,13 +68,12 @@ class ApiLimiter:
         key = limit_key(client)
         try:
             v = await self.shared.hit(key)
-            return Decision(v.allowed, self.limit, v.remaining, v.reset_s, v.retry_after_s)
         except RedisUnavailable as exc:
-            now = time.monotonic()
-            self._redis_again_at = now + BREAKER_S
-            if now - self._warned_at >= WARN_EVERY_S:
-                self._warned_at = now
-                log.warning("api_limit_redis_unavailable", error=str(exc), fallback="in-process")
+            self._redis_again_at = time.monotonic() + BREAKER_S
+            self._outage.failed(error=str(exc), fallback="in-process")
+        else:
+            self._outage.succeeded()
+            return Decision(v.allowed, self.limit, v.remaining, v.reset_s, v.retry_after_s)
         assert self.local is not None
         return self.local.hit(key)
 

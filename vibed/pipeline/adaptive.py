@@ -14,13 +14,13 @@ a gap (``fetch_state.claim_poll``), so two daemons never poll one scope within a
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import asyncpg
 import attrs
 import trio
 
 from vibed.config import Config
+from vibed.health import BudgetPoll, PollingPlan, ScopePoll
 from vibed.logs import get_logger
 from vibed.pipeline import fetch_state, history, learning, planner
 from vibed.pipeline.scheduler import ROUND_TIMEOUT, RoundProgress, Scheduler, new_round_id
@@ -191,27 +191,25 @@ class AdaptiveScheduler(Scheduler):
             if self.on_round is not None:
                 self.on_round(progress)
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> PollingPlan:
         """What health and ``/metrics`` show: each scope's next poll, learned rate, the day's forecast."""
         now = self.now()
-        scopes: dict[str, dict[str, Any]] = {}
+        scopes: dict[str, dict[str, ScopePoll]] = {}
         for (source, scope), t in sorted(self.timings.items()):
             nxt = t.next_poll(now)
-            scopes.setdefault(source, {})[scope] = {
-                "next_poll": utc_iso(nxt, "auto"),
-                "next_poll_in_s": round(max(0.0, (nxt - now).total_seconds()), 1),
-                "interval_s": round(planner.after_poll(t.interval_s, t.last_new), 1),
-                "learned_rate_per_hour": round(t.rate, 3),
-            }
-        budgets = {service: {"spendable_per_day": round(p.spendable, 1), "forecast_per_day": round(p.forecast, 1),
-                             "reserve": planner.RESERVE, "paced": round(p.paced, 3), "floor_met": p.floor_met,
-                             "floor_s": p.floor_s}
+            scopes.setdefault(source, {})[scope] = ScopePoll(
+                next_poll=utc_iso(nxt, "auto"), next_poll_in_s=round(max(0.0, (nxt - now).total_seconds()), 1),
+                interval_s=round(planner.after_poll(t.interval_s, t.last_new), 1),
+                learned_rate_per_hour=round(t.rate, 3))
+        budgets = {service: BudgetPoll(spendable_per_day=round(p.spendable, 1), forecast_per_day=round(p.forecast, 1),
+                                       reserve=planner.RESERVE, paced=round(p.paced, 3), floor_met=p.floor_met,
+                                       floor_s=p.floor_s)
                    for service, p in sorted(self.plans.items())}
-        return {"mode": "adaptive", "scopes": scopes, "budget": budgets,
-                "pages_per_poll": round(self.pages_per_poll, 3), "burst_share": round(self.burst_share, 3)}
+        return PollingPlan("adaptive", scopes=scopes, budget=budgets, pages_per_poll=round(self.pages_per_poll, 3),
+                           burst_share=round(self.burst_share, 3))
 
 
-def cron_snapshot(scheduler: Scheduler) -> dict[str, Any]:
+def cron_snapshot(scheduler: Scheduler) -> PollingPlan:
     nxt = scheduler.next_fire(scheduler.now())
-    return {"mode": "cron", "next_round": utc_iso(nxt, "auto")}
+    return PollingPlan("cron", next_round=utc_iso(nxt, "auto"))
 

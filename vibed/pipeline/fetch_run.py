@@ -84,7 +84,7 @@ class FetchRun:
     scope: str
     max_pages: int
     resume_pages: int = 0  # what an earlier, cut-short run left: page at least this far
-    number: int = 1  # the page in hand
+    number: int = attrs.field(init=False, default=1)  # the page in hand
     _step: Step = attrs.field(init=False)
     _page: Page | None = attrs.field(init=False, default=None)
     _unseen: tuple[ReleaseKey, ...] = attrs.field(init=False, default=())

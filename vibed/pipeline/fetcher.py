@@ -151,6 +151,7 @@ class Fetcher:
                     return done
 
     async def _ended(self, job: FetchJob, run: FetchRun, done: Done) -> None:
+        """How the run ended, recorded: the real resume mark, then the failure (and its back-off) or the success."""
         if done.kind == "store" and done.failure is not None:
             await self._failed(job, done.failure, kind="store")  # the pessimistic mark stays
             return

@@ -13,13 +13,12 @@ runs no actor.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
 
 import attrs
 import trio
 
 from vibed.config import Config
-from vibed.health import BucketHealth, PipelineHealth, RoundSummary, SourceHealth
+from vibed.health import BucketHealth, PipelineHealth, PollingPlan, RoundSummary, SourceHealth
 from vibed.metrics import MeteredSource
 from vibed.pipeline import fetch_state
 from vibed.pipeline.adaptive import AdaptiveScheduler, cron_snapshot
@@ -58,10 +57,10 @@ class PipelineService:
         await self._sup.start(self._nursery, fetcher.name, lambda task_status: fetcher.run(
             jobs.clone(), pages.clone(), task_status=task_status))
 
-    def polling(self) -> dict[str, Any]:
+    def polling(self) -> PollingPlan:
         """The polling plan, as health and the metrics show it."""
         if not self.config.fetches:
-            return {"mode": self.config.polling, "fetching": False}  # the fetch process plans the polls
+            return PollingPlan(self.config.polling, fetching=False)  # the fetch process plans the polls
         if isinstance(self.scheduler, AdaptiveScheduler):
             return self.scheduler.snapshot()
         return cron_snapshot(self.scheduler)

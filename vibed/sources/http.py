@@ -73,7 +73,7 @@ async def _read_capped(streamed: httpx.Response, max_body: int) -> httpx.Respons
         body = await read_capped(streamed, max_body)
     except BodyTooLarge:
         return Trouble(FailureKind.UPSTREAM_ERROR, f"{host} sent an answer larger than {max_body} bytes decoded "
-                       "(VIBED_UPSTREAM_MAX_BODY); dropped unread", status=streamed.status_code)
+                       "(VIBED_UPSTREAM_MAX_BODY); dropped, the rest left unread", status=streamed.status_code)
     except (UnknownEncoding, zlib.error) as exc:
         return Trouble(FailureKind.UPSTREAM_ERROR, f"bad answer from {host}: {_one_line(exc)}",
                        status=streamed.status_code)

@@ -66,10 +66,14 @@ async def attempt(pool: httpcore.AsyncConnectionPool, delivery: WebhookDelivery,
             async with pool.stream("POST", delivery.url, headers=headers, content=body,
                                    extensions={"timeout": limits}) as response:
                 read = 0
-                async for chunk in response.aiter_stream():
-                    read += len(chunk)
-                    if read > ANSWER_LIMIT:
-                        break
+                with trio.CancelScope() as reading:
+                    async for chunk in response.aiter_stream():
+                        read += len(chunk)
+                        if read > ANSWER_LIMIT:
+                            # not ``break``: that leaves httpcore's body generators half-read, to be
+                            # finalised by the garbage collector; the next read raises Cancelled in
+                            # them instead, so they end now (and the connection is closed)
+                            reading.cancel()
                 return _judge(response)
         except RefusedTarget as exc:
             return Attempt(False, error=f"refused: {exc}")

@@ -1,6 +1,6 @@
 """The WebSocket twin of the SSE stream: same events, filters, replay and caps, one task per client.
 
-A client may change its subscription on the open socket (see ``ws_messages``); the server confirms
+A client may change its subscription on the open socket (see ``messages.py``); the server confirms
 each with ``{"event": "subscribed", "data": {..., "last_event_id": N}}``, where N is the id to resume
 from: the replay's last id, or for a live-only subscription the newest event delivered.  Order
 matters for "no duplicate, no gap", as in ``sse.py``: listen first, then read the resume point or

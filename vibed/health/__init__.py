@@ -30,6 +30,12 @@ from vibed.health.records import (
     PollingPlan as PollingPlan,
 )
 from vibed.health.records import (
+    RecentHealth as RecentHealth,
+)
+from vibed.health.records import (
+    ReplayHealth as ReplayHealth,
+)
+from vibed.health.records import (
     RoundSummary as RoundSummary,
 )
 from vibed.health.records import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
 import attrs
 
@@ -112,14 +112,32 @@ class BusHealth:
 
 
 @attrs.frozen
+class ReplayHealth:
+    """How reconnecting streams were caught up (the replayer's counters, vibed/delivery/replay.py)."""
+
+    from_memory: int = 0
+    database_queries: int = 0  # flights that reached the database
+    coalesced: int = 0  # clients answered by another client's flight
+    waiting: int = 0  # clients whose flight is queued or running now
+
+
+@attrs.frozen
+class RecentHealth:
+    """The ring of recent events a reconnecting stream is replayed from."""
+
+    events: int = 0
+    floor: int = 0  # every event with an id above this is held
+
+
+@attrs.frozen
 class StreamsHealth:
     sse: int
     websocket: int
     max: int
     slow_disconnects: int
     last_event_id: int
-    replay: Mapping[str, Any] = attrs.field(factory=dict)  # the replayer's counters (delivery/replay.py)
-    recent: Mapping[str, Any] = attrs.field(factory=dict)  # the ring of recent events: size and floor id
+    replay: ReplayHealth = attrs.field(factory=lambda: ReplayHealth())
+    recent: RecentHealth = attrs.field(factory=lambda: RecentHealth())
 
 
 @attrs.frozen

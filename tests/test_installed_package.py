@@ -1,6 +1,6 @@
 """The package as the README installs it (``pip install /path/to/vibed``, not editable): it migrates and runs.
 
-The wheel is built from a copy of the source (so the build leaves nothing in the repository),
+The wheel is built from a copy of the source (so the build leaves nothing in the repository), offline,
 installed with ``--no-deps`` into a fresh venv whose only other path is this venv's
 site-packages (the dependencies, offline; no editable hook, since ``.pth`` files of an added
 path are not run).  Then ``vibed migrate`` on an empty data directory, and ``vibed run`` to a
@@ -29,8 +29,9 @@ def _build_wheel(tmp: Path) -> Path:
     shutil.copytree(REPO / "vibed", source / "vibed", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp / "dist"), str(source)],
-                   check=True, capture_output=True, timeout=300)
+    # offline: the build backend is this venv's setuptools (a test dependency), not one fetched for the build
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index",
+                    "-w", str(tmp / "dist"), str(source)], check=True, capture_output=True, timeout=300)
     return next((tmp / "dist").glob("vibed-*.whl"))
 
 

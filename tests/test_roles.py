@@ -61,6 +61,11 @@ def test_serve_processes_hand_rounds_to_the_fetch_process_and_keep_streaming_whe
         assert status_of(f"{base['serve1']}/api/new-releases") == 200
         assert {"scheduler", "writer", "fetcher-1"} <= set(fetch.health()[1]["actors"])
         assert not {"scheduler", "writer", "fetcher-1"} & set(serve1.health()[1]["actors"])
+        # each process says which role it runs: in its health and in its daemon_ready line
+        processes = (fetch, serve1, serve2)
+        assert [d.health()[1]["role"] for d in processes] == ["fetch", "serve", "serve"]
+        assert [next(e.get("role") for e in d.events() if e["event"] == "daemon_ready") for d in processes] == \
+            ["fetch", "serve", "serve"]
 
         readers = [StreamReader(ports["serve1"]), StreamReader(ports["serve2"])]
         for reader in readers:

@@ -12,6 +12,8 @@ wait for its answer; that is what keeps 10,000 browsers loading the page at once
 the app 10,000 times.  An entry that only grew old (no new event) is still served while its
 refill runs, so a hot target never makes its readers wait on the TTL.  A target whose answer turns out not to be cacheable is remembered as
 such for ``ttl`` (a "pass" entry), so its requests go straight to the app, side by side.
+An entry keeps its answer once, and each content coding of it once made (``variants``,
+vibed/edge/encoding.py): a hot target is compressed once per coding per fill, not per request.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Callable
 import attrs
 import trio
 
+from vibed.edge.encoding import Variants
 from vibed.edge.respond import Answer
 from vibed.vocab.edge_keys import EDGE_CACHE
 
@@ -34,14 +37,16 @@ class Entry:
     route: str  # the app's route, for the per-route metrics
     generation: int
     born: float
+    variants: Variants = attrs.field(factory=dict, eq=False)  # its encodings, each made on first use (encoding.py)
 
 
 @attrs.frozen
 class Held:
-    """A hit: the answer as it leaves, and the app's route it came from."""
+    """A hit: the answer as it leaves, the app's route it came from, and the entry's encodings."""
 
     answer: Answer
     route: str
+    variants: Variants | None = attrs.field(default=None, eq=False)
 
 
 @attrs.frozen
@@ -72,6 +77,10 @@ class EdgeCache:
     def statistics(self) -> EdgeCacheStatistics:
         return EdgeCacheStatistics(len(self._entries), self.hits, self.misses)
 
+    def peek(self, key: bytes) -> Entry | None:
+        """The entry held for ``key``, fresh or not, without counting or reordering (tests, debugging)."""
+        return self._entries.get(key)
+
     def _fresh(self, key: bytes) -> Entry | None:
         entry = self._entries.get(key)
         if entry is None or entry.generation != self.generation() or trio.current_time() - entry.born > self.ttl:
@@ -86,13 +95,13 @@ class EdgeCache:
         entry = self._fresh(key)
         if entry is not None and entry.answer is not None:
             self.hits += 1
-            return Held(entry.answer, entry.route)
+            return Held(entry.answer, entry.route, entry.variants)
         if key in self._filling:
             stale = self._entries.get(key)
             if stale is not None and stale.answer is not None and stale.generation == self.generation():
                 # only its age ended it, and its refill is under way: this request need not wait
                 self.hits += 1
-                return Held(stale.answer, stale.route)
+                return Held(stale.answer, stale.route, stale.variants)
         return None
 
     async def lookup(self, key: bytes) -> Held | None:
@@ -116,15 +125,19 @@ class EdgeCache:
             waiters = self._filling[key] = trio.Event()  # the others wait for this one
         return Fill(key, self.generation(), waiters)
 
-    def end_fill(self, fill: Fill, answer: Answer | None, cacheable: bool, route: str = "") -> None:
+    def end_fill(self, fill: Fill, answer: Answer | None, cacheable: bool, route: str = "") -> Variants | None:
         """After the app answered: ``answer`` may be held when ``cacheable``; a complete answer that
-        may not be held leaves a pass; ``answer`` None (the app failed) leaves nothing."""
+        may not be held leaves a pass; ``answer`` None (the app failed) leaves nothing.  Returns the
+        held entry's encodings, for the answer to this very request to be made into them."""
+        variants = None
         if answer is not None and self.enabled:
-            self._entries[fill.key] = Entry(answer if cacheable else None, route, fill.generation,
-                                            trio.current_time())
+            entry = Entry(answer if cacheable else None, route, fill.generation, trio.current_time())
+            variants = entry.variants if cacheable else None
+            self._entries[fill.key] = entry
             self._entries.move_to_end(fill.key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
         if fill.waiters is not None:
             del self._filling[fill.key]
             fill.waiters.set()
+        return variants

@@ -27,6 +27,7 @@ from vibed.edge.respond import Answer, error_answer
 
 # RFC 9111 §4.2.2: statuses a cache may store without explicit freshness
 HEURISTIC = frozenset({200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501})
+_BODY_HEADERS = (b"content-type", b"content-length", b"content-encoding")  # not on a 304 (§15.4.5)
 
 
 def http_date(text: str | bytes | None) -> dt.datetime | None:
@@ -64,8 +65,8 @@ def weak_match(header: str, etag: bytes | None) -> bool:
 
 
 def not_modified(answer: Answer) -> Answer:
-    """The 304 for ``answer``: its validators and caching headers, no body, no body headers."""
-    keep = tuple((k, v) for k, v in answer.headers if k not in (b"content-type", b"content-length"))
+    """The 304 for ``answer``: its validators and caching headers (``Vary`` too), no body, no body headers."""
+    keep = tuple((k, v) for k, v in answer.headers if k not in _BODY_HEADERS)
     return Answer(304, keep)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from functools import partial
 
 import attrs
+import h11
 import trio
 
 from vibed.delivery.client import SocketClient
@@ -34,6 +35,7 @@ from vibed.edge.asgi import AppBridge
 from vibed.edge.cache import MARK, EdgeCache
 from vibed.edge.conditional import preconditions, shared_cacheable, unsafe_refusal
 from vibed.edge.connection import DEFAULT_TIMEOUTS, Later, Timeouts, read_body, refuse
+from vibed.edge.encoding import Variants, negotiated
 from vibed.edge.exchange import RequestHead
 from vibed.edge.framing import method_refusal
 from vibed.edge.guard import Guard, Verdict
@@ -122,7 +124,7 @@ class Router:
         if head.method in ("GET", "HEAD") and not head.has_body:
             held = self.cache.lookup_nowait(head.target)
             if held is not None:
-                return self._write_nowait(head, held.answer, verdict.headers, held.route)
+                return self._write_nowait(head, held.answer, verdict.headers, held.route, held.variants)
         return partial(self._ordinary, head, verdict)
 
     # -- streams -----------------------------------------------------------------------------
@@ -191,7 +193,7 @@ class Router:
         if readonly:
             entry = await self.cache.lookup(key)
             if entry is not None:
-                await self._write(head, entry.answer, verdict.headers, entry.route)
+                await self._write(head, entry.answer, verdict.headers, entry.route, entry.variants)
                 return False
         body = await read_body(head, BODY_LIMIT, self.timeouts)
         if isinstance(body, Answer):
@@ -200,31 +202,37 @@ class Router:
         if head.method not in _SAFE and (refusal := unsafe_refusal(head.headers)) is not None:
             await self._write(head, refusal, verdict.headers, "edge")
             return False
-        # a GET fills the cache (a HEAD's answer has no body to keep)
-        fill = self.cache.begin_fill(key) if readonly and head.method == "GET" else None
+        # the app runs a HEAD as its GET, body and all; the body is left off the wire (render), so the
+        # HEAD carries the GET's Content-Length, Content-Encoding and ETag, and fills the cache as a GET does
+        fill = self.cache.begin_fill(key) if readonly else None
         answer: Answer | None = None
+        variants: Variants | None = None
         try:
             with trio.move_on_after(self.timeouts.app):
-                answer = await self.app.answer(head.request, body, head.peer, head.sock.getsockname()[:2],
-                                               verdict.ip)
+                answer = await self.app.answer(_as_get(head.request) if readonly else head.request, body,
+                                               head.peer, head.sock.getsockname()[:2], verdict.ip)
         finally:
             if fill is not None:
                 held = _held(answer)
-                self.cache.end_fill(fill, held or answer, held is not None, _route(answer))
+                variants = self.cache.end_fill(fill, held or answer, held is not None, _route(answer))
         if answer is None:
             answer = error_answer(503, "timeout", f"no answer within {self.timeouts.app:g} s; try again")
-        await self._write(head, as_json_error(_clean(answer)), verdict.headers, _route(answer) or "unmatched")
+        await self._write(head, as_json_error(_clean(answer)), verdict.headers, _route(answer) or "unmatched",
+                          variants)
         return False
 
-    async def _write(self, head: RequestHead, answer: Answer, extra: list[Header], route: str, *,
-                     close: bool = False) -> None:
-        rest = self._write_nowait(head, answer, extra, route, close=close)
+    async def _write(self, head: RequestHead, answer: Answer, extra: list[Header], route: str,
+                     variants: Variants | None = None, *, close: bool = False) -> None:
+        rest = self._write_nowait(head, answer, extra, route, variants, close=close)
         if not isinstance(rest, bool):
             await rest()
 
-    def _write_nowait(self, head: RequestHead, answer: Answer, extra: list[Header], route: str, *,
-                      close: bool = False) -> bool | Later:
-        """Write ``answer`` now when the socket takes all of it (False), else what is left to await."""
+    def _write_nowait(self, head: RequestHead, answer: Answer, extra: list[Header], route: str,
+                      variants: Variants | None = None, *, close: bool = False) -> bool | Later:
+        """Write ``answer`` now when the socket takes all of it (False), else what is left to await:
+        in the content coding the client asked for (``variants``: the cache entry's, made once each),
+        then 304/412 as its preconditions say, judged on that coding's ETag."""
+        answer = negotiated(answer, head.headers.get("accept-encoding"), variants)
         if head.method in ("GET", "HEAD"):
             answer = preconditions(answer, head.headers)
         if extra and shared_cacheable(answer):  # what one client's limit says must not be stored for others
@@ -249,6 +257,14 @@ class Router:
     async def _send_rest(self, head: RequestHead, data: bytes) -> bool:
         await send_all(head.sock, data, trio.current_time() + self.timeouts.write)
         return False
+
+
+def _as_get(request: h11.Request) -> h11.Request:
+    """A ``HEAD`` as the ``GET`` it asks the head of (h11 parsed it already: not validated again)."""
+    if request.method == b"GET":
+        return request
+    return h11.Request(method=b"GET", target=request.target, headers=request.headers,
+                       http_version=request.http_version, _parsed=True)
 
 
 def _come_back_later(refusal: Answer) -> Answer:

@@ -19,6 +19,7 @@ from vibed.health import (
     StreamsHealth,
     WebhooksHealth,
 )
+from vibed.health.render import from_json, to_json
 
 HOUR = 3600.0
 FULL = BucketHealth(tokens=500.0, max_tokens=1000.0, next_token_s=None)
@@ -75,9 +76,9 @@ def test_each_condition_is_one_reason_and_sets_the_status(changes: dict[str, obj
     sick = report(**changes)
     expected = "unavailable" if not sick.database_reachable else "degraded"
     assert (sick.status, sick.reasons()) == (expected, [reason])
-    body = sick.to_json()
+    body = to_json(sick)
     assert (body["status"], body["reasons"]) == (expected, [reason])
-    assert HealthReport.from_json(body) == sick
+    assert from_json(body) == sick
 
 
 def test_a_young_deployment_that_never_fetched_is_not_yet_stale() -> None:

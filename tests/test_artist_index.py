@@ -113,3 +113,13 @@ async def test_the_migrations_index_releases_and_events_stored_before_them(pg_se
     assert [tuple(r) for r in rows] == [("old1", "A.R. Rahman", 1), ("old2", "A.R. Rahman", 1), ("old2", "Zoë", 2)]
     assert [tuple(r) for r in sources] == [("jiosaavn", "456269"), ("spotify", "sp8"), ("spotify", "sp9")]
     assert event == [r["artist_id"] for r in ids] and len(event) == 2  # an old event's payload: its artist ids
+
+
+async def test_search_without_pg_trgm_still_finds_by_substring(db, db_url):
+    await store(db, _release("jiosaavn", "js1", "ta", ("456269", "A.R. Rahman")),
+                _release("jiosaavn", "js2", "ml", ("999", "Sushin Shyam")))
+    await db.execute("DROP EXTENSION pg_trgm CASCADE")  # a server without it (0003 and 0013 skip its indexes)
+    async with running_daemon(api_config(db_url)) as api:
+        found = await api.client.get("/api/artists", params={"q": "Rahmān"})
+    assert found.status_code == 200, found.text
+    assert [a["name"] for a in found.json()["data"]] == ["A.R. Rahman"]

@@ -36,14 +36,14 @@ SELECT a.id, a.name,
           FROM release_artists ra JOIN releases r ON r.id = ra.release_id WHERE ra.artist_id = a.id) AS languages,
        (SELECT count(*) FROM release_artists ra WHERE ra.artist_id = a.id) AS releases
 """
-# best match first: trigram similarity of the normalised names, then a prefix, then the most releases
-_SEARCH = f"""
-{_SUMMARY}, similarity(a.key, k.key) AS score
-  FROM artists a, (SELECT vibed_artist_key($1) AS key) k
- WHERE a.key % k.key OR a.key LIKE k.key || '%' OR strpos(a.key, k.key) > 0
- ORDER BY score DESC, (a.key LIKE k.key || '%') DESC, releases DESC, a.id
- LIMIT $2
-"""
+# best match first: trigram similarity of the normalised names, then a prefix, then the most releases;
+# without pg_trgm (a server that does not ship it, see 0003_listing.sql) a substring match ranked by prefix
+_MATCH = "FROM artists a, (SELECT vibed_artist_key($1) AS key) k WHERE {where} ORDER BY {order} LIMIT $2"
+_SEARCH = f"""{_SUMMARY}, similarity(a.key, k.key) AS score
+""" + _MATCH.format(where="a.key % k.key OR strpos(a.key, k.key) > 0",
+                    order="score DESC, (a.key LIKE k.key || '%') DESC, releases DESC, a.id")
+_SEARCH_PLAIN = _SUMMARY + _MATCH.format(where="strpos(a.key, k.key) > 0",
+                                         order="(a.key LIKE k.key || '%') DESC, releases DESC, a.id")
 _ONE = f"{_SUMMARY} FROM artists a WHERE a.id = $1"
 _BUSIEST = f"{_SUMMARY} FROM artists a ORDER BY releases DESC, a.id LIMIT $1"
 
@@ -62,7 +62,9 @@ def artist_json(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 async def search(db: Database, q: str, limit: int) -> list[Mapping[str, Any]]:
-    return list(await db.fetch(_SEARCH, q, limit))
+    """Artists whose normalised name is like ``q``'s, best first (trigram similarity when pg_trgm is in)."""
+    trigrams = await db.fetchval("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm')")
+    return list(await db.fetch(_SEARCH if trigrams else _SEARCH_PLAIN, q, limit))
 
 
 async def busiest(db: Database, limit: int) -> list[Mapping[str, Any]]:

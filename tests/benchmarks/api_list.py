@@ -20,6 +20,7 @@ What one run does:
 3. ``--warmup`` seconds of wrk on each server (not counted), then one after the other, each with
    ``wrk -t2 -c50 -d<duration>s --latency``:
    - vibed, plain: ``GET /api/new-releases?language=ml&limit=25``
+   - vibed, plain with ``Accept-Encoding: gzip, br`` (the held answer's br variant, made once)
    - vibed, ``If-None-Match`` with the ETag fetched once (answers are 304s)
    - vibed, cache miss: a wrk Lua script walks a list of distinct targets (every ``next_cursor``
      of the ml listing, times ``limit`` 21..29), so no target comes back within the cache's life
@@ -91,6 +92,8 @@ from vibed.vocab.messages import Artist, Release  # noqa: E402
 LANGS = ("ml", "hi", "ta", "te", "kn", "bn")
 LIST = "/api/new-releases"
 PATH = f"{LIST}?language=ml&limit=25"
+PACKED = "vibed, plain, gzip+br"  # the cached case, for a client that accepts compression
+COMPRESSED = "gzip, br"
 MISS_LIMITS = range(21, 30)  # x every cursor: distinct targets whose mean page is still 25 rows
 
 # the peer's table and indexes, as peers/express_api/seed_db.py creates them
@@ -160,9 +163,13 @@ def parse_wrk(out: str) -> dict[str, float]:
         raise RuntimeError(f"wrk printed no figures:\n{out}")
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:(.*)", out)
+    transfer = re.search(r"Transfer/sec:\s+([\d.]+)([KMG]?B)", out)
     ms = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    unit = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3}
+    per_s = float(transfer[1]) * unit[transfer[2]] if transfer else 0.0
     return {"rps": float(rps[1]), "p50_ms": float(p50[1]) * ms[p50[2]], "p99_ms": float(p99[1]) * ms[p99[2]],
-            "non_2xx_3xx": int(bad[1]) if bad else 0, "socket_errors": errors[1].strip() if errors else ""}
+            "non_2xx_3xx": int(bad[1]) if bad else 0, "socket_errors": errors[1].strip() if errors else "",
+            "wire_bytes_per_answer": round(per_s / float(rps[1])) if float(rps[1]) else 0}
 
 
 def miss_script(tmp: Path, targets: list[str]) -> Path:
@@ -252,6 +259,7 @@ async def run_case(label: str, command: list[str], runs: int, counters: Any, pid
             "p50_ms": round(statistics.median(r["p50_ms"] for r in results), 2),
             "p99_ms": round(statistics.median(r["p99_ms"] for r in results), 2),
             "non_2xx_3xx": sum(r["non_2xx_3xx"] for r in results),
+            "wire_bytes_per_answer": round(statistics.median(r["wire_bytes_per_answer"] for r in results)),
             "server_main_thread_s": {"on_cpu": sched[0], "runnable_waiting": sched[1]}}
     if label.startswith("vibed"):
         case["gc_in_vibed"] = pauses.summary()
@@ -312,7 +320,11 @@ async def bench(admin: str, tmp: Path, args: argparse.Namespace) -> None:
                     os.sched_setaffinity(node.pid, {0})
                 await trio.to_thread.run_sync(wait_port, peer_port, node)
                 async with httpx.AsyncClient(timeout=30) as client:
-                    first, peer_first = await client.get(vibed + PATH), await client.get(peer + PATH)
+                    # identity: the plain and If-None-Match cases send no Accept-Encoding (httpx would ask br)
+                    plain = {"Accept-Encoding": "identity"}
+                    first, peer_first = (await client.get(vibed + PATH, headers=plain),
+                                         await client.get(peer + PATH, headers=plain))
+                    packed = await client.get(vibed + PATH, headers={"Accept-Encoding": COMPRESSED})
                     first.raise_for_status()
                     peer_first.raise_for_status()
                     etag = first.headers["ETag"]
@@ -320,13 +332,16 @@ async def bench(admin: str, tmp: Path, args: argparse.Namespace) -> None:
                     targets = [f"{PATH.split('&')[0]}&limit={n}&cursor={c}" for n in MISS_LIMITS for c in pages]
                     probe = await client.get(vibed + targets[len(targets) // 2])
                     probe.raise_for_status()
-                sizes = {"vibed": len(first.content), "peer": len(peer_first.content)}
+                sizes = {"vibed": len(first.content), "peer": len(peer_first.content),
+                         f"vibed {packed.headers.get('content-encoding', 'identity')}":
+                             int(packed.headers["content-length"])}
                 print(f"ETag {etag}; {len(pages)} cursors -> {len(targets)} distinct cache-miss targets; "
-                      f"bytes/answer vibed {sizes['vibed']}, peer {sizes['peer']}", flush=True)
+                      f"body bytes/answer {sizes}", flush=True)
                 pin = ["taskset", "-c", "1"] if args.pin else []
                 wrk = [*pin, "wrk", "-t2", "-c50", f"-d{args.duration}s", "--latency"]
                 counters = partial(cache_counters, runtime)
                 plan = [("vibed, plain", [*wrk, vibed + PATH]),
+                        (PACKED, [*wrk, "-H", f"Accept-Encoding: {COMPRESSED}", vibed + PATH]),
                         ("vibed, If-None-Match", [*wrk, "-H", f"If-None-Match: {etag}", vibed + PATH]),
                         ("vibed, cache miss", [*wrk, "-s", str(miss_script(tmp, targets)), vibed + LIST]),
                         ("peer, plain", [*wrk, peer + PATH])]
@@ -374,7 +389,18 @@ def report(cases: list[dict[str, Any]], sizes: dict[str, int], args: argparse.Na
             "p99": round(by["vibed, If-None-Match"]["p99_ms"] / same["p99_ms"], 2) if same["p99_ms"] else None}
         print(f"vibed / peer, both with If-None-Match (Express answers 304 after running the query): "
               f"{ratios['vibed, If-None-Match vs peer, If-None-Match']}")
-    print(f"bytes/answer: vibed {sizes['vibed']}, peer {sizes['peer']} (the documents differ)")
+    print(f"body bytes/answer: {sizes} (vibed's and the peer's documents differ)")
+    if PACKED in by:  # issue 24: compressed hits within 10 % of plain ones, the listing at <= 20 % of its bytes
+        plain, packed = by["vibed, plain"], by[PACKED]
+        ratios["compressed vs plain"] = {
+            "rps": round(packed["rps"] / plain["rps"], 3) if plain["rps"] else None,
+            "wire_bytes": round(packed["wire_bytes_per_answer"] / plain["wire_bytes_per_answer"], 3)
+            if plain["wire_bytes_per_answer"] else None,
+            "body_bytes": round(min(v for k, v in sizes.items() if k.startswith("vibed ")) / sizes["vibed"], 3)}
+        print(f"{PACKED} vs vibed, plain: req/s x{ratios['compressed vs plain']['rps']} (issue 24: >= 0.9), "
+              f"bytes on the wire per answer {packed['wire_bytes_per_answer']} vs {plain['wire_bytes_per_answer']}"
+              f" = x{ratios['compressed vs plain']['wire_bytes']}, body x{ratios['compressed vs plain']['body_bytes']}"
+              " (issue 24: <= 0.2)")
     targets = {label: {"rps>=1.5x peer": ratios[label]["rps"] >= 1.5, "p99<=peer": ratios[label]["p99"] <= 1}
                for label in ("vibed, plain", "vibed, If-None-Match") if label in ratios}
     print(f"issue-15 targets: {targets}; cache-miss rate to compare with earlier runs: {by['vibed, cache miss']['rps']}")

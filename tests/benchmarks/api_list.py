@@ -20,7 +20,8 @@ What one run does:
 3. ``--warmup`` seconds of wrk on each server (not counted), then one after the other, each with
    ``wrk -t2 -c50 -d<duration>s --latency``:
    - vibed, plain: ``GET /api/new-releases?language=ml&limit=25``
-   - vibed, plain with ``Accept-Encoding: gzip, br`` (the held answer's br variant, made once)
+   - vibed, plain with ``Accept-Encoding: gzip, br`` (the held answer's br variant, made once), run in
+     turns with the plain case (plain, compressed, plain, …) so that the machine's noise falls on both
    - vibed, ``If-None-Match`` with the ETag fetched once (answers are 304s)
    - vibed, cache miss: a wrk Lua script walks a list of distinct targets (every ``next_cursor``
      of the ml listing, times ``limit`` 21..29), so no target comes back within the cache's life
@@ -273,6 +274,22 @@ async def run_case(label: str, command: list[str], runs: int, counters: Any, pid
     return case
 
 
+def merged(turns: list[dict[str, Any]]) -> dict[str, Any]:
+    """One case from runs made in turns with another: medians over all its runs, counters summed."""
+    runs = [r for t in turns for r in t["runs"]]
+    case = {**turns[-1], "runs": runs, "rps": round(statistics.median(r["rps"] for r in runs)),
+            "p50_ms": round(statistics.median(r["p50_ms"] for r in runs), 2),
+            "p99_ms": round(statistics.median(r["p99_ms"] for r in runs), 2),
+            "non_2xx_3xx": sum(r["non_2xx_3xx"] for r in runs),
+            "wire_bytes_per_answer": round(statistics.median(r["wire_bytes_per_answer"] for r in runs)),
+            "server_main_thread_s": {k: round(sum(t["server_main_thread_s"][k] for t in turns), 2)
+                                     for k in ("on_cpu", "runnable_waiting")}}
+    if all(t.get("cache") for t in turns):
+        case["cache"] = {n: {k: sum(t["cache"][n][k] for t in turns) for k in ("hits", "misses")}
+                         for n in turns[-1]["cache"]}
+    return case
+
+
 def cache_counters(runtime: Any) -> dict[str, tuple[int, int]] | None:
     """Every part of the running daemon that counts hits and misses (the listing/edge cache)."""
     cache = runtime.services.edge.cache
@@ -354,7 +371,17 @@ async def bench(admin: str, tmp: Path, args: argparse.Namespace) -> None:
                 for label, command in plan:
                     count = counters if label.startswith("vibed") else lambda: None
                     pid = os.getpid() if label.startswith("vibed") else node.pid  # vibed runs in this process
-                    cases.append(await run_case(label, command, args.runs, count, pid))
+                    if label == PACKED:
+                        continue  # run in turns with the plain case, below
+                    if label != "vibed, plain":
+                        cases.append(await run_case(label, command, args.runs, count, pid))
+                        continue
+                    # plain and compressed in turns, run by run: the machine's noise falls on both alike
+                    turns: dict[str, list[dict[str, Any]]] = {label: [], PACKED: []}
+                    for _ in range(args.runs):
+                        for name, cmd in ((label, command), (PACKED, dict(plan)[PACKED])):
+                            turns[name].append(await run_case(name, cmd, 1, count, pid))
+                    cases += [merged(turns[label]), merged(turns[PACKED])]
         finally:
             stop.set()
     report(cases, sizes, args)

@@ -50,7 +50,8 @@ def redbot_notes(url: str) -> list[dict[str, str]]:
     resource.check()
     thor.run()
     if resource.fetch_error is not None:
-        raise SystemExit(f"redbot could not fetch {url}: {resource.fetch_error}")
+        error = resource.fetch_error
+        raise SystemExit(f"redbot could not fetch {url}: {type(error).__name__} {error.desc} {error.detail or ''}")
     return list(_flat(resource.response.notes))
 
 

@@ -75,7 +75,7 @@ async def test_representation_is_row_json_and_one_release_carries_raw(db, db_url
         missing = await api.client.get("/api/releases/999999")
         bad = await api.client.get("/api/releases/abc")
         huge = await api.client.get("/api/releases/99999999999999999999999")
-    assert set(listed) == {"id", "source", "external_id", "kind", "title", "artists", "album", "language",
+    assert set(listed) == {"id", "source", "external_id", "kind", "title", "artists", "artist_ids", "album", "language",
                            "release_date", "year", "image", "url", "explicit", "first_seen"}
     assert listed["artists"] == ["Sushin Shyam"] and listed["first_seen"].endswith("Z")
     assert one.status_code == 200 and one.json() == {**listed, "raw": {"id": "x7", "n": 7, "note": "upstream item"}}

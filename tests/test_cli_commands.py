@@ -35,6 +35,7 @@ from vibed.health import (
     SourceHealth,
     StreamsHealth,
 )
+from vibed.health.render import from_json, to_json
 
 SECRET = "0123456789abcdef0123456789abcdef-test-secret"  # 44 bytes
 
@@ -113,7 +114,7 @@ def test_status_of_a_degraded_daemon_reads_as_a_summary():
                 "ml": ScopeReport("ok", None, 0, None, None, 0)})}),
         actors={"writer": ActorHealth("running", 0, None), "fetcher-2": ActorHealth("restarting", 2, "boom")},
     )
-    text = render_status(HealthReport.from_json(report.to_json()))  # as `vibed status` reads it
+    text = render_status(from_json(to_json(report)))  # as `vibed status` reads it
     assert text.splitlines() == [
         "vibed 0.1.0: DEGRADED   up 1d 2h   role fetch",
         "reason     actor fetcher-2: restarting",
@@ -135,7 +136,7 @@ def test_status_of_a_degraded_daemon_reads_as_a_summary():
         "source     spotify: UNAVAILABLE (gone for this account)",
         "actor      fetcher-2: restarting, 2 restarts (boom)",
     ]
-    assert HealthReport.from_json(report.to_json()) == report, "the JSON carries the whole record"
+    assert from_json(to_json(report)) == report, "the JSON carries the whole record"
 
 
 @pytest.mark.parametrize(("seconds", "shown"), [(59.9, "0m 59s"), (3661, "1h 1m"), (86400, "1d 0h")])

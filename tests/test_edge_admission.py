@@ -5,6 +5,8 @@ comes whole, in pieces, or pipelined behind a page the edge holds; silent ones s
 
 from __future__ import annotations
 
+import socket
+
 import trio
 
 from tests.http_wire import raw_clients, read_all, read_responses, request
@@ -133,3 +135,15 @@ async def test_a_connection_that_sends_nothing_ends_after_the_head_timeout_or_at
         with trio.fail_after(2):  # not the 60 s head timeout
             data, closed = await read_all(silent, timeout=2)
         assert (data, closed) == (b"", True)
+
+
+async def test_every_accepted_socket_has_nodelay_from_the_listener(db):
+    async with open_gateway(db, api_rate_limit=0) as gw, raw_clients(gw.port) as connect:
+        hub = gw.delivery.hub
+        for _ in range(3):
+            stream = await connect()
+            await stream.send_all(STREAM + b"\r\n")
+        await wait_for(lambda: hub.statistics().sse_clients == 3)
+        socks = [client.sock for client in list(hub._by_fd.values())]
+        # a frame must leave at once, not wait for the previous one's ACK (Nagle)
+        assert [s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in socks] == [1, 1, 1]

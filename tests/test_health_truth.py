@@ -19,6 +19,7 @@ from tests.pipeline_support import (
 )
 from vibed.cli.status import render_status
 from vibed.health import BusHealth, DeliveryHealth, HealthReport, StreamsHealth, without_addresses
+from vibed.health.render import to_json
 from vibed.pipeline.health import SUSPECT_AFTER
 from vibed.simulator import SimSettings
 
@@ -139,6 +140,6 @@ async def test_a_deployment_that_has_not_fetched_for_stale_after_is_degraded(db,
 def test_public_health_never_shows_the_redis_address() -> None:
     bus = BusHealth("redis", "degraded", without_addresses("Error 111 connecting to 127.0.0.1:6379. Connection refused."))
     streams = StreamsHealth(sse=0, websocket=0, max=0, slow_disconnects=0, last_event_id=0)
-    body = HealthReport("0.1.0", "serve", 1.0, True, False, {}, delivery=DeliveryHealth(bus, streams)).to_json()
+    body = to_json(HealthReport("0.1.0", "serve", 1.0, True, False, {}, delivery=DeliveryHealth(bus, streams)))
     assert "6379" not in str(body) and "127.0.0.1" not in str(body)
     assert body["bus"]["error"] == "Error 111 connecting to …. Connection refused."

@@ -11,10 +11,10 @@ import trio
 
 from vibed.delivery.admission import Admission
 from vibed.delivery.client import SocketClient
-from vibed.delivery.filters import EVERYTHING
 from vibed.delivery.hub import Hub
 from vibed.delivery.listener import Listener
 from vibed.vocab.messages import StoredEvent
+from vibed.vocab.release_filter import EVERYTHING
 
 BIG = 48 * 1024  # one event's title: a few of them fill a small socket buffer
 

@@ -48,6 +48,12 @@ async def test_metrics_show_every_family_after_one_round(db, db_url, sim_url):
     assert _value(text, 'vibed_upstream_requests_total{language="hi",outcome="ok",source="jiosaavn"}') == 3
     assert _value(text, "vibed_sse_clients") == 0
     assert _value(text, 'vibed_source_available{source="jiosaavn"}') == 1
+    # no stream reconnected: nothing replayed, from memory or the database, and nobody waiting for one
+    assert _value(text, 'vibed_stream_replays_total{source="memory"}') == 0
+    assert _value(text, 'vibed_stream_replays_total{source="coalesced"}') == 0
+    assert _value(text, "vibed_replay_queries_total") == 0
+    assert _value(text, "vibed_replay_waiting") == 0
+    assert _value(text, 'vibed_http_requests_total{route="/api/new-releases/fetch",status="202"}') == 1
 
 
 async def test_status_prints_a_summary_and_exits_0_when_healthy(db_url, sim_url):

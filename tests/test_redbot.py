@@ -26,15 +26,18 @@ STREAMS = ("/api/new-releases/stream", "/api/new-releases/events")  # endless bo
 
 def lint(url: str, stream: bool = False) -> list[dict[str, str]]:
     args = [sys.executable, str(LINTER), *(["--stream"] if stream else []), url]
-    done = subprocess.run(args, capture_output=True, timeout=120, env=clean_env(), check=False)
-    assert done.returncode == 0, done.stderr.decode()[-2000:]
-    return [json.loads(line) for line in done.stdout.decode().splitlines()]
+    for _ in range(3):  # a fetch that failed (a loaded machine) is tried again: it is no finding about HTTP
+        done = subprocess.run(args, capture_output=True, timeout=120, env=clean_env(), check=False)
+        if done.returncode == 0:
+            return [json.loads(line) for line in done.stdout.decode().splitlines()]
+    raise AssertionError(done.stderr.decode()[-2000:])
 
 
 def test_redbot_finds_nothing_bad_and_no_avoidable_warning_on_any_get_endpoint(tmp_path, fresh_db_url, simulator):
     port = free_port()
     env = clean_env(PORT=str(port), VIBED_HOST="127.0.0.1", DATABASE_URL=fresh_db_url, JIOSAAVN_BASE_URL=simulator,
-                    VIBED_LANGUAGES="ml", VIBED_SCHEDULE="0 0 1 1 *")
+                    VIBED_LANGUAGES="ml", VIBED_SCHEDULE="0 0 1 1 *",
+                    VIBED_API_RATE_LIMIT="100000")  # REDbot's follow-up requests must not meet the limit
     base = f"http://127.0.0.1:{port}"
     daemon = Daemon(tmp_path, env)
     try:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from vibed.delivery.filters import EVERYTHING, StreamFilter
 from vibed.delivery.frames import event_frame
 from vibed.delivery.replay import Replayer
 from vibed.delivery.ring import RecentEvents
 from vibed.vocab.messages import StoredEvent
+from vibed.vocab.release_filter import EVERYTHING, ReleaseFilter
 
 
 def event(event_id: int, language: str = "ml", size: int = 10) -> StoredEvent:
@@ -21,7 +21,7 @@ def ring_of(*ids: int, complete: bool = True, **limits: int) -> RecentEvents:
     return ring
 
 
-def ids_since(ring: RecentEvents, last_id: int, flt: StreamFilter = EVERYTHING) -> list[int] | None:
+def ids_since(ring: RecentEvents, last_id: int, flt: ReleaseFilter = EVERYTHING) -> list[int] | None:
     window = ring.since(flt, last_id)
     return None if window is None else [e.id for e in window.events]
 
@@ -63,9 +63,9 @@ def test_an_unloaded_ring_vouches_for_nothing():
 def test_filters_select_and_the_resume_point_is_the_newest():
     ring = RecentEvents()
     ring.load_nowait([event(1, "ml"), event(2, "hi"), event(3, "ml"), event(4, "hi")], complete=True)
-    hindi = StreamFilter(languages=frozenset({"hi"}))
+    hindi = ReleaseFilter(languages=frozenset({"hi"}))
     assert ids_since(ring, 0, hindi) == [2, 4]
-    replay = Replayer(db=None, ring=ring).plan_nowait(StreamFilter(languages=frozenset({"ml"})), 3)  # type: ignore[arg-type]
+    replay = Replayer(db=None, ring=ring).plan_nowait(ReleaseFilter(languages=frozenset({"ml"})), 3)  # type: ignore[arg-type]
     assert replay is not None and replay.events == () and replay.floor == 4  # past the hindi ones
 
 

@@ -61,6 +61,11 @@ def test_serve_processes_hand_rounds_to_the_fetch_process_and_keep_streaming_whe
         assert status_of(f"{base['serve1']}/api/new-releases") == 200
         assert {"scheduler", "writer", "fetcher-1"} <= set(fetch.health()[1]["actors"])
         assert not {"scheduler", "writer", "fetcher-1"} & set(serve1.health()[1]["actors"])
+        # each process says which role it runs: in its health and in its daemon_ready line
+        processes = (fetch, serve1, serve2)
+        assert [d.health()[1]["role"] for d in processes] == ["fetch", "serve", "serve"]
+        assert [next(e.get("role") for e in d.events() if e["event"] == "daemon_ready") for d in processes] == \
+            ["fetch", "serve", "serve"]
 
         readers = [StreamReader(ports["serve1"]), StreamReader(ports["serve2"])]
         for reader in readers:
@@ -76,6 +81,9 @@ def test_serve_processes_hand_rounds_to_the_fetch_process_and_keep_streaming_whe
         wait_until(lambda: any(e["event"] == "fetch_completed" and e["round_id"] == second["round_id"]
                                for e in fetch.events()), 20, "the second round")
         assert not any(e["event"].startswith("fetch_") for d in (serve1, serve2) for e in d.events())
+        # a serve process knows when the deployment last fetched: from the database, not from itself
+        fetched = serve1.health()[1]["fetch"]
+        assert fetched["last_success_age_s"] is not None and fetched["last_success_age_s"] < 60, fetched
 
         stored = event_ids(fresh_db_url)
         assert len(stored) > 2

@@ -9,9 +9,9 @@ import trio
 
 from vibed.delivery.admission import Admission
 from vibed.delivery.client import SocketClient
-from vibed.delivery.filters import EVERYTHING, build_filter
 from vibed.delivery.hub import Hub
 from vibed.vocab.messages import StoredEvent
+from vibed.vocab.release_filter import EVERYTHING, parse_filter
 
 
 def event(event_id: int, language: str = "ml", kind: str = "album") -> StoredEvent:
@@ -58,8 +58,8 @@ async def test_heartbeat_comment_every_period(hub, autojump_clock):
 
 
 async def test_each_event_goes_to_matching_filters_only(hub):
-    _a, ml = attach(hub, build_filter(["ml"]))
-    _b, hi_songs = attach(hub, build_filter(["hi"], kinds=["song"]))
+    _a, ml = attach(hub, parse_filter({"language": "ml"}))
+    _b, hi_songs = attach(hub, parse_filter({"language": "hi", "kind": "song"}))
     _c, everything = attach(hub)
     hub.publish_nowait([event(1, "ml"), event(2, "hi", "song"), event(3, "hi", "album")])
     assert (await read_available(ml)).count(b"event: new_release") == 1

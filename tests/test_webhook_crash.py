@@ -19,6 +19,7 @@ from tests.daemon_inproc import running_daemon
 from tests.pipeline_support import LineReader
 from tests.test_webhooks import FAST, LOCAL
 from tests.webhook_receiver import open_receiver
+from vibed.vocab.release_filter import EVERYTHING
 from vibed.webhooks import outbox
 from vibed.webhooks import subscriptions as webhooks
 from vibed.webhooks.sender import SenderSettings
@@ -58,7 +59,7 @@ async def vibed_run(db_url: str, workdir: Path) -> AsyncIterator[trio.Process]:
 async def test_kill_9_mid_delivery_loses_none_and_repeats_only_the_one_in_flight(db, db_url, tmp_path):
     async with open_receiver() as rx:
         rx.delay = 0.1  # each answer takes a while: the kill finds one in flight
-        hook = await webhooks.create(db, url=rx.url, languages=None, source=None, kind=None, format="generic",
+        hook = await webhooks.create(db, url=rx.url, release_filter=EVERYTHING, format="generic",
                                      secret=new_secret(), owner="local")
         await store(db, *(release(n, title=f"T{n:02}") for n in range(COUNT)))
         outbox_ids = [r["id"] for r in await db.fetch("SELECT id FROM webhook_outbox ORDER BY id")]
@@ -103,7 +104,7 @@ async def test_a_dead_senders_lease_runs_out_for_real_and_the_delivery_is_sent_a
     config = api_config(db_url, webhook_timeout=0.5, **LOCAL, **FAST)
     lease = SenderSettings.of(config).lease
     async with open_receiver() as rx:
-        hook = await webhooks.create(db, url=rx.url, languages=None, source=None, kind=None, format="generic",
+        hook = await webhooks.create(db, url=rx.url, release_filter=EVERYTHING, format="generic",
                                      secret=new_secret(), owner="local")
         await store(db, release(1, title="Leased"))
         claimed = await outbox.claim_head(db, hook["id"], lease)  # the dead sender's claim, its last act

@@ -154,7 +154,7 @@ async def open_services(nursery: trio.Nursery, config: Config, db: Database, sup
 
     async def scrape() -> bytes:
         return metrics_api.scrape(metrics, await health(), writer=pipeline.writer if config.fetches else None,
-                                  sender=webhooks.sender, replay=delivery.delivery.replayer.statistics())
+                                  sender=webhooks.sender)
 
     ports: list[int] = []
     context = AppContext(database=db, control=control, health=health, metrics=scrape, keys=Keys(cursor_key),

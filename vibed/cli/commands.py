@@ -189,7 +189,7 @@ def token(config: Config, args: argparse.Namespace) -> int:
 
 def status(config: Config, args: argparse.Namespace) -> int:
     from vibed.cli.status import render_status
-    from vibed.health import HealthReport
+    from vibed.health.render import from_json
 
     url = f"http://127.0.0.1:{config.port}/api/health"
     try:
@@ -214,7 +214,7 @@ def status(config: Config, args: argparse.Namespace) -> int:
         return 2
     if args.json:
         print(json.dumps(body, indent=2))
-    report = HealthReport.from_json(body)
+    report = from_json(body)
     if not args.json:
         print(render_status(report))
     return 0 if code == 200 and report.status == "ok" else 1

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 import attrs
 
-from vibed.delivery.filters import StreamFilter
 from vibed.delivery.frames import Frame
+from vibed.vocab.release_filter import ReleaseFilter
 
 WROTE, NEEDS_FLUSH, DROP = 0, 1, 2  # what ``offer`` asks of the hub
 
@@ -22,7 +22,7 @@ WROTE, NEEDS_FLUSH, DROP = 0, 1, 2  # what ``offer`` asks of the hub
 @attrs.define(eq=False)
 class SocketClient:
     sock: socket.socket
-    filter: StreamFilter
+    filter: ReleaseFilter
     chunked: bool  # HTTP/1.1 peer: frames go out as chunks
     ip: str
     backlog: int

@@ -25,12 +25,12 @@ import trio
 
 from vibed.delivery.admission import Admission
 from vibed.delivery.client import DROP, NEEDS_FLUSH, SocketClient
-from vibed.delivery.filters import StreamFilter
 from vibed.delivery.frames import DRAIN_RETRY_MS, Frame, event_frame, heartbeat_frame, retry_frame
 from vibed.delivery.listener import Listener
 from vibed.delivery.ring import RecentEvents
 from vibed.logs import get_logger
 from vibed.vocab.messages import StoredEvent
+from vibed.vocab.release_filter import ReleaseFilter
 
 log = get_logger("vibed.delivery")
 _HANGUP = select.EPOLLIN | select.EPOLLRDHUP | select.EPOLLHUP | select.EPOLLERR
@@ -55,7 +55,7 @@ class Hub:
     slow_drops: int = 0
     flushing: int = 0
     closing: bool = False  # set by close_all_nowait: no new stream is taken after it
-    _groups: dict[StreamFilter, dict[SocketClient, None]] = attrs.field(factory=dict)
+    _groups: dict[ReleaseFilter, dict[SocketClient, None]] = attrs.field(factory=dict)
     _by_fd: dict[int, SocketClient] = attrs.field(factory=dict)
     _listeners: dict[Listener, None] = attrs.field(factory=dict)
     _epoll: select.epoll = attrs.field(factory=select.epoll)

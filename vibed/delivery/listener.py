@@ -9,15 +9,15 @@ from __future__ import annotations
 import attrs
 import trio
 
-from vibed.delivery.filters import StreamFilter
 from vibed.vocab.messages import StoredEvent
+from vibed.vocab.release_filter import ReleaseFilter
 
 
 @attrs.define(eq=False)
 class Listener:
     """A WebSocket client's subscription: events go into ``send`` (bounded); overflow closes it."""
 
-    filter: StreamFilter
+    filter: ReleaseFilter
     send: trio.MemorySendChannel[StoredEvent]
     floor: int = 0
     ended: str | None = None  # why the hub closed ``send``: "slow" or "shutdown"

@@ -23,13 +23,13 @@ from typing import Literal
 import attrs
 import trio
 
-from vibed.delivery.filters import StreamFilter
 from vibed.delivery.frames import Frame, event_frame
 from vibed.delivery.ring import RecentEvents, Window
 from vibed.logs import get_logger
 from vibed.store import events as store_events
 from vibed.store.postgres import Database
 from vibed.vocab.messages import StoredEvent
+from vibed.vocab.release_filter import ReleaseFilter
 
 log = get_logger("vibed.delivery")
 REPLAY_BYTES = 1 << 20  # a replay larger than this is a reset instead: a reconnect never costs a flood
@@ -78,8 +78,8 @@ class Replayer:
     database_queries: int = 0
     coalesced: int = 0
     waiting: int = 0
-    _flights: dict[tuple[StreamFilter, int], _Flight] = attrs.field(factory=dict)
-    _memo: dict[tuple[StreamFilter, int | None], Replay] = attrs.field(factory=dict)
+    _flights: dict[tuple[ReleaseFilter, int], _Flight] = attrs.field(factory=dict)
+    _memo: dict[tuple[ReleaseFilter, int | None], Replay] = attrs.field(factory=dict)
     _memo_newest: int = -1
     _limiter: trio.CapacityLimiter = attrs.field(init=False)
     _nursery: trio.Nursery | None = None
@@ -97,7 +97,7 @@ class Replayer:
             task_status.started()
             await trio.sleep_forever()
 
-    def plan_nowait(self, stream_filter: StreamFilter, last_id: int | None) -> Replay | None:
+    def plan_nowait(self, stream_filter: ReleaseFilter, last_id: int | None) -> Replay | None:
         """The replay when memory can give it (live-only included), else None: ask ``plan``.
         Between two events a crowd asks the same questions: the same ``Replay`` object answers."""
         ring = self.ring
@@ -116,7 +116,7 @@ class Replayer:
             self.from_memory += 1
         return replay
 
-    def _from_memory(self, stream_filter: StreamFilter, last_id: int | None) -> Replay | None:
+    def _from_memory(self, stream_filter: ReleaseFilter, last_id: int | None) -> Replay | None:
         ring = self.ring
         if last_id is None:
             return Replay((), ring.newest)
@@ -127,7 +127,7 @@ class Replayer:
             return None
         return self._capped(window, last_id, ring.newest, "memory")
 
-    async def plan(self, stream_filter: StreamFilter, last_id: int | None) -> Replay:
+    async def plan(self, stream_filter: ReleaseFilter, last_id: int | None) -> Replay:
         """From memory, or from one shared database query taken in turn; ``ReplayUnavailable``
         when the database cannot answer."""
         replay = self.plan_nowait(stream_filter, last_id)
@@ -153,7 +153,7 @@ class Replayer:
             raise ReplayUnavailable(flight.error or "the replay failed")
         return flight.replay
 
-    async def _fly(self, key: tuple[StreamFilter, int], flight: _Flight) -> None:
+    async def _fly(self, key: tuple[ReleaseFilter, int], flight: _Flight) -> None:
         try:
             async with self._limiter:
                 self.database_queries += 1
@@ -169,15 +169,14 @@ class Replayer:
                 del self._flights[key]
             flight.done.set()
 
-    async def _query(self, stream_filter: StreamFilter, last_id: int) -> Replay:
+    async def _query(self, stream_filter: ReleaseFilter, last_id: int) -> Replay:
         db = self.db
         newest = await db.run(store_events.max_event_id, db.pool)
         if last_id > newest:
             return self._reset(newest, f"event id {last_id} is in the future: the newest event is {newest}")
         if last_id and not await db.run(store_events.event_exists, db.pool, last_id):
             return self._reset(newest, f"event id {last_id} is unknown")
-        events = await db.run(store_events.matching_after, db.pool, last_id, stream_filter.languages,
-                              stream_filter.sources, stream_filter.kinds, self.cap + 1)
+        events = await db.run(store_events.matching_after, db.pool, last_id, stream_filter, self.cap + 1)
         frames = tuple(event_frame(e) for e in events)
         window = Window(events, frames, sum(len(f.body) for f in frames))
         return self._capped(window, last_id, events[-1].id if events else last_id, "database", newest)
@@ -196,6 +195,6 @@ class Replayer:
         return Replay((), newest, reason, (), "reset")
 
 
-async def plan_replay(db: Database, stream_filter: StreamFilter, last_id: int | None, cap: int) -> Replay:
+async def plan_replay(db: Database, stream_filter: ReleaseFilter, last_id: int | None, cap: int) -> Replay:
     """One replay straight from the database, no ring (the WebSocket path until it shares the ring)."""
     return await Replayer(db, RecentEvents(max_events=0), cap).plan(stream_filter, last_id)

@@ -18,9 +18,9 @@ from collections.abc import Iterable
 
 import attrs
 
-from vibed.delivery.filters import StreamFilter
 from vibed.delivery.frames import Frame, event_frame
 from vibed.vocab.messages import StoredEvent
+from vibed.vocab.release_filter import ReleaseFilter
 
 DEFAULT_EVENTS = 10_000
 DEFAULT_BYTES = 32 << 20
@@ -100,7 +100,7 @@ class RecentEvents:
         """True when ``last_id`` lies in the window (held or not: a hole there is an unknown id)."""
         return self.ready and self.floor <= last_id <= self.newest
 
-    def since(self, stream_filter: StreamFilter, last_id: int) -> Window | None:
+    def since(self, stream_filter: ReleaseFilter, last_id: int) -> Window | None:
         """The events after ``last_id`` that match, or None when ``last_id`` is not held."""
         if not self.holds(last_id):
             return None

@@ -22,7 +22,7 @@ from vibed.delivery.replay import Replayer
 from vibed.delivery.ring import RecentEvents
 from vibed.delivery.sequencer import Sequencer
 from vibed.delivery.sse import StreamSettings
-from vibed.health import BusHealth, DeliveryHealth, StreamsHealth
+from vibed.health import BusHealth, DeliveryHealth, RecentHealth, ReplayHealth, StreamsHealth
 from vibed.store.postgres import Database
 from vibed.store.redis import open_redis
 from vibed.supervisor import Supervisor
@@ -54,11 +54,13 @@ class Delivery:
         """The bus (the in-process one is always ok) and the stream clients of this instance."""
         bus = self.feed.health() if self.feed is not None else BusHealth("local", "ok")
         stats = self.hub.statistics()
+        replay = self.replayer.statistics()
         return DeliveryHealth(bus, StreamsHealth(
             sse=stats.sse_clients, websocket=stats.ws_clients, max=self.hub.admission.max_streams,
             slow_disconnects=stats.slow_drops, last_event_id=self.sequencer.last_id,
-            replay=attrs.asdict(self.replayer.statistics()),
-            recent={"events": len(self.hub.ring), "floor": self.hub.ring.floor}))
+            replay=ReplayHealth(from_memory=replay.from_memory, database_queries=replay.database_queries,
+                                coalesced=replay.coalesced, waiting=replay.waiting),
+            recent=RecentHealth(events=len(self.hub.ring), floor=self.hub.ring.floor)))
 
 
 @contextlib.asynccontextmanager

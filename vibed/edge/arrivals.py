@@ -54,10 +54,11 @@ class Arrivals:
     _waiting: dict[int, Waiting] = attrs.field(factory=dict)  # by fd; insertion order is deadline order
     _wait: trio.CancelScope = attrs.field(factory=trio.CancelScope)  # the watcher's, until the first deadline
 
-    def arrive_nowait(self, sock: socket.socket, peer: tuple[str, int], key: str) -> None:
-        """A new (non-blocking) connection: served now if its request is here, else it waits."""
+    def arrive_nowait(self, sock: socket.socket, peer: tuple[str, int], key: str, now: float) -> None:
+        """A new (non-blocking) connection, accepted at ``now``: served now if its request is here,
+        else it waits."""
         if not self._serve_nowait(sock, peer, key):
-            self._wait_nowait(Waiting(sock, peer, key, trio.current_time() + self.router.timeouts.head))
+            self._wait_nowait(Waiting(sock, peer, key, now + self.router.timeouts.head))
 
     def _wait_nowait(self, waiting: Waiting) -> None:
         self._epoll.register(waiting.sock.fileno(), _READABLE)

@@ -12,7 +12,9 @@ from __future__ import annotations
 from vibed.edge.respond import Answer, Header, error_answer
 
 ALLOW_METHODS = b"GET, POST, OPTIONS"
-ALLOW_HEADERS = b"Authorization, Content-Type, If-None-Match, Last-Event-ID"
+# every precondition the edge evaluates (vibed/edge/conditional.py), so a page on a listed origin may send it
+ALLOW_HEADERS = (b"Authorization, Content-Type, If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since, "
+                 b"Last-Event-ID")
 EXPOSE_HEADERS = b"ETag, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
 MAX_AGE_S = b"600"
 

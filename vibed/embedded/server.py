@@ -39,6 +39,7 @@ import tempfile
 from pathlib import Path
 
 from vibed.embedded.auth import write_auth
+from vibed.embedded.binaries import runnable_bin_dir
 from vibed.embedded.datadir_lock import holder, try_lock, unlock
 from vibed.embedded.errors import EmbeddedPostgresError
 from vibed.embedded.log import bound_log
@@ -74,12 +75,12 @@ def initdb(pgdata: Path, user: str | None) -> None:
         return
     make_data_dir(pgdata.parent)
     require_reachable(user, pgdata.parent, "its data directory")
-    require_reachable(user, bin_dir(), "its server binaries")
+    binaries = runnable_bin_dir(bin_dir(), user)
     staging = Path(tempfile.mkdtemp(prefix=".initdb-", dir=pgdata.parent))
     try:
         chown_tree(staging, user)
         result = subprocess.run(
-            [str(bin_dir() / "initdb"), "-D", str(staging), "--auth-local=peer", "--auth-host=reject",
+            [str(binaries / "initdb"), "-D", str(staging), "--auth-local=peer", "--auth-host=reject",
              "--username=postgres", "--encoding=UTF8", "--locale=C", "--no-instructions"],
             capture_output=True, text=True, **credentials(user),
         )
@@ -181,12 +182,12 @@ class EmbeddedServer:
         with contextlib.suppress(OSError):
             self.log_offset = self.logfile.stat().st_size
         require_reachable(self.user, self.pgdata.parent, "its data directory")
-        require_reachable(self.user, bin_dir(), "its server binaries")
+        binaries = runnable_bin_dir(bin_dir(), self.user)
         self.sockdir = self._socket_dir()
         log_fd = os.open(self.logfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
         try:
             self.proc = subprocess.Popen(
-                [str(bin_dir() / "postgres"), "-D", str(self.pgdata), "-k", str(self.sockdir), "-p", str(PORT)],
+                [str(binaries / "postgres"), "-D", str(self.pgdata), "-k", str(self.sockdir), "-p", str(PORT)],
                 stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd, **credentials(self.user),
                 start_new_session=True,  # a terminal's Ctrl-C reaches us, and we stop it in order
                 preexec_fn=_die_with_parent,

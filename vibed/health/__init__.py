@@ -1,189 +1,65 @@
 """Health as records: each service reports one, and ``HealthReport`` joins them.
 
-    PipelineHealth ─┐                       /api/health  (to_json, once)
-    DeliveryHealth ─┼─► HealthReport ──────► vibed status (from_json, then the same record)
+    PipelineHealth ─┐                       /api/health  (render.to_json, once)
+    DeliveryHealth ─┼─► HealthReport ──────► vibed status (render.from_json: the same record back)
     WebhooksHealth ─┘   .status, .reasons()  /metrics     (the same service records)
 
-A reason is one short sentence; ``status`` follows from them: ``unavailable`` while the
-database does not answer, ``degraded`` while any reason stands, else ``ok``.  Nothing is a
-backend's address: an error that quotes one is cut before it reaches a record.
+records.py holds the services' records, reasons.py the sentences read from them, report.py the
+report, render.py its JSON, gather.py how the daemon collects one within its deadline.
 """
 
-from __future__ import annotations
-
-import re
-from collections.abc import Mapping
-from typing import Any, Literal
-
-import attrs
-
-from vibed.config.parsing import Polling, Role
-from vibed.supervisor import ActorState
-
-Status = Literal["ok", "degraded", "unavailable"]
-ScopeState = Literal["ok", "backing_off", "suspect_empty", "blocked"]
-_ADDRESS = re.compile(
-    r"\b[a-z][a-z0-9+.-]*://\S+"  # a URL
-    r"|\[[0-9a-f:.]+\](?::\d+)?"  # [IPv6] or [IPv6]:port
-    r"|\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?"  # IPv4 or IPv4:port
-    r"|\b(?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*:\d{1,5}\b",  # host:port
-    re.IGNORECASE)
-
-
-def without_addresses(text: str | None) -> str | None:
-    """An error as health may show it: URLs, ``host:port`` and IP addresses replaced by ``…``."""
-    return None if text is None else _ADDRESS.sub("…", text)
-
-
-@attrs.frozen
-class ScopeReport:
-    state: ScopeState
-    last_success: str | None  # ISO 8601, UTC
-    consecutive_failures: int
-    backing_off_until: str | None
-    last_error: str | None
-    empty_streak: int
-
-
-@attrs.frozen
-class SourceHealth:
-    available: bool
-    scopes: Mapping[str, ScopeReport]
-
-
-@attrs.frozen
-class BucketHealth:
-    tokens: float
-    max_tokens: float
-    next_token_s: float | None
-
-
-@attrs.frozen
-class RoundSummary:
-    id: str
-    origin: str
-    requests: int
-    new: int
-
-
-@attrs.frozen
-class ScopePoll:
-    """One scope in the adaptive plan: when it is polled next, how often, at what learned rate."""
-
-    next_poll: str  # ISO 8601, UTC
-    next_poll_in_s: float
-    interval_s: float
-    learned_rate_per_hour: float
-
-
-@attrs.frozen
-class BudgetPoll:
-    """One bucket service in the adaptive plan: what a day may spend, and what the plan spends."""
-
-    spendable_per_day: float
-    forecast_per_day: float
-    reserve: float
-    paced: float  # 1 = the full plan; below 1 the bucket is low and polls above the floor are cut
-    floor_met: bool
-    floor_s: float
-
-
-@attrs.frozen
-class PollingPlan:
-    mode: Polling
-    fetching: bool = True  # False in a serve process: the fetch process plans the polls
-    next_round: str | None = None  # cron: the next tick
-    scopes: Mapping[str, Mapping[str, ScopePoll]] = attrs.field(factory=dict)  # adaptive: source -> scope
-    budget: Mapping[str, BudgetPoll] = attrs.field(factory=dict)  # adaptive: per bucket service
-    pages_per_poll: float | None = None
-    burst_share: float | None = None  # of polls, those a burst pulled in
-
-
-@attrs.frozen
-class PipelineHealth:
-    sources: Mapping[str, SourceHealth]
-    buckets: Mapping[str, BucketHealth]
-    rounds: int
-    last_round: RoundSummary | None
-    polling: PollingPlan
-    last_fetch_age_s: float | None  # since any process of the deployment last fetched a scope completely
-    stale_after_s: float  # VIBED_STALE_AFTER
-
-
-@attrs.frozen
-class BusHealth:
-    kind: Literal["local", "redis"]
-    state: Literal["ok", "degraded"]
-    error: str | None = None
-    reconnects: int = 0
-    for_s: float = 0.0
-    round_trip_ms: float | None = None
-
-
-@attrs.frozen
-class StreamsHealth:
-    sse: int
-    websocket: int
-    max: int
-    slow_disconnects: int
-    last_event_id: int
-    replay: Mapping[str, Any] = attrs.field(factory=dict)  # the replayer's counters (delivery/replay.py)
-    recent: Mapping[str, Any] = attrs.field(factory=dict)  # the ring of recent events: size and floor id
-
-
-@attrs.frozen
-class DeliveryHealth:
-    bus: BusHealth
-    streams: StreamsHealth
-
-
-@attrs.frozen
-class WebhooksHealth:
-    targets: int
-    paused: tuple[str, ...]  # ids, never URLs: a webhook URL can be a credential
-    pending: int
-    dead: int
-
-
-@attrs.frozen
-class ActorHealth:
-    state: ActorState
-    restarts: int
-    last_error: str | None
-
-
-@attrs.frozen
-class HealthReport:
-    version: str
-    role: Role
-    uptime_s: float
-    database_reachable: bool
-    embedded: bool
-    actors: Mapping[str, ActorHealth]
-    pipeline: PipelineHealth | None = None
-    delivery: DeliveryHealth | None = None
-    webhooks: WebhooksHealth | None = None
-    incomplete: tuple[str, ...] = ()  # parts that missed the deadline or failed
-
-    @property
-    def status(self) -> Status:
-        if not self.database_reachable:
-            return "unavailable"
-        return "degraded" if self.reasons() else "ok"
-
-    def reasons(self) -> list[str]:
-        from vibed.health.reasons import reasons
-
-        return reasons(self)
-
-    def to_json(self) -> dict[str, Any]:
-        from vibed.health.render import to_json
-
-        return to_json(self)
-
-    @classmethod
-    def from_json(cls, body: Mapping[str, Any]) -> HealthReport:
-        """The record back from ``to_json``'s JSON (``vibed status`` reads a daemon's answer so)."""
-        from vibed.health.render import from_json
-
-        return from_json(body)
+from vibed.health.records import (
+    ActorHealth as ActorHealth,
+)
+from vibed.health.records import (
+    BucketHealth as BucketHealth,
+)
+from vibed.health.records import (
+    BudgetPoll as BudgetPoll,
+)
+from vibed.health.records import (
+    BusHealth as BusHealth,
+)
+from vibed.health.records import (
+    DeliveryHealth as DeliveryHealth,
+)
+from vibed.health.records import (
+    PipelineHealth as PipelineHealth,
+)
+from vibed.health.records import (
+    PollingPlan as PollingPlan,
+)
+from vibed.health.records import (
+    RecentHealth as RecentHealth,
+)
+from vibed.health.records import (
+    ReplayHealth as ReplayHealth,
+)
+from vibed.health.records import (
+    RoundSummary as RoundSummary,
+)
+from vibed.health.records import (
+    ScopePoll as ScopePoll,
+)
+from vibed.health.records import (
+    ScopeReport as ScopeReport,
+)
+from vibed.health.records import (
+    ScopeState as ScopeState,
+)
+from vibed.health.records import (
+    SourceHealth as SourceHealth,
+)
+from vibed.health.records import (
+    Status as Status,
+)
+from vibed.health.records import (
+    StreamsHealth as StreamsHealth,
+)
+from vibed.health.records import (
+    WebhooksHealth as WebhooksHealth,
+)
+from vibed.health.records import (
+    without_addresses as without_addresses,
+)
+from vibed.health.report import HealthReport as HealthReport

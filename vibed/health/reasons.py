@@ -1,33 +1,21 @@
-"""Why the daemon is not ``ok``: one short sentence per reason, read from the health records.
+"""Why the daemon is not ``ok``, from the services' records: one short sentence per reason.
 
-In order: the database, actors restarting or failed, the bus, fetching gone quiet across the
-deployment, empty buckets, sources (failing, blocked, gone, suspiciously empty) and paused
-webhook targets.
+The pipeline's: fetching gone quiet across the deployment, empty buckets, sources (failing,
+blocked, gone, suspiciously empty); the webhooks': paused targets.  ``HealthReport.reasons``
+adds the database, the actors and the bus, and keeps this order.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the records' module imports this one when a report is asked for its reasons
-    from vibed.health import HealthReport, PipelineHealth
+from vibed.health.records import PipelineHealth, WebhooksHealth
 
 FAILED_ROUNDS = 3  # consecutive failed runs of one scope before health says so
 
 
-def reasons(report: HealthReport) -> list[str]:
-    out: list[str] = []
-    if not report.database_reachable:
-        out.append("database: not answering")
-    out += [f"actor {name}: {a.state}" for name, a in report.actors.items() if a.state in ("restarting", "failed")]
-    if report.delivery is not None and report.delivery.bus.state != "ok":
-        out.append(f"bus: {report.delivery.bus.state}")
-    if report.pipeline is not None:
-        out += pipeline_reasons(report.pipeline, uptime_s=report.uptime_s)
-    if report.webhooks is not None:
-        out += [f"webhook {wid}: paused after failing repeatedly (POST /api/webhooks/{wid}/redeliver resumes it)"
-                for wid in report.webhooks.paused]
-    return out
+def webhook_reasons(webhooks: WebhooksHealth) -> list[str]:
+    """A paused webhook target degrades health until it is resumed (POST …/redeliver)."""
+    return [f"webhook {wid}: paused after failing repeatedly (POST /api/webhooks/{wid}/redeliver resumes it)"
+            for wid in webhooks.paused]
 
 
 def pipeline_reasons(pipeline: PipelineHealth, *, uptime_s: float) -> list[str]:

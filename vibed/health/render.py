@@ -1,4 +1,8 @@
-"""``HealthReport`` as the JSON of ``GET /api/health`` (the shape its OpenAPI schema names), and back."""
+"""``HealthReport`` as the JSON of ``GET /api/health`` (the shape its OpenAPI schema names), and back.
+
+``to_json`` is the one rendering (/api/health); ``from_json`` is how ``vibed status`` reads a
+daemon's answer back into the record it came from.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,11 @@ from typing import Any
 
 import attrs
 
-from vibed.health import (
+from vibed.health.records import (
     ActorHealth,
     BucketHealth,
     BusHealth,
     DeliveryHealth,
-    HealthReport,
     PipelineHealth,
     PollingPlan,
     RoundSummary,
@@ -22,6 +25,7 @@ from vibed.health import (
     StreamsHealth,
     WebhooksHealth,
 )
+from vibed.health.report import HealthReport
 
 
 def to_json(report: HealthReport) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """``GET /feeds/new-releases.atom|.rss|.json``: the newest releases for feed readers.
 
-The filters are the list API's (``language``, ``source``, ``kind``, ``since``, ``q``, ``limit``
+The filters are the list API's (``language``, ``source``, ``kind``, ``artist``, ``since``, ``q``, ``limit``
 ≤ 100, default 100), checked by the same parser.  Answers carry ``ETag`` (a hash of the bytes)
 and are marked for the edge cache, which answers conditional requests (vibed/edge/conditional.py);
 nothing here looks at ``If-*`` headers.  There is no ``Last-Modified``: no stored time moves with
@@ -44,14 +44,16 @@ def public_url(ctx: AppContext) -> str:
 
 def scope_of(query: ListingQuery) -> str:
     """The filter as a canonical query string: the same filter always names the same feed."""
-    pairs = [("language", ",".join(sorted(query.languages))), ("source", query.source or ""),
-             ("kind", query.kind or ""), ("since", query.since.isoformat() if query.since else ""),
+    pairs = [*query.filter.query_pairs(), ("since", query.since.isoformat() if query.since else ""),
              ("q", query.q or "")]
     return urlencode([(k, v) for k, v in pairs if v])
 
 
 def _title(query: ListingQuery) -> str:
-    parts = [",".join(query.languages), query.source or "", f"{query.kind}s" if query.kind else "",
+    flt = query.filter
+    parts = [",".join(sorted(flt.languages or ())), ",".join(sorted(flt.sources or ())),
+             ",".join(f"{k}s" for k in sorted(flt.kinds or ())),
+             f"{len(flt.artists)} artist{'s' if len(flt.artists) > 1 else ''}" if flt.artists else "",
              f"“{query.q}”" if query.q else ""]
     scope = " ".join(p for p in parts if p)
     return "vibed: new releases" + (f" ({scope})" if scope else "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from quart import Blueprint, Response, jsonify
 
+from vibed.health.render import to_json
 from vibed.http.context import context
 
 blueprint = Blueprint("health", __name__)
@@ -17,7 +18,7 @@ blueprint = Blueprint("health", __name__)
 @blueprint.get("/api/health")
 async def health() -> Response:
     report = await context().health()
-    response = jsonify(report.to_json())
+    response = jsonify(to_json(report))
     reachable = report.database_reachable
     response.status_code = 200 if reachable else 503
     response.headers["Cache-Control"] = "no-store"

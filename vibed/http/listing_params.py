@@ -1,6 +1,7 @@
 """The listing's query string, checked: every bad value is a 400 that names the parameter and the fix.
 
-Nothing unchecked reaches SQL: languages, sources and kinds are closed sets, ``limit`` and
+Nothing unchecked reaches SQL: the filter (languages, sources, kinds, artist ids) is the one
+``vibed.vocab.release_filter`` parses on every path, ``limit`` and
 ``since`` are parsed strictly, and ``q`` is length-bounded text without NUL (PostgreSQL text
 cannot hold one, so it would otherwise become a server error).
 """
@@ -14,13 +15,11 @@ from typing import Any
 from vibed.http.cursor import InvalidCursor, decode_cursor
 from vibed.http.errors import ApiError
 from vibed.store.listing import ListingQuery
-from vibed.vocab.languages import LANGUAGES
-from vibed.vocab.messages import KINDS, SOURCES
+from vibed.vocab.release_filter import KEYS, BadFilter, ReleaseFilter, parse_filter
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 MAX_Q = 200
-MAX_LANGUAGES = len(LANGUAGES)
 _DIGITS = re.compile(r"^[0-9]{1,6}$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
@@ -36,24 +35,17 @@ def _one(args: Any, name: str) -> str | None:
     return values[0] if values else None
 
 
-def _closed_set(args: Any, name: str, allowed: tuple[str, ...]) -> str | None:
-    value = _one(args, name)
-    if value is None or value == "":
-        return None
-    if value not in allowed:
-        raise _bad(name, f"unknown value {value[:40]!r}; allowed: {', '.join(allowed)}")
-    return value
+def filter_error(exc: BadFilter) -> ApiError:
+    """A bad filter value: the same 400 code on every path (the listing, feeds, streams, webhooks)."""
+    return ApiError(400, exc.error, exc.detail)
 
 
-def parse_languages(args: Any) -> tuple[str, ...]:
-    """``language=ml&language=hi`` and ``language=ml,hi`` alike; unknown codes are refused."""
-    codes: list[str] = []
-    for value in args.getlist("language"):
-        codes.extend(code.strip() for code in value.split(",") if code.strip())
-    for code in codes:
-        if code not in LANGUAGES:
-            raise _bad("language", f"unknown language code {code[:40]!r}; allowed: {', '.join(LANGUAGES)}")
-    return tuple(dict.fromkeys(codes))
+def parse_release_filter(args: Any) -> ReleaseFilter:
+    """``language=ml&language=hi`` and ``language=ml,hi`` alike, for every key of the filter."""
+    try:
+        return parse_filter({key: args.getlist(key) for key in KEYS if key in args})
+    except BadFilter as exc:
+        raise filter_error(exc) from None
 
 
 def parse_limit(args: Any) -> int:
@@ -97,7 +89,6 @@ def parse_listing(args: Any, cursor_secret: bytes) -> ListingQuery:
         except InvalidCursor as exc:
             raise ApiError(400, "invalid_cursor", str(exc)) from None
     return ListingQuery(
-        languages=parse_languages(args), source=_closed_set(args, "source", SOURCES),
-        kind=_closed_set(args, "kind", KINDS), since=parse_since(args), q=parse_q(args),
+        filter=parse_release_filter(args), since=parse_since(args), q=parse_q(args),
         limit=parse_limit(args), after=after,
     )

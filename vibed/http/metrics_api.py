@@ -5,7 +5,6 @@ from __future__ import annotations
 from quart import Blueprint, Response, request
 from quart_trio import QuartTrio
 
-from vibed.delivery.replay import ReplayStatistics
 from vibed.health import HealthReport, PollingPlan, WebhooksHealth
 from vibed.http.context import context
 from vibed.metrics import CONTENT_TYPE, Metrics, PlanGauges, ScrapeState, WebhookCounts
@@ -33,8 +32,7 @@ async def metrics() -> Response:
                     headers={"Cache-Control": "no-store"})
 
 
-def scrape(metrics: Metrics, report: HealthReport, *, writer: Writer | None, sender: WebhookSender | None,
-           replay: ReplayStatistics | None) -> bytes:
+def scrape(metrics: Metrics, report: HealthReport, *, writer: Writer | None, sender: WebhookSender | None) -> bytes:
     """The Prometheus text: state read from the same records as /api/health, counters from their hooks."""
     pipeline = report.pipeline
     streams = report.delivery.streams if report.delivery is not None else None
@@ -46,7 +44,7 @@ def scrape(metrics: Metrics, report: HealthReport, *, writer: Writer | None, sen
         sources={} if pipeline is None else {name: s.available for name, s in pipeline.sources.items()},
         plan=PlanGauges() if pipeline is None else _plan(pipeline.polling),
         webhooks=None if sender is None else _webhooks(sender, report.webhooks),
-        replay=replay,
+        replay=None if streams is None else streams.replay,
     )
     return metrics.render()
 

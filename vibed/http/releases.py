@@ -30,7 +30,7 @@ def register(app: QuartTrio) -> None:
     app.register_blueprint(blueprint)
 
 
-def _json_bytes(body: Any) -> bytes:
+def json_bytes(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -49,7 +49,7 @@ async def list_new_releases() -> Response:
     query = parse_listing(request.args, secret)
     page = await list_releases(ctx.database, query)
     next_cursor = None if page.next_key is None else encode_cursor(page.next_key, secret)
-    body = _json_bytes({"data": [row_json(row) for row in page.rows], "next_cursor": next_cursor})
+    body = json_bytes({"data": [row_json(row) for row in page.rows], "next_cursor": next_cursor})
     response = _json_response(body)
     response.headers["ETag"] = etag_of(body)  # the edge answers If-None-Match with a 304 from it
     response.headers["Cache-Control"] = CACHE_CONTROL
@@ -72,7 +72,7 @@ async def one_release(release_id: str) -> Response:
         raise ApiError(404, "not_found", f"no release with id {rid}")
     body = row_json(row)
     body["raw"] = row["raw"]
-    encoded = _json_bytes(body)
+    encoded = json_bytes(body)
     response = _json_response(encoded)
     response.headers["ETag"] = etag_of(encoded)
     response.headers["Cache-Control"] = CACHE_CONTROL

@@ -8,21 +8,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from quart import request
-from werkzeug.datastructures import MultiDict
 
 from vibed.http.errors import ApiError
-from vibed.http.listing_params import parse_languages
+from vibed.http.listing_params import filter_error
 from vibed.vocab.clock import utc_iso
-from vibed.vocab.messages import KINDS, SOURCES
+from vibed.vocab.release_filter import KEYS, BadFilter, ReleaseFilter, parse_filter
 from vibed.webhooks.formats import FORMATS
 from vibed.webhooks.targets import TargetRules, url_problem
 
-FIELDS = ("url", "language", "source", "kind", "format")
+FIELDS = ("url", "language", "source", "kind", "artist", "format")
 
 
 def subscription_json(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {"id": row["id"], "url": row["url"], "language": list(row["languages"] or []),
-            "source": row["source"], "kind": row["kind"], "format": row["format"],
+    flt = ReleaseFilter.stored(row["languages"], row["sources"], row["kinds"], row["artists"])
+    return {"id": row["id"], "url": row["url"], "language": sorted(flt.languages or ()),
+            "source": ",".join(sorted(flt.sources)) if flt.sources else None,
+            "kind": ",".join(sorted(flt.kinds)) if flt.kinds else None,
+            "artist": sorted(flt.artists or ()), "format": row["format"],
             "created_at": utc_iso(row["created_at"]), "paused": row["paused_at"] is not None,
             "paused_reason": row["paused_reason"], "consecutive_failures": row["consecutive_failures"],
             "pending": row["pending"], "dead": row["dead"]}
@@ -53,15 +55,6 @@ async def json_object() -> dict[str, Any]:
     return body
 
 
-def _choice(body: dict[str, Any], key: str, allowed: tuple[str, ...]) -> str | None:
-    value = body.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or value not in allowed:
-        raise bad(f"{key}: must be one of {', '.join(allowed)} (or left out for all)")
-    return value
-
-
 def parse_subscription(body: dict[str, Any], rules: TargetRules) -> dict[str, Any]:
     extra = sorted(set(body) - set(FIELDS))
     if extra:
@@ -72,19 +65,11 @@ def parse_subscription(body: dict[str, Any], rules: TargetRules) -> dict[str, An
     problem = url_problem(url.strip(), rules)
     if problem is not None:
         raise bad(problem)
-    language = body.get("language")
-    if language is None:
-        languages: tuple[str, ...] = ()
-    elif isinstance(language, str) or (isinstance(language, list) and all(isinstance(x, str) for x in language)):
-        try:
-            languages = parse_languages(MultiDict([("language", x) for x in
-                                                   ([language] if isinstance(language, str) else language)]))
-        except ApiError as exc:
-            raise bad(exc.detail) from None
-    else:
-        raise bad('language: a list of language codes, e.g. ["ml", "hi"]')
+    try:  # the one filter parser: the same values, limits and codes as the list API and the streams
+        release_filter = parse_filter({key: body[key] for key in KEYS if key in body})
+    except BadFilter as exc:
+        raise filter_error(exc) from None
     fmt = body.get("format") or "generic"
     if fmt not in FORMATS:
         raise bad(f"format: must be one of {', '.join(FORMATS)}")
-    return {"url": url.strip(), "languages": list(languages) or None, "source": _choice(body, "source", SOURCES),
-            "kind": _choice(body, "kind", KINDS), "format": fmt}
+    return {"url": url.strip(), "release_filter": release_filter, "format": fmt}

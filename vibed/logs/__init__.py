@@ -17,6 +17,7 @@ from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 import structlog
+from structlog.typing import FilteringBoundLogger
 
 from vibed.logs.debug import OFF, DebugSpec, namespace_of, parse_debug
 from vibed.logs.redact import redact_urls_in
@@ -127,6 +128,7 @@ def _known() -> tuple[str, ...]:
     return (*KNOWN, "worker:*", *LIBRARIES)
 
 
-def get_logger(name: str = "vibed") -> Any:
+def get_logger(name: str = "vibed") -> FilteringBoundLogger:
     """A logger of ``name``'s namespace (``vibed.fetcher`` → ``worker:fetcher``)."""
-    return structlog.get_logger(name, **{_NS: namespace_of(name)})
+    logger: FilteringBoundLogger = structlog.get_logger(name, **{_NS: namespace_of(name)})
+    return logger

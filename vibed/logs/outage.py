@@ -23,13 +23,14 @@ from typing import Any
 
 import attrs
 import trio
+from structlog.typing import FilteringBoundLogger
 
 REPEAT_EVERY_S = 60.0
 
 
 @attrs.define(eq=False)
 class Outage:
-    log: Any  # a vibed.logs logger: the lines are in the caller's namespace
+    log: FilteringBoundLogger  # a vibed.logs logger: the lines are in the caller's namespace
     event: str  # the warning's event name, e.g. "round_requests_unavailable"
     every: float = REPEAT_EVERY_S
     began: float | None = None  # None: no outage now

@@ -16,6 +16,7 @@ import vibed
 from vibed.openapi.schemas import HEADERS, KINDS, LIMITED, RESPONSES, SCHEMAS, SOURCES, error
 from vibed.vocab.edge_keys import EDGE_CACHE
 from vibed.vocab.languages import LANGUAGES
+from vibed.vocab.release_filter import MAX_ARTISTS
 
 blueprint = Blueprint("openapi", __name__)
 
@@ -39,8 +40,13 @@ def _query(name: str, schema: dict[str, Any], description: str, **extra: Any) ->
 
 _LANGUAGE = _query("language", {"type": "array", "items": {"type": "string", "enum": list(LANGUAGES)}},
                    "language codes; repeat the parameter or separate with commas", style="form", explode=True)
-_SOURCE = _query("source", {"type": "string", "enum": SOURCES}, "only this source")
-_KIND = _query("kind", {"type": "string", "enum": KINDS}, "only albums or only songs")
+_SOURCE = _query("source", {"type": "array", "items": {"type": "string", "enum": SOURCES}},
+                 "only these sources; repeat the parameter or separate with commas", style="form", explode=True)
+_KIND = _query("kind", {"type": "array", "items": {"type": "string", "enum": KINDS}},
+               "only albums or only songs; repeat the parameter or separate with commas", style="form", explode=True)
+_ARTIST = _query("artist", {"type": "array", "maxItems": MAX_ARTISTS, "items": {"type": "integer", "minimum": 1}},
+                 f"artist ids from /api/artists (at most {MAX_ARTISTS}): releases by any of them; repeat the "
+                 "parameter or separate with commas", style="form", explode=True)
 _BAD = {"$ref": "#/components/responses/BadRequest"}
 _LIMITED = {"$ref": "#/components/responses/TooManyRequests"}
 _ETAG = {"ETag": {"$ref": "#/components/headers/ETag"}}
@@ -50,7 +56,7 @@ _STREAM: dict[str, Any] = {
     "x-documented-only": True,
     "description": "`id:` is the event id; reconnect with `Last-Event-ID` (or `last_event_id`) to be "
                    "replayed what you missed, or told `event: reset` when the gap is too old.",
-    "parameters": [_LANGUAGE, _SOURCE, _KIND,
+    "parameters": [_LANGUAGE, _SOURCE, _KIND, _ARTIST,
                    _query("last_event_id", {"type": "integer", "minimum": 0}, "resume after this event id"),
                    {"name": "Last-Event-ID", "in": "header", "required": False,
                     "schema": {"type": "integer", "minimum": 0}, "description": "as sent by EventSource"}],
@@ -79,7 +85,7 @@ PATHS: dict[str, Any] = {
     "/api/new-releases": {"get": {
         "operationId": "listNewReleases", "summary": "releases, newest first, keyset-paginated",
         "parameters": [
-            _LANGUAGE, _SOURCE, _KIND,
+            _LANGUAGE, _SOURCE, _KIND, _ARTIST,
             _query("since", {"type": "string", "format": "date"}, "releases dated on or after this day"),
             _query("q", {"type": "string", "maxLength": 200}, "case-insensitive text in title or artists"),
             _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}, "page size"),
@@ -95,6 +101,24 @@ PATHS: dict[str, Any] = {
         "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}],
         "responses": {"200": _json("ReleaseDetail", "the release"), "400": _BAD,
                       "404": error("no release has this id", **LIMITED), "429": _LIMITED}}},
+    "/api/artists": {"get": {
+        "operationId": "searchArtists", "summary": "artists by name, best trigram match first (no q: most releases)",
+        "parameters": [
+            _query("q", {"type": "string", "maxLength": 200}, "a name, as spelt anywhere: case, accents, spacing "
+                   "and initials (\"A. R.\" / \"A.R.\") do not matter"),
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}, "at most this many"),
+        ],
+        "responses": {"200": _json("ArtistList", "the artists; `id` is what `artist=` takes", **_ETAG),
+                      "304": {"description": "unchanged since the ETag you sent", "headers": _ETAG},
+                      "400": _BAD, "429": _LIMITED}}},
+    "/api/artists/{id}": {"get": {
+        "operationId": "getArtist", "summary": "one artist and its releases, newest first",
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}},
+                       _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 25},
+                              "at most this many recent releases")],
+        "responses": {"200": _json("ArtistDetail", "the artist", **_ETAG),
+                      "304": {"description": "unchanged since the ETag you sent", "headers": _ETAG},
+                      "400": _BAD, "404": error("no artist has this id", **LIMITED), "429": _LIMITED}}},
     "/api/rate-limit": {"get": {
         "operationId": "upstreamRateLimits", "summary": "the upstream token buckets, computed by the database now",
         "responses": {"200": _json("RateLimits", "one bucket per upstream service", **LIMITED), "429": _LIMITED}}},
@@ -105,10 +129,13 @@ PATHS: dict[str, Any] = {
                                        "one more every 10 minutes): 429 `too_many_pokes` past it.",
         "requestBody": {"required": False, "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/FetchRequest"}}}},
-        "responses": {"202": _json("FetchAccepted", "the round is queued", **LIMITED), "400": _BAD,
+        "responses": {"202": _json("FetchAccepted", "the round is queued and will run", **LIMITED), "400": _BAD,
                       "401": error("missing, malformed, expired or wrongly signed token", **_WWW_AUTH, **LIMITED),
                       "403": _FORBIDDEN, "413": error("the body is larger than 64 KiB"), "415": _NOT_JSON,
-                      "429": _LIMITED}}},
+                      "429": _LIMITED,
+                      "503": error("`round_not_queued`: no round will run (a serve process with Redis down or no "
+                                   "fetch process listening; a stopping process); `detail` says which",
+                                   **{"Retry-After": {"$ref": "#/components/headers/Retry-After"}}, **LIMITED)}}},
     "/api/webhooks": {
         "post": {"operationId": "subscribeWebhook", "summary": "subscribe a target to new releases",
                  "security": [{"bearerAuth": []}], "description": _CONTROL_AUTH,
@@ -161,7 +188,7 @@ PATHS: dict[str, Any] = {
         "description": "The list API's filters; at most 100 entries (default 100). Entry ids are tag URIs from "
                        "the source and the upstream id, stable across restarts. Conditional GET with "
                        "If-None-Match / If-Modified-Since.",
-        "parameters": [_LANGUAGE, _SOURCE, _KIND,
+        "parameters": [_LANGUAGE, _SOURCE, _KIND, _ARTIST,
                        _query("since", {"type": "string", "format": "date"}, "releases dated on or after this day"),
                        _query("q", {"type": "string", "maxLength": 200}, "case-insensitive text in title or artists"),
                        _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 100},

@@ -26,6 +26,8 @@ _RELEASE_FIELDS: dict[str, Any] = {
     "kind": {"type": "string", "enum": KINDS},
     "title": {"type": "string"},
     "artists": {"type": "array", "items": {"type": "string"}},
+    "artist_ids": {"type": "array", "items": {"type": "integer", "minimum": 1},
+                   "description": "the artists' ids in /api/artists, in credit order (beside the names)"},
     "album": nullable({"type": "string"}),
     "language": nullable({"type": "string"}),
     "release_date": nullable({"type": "string", "format": "date"}),
@@ -37,12 +39,23 @@ _RELEASE_FIELDS: dict[str, Any] = {
 }
 
 
+_ARTIST_FIELDS: dict[str, Any] = {
+    "id": {"type": "integer", "minimum": 1, "description": "what `artist=` takes on every path"},
+    "name": {"type": "string"},
+    "sources": {"type": "object", "additionalProperties": {"type": "string"},
+                "description": "the artist's id in each source that knows it"},
+    "languages": {"type": "array", "items": {"type": "string"}},
+    "releases": {"type": "integer", "minimum": 0, "description": "stored releases crediting the artist"},
+}
+
+
 _WEBHOOK_FIELDS: dict[str, Any] = {
     "id": {"type": "integer", "minimum": 1},
     "url": {"type": "string"},
     "language": {"type": "array", "items": {"type": "string"}},
-    "source": nullable({"type": "string", "enum": SOURCES}),
-    "kind": nullable({"type": "string", "enum": KINDS}),
+    "source": nullable({"type": "string", "description": "the sources, comma-separated; null = every source"}),
+    "kind": nullable({"type": "string", "description": "the kinds, comma-separated; null = albums and songs"}),
+    "artist": {"type": "array", "items": {"type": "integer"}, "description": "artist ids; empty = every artist"},
     "format": {"type": "string", "enum": ["generic", "discord", "slack"]},
     "created_at": {"type": "string", "format": "date-time"},
     "paused": {"type": "boolean"},
@@ -69,6 +82,10 @@ SCHEMAS: dict[str, Any] = {
         "next_cursor": {"description": "pass as `cursor` for the next page; null on the last page",
                         **nullable({"type": "string"})},
     }),
+    "Artist": _object(_ARTIST_FIELDS),
+    "ArtistList": _object({"data": {"type": "array", "items": {"$ref": "#/components/schemas/Artist"}}}),
+    "ArtistDetail": _object({**_ARTIST_FIELDS, "recent_releases": {
+        "type": "array", "items": {"$ref": "#/components/schemas/Release"}}}),
     "Bucket": _object({
         "tokens": {"type": "number", "minimum": 0},
         "max_tokens": {"type": "number", "minimum": 0},
@@ -98,8 +115,13 @@ SCHEMAS: dict[str, Any] = {
         "language": {"anyOf": [{"type": "array", "items": {"type": "string", "enum": list(LANGUAGES)}},
                                {"type": "string"}, {"type": "null"}],
                      "description": "as on the list API: codes; absent = every language"},
-        "source": nullable({"type": "string", "enum": SOURCES}),
-        "kind": nullable({"type": "string", "enum": KINDS}),
+        "source": {"anyOf": [{"type": "array", "items": {"type": "string", "enum": SOURCES}},
+                             {"type": "string"}, {"type": "null"}], "description": "as on the list API"},
+        "kind": {"anyOf": [{"type": "array", "items": {"type": "string", "enum": KINDS}},
+                           {"type": "string"}, {"type": "null"}], "description": "as on the list API"},
+        "artist": {"anyOf": [{"type": "array", "maxItems": 50, "items": {"type": "integer", "minimum": 1}},
+                             {"type": "integer", "minimum": 1}, {"type": "string"}, {"type": "null"}],
+                   "description": "artist ids from /api/artists (at most 50); absent = every artist"},
         "format": {"type": "string", "enum": ["generic", "discord", "slack"], "default": "generic"},
     }, required=["url"]),
     "Webhook": _object(_WEBHOOK_FIELDS),

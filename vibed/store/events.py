@@ -13,19 +13,9 @@ from typing import Any
 import asyncpg
 
 from vibed.vocab.messages import StoredEvent
+from vibed.vocab.release_filter import EVENT_COLUMNS, ReleaseFilter, filter_sql
 
 _COLUMNS = "id, kind, release_id, payload, created_at"
-
-# NULL array = no filter on that field; payload carries source, language and kind (release_json)
-_MATCHING_AFTER = f"""
-SELECT {_COLUMNS} FROM events
-WHERE id > $1
-  AND ($2::text[] IS NULL OR payload->>'language' = ANY($2))
-  AND ($3::text[] IS NULL OR payload->>'source' = ANY($3))
-  AND ($4::text[] IS NULL OR payload->>'kind' = ANY($4))
-ORDER BY id
-LIMIT $5
-"""
 
 _RANGE = f"SELECT {_COLUMNS} FROM events WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3"
 _AFTER = f"SELECT {_COLUMNS} FROM events WHERE id > $1 ORDER BY id LIMIT $2"
@@ -40,10 +30,6 @@ def event_from_row(row: Mapping[str, Any]) -> StoredEvent:
     )
 
 
-def _opt(values: frozenset[str] | None) -> list[str] | None:
-    return None if values is None else sorted(values)
-
-
 async def max_event_id(pool: asyncpg.Pool) -> int:
     return int(await pool.fetchval("SELECT coalesce(max(id), 0) FROM events"))
 
@@ -52,11 +38,14 @@ async def event_exists(pool: asyncpg.Pool, event_id: int) -> bool:
     return bool(await pool.fetchval("SELECT EXISTS (SELECT 1 FROM events WHERE id = $1)", event_id))
 
 
-async def matching_after(pool: asyncpg.Pool, after_id: int, languages: frozenset[str] | None,
-                         sources: frozenset[str] | None, kinds: frozenset[str] | None,
+async def matching_after(pool: asyncpg.Pool, after_id: int, release_filter: ReleaseFilter,
                          limit: int) -> tuple[StoredEvent, ...]:
-    """Events with id > ``after_id`` that pass the filter, oldest first, at most ``limit``."""
-    rows = await pool.fetch(_MATCHING_AFTER, after_id, _opt(languages), _opt(sources), _opt(kinds), limit)
+    """Events with id > ``after_id`` that pass the filter (``filter_sql`` over the payload), oldest first."""
+    args: list[object] = [after_id]
+    where = ["id > $1", *filter_sql(release_filter, EVENT_COLUMNS, args)]
+    args.append(limit)
+    sql = f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY id LIMIT ${len(args)}"
+    rows = await pool.fetch(sql, *args)
     return tuple(event_from_row(r) for r in rows)
 
 

@@ -15,12 +15,14 @@ from typing import Any
 
 import attrs
 
+from vibed.store.artists import ARTIST_IDS
 from vibed.store.postgres import Database
+from vibed.vocab.release_filter import EVERYTHING, RELEASE_COLUMNS, ReleaseFilter, filter_sql
 
 UNDATED = dt.date(1, 1, 1)  # where an undated release sorts: after every dated one
 _DAY = "coalesce(release_date, '0001-01-01'::date)"
 _COLUMNS = ("id, source, external_id, kind, title, artists, album, language, release_date, year, image, "
-            f"url, explicit, first_seen, {_DAY} AS sort_day")
+            f"url, explicit, first_seen, {_DAY} AS sort_day, {ARTIST_IDS}")
 
 
 @attrs.frozen
@@ -38,9 +40,7 @@ class SortKey:
 
 @attrs.frozen
 class ListingQuery:
-    languages: tuple[str, ...] = ()
-    source: str | None = None
-    kind: str | None = None
+    filter: ReleaseFilter = EVERYTHING
     since: dt.date | None = None
     q: str | None = None
     limit: int = 25
@@ -59,22 +59,15 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def listing_sql(query: ListingQuery) -> tuple[str, list[Any]]:
+def listing_sql(query: ListingQuery) -> tuple[str, list[object]]:
     where: list[str] = []
-    args: list[Any] = []
+    args: list[object] = []
 
-    def bind(value: Any, cast: str) -> str:
+    def bind(value: object, cast: str) -> str:
         args.append(value)
         return f"${len(args)}::{cast}"
 
-    if len(query.languages) == 1:  # `=` keeps the (language, newest) index order; ANY would not
-        where.append(f"language = {bind(query.languages[0], 'text')}")
-    elif query.languages:
-        where.append(f"language = ANY({bind(list(query.languages), 'text[]')})")
-    if query.source is not None:
-        where.append(f"source = {bind(query.source, 'text')}")
-    if query.kind is not None:
-        where.append(f"kind = {bind(query.kind, 'text')}")
+    where.extend(filter_sql(query.filter, RELEASE_COLUMNS, args))  # one language: `=`, the index's order
     if query.since is not None:
         since = bind(query.since, "date")
         # the second form is the index's own expression, so it bounds the index scan

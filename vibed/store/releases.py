@@ -2,10 +2,11 @@
 
 ``write_batch`` takes the releases of several pages and, in one transaction:
 1. upserts them all with one ``INSERT … SELECT FROM unnest(…) ON CONFLICT DO UPDATE`` statement
-   (``xmax = 0`` tells a first-seen row from an update);
+   (``xmax = 0`` tells a first-seen row from an update), and indexes their artists
+   (``vibed.store.artists``);
 2. inserts one ``events`` row per first-seen release that is new enough (released within the
    window, or undated), oldest first so the newest release gets the highest event id, and one
-   ``webhook_outbox`` row per event and matching webhook subscription;
+   ``webhook_outbox`` row per event and subscription whose ``ReleaseFilter`` matches it;
 3. commits, and returns the stored events with their ids.
 
 ``known`` tells a fetcher which releases of a page the database already has, so it can stop
@@ -22,21 +23,18 @@ from typing import Any
 import asyncpg
 import attrs
 
+from vibed.store.artists import index_releases
 from vibed.store.postgres import Database
 from vibed.vocab.clock import utc_iso
 from vibed.vocab.messages import Release, ReleaseKey, StoredEvent
+from vibed.vocab.release_filter import ReleaseFilter
 
 # one webhook_outbox row per event and matching subscription (the rest of the outbox is vibed.webhooks.outbox);
-# the list API's filters, applied to the event's payload (release_json)
+# which subscriptions match is the one filter's matcher (ReleaseFilter.matches), not SQL written beside it
+_SUBSCRIPTIONS = "SELECT id, languages, sources, kinds, artists FROM webhooks ORDER BY id"
 _ENQUEUE_WEBHOOKS = """
 INSERT INTO webhook_outbox (webhook_id, event_id)
-SELECT w.id, e.id
-  FROM events e JOIN webhooks w
-    ON (w.languages IS NULL OR e.payload->>'language' = ANY (w.languages))
-   AND (w.source IS NULL OR e.payload->>'source' = w.source)
-   AND (w.kind IS NULL OR e.payload->>'kind' = w.kind)
- WHERE e.id = ANY ($1::bigint[])
- ORDER BY e.id, w.id
+SELECT w, e FROM unnest($1::bigint[], $2::bigint[]) AS v(w, e)
 """
 
 _UPSERT = """
@@ -82,8 +80,12 @@ class BatchResult:
     events: tuple[StoredEvent, ...]
 
 
-def release_json(release_id: int, release: Release, first_seen: dt.datetime | None) -> dict[str, Any]:
-    """The one public representation of a release (list API, SSE and WebSocket all use it)."""
+def release_json(release_id: int, release: Release, first_seen: dt.datetime | None,
+                 artist_ids: Sequence[int] = ()) -> dict[str, Any]:
+    """The one public representation of a release (list API, SSE and WebSocket all use it).
+
+    ``artist_ids`` (the artist index's, in credit order) sits beside the ``artists`` names: a
+    client that knows only the names reads what it always read."""
     return {
         "id": release_id,
         "source": release.source,
@@ -91,6 +93,7 @@ def release_json(release_id: int, release: Release, first_seen: dt.datetime | No
         "kind": release.kind,
         "title": release.title,
         "artists": [a.name for a in release.artists],
+        "artist_ids": list(artist_ids),
         "album": release.album,
         "language": release.language,
         "release_date": release.release_date.isoformat() if release.release_date else None,
@@ -112,6 +115,7 @@ def row_json(row: Mapping[str, Any]) -> dict[str, Any]:
         "kind": row["kind"],
         "title": row["title"],
         "artists": [a.get("name", "") for a in artists],
+        "artist_ids": list(row["artist_ids"] or []),
         "album": row["album"],
         "language": row["language"],
         "release_date": row["release_date"].isoformat() if row["release_date"] else None,
@@ -158,10 +162,16 @@ def dedup(releases: Sequence[Release]) -> list[Release]:
     return list(seen.values())
 
 
-async def enqueue_webhooks(conn: asyncpg.Connection, event_ids: Sequence[int]) -> None:
-    """asyncio side, inside the writer's transaction: the deliveries of these events."""
-    if event_ids:
-        await conn.execute(_ENQUEUE_WEBHOOKS, list(event_ids))
+async def enqueue_webhooks(conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> None:
+    """asyncio side, inside the writer's transaction: the deliveries of these events, in event order."""
+    if not events:
+        return
+    hooks = [(row["id"], ReleaseFilter.stored(row["languages"], row["sources"], row["kinds"], row["artists"]))
+             for row in await conn.fetch(_SUBSCRIPTIONS)]
+    pairs = [(hook_id, event.id) for event in sorted(events, key=lambda e: e.id)
+             for hook_id, flt in hooks if flt.matches(event)]
+    if pairs:
+        await conn.execute(_ENQUEUE_WEBHOOKS, [p[0] for p in pairs], [p[1] for p in pairs])
 
 
 async def write_batch(pool: asyncpg.Pool, releases: Sequence[Release], window_days: int, *,
@@ -176,6 +186,7 @@ async def write_batch(pool: asyncpg.Pool, releases: Sequence[Release], window_da
         # serialises writers of different instances on the event id sequence, so ids commit in order
         await conn.execute("SELECT pg_advisory_xact_lock(7669626564)")
         rows = await conn.fetch(_UPSERT, *_columns(unique))
+        artist_ids = await index_releases(conn, [row["id"] for row in rows])  # the artist index, same commit
         today = await conn.fetchval("SELECT current_date")
         first_seen = {(row["source"], row["external_id"]): row["inserted"] for row in rows}
         fresh = [row for row in rows if announce and row["inserted"] and is_new(by_key[(row["source"], row["external_id"])],
@@ -188,14 +199,12 @@ async def write_batch(pool: asyncpg.Pool, releases: Sequence[Release], window_da
             return (by_key[key].release_date or dt.date.max, -position[key])
 
         fresh.sort(key=age)
-        payloads = [release_json(row["id"], by_key[(row["source"], row["external_id"])], row["first_seen"])
-                    for row in fresh]
+        payloads = [release_json(row["id"], by_key[(row["source"], row["external_id"])], row["first_seen"],
+                                 artist_ids.get(row["id"], ())) for row in fresh]
         events: list[StoredEvent] = []
         if fresh:
             stored = await conn.fetch(_EVENTS, [row["id"] for row in fresh],
                                       [json.dumps(p, ensure_ascii=False) for p in payloads])
-            # the webhook deliveries of these events commit (or vanish) with them
-            await enqueue_webhooks(conn, [rec["id"] for rec in stored])
             payload_of = {p["id"]: p for p in payloads}
             for rec in sorted(stored, key=lambda rec: rec["id"]):
                 payload = payload_of[rec["release_id"]]
@@ -204,4 +213,6 @@ async def write_batch(pool: asyncpg.Pool, releases: Sequence[Release], window_da
                     source=payload["source"], language=payload["language"],
                     release_kind=payload["kind"], payload=payload, created_at=rec["created_at"],
                 ))
+            # the webhook deliveries of these events commit (or vanish) with them
+            await enqueue_webhooks(conn, events)
     return BatchResult(first_seen, tuple(events))

@@ -159,6 +159,11 @@ class StoredEvent:
     payload: Mapping[str, Any] = attrs.field(eq=False, hash=False)  # the API representation
     created_at: dt.datetime | None = None
 
+    @property
+    def artist_ids(self) -> tuple[int, ...]:
+        """The release's artists in the artist index (the payload's ``artist_ids``; none before the index)."""
+        return tuple(self.payload.get("artist_ids") or ())
+
 
 @attrs.frozen
 class WebhookDelivery:

@@ -1,6 +1,7 @@
 """Webhook subscriptions: created, listed, deleted, resumed; and what health says of them.
 
-A subscription is a target URL, the list API's filters (NULL = no filter on that field), a
+A subscription is a target URL, the one ``ReleaseFilter`` (four array columns, NULL = no
+restriction on that part; ``ReleaseFilter.stored`` reads them back), a
 payload format, its signing secret and its owner (``jwt:<sub>`` or ``local``, see
 ``vibed.http.control.authorize``): every read and delete names the owner, so one owner's rows
 are invisible to another (a 404, as for a row that does not exist).  The secret is returned by ``create`` only: every
@@ -14,8 +15,9 @@ from typing import Any
 
 from vibed.health import WebhooksHealth
 from vibed.store.postgres import Database
+from vibed.vocab.release_filter import ReleaseFilter
 
-_PUBLIC = ("w.id, w.url, w.languages, w.source, w.kind, w.format, w.created_at, w.consecutive_failures, "
+_PUBLIC = ("w.id, w.url, w.languages, w.sources, w.kinds, w.artists, w.format, w.created_at, w.consecutive_failures, "
            "w.paused_at, w.paused_reason")
 _COUNTS = """
   (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = 'pending') AS pending,
@@ -23,8 +25,8 @@ _COUNTS = """
 """
 
 _CREATE = f"""
-INSERT INTO webhooks AS w (url, languages, source, kind, format, secret, owner)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO webhooks AS w (url, languages, sources, kinds, artists, format, secret, owner)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 RETURNING {_PUBLIC}, 0::bigint AS pending, 0::bigint AS dead
 """
 _LIST = f"SELECT {_PUBLIC}, {_COUNTS} FROM webhooks w WHERE w.owner = $1 ORDER BY w.id"
@@ -39,9 +41,9 @@ SELECT count(*) AS targets,
 """
 
 
-async def create(db: Database, *, url: str, languages: list[str] | None, source: str | None, kind: str | None,
-                 format: str, secret: str, owner: str) -> Mapping[str, Any]:
-    row: Mapping[str, Any] | None = await db.fetchrow(_CREATE, url, languages, source, kind, format, secret, owner)
+async def create(db: Database, *, url: str, release_filter: ReleaseFilter, format: str, secret: str,
+                 owner: str) -> Mapping[str, Any]:
+    row: Mapping[str, Any] | None = await db.fetchrow(_CREATE, url, *release_filter.columns(), format, secret, owner)
     assert row is not None
     return row
 

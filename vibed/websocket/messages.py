@@ -1,24 +1,14 @@
 """What a WebSocket client may send: ``{"subscribe": ["ml"], "source": ["jiosaavn"], "kind": ["album"],
-"last_event_id": 123}`` (all but ``subscribe`` optional), parsed into the same ``StreamRequest`` as
-an SSE query string, with a bound on size and depth before any JSON parser sees it."""
+"artist": [12], "last_event_id": 123}`` (all but ``subscribe`` optional; ``subscribe`` is the
+languages), parsed by the one filter parser into the same ``StreamRequest`` as an SSE query string,
+with a bound on size and depth before any JSON parser sees it."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from vibed.delivery.filters import BadStreamRequest, StreamRequest, build_filter, parse_event_id
-
-
-def _strings(value: Any, key: str) -> list[str] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return value
-    raise BadStreamRequest("bad_message", f"{key!r} must be a list of strings")
-
+from vibed.delivery.filters import BadStreamRequest, StreamRequest, parse_event_id
+from vibed.vocab.release_filter import parse_filter
 
 MAX_MESSAGE_BYTES = 4096  # a subscription is a few dozen bytes; larger frames end the socket (1009)
 MAX_DEPTH = 8  # brackets deep: a subscription needs 2
@@ -42,7 +32,7 @@ def parse_ws_message(text: str | bytes) -> StreamRequest:
         raise BadStreamRequest("bad_message", f"not JSON: {exc}") from None
     if not isinstance(message, dict) or "subscribe" not in message:
         raise BadStreamRequest("bad_message", 'expected {"subscribe": ["ml"], "last_event_id": 123}')
-    stream_filter = build_filter(_strings(message["subscribe"], "subscribe"),
-                                 _strings(message.get("source"), "source"), _strings(message.get("kind"), "kind"))
+    stream_filter = parse_filter({"language": message["subscribe"], "source": message.get("source"),
+                                  "kind": message.get("kind"), "artist": message.get("artist")})
     last = message.get("last_event_id")
     return StreamRequest(stream_filter, None if last is None else parse_event_id(last, "last_event_id"))

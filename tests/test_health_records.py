@@ -11,6 +11,7 @@ from vibed.health import (
     BucketHealth,
     BusHealth,
     DeliveryHealth,
+    EdgeHealth,
     HealthReport,
     PipelineHealth,
     PollingPlan,
@@ -37,7 +38,8 @@ def report(**changes: object) -> HealthReport:
     base = HealthReport(version="0.1.0", role="all", uptime_s=2 * HOUR, database_reachable=True, embedded=False,
                         actors={"writer": ActorHealth("running", 0, None)}, pipeline=pipeline(),
                         delivery=DeliveryHealth(BusHealth("local", "ok"), streams),
-                        webhooks=WebhooksHealth(targets=0, paused=(), pending=0, dead=0))
+                        webhooks=WebhooksHealth(targets=0, paused=(), pending=0, dead=0),
+                        edge=EdgeHealth(port=5006, cache_entries=3, cache_hits=10, cache_misses=4))
     return attrs.evolve(base, **changes)
 
 

@@ -118,6 +118,7 @@ async def test_health_names_the_role_and_an_empty_bucket_is_a_reason(db, db_url,
         await daemon.round()
         status, body = await health(daemon)
         assert (status, body["status"], body["role"], body["reasons"]) == (200, "ok", "all", [])
+        assert body["edge"]["port"] == daemon.port  # the edge reports too: where it listens, its held answers
         await bucket.change(db, "jiosaavn", tokens=0)
         status, body = await health(daemon)
         assert (status, body["status"]) == (200, "degraded")

@@ -51,6 +51,7 @@ def test_redbot_finds_nothing_bad_and_no_avoidable_warning_on_any_get_endpoint(t
             "/": ["/"], "/static/{name}": [f"/static/{name}" for name in [*assets, "app.js", "style.css"]],
             "/api/new-releases": ["/api/new-releases", "/api/new-releases?language=ml&limit=2"],
             "/api/releases/{id}": [f"/api/releases/{release}", "/api/releases/999999"],
+            "/api/artists/{id}": ["/api/artists/999999"],
             "/api/webhooks/{id}": ["/api/webhooks/999999"],
             "/api/webhooks/{id}/deliveries": ["/api/webhooks/999999/deliveries"],
         }

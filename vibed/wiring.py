@@ -150,16 +150,17 @@ async def open_services(nursery: trio.Nursery, config: Config, db: Database, sup
 
     async def health() -> HealthReport:
         return await gather(db, sup, role=config.role, embedded=embedded, started=started,
-                            pipeline=pipeline.health, delivery=delivery.health, webhooks=webhooks.health)
+                            pipeline=pipeline.health, delivery=delivery.health, webhooks=webhooks.health,
+                            edge=edges[0].health if edges else None)  # None until it listens
 
     async def scrape() -> bytes:
         return metrics_api.scrape(metrics, await health(), writer=pipeline.writer if config.fetches else None,
                                   sender=webhooks.sender)
 
-    ports: list[int] = []
+    edges: list[EdgeService] = []  # the edge, once it listens (the app it serves is made first)
     context = AppContext(database=db, control=control, health=health, metrics=scrape, keys=Keys(cursor_key),
                          settings=settings, sources=tuple(sources), wake_webhooks=webhooks.wake_nowait,
-                         http_port=lambda: ports[0] if ports else None)
+                         http_port=lambda: edges[0].port if edges else None)
     blueprints = [control_api.register, metrics_api.register, page.register, webhooks_api.register]
     if not config.serves:
         blueprints.append(roles_http.fetch_only)  # health and metrics, nothing else
@@ -168,7 +169,7 @@ async def open_services(nursery: trio.Nursery, config: Config, db: Database, sup
                                                   "answers loopback clients only")
     app = create_app(context, blueprints)
     edge = await open_edge(nursery, delivery.delivery, app, config, metrics)
-    ports.append(edge.port)
+    edges.append(edge)
     if config.simulate and config.fetches:
         # a demo should show releases at once, not at the next cron time
         pipeline.control.request_round("startup")

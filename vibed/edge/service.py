@@ -15,9 +15,10 @@ from quart_trio import QuartTrio
 
 from vibed.config import Config
 from vibed.delivery import Delivery
-from vibed.edge.cache import EdgeCache, EdgeCacheStatistics
+from vibed.edge.cache import EdgeCache
 from vibed.edge.guard import Guard
 from vibed.edge.server import serve_http
+from vibed.health import EdgeHealth
 from vibed.metrics import Metrics
 
 
@@ -28,8 +29,10 @@ class EdgeService:
     guard: Guard
     _stop: trio.Event
 
-    def health(self) -> EdgeCacheStatistics:
-        return self.cache.statistics()
+    def health(self) -> EdgeHealth:
+        stats = self.cache.statistics()
+        return EdgeHealth(port=self.port, cache_entries=stats.entries, cache_hits=stats.hits,
+                          cache_misses=stats.misses)
 
     async def reconfigure(self, config: Config) -> None:
         self.guard.reconfigure(config)

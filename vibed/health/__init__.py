@@ -24,6 +24,9 @@ from vibed.health.records import (
     DeliveryHealth as DeliveryHealth,
 )
 from vibed.health.records import (
+    EdgeHealth as EdgeHealth,
+)
+from vibed.health.records import (
     PipelineHealth as PipelineHealth,
 )
 from vibed.health.records import (

@@ -14,7 +14,7 @@ import trio
 
 import vibed
 from vibed.config.parsing import Role
-from vibed.health import ActorHealth, DeliveryHealth, HealthReport, PipelineHealth, WebhooksHealth
+from vibed.health import ActorHealth, DeliveryHealth, EdgeHealth, HealthReport, PipelineHealth, WebhooksHealth
 from vibed.store.postgres import Database
 from vibed.supervisor import Supervisor
 
@@ -24,7 +24,8 @@ BUDGET = 1.8  # seconds: the whole answer, so a stalled database still gets its 
 async def gather(db: Database, supervisor: Supervisor, *, role: Role, embedded: bool, started: float,
                  pipeline: Callable[[], Awaitable[PipelineHealth]] | None = None,
                  delivery: Callable[[], DeliveryHealth] | None = None,
-                 webhooks: Callable[[], Awaitable[WebhooksHealth]] | None = None) -> HealthReport:
+                 webhooks: Callable[[], Awaitable[WebhooksHealth]] | None = None,
+                 edge: Callable[[], EdgeHealth] | None = None) -> HealthReport:
     """``started``: the daemon's start, on ``time.monotonic``'s clock."""
     db_ok = False
     pipeline_health: PipelineHealth | None = None
@@ -62,4 +63,5 @@ async def gather(db: Database, supervisor: Supervisor, *, role: Role, embedded: 
         version=vibed.__version__, role=role, uptime_s=round(time.monotonic() - started, 1),
         database_reachable=db_ok, embedded=embedded, actors=actors, pipeline=pipeline_health,
         delivery=None if delivery is None else delivery(), webhooks=webhooks_health,
+        edge=None if edge is None else edge(),
         incomplete=tuple(incomplete))

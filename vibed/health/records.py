@@ -147,6 +147,16 @@ class DeliveryHealth:
 
 
 @attrs.frozen
+class EdgeHealth:
+    """The HTTP side of this process: the port it listens on and its cache of held answers."""
+
+    port: int
+    cache_entries: int
+    cache_hits: int
+    cache_misses: int
+
+
+@attrs.frozen
 class WebhooksHealth:
     targets: int
     paused: tuple[str, ...]  # ids, never URLs: a webhook URL can be a credential

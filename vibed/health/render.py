@@ -18,6 +18,7 @@ from vibed.health.records import (
     BucketHealth,
     BusHealth,
     DeliveryHealth,
+    EdgeHealth,
     PipelineHealth,
     PollingPlan,
     RoundSummary,
@@ -50,6 +51,8 @@ def to_json(report: HealthReport) -> dict[str, Any]:
         body["fetch"] = {"last_success_age_s": pipeline.last_fetch_age_s, "stale_after_s": pipeline.stale_after_s}
     if report.webhooks is not None:
         body["webhooks"] = attrs.asdict(report.webhooks)
+    if report.edge is not None:
+        body["edge"] = attrs.asdict(report.edge)
     if report.incomplete:
         body["incomplete"] = list(report.incomplete)
     body["reasons"] = report.reasons()
@@ -77,6 +80,7 @@ def from_json(body: Mapping[str, Any]) -> HealthReport:
         actors=_structure(Mapping[str, ActorHealth], body.get("actors", {})),
         pipeline=pipeline, delivery=delivery,
         webhooks=_structure(WebhooksHealth | None, body.get("webhooks")),
+        edge=_structure(EdgeHealth | None, body.get("edge")),
         incomplete=tuple(body.get("incomplete", ())))
 
 

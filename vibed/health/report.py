@@ -12,7 +12,14 @@ import attrs
 
 from vibed.config.parsing import Role
 from vibed.health.reasons import pipeline_reasons, webhook_reasons
-from vibed.health.records import ActorHealth, DeliveryHealth, PipelineHealth, Status, WebhooksHealth
+from vibed.health.records import (
+    ActorHealth,
+    DeliveryHealth,
+    EdgeHealth,
+    PipelineHealth,
+    Status,
+    WebhooksHealth,
+)
 
 
 @attrs.frozen
@@ -26,6 +33,7 @@ class HealthReport:
     pipeline: PipelineHealth | None = None
     delivery: DeliveryHealth | None = None
     webhooks: WebhooksHealth | None = None
+    edge: EdgeHealth | None = None
     incomplete: tuple[str, ...] = ()  # parts that missed the deadline or failed
 
     @property

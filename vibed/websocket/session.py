@@ -113,7 +113,8 @@ class WebSocketSession:
         self.last_sent = listener.floor = replay.floor
         await self._send(json.dumps({"event": "subscribed", "data": {
             "language": sorted(request.filter.languages or ()), "source": sorted(request.filter.sources or ()),
-            "kind": sorted(request.filter.kinds or ()), "last_event_id": replay.floor}}))
+            "kind": sorted(request.filter.kinds or ()), "artist": sorted(request.filter.artists or ()),
+            "last_event_id": replay.floor}}))
         self._pump = await nursery.start(self._forward, listener, receive)
 
     async def _forward(self, listener: Listener, receive: trio.MemoryReceiveChannel[StoredEvent], *,

@@ -85,7 +85,7 @@ async def test_one_artist_across_jiosaavn_and_spotify_and_the_api_finds_it(db, d
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
 
 
-async def test_the_migration_indexes_releases_stored_before_it(pg_server, aio_loop, tmp_path: Path):
+async def test_the_migrations_index_releases_and_events_stored_before_them(pg_server, aio_loop, tmp_path: Path):
     url = await create_test_database(pg_server)
     older = tmp_path / "schema"
     older.mkdir()
@@ -99,10 +99,17 @@ async def test_the_migration_indexes_releases_stored_before_it(pg_server, aio_lo
             ('jiosaavn', 'old1', 'album', 'Old one', '[{"id": "456269", "name": "A.R. Rahman"}]', 'ta'),
             ('spotify', 'old2', 'song', 'Old two', '[{"id": "sp9", "name": "A. R. Rahman"},
                                                      {"id": "sp8", "name": "Zoë"}]', NULL)""")
-        assert await migrate(db) == ["0013_artists.sql"]
+        await db.execute("""INSERT INTO events (kind, release_id, payload)
+                            SELECT 'new_release', id, jsonb_build_object('id', id, 'artists', '["Zoë"]')
+                              FROM releases WHERE external_id = 'old2'""")
+        assert await migrate(db) == ["0013_artists.sql", "0014_event_artist_ids.sql"]
         rows = await db.fetch("""SELECT r.external_id, a.name, ra.position FROM release_artists ra
                                  JOIN releases r ON r.id = ra.release_id JOIN artists a ON a.id = ra.artist_id
                                  ORDER BY r.external_id, ra.position""")
         sources = await db.fetch("SELECT source, external_id FROM artist_ids ORDER BY 1, 2")
+        event = await db.fetchval("SELECT payload->'artist_ids' FROM events")
+        ids = await db.fetch("SELECT artist_id FROM release_artists ra JOIN releases r ON r.id = ra.release_id "
+                             "WHERE r.external_id = 'old2' ORDER BY position")
     assert [tuple(r) for r in rows] == [("old1", "A.R. Rahman", 1), ("old2", "A.R. Rahman", 1), ("old2", "Zoë", 2)]
     assert [tuple(r) for r in sources] == [("jiosaavn", "456269"), ("spotify", "sp8"), ("spotify", "sp9")]
+    assert event == [r["artist_id"] for r in ids] and len(event) == 2  # an old event's payload: its artist ids

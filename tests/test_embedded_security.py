@@ -21,12 +21,14 @@ import pytest
 
 from tests.pg_support import reachable_by_the_cluster_user
 from vibed.embedded.auth import hba_text
+from vibed.embedded.binaries import runnable_bin_dir
 from vibed.embedded.server import PORT, EmbeddedPostgresError, EmbeddedServer, bin_dir
 from vibed.embedded.socket_dir import private_dir
 
 
 def psql(server: EmbeddedServer, sql: str, role: str = "postgres", os_user: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(bin_dir() / "psql"), "-X", "-h", str(server.sockdir), "-p", str(PORT), "-U", role,
+    binaries = runnable_bin_dir(bin_dir(), os_user)  # the cluster user runs the copy it can reach
+    return subprocess.run([str(binaries / "psql"), "-X", "-h", str(server.sockdir), "-p", str(PORT), "-U", role,
                            "-d", "postgres", "-tAc", sql], capture_output=True, text=True, timeout=30,
                           **({"user": os_user, "group": os_user, "extra_groups": []} if os_user else {}))
 

@@ -44,6 +44,7 @@ from vibed.delivery.service import Delivery  # noqa: E402
 from vibed.delivery.sse import StreamSettings  # noqa: E402
 from vibed.edge.cache import EdgeCache  # noqa: E402
 from vibed.edge.server import serve_http  # noqa: E402
+from vibed.logs import configure_logging  # noqa: E402
 from vibed.metrics import Metrics  # noqa: E402
 from vibed.vocab.messages import StoredEvent  # noqa: E402
 
@@ -53,6 +54,9 @@ PAGE = "<!doctype html><title>vibed bench</title><p>The page a browser loads bef
 
 def serve(args: argparse.Namespace) -> None:
     raise_fd_limit()
+    # as the daemon logs (info, JSON lines), to stderr: stdout is the orchestrator's pipe, read once for
+    # the port; left unconfigured, structlog would print every debug line there until the pipe is full
+    configure_logging(stream=sys.stderr)
     # every client comes from 127.0.0.1: no per-IP limit on API requests or streams
     config = Config(api_rate_limit=0, stream_limit_per_ip=0, connections_per_peer=0, max_streams=args.max_streams)
     hub = Hub(Admission.from_config(args.max_streams, 0), heartbeat=15.0, backlog=256)

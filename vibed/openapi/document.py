@@ -180,7 +180,8 @@ PATHS: dict[str, Any] = {
         "operationId": "websocketNewReleases", "x-documented-only": True,
         "summary": "WebSocket: the same events as JSON messages",
         "description": 'Upgrade, then send `{"subscribe": ["ml"], "source": ["jiosaavn"], "kind": ["album"], '
-                       '"last_event_id": 123}`; every event arrives as one text message.',
+                       '"artist": [7], "last_event_id": 123}` (the one filter: `subscribe` or `language` are the '
+                       'languages); every event arrives as one text message.',
         "responses": {"101": {"description": "switching to the WebSocket protocol"},
                       "400": error("a filter or event id is invalid"), "503": error("too many open streams")}}},
     **{f"/feeds/new-releases.{suffix}": {"get": {

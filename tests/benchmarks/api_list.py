@@ -20,6 +20,8 @@ What one run does:
 3. ``--warmup`` seconds of wrk on each server (not counted), then one after the other, each with
    ``wrk -t2 -c50 -d<duration>s --latency``:
    - vibed, plain: ``GET /api/new-releases?language=ml&limit=25``
+   - vibed, plain with ``Accept-Encoding: gzip, br`` (the held answer's br variant, made once), run in
+     turns with the plain case (plain, compressed, plain, …) so that the machine's noise falls on both
    - vibed, ``If-None-Match`` with the ETag fetched once (answers are 304s)
    - vibed, cache miss: a wrk Lua script walks a list of distinct targets (every ``next_cursor``
      of the ml listing, times ``limit`` 21..29), so no target comes back within the cache's life
@@ -43,7 +45,11 @@ whether the miss case really missed; ``garbage collections`` times every collect
 process (it runs in this one) during the case, to tell a collector pause from other causes of a
 long p99; ``loop lag`` is how late a 5 ms sleep in vibed's trio loop woke up during the case;
 ``server's main thread`` is CPU time and time spent runnable but waiting for a CPU
-(``/proc/PID/schedstat``): a large wait means the machine, not the server, made the tail.  Ratios are vibed / peer from the same run.  Issue 15 asks
+(``/proc/PID/schedstat``): a large wait means the machine, not the server, made the tail; ``CPU per
+answer`` is that CPU time over wrk's answer count, the cost of a case whatever else ran meanwhile.
+Compression (issue 24): the plain and the ``gzip, br`` cached cases alternate run by run; the report
+gives their req/s ratio, their CPU-per-answer ratio, and bytes per answer on the wire (wrk's
+Transfer/sec over req/s) and of the body.  Ratios are vibed / peer from the same run.  Issue 15 asks
 for >= 1.5x the peer's req/s plain and with If-None-Match, p99 <= the peer's, and a cache-miss
 rate no lower than before.  Ends with one JSON line.
 
@@ -91,6 +97,8 @@ from vibed.vocab.messages import Artist, Release  # noqa: E402
 LANGS = ("ml", "hi", "ta", "te", "kn", "bn")
 LIST = "/api/new-releases"
 PATH = f"{LIST}?language=ml&limit=25"
+PACKED = "vibed, plain, gzip+br"  # the cached case, for a client that accepts compression
+COMPRESSED = "gzip, br"
 MISS_LIMITS = range(21, 30)  # x every cursor: distinct targets whose mean page is still 25 rows
 
 # the peer's table and indexes, as peers/express_api/seed_db.py creates them
@@ -160,9 +168,15 @@ def parse_wrk(out: str) -> dict[str, float]:
         raise RuntimeError(f"wrk printed no figures:\n{out}")
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:(.*)", out)
+    transfer = re.search(r"Transfer/sec:\s+([\d.]+)([KMG]?B)", out)
     ms = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    unit = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3}
+    per_s = float(transfer[1]) * unit[transfer[2]] if transfer else 0.0
+    answered = re.search(r"(\d+) requests in", out)
     return {"rps": float(rps[1]), "p50_ms": float(p50[1]) * ms[p50[2]], "p99_ms": float(p99[1]) * ms[p99[2]],
-            "non_2xx_3xx": int(bad[1]) if bad else 0, "socket_errors": errors[1].strip() if errors else ""}
+            "non_2xx_3xx": int(bad[1]) if bad else 0, "socket_errors": errors[1].strip() if errors else "",
+            "wire_bytes_per_answer": round(per_s / float(rps[1])) if float(rps[1]) else 0,
+            "answers": int(answered[1]) if answered else 0}
 
 
 def miss_script(tmp: Path, targets: list[str]) -> Path:
@@ -247,12 +261,16 @@ async def run_case(label: str, command: list[str], runs: int, counters: Any, pid
             watching.cancel_scope.cancel()
     after = counters()
     sched = [round(b - a, 2) for a, b in zip(sched_before, schedstat(pid), strict=True)]
+    answers = sum(r["answers"] for r in results)
     case = {"label": label, "runs": results,
             "rps": round(statistics.median(r["rps"] for r in results)),
             "p50_ms": round(statistics.median(r["p50_ms"] for r in results), 2),
             "p99_ms": round(statistics.median(r["p99_ms"] for r in results), 2),
             "non_2xx_3xx": sum(r["non_2xx_3xx"] for r in results),
-            "server_main_thread_s": {"on_cpu": sched[0], "runnable_waiting": sched[1]}}
+            "wire_bytes_per_answer": round(statistics.median(r["wire_bytes_per_answer"] for r in results)),
+            "server_main_thread_s": {"on_cpu": sched[0], "runnable_waiting": sched[1]},
+            # CPU per answer: what a case costs the server, whatever else the machine ran meanwhile
+            "cpu_us_per_answer": round(sched[0] * 1e6 / answers, 1) if answers else None}
     if label.startswith("vibed"):
         case["gc_in_vibed"] = pauses.summary()
         lags.sort()
@@ -262,6 +280,24 @@ async def run_case(label: str, command: list[str], runs: int, counters: Any, pid
         case["cache"] = {name: {"hits": after[name][0] - before[name][0], "misses": after[name][1] - before[name][1]}
                          for name in after if name in before}
     print(f"[{label}] {json.dumps(case)}", flush=True)
+    return case
+
+
+def merged(turns: list[dict[str, Any]]) -> dict[str, Any]:
+    """One case from runs made in turns with another: medians over all its runs, counters summed."""
+    runs = [r for t in turns for r in t["runs"]]
+    case = {**turns[-1], "runs": runs, "rps": round(statistics.median(r["rps"] for r in runs)),
+            "p50_ms": round(statistics.median(r["p50_ms"] for r in runs), 2),
+            "p99_ms": round(statistics.median(r["p99_ms"] for r in runs), 2),
+            "non_2xx_3xx": sum(r["non_2xx_3xx"] for r in runs),
+            "wire_bytes_per_answer": round(statistics.median(r["wire_bytes_per_answer"] for r in runs)),
+            "server_main_thread_s": {k: round(sum(t["server_main_thread_s"][k] for t in turns), 2)
+                                     for k in ("on_cpu", "runnable_waiting")}}
+    answers = sum(r["answers"] for r in runs)
+    case["cpu_us_per_answer"] = round(case["server_main_thread_s"]["on_cpu"] * 1e6 / answers, 1) if answers else None
+    if all(t.get("cache") for t in turns):
+        case["cache"] = {n: {k: sum(t["cache"][n][k] for t in turns) for k in ("hits", "misses")}
+                         for n in turns[-1]["cache"]}
     return case
 
 
@@ -312,7 +348,11 @@ async def bench(admin: str, tmp: Path, args: argparse.Namespace) -> None:
                     os.sched_setaffinity(node.pid, {0})
                 await trio.to_thread.run_sync(wait_port, peer_port, node)
                 async with httpx.AsyncClient(timeout=30) as client:
-                    first, peer_first = await client.get(vibed + PATH), await client.get(peer + PATH)
+                    # identity: the plain and If-None-Match cases send no Accept-Encoding (httpx would ask br)
+                    plain = {"Accept-Encoding": "identity"}
+                    first, peer_first = (await client.get(vibed + PATH, headers=plain),
+                                         await client.get(peer + PATH, headers=plain))
+                    packed = await client.get(vibed + PATH, headers={"Accept-Encoding": COMPRESSED})
                     first.raise_for_status()
                     peer_first.raise_for_status()
                     etag = first.headers["ETag"]
@@ -320,13 +360,16 @@ async def bench(admin: str, tmp: Path, args: argparse.Namespace) -> None:
                     targets = [f"{PATH.split('&')[0]}&limit={n}&cursor={c}" for n in MISS_LIMITS for c in pages]
                     probe = await client.get(vibed + targets[len(targets) // 2])
                     probe.raise_for_status()
-                sizes = {"vibed": len(first.content), "peer": len(peer_first.content)}
+                sizes = {"vibed": len(first.content), "peer": len(peer_first.content),
+                         f"vibed {packed.headers.get('content-encoding', 'identity')}":
+                             int(packed.headers["content-length"])}
                 print(f"ETag {etag}; {len(pages)} cursors -> {len(targets)} distinct cache-miss targets; "
-                      f"bytes/answer vibed {sizes['vibed']}, peer {sizes['peer']}", flush=True)
+                      f"body bytes/answer {sizes}", flush=True)
                 pin = ["taskset", "-c", "1"] if args.pin else []
                 wrk = [*pin, "wrk", "-t2", "-c50", f"-d{args.duration}s", "--latency"]
                 counters = partial(cache_counters, runtime)
                 plan = [("vibed, plain", [*wrk, vibed + PATH]),
+                        (PACKED, [*wrk, "-H", f"Accept-Encoding: {COMPRESSED}", vibed + PATH]),
                         ("vibed, If-None-Match", [*wrk, "-H", f"If-None-Match: {etag}", vibed + PATH]),
                         ("vibed, cache miss", [*wrk, "-s", str(miss_script(tmp, targets)), vibed + LIST]),
                         ("peer, plain", [*wrk, peer + PATH])]
@@ -339,7 +382,17 @@ async def bench(admin: str, tmp: Path, args: argparse.Namespace) -> None:
                 for label, command in plan:
                     count = counters if label.startswith("vibed") else lambda: None
                     pid = os.getpid() if label.startswith("vibed") else node.pid  # vibed runs in this process
-                    cases.append(await run_case(label, command, args.runs, count, pid))
+                    if label == PACKED:
+                        continue  # run in turns with the plain case, below
+                    if label != "vibed, plain":
+                        cases.append(await run_case(label, command, args.runs, count, pid))
+                        continue
+                    # plain and compressed in turns, run by run: the machine's noise falls on both alike
+                    turns: dict[str, list[dict[str, Any]]] = {label: [], PACKED: []}
+                    for _ in range(args.runs):
+                        for name, cmd in ((label, command), (PACKED, dict(plan)[PACKED])):
+                            turns[name].append(await run_case(name, cmd, 1, count, pid))
+                    cases += [merged(turns[label]), merged(turns[PACKED])]
         finally:
             stop.set()
     report(cases, sizes, args)
@@ -362,7 +415,8 @@ def report(cases: list[dict[str, Any]], sizes: dict[str, int], args: argparse.Na
             print(f"{'':26}cache counters during the case: {c['cache']}")
         if c.get("gc_in_vibed"):
             print(f"{'':26}garbage collections in vibed's process: {c['gc_in_vibed']}")
-        print(f"{'':26}server's main thread during the case (s): {c['server_main_thread_s']}")
+        print(f"{'':26}server's main thread during the case (s): {c['server_main_thread_s']}; "
+              f"CPU per answer {c['cpu_us_per_answer']} us")
         if c.get("loop_lag_ms"):
             print(f"{'':26}vibed's trio loop lag (a 5 ms sleep woke this late): {c['loop_lag_ms']}")
         if errors := [r["socket_errors"] for r in c["runs"] if re.search(r"[1-9]", r["socket_errors"])]:
@@ -374,7 +428,21 @@ def report(cases: list[dict[str, Any]], sizes: dict[str, int], args: argparse.Na
             "p99": round(by["vibed, If-None-Match"]["p99_ms"] / same["p99_ms"], 2) if same["p99_ms"] else None}
         print(f"vibed / peer, both with If-None-Match (Express answers 304 after running the query): "
               f"{ratios['vibed, If-None-Match vs peer, If-None-Match']}")
-    print(f"bytes/answer: vibed {sizes['vibed']}, peer {sizes['peer']} (the documents differ)")
+    print(f"body bytes/answer: {sizes} (vibed's and the peer's documents differ)")
+    if PACKED in by:  # issue 24: compressed hits within 10 % of plain ones, the listing at <= 20 % of its bytes
+        plain, packed = by["vibed, plain"], by[PACKED]
+        ratios["compressed vs plain"] = {
+            "rps": round(packed["rps"] / plain["rps"], 3) if plain["rps"] else None,
+            "cpu_per_answer": round(packed["cpu_us_per_answer"] / plain["cpu_us_per_answer"], 3)
+            if plain["cpu_us_per_answer"] else None,
+            "wire_bytes": round(packed["wire_bytes_per_answer"] / plain["wire_bytes_per_answer"], 3)
+            if plain["wire_bytes_per_answer"] else None,
+            "body_bytes": round(min(v for k, v in sizes.items() if k.startswith("vibed ")) / sizes["vibed"], 3)}
+        print(f"{PACKED} vs vibed, plain: req/s x{ratios['compressed vs plain']['rps']} (issue 24: >= 0.9), "
+              f"server CPU per answer x{ratios['compressed vs plain']['cpu_per_answer']}, "
+              f"bytes on the wire per answer {packed['wire_bytes_per_answer']} vs {plain['wire_bytes_per_answer']}"
+              f" = x{ratios['compressed vs plain']['wire_bytes']}, body x{ratios['compressed vs plain']['body_bytes']}"
+              " (issue 24: <= 0.2)")
     targets = {label: {"rps>=1.5x peer": ratios[label]["rps"] >= 1.5, "p99<=peer": ratios[label]["p99"] <= 1}
                for label in ("vibed, plain", "vibed, If-None-Match") if label in ratios}
     print(f"issue-15 targets: {targets}; cache-miss rate to compare with earlier runs: {by['vibed, cache miss']['rps']}")

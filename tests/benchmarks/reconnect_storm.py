@@ -46,8 +46,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sidebyside import KIT, build_sse_load, free_port, raise_fd_limit, running, wait_port  # noqa: E402
+
+from tests.pg_support import reachable_by_the_cluster_user  # noqa: E402
 
 STREAM = "/api/new-releases/stream"
 
@@ -142,7 +145,9 @@ def seed(daemon: Daemon, events: int) -> int:
     sim = daemon.simulator_url()
     _post(f"{sim}/_sim/release", {"count": events, "language": "ml"})
     deadline = time.monotonic() + 300
-    while daemon.newest() < events and time.monotonic() < deadline:
+    seen = -1
+    while seen != daemon.newest() and time.monotonic() < deadline:  # until a round stores nothing more
+        seen = daemon.newest()
         with contextlib.suppress(OSError):
             _post(f"http://127.0.0.1:{daemon.port}/api/new-releases/fetch", {})
         time.sleep(2)
@@ -276,6 +281,7 @@ def main() -> None:
     raise_fd_limit()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
+        reachable_by_the_cluster_user(tmp, tmp)  # as root: the cluster's user must reach the data directory
         binary = build_sse_load(tmp)
         data = tmp / "data"
         data.mkdir()

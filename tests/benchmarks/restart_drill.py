@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reconnect_storm import Daemon, _post, metric, simulator  # noqa: E402
 from sidebyside import free_port, raise_fd_limit  # noqa: E402
 
+from tests.pg_support import reachable_by_the_cluster_user  # noqa: E402
 from tests.sse_swarm import Browser  # noqa: E402
 
 
@@ -51,6 +52,7 @@ async def until(predicate, timeout: float, what: str, browsers=()) -> float:  # 
 async def drill(n: int, publish: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
+        reachable_by_the_cluster_user(data, data)  # as root: the cluster's user must reach the data directory
         port = free_port()
         with simulator(data) as sim_url:
             return await _drill(n, publish, data, port, sim_url)

@@ -167,3 +167,14 @@ def simulator(tmp_path: Path) -> Iterator[str]:
     yield url
     proc.terminate()
     proc.wait(10)
+
+
+@pytest.fixture
+def plain_asyncio() -> Iterator[None]:
+    """Playwright's sync API runs its own asyncio loop; trio-asyncio's policy must not supply it."""
+    import asyncio
+
+    previous = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
+    yield
+    asyncio.set_event_loop_policy(previous)

@@ -4,20 +4,13 @@ page reconnects by itself after the daemon restarts, showing what was added mean
 from __future__ import annotations
 
 import re
-import shutil
 import signal
 import time
 import urllib.request
 
-import pytest
-
-from tests.daemon_proc import Daemon, clean_env, free_port
+from tests.browser_support import chromium, page_env
+from tests.daemon_proc import Daemon, free_port
 from tests.process_support import get_json, post, wait_for_event
-from tests.tools import require_tool
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def sse_streams_opened(base: str) -> dict[str, float]:
@@ -27,31 +20,16 @@ def sse_streams_opened(base: str) -> dict[str, float]:
     return {connection: float(value) for connection, value in found}
 
 
-@pytest.fixture
-def plain_asyncio():
-    """Playwright's sync API runs its own asyncio loop; trio-asyncio's policy must not supply it."""
-    import asyncio
-
-    previous = asyncio.get_event_loop_policy()
-    asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
-    yield
-    asyncio.set_event_loop_policy(previous)
-
-
 def test_new_release_appears_live_and_the_page_survives_a_restart(tmp_path, fresh_db_url, simulator, plain_asyncio):
-    chromium = require_tool(CHROMIUM, "needs Debian's chromium: apt-get install chromium")
-    from playwright import sync_api  # in the test extras
     port = free_port()
-    env = clean_env(PORT=str(port), VIBED_HOST="127.0.0.1", DATABASE_URL=fresh_db_url, JIOSAAVN_BASE_URL=simulator,
-                    VIBED_LANGUAGES="ml,hi", VIBED_SCHEDULE="0 0 1 1 *")
+    env = page_env(port, fresh_db_url, simulator, "ml,hi")
     base = f"http://127.0.0.1:{port}"
     daemon = Daemon(tmp_path, env)
     try:
         daemon.wait_healthy(timeout=30)
         first = post(f"{base}/api/new-releases/fetch")["round_id"]  # a first round over the catalogue
         wait_for_event(daemon, "fetch_completed", round_id=first)
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        with chromium() as browser:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(base + "/")
             page.wait_for_selector("#connection[data-state=live]", timeout=10_000)
@@ -86,7 +64,6 @@ def test_new_release_appears_live_and_the_page_survives_a_restart(tmp_path, fres
             titles = page.locator(".card .title").all_inner_texts()
             assert titles.count("Vibed Browser Premiere") == 1  # nothing doubled by the replay
             page.screenshot(path=str(tmp_path / "after-restart.png"))
-            browser.close()
     finally:
         daemon.kill()
 
@@ -96,19 +73,15 @@ def test_a_live_only_event_source_across_a_restart_receives_what_was_published_m
     """A browser's own EventSource on a quiet filter, which has received no event before the restart:
     the stream's first bytes gave it a resume point, so it comes back with ``Last-Event-ID`` and is
     replayed what the new process stored before the browser returned."""
-    chromium = require_tool(CHROMIUM, "needs Debian's chromium: apt-get install chromium")
-    from playwright import sync_api  # in the test extras
     port = free_port()
-    env = clean_env(PORT=str(port), VIBED_HOST="127.0.0.1", DATABASE_URL=fresh_db_url, JIOSAAVN_BASE_URL=simulator,
-                    VIBED_LANGUAGES="ml,hi", VIBED_SCHEDULE="0 0 1 1 *")
+    env = page_env(port, fresh_db_url, simulator, "ml,hi")
     base = f"http://127.0.0.1:{port}"
     daemon = Daemon(tmp_path, env)
     try:
         daemon.wait_healthy(timeout=30)
         first = post(f"{base}/api/new-releases/fetch")["round_id"]
         wait_for_event(daemon, "fetch_completed", round_id=first)
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        with chromium() as browser:
             page = browser.new_page(bypass_csp=True)  # for the test's own script; the stream is as any page's
             page.goto(base + "/api/health")  # any page of the origin: the EventSource is the test's own
             page.evaluate("""() => {
@@ -128,6 +101,5 @@ def test_a_live_only_event_source_across_a_restart_receives_what_was_published_m
             page.wait_for_function("window.opened === 2", timeout=30_000)  # the browser's own retry
             page.wait_for_function("window.got.includes('Sung While Away')", timeout=10_000)
             assert page.evaluate("window.got") == ["Sung While Away"]
-            browser.close()
     finally:
         daemon.kill()

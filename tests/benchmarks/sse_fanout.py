@@ -26,7 +26,8 @@ What one run does, all on 127.0.0.1 (RLIMIT_NOFILE soft raised to hard first; ch
    EventSource reuses the page's connection (or a proxy's upstream pool).
 5. With ``--overflow K``: a new server with ``max_streams`` = N (or ``--max-streams``) holds N
    streams from ``sse_load``; then K more stream requests on fresh connections and K after a
-   ``GET /`` on keep-alive ones must each get ``503`` with ``Retry-After``.
+   ``GET /`` on keep-alive ones are each told to come back: a ``200`` whose body is a comment and a
+   spread ``retry:``, then its end (an EventSource gives up for good on a 503).
 
 How to read it (one table, then one JSON line):
 - ``held``: the most streams the server itself counted (peer: ``/api/health`` polled every

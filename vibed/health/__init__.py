@@ -60,6 +60,9 @@ from vibed.health.records import (
     StreamsHealth as StreamsHealth,
 )
 from vibed.health.records import (
+    TargetsHealth as TargetsHealth,
+)
+from vibed.health.records import (
     WebhooksHealth as WebhooksHealth,
 )
 from vibed.health.records import (

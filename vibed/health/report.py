@@ -18,6 +18,7 @@ from vibed.health.records import (
     EdgeHealth,
     PipelineHealth,
     Status,
+    TargetsHealth,
     WebhooksHealth,
 )
 
@@ -33,6 +34,7 @@ class HealthReport:
     pipeline: PipelineHealth | None = None
     delivery: DeliveryHealth | None = None
     webhooks: WebhooksHealth | None = None
+    notify_targets: TargetsHealth | None = None
     edge: EdgeHealth | None = None
     incomplete: tuple[str, ...] = ()  # parts that missed the deadline or failed
 
@@ -55,4 +57,7 @@ class HealthReport:
             out += pipeline_reasons(self.pipeline, uptime_s=self.uptime_s)
         if self.webhooks is not None:
             out += webhook_reasons(self.webhooks)
+        if self.notify_targets is not None:
+            out += [f"notify target {tid}: paused after failing repeatedly (DELETE /api/notify/targets/{tid} "
+                    "ends it)" for tid in self.notify_targets.paused]
         return out

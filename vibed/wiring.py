@@ -43,8 +43,8 @@ from vibed.pipeline.service import PipelineService, open_pipeline
 from vibed.sources import JioSaavnSource, SpotifySource
 from vibed.store.postgres import Database
 from vibed.supervisor import Supervisor
-from vibed.vocab.messages import StoredEvent
 from vibed.targets.service import TargetsService, open_targets
+from vibed.vocab.messages import StoredEvent
 from vibed.vocab.source import Source
 from vibed.webhooks.service import WebhooksService, open_webhooks
 

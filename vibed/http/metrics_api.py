@@ -10,8 +10,8 @@ from vibed.health import HealthReport, PollingPlan, TargetsHealth, WebhooksHealt
 from vibed.http.context import context
 from vibed.metrics import CONTENT_TYPE, Metrics, PlanGauges, ScrapeState, TargetCounts, WebhookCounts
 from vibed.pipeline.writer import Writer
-from vibed.vocab.edge_keys import ROUTE
 from vibed.targets.sender import TargetSender
+from vibed.vocab.edge_keys import ROUTE
 from vibed.webhooks.sender import WebhookSender
 
 blueprint = Blueprint("metrics", __name__)

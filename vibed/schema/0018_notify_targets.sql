@@ -1,7 +1,7 @@
 -- vibed schema, version 18: notification targets (Apprise URLs) and their outbox (issue 21).
 --
 -- A target is an Apprise URL (ntfy://, tgram://, discord://, mailto://, json://, …) with the one release
--- filter, a digest mode, quiet hours and a time zone.  The URL holds credentials: only the sender reads
+-- filter (or a watch, whose filter it follows as the watch changes), a digest mode, quiet hours and a time zone.  The URL holds credentials: only the sender reads
 -- ``url``; every answer and log shows ``shown_url`` (masked when the target is made).
 --
 -- The writer inserts one notify_outbox row per (new event, matching target) in the same transaction as
@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS notify_targets (
     sources               text[],
     kinds                 text[],
     artists               bigint[],
+    watch_id              text        REFERENCES watches (id) ON DELETE CASCADE,  -- follows a watch instead
     digest                text        NOT NULL DEFAULT 'off' CHECK (digest IN ('off', 'hourly', 'daily')),
     quiet_start           integer     CHECK (quiet_start BETWEEN 0 AND 86399),  -- seconds after local midnight
     quiet_end             integer     CHECK (quiet_end BETWEEN 0 AND 86399),

@@ -16,16 +16,16 @@ from vibed.health import TargetsHealth
 from vibed.store.postgres import Database
 from vibed.vocab.release_filter import ReleaseFilter
 
-_PUBLIC = ("t.id, t.shown_url, t.service, t.languages, t.sources, t.kinds, t.artists, t.digest, t.quiet_start, "
+_PUBLIC = ("t.id, t.shown_url, t.service, t.languages, t.sources, t.kinds, t.artists, t.watch_id, t.digest, t.quiet_start, "
            "t.quiet_end, t.tz, t.created_at, t.consecutive_failures, t.paused_at, t.paused_reason")
 _COUNTS = """
   (SELECT count(*) FROM notify_outbox o WHERE o.target_id = t.id AND o.state = 'pending') AS pending,
   (SELECT count(*) FROM notify_outbox o WHERE o.target_id = t.id AND o.state = 'dead') AS dead
 """
 _CREATE = f"""
-INSERT INTO notify_targets AS t (owner, url, shown_url, service, languages, sources, kinds, artists, digest,
-                                 quiet_start, quiet_end, tz)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+INSERT INTO notify_targets AS t (owner, url, shown_url, service, languages, sources, kinds, artists, watch_id,
+                                 digest, quiet_start, quiet_end, tz)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 RETURNING {_PUBLIC}, 0::bigint AS pending, 0::bigint AS dead
 """
 _LIST = f"SELECT {_PUBLIC}, {_COUNTS} FROM notify_targets t WHERE t.owner = $1 ORDER BY t.id"
@@ -47,6 +47,7 @@ class NewTarget:
     shown_url: str
     service: str
     release_filter: ReleaseFilter
+    watch_id: str | None  # follows this watch's filter instead of its own
     digest: str  # "off" | "hourly" | "daily"
     quiet: tuple[int, int] | None  # seconds after local midnight
     tz: str
@@ -56,7 +57,7 @@ async def create(db: Database, target: NewTarget) -> Mapping[str, Any]:
     quiet = target.quiet or (None, None)
     row: Mapping[str, Any] | None = await db.fetchrow(
         _CREATE, target.owner, target.url, target.shown_url, target.service, *target.release_filter.columns(),
-        target.digest, quiet[0], quiet[1], target.tz)
+        target.watch_id, target.digest, quiet[0], quiet[1], target.tz)
     assert row is not None
     return row
 

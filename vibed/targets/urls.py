@@ -54,7 +54,7 @@ def parse_target_url(raw: str) -> TargetUrl:
     if not sep or not scheme:
         raise BadTargetUrl(f"url: not an Apprise URL (scheme://…); use one of {EXAMPLES} "
                            "(https://github.com/caronc/apprise/wiki lists every service)")
-    if scheme.lower() not in NotificationManager():
+    if scheme.lower() not in NotificationManager():  # type: ignore[no-untyped-call]
         raise BadTargetUrl(f"url: Apprise knows no scheme {scheme[:20]!r}; use one of {EXAMPLES} "
                            "(https://github.com/caronc/apprise/wiki lists every service)")
     _quiet.on = True
@@ -65,7 +65,7 @@ def parse_target_url(raw: str) -> TargetUrl:
     if plugin is None:
         raise BadTargetUrl(f"url: Apprise cannot use this {scheme.lower()}:// URL (a missing or malformed part); "
                            f"see https://github.com/caronc/apprise/wiki for the {scheme.lower()}:// form")
-    shown = _shown(url, plugin.url(privacy=True))
+    shown = _shown(url, str(plugin.url(privacy=True)))  # type: ignore[no-untyped-call]
     return TargetUrl(url=url, service=scheme.lower(), shown=shown, secrets=tuple(_secret_pieces(url, shown)))
 
 

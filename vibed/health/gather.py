@@ -14,7 +14,15 @@ import trio
 
 import vibed
 from vibed.config.parsing import Role
-from vibed.health import ActorHealth, DeliveryHealth, EdgeHealth, HealthReport, PipelineHealth, WebhooksHealth
+from vibed.health import (
+    ActorHealth,
+    DeliveryHealth,
+    EdgeHealth,
+    HealthReport,
+    PipelineHealth,
+    PushHealth,
+    WebhooksHealth,
+)
 from vibed.store.postgres import Database
 from vibed.supervisor import Supervisor
 
@@ -25,11 +33,13 @@ async def gather(db: Database, supervisor: Supervisor, *, role: Role, embedded: 
                  pipeline: Callable[[], Awaitable[PipelineHealth]] | None = None,
                  delivery: Callable[[], DeliveryHealth] | None = None,
                  webhooks: Callable[[], Awaitable[WebhooksHealth]] | None = None,
+                 push: Callable[[], Awaitable[PushHealth]] | None = None,
                  edge: Callable[[], EdgeHealth] | None = None) -> HealthReport:
     """``started``: the daemon's start, on ``time.monotonic``'s clock."""
     db_ok = False
     pipeline_health: PipelineHealth | None = None
     webhooks_health: WebhooksHealth | None = None
+    push_health: PushHealth | None = None
     incomplete: list[str] = []
 
     async def ping() -> None:
@@ -52,9 +62,17 @@ async def gather(db: Database, supervisor: Supervisor, *, role: Role, embedded: 
             except Exception:  # noqa: BLE001 - as above
                 incomplete.append("webhooks")
 
+    async def read_push() -> None:
+        nonlocal push_health
+        if push is not None:
+            try:
+                push_health = await push()
+            except Exception:  # noqa: BLE001 - as above
+                incomplete.append("push")
+
     with trio.move_on_after(BUDGET) as scope:
         async with trio.open_nursery() as nursery:
-            for part in (ping, read_pipeline, read_webhooks):
+            for part in (ping, read_pipeline, read_webhooks, read_push):
                 nursery.start_soon(part)
     if scope.cancelled_caught:
         incomplete.append("deadline")
@@ -63,5 +81,6 @@ async def gather(db: Database, supervisor: Supervisor, *, role: Role, embedded: 
         version=vibed.__version__, role=role, uptime_s=round(time.monotonic() - started, 1),
         database_reachable=db_ok, embedded=embedded, actors=actors, pipeline=pipeline_health,
         delivery=None if delivery is None else delivery(), webhooks=webhooks_health,
+        push=push_health,
         edge=None if edge is None else edge(),
         incomplete=tuple(incomplete))

@@ -165,6 +165,13 @@ class WebhooksHealth:
 
 
 @attrs.frozen
+class PushHealth:
+    subscriptions: int
+    pending: int  # deliveries in the push outbox, every instance's
+    dead: int
+
+
+@attrs.frozen
 class ActorHealth:
     state: ActorState
     restarts: int

@@ -17,6 +17,7 @@ from vibed.health.records import (
     DeliveryHealth,
     EdgeHealth,
     PipelineHealth,
+    PushHealth,
     Status,
     WebhooksHealth,
 )
@@ -33,6 +34,7 @@ class HealthReport:
     pipeline: PipelineHealth | None = None
     delivery: DeliveryHealth | None = None
     webhooks: WebhooksHealth | None = None
+    push: PushHealth | None = None  # counts only: a dead push delivery is one browser's loss, not the daemon's
     edge: EdgeHealth | None = None
     incomplete: tuple[str, ...] = ()  # parts that missed the deadline or failed
 

@@ -52,6 +52,19 @@ def _jwt_secret(value: str) -> str:
     return value
 
 
+def _push_ttl(value: str) -> int:
+    seconds = int(parse_duration(value))
+    if seconds > 28 * 86400:
+        raise ValueError("is longer than 28d, the most push services keep a message")
+    return seconds
+
+
+def _push_contact(value: str) -> str:
+    if not value.startswith(("mailto:", "https://")):
+        raise ValueError("is not a mailto: or https:// URL (e.g. mailto:ops@example.org)")
+    return value
+
+
 def _database_url(value: str) -> str:
     scheme = urlsplit(value).scheme
     if scheme not in ("postgresql", "postgres"):
@@ -267,6 +280,12 @@ class Config:
         "messages one target gets in a flood window before further releases are folded into one message")
     notify_flood_window: float = setting("VIBED_NOTIFY_FLOOD_WINDOW", _period, 60.0,
         "the flood guard's window, e.g. 1m")
+    push_contact: str = setting("VIBED_PUSH_CONTACT", _push_contact, "mailto:vibed@localhost",
+        "who push services may contact about this sender: the VAPID JWT's sub, a mailto: or https: URL")
+    push_concurrency: int = setting("VIBED_PUSH_CONCURRENCY", lambda v: parse_int(v, low=1, high=10_000), 64,
+        "Web Push deliveries in flight at once (over all subscriptions; one at a time per subscription, in order)")
+    push_ttl: int = setting("VIBED_PUSH_TTL", _push_ttl, 86400,
+        "how long a push service keeps a message for a device that is offline (the TTL header), e.g. 1d")
     stale_after: float = setting("VIBED_STALE_AFTER", parse_duration, 3600.0,
         "health says degraded when no process of the deployment has fetched a scope successfully for this "
         "long, e.g. 1h, 30m")

@@ -33,6 +33,9 @@ from vibed.health.records import (
     PollingPlan as PollingPlan,
 )
 from vibed.health.records import (
+    PushHealth as PushHealth,
+)
+from vibed.health.records import (
     RecentHealth as RecentHealth,
 )
 from vibed.health.records import (

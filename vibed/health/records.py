@@ -176,6 +176,13 @@ class TargetsHealth:
 
 
 @attrs.frozen
+class PushHealth:
+    subscriptions: int
+    pending: int  # deliveries in the push outbox, every instance's
+    dead: int
+
+
+@attrs.frozen
 class ActorHealth:
     state: ActorState
     restarts: int

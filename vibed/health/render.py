@@ -21,6 +21,7 @@ from vibed.health.records import (
     EdgeHealth,
     PipelineHealth,
     PollingPlan,
+    PushHealth,
     RoundSummary,
     SourceHealth,
     StreamsHealth,
@@ -54,6 +55,8 @@ def to_json(report: HealthReport) -> dict[str, Any]:
         body["webhooks"] = attrs.asdict(report.webhooks)
     if report.notify_targets is not None:
         body["notify_targets"] = attrs.asdict(report.notify_targets)
+    if report.push is not None:
+        body["push"] = attrs.asdict(report.push)
     if report.edge is not None:
         body["edge"] = attrs.asdict(report.edge)
     if report.incomplete:
@@ -84,6 +87,7 @@ def from_json(body: Mapping[str, Any]) -> HealthReport:
         pipeline=pipeline, delivery=delivery,
         webhooks=_structure(WebhooksHealth | None, body.get("webhooks")),
         notify_targets=_structure(TargetsHealth | None, body.get("notify_targets")),
+        push=_structure(PushHealth | None, body.get("push")),
         edge=_structure(EdgeHealth | None, body.get("edge")),
         incomplete=tuple(body.get("incomplete", ())))
 

@@ -17,6 +17,7 @@ from vibed.health.records import (
     DeliveryHealth,
     EdgeHealth,
     PipelineHealth,
+    PushHealth,
     Status,
     TargetsHealth,
     WebhooksHealth,
@@ -35,6 +36,7 @@ class HealthReport:
     delivery: DeliveryHealth | None = None
     webhooks: WebhooksHealth | None = None
     notify_targets: TargetsHealth | None = None
+    push: PushHealth | None = None  # counts only: a dead push delivery is one browser's loss, not the daemon's
     edge: EdgeHealth | None = None
     incomplete: tuple[str, ...] = ()  # parts that missed the deadline or failed
 

@@ -13,6 +13,7 @@ from quart import Blueprint, Response, jsonify
 from quart_trio import QuartTrio
 
 import vibed
+from vibed.openapi.push_paths import PUSH_PATHS, PUSH_SCHEMAS
 from vibed.openapi.schemas import HEADERS, KINDS, LIMITED, RESPONSES, SCHEMAS, SOURCES, error
 from vibed.vocab.edge_keys import EDGE_CACHE
 from vibed.vocab.languages import LANGUAGES
@@ -236,6 +237,7 @@ PATHS: dict[str, Any] = {
         "responses": {"200": {"description": "the asset", "content": {
             "text/javascript": {"schema": {"type": "string"}}, "text/css": {"schema": {"type": "string"}}}},
             "404": error("no such asset")}}},
+    **PUSH_PATHS,
     "/openapi.json": {"get": {"operationId": "openapi", "summary": "this document",
                               "responses": {"200": {"description": "OpenAPI 3.1", "content": {
                                   "application/json": {"schema": {"type": "object"}}}}}}},
@@ -249,7 +251,7 @@ def document() -> dict[str, Any]:
                  "description": "New releases from JioSaavn and Spotify, stored and pushed live. Every error is "
                                 '`{"error": code, "detail": sentence}`.'},
         "paths": PATHS,
-        "components": {"schemas": SCHEMAS, "headers": HEADERS, "responses": RESPONSES,
+        "components": {"schemas": {**SCHEMAS, **PUSH_SCHEMAS}, "headers": HEADERS, "responses": RESPONSES,
                        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                           "bearerFormat": "JWT"}}},
     }

@@ -48,6 +48,19 @@ class WebhookCounts:
 
 
 @attrs.frozen
+class TargetCounts:
+    """Notification targets: this instance's sender, and the outbox (every instance's)."""
+
+    messages: int  # messages sent by this instance
+    releases: int  # releases those messages carried (a digest or a folded burst carries many)
+    failed: int
+    dead_lettered: int  # releases given up
+    pending: int | None = None  # None while the database does not answer
+    dead: int | None = None
+    paused: int | None = None
+
+
+@attrs.frozen
 class PushCounts:
     delivered: int  # attempts by this instance's push sender
     failed: int
@@ -82,6 +95,7 @@ class ScrapeState:
     webhooks: WebhookCounts | None = None  # None: no sender in this process
     push: PushCounts | None = None  # None: no push sender in this process
     replay: ReplayCounts | None = None  # None: this process serves no stream
+    targets: TargetCounts | None = None  # None: no notify sender in this process
 
 
 class _StateCollector(Collector):
@@ -114,6 +128,7 @@ class _StateCollector(Collector):
         yield from _webhook_metrics(state.webhooks)
         yield from _push_metrics(state.push)
         yield from _replay_metrics(state.replay)
+        yield from _target_metrics(state.targets)
 
 
 def _replay_metrics(replay: ReplayCounts | None) -> Iterator[Metric]:
@@ -153,6 +168,31 @@ def _webhook_metrics(hooks: WebhookCounts | None) -> Iterator[Metric]:
         yield queue
         paused = GaugeMetricFamily("vibed_webhook_targets_paused", "Webhook subscriptions paused")
         paused.add_metric([], hooks.paused)
+        yield paused
+
+
+def _target_metrics(counts: TargetCounts | None) -> Iterator[Metric]:
+    """The notify sender's counts (this instance) and the notify outbox (every instance's)."""
+    if counts is None:
+        return
+    messages = CounterMetricFamily("vibed_notify_messages", "Notification-target messages by this instance",
+                                   labels=["outcome"])
+    messages.add_metric(["sent"], counts.messages)
+    messages.add_metric(["failed"], counts.failed)
+    yield messages
+    releases = CounterMetricFamily("vibed_notify_releases_sent", "Releases carried by the messages sent")
+    releases.add_metric([], counts.releases)
+    yield releases
+    dead = CounterMetricFamily("vibed_notify_dead_lettered", "Releases given up by this instance's notify sender")
+    dead.add_metric([], counts.dead_lettered)
+    yield dead
+    if counts.pending is not None and counts.dead is not None and counts.paused is not None:
+        queue = GaugeMetricFamily("vibed_notify_outbox", "Releases in the notify outbox, by state", labels=["state"])
+        queue.add_metric(["pending"], counts.pending)
+        queue.add_metric(["dead"], counts.dead)
+        yield queue
+        paused = GaugeMetricFamily("vibed_notify_targets_paused", "Notification targets paused")
+        paused.add_metric([], counts.paused)
         yield paused
 
 

@@ -82,6 +82,13 @@ def _port(value: str) -> int:
     return parse_int(value, low=0, high=65535, what="a port number")
 
 
+def _period(value: str) -> float:
+    seconds = parse_duration(value)
+    if not 0.5 <= seconds <= 86400:
+        raise ValueError("must be from 0.5s to 1d, e.g. 1h")
+    return seconds
+
+
 def _polling(value: str) -> Polling:
     mode = value.strip().lower()
     if mode == "adaptive":
@@ -258,6 +265,21 @@ class Config:
         "how long a delivered webhook delivery stays in its target's log, e.g. 7d")
     webhook_poll: float = setting("VIBED_WEBHOOK_POLL", lambda v: parse_float(v, low=0.05, high=86400), 1.0,
         "seconds between looks at the webhook outbox for retries that came due (a new event wakes it at once)")
+    notify_workers: int = setting("VIBED_NOTIFY_WORKERS", lambda v: parse_int(v, low=1, high=256), 8,
+        "notification-target messages in flight at once (Apprise runs in this many worker threads at most)")
+    notify_retry_schedule: tuple[float, ...] = setting("VIBED_NOTIFY_RETRY_SCHEDULE", parse_schedule,
+        (10.0, 60.0, 300.0, 1800.0, 7200.0),
+        "waits between a notification message's attempts (each jittered ±20%), then dead-letter")
+    notify_poll: float = setting("VIBED_NOTIFY_POLL", lambda v: parse_float(v, low=0.05, high=86400), 1.0,
+        "seconds between looks at the notify outbox for digests, quiet hours' ends and retries that came due")
+    notify_hourly: float = setting("VIBED_NOTIFY_HOURLY_PERIOD", _period, 3600.0,
+        "the period of an hourly digest, counted from local midnight (shorten it to try digests out, e.g. 10s)")
+    notify_daily: float = setting("VIBED_NOTIFY_DAILY_PERIOD", _period, 86400.0,
+        "the period of a daily digest, counted from local midnight")
+    notify_flood_limit: int = setting("VIBED_NOTIFY_FLOOD_LIMIT", lambda v: parse_int(v, low=1, high=10000), 3,
+        "messages one target gets in a flood window before further releases are folded into one message")
+    notify_flood_window: float = setting("VIBED_NOTIFY_FLOOD_WINDOW", _period, 60.0,
+        "the flood guard's window, e.g. 1m")
     push_contact: str = setting("VIBED_PUSH_CONTACT", _push_contact, "mailto:vibed@localhost",
         "who push services may contact about this sender: the VAPID JWT's sub, a mailto: or https: URL")
     push_concurrency: int = setting("VIBED_PUSH_CONCURRENCY", lambda v: parse_int(v, low=1, high=10_000), 64,

@@ -63,6 +63,9 @@ from vibed.health.records import (
     StreamsHealth as StreamsHealth,
 )
 from vibed.health.records import (
+    TargetsHealth as TargetsHealth,
+)
+from vibed.health.records import (
     WebhooksHealth as WebhooksHealth,
 )
 from vibed.health.records import (

@@ -21,6 +21,7 @@ from vibed.health import (
     HealthReport,
     PipelineHealth,
     PushHealth,
+    TargetsHealth,
     WebhooksHealth,
 )
 from vibed.store.postgres import Database
@@ -34,11 +35,13 @@ async def gather(db: Database, supervisor: Supervisor, *, role: Role, embedded: 
                  delivery: Callable[[], DeliveryHealth] | None = None,
                  webhooks: Callable[[], Awaitable[WebhooksHealth]] | None = None,
                  push: Callable[[], Awaitable[PushHealth]] | None = None,
-                 edge: Callable[[], EdgeHealth] | None = None) -> HealthReport:
+                 edge: Callable[[], EdgeHealth] | None = None,
+                 targets: Callable[[], Awaitable[TargetsHealth]] | None = None) -> HealthReport:
     """``started``: the daemon's start, on ``time.monotonic``'s clock."""
     db_ok = False
     pipeline_health: PipelineHealth | None = None
     webhooks_health: WebhooksHealth | None = None
+    targets_health: TargetsHealth | None = None
     push_health: PushHealth | None = None
     incomplete: list[str] = []
 
@@ -62,6 +65,14 @@ async def gather(db: Database, supervisor: Supervisor, *, role: Role, embedded: 
             except Exception:  # noqa: BLE001 - as above
                 incomplete.append("webhooks")
 
+    async def read_targets() -> None:
+        nonlocal targets_health
+        if targets is not None:
+            try:
+                targets_health = await targets()
+            except Exception:  # noqa: BLE001 - as above
+                incomplete.append("notify_targets")
+
     async def read_push() -> None:
         nonlocal push_health
         if push is not None:
@@ -72,7 +83,7 @@ async def gather(db: Database, supervisor: Supervisor, *, role: Role, embedded: 
 
     with trio.move_on_after(BUDGET) as scope:
         async with trio.open_nursery() as nursery:
-            for part in (ping, read_pipeline, read_webhooks, read_push):
+            for part in (ping, read_pipeline, read_webhooks, read_push, read_targets):
                 nursery.start_soon(part)
     if scope.cancelled_caught:
         incomplete.append("deadline")
@@ -80,7 +91,7 @@ async def gather(db: Database, supervisor: Supervisor, *, role: Role, embedded: 
     return HealthReport(
         version=vibed.__version__, role=role, uptime_s=round(time.monotonic() - started, 1),
         database_reachable=db_ok, embedded=embedded, actors=actors, pipeline=pipeline_health,
-        delivery=None if delivery is None else delivery(), webhooks=webhooks_health,
+        delivery=None if delivery is None else delivery(), webhooks=webhooks_health, notify_targets=targets_health,
         push=push_health,
         edge=None if edge is None else edge(),
         incomplete=tuple(incomplete))

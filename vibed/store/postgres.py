@@ -29,7 +29,7 @@ from vibed.store.failures import (
 from vibed.store.reader import Reader, init_connection
 from vibed.vocab.backoff import jittered
 
-__all__ = ["Database", "DatabaseUnavailable", "DatabaseUnreachable", "is_transient", "open_database", "redact_dsn"]
+__all__ = ["Database", "DatabaseUnavailable", "DatabaseUnreachable", "open_database", "redact_dsn"]
 log = get_logger("vibed.store")
 T = TypeVar("T")
 RUN_TIMEOUT = 20.0  # seconds for one transaction (a writer batch, a replay page)

@@ -43,12 +43,21 @@ def create_app(ctx: AppContext, blueprints: Sequence[Callable[[QuartTrio], None]
         return errors.error_response(503, "database_unavailable",
                                      "the database is not answering; try again shortly", {"Retry-After": "5"})
 
-    from vibed.http import artists, feeds, health, protection, ratelimit_api, releases
+    from vibed.http import (
+        artists,
+        feeds,
+        health,
+        protection,
+        ratelimit_api,
+        releases,
+        watch_feeds,
+        watches_api,
+    )
     from vibed.openapi import document as openapi
 
     protection.register(app)
     app.register_blueprint(health.blueprint)
-    for part in (releases, artists, feeds, ratelimit_api, openapi):
+    for part in (releases, artists, feeds, watches_api, watch_feeds, ratelimit_api, openapi):
         part.register(app)
     for register in blueprints:
         register(app)

@@ -11,6 +11,7 @@ import hashlib
 import json
 from typing import Any
 
+import attrs
 from quart import Blueprint, Response, request
 from quart_trio import QuartTrio
 
@@ -18,6 +19,7 @@ from vibed.http.context import context
 from vibed.http.cursor import MAX_ID, encode_cursor
 from vibed.http.errors import ApiError
 from vibed.http.listing_params import parse_listing
+from vibed.http.watched import private, resolve_filter, watch_param
 from vibed.store.listing import get_release, list_releases
 from vibed.store.releases import row_json
 from vibed.vocab.edge_keys import EDGE_CACHE
@@ -47,11 +49,16 @@ async def list_new_releases() -> Response:
     ctx = context()
     secret = ctx.keys.cursor
     query = parse_listing(request.args, secret)
+    watch = watch_param(request.args)
+    if watch is not None:
+        query = attrs.evolve(query, filter=await resolve_filter(ctx, watch))
     page = await list_releases(ctx.database, query)
     next_cursor = None if page.next_key is None else encode_cursor(page.next_key, secret)
     body = json_bytes({"data": [row_json(row) for row in page.rows], "next_cursor": next_cursor})
     response = _json_response(body)
     response.headers["ETag"] = etag_of(body)  # the edge answers If-None-Match with a 304 from it
+    if watch is not None:  # an edit of the watch must show at once: not held by the edge (watched.py)
+        return private(response)
     response.headers["Cache-Control"] = CACHE_CONTROL
     response.headers[EDGE_CACHE] = "1"
     return response

@@ -69,8 +69,7 @@ async def test_only_the_token_manages_a_watch_and_it_is_never_logged(db, db_url)
     assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
     assert (malformed.status_code, malformed.json()["error"]) == (404, "not_found")
     assert gone.status_code == 204 and [r.status_code for r in after] == [404, 404, 404]
-    for name, response, method in (("made", made, "post"), ("read", read, "get"), ("changed", changed, "patch"),
-                                   ("missing", missing, "get"), ("gone", gone, "delete")):
+    for response, method in ((made, "post"), (read, "get"), (changed, "patch"), (missing, "get"), (gone, "delete")):
         conforms(doc, "/api/watches" if method == "post" else "/api/watches/{id}", method, response)
     conforms(doc, "/api/watches/{id}", "get", refused["no header"])
     written = logs.getvalue()

@@ -13,6 +13,8 @@ from tests.api_support import api_config, release, store
 from tests.daemon_inproc import running_daemon
 from tests.push_service import b64url, open_push_service, unb64url
 from tests.test_webhooks import FAST, LOCAL
+from vibed.store import watches
+from vibed.store.watches import WatchChange
 
 
 def config(db_url, **overrides):
@@ -134,3 +136,24 @@ async def test_endpoints_are_held_to_the_ssrf_rules(db, db_url):
                                 ("https://[::ffff:127.0.0.1]/x", "IPv4")):
             r = await api.client.post("/api/push/subscriptions", json={"endpoint": endpoint, "keys": keys})
             assert r.status_code == 400 and words in r.json()["detail"], (endpoint, r.text)
+
+
+async def test_a_subscription_made_from_a_watch_follows_the_watch_as_it_changes(db, db_url):
+    async with open_push_service() as push, running_daemon(config(db_url)) as api:
+        watch, _ = await watches.create(db, WatchChange(name="ml", languages=["ml"], parts=frozenset({"languages"})))
+        browser = push.browser("w")
+        sub = await subscribe(api, browser.subscription(watch=watch.id))
+        assert sub["watch"] == watch.id and sub["language"] == ["ml"]
+        await store(db, release(1, language="ml", title="ML"), release(2, language="hi", title="HI"))
+        await push.wait_for(1)
+        await watches.update(db, watch.id, WatchChange(languages=["hi"], parts=frozenset({"languages"})))
+        await store(db, release(3, language="ml", title="ML2"), release(4, language="hi", title="HI2"))
+        await push.wait_for(2)
+        await wait_until(lambda: _all_delivered(db))
+        assert [m["title"] for m in push.messages["w"]] == ["ML", "HI2"]
+        for body, code in (({**browser.subscription(watch="nope"), "endpoint": browser.endpoint + "x"}, "unknown_watch"),
+                           (browser.subscription(watch=watch.id, language="ml"), "invalid_body")):
+            r = await api.client.post("/api/push/subscriptions", json=body)
+            assert r.status_code == 400 and r.json()["error"] == code, r.text
+        await watches.delete(db, watch.id)  # the subscription goes with its watch
+        assert await db.fetchval("SELECT count(*) FROM push_subscriptions") == 0

@@ -8,7 +8,9 @@
 No token: a visitor of the page subscribes its own browser.  The endpoint is the capability (see
 vibed/push/subscriptions.py); it is held to the webhooks' SSRF rules, and the keys are checked
 (p256dh a P-256 point, auth 16 bytes) before anything is stored.  The filter is the one
-``ReleaseFilter`` (``language``, ``source``, ``kind``, ``artist``), with the list API's values and codes.
+``ReleaseFilter`` (``language``, ``source``, ``kind``, ``artist``), with the list API's values and codes,
+or ``watch``: a watch's id (vibed/store/watches.py), whose filter the subscription then follows as
+the watch changes.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from vibed.http.webhook_bodies import bad, json_object
 from vibed.push import keys
 from vibed.push import subscriptions as store
 from vibed.push.crypto import BadKeys, b64url, check_keys
-from vibed.vocab.release_filter import KEYS, BadFilter, ReleaseFilter, parse_filter
+from vibed.store import watches
+from vibed.vocab.release_filter import EVERYTHING, KEYS, BadFilter, ReleaseFilter, parse_filter
 from vibed.webhooks.targets import TargetRules, url_problem
 
 blueprint = Blueprint("push", __name__)
@@ -61,7 +64,7 @@ def _endpoint(body: Mapping[str, Any]) -> str:
     return endpoint.strip()
 
 
-def parse_push_subscription(body: Mapping[str, Any]) -> store.NewSubscription:
+async def parse_push_subscription(body: Mapping[str, Any]) -> store.NewSubscription:
     extra = sorted(set(body) - set(FIELDS))
     if extra:
         raise bad(f"unknown field {extra[0]!r}; allowed: {', '.join(FIELDS)}")
@@ -78,23 +81,28 @@ def parse_push_subscription(body: Mapping[str, Any]) -> store.NewSubscription:
     except BadFilter as exc:
         raise filter_error(exc) from None
     watch = body.get("watch")
-    if watch is not None:
-        raise ApiError(400, "unknown_watch", "watch: watches are not available in this version; give "
-                                             "language, source, kind or artist instead")
-    return store.NewSubscription(endpoint, p256dh, auth, release_filter, None)
+    if watch is None:
+        return store.NewSubscription(endpoint, p256dh, auth, release_filter, None)
+    if release_filter != EVERYTHING:
+        raise bad("watch: give a watch or a filter (language, source, kind, artist), not both")
+    if not isinstance(watch, str) or await watches.resolve(context().database, watch) is None:
+        raise ApiError(400, "unknown_watch", "watch: no watch has this id (POST /api/watches makes one)")
+    return store.NewSubscription(endpoint, p256dh, auth, EVERYTHING, watch)
 
 
-def _subscription_json(row: Mapping[str, Any]) -> dict[str, Any]:
-    flt = ReleaseFilter.stored(row["languages"], row["sources"], row["kinds"], row["artists"])
+def _subscription_json(row: Mapping[str, Any], flt: ReleaseFilter) -> dict[str, Any]:
     return {"id": row["id"], "language": sorted(flt.languages or ()), "source": sorted(flt.sources or ()),
             "kind": sorted(flt.kinds or ()), "artist": sorted(flt.artists or ()), "watch": row["watch_id"]}
 
 
 @blueprint.post("/api/push/subscriptions")
 async def subscribe() -> Response:
-    sub = parse_push_subscription(await json_object())
-    row = await store.subscribe(context().database, sub)
-    response = jsonify(_subscription_json(row))
+    sub = await parse_push_subscription(await json_object())
+    db = context().database
+    row = await store.subscribe(db, sub)
+    # a watch's filter as it is now (it follows the watch); else the subscription's own
+    flt = (await watches.resolve(db, sub.watch) if sub.watch else None) or sub.release_filter
+    response = jsonify(_subscription_json(row, flt))
     response.status_code = 201 if row["created"] else 200
     return _no_store(response)
 

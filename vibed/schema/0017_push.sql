@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS push_subscriptions (
     sources     text[],
     kinds       text[],
     artists     bigint[],
-    watch_id    text,                                        -- the watch it was made from, if any
+    watch_id    text REFERENCES watches (id) ON DELETE CASCADE,  -- follows this watch (0015) instead of
+                                                             -- its own filter columns; gone with it
     created_at  timestamptz NOT NULL DEFAULT now()
 );
 

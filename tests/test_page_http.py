@@ -29,8 +29,8 @@ async def test_assets_are_linked_by_content_hash_and_cached_as_immutable(db_url)
     async with running_daemon(api_config(db_url)) as api:
         html = (await api.client.get("/")).text
         linked = re.findall(r'(?:src|href)="/static/([^"]+)"', html)
-        assert sorted(linked) == sorted(re.findall(r"(?:app|style)\.[0-9a-f]{16}\.(?:js|css)", html)), linked
-        assert len(linked) == 2
+        assert sorted(linked) == sorted(re.findall(r"(?:app|push|style)\.[0-9a-f]{16}\.(?:js|css)", html)), linked
+        assert len(linked) == 3
         for name in linked:
             stem, version, ext = name.split(".")
             asset = await api.client.get(f"/static/{name}")

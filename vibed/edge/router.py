@@ -4,14 +4,15 @@
 (client address and key, CORS preflight, per-IP limit), then an unknown method is 501; a stream
 request (SSE ``GET``, WebSocket upgrade) becomes a hub client, counted under the client key, and
 the connection's task ends (``HEAD`` on a stream URL gets the head a ``GET`` would, and no
-stream); a cacheable ``GET``/``HEAD`` is answered from the edge cache while it is fresh; anything
-else runs the app.  Preconditions (304, 412; vibed/edge/conditional.py) are decided here, for
+stream); a cacheable ``GET``/``HEAD`` is answered from the edge cache while it is fresh; a read
+endpoint's ``GET``/``HEAD`` (``direct``: vibed/http/reads.py) runs its function, without the ASGI
+round trip; anything else runs the app.  Preconditions (304, 412; vibed/edge/conditional.py) are decided here, for
 cached and uncached answers alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 import attrs
@@ -63,6 +64,8 @@ stream_log = get_logger("vibed.delivery")  # DEBUG=stream: each stream's start (
 # (kind, "fresh" | "reused"), (route, status): what the edge reports to the metrics
 StreamHook = Callable[[str, bool], None]
 AnswerHook = Callable[[str, int], None]
+# a read endpoint's answer to a target, to await; None: not a read endpoint's target (the app's)
+DirectReads = Callable[[bytes], Callable[[], Awaitable[Answer]] | None]
 
 
 def _quiet(kind: str, reused: bool) -> None:
@@ -84,6 +87,7 @@ class Router:
     timeouts: Timeouts = DEFAULT_TIMEOUTS
     on_stream: StreamHook = _quiet
     on_answer: AnswerHook = _quiet_answer
+    direct: DirectReads | None = None
     idle: set[trio.CancelScope] = attrs.field(factory=set)
     closing: bool = False  # shutting down: every answer closes its connection
     stream_head: HeadCache = attrs.field(factory=lambda: HeadCache(Answer(200, STREAM_HEADERS)))
@@ -207,10 +211,14 @@ class Router:
         fill = self.cache.begin_fill(key) if readonly else None
         answer: Answer | None = None
         variants: Variants | None = None
+        read = self.direct(key) if readonly and self.direct is not None else None
         try:
             with trio.move_on_after(self.timeouts.app):
-                answer = await self.app.answer(_as_get(head.request) if readonly else head.request, body,
-                                               head.peer, head.sock.getsockname()[:2], verdict.ip)
+                if read is not None:
+                    answer = await read()
+                else:
+                    answer = await self.app.answer(_as_get(head.request) if readonly else head.request, body,
+                                                   head.peer, head.sock.getsockname()[:2], verdict.ip)
         finally:
             if fill is not None:
                 held = _held(answer)

@@ -13,26 +13,21 @@ a cached answer may only depend on the request target; ``rel="self"`` names the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 import attrs
-from quart import Blueprint, Response, request
-from quart_trio import QuartTrio
+from werkzeug.datastructures import MultiDict
 
+from vibed.edge.respond import Answer
 from vibed.feeds.entries import entry_of
 from vibed.feeds.render import FORMATS, FeedInfo
-from vibed.http.context import AppContext, context
+from vibed.http.answers import cached_answer
+from vibed.http.context import AppContext
 from vibed.http.listing_params import MAX_LIMIT, parse_listing
-from vibed.http.releases import CACHE_CONTROL, etag_of
 from vibed.store.listing import ListingQuery, list_releases
-from vibed.vocab.edge_keys import EDGE_CACHE
 
-blueprint = Blueprint("feeds", __name__)
 PATH = "/feeds/new-releases"
-
-
-def register(app: QuartTrio) -> None:
-    app.register_blueprint(blueprint)
 
 
 def public_url(ctx: AppContext) -> str:
@@ -59,25 +54,16 @@ def _title(query: ListingQuery) -> str:
     return "vibed: new releases" + (f" ({scope})" if scope else "")
 
 
-@blueprint.get(f"{PATH}.atom", defaults={"suffix": "atom"})
-@blueprint.get(f"{PATH}.rss", defaults={"suffix": "rss"})
-@blueprint.get(f"{PATH}.json", defaults={"suffix": "json"})
-async def feed(suffix: str) -> Response:
-    ctx = context()
-    query = parse_listing(request.args, ctx.keys.cursor)
-    query = attrs.evolve(query, after=None,
-                         limit=query.limit if request.args.get("limit") else MAX_LIMIT)
+async def feed(ctx: AppContext, params: Mapping[str, str], args: MultiDict[str, str]) -> Answer:
+    suffix = params["suffix"]
+    query = parse_listing(args, ctx.keys.cursor)
+    query = attrs.evolve(query, after=None, limit=query.limit if args.get("limit") else MAX_LIMIT)
     page = await list_releases(ctx.database, query)
     base = public_url(ctx)
     entries = [entry_of(row, base) for row in page.rows]
     scope = scope_of(query)
-    asked = "&".join(p for p in (scope, urlencode({"limit": query.limit}) if request.args.get("limit") else "") if p)
+    asked = "&".join(p for p in (scope, urlencode({"limit": query.limit}) if args.get("limit") else "") if p)
     info = FeedInfo(title=_title(query), self_url=f"{base}{PATH}.{suffix}" + (f"?{asked}" if asked else ""),
                     home_url=f"{base}/", scope=scope)
     render, content_type = FORMATS[suffix]
-    body = render(info, entries)
-    response = Response(body, status=200, content_type=content_type)
-    response.headers["ETag"] = etag_of(body)
-    response.headers["Cache-Control"] = CACHE_CONTROL
-    response.headers[EDGE_CACHE] = "1"
-    return response
+    return cached_answer(render(info, entries), content_type.encode("latin-1"))

@@ -13,6 +13,7 @@ from quart import Blueprint, Response, jsonify
 from quart_trio import QuartTrio
 
 import vibed
+from vibed.openapi.push_paths import PUSH_PATHS, PUSH_SCHEMAS
 from vibed.openapi.schemas import HEADERS, KINDS, LIMITED, RESPONSES, SCHEMAS, SOURCES, error
 from vibed.vocab.edge_keys import EDGE_CACHE
 from vibed.vocab.languages import LANGUAGES
@@ -173,6 +174,26 @@ PATHS: dict[str, Any] = {
             "application/json": {"schema": {"$ref": "#/components/schemas/RedeliverRequest"}}}},
         "responses": {"202": _json("RedeliverAccepted", "queued again", **LIMITED), **_CONTROL_ERRORS,
                       "404": error("no webhook has this id", **LIMITED)}}},
+    "/api/notify/targets": {
+        "post": {"operationId": "createNotifyTarget", "summary": "send new releases to an Apprise URL",
+                 "security": [{"bearerAuth": []}], "description": _CONTROL_AUTH,
+                 "requestBody": {"required": True, "content": {
+                     "application/json": {"schema": {"$ref": "#/components/schemas/NotifyTargetRequest"}}}},
+                 "responses": {"201": _json("NotifyTarget", "made; its URL is shown masked", **LIMITED),
+                               **_CONTROL_ERRORS}},
+        "get": {"operationId": "listNotifyTargets", "summary": "the caller's notification targets (URLs masked)",
+                "security": [{"bearerAuth": []}], "description": _CONTROL_AUTH,
+                "responses": {"200": _json("NotifyTargetList", "the targets", **LIMITED), **_CONTROL_ERRORS}}},
+    "/api/notify/targets/{id}": {
+        "parameters": [_WEBHOOK_ID],
+        "get": {"operationId": "getNotifyTarget", "summary": "one notification target (URL masked)",
+                "security": [{"bearerAuth": []}], "description": _CONTROL_AUTH,
+                "responses": {"200": _json("NotifyTarget", "the target", **LIMITED), **_CONTROL_ERRORS,
+                              "404": error("no notification target has this id", **LIMITED)}},
+        "delete": {"operationId": "deleteNotifyTarget", "summary": "remove; its pending releases are never sent",
+                   "security": [{"bearerAuth": []}], "description": _CONTROL_AUTH,
+                   "responses": {"204": {"description": "gone", "headers": LIMITED}, **_CONTROL_ERRORS,
+                                 "404": error("no notification target has this id", **LIMITED)}}},
     "/api/new-releases/stream": {"get": {"operationId": "streamNewReleases", **_STREAM}},
     "/api/new-releases/events": {"get": {"operationId": "streamNewReleasesAlias", **_STREAM,
                                          "summary": "the same stream under its other name"}},
@@ -216,6 +237,7 @@ PATHS: dict[str, Any] = {
         "responses": {"200": {"description": "the asset", "content": {
             "text/javascript": {"schema": {"type": "string"}}, "text/css": {"schema": {"type": "string"}}}},
             "404": error("no such asset")}}},
+    **PUSH_PATHS,
     "/openapi.json": {"get": {"operationId": "openapi", "summary": "this document",
                               "responses": {"200": {"description": "OpenAPI 3.1", "content": {
                                   "application/json": {"schema": {"type": "object"}}}}}}},
@@ -229,7 +251,7 @@ def document() -> dict[str, Any]:
                  "description": "New releases from JioSaavn and Spotify, stored and pushed live. Every error is "
                                 '`{"error": code, "detail": sentence}`.'},
         "paths": PATHS,
-        "components": {"schemas": SCHEMAS, "headers": HEADERS, "responses": RESPONSES,
+        "components": {"schemas": {**SCHEMAS, **PUSH_SCHEMAS}, "headers": HEADERS, "responses": RESPONSES,
                        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                           "bearerFormat": "JWT"}}},
     }

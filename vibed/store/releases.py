@@ -25,6 +25,8 @@ import attrs
 
 from vibed.store.artists import index_releases
 from vibed.store.postgres import Database
+from vibed.store.push_outbox import enqueue_pushes
+from vibed.store.target_outbox import enqueue_targets
 from vibed.vocab.clock import utc_iso
 from vibed.vocab.messages import Release, ReleaseKey, StoredEvent
 from vibed.vocab.release_filter import ReleaseFilter
@@ -213,6 +215,8 @@ async def write_batch(pool: asyncpg.Pool, releases: Sequence[Release], window_da
                     source=payload["source"], language=payload["language"],
                     release_kind=payload["kind"], payload=payload, created_at=rec["created_at"],
                 ))
-            # the webhook deliveries of these events commit (or vanish) with them
+            # the webhook deliveries and notification-target rows of these events commit (or vanish) with them
             await enqueue_webhooks(conn, events)
+            await enqueue_targets(conn, events)
+            await enqueue_pushes(conn, events)  # and the push deliveries (vibed/store/push_outbox.py)
     return BatchResult(first_seen, tuple(events))

@@ -1,23 +1,22 @@
 """The followed artists to poll on their own JioSaavn page, most-followed and most active first.
 
-    artists = await poll_list(db, follows, limit=100, window_s=28 * 86400)
+    artists = await poll_list(db, limit=100, window_s=28 * 86400)
     [a.scope for a in artists]        # ["artist:459320", ...]: the scopes the planner adds beside languages
 
-``follows`` says who is followed and by how many watches (``vibed.store.watches``); this module adds
-what the artist index knows: the artist's JioSaavn id (an artist known only on Spotify has no page to
-poll) and how many releases it had in the learning window.
+The watches say who is followed and by how many of them (``vibed.store.watches.followed_artists``);
+this module adds what the artist index knows: the artist's JioSaavn id (an artist known only on
+Spotify has no page to poll) and how many releases it had in the learning window.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-
 import attrs
 
+from vibed.store import watches
 from vibed.store.postgres import Database
 from vibed.vocab.messages import artist_scope
 
-Follows = Callable[[Database], Awaitable[Mapping[int, int]]]  # artist id -> how many watches follow it
+FOLLOWED_READ = 10_000  # followed artists read per plan, before the index's ids and activity rank them
 
 _RESOLVE = """
 SELECT a.id, a.name,
@@ -42,14 +41,9 @@ class FollowedArtist:
         return artist_scope(self.upstream_id)
 
 
-async def no_follows(db: Database) -> Mapping[int, int]:
-    """Nobody follows anyone (a deployment without watches)."""
-    return {}
-
-
-async def poll_list(db: Database, follows: Follows, *, limit: int, window_s: float) -> list[FollowedArtist]:
+async def poll_list(db: Database, *, limit: int, window_s: float) -> list[FollowedArtist]:
     """Followed artists with a JioSaavn id: most followers first, then most releases, at most ``limit``."""
-    counts = {int(k): int(v) for k, v in (await follows(db)).items() if v > 0}
+    counts = {int(k): int(v) for k, v in await watches.followed_artists(db, FOLLOWED_READ) if v > 0}
     if not counts or limit <= 0:
         return []
     rows = await db.fetch(_RESOLVE, list(counts), float(window_s))

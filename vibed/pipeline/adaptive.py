@@ -72,7 +72,6 @@ class AdaptiveScheduler(Scheduler):
     pages_per_poll: float = 1.0
     burst_share: float = 0.0  # of polls, those a burst pulled in (spent above the plan)
     polls: int = 0
-    follows: followed.Follows = followed.no_follows  # who follows which artists (the watches)
     artists: list[followed.FollowedArtist] = attrs.field(factory=list)  # polled on their own page
 
     def __attrs_post_init__(self) -> None:
@@ -179,7 +178,7 @@ class AdaptiveScheduler(Scheduler):
         if self.db is None or source is None or not source.available:
             self.artists = []
         else:
-            self.artists = await followed.poll_list(self.db, self.follows, limit=MAX_ARTISTS,
+            self.artists = await followed.poll_list(self.db, limit=MAX_ARTISTS,
                                                     window_s=self.clock.wall_seconds(learning.WINDOW_S))
         return self.artists
 

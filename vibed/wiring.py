@@ -33,7 +33,7 @@ from vibed.edge.service import EdgeService, open_edge
 from vibed.health import HealthReport
 from vibed.health.gather import gather
 from vibed.http import control as control_api
-from vibed.http import metrics_api, page, push_api, targets_api, webhooks_api
+from vibed.http import metrics_api, page, push_api, reads, targets_api, webhooks_api
 from vibed.http import roles as roles_http
 from vibed.http.app import create_app
 from vibed.http.context import AppContext, Keys, RoundRequests
@@ -74,6 +74,7 @@ class Services:
     edge: EdgeService
     context: AppContext
     app: QuartTrio
+    reads: reads.Direct | None  # the read endpoints the edge answers without the app (None: a fetch process)
 
     @property
     def in_order(self) -> tuple[Service, ...]:
@@ -180,9 +181,11 @@ async def open_services(nursery: trio.Nursery, config: Config, db: Database, sup
         log.warning("control_unprotected", detail="JWT_SECRET is not set: POST /api/new-releases/fetch "
                                                   "answers loopback clients only")
     app = create_app(context, blueprints)
-    edge = await open_edge(nursery, delivery.delivery, app, config, metrics)
+    # a serve process answers the read endpoints at the edge, without the app (a fetch process does not serve them)
+    direct = reads.Direct(context) if config.serves else None
+    edge = await open_edge(nursery, delivery.delivery, app, config, metrics, None if direct is None else direct.find)
     edges.append(edge)
     if config.simulate and config.fetches:
         # a demo should show releases at once, not at the next cron time
         pipeline.control.request_round("startup")
-    return Services(metrics, client, delivery, webhooks, push, targets, pipeline, control, edge, context, app)
+    return Services(metrics, client, delivery, webhooks, push, targets, pipeline, control, edge, context, app, direct)

@@ -89,7 +89,7 @@ def listing_sql(query: ListingQuery) -> tuple[str, list[object]]:
 
 async def list_releases(db: Database, query: ListingQuery) -> ListingPage:
     sql, args = listing_sql(query)
-    rows = await db.fetch(sql, *args)
+    rows = await db.read(sql, *args)
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     return ListingPage(tuple(rows), SortKey.of(rows[-1]) if more else None)
@@ -97,4 +97,5 @@ async def list_releases(db: Database, query: ListingQuery) -> ListingPage:
 
 async def get_release(db: Database, release_id: int) -> Mapping[str, Any] | None:
     """One release with its raw upstream item, or None."""
-    return await db.fetchrow(f"SELECT {_COLUMNS}, raw FROM releases WHERE id = $1", release_id)
+    rows = await db.read(f"SELECT {_COLUMNS}, raw FROM releases WHERE id = $1", release_id)
+    return rows[0] if rows else None

@@ -112,6 +112,13 @@ async def test_bad_bodies_are_400s_that_name_the_field(db_url):
         (400, "invalid_body"), (400, "unknown_artist")]
 
 
+async def test_the_number_of_watches_is_bounded(db_url):
+    async with running_daemon(api_config(db_url, api_rate_limit=0, max_watches=2)) as api:
+        answers = [await api.client.post("/api/watches", json={}) for _ in range(3)]
+    assert [r.status_code for r in answers] == [201, 201, 503]
+    assert answers[2].json()["error"] == "too_many_watches" and "VIBED_MAX_WATCHES" in answers[2].json()["detail"]
+
+
 async def test_the_calendars_parse_one_all_day_event_per_release_with_stable_uids(db, db_url):
     await store(db, release(1, title="Aavesham", artist="Sushin Shyam", day=dt.date(2026, 3, 1)),
                 release(2, title="Undated", artist="Sid Sriram", day=None),

@@ -62,7 +62,7 @@ def test_redbot_finds_nothing_bad_and_no_avoidable_warning_on_any_get_endpoint(t
         found = {u: lint(base + u) for u in urls} | {u: lint(base + u, stream=True) for u in STREAMS}
     finally:
         daemon.kill()
-    assert len(assets) == 2 and all(found.values()), found  # every URL answered and was linted
+    assert len(assets) >= 2 and all(found.values()), found  # every asset answered and was linted
     problems = {url: [f"{n['level']} {n['note']}: {n['summary']}" for n in notes
                       if n["level"] in ("bad", "warning") and n["note"] not in UNAVOIDABLE]
                 for url, notes in found.items()}

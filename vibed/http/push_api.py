@@ -15,6 +15,7 @@ the watch changes.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,7 +52,10 @@ async def vapid_public_key() -> Response:
     key = await keys.public_key(context().database)
     if key is None:
         raise ApiError(503, "push_unavailable", "no VAPID key yet: the first daemon to start makes it")
-    return jsonify({"public_key": b64url(key)})
+    response = jsonify({"public_key": b64url(key)})
+    response.headers["Cache-Control"] = "no-cache"  # made once and kept, yet a restore may bring another
+    response.headers["ETag"] = f'"{hashlib.blake2b(key, digest_size=16).hexdigest()}"'
+    return response
 
 
 def _endpoint(body: Mapping[str, Any]) -> str:
@@ -123,6 +127,8 @@ async def unsubscribe() -> Response:
 
 @blueprint.get("/sw.js")
 async def service_worker() -> Response:
-    response = Response(asset_bytes("sw.js"), status=200, content_type="text/javascript; charset=utf-8")
+    body = asset_bytes("sw.js")
+    response = Response(body, status=200, content_type="text/javascript; charset=utf-8")
+    response.headers["ETag"] = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
     response.headers["Cache-Control"] = "no-cache"  # browsers check a worker's script for updates anyway
     return response

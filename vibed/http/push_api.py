@@ -32,6 +32,7 @@ from vibed.push import subscriptions as store
 from vibed.push.crypto import BadKeys, b64url, check_keys
 from vibed.store import watches
 from vibed.vocab.release_filter import EVERYTHING, KEYS, BadFilter, ReleaseFilter, parse_filter
+from vibed.vocab.watch_ref import WATCH_KEY, watch_of
 from vibed.webhooks.targets import TargetRules, url_problem
 
 blueprint = Blueprint("push", __name__)
@@ -80,17 +81,15 @@ async def parse_push_subscription(body: Mapping[str, Any]) -> store.NewSubscript
         p256dh, auth = check_keys(raw_keys.get("p256dh"), raw_keys.get("auth"))
     except BadKeys as exc:
         raise ApiError(400, "invalid_keys", str(exc)) from None
-    try:
+    try:  # the one filter parser, and the one watch reference: the same values and codes as every path
         release_filter = parse_filter({key: body[key] for key in KEYS if key in body})
+        watch = watch_of({key: body[key] for key in (*KEYS, WATCH_KEY) if key in body})
     except BadFilter as exc:
         raise filter_error(exc) from None
-    watch = body.get("watch")
     if watch is None:
         return store.NewSubscription(endpoint, p256dh, auth, release_filter, None)
-    if release_filter != EVERYTHING:
-        raise bad("watch: give a watch or a filter (language, source, kind, artist), not both")
-    if not isinstance(watch, str) or await watches.resolve(context().database, watch) is None:
-        raise ApiError(400, "unknown_watch", "watch: no watch has this id (POST /api/watches makes one)")
+    if await watches.resolve(context().database, watch) is None:
+        raise ApiError(400, "unknown_watch", f"watch: no watch with id {watch} (POST /api/watches makes one)")
     return store.NewSubscription(endpoint, p256dh, auth, EVERYTHING, watch)
 
 

@@ -133,3 +133,46 @@ async def test_bad_targets_are_refused_naming_the_fix(db, db_url):
         # a self-hosted service's host must be public, as a webhook's (the test allows only 127.0.0.0/8)
         assert "10.1.2.3" in json.dumps(await refused({"url": "json://10.1.2.3/x"}))
         assert (await api.client.get("/api/notify/targets")).json() == {"data": []}
+
+
+async def test_two_subjects_never_see_or_touch_each_others_targets(db, db_url):
+    from vibed.http.auth import issue_token
+
+    secret = "notify-owners-secret-0123456789abcdef-01"
+
+    def bearer(subject: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issue_token(secret, ttl=600, subject=subject)}"}
+
+    alice, mallory = bearer("alice"), bearer("mallory")
+    async with running_daemon(config(db_url, jwt_secret=secret)) as api:
+        assert (await api.client.get("/api/notify/targets")).status_code == 401
+        made = await api.client.post("/api/notify/targets", headers=alice,
+                                     json={"url": "tgram://123456789:AAbbCCddEEffGGhh/4242"})
+        assert made.status_code == 201, made.text
+        tid = made.json()["id"]
+        assert made.json()["url"] == "tgram://1...h/4242/" and "AAbbCCddEEffGGhh" not in made.text
+        assert (await api.client.get("/api/notify/targets", headers=mallory)).json() == {"data": []}
+        for answer in (await api.client.get(f"/api/notify/targets/{tid}", headers=mallory),
+                       await api.client.delete(f"/api/notify/targets/{tid}", headers=mallory)):
+            assert answer.status_code == 404 and answer.json()["error"] == "not_found"
+        assert await db.fetchval("SELECT owner FROM notify_targets WHERE id = $1", tid) == "jwt:alice"
+        assert (await api.client.delete(f"/api/notify/targets/{tid}", headers=alice)).status_code == 204
+        assert (await api.client.get(f"/api/notify/targets/{tid}", headers=alice)).status_code == 404
+
+
+async def test_a_target_that_follows_a_watch_gets_what_the_watch_matches_as_it_changes(db, db_url):
+    from vibed.store import watches
+
+    watch, _token = await watches.create(db, watches.WatchChange(name="mine", languages=["hi"],
+                                                                 parts=frozenset({"languages"})))
+    async with open_receiver() as rx, running_daemon(config(db_url)) as api:
+        target = await add_target(api, f"json://127.0.0.1:{rx.port}/hook", watch=watch.id)
+        assert (target["watch"], target["filter"]) == (watch.id, None)
+        await store(db, release(1, title="Malayalam one"))
+        await store(db, release(2, language="hi", title="Hindi one"))
+        await rx.wait_for(1)
+        await watches.update(db, watch.id, watches.WatchChange(languages=["ml"], parts=frozenset({"languages"})))
+        await store(db, release(3, title="Malayalam two"))
+        await rx.wait_for(2)
+        await trio.sleep(0.5)
+    assert [m["title"] for m in messages(rx.received)] == ["New album: Hindi one", "New album: Malayalam two"]

@@ -20,7 +20,7 @@ import h11
 import trio
 
 from vibed.delivery.client import SocketClient
-from vibed.delivery.filters import BadStreamRequest, StreamRequest, parse_stream_request
+from vibed.delivery.filters import BadStreamRequest, StreamRequest, parse_stream_request, resolved
 from vibed.delivery.frames import STREAM_HEADERS
 from vibed.delivery.hub import Hub
 from vibed.delivery.replay import Replayer
@@ -50,6 +50,7 @@ from vibed.edge.respond import (
 )
 from vibed.logs import get_logger
 from vibed.vocab import edge_keys
+from vibed.vocab.watch_ref import UnknownWatch
 from vibed.vocab.wire import send_all
 from vibed.websocket.upgrade import handshake_refusal, serve_websocket, upgrade_bytes
 
@@ -132,17 +133,20 @@ class Router:
         return partial(self._ordinary, head, verdict)
 
     # -- streams -----------------------------------------------------------------------------
-    def _admit_stream(self, head: RequestHead, key: str) -> StreamRequest | Answer:
-        """The parsed stream request, admitted under the client ``key`` (a slot is taken); or the
-        answer to write instead: a refusal, or to ``HEAD`` the head a ``GET`` would get."""
+    def _stream_request(self, head: RequestHead) -> StreamRequest | Answer:
+        """The stream request parsed, or the refusal to write (a method or a filter it cannot have)."""
         allowed = ("GET",) if head.path == WS_PATH else ("GET", "HEAD")
         if head.method not in allowed:
             return error_answer(405, "method_not_allowed", "a stream is opened with GET",
                                 [("Allow", ", ".join(allowed))])
         try:
-            request = parse_stream_request(head.query, head.headers)
+            return parse_stream_request(head.query, head.headers)
         except BadStreamRequest as exc:
             return error_answer(400, exc.error, exc.detail)
+
+    def _admit_stream(self, head: RequestHead, key: str, request: StreamRequest) -> StreamRequest | Answer:
+        """The stream request, admitted under the client ``key`` (a slot is taken); or the answer
+        to write instead: a refusal, or to ``HEAD`` the head a ``GET`` would get."""
         if head.method == "HEAD":  # GET's head, and no stream after it: no slot is taken
             return Answer(200, STREAM_HEADERS)
         if head.path == WS_PATH:  # before a slot is taken: a handshake that cannot succeed holds none
@@ -158,9 +162,34 @@ class Router:
         return request
 
     def _stream_nowait(self, head: RequestHead, verdict: Verdict) -> bool | Later:
+        """Parse the request: a watch it names is read first (``_watched``), else it is opened now."""
+        request = self._stream_request(head)
+        if isinstance(request, Answer):
+            return self._write_nowait(head, request, verdict.headers, head.path)
+        if request.watch is not None:
+            return partial(self._watched, head, verdict, request)
+        return self._open_stream_nowait(head, verdict, request)
+
+    async def _watched(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> bool:
+        """A ``?watch=`` stream: its filter is read once, now, and kept for the stream's life."""
+        answer: Answer | None = None
+        try:
+            request = await resolved(request, self.settings.resolve_watch)
+        except UnknownWatch as exc:
+            answer = error_answer(404, "not_found", exc.detail)
+        except OSError:  # DatabaseUnavailable: an EventSource gives up for good on a non-200
+            answer = (error_answer(503, "unavailable", "the watch could not be read now; try again",
+                                   [("Retry-After", RETRY_AFTER)]) if head.path == WS_PATH else
+                      Answer(200, (*STREAM_HEADERS, (b"connection", b"close")),
+                             come_back_later("the watch could not be read now")))
+        done = (self._write_nowait(head, answer, verdict.headers, head.path) if answer is not None
+                else self._open_stream_nowait(head, verdict, request))
+        return done if isinstance(done, bool) else await done()
+
+    def _open_stream_nowait(self, head: RequestHead, verdict: Verdict, parsed: StreamRequest) -> bool | Later:
         """Admit the stream and hand the socket over (True, or what is left of it), or write the
         answer instead (False, or what is left of it)."""
-        request = self._admit_stream(head, verdict.key)
+        request = self._admit_stream(head, verdict.key, parsed)
         if isinstance(request, Answer):
             return self._write_nowait(head, request, verdict.headers, head.path)
         websocket = head.path == WS_PATH

@@ -27,7 +27,7 @@ from quart_trio import QuartTrio
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 
 from vibed.edge.respond import Answer
-from vibed.http import artists, feeds, releases
+from vibed.http import artists, feeds, releases, watch_feeds
 from vibed.http.answers import as_response
 from vibed.http.context import AppContext, context
 from vibed.http.errors import ApiError, api_error_answer, crash_answer, unavailable_answer
@@ -53,6 +53,8 @@ READS: dict[str, Read] = {
     f"{feeds.PATH}.atom": _feed("atom"),
     f"{feeds.PATH}.rss": _feed("rss"),
     f"{feeds.PATH}.json": _feed("json"),
+    f"{feeds.PATH}.ics": _feed("ics"),
+    f"{watch_feeds.PATH}/<watch_id>.<suffix>": watch_feeds.watch_feed,
 }
 
 

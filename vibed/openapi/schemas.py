@@ -56,6 +56,8 @@ _WEBHOOK_FIELDS: dict[str, Any] = {
     "source": nullable({"type": "string", "description": "the sources, comma-separated; null = every source"}),
     "kind": nullable({"type": "string", "description": "the kinds, comma-separated; null = albums and songs"}),
     "artist": {"type": "array", "items": {"type": "integer"}, "description": "artist ids; empty = every artist"},
+    "watch": nullable({"type": "string", "description": "the watch it follows instead (its filter as it is at "
+                                                        "each event); null = the filter above"}),
     "format": {"type": "string", "enum": ["generic", "discord", "slack"]},
     "created_at": {"type": "string", "format": "date-time"},
     "paused": {"type": "boolean"},
@@ -122,6 +124,9 @@ SCHEMAS: dict[str, Any] = {
         "artist": {"anyOf": [{"type": "array", "maxItems": 50, "items": {"type": "integer", "minimum": 1}},
                              {"type": "integer", "minimum": 1}, {"type": "string"}, {"type": "null"}],
                    "description": "artist ids from /api/artists (at most 50); absent = every artist"},
+        "watch": {"anyOf": [{"type": "string"}, {"type": "null"}],
+                  "description": "a watch's id: follow its filter (as it is at each event) instead of the four "
+                                 "above, which may not be given beside it"},
         "format": {"type": "string", "enum": ["generic", "discord", "slack"], "default": "generic"},
     }, required=["url"]),
     "Webhook": _object(_WEBHOOK_FIELDS),

@@ -151,8 +151,9 @@ async def test_a_subscription_made_from_a_watch_follows_the_watch_as_it_changes(
         await push.wait_for(2)
         await wait_until(lambda: _all_delivered(db))
         assert [m["title"] for m in push.messages["w"]] == ["ML", "HI2"]
-        for body, code in (({**browser.subscription(watch="nope"), "endpoint": browser.endpoint + "x"}, "unknown_watch"),
-                           (browser.subscription(watch=watch.id, language="ml"), "invalid_body")):
+        for body, code in (({**browser.subscription(watch="A" * 22), "endpoint": browser.endpoint + "x"}, "unknown_watch"),
+                           (browser.subscription(watch="nope"), "bad_watch"),
+                           (browser.subscription(watch=watch.id, language="ml"), "watch_and_filter")):
             r = await api.client.post("/api/push/subscriptions", json=body)
             assert r.status_code == 400 and r.json()["error"] == code, r.text
         await watches.delete(db, watch.id)  # the subscription goes with its watch

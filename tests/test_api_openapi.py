@@ -34,8 +34,8 @@ async def test_the_document_is_valid_openapi_3_1_and_covers_every_route(db_url):
     assert fetch["security"] == [{"bearerAuth": []}] and {"202", "400", "401", "403", "429"} <= set(fetch["responses"])
     stream = doc["paths"]["/api/new-releases/stream"]["get"]
     assert "text/event-stream" in stream["responses"]["200"]["content"]
-    assert {p["name"] for p in stream["parameters"]} == {"language", "source", "kind", "artist", "last_event_id",
-                                                          "Last-Event-ID"}
+    assert {p["name"] for p in stream["parameters"]} == {"language", "source", "kind", "artist", "watch",
+                                                          "last_event_id", "Last-Event-ID"}
 
 
 async def test_real_answers_conform_to_the_document(db, db_url):

@@ -102,7 +102,7 @@ async def test_the_migrations_index_releases_and_events_stored_before_them(pg_se
         await db.execute("""INSERT INTO events (kind, release_id, payload)
                             SELECT 'new_release', id, jsonb_build_object('id', id, 'artists', '["Zoë"]')
                               FROM releases WHERE external_id = 'old2'""")
-        assert await migrate(db) == ["0013_artists.sql", "0014_event_artist_ids.sql"]
+        assert (await migrate(db))[:2] == ["0013_artists.sql", "0014_event_artist_ids.sql"]
         rows = await db.fetch("""SELECT r.external_id, a.name, ra.position FROM release_artists ra
                                  JOIN releases r ON r.id = ra.release_id JOIN artists a ON a.id = ra.artist_id
                                  ORDER BY r.external_id, ra.position""")

@@ -11,10 +11,17 @@ import httpx
 import pytest
 
 from tests.sim_fixtures import SimControl
+from vibed.simulator import SimSettings
 from vibed.sources import jiosaavn_items
 from vibed.sources.jiosaavn import JioSaavnSource
 from vibed.vocab.languages import code_for_name, jiosaavn_name
 from vibed.vocab.messages import Artist, Failure, FailureKind, Page, Release
+
+
+@pytest.fixture
+def sim_settings() -> SimSettings:
+    # every quirk, the other-language items included: the client must undo all of them
+    return SimSettings(seed=7, new_per_minute=0, today=dt.date(2026, 3, 14), quirks={"other_language"})
 
 
 def artist(artist_id: str, name: str, role: str = "primary_artists") -> dict[str, str]:

@@ -1,7 +1,7 @@
 """The one ``ReleaseFilter`` through every path: the same filters give the same releases on the listing,
 the feeds, SSE (replayed from the ring and from the database), the WebSocket (query string and JSON
-message) and webhook subscriptions (the writer's outbox); and every path refuses the same bad values
-with the same 400 code."""
+message) and webhook subscriptions (the writer's outbox) — spelt out, and saved as a watch and named by
+``watch=<id>`` (and its private feeds); and every path refuses the same bad values with the same code."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 import attrs
 import httpx
+import icalendar
 import trio
 from wsproto.events import TextMessage
 
@@ -52,6 +53,11 @@ def _stored() -> list[Release]:
 
 def _ids(pairs: list[tuple[str, str]], artist_id: dict[str, int]) -> list[tuple[str, str]]:
     return [(k, ",".join(str(artist_id[x]) for x in v.split(",")) if k == "artist" else v) for k, v in pairs]
+
+
+def _watch_body(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """The same filter as a watch: {"artists": [ids], "languages": [...], ...}."""
+    return {("artists" if key == "artist" else f"{key}s"): values for key, values in _json_filter(pairs).items()}
 
 
 def _json_filter(pairs: list[tuple[str, str]]) -> dict[str, Any]:
@@ -96,41 +102,65 @@ async def test_the_same_filters_give_the_same_releases_on_every_path(db, db_url)
         for letter, (_, name) in {"A": A, "B": B, "C": C}.items():
             found = (await api.client.get("/api/artists", params={"q": name, "limit": 1})).json()["data"]
             artist_id[letter] = found[0]["id"]
-        hooks = []
+        hooks, watches, watch_hooks = [], [], []
         for pairs, _ in TABLE:
             r = await api.client.post("/api/webhooks", headers=auth,
                                       json={"url": "https://example.com/h", **_json_filter(_ids(pairs, artist_id))})
             assert r.status_code == 201, r.text
             hooks.append(r.json()["id"])
+            w = await api.client.post("/api/watches", json={"name": "t", **_watch_body(_ids(pairs, artist_id))})
+            assert w.status_code == 201, w.text
+            watches.append(w.json()["id"])
+            r = await api.client.post("/api/webhooks", headers=auth,
+                                      json={"url": "https://example.com/w", "watch": watches[-1]})
+            assert r.status_code == 201 and r.json()["watch"] == watches[-1], r.text
+            watch_hooks.append(r.json()["id"])
     await db.execute("DELETE FROM events")  # the first batch's events predate the subscriptions
     await db.execute("DELETE FROM releases")
     await store(db, *_stored())
     async with running_daemon(cfg) as api:
-        for (pairs, expected), hook in zip(TABLE, hooks, strict=True):
+        for (pairs, expected), hook, watch, watch_hook in zip(TABLE, hooks, watches, watch_hooks, strict=True):
             pairs = _ids(pairs, artist_id)
-            query = urlencode(pairs)
-            listing = (await api.client.get(f"/api/new-releases?{query}")).json()["data"]
-            feed = (await api.client.get(f"/feeds/new-releases.json?{query}")).json()["items"]
-            outbox = await db.fetch("""SELECT e.payload->>'external_id' AS ext FROM webhook_outbox o
-                                       JOIN events e ON e.id = o.event_id WHERE o.webhook_id = $1""", hook)
-            delivery = api.runtime.services.delivery.delivery
-            before = delivery.replayer.statistics()
-            delivery.hub.ring.ready = False  # first as if older than the ring: the database answers
-            database = await _sse(api.port, query)
-            delivery.hub.ring.ready = True
-            ring = await _sse(api.port, query)  # then from memory (the ring's `since`: the matcher)
-            after = delivery.replayer.statistics()
-            assert (after.database_queries - before.database_queries, after.from_memory - before.from_memory) == (1, 1)
-            ws_query = await _ws(api.port, query, None)
-            body = _json_filter(pairs)
-            ws_json = await _ws(api.port, "", {"subscribe": body.pop("language", []), **body, "last_event_id": 0})
-            paths = {"listing": {r["external_id"] for r in listing},
-                     "feed": {item["id"].rsplit("/", 1)[1] for item in feed},
-                     "sse from the ring": ring, "sse from the database": database,
-                     "websocket (query)": ws_query, "websocket (json)": ws_json,
-                     "webhook": {row["ext"] for row in outbox}}
+            spelt = await _every_path(api, db, urlencode(pairs), hook, _json_filter(pairs))
+            # the watch resolves to the very filter spelt out above: its database replay is the memo's
+            named = await _every_path(api, db, urlencode({"watch": watch}), watch_hook, {"watch": watch}, (0, 2))
+            for suffix in ("json", "ics"):
+                named[f"watch feed .{suffix}"] = _feed_ids(await api.client.get(f"/feeds/watch/{watch}.{suffix}"))
+            paths = {**spelt, **{f"{path} (watch=)": got for path, got in named.items()}}
             assert paths == dict.fromkeys(paths, expected), (pairs, expected, {k: v for k, v in paths.items()
                                                                                 if v != expected})
+
+
+def _feed_ids(response: httpx.Response) -> set[str]:
+    assert response.status_code == 200, response.text
+    if response.headers["content-type"].startswith("text/calendar"):
+        calendar = icalendar.Calendar.from_ical(response.content)
+        return {str(event["uid"]).rsplit("/", 1)[1] for event in calendar.walk("VEVENT")}
+    return {item["id"].rsplit("/", 1)[1] for item in response.json()["items"]}
+
+
+async def _every_path(api: Any, db: Any, query: str, hook: int, body: dict[str, Any],
+                      replays: tuple[int, int] = (1, 1)) -> dict[str, set[str]]:
+    """The releases each path gives; ``replays``: (database queries, answers from memory) the two SSE
+    replays cost."""
+    listing = (await api.client.get(f"/api/new-releases?{query}")).json()["data"]
+    feed = await api.client.get(f"/feeds/new-releases.json?{query}")
+    outbox = await db.fetch("""SELECT e.payload->>'external_id' AS ext FROM webhook_outbox o
+                               JOIN events e ON e.id = o.event_id WHERE o.webhook_id = $1""", hook)
+    delivery = api.runtime.services.delivery.delivery
+    before = delivery.replayer.statistics()
+    delivery.hub.ring.ready = False  # first as if older than the ring: the database answers
+    database = await _sse(api.port, query)
+    delivery.hub.ring.ready = True
+    ring = await _sse(api.port, query)  # then from memory (the ring's `since`: the matcher)
+    after = delivery.replayer.statistics()
+    assert (after.database_queries - before.database_queries, after.from_memory - before.from_memory) == replays
+    ws_query = await _ws(api.port, query, None)
+    ws_json = await _ws(api.port, "", {"subscribe": body.pop("language", []), **body, "last_event_id": 0})
+    return {"listing": {r["external_id"] for r in listing}, "feed": _feed_ids(feed),
+            "sse from the ring": ring, "sse from the database": database,
+            "websocket (query)": ws_query, "websocket (json)": ws_json,
+            "webhook": {row["ext"] for row in outbox}}
 
 
 async def _opened(client: httpx.AsyncClient, path: str, params: dict[str, str],
@@ -147,12 +177,13 @@ async def test_every_path_refuses_the_same_bad_values_with_the_same_code(db_url)
     too_many = ",".join(str(n) for n in range(1, 52))
     cases = [({"artist": too_many}, "too_many_artists"), ({"artist": "abc"}, "bad_artist"),
              ({"artist": "0"}, "bad_artist"), ({"language": "xx"}, "unknown_language"),
-             ({"source": "napster"}, "unknown_source"), ({"kind": "ep"}, "unknown_kind")]
+             ({"source": "napster"}, "unknown_source"), ({"kind": "ep"}, "unknown_kind"),
+             ({"watch": "not-a-watch"}, "bad_watch"), ({"watch": "A" * 22, "language": "ml"}, "watch_and_filter")]
     async with running_daemon(api_config(db_url, jwt_secret=SECRET, api_rate_limit=0)) as api:
         fifty = ",".join(str(n) for n in range(1, 51))
         assert (await api.client.get("/api/new-releases", params={"artist": fifty})).status_code == 200
         for params, code in cases:
-            body = {k: v.split(",") for k, v in params.items()}
+            body = {k: v if k == "watch" else v.split(",") for k, v in params.items()}
             answers = {
                 "listing": await api.client.get("/api/new-releases", params=params),
                 "feed": await api.client.get("/feeds/new-releases.atom", params=params),
@@ -167,7 +198,7 @@ async def test_every_path_refuses_the_same_bad_values_with_the_same_code(db_url)
         async with open_wire_client(api.port) as ws:
             assert (await ws.message())["event"] == "subscribed"
             for params, code in cases:
-                message = {"subscribe": [], **{k: v.split(",") for k, v in params.items()}}
+                message = {"subscribe": [], **{k: v if k == "watch" else v.split(",") for k, v in params.items()}}
                 await ws.stream.send_all(ws.ws.send(TextMessage(json.dumps(message))))
                 answer = await ws.message()
                 assert answer.get("error") == code, (params, answer)

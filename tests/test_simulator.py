@@ -13,7 +13,12 @@ from tests.sim_fixtures import SimControl
 from vibed.simulator import Fault, SimSettings
 from vibed.simulator.catalogue import Catalogue
 
-SETTINGS = SimSettings(seed=7, new_per_minute=0, today=dt.date(2026, 3, 14))
+SETTINGS = SimSettings(seed=7, new_per_minute=0, today=dt.date(2026, 3, 14), quirks={"other_language"})
+
+
+@pytest.fixture
+def sim_settings() -> SimSettings:
+    return SETTINGS  # every quirk on, the other-language items included
 PARAMS = {"__call": "content.getAlbums", "_format": "json", "_marker": "0", "api_version": "4", "ctx": "web6dot0"}
 
 

@@ -30,11 +30,11 @@ KILL_AFTER = 8  # deliveries received before the kill -9
 
 
 @asynccontextmanager
-async def vibed_run(db_url: str, workdir: Path) -> AsyncIterator[trio.Process]:
+async def vibed_run(db_url: str, workdir: Path, extra: dict[str, str] | None = None) -> AsyncIterator[trio.Process]:
     env = {**os.environ, "DATABASE_URL": db_url, "JIOSAAVN_BASE_URL": NOWHERE, "PORT": "0",
            "VIBED_HOST": "127.0.0.1", "VIBED_SCHEDULE": FAR_AWAY, "VIBED_DATA_DIR": str(workdir),
            "VIBED_GRACE_PERIOD": "3", "VIBED_WEBHOOK_ALLOW_HTTP": "true", "VIBED_WEBHOOK_ALLOW_CIDRS": "127.0.0.0/8",
-           "VIBED_WEBHOOK_TIMEOUT": "1"}  # the lease of a claimed delivery: timeout + 5 s
+           "VIBED_WEBHOOK_TIMEOUT": "1", **(extra or {})}  # the lease of a claimed delivery: timeout + 5 s
     for name in ("REDIS_URL", "SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "JWT_SECRET", "DEBUG"):
         env.pop(name, None)
     process = await trio.lowlevel.open_process(

@@ -48,6 +48,30 @@ class WebhookCounts:
 
 
 @attrs.frozen
+class TargetCounts:
+    """Notification targets: this instance's sender, and the outbox (every instance's)."""
+
+    messages: int  # messages sent by this instance
+    releases: int  # releases those messages carried (a digest or a folded burst carries many)
+    failed: int
+    dead_lettered: int  # releases given up
+    pending: int | None = None  # None while the database does not answer
+    dead: int | None = None
+    paused: int | None = None
+
+
+@attrs.frozen
+class PushCounts:
+    delivered: int  # attempts by this instance's push sender
+    failed: int
+    dead_lettered: int
+    gone: int  # subscriptions ended by the push service's 404/410
+    pending: int | None = None  # the push outbox (every instance's); None while the database does not answer
+    dead: int | None = None
+    subscriptions: int | None = None
+
+
+@attrs.frozen
 class PlanGauges:
     """The adaptive plan: per (source, language) and per bucket service."""
 
@@ -69,7 +93,9 @@ class ScrapeState:
     sources: Mapping[str, bool] = attrs.field(factory=dict)  # available?
     plan: PlanGauges = attrs.field(factory=PlanGauges)
     webhooks: WebhookCounts | None = None  # None: no sender in this process
+    push: PushCounts | None = None  # None: no push sender in this process
     replay: ReplayCounts | None = None  # None: this process serves no stream
+    targets: TargetCounts | None = None  # None: no notify sender in this process
 
 
 class _StateCollector(Collector):
@@ -100,7 +126,9 @@ class _StateCollector(Collector):
             up.add_metric([source], 1.0 if available else 0.0)
         yield up
         yield from _webhook_metrics(state.webhooks)
+        yield from _push_metrics(state.push)
         yield from _replay_metrics(state.replay)
+        yield from _target_metrics(state.targets)
 
 
 def _replay_metrics(replay: ReplayCounts | None) -> Iterator[Metric]:
@@ -141,6 +169,58 @@ def _webhook_metrics(hooks: WebhookCounts | None) -> Iterator[Metric]:
         paused = GaugeMetricFamily("vibed_webhook_targets_paused", "Webhook subscriptions paused")
         paused.add_metric([], hooks.paused)
         yield paused
+
+
+def _target_metrics(counts: TargetCounts | None) -> Iterator[Metric]:
+    """The notify sender's counts (this instance) and the notify outbox (every instance's)."""
+    if counts is None:
+        return
+    messages = CounterMetricFamily("vibed_notify_messages", "Notification-target messages by this instance",
+                                   labels=["outcome"])
+    messages.add_metric(["sent"], counts.messages)
+    messages.add_metric(["failed"], counts.failed)
+    yield messages
+    releases = CounterMetricFamily("vibed_notify_releases_sent", "Releases carried by the messages sent")
+    releases.add_metric([], counts.releases)
+    yield releases
+    dead = CounterMetricFamily("vibed_notify_dead_lettered", "Releases given up by this instance's notify sender")
+    dead.add_metric([], counts.dead_lettered)
+    yield dead
+    if counts.pending is not None and counts.dead is not None and counts.paused is not None:
+        queue = GaugeMetricFamily("vibed_notify_outbox", "Releases in the notify outbox, by state", labels=["state"])
+        queue.add_metric(["pending"], counts.pending)
+        queue.add_metric(["dead"], counts.dead)
+        yield queue
+        paused = GaugeMetricFamily("vibed_notify_targets_paused", "Notification targets paused")
+        paused.add_metric([], counts.paused)
+        yield paused
+
+
+def _push_metrics(push: PushCounts | None) -> Iterator[Metric]:
+    """The push sender's counts (this instance) and the push outbox (every instance's)."""
+    if push is None:
+        return
+    attempts = CounterMetricFamily("vibed_push_attempts", "Web Push delivery attempts by this instance",
+                                   labels=["outcome"])
+    attempts.add_metric(["delivered"], push.delivered)
+    attempts.add_metric(["failed"], push.failed)
+    yield attempts
+    dead = CounterMetricFamily("vibed_push_dead_lettered", "Web Push deliveries given up by this instance")
+    dead.add_metric([], push.dead_lettered)
+    yield dead
+    gone = CounterMetricFamily("vibed_push_subscriptions_gone",
+                               "Push subscriptions ended by their push service (404/410) at this instance")
+    gone.add_metric([], push.gone)
+    yield gone
+    if push.pending is not None and push.dead is not None and push.subscriptions is not None:
+        queue = GaugeMetricFamily("vibed_push_deliveries", "Web Push deliveries in the outbox, by state",
+                                  labels=["state"])
+        queue.add_metric(["pending"], push.pending)
+        queue.add_metric(["dead"], push.dead)
+        yield queue
+        subs = GaugeMetricFamily("vibed_push_subscriptions", "Web Push subscriptions")
+        subs.add_metric([], push.subscriptions)
+        yield subs
 
 
 def _plan_metrics(plan: PlanGauges) -> Iterator[Metric]:

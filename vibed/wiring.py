@@ -3,6 +3,8 @@
     open_services
       ├─ open_delivery_service  hub · sequencer · bus · broadcaster      (inbox: the writer's events)
       ├─ open_webhooks          the sender, woken by every delivered batch
+      ├─ open_targets           the notify sender (Apprise targets), woken likewise
+      ├─ open_push              the VAPID key and the push sender, woken likewise
       ├─ open_pipeline          control · scheduler · fetchers · writer ─► the delivery's inbox
       ├─ round requests         fetch role: from Redis; serve role: a RemoteControl to the fetch process
       └─ open_edge              sockets · cache · guard, in front of the app and its AppContext
@@ -31,7 +33,7 @@ from vibed.edge.service import EdgeService, open_edge
 from vibed.health import HealthReport
 from vibed.health.gather import gather
 from vibed.http import control as control_api
-from vibed.http import metrics_api, page, webhooks_api
+from vibed.http import metrics_api, page, push_api, reads, targets_api, webhooks_api
 from vibed.http import roles as roles_http
 from vibed.http.app import create_app
 from vibed.http.context import AppContext, Keys, RoundRequests
@@ -39,9 +41,11 @@ from vibed.logs import get_logger
 from vibed.metrics import MeteredSource, Metrics
 from vibed.pipeline.scheduler import RoundProgress
 from vibed.pipeline.service import PipelineService, open_pipeline
+from vibed.push.service import PushService, open_push
 from vibed.sources import JioSaavnSource, SpotifySource
 from vibed.store.postgres import Database
 from vibed.supervisor import Supervisor
+from vibed.targets.service import TargetsService, open_targets
 from vibed.vocab.messages import StoredEvent
 from vibed.vocab.source import Source
 from vibed.webhooks.service import WebhooksService, open_webhooks
@@ -63,15 +67,18 @@ class Services:
     client: httpx.AsyncClient  # the sources' connection pool
     delivery: DeliveryService
     webhooks: WebhooksService
+    push: PushService
+    targets: TargetsService
     pipeline: PipelineService
     control: RoundRequests  # the pipeline's Control, or in a serve process a RemoteControl
     edge: EdgeService
     context: AppContext
     app: QuartTrio
+    reads: reads.Direct | None  # the read endpoints the edge answers without the app (None: a fetch process)
 
     @property
     def in_order(self) -> tuple[Service, ...]:
-        return (self.edge, self.pipeline, self.delivery, self.webhooks)
+        return (self.edge, self.pipeline, self.delivery, self.webhooks, self.push, self.targets)
 
     async def reconfigure(self, config: Config) -> None:
         for service in self.in_order:
@@ -130,6 +137,8 @@ async def open_services(nursery: trio.Nursery, config: Config, db: Database, sup
             if event.created_at is not None:
                 metrics.delivery.observe(max(0.0, now - event.created_at.timestamp()))
         webhooks.wake_nowait()  # their outbox rows committed with them (from this or another instance)
+        push.wake_nowait()  # and so did their push deliveries
+        targets.wake_nowait()  # and their notify-target rows
 
     def round_done(progress: RoundProgress) -> None:
         metrics.round_seconds.observe(trio.current_time() - progress.started)
@@ -137,6 +146,8 @@ async def open_services(nursery: trio.Nursery, config: Config, db: Database, sup
 
     delivery = await open_delivery_service(nursery, sup, config, db, delivered)
     webhooks = await open_webhooks(nursery, sup, config, db)
+    targets = await open_targets(nursery, sup, config, db)
+    push = await open_push(nursery, sup, config, db)
     pipeline = await open_pipeline(nursery, sup, config, db, sources, delivery.inbox, round_done)
     control: RoundRequests = pipeline.control
     if config.role == "fetch":
@@ -151,26 +162,30 @@ async def open_services(nursery: trio.Nursery, config: Config, db: Database, sup
     async def health() -> HealthReport:
         return await gather(db, sup, role=config.role, embedded=embedded, started=started,
                             pipeline=pipeline.health, delivery=delivery.health, webhooks=webhooks.health,
-                            edge=edges[0].health if edges else None)  # None until it listens
+                            push=push.health, edge=edges[0].health if edges else None,  # None until it listens
+                            targets=targets.health)
 
     async def scrape() -> bytes:
         return metrics_api.scrape(metrics, await health(), writer=pipeline.writer if config.fetches else None,
-                                  sender=webhooks.sender)
+                                  sender=webhooks.sender, push=push.sender, targets=targets.sender)
 
     edges: list[EdgeService] = []  # the edge, once it listens (the app it serves is made first)
     context = AppContext(database=db, control=control, health=health, metrics=scrape, keys=Keys(cursor_key),
                          settings=settings, sources=tuple(sources), wake_webhooks=webhooks.wake_nowait,
                          http_port=lambda: edges[0].port if edges else None)
-    blueprints = [control_api.register, metrics_api.register, page.register, webhooks_api.register]
+    blueprints = [control_api.register, metrics_api.register, page.register, webhooks_api.register,
+                  push_api.register, targets_api.register]
     if not config.serves:
         blueprints.append(roles_http.fetch_only)  # health and metrics, nothing else
     if not config.jwt_secret:
         log.warning("control_unprotected", detail="JWT_SECRET is not set: POST /api/new-releases/fetch "
                                                   "answers loopback clients only")
     app = create_app(context, blueprints)
-    edge = await open_edge(nursery, delivery.delivery, app, config, metrics)
+    # a serve process answers the read endpoints at the edge, without the app (a fetch process does not serve them)
+    direct = reads.Direct(context) if config.serves else None
+    edge = await open_edge(nursery, delivery.delivery, app, config, metrics, None if direct is None else direct.find)
     edges.append(edge)
     if config.simulate and config.fetches:
         # a demo should show releases at once, not at the next cron time
         pipeline.control.request_round("startup")
-    return Services(metrics, client, delivery, webhooks, pipeline, control, edge, context, app)
+    return Services(metrics, client, delivery, webhooks, push, targets, pipeline, control, edge, context, app, direct)

@@ -60,8 +60,8 @@ def quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-async def prepare(admin_dsn: str, name: str, trace: Trace) -> str:
-    """A fresh database: schema, the bucket on the trace clock, two weeks of history."""
+async def prepare(admin_dsn: str, name: str, trace: Trace, *, history: bool = True) -> str:
+    """A fresh database: schema, the bucket on the trace clock, two weeks of history (unless a fresh install)."""
     async with trio_asyncio.open_loop():
         async with open_database(admin_dsn, pool_size=1) as admin:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -72,6 +72,8 @@ async def prepare(admin_dsn: str, name: str, trace: Trace) -> str:
             await db.execute("UPDATE rate_limit_tokens SET tokens = 1000, max_tokens = 1000, refill_rate = 1000,"
                              " refill_interval = make_interval(secs => $1), last_refill = now()"
                              " WHERE service_name = 'jiosaavn'", 86400 / trace.speed)
+            if not history:
+                return dsn
             past = Trace(seed=trace.seed + 1000, start=trace.start - HISTORY_DAYS * 86400, speed=trace.speed,
                          per_day=trace.per_day, languages=trace.languages, hours=HISTORY_DAYS * 24)
             ids, langs, seen = [], [], []
@@ -104,7 +106,7 @@ async def run_mode(admin_dsn: str, workdir: Path, mode: str, args: argparse.Name
     wall0 = time.time() + LEAD_S + 4.0  # + the database's preparation
     trace = Trace(seed=args.seed, start=START, wall0=wall0, speed=args.speed, per_day=args.per_day,
                   languages=tuple(args.languages.split(",")), hours=args.hours)
-    dsn = await prepare(admin_dsn, f"detect_{mode}", trace)
+    dsn = await prepare(admin_dsn, f"detect_{mode}", trace, history=not args.fresh)
     today = dt.datetime.now(dt.UTC).date()
     settings = SimSettings(seed=args.seed, seed_releases=SEED_RELEASES, new_per_minute=0, today=today, trace=trace)
     arrivals: dict[str, float] = {}
@@ -167,6 +169,7 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--per-day", type=float, default=40.0, help="releases a day of a weight-1 language")
     parser.add_argument("--modes", default="cron,adaptive")
+    parser.add_argument("--fresh", action="store_true", help="no history in the database: a new install")
     arguments = parser.parse_args()
     configure_logging(stream=open(os.devnull, "w"))  # noqa: SIM115 - the figures only, not migration lines
     with tempfile.TemporaryDirectory(prefix="vibed-bench-pg-") as pg_dir:

@@ -41,7 +41,7 @@ from vibed.simulator import jiosaavn_render  # noqa: E402
 from vibed.simulator.generate import make_release  # noqa: E402
 from vibed.sources import jiosaavn_items  # noqa: E402
 from vibed.store.migrations import load_migrations  # noqa: E402
-from vibed.store.postgres import _init_connection  # noqa: E402
+from vibed.store.reader import init_connection as _init_connection  # noqa: E402
 from vibed.store.releases import write_batch  # noqa: E402
 from vibed.vocab.languages import LANGUAGES  # noqa: E402
 from vibed.vocab.messages import Release  # noqa: E402

@@ -37,7 +37,7 @@ from tests.pipeline_support import LineReader  # noqa: E402
 from tests.webhook_receiver import open_receiver  # noqa: E402
 from vibed.embedded.server import EmbeddedServer  # noqa: E402
 from vibed.store.migrations import load_migrations  # noqa: E402
-from vibed.store.postgres import _init_connection  # noqa: E402
+from vibed.store.reader import init_connection as _init_connection  # noqa: E402
 from vibed.store.releases import write_batch  # noqa: E402
 from vibed.vocab.messages import Artist, Release  # noqa: E402
 from vibed.webhooks.signing import new_secret  # noqa: E402

@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--trace-start", default=None,
                      help="trace mode: the trace's first instant, ISO 8601 (default: now)")
     sim.add_argument("--trace-languages", default="ml,hi,ta", help="trace mode: languages with releases")
+    sim.add_argument("--trace-followed", type=int, default=0,
+                     help="trace mode: followed artists (ids 8100000..) who also publish albums")
+    sim.add_argument("--trace-outside", type=int, default=0,
+                     help="trace mode: of the followed artists, those releasing outside --trace-languages")
+    sim.add_argument("--quirk", action="append", default=[], choices=["other_language"],
+                     help="ask for a quirk: other_language mixes about 1 item in 12 of another language in")
 
     tok = sub.add_parser("token", help="print a JWT for the control endpoints (needs JWT_SECRET)",
                          epilog=_env_help(), formatter_class=fmt)

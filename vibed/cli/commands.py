@@ -124,8 +124,10 @@ def _trace(args: argparse.Namespace) -> Any:
                              "e.g. 2026-11-26T12:00+05:30") from None
         start = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
     languages = tuple(code.strip() for code in args.trace_languages.split(",") if code.strip())
+    if not 0 <= args.trace_outside <= args.trace_followed:
+        raise SystemExit("vibed: --trace-outside must be between 0 and --trace-followed")
     return Trace(seed=args.seed or 1, start=start, wall0=wall, speed=args.trace_speed, languages=languages,
-                 hours=24 * 7)
+                 hours=24 * 7, followed=args.trace_followed, outside=args.trace_outside)
 
 
 def simulate(args: argparse.Namespace) -> int:
@@ -133,7 +135,7 @@ def simulate(args: argparse.Namespace) -> int:
     from vibed.simulator import SimSettings, serve_simulator
 
     configure_logging()
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"quirks": frozenset(args.quirk)}
     if args.new_per_minute is not None:
         kwargs["new_per_minute"] = args.new_per_minute
     if args.seed is not None:

@@ -52,6 +52,19 @@ def _jwt_secret(value: str) -> str:
     return value
 
 
+def _push_ttl(value: str) -> int:
+    seconds = int(parse_duration(value))
+    if seconds > 28 * 86400:
+        raise ValueError("is longer than 28d, the most push services keep a message")
+    return seconds
+
+
+def _push_contact(value: str) -> str:
+    if not value.startswith(("mailto:", "https://")):
+        raise ValueError("is not a mailto: or https:// URL (e.g. mailto:ops@example.org)")
+    return value
+
+
 def _database_url(value: str) -> str:
     scheme = urlsplit(value).scheme
     if scheme not in ("postgresql", "postgres"):
@@ -67,6 +80,13 @@ def _redis_url(value: str) -> str:
 
 def _port(value: str) -> int:
     return parse_int(value, low=0, high=65535, what="a port number")
+
+
+def _period(value: str) -> float:
+    seconds = parse_duration(value)
+    if not 0.5 <= seconds <= 86400:
+        raise ValueError("must be from 0.5s to 1d, e.g. 1h")
+    return seconds
 
 
 def _polling(value: str) -> Polling:
@@ -206,6 +226,8 @@ class Config:
         "most concurrent SSE/WebSocket clients (0 = as many as file descriptors allow)")
     api_rate_limit: int = setting("VIBED_API_RATE_LIMIT", lambda v: parse_int(v, low=0, high=1_000_000), 120,
         "public API requests per minute per client IP (0 = off)")
+    max_watches: int = setting("VIBED_MAX_WATCHES", lambda v: parse_int(v, low=1, high=100_000_000), 100_000,
+        "most watches (POST /api/watches needs no account: this bounds the table)")
     stream_limit_per_ip: int = setting("VIBED_STREAM_LIMIT_PER_IP", lambda v: parse_int(v, low=0, high=1_000_000),
         20, "concurrent streams per client IP, as the API limit sees the client (0 = off)")
     connections_per_peer: int = setting("VIBED_CONNECTIONS_PER_PEER",
@@ -245,6 +267,27 @@ class Config:
         "how long a delivered webhook delivery stays in its target's log, e.g. 7d")
     webhook_poll: float = setting("VIBED_WEBHOOK_POLL", lambda v: parse_float(v, low=0.05, high=86400), 1.0,
         "seconds between looks at the webhook outbox for retries that came due (a new event wakes it at once)")
+    notify_workers: int = setting("VIBED_NOTIFY_WORKERS", lambda v: parse_int(v, low=1, high=256), 8,
+        "notification-target messages in flight at once (Apprise runs in this many worker threads at most)")
+    notify_retry_schedule: tuple[float, ...] = setting("VIBED_NOTIFY_RETRY_SCHEDULE", parse_schedule,
+        (10.0, 60.0, 300.0, 1800.0, 7200.0),
+        "waits between a notification message's attempts (each jittered ±20%), then dead-letter")
+    notify_poll: float = setting("VIBED_NOTIFY_POLL", lambda v: parse_float(v, low=0.05, high=86400), 1.0,
+        "seconds between looks at the notify outbox for digests, quiet hours' ends and retries that came due")
+    notify_hourly: float = setting("VIBED_NOTIFY_HOURLY_PERIOD", _period, 3600.0,
+        "the period of an hourly digest, counted from local midnight (shorten it to try digests out, e.g. 10s)")
+    notify_daily: float = setting("VIBED_NOTIFY_DAILY_PERIOD", _period, 86400.0,
+        "the period of a daily digest, counted from local midnight")
+    notify_flood_limit: int = setting("VIBED_NOTIFY_FLOOD_LIMIT", lambda v: parse_int(v, low=1, high=10000), 3,
+        "messages one target gets in a flood window before further releases are folded into one message")
+    notify_flood_window: float = setting("VIBED_NOTIFY_FLOOD_WINDOW", _period, 60.0,
+        "the flood guard's window, e.g. 1m")
+    push_contact: str = setting("VIBED_PUSH_CONTACT", _push_contact, "mailto:vibed@localhost",
+        "who push services may contact about this sender: the VAPID JWT's sub, a mailto: or https: URL")
+    push_concurrency: int = setting("VIBED_PUSH_CONCURRENCY", lambda v: parse_int(v, low=1, high=10_000), 64,
+        "Web Push deliveries in flight at once (over all subscriptions; one at a time per subscription, in order)")
+    push_ttl: int = setting("VIBED_PUSH_TTL", _push_ttl, 86400,
+        "how long a push service keeps a message for a device that is offline (the TTL header), e.g. 1d")
     stale_after: float = setting("VIBED_STALE_AFTER", parse_duration, 3600.0,
         "health says degraded when no process of the deployment has fetched a scope successfully for this "
         "long, e.g. 1h, 30m")

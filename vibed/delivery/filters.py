@@ -3,19 +3,30 @@
 Values may repeat (``?language=ml&language=hi``) or be comma-separated (``?language=ml,hi``); the
 filter itself is ``vibed.vocab.release_filter``'s, the one every path reads.  Anything the daemon
 cannot honour raises ``BadStreamRequest`` (the filter's ``BadFilter``), answered as 400 JSON.
+
+``?watch=<id>`` names a saved filter instead (``vibed.vocab.watch_ref``): the request carries the id,
+and ``resolved`` puts the watch's filter in place once, before the stream opens — a stream keeps the
+filter it resolved when it connected (an edit of the watch reaches it when it reconnects).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import parse_qs
 
 import attrs
 
 from vibed.vocab.release_filter import KEYS, BadFilter, ReleaseFilter, parse_filter
+from vibed.vocab.watch_ref import WATCH_KEY, UnknownWatch, watch_of
 
 BadStreamRequest = BadFilter  # one error type: a bad filter and a bad event id are both a 400 {error, detail}
+WatchResolver = Callable[[str], Awaitable[ReleaseFilter | None]]  # a watch id -> its filter now (None: no watch)
+
+
+async def no_watches(watch_id: str) -> ReleaseFilter | None:
+    """The resolver of a daemon without a database (tests of the hub alone): no watch exists."""
+    return None
 
 
 def parse_event_id(raw: object, where: str) -> int:
@@ -30,26 +41,38 @@ def parse_event_id(raw: object, where: str) -> int:
 class StreamRequest:
     filter: ReleaseFilter
     last_event_id: int | None  # None = live only, no replay
+    watch: str | None = None  # a watch id not yet resolved (``resolved``): ``filter`` is not it yet
+
+
+async def resolved(request: StreamRequest, resolve: WatchResolver) -> StreamRequest:
+    """The request with its watch's filter in place (itself when it names none); ``UnknownWatch``."""
+    if request.watch is None:
+        return request
+    found = await resolve(request.watch)
+    if found is None:
+        raise UnknownWatch(request.watch)
+    return attrs.evolve(request, filter=found, watch=None)
 
 
 @functools.lru_cache(maxsize=1024)  # a crowd asks with a handful of query strings: each is parsed once
-def _parse_query(query: str) -> tuple[ReleaseFilter, str | None]:
-    """The filter and the ``last_event_id`` parameter (unparsed) of a query string."""
+def _parse_query(query: str) -> tuple[ReleaseFilter, str | None, str | None]:
+    """The filter, the ``last_event_id`` parameter (unparsed) and the watch id of a query string."""
     try:
         params = parse_qs(query, keep_blank_values=True, strict_parsing=False, max_num_fields=128)
     except ValueError as exc:
         raise BadStreamRequest("bad_query_string", str(exc)) from None
     # other parameters are ignored: EventSource polyfills and caches add their own (``_=...``)
+    watch = watch_of({key: params[key] for key in (*KEYS, WATCH_KEY) if key in params})
     stream_filter = parse_filter({key: params[key] for key in KEYS if key in params})
-    return stream_filter, (params["last_event_id"][-1] if params.get("last_event_id") else None)
+    return stream_filter, (params["last_event_id"][-1] if params.get("last_event_id") else None), watch
 
 
 def parse_stream_request(query: str, headers: Mapping[str, str]) -> StreamRequest:
     """From the raw query string and the (lower-cased) request headers."""
-    stream_filter, last_param = _parse_query(query)
+    stream_filter, last_param, watch = _parse_query(query)
     last: int | None = None
     if "last-event-id" in headers and headers["last-event-id"].strip():
         last = parse_event_id(headers["last-event-id"], "the Last-Event-ID header")
     elif last_param is not None:
         last = parse_event_id(last_param, "last_event_id")
-    return StreamRequest(stream_filter, last)
+    return StreamRequest(stream_filter, last, watch)

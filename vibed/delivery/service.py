@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 
 import attrs
@@ -22,7 +23,9 @@ from vibed.delivery.replay import Replayer
 from vibed.delivery.ring import RecentEvents
 from vibed.delivery.sequencer import Sequencer
 from vibed.delivery.sse import StreamSettings
+from vibed.delivery.watch_lookups import WatchLookups
 from vibed.health import BusHealth, DeliveryHealth, RecentHealth, ReplayHealth, StreamsHealth
+from vibed.store import watches
 from vibed.store.postgres import Database
 from vibed.store.redis import open_redis
 from vibed.supervisor import Supervisor
@@ -73,7 +76,8 @@ async def open_delivery(config: Config, db: Database, *, timing: BusTiming = Bus
               ring=RecentEvents(config.replay_ring_events, config.replay_ring_mib << 20))
     sequencer = Sequencer(hub, db)
     await sequencer.start_after_newest()
-    settings = StreamSettings(replay_cap=config.replay_cap, backlog=config.client_backlog)
+    settings = StreamSettings(replay_cap=config.replay_cap, backlog=config.client_backlog,
+                              resolve_watch=WatchLookups(functools.partial(watches.resolve, db)))
     replayer = Replayer(db, hub.ring, cap=config.replay_cap)
     async with contextlib.AsyncExitStack() as stack, trio.open_nursery() as nursery:
         await nursery.start(hub.serve)

@@ -20,7 +20,7 @@ import attrs
 import trio
 
 from vibed.delivery.client import SocketClient
-from vibed.delivery.filters import StreamRequest
+from vibed.delivery.filters import StreamRequest, WatchResolver, no_watches
 from vibed.delivery.frames import DRAIN_RETRY_MS, reset_frame, resume_frame, retry_frame
 from vibed.delivery.hub import Hub
 from vibed.delivery.replay import Replay, Replayer, ReplayUnavailable
@@ -35,6 +35,7 @@ RETRY_AFTER = "5"  # seconds a refused client should wait before trying again
 class StreamSettings:
     replay_cap: int = 1000
     backlog: int = 256
+    resolve_watch: WatchResolver = no_watches  # ``?watch=`` and a WebSocket's {"watch"}: the store's lookup
 
 
 def admit_nowait(hub: Hub, ip: str) -> str | None:

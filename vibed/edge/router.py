@@ -4,14 +4,15 @@
 (client address and key, CORS preflight, per-IP limit), then an unknown method is 501; a stream
 request (SSE ``GET``, WebSocket upgrade) becomes a hub client, counted under the client key, and
 the connection's task ends (``HEAD`` on a stream URL gets the head a ``GET`` would, and no
-stream); a cacheable ``GET``/``HEAD`` is answered from the edge cache while it is fresh; anything
-else runs the app.  Preconditions (304, 412; vibed/edge/conditional.py) are decided here, for
+stream); a cacheable ``GET``/``HEAD`` is answered from the edge cache while it is fresh; a read
+endpoint's ``GET``/``HEAD`` (``direct``: vibed/http/reads.py) runs its function, without the ASGI
+round trip; anything else runs the app.  Preconditions (304, 412; vibed/edge/conditional.py) are decided here, for
 cached and uncached answers alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 import attrs
@@ -19,7 +20,7 @@ import h11
 import trio
 
 from vibed.delivery.client import SocketClient
-from vibed.delivery.filters import BadStreamRequest, StreamRequest, parse_stream_request
+from vibed.delivery.filters import BadStreamRequest, StreamRequest, parse_stream_request, resolved
 from vibed.delivery.frames import STREAM_HEADERS
 from vibed.delivery.hub import Hub
 from vibed.delivery.replay import Replayer
@@ -48,6 +49,7 @@ from vibed.edge.respond import (
 )
 from vibed.logs import get_logger
 from vibed.vocab import edge_keys
+from vibed.vocab.watch_ref import UnknownWatch
 from vibed.vocab.wire import send_all
 from vibed.websocket.upgrade import handshake_refusal, serve_websocket, upgrade_bytes
 
@@ -62,6 +64,8 @@ stream_log = get_logger("vibed.delivery")  # DEBUG=stream: each stream's start (
 # (kind, "fresh" | "reused"), (route, status): what the edge reports to the metrics
 StreamHook = Callable[[str, bool], None]
 AnswerHook = Callable[[str, int], None]
+# a read endpoint's answer to a target, to await; None: not a read endpoint's target (the app's)
+DirectReads = Callable[[bytes], Callable[[], Awaitable[Answer]] | None]
 
 
 def _quiet(kind: str, reused: bool) -> None:
@@ -83,6 +87,7 @@ class Router:
     timeouts: Timeouts = DEFAULT_TIMEOUTS
     on_stream: StreamHook = _quiet
     on_answer: AnswerHook = _quiet_answer
+    direct: DirectReads | None = None
     idle: set[trio.CancelScope] = attrs.field(factory=set)
     closing: bool = False  # shutting down: every answer closes its connection
     stream_head: HeadCache = attrs.field(factory=lambda: HeadCache(Answer(200, STREAM_HEADERS)))
@@ -127,17 +132,20 @@ class Router:
         return partial(self._ordinary, head, verdict)
 
     # -- streams -----------------------------------------------------------------------------
-    def _admit_stream(self, head: RequestHead, key: str) -> StreamRequest | Answer:
-        """The parsed stream request, admitted under the client ``key`` (a slot is taken); or the
-        answer to write instead: a refusal, or to ``HEAD`` the head a ``GET`` would get."""
+    def _stream_request(self, head: RequestHead) -> StreamRequest | Answer:
+        """The stream request parsed, or the refusal to write (a method or a filter it cannot have)."""
         allowed = ("GET",) if head.path == WS_PATH else ("GET", "HEAD")
         if head.method not in allowed:
             return error_answer(405, "method_not_allowed", "a stream is opened with GET",
                                 [("Allow", ", ".join(allowed))])
         try:
-            request = parse_stream_request(head.query, head.headers)
+            return parse_stream_request(head.query, head.headers)
         except BadStreamRequest as exc:
             return error_answer(400, exc.error, exc.detail)
+
+    def _admit_stream(self, head: RequestHead, key: str, request: StreamRequest) -> StreamRequest | Answer:
+        """The stream request, admitted under the client ``key`` (a slot is taken); or the answer
+        to write instead: a refusal, or to ``HEAD`` the head a ``GET`` would get."""
         if head.method == "HEAD":  # GET's head, and no stream after it: no slot is taken
             return Answer(200, STREAM_HEADERS)
         if head.path == WS_PATH:  # before a slot is taken: a handshake that cannot succeed holds none
@@ -153,9 +161,34 @@ class Router:
         return request
 
     def _stream_nowait(self, head: RequestHead, verdict: Verdict) -> bool | Later:
+        """Parse the request: a watch it names is read first (``_watched``), else it is opened now."""
+        request = self._stream_request(head)
+        if isinstance(request, Answer):
+            return self._write_nowait(head, request, verdict.headers, head.path)
+        if request.watch is not None:
+            return partial(self._watched, head, verdict, request)
+        return self._open_stream_nowait(head, verdict, request)
+
+    async def _watched(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> bool:
+        """A ``?watch=`` stream: its filter is read once, now, and kept for the stream's life."""
+        answer: Answer | None = None
+        try:
+            request = await resolved(request, self.settings.resolve_watch)
+        except UnknownWatch as exc:
+            answer = error_answer(404, "not_found", exc.detail)
+        except OSError:  # DatabaseUnavailable: an EventSource gives up for good on a non-200
+            answer = (error_answer(503, "unavailable", "the watch could not be read now; try again",
+                                   [("Retry-After", RETRY_AFTER)]) if head.path == WS_PATH else
+                      Answer(200, (*STREAM_HEADERS, (b"connection", b"close")),
+                             come_back_later("the watch could not be read now")))
+        done = (self._write_nowait(head, answer, verdict.headers, head.path) if answer is not None
+                else self._open_stream_nowait(head, verdict, request))
+        return done if isinstance(done, bool) else await done()
+
+    def _open_stream_nowait(self, head: RequestHead, verdict: Verdict, parsed: StreamRequest) -> bool | Later:
         """Admit the stream and hand the socket over (True, or what is left of it), or write the
         answer instead (False, or what is left of it)."""
-        request = self._admit_stream(head, verdict.key)
+        request = self._admit_stream(head, verdict.key, parsed)
         if isinstance(request, Answer):
             return self._write_nowait(head, request, verdict.headers, head.path)
         websocket = head.path == WS_PATH
@@ -207,10 +240,14 @@ class Router:
         fill = self.cache.begin_fill(key) if readonly else None
         answer: Answer | None = None
         variants: Variants | None = None
+        read = self.direct(key) if readonly and self.direct is not None else None
         try:
             with trio.move_on_after(self.timeouts.app):
-                answer = await self.app.answer(_as_get(head.request) if readonly else head.request, body,
-                                               head.peer, head.sock.getsockname()[:2], verdict.ip)
+                if read is not None:
+                    answer = await read()
+                else:
+                    answer = await self.app.answer(_as_get(head.request) if readonly else head.request, body,
+                                                   head.peer, head.sock.getsockname()[:2], verdict.ip)
         finally:
             if fill is not None:
                 held = _held(answer)

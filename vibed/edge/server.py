@@ -34,7 +34,7 @@ from vibed.edge.cache import EdgeCache
 from vibed.edge.connection import DEFAULT_TIMEOUTS, Timeouts
 from vibed.edge.guard import Guard
 from vibed.edge.respond import SECURITY_HEADERS, error_body
-from vibed.edge.router import Router
+from vibed.edge.router import DirectReads, Router
 from vibed.logs import get_logger
 from vibed.metrics import Metrics
 from vibed.vocab.client_ip import limit_key
@@ -209,6 +209,7 @@ def metric_hooks(metrics: Metrics) -> tuple[Callable[[str, bool], None], Callabl
 async def serve_http(delivery: Delivery, app: ASGIFramework, config: Config, *, host: str, port: int, shutdown: trio.Event,
                      grace: float = 5.0, metrics: Metrics | None = None, cache: EdgeCache | None = None,
                      guard: Guard | None = None, timeouts: Timeouts = DEFAULT_TIMEOUTS,
+                     direct: DirectReads | None = None,
                      task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
     """The whole HTTP side of one instance: the app behind Hypercorn's request handling, the
     guard, the edge cache and the streams of ``delivery``; ``task_status.started(port)``."""
@@ -216,7 +217,8 @@ async def serve_http(delivery: Delivery, app: ASGIFramework, config: Config, *, 
     cache = cache or EdgeCache(lambda: delivery.sequencer.last_id)
     try:
         async with open_app_bridge(app, hypercorn_config(grace)) as bridge:
-            router = Router(delivery.hub, delivery.replayer, delivery.settings, bridge, cache, guard, timeouts)
+            router = Router(delivery.hub, delivery.replayer, delivery.settings, bridge, cache, guard, timeouts,
+                            direct=direct)
             if metrics is not None:
                 router.on_stream, router.on_answer = metric_hooks(metrics)
             await serve_edge(router, host, port, shutdown=shutdown, grace=grace, task_status=task_status)

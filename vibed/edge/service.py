@@ -17,6 +17,7 @@ from vibed.config import Config
 from vibed.delivery import Delivery
 from vibed.edge.cache import EdgeCache
 from vibed.edge.guard import Guard
+from vibed.edge.router import DirectReads
 from vibed.edge.server import serve_http
 from vibed.health import EdgeHealth
 from vibed.metrics import Metrics
@@ -42,12 +43,13 @@ class EdgeService:
 
 
 async def open_edge(nursery: trio.Nursery, delivery: Delivery, app: QuartTrio, config: Config,
-                    metrics: Metrics) -> EdgeService:
+                    metrics: Metrics, direct: DirectReads | None = None) -> EdgeService:
+    """``direct``: the read endpoints the edge answers without the app (vibed/http/reads.py)."""
     # answers the edge holds until the next delivered event (the hub's last id moves with every release)
     cache = EdgeCache(lambda: delivery.sequencer.last_id, ttl=config.edge_cache_ttl)
     guard = Guard.from_config(config)  # client address, CORS, per-IP limit: live on SIGHUP
     stop = trio.Event()
     port: int = await nursery.start(partial(
         serve_http, delivery, app, config, host=config.host, port=config.port, shutdown=stop,
-        grace=min(3.0, config.grace_period), metrics=metrics, cache=cache, guard=guard))
+        grace=min(3.0, config.grace_period), metrics=metrics, cache=cache, guard=guard, direct=direct))
     return EdgeService(port, cache, guard, stop)

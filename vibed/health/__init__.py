@@ -33,6 +33,9 @@ from vibed.health.records import (
     PollingPlan as PollingPlan,
 )
 from vibed.health.records import (
+    PushHealth as PushHealth,
+)
+from vibed.health.records import (
     RecentHealth as RecentHealth,
 )
 from vibed.health.records import (
@@ -58,6 +61,9 @@ from vibed.health.records import (
 )
 from vibed.health.records import (
     StreamsHealth as StreamsHealth,
+)
+from vibed.health.records import (
+    TargetsHealth as TargetsHealth,
 )
 from vibed.health.records import (
     WebhooksHealth as WebhooksHealth,

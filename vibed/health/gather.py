@@ -14,7 +14,16 @@ import trio
 
 import vibed
 from vibed.config.parsing import Role
-from vibed.health import ActorHealth, DeliveryHealth, EdgeHealth, HealthReport, PipelineHealth, WebhooksHealth
+from vibed.health import (
+    ActorHealth,
+    DeliveryHealth,
+    EdgeHealth,
+    HealthReport,
+    PipelineHealth,
+    PushHealth,
+    TargetsHealth,
+    WebhooksHealth,
+)
 from vibed.store.postgres import Database
 from vibed.supervisor import Supervisor
 
@@ -25,11 +34,15 @@ async def gather(db: Database, supervisor: Supervisor, *, role: Role, embedded: 
                  pipeline: Callable[[], Awaitable[PipelineHealth]] | None = None,
                  delivery: Callable[[], DeliveryHealth] | None = None,
                  webhooks: Callable[[], Awaitable[WebhooksHealth]] | None = None,
-                 edge: Callable[[], EdgeHealth] | None = None) -> HealthReport:
+                 push: Callable[[], Awaitable[PushHealth]] | None = None,
+                 edge: Callable[[], EdgeHealth] | None = None,
+                 targets: Callable[[], Awaitable[TargetsHealth]] | None = None) -> HealthReport:
     """``started``: the daemon's start, on ``time.monotonic``'s clock."""
     db_ok = False
     pipeline_health: PipelineHealth | None = None
     webhooks_health: WebhooksHealth | None = None
+    targets_health: TargetsHealth | None = None
+    push_health: PushHealth | None = None
     incomplete: list[str] = []
 
     async def ping() -> None:
@@ -52,9 +65,25 @@ async def gather(db: Database, supervisor: Supervisor, *, role: Role, embedded: 
             except Exception:  # noqa: BLE001 - as above
                 incomplete.append("webhooks")
 
+    async def read_targets() -> None:
+        nonlocal targets_health
+        if targets is not None:
+            try:
+                targets_health = await targets()
+            except Exception:  # noqa: BLE001 - as above
+                incomplete.append("notify_targets")
+
+    async def read_push() -> None:
+        nonlocal push_health
+        if push is not None:
+            try:
+                push_health = await push()
+            except Exception:  # noqa: BLE001 - as above
+                incomplete.append("push")
+
     with trio.move_on_after(BUDGET) as scope:
         async with trio.open_nursery() as nursery:
-            for part in (ping, read_pipeline, read_webhooks):
+            for part in (ping, read_pipeline, read_webhooks, read_push, read_targets):
                 nursery.start_soon(part)
     if scope.cancelled_caught:
         incomplete.append("deadline")
@@ -62,6 +91,7 @@ async def gather(db: Database, supervisor: Supervisor, *, role: Role, embedded: 
     return HealthReport(
         version=vibed.__version__, role=role, uptime_s=round(time.monotonic() - started, 1),
         database_reachable=db_ok, embedded=embedded, actors=actors, pipeline=pipeline_health,
-        delivery=None if delivery is None else delivery(), webhooks=webhooks_health,
+        delivery=None if delivery is None else delivery(), webhooks=webhooks_health, notify_targets=targets_health,
+        push=push_health,
         edge=None if edge is None else edge(),
         incomplete=tuple(incomplete))

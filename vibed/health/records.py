@@ -165,6 +165,24 @@ class WebhooksHealth:
 
 
 @attrs.frozen
+class TargetsHealth:
+    """Notification targets (Apprise): how many, the paused ones by id (never URLs: a URL is a credential),
+    and their outbox's releases by state."""
+
+    targets: int
+    paused: tuple[int, ...]
+    pending: int
+    dead: int
+
+
+@attrs.frozen
+class PushHealth:
+    subscriptions: int
+    pending: int  # deliveries in the push outbox, every instance's
+    dead: int
+
+
+@attrs.frozen
 class ActorHealth:
     state: ActorState
     restarts: int

@@ -21,9 +21,11 @@ from vibed.health.records import (
     EdgeHealth,
     PipelineHealth,
     PollingPlan,
+    PushHealth,
     RoundSummary,
     SourceHealth,
     StreamsHealth,
+    TargetsHealth,
     WebhooksHealth,
 )
 from vibed.health.report import HealthReport
@@ -51,6 +53,10 @@ def to_json(report: HealthReport) -> dict[str, Any]:
         body["fetch"] = {"last_success_age_s": pipeline.last_fetch_age_s, "stale_after_s": pipeline.stale_after_s}
     if report.webhooks is not None:
         body["webhooks"] = attrs.asdict(report.webhooks)
+    if report.notify_targets is not None:
+        body["notify_targets"] = attrs.asdict(report.notify_targets)
+    if report.push is not None:
+        body["push"] = attrs.asdict(report.push)
     if report.edge is not None:
         body["edge"] = attrs.asdict(report.edge)
     if report.incomplete:
@@ -80,6 +86,8 @@ def from_json(body: Mapping[str, Any]) -> HealthReport:
         actors=_structure(Mapping[str, ActorHealth], body.get("actors", {})),
         pipeline=pipeline, delivery=delivery,
         webhooks=_structure(WebhooksHealth | None, body.get("webhooks")),
+        notify_targets=_structure(TargetsHealth | None, body.get("notify_targets")),
+        push=_structure(PushHealth | None, body.get("push")),
         edge=_structure(EdgeHealth | None, body.get("edge")),
         incomplete=tuple(body.get("incomplete", ())))
 

@@ -17,7 +17,9 @@ from vibed.health.records import (
     DeliveryHealth,
     EdgeHealth,
     PipelineHealth,
+    PushHealth,
     Status,
+    TargetsHealth,
     WebhooksHealth,
 )
 
@@ -33,6 +35,8 @@ class HealthReport:
     pipeline: PipelineHealth | None = None
     delivery: DeliveryHealth | None = None
     webhooks: WebhooksHealth | None = None
+    notify_targets: TargetsHealth | None = None
+    push: PushHealth | None = None  # counts only: a dead push delivery is one browser's loss, not the daemon's
     edge: EdgeHealth | None = None
     incomplete: tuple[str, ...] = ()  # parts that missed the deadline or failed
 
@@ -55,4 +59,7 @@ class HealthReport:
             out += pipeline_reasons(self.pipeline, uptime_s=self.uptime_s)
         if self.webhooks is not None:
             out += webhook_reasons(self.webhooks)
+        if self.notify_targets is not None:
+            out += [f"notify target {tid}: paused after failing repeatedly (DELETE /api/notify/targets/{tid} "
+                    "ends it)" for tid in self.notify_targets.paused]
         return out

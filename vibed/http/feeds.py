@@ -1,7 +1,8 @@
-"""``GET /feeds/new-releases.atom|.rss|.json``: the newest releases for feed readers.
+"""``GET /feeds/new-releases.atom|.rss|.json|.ics``: the newest releases for feed readers and calendars.
 
-The filters are the list API's (``language``, ``source``, ``kind``, ``artist``, ``since``, ``q``, ``limit``
-≤ 100, default 100), checked by the same parser.  Answers carry ``ETag`` (a hash of the bytes)
+The filters are the list API's (``language``, ``source``, ``kind``, ``artist`` or ``watch``, ``since``, ``q``,
+``limit`` ≤ 100, default 100), checked by the same parser.  ``.ics`` is an iCalendar file
+(``vibed.feeds.calendar``): one all-day event per release on its release date.  Answers carry ``ETag`` (a hash of the bytes)
 and are marked for the edge cache, which answers conditional requests (vibed/edge/conditional.py);
 nothing here looks at ``If-*`` headers.  There is no ``Last-Modified``: no stored time moves with
 every change of the bytes (an edited title, a release leaving the window, two rounds within one
@@ -13,26 +14,25 @@ a cached answer may only depend on the request target; ``rel="self"`` names the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 import attrs
-from quart import Blueprint, Response, request
-from quart_trio import QuartTrio
+from werkzeug.datastructures import MultiDict
 
+from vibed.edge.respond import Answer
+from vibed.feeds import calendar
 from vibed.feeds.entries import entry_of
-from vibed.feeds.render import FORMATS, FeedInfo
-from vibed.http.context import AppContext, context
+from vibed.feeds.render import FORMATS as DOCUMENTS
+from vibed.feeds.render import FeedInfo
+from vibed.http.answers import cached_answer
+from vibed.http.context import AppContext
 from vibed.http.listing_params import MAX_LIMIT, parse_listing
-from vibed.http.releases import CACHE_CONTROL, etag_of
+from vibed.http.watched import private, watched_query
 from vibed.store.listing import ListingQuery, list_releases
-from vibed.vocab.edge_keys import EDGE_CACHE
 
-blueprint = Blueprint("feeds", __name__)
 PATH = "/feeds/new-releases"
-
-
-def register(app: QuartTrio) -> None:
-    app.register_blueprint(blueprint)
+FORMATS = {**DOCUMENTS, "ics": (calendar.ics, calendar.CONTENT_TYPE)}  # suffix -> (renderer, Content-Type)
 
 
 def public_url(ctx: AppContext) -> str:
@@ -59,25 +59,27 @@ def _title(query: ListingQuery) -> str:
     return "vibed: new releases" + (f" ({scope})" if scope else "")
 
 
-@blueprint.get(f"{PATH}.atom", defaults={"suffix": "atom"})
-@blueprint.get(f"{PATH}.rss", defaults={"suffix": "rss"})
-@blueprint.get(f"{PATH}.json", defaults={"suffix": "json"})
-async def feed(suffix: str) -> Response:
-    ctx = context()
-    query = parse_listing(request.args, ctx.keys.cursor)
-    query = attrs.evolve(query, after=None,
-                         limit=query.limit if request.args.get("limit") else MAX_LIMIT)
-    page = await list_releases(ctx.database, query)
+async def feed(ctx: AppContext, params: Mapping[str, str], args: MultiDict[str, str]) -> Answer:
+    suffix = params["suffix"]
+    query, watch = await watched_query(ctx, feed_query(ctx, args), args)
     base = public_url(ctx)
-    entries = [entry_of(row, base) for row in page.rows]
-    scope = scope_of(query)
-    asked = "&".join(p for p in (scope, urlencode({"limit": query.limit}) if request.args.get("limit") else "") if p)
+    scope = scope_of(query) if watch is None else urlencode({"watch": watch})
+    asked = "&".join(p for p in (scope, urlencode({"limit": query.limit}) if args.get("limit") else "") if p)
     info = FeedInfo(title=_title(query), self_url=f"{base}{PATH}.{suffix}" + (f"?{asked}" if asked else ""),
                     home_url=f"{base}/", scope=scope)
+    answer = await feed_answer(ctx, query, suffix, info)
+    return answer if watch is None else private(answer)
+
+
+def feed_query(ctx: AppContext, args: MultiDict[str, str]) -> ListingQuery:
+    """The listing's query as a feed reads it: no cursor, 100 entries unless asked."""
+    query = parse_listing(args, ctx.keys.cursor)
+    return attrs.evolve(query, after=None, limit=query.limit if args.get("limit") else MAX_LIMIT)
+
+
+async def feed_answer(ctx: AppContext, query: ListingQuery, suffix: str, info: FeedInfo) -> Answer:
+    """The feed of ``query`` in the ``suffix`` format, marked for the edge cache."""
+    page = await list_releases(ctx.database, query)
+    entries = [entry_of(row, public_url(ctx)) for row in page.rows]
     render, content_type = FORMATS[suffix]
-    body = render(info, entries)
-    response = Response(body, status=200, content_type=content_type)
-    response.headers["ETag"] = etag_of(body)
-    response.headers["Cache-Control"] = CACHE_CONTROL
-    response.headers[EDGE_CACHE] = "1"
-    return response
+    return cached_answer(render(info, entries), content_type.encode("latin-1"))

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import attrs
 from quart import Blueprint, Response, request
 from quart_trio import QuartTrio
 
-from vibed.health import HealthReport, PollingPlan, WebhooksHealth
+from vibed.health import HealthReport, PollingPlan, PushHealth, TargetsHealth, WebhooksHealth
 from vibed.http.context import context
-from vibed.metrics import CONTENT_TYPE, Metrics, PlanGauges, ScrapeState, WebhookCounts
+from vibed.metrics import (
+    CONTENT_TYPE,
+    Metrics,
+    PlanGauges,
+    PushCounts,
+    ScrapeState,
+    TargetCounts,
+    WebhookCounts,
+)
 from vibed.pipeline.writer import Writer
+from vibed.push.sender import PushSender
+from vibed.targets.sender import TargetSender
 from vibed.vocab.edge_keys import ROUTE
 from vibed.webhooks.sender import WebhookSender
 
@@ -32,7 +43,8 @@ async def metrics() -> Response:
                     headers={"Cache-Control": "no-store"})
 
 
-def scrape(metrics: Metrics, report: HealthReport, *, writer: Writer | None, sender: WebhookSender | None) -> bytes:
+def scrape(metrics: Metrics, report: HealthReport, *, writer: Writer | None, sender: WebhookSender | None,
+           push: PushSender | None = None, targets: TargetSender | None = None) -> bytes:
     """The Prometheus text: state read from the same records as /api/health, counters from their hooks."""
     pipeline = report.pipeline
     streams = report.delivery.streams if report.delivery is not None else None
@@ -44,7 +56,9 @@ def scrape(metrics: Metrics, report: HealthReport, *, writer: Writer | None, sen
         sources={} if pipeline is None else {name: s.available for name, s in pipeline.sources.items()},
         plan=PlanGauges() if pipeline is None else _plan(pipeline.polling),
         webhooks=None if sender is None else _webhooks(sender, report.webhooks),
+        push=None if push is None else _push(push, report.push),
         replay=None if streams is None else streams.replay,
+        targets=None if targets is None else _targets(targets, report.notify_targets),
     )
     return metrics.render()
 
@@ -64,3 +78,17 @@ def _webhooks(sender: WebhookSender, queue: WebhooksHealth | None) -> WebhookCou
         return WebhookCounts(sender.delivered, sender.failures, sender.dead_lettered)
     return WebhookCounts(sender.delivered, sender.failures, sender.dead_lettered, pending=queue.pending,
                          dead=queue.dead, paused=len(queue.paused))
+
+
+def _targets(sender: TargetSender, queue: TargetsHealth | None) -> TargetCounts:
+    counts = TargetCounts(sender.messages, sender.releases, sender.failures, sender.dead_lettered)
+    if queue is None:  # the database does not answer: this instance's counts only
+        return counts
+    return attrs.evolve(counts, pending=queue.pending, dead=queue.dead, paused=len(queue.paused))
+
+
+def _push(sender: PushSender, queue: PushHealth | None) -> PushCounts:
+    counts = PushCounts(sender.delivered, sender.failures, sender.dead_lettered, sender.gone)
+    if queue is None:  # the database does not answer: this instance's counts only
+        return counts
+    return attrs.evolve(counts, pending=queue.pending, dead=queue.dead, subscriptions=queue.subscriptions)

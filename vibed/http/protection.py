@@ -21,6 +21,15 @@ from vibed.http.local_authority import json_problem
 from vibed.vocab.edge_keys import CLIENT_IP
 
 
+def query_problem(query: bytes) -> ApiError | None:
+    """A query string that is not UTF-8 once percent-decoded: the 400 to raise; None when it is."""
+    try:
+        unquote_to_bytes(query).decode("utf-8")
+    except UnicodeDecodeError:
+        return ApiError(400, "invalid_query_string", "the query string is not UTF-8 (percent-encode UTF-8 bytes)")
+    return None
+
+
 def register(app: QuartTrio) -> None:
     @app.before_request
     async def _client_ip() -> None:
@@ -28,11 +37,8 @@ def register(app: QuartTrio) -> None:
 
     @app.before_request
     async def _refuse_non_utf8_query() -> None:
-        try:
-            unquote_to_bytes(request.query_string).decode("utf-8")
-        except UnicodeDecodeError:
-            raise ApiError(400, "invalid_query_string", "the query string is not UTF-8 "
-                                                        "(percent-encode UTF-8 bytes)") from None
+        if (problem := query_problem(request.query_string)) is not None:
+            raise problem
 
     @app.before_request
     async def _refuse_undeclared_bodies() -> None:

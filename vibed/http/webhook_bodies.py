@@ -13,10 +13,11 @@ from vibed.http.errors import ApiError
 from vibed.http.listing_params import filter_error
 from vibed.vocab.clock import utc_iso
 from vibed.vocab.release_filter import KEYS, BadFilter, ReleaseFilter, parse_filter
+from vibed.vocab.watch_ref import WATCH_KEY, watch_of
 from vibed.webhooks.formats import FORMATS
 from vibed.webhooks.targets import TargetRules, url_problem
 
-FIELDS = ("url", "language", "source", "kind", "artist", "format")
+FIELDS = ("url", "language", "source", "kind", "artist", "watch", "format")
 
 
 def subscription_json(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -24,7 +25,7 @@ def subscription_json(row: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": row["id"], "url": row["url"], "language": sorted(flt.languages or ()),
             "source": ",".join(sorted(flt.sources)) if flt.sources else None,
             "kind": ",".join(sorted(flt.kinds)) if flt.kinds else None,
-            "artist": sorted(flt.artists or ()), "format": row["format"],
+            "artist": sorted(flt.artists or ()), "watch": row["watch_id"], "format": row["format"],
             "created_at": utc_iso(row["created_at"]), "paused": row["paused_at"] is not None,
             "paused_reason": row["paused_reason"], "consecutive_failures": row["consecutive_failures"],
             "pending": row["pending"], "dead": row["dead"]}
@@ -66,10 +67,11 @@ def parse_subscription(body: dict[str, Any], rules: TargetRules) -> dict[str, An
     if problem is not None:
         raise bad(problem)
     try:  # the one filter parser: the same values, limits and codes as the list API and the streams
+        watch = watch_of({key: body[key] for key in (*KEYS, WATCH_KEY) if key in body})
         release_filter = parse_filter({key: body[key] for key in KEYS if key in body})
     except BadFilter as exc:
         raise filter_error(exc) from None
     fmt = body.get("format") or "generic"
     if fmt not in FORMATS:
         raise bad(f"format: must be one of {', '.join(FORMATS)}")
-    return {"url": url.strip(), "release_filter": release_filter, "format": fmt}
+    return {"url": url.strip(), "release_filter": release_filter, "format": fmt, "watch": watch}

@@ -10,8 +10,9 @@
 Authorisation is the control endpoint's (``vibed.http.control.authorize``), and a subscription
 belongs to whoever made it: another token's subject (or loopback authority) gets 404 for it, as
 for one that does not exist, and never sees it in the list.  A subscription
-body is ``{"url", "language", "source", "kind", "format"}`` (checked in ``webhook_bodies``); the
-filters mean what they mean on the list API.
+body is ``{"url", "language", "source", "kind", "artist", "format"}`` or ``{"url", "watch", "format"}``
+(checked in ``webhook_bodies``); the filters mean what they mean on the list API, and a watch's filter
+is read as each event is written (an edit of the watch applies to the next event).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from vibed.http.context import AppContext, context
 from vibed.http.control import authorize
 from vibed.http.errors import ApiError
 from vibed.http.webhook_bodies import bad, delivery_json, json_object, parse_subscription, subscription_json
+from vibed.store import watches
 from vibed.webhooks import outbox as outbox
 from vibed.webhooks import subscriptions as store
 from vibed.webhooks.signing import new_secret
@@ -61,6 +63,8 @@ def _no_store(response: Response) -> Response:
 async def subscribe() -> Response:
     ctx, owner = _context()
     values = parse_subscription(await json_object(), TargetRules.of(ctx.settings()))
+    if values["watch"] is not None and await watches.resolve(ctx.database, values["watch"]) is None:
+        raise ApiError(400, "unknown_watch", f"watch: no watch with id {values['watch']} (POST /api/watches makes one)")
     secret = new_secret()
     row = await store.create(ctx.database, secret=secret, owner=owner, **values)
     response = jsonify({**subscription_json(row), "secret": secret})

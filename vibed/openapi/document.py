@@ -13,7 +13,10 @@ from quart import Blueprint, Response, jsonify
 from quart_trio import QuartTrio
 
 import vibed
+from vibed.openapi import watches
+from vibed.openapi.push_paths import PUSH_PATHS, PUSH_SCHEMAS
 from vibed.openapi.schemas import HEADERS, KINDS, LIMITED, RESPONSES, SCHEMAS, SOURCES, error
+from vibed.openapi.watches import WATCH_PARAM
 from vibed.vocab.edge_keys import EDGE_CACHE
 from vibed.vocab.languages import LANGUAGES
 from vibed.vocab.release_filter import MAX_ARTISTS
@@ -56,13 +59,14 @@ _STREAM: dict[str, Any] = {
     "x-documented-only": True,
     "description": "`id:` is the event id; reconnect with `Last-Event-ID` (or `last_event_id`) to be "
                    "replayed what you missed, or told `event: reset` when the gap is too old.",
-    "parameters": [_LANGUAGE, _SOURCE, _KIND, _ARTIST,
+    "parameters": [_LANGUAGE, _SOURCE, _KIND, _ARTIST, WATCH_PARAM,
                    _query("last_event_id", {"type": "integer", "minimum": 0}, "resume after this event id"),
                    {"name": "Last-Event-ID", "in": "header", "required": False,
                     "schema": {"type": "integer", "minimum": 0}, "description": "as sent by EventSource"}],
     "responses": {"200": {"description": "an endless event stream",
                           "content": {"text/event-stream": {"schema": {"type": "string"}}}},
                   "400": error("a filter or event id is invalid"),
+                  "404": error("`watch` names no watch"),
                   "503": error("too many open streams", **{"Retry-After": {"$ref": "#/components/headers/Retry-After"}})},
 }
 
@@ -85,7 +89,7 @@ PATHS: dict[str, Any] = {
     "/api/new-releases": {"get": {
         "operationId": "listNewReleases", "summary": "releases, newest first, keyset-paginated",
         "parameters": [
-            _LANGUAGE, _SOURCE, _KIND, _ARTIST,
+            _LANGUAGE, _SOURCE, _KIND, _ARTIST, WATCH_PARAM,
             _query("since", {"type": "string", "format": "date"}, "releases dated on or after this day"),
             _query("q", {"type": "string", "maxLength": 200}, "case-insensitive text in title or artists"),
             _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}, "page size"),
@@ -95,7 +99,7 @@ PATHS: dict[str, Any] = {
         ],
         "responses": {"200": _json("ReleasePage", "a page of releases", **_ETAG),
                       "304": {"description": "unchanged since the ETag you sent", "headers": _ETAG},
-                      "400": _BAD, "429": _LIMITED}}},
+                      "400": _BAD, "404": error("`watch` names no watch", **LIMITED), "429": _LIMITED}}},
     "/api/releases/{id}": {"get": {
         "operationId": "getRelease", "summary": "one release, with the upstream item as received",
         "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}],
@@ -173,6 +177,26 @@ PATHS: dict[str, Any] = {
             "application/json": {"schema": {"$ref": "#/components/schemas/RedeliverRequest"}}}},
         "responses": {"202": _json("RedeliverAccepted", "queued again", **LIMITED), **_CONTROL_ERRORS,
                       "404": error("no webhook has this id", **LIMITED)}}},
+    "/api/notify/targets": {
+        "post": {"operationId": "createNotifyTarget", "summary": "send new releases to an Apprise URL",
+                 "security": [{"bearerAuth": []}], "description": _CONTROL_AUTH,
+                 "requestBody": {"required": True, "content": {
+                     "application/json": {"schema": {"$ref": "#/components/schemas/NotifyTargetRequest"}}}},
+                 "responses": {"201": _json("NotifyTarget", "made; its URL is shown masked", **LIMITED),
+                               **_CONTROL_ERRORS}},
+        "get": {"operationId": "listNotifyTargets", "summary": "the caller's notification targets (URLs masked)",
+                "security": [{"bearerAuth": []}], "description": _CONTROL_AUTH,
+                "responses": {"200": _json("NotifyTargetList", "the targets", **LIMITED), **_CONTROL_ERRORS}}},
+    "/api/notify/targets/{id}": {
+        "parameters": [_WEBHOOK_ID],
+        "get": {"operationId": "getNotifyTarget", "summary": "one notification target (URL masked)",
+                "security": [{"bearerAuth": []}], "description": _CONTROL_AUTH,
+                "responses": {"200": _json("NotifyTarget", "the target", **LIMITED), **_CONTROL_ERRORS,
+                              "404": error("no notification target has this id", **LIMITED)}},
+        "delete": {"operationId": "deleteNotifyTarget", "summary": "remove; its pending releases are never sent",
+                   "security": [{"bearerAuth": []}], "description": _CONTROL_AUTH,
+                   "responses": {"204": {"description": "gone", "headers": LIMITED}, **_CONTROL_ERRORS,
+                                 "404": error("no notification target has this id", **LIMITED)}}},
     "/api/new-releases/stream": {"get": {"operationId": "streamNewReleases", **_STREAM}},
     "/api/new-releases/events": {"get": {"operationId": "streamNewReleasesAlias", **_STREAM,
                                          "summary": "the same stream under its other name"}},
@@ -181,7 +205,7 @@ PATHS: dict[str, Any] = {
         "summary": "WebSocket: the same events as JSON messages",
         "description": 'Upgrade, then send `{"subscribe": ["ml"], "source": ["jiosaavn"], "kind": ["album"], '
                        '"artist": [7], "last_event_id": 123}` (the one filter: `subscribe` or `language` are the '
-                       'languages); every event arrives as one text message.',
+                       'languages), or `{"subscribe": [], "watch": "<id>"}`; every event arrives as one text message.',
         "responses": {"101": {"description": "switching to the WebSocket protocol"},
                       "400": error("a filter or event id is invalid"), "503": error("too many open streams")}}},
     **{f"/feeds/new-releases.{suffix}": {"get": {
@@ -189,7 +213,7 @@ PATHS: dict[str, Any] = {
         "description": "The list API's filters; at most 100 entries (default 100). Entry ids are tag URIs from "
                        "the source and the upstream id, stable across restarts. Conditional GET with "
                        "If-None-Match / If-Modified-Since.",
-        "parameters": [_LANGUAGE, _SOURCE, _KIND, _ARTIST,
+        "parameters": [_LANGUAGE, _SOURCE, _KIND, _ARTIST, WATCH_PARAM,
                        _query("since", {"type": "string", "format": "date"}, "releases dated on or after this day"),
                        _query("q", {"type": "string", "maxLength": 200}, "case-insensitive text in title or artists"),
                        _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 100},
@@ -197,11 +221,14 @@ PATHS: dict[str, Any] = {
         "responses": {"200": {"description": name, "headers": _ETAG,
                               "content": {media: {"schema": schema}}},
                       "304": {"description": "unchanged since the ETag you sent", "headers": _ETAG},
-                      "400": _BAD, "429": _LIMITED}}}
+                      "400": _BAD, "404": error("`watch` names no watch", **LIMITED), "429": _LIMITED}}}
       for suffix, name, media, schema in (
           ("atom", "Atom 1.0", "application/atom+xml", {"type": "string"}),
           ("rss", "RSS 2.0", "application/rss+xml", {"type": "string"}),
-          ("json", "JSON Feed 1.1", "application/feed+json", {"type": "object", "required": ["version", "items"]}))},
+          ("json", "JSON Feed 1.1", "application/feed+json", {"type": "object", "required": ["version", "items"]}),
+          ("ics", "iCalendar (one all-day event per release on its release date)", "text/calendar",
+           {"type": "string"}))},
+    **watches.PATHS,
     "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus metrics (never rate-limited)",
                          "responses": {"200": {"description": "the text exposition format", "content": {
                              "text/plain": {"schema": {"type": "string"}}}}}}},
@@ -216,6 +243,7 @@ PATHS: dict[str, Any] = {
         "responses": {"200": {"description": "the asset", "content": {
             "text/javascript": {"schema": {"type": "string"}}, "text/css": {"schema": {"type": "string"}}}},
             "404": error("no such asset")}}},
+    **PUSH_PATHS,
     "/openapi.json": {"get": {"operationId": "openapi", "summary": "this document",
                               "responses": {"200": {"description": "OpenAPI 3.1", "content": {
                                   "application/json": {"schema": {"type": "object"}}}}}}},
@@ -229,7 +257,8 @@ def document() -> dict[str, Any]:
                  "description": "New releases from JioSaavn and Spotify, stored and pushed live. Every error is "
                                 '`{"error": code, "detail": sentence}`.'},
         "paths": PATHS,
-        "components": {"schemas": SCHEMAS, "headers": HEADERS, "responses": RESPONSES,
+        "components": {"schemas": {**SCHEMAS, **PUSH_SCHEMAS, **watches.SCHEMAS}, "headers": HEADERS,
+                       "responses": RESPONSES,
                        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                           "bearerFormat": "JWT"}}},
     }

@@ -9,6 +9,10 @@ A scope is due ``interval`` after its last poll, where ``interval`` is the plan'
 most the cron period (the floor), pulled in after a burst.  Everything it decides from is in
 PostgreSQL, so a restarted daemon and a second daemon plan the same; the poll itself is claimed with
 a gap (``fetch_state.claim_poll``), so two daemons never poll one scope within a minute.
+
+Followed artists (``vibed/follow``) are scopes too — ``("jiosaavn", "artist:<id>")``, most-followed and
+most active first — planned on the same bucket as the languages, each at least every
+``ARTIST_FLOOR_S`` and more often as its releases outside the watched languages come.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import attrs
 import trio
 
 from vibed.config import Config
+from vibed.follow import followed
+from vibed.follow import history as follow_history
 from vibed.health import BudgetPoll, PollingPlan, ScopePoll
 from vibed.logs import get_logger
 from vibed.pipeline import fetch_state, history, learning, planner
@@ -27,11 +33,15 @@ from vibed.pipeline.scheduler import ROUND_TIMEOUT, RoundProgress, Scheduler, ne
 from vibed.store import bucket
 from vibed.store.postgres import Database, DatabaseUnavailable
 from vibed.vocab.clock import Clock, utc_iso
-from vibed.vocab.messages import FetchJob, JobDone, Poke, ScopeKey
+from vibed.vocab.messages import FetchJob, JobDone, Poke, ScopeKey, artist_of
 
 log = get_logger("vibed.scheduler")
 REPLAN_S = 300.0  # scheduler seconds between two reads of the database while nothing is due
 EWMA = 0.1  # weight of the newest poll in the cost estimates
+ARTIST_FLOOR_S = 6 * 3600.0  # a followed artist's page, at least this often (its watched-language releases
+# come through the languages' polls within minutes; this catches the first one elsewhere)
+ARTIST_PRIOR = 1 / (7 * 24.0)  # releases/hour outside the watched languages, before its page was polled
+MAX_ARTISTS = 200  # followed artists polled on their own page (most-followed, most active first)
 
 
 @attrs.define(eq=False)
@@ -62,6 +72,7 @@ class AdaptiveScheduler(Scheduler):
     pages_per_poll: float = 1.0
     burst_share: float = 0.0  # of polls, those a burst pulled in (spent above the plan)
     polls: int = 0
+    artists: list[followed.FollowedArtist] = attrs.field(factory=list)  # polled on their own page
 
     def __attrs_post_init__(self) -> None:
         self.now, self.speed = self.clock.now, self.clock.speed
@@ -118,6 +129,8 @@ class AdaptiveScheduler(Scheduler):
         assert self.db is not None
         now = self.now()
         scopes = self.plan(Poke(origin="plan"))
+        artists = await self.followed_artists()
+        scopes += [("jiosaavn", artist.scope) for artist in artists]
         by_service: dict[str, list[ScopeKey]] = {}
         for source, scope in scopes:
             by_service.setdefault(self.sources[source].service, []).append((source, scope))
@@ -135,11 +148,15 @@ class AdaptiveScheduler(Scheduler):
                                     state.interval_s * self.clock.speed)
             rates: dict[str, list[float]] = {}
             for source in {s for s, _ in keys}:
-                langs = [scope for s, scope in keys if s == source]
+                langs = [scope for s, scope in keys if s == source and artist_of(scope) is None]
                 found = await history.batches(self.db, source, langs, since)
-                for lang, values in learning.forecasts(found, langs, now, self.clock.to_trace).items():
+                for lang, values in learning.forecasts(found, langs, now, self.clock.to_trace, prior=None).items():
                     rates[f"{source}/{lang}"] = values
-            plan = planner.plan_day(budget, rates, floor, pages_per_poll=cost)
+            floors: dict[str, float] = {}
+            if any(k[0] == "jiosaavn" for k in keys):
+                rates.update(await self._artist_rates(artists, since, now))
+                floors = {f"jiosaavn/{a.scope}": max(floor, ARTIST_FLOOR_S) for a in artists}
+            plan = planner.plan_day(budget, rates, floor, pages_per_poll=cost, floors=floors)
             if not plan.floor_met and self.plans.get(service, plan).floor_met:
                 log.warning("poll_floor_thinned", service=service, spendable=round(plan.spendable),
                             detail="the bucket cannot pay for one poll per scope per VIBED_SCHEDULE tick")
@@ -154,6 +171,27 @@ class AdaptiveScheduler(Scheduler):
                     old.last_new if old else 0, old.attempted if old else None,
                     old.first if old and old.first else self.next_fire(now))
         self.timings = timings
+
+    async def followed_artists(self) -> list[followed.FollowedArtist]:
+        """The followed artists to poll, when JioSaavn is a source (and still may be called)."""
+        source = self.sources.get("jiosaavn")
+        if self.db is None or source is None or not source.available:
+            self.artists = []
+        else:
+            self.artists = await followed.poll_list(self.db, limit=MAX_ARTISTS,
+                                                    window_s=self.clock.wall_seconds(learning.WINDOW_S))
+        return self.artists
+
+    async def _artist_rates(self, artists: list[followed.FollowedArtist], since: dt.datetime,
+                            now: dt.datetime) -> dict[str, list[float]]:
+        """Each artist's forecast of releases outside the watched languages (the prior until it is polled)."""
+        assert self.db is not None
+        found = await follow_history.outside_batches(self.db, [a.upstream_id for a in artists],
+                                                     list(self.config.languages), since)
+        return {f"jiosaavn/{a.scope}": learning.forecast(
+                    [(self.clock.to_trace(at).timestamp(), n) for at, n in found.get(a.upstream_id, [])],
+                    now.timestamp(), ARTIST_PRIOR)
+                for a in artists}
 
     async def poll(self, keys: list[ScopeKey], jobs: trio.MemorySendChannel[FetchJob]) -> None:
         """One job per due scope, each its own one-job round; wait for all of them."""

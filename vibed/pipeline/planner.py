@@ -14,6 +14,10 @@
   the forecast release rate: with ``n`` polls an hour a release waits ``30/n`` minutes on average, and
   minimising ``Σ rate/n`` under ``Σ n = N`` gives ``n ∝ √rate``.  A minimum gap between two polls of one
   scope caps any hour (never twice in one minute).
+* **Followed artists.**  An artist's page is a scope like a language, on the same budget, with a floor of
+  its own (``floors``: far slower than the cron's, since its releases in the watched languages are found
+  by those languages' polls) and a weight from its rate outside them; a quiet scope's weight floor
+  (``EPSILON``) shrinks with its floor, so twenty quiet artists do not outweigh one language.
 * **Bursts.**  ``after_poll`` pulls the next poll in when a poll found several new releases (they come
   in drops), and lets it go back out as the scope quiets.
 """
@@ -82,28 +86,34 @@ def pacing(budget: Budget, reserve: float = RESERVE) -> float:
 
 
 def plan_day(budget: Budget, forecast: Mapping[str, Sequence[float]], floor_s: float, *,
-             pages_per_poll: float = 1.0, reserve: float = RESERVE, min_gap_s: float = MIN_GAP_S) -> Plan:
-    """Polls per hour for each scope over the next 24 hours (``forecast``: releases/hour, 24 values)."""
+             pages_per_poll: float = 1.0, reserve: float = RESERVE, min_gap_s: float = MIN_GAP_S,
+             floors: Mapping[str, float] | None = None) -> Plan:
+    """Polls per hour for each scope over the next 24 hours (``forecast``: releases/hour, 24 values).
+
+    ``floors``: a slowest cadence (seconds) of its own for some scopes (followed artists), else ``floor_s``."""
     scopes = sorted(forecast)
     cost = max(1.0, pages_per_poll)
     spendable = budget.per_day * (1 - reserve)
     if not scopes:
         return Plan({}, spendable, 0.0, floor_s, True, pacing(budget, reserve))
     cap = 3600.0 / min_gap_s  # polls per hour of one scope
-    floor = min(cap, 3600.0 / max(floor_s, min_gap_s))  # polls per hour of one scope at the cron's cadence
+    own = floors or {}
+    # polls per hour of each scope at its floor's cadence (the cron's for languages)
+    floor = {s: min(cap, 3600.0 / max(own.get(s, floor_s), min_gap_s)) for s in scopes}
     polls_total = spendable / cost  # per day
-    floor_total = floor * 24 * len(scopes)
+    floor_total = sum(floor.values()) * 24
     floor_met = floor_total <= polls_total
     if not floor_met:  # the bucket wins over the cron: half the budget keeps an even, thinner floor,
-        floor *= FLOOR_SHARE * polls_total / floor_total  # the other half still goes where releases come
-    paced = pacing(budget, reserve)
-    extra = max(0.0, polls_total - floor * 24 * len(scopes)) * paced
-    weights = {s: [math.sqrt(max(0.0, r) + EPSILON) for r in _day(forecast[s])] for s in scopes}
+        floor = {s: f * FLOOR_SHARE * polls_total / floor_total for s, f in floor.items()}  # the other half
+    paced = pacing(budget, reserve)  # still goes where releases come
+    extra = max(0.0, polls_total - sum(floor.values()) * 24) * paced
+    weights = {s: [math.sqrt(max(0.0, r) + EPSILON * min(1.0, floor_s / own.get(s, floor_s)))
+                   for r in _day(forecast[s])] for s in scopes}
     total_weight = sum(sum(w) for w in weights.values())
     plans = {}
     spent = 0.0
     for s in scopes:
-        hours = tuple(min(cap, floor + extra * w / total_weight) for w in weights[s])
+        hours = tuple(min(cap, floor[s] + extra * w / total_weight) for w in weights[s])
         plans[s] = ScopePlan(s, hours, max(0.0, _day(forecast[s])[0]))
         spent += sum(hours) * cost
     return Plan(plans, spendable, spent, floor_s, floor_met, paced)

@@ -7,7 +7,7 @@ It takes the first request, then whatever else is already waiting (up to ``max_b
 under load several fetchers' pages share one commit.  When the database is unavailable the
 batch fails as a whole — nothing of it is stored — and every requester hears so; the pages
 are fetched again in a later round.  "Unavailable" includes an error that means "not now" (a
-lock timeout, a deadlock, a serialization failure: ``postgres.is_transient``).  When the batch
+lock timeout, a deadlock, a serialization failure: ``failures.is_transient``).  When the batch
 fails for any other reason (one item the database refuses), it is retried release by release: a poisoned release is logged
 (``release_skipped``) and skipped, the rest are stored.  It never crashes on either.
 """

@@ -1,7 +1,9 @@
 """The simulator's growing catalogue: per scope, seeded with older releases, then new ones over time.
 
 Growth is computed from trio time when a scope is read, so there is no ticker task and the same seed
-and the same clock give the same catalogue (``autojump_clock`` tests included).
+and the same clock give the same catalogue (``autojump_clock`` tests included).  ``by_artist`` is
+the per-artist view (``artist.getArtistMoreAlbum``): an artist's albums across every language,
+newest first.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import math
 
 import attrs
 
-from vibed.simulator.generate import SimRelease, make_release
+from vibed.simulator.generate import SimArtist, SimRelease, make_release
 from vibed.simulator.settings import SimSettings
 
 
@@ -21,6 +23,7 @@ class Catalogue:
     started: float  # trio time of the simulator's start
     _releases: dict[str, list[SimRelease]] = attrs.field(factory=dict)  # oldest first
     _grown: dict[str, int] = attrs.field(factory=dict)  # releases added by the clock, per scope
+    _published: dict[tuple[str, int], float] = attrs.field(factory=dict)  # (scope, index) -> when it appeared
 
     def newest_first(self, scope: str, now: float) -> list[SimRelease]:
         return list(reversed(self._scope(scope, now)))
@@ -31,13 +34,28 @@ class Catalogue:
         start = (max(page, 1) - 1) * size
         return newest[start:start + size], len(newest)
 
+    def by_artist(self, artist_id: str, now: float) -> list[SimRelease]:
+        """The albums crediting ``artist_id`` (primary or featured), in every language, newest first."""
+        scopes = set(self._releases)
+        if self.settings.trace is not None:  # a followed artist's language may not have been read yet
+            scopes |= {lang for artist, lang in self.settings.trace.followed_artists() if artist.id == artist_id}
+        found = [rel for scope in sorted(scopes) if not scope.isupper() for rel in self._scope(scope, now)
+                 if rel.kind == "album" and any(a.id == artist_id for a in rel.primary + rel.featured)]
+        return sorted(found, key=lambda rel: (rel.release_date, self._published.get((rel.scope, rel.index), 0.0),
+                                              rel.scope, rel.index), reverse=True)
+
     def add(
         self, scope: str, now: float, *, count: int = 1, kind: str | None = None, title: str | None = None,
+        artists: tuple[SimArtist, ...] | None = None,
     ) -> list[SimRelease]:
-        """Release ``count`` new items in ``scope`` now (``POST /_sim/release``)."""
+        """Release ``count`` new items in ``scope`` now (``POST /_sim/release``); ``artists``: exactly those."""
         releases = self._scope(scope, now)
-        added = [self._make(scope, len(releases) + i, kind=kind, title=title) for i in range(count)]
-        releases.extend(added)
+        added = []
+        for _ in range(count):
+            rel = self._make(scope, len(releases), kind=kind, title=title, artists=artists, language=scope)
+            self._published[(scope, rel.index)] = now
+            releases.append(rel)
+            added.append(rel)
         return added
 
     def _scope(self, scope: str, now: float) -> list[SimRelease]:
@@ -51,7 +69,11 @@ class Catalogue:
         else:
             due = math.floor(max(0.0, now - self.started) * self.settings.new_per_minute / 60)
         while self._grown[scope] < due:
-            releases.append(self._make(scope, len(releases)))
+            when, artist = (now, None) if trace is None else trace.at(scope, self._grown[scope])
+            rel = self._make(scope, len(releases), kind="album" if artist else None,
+                             artists=(artist,) if artist else None, language=scope if artist else None)
+            self._published[(scope, rel.index)] = when
+            releases.append(rel)
             self._grown[scope] += 1
         return releases
 
@@ -64,8 +86,9 @@ class Catalogue:
         ]
 
     def _make(
-        self, scope: str, index: int, *, released: dt.date | None = None,
-        kind: str | None = None, title: str | None = None,
+        self, scope: str, index: int, *, released: dt.date | None = None, kind: str | None = None,
+        title: str | None = None, artists: tuple[SimArtist, ...] | None = None, language: str | None = None,
     ) -> SimRelease:
         released = released or self.settings.release_day()
-        return make_release(self.settings.seed, scope, index, released=released, kind=kind, title=title)
+        return make_release(self.settings.seed, scope, index, released=released, kind=kind, title=title,
+                            artists=artists, language=language, leak=self.settings.leaks_languages)

@@ -9,7 +9,7 @@ from quart import request
 from quart_trio import QuartTrio
 
 from vibed.simulator import jiosaavn_render, spotify_render
-from vibed.simulator.generate import SimRelease, is_market
+from vibed.simulator.generate import SimArtist, SimRelease, artist_named, is_market
 from vibed.simulator.settings import Fault
 from vibed.simulator.state import SimState
 
@@ -35,15 +35,22 @@ async def _json_object() -> dict[str, Any]:
 def add_control_routes(app: QuartTrio, state: SimState) -> None:
     @app.post("/_sim/release")
     async def release() -> Reply:
-        """``{"language": "ml" | "market": "IN", "kind": "album", "title": "...", "count": 3}``, all optional."""
+        """``{"language": "ml" | "market": "IN", "kind": "album", "title": "...", "count": 3,
+        "artists": ["Name", ...]}``, all optional; the release is exactly that (its language, those artists)."""
         body = await _json_object()
         kind = KINDS.get(str(body.get("kind") or "album"))
         count = body.get("count", 1)
         if kind is None or not isinstance(count, int) or not 1 <= count <= 1000:
             return {"error": "kind must be album, song or playlist and count 1..1000"}, 400
+        names = body.get("artists")
+        if names is not None and (not isinstance(names, list) or not 1 <= len(names) <= 10
+                                  or not all(isinstance(n, str) and n.strip() for n in names)):
+            return {"error": 'artists must be a list of 1..10 names, e.g. ["Sid Sriram"]'}, 400
+        artists: tuple[SimArtist, ...] | None = tuple(artist_named(n.strip()) for n in names) if names else None
         title = body.get("title")
         added = state.catalogue.add(
             _scope(body), trio.current_time(), count=count, kind=kind, title=str(title) if title else None,
+            artists=artists,
         )
         return {"releases": [expected(rel) for rel in added]}, 201
 

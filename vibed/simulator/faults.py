@@ -70,8 +70,9 @@ class FaultBook:
             return fault
         return None
 
-    async def respond(self, fault: Fault, source: str, normal: Callable[[], bytes]) -> Canned:
-        """What the broken response looks like; ``normal`` renders the unbroken body."""
+    async def respond(self, fault: Fault, source: str, normal: Callable[[], bytes], *,
+                      empty: Any = None) -> Canned:
+        """What the broken response looks like; ``normal`` renders the unbroken body (``empty``: its empty form)."""
         kind = fault.kind
         if kind == "slow":
             await trio.sleep(fault.delay)
@@ -90,7 +91,8 @@ class FaultBook:
         if kind == "html":
             return Canned(fault.status or 200, HTML_BLOCK_PAGE, "text/html")
         if kind == "empty":
-            empty = EMPTY.get(source, {"albums": {"items": [], "total": 0, "next": None, "offset": 0, "limit": 50}})
+            if empty is None:
+                empty = EMPTY.get(source, {"albums": {"items": [], "total": 0, "next": None, "offset": 0, "limit": 50}})
             return Canned(200, _json(empty))
         if kind == "error_json":
             variant = fault.variant or ERROR_BODIES[self._variants_served % len(ERROR_BODIES)]

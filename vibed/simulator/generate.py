@@ -1,12 +1,15 @@
 """Made-up but plausible releases, a pure function of (seed, scope, index): the simulator's truth.
 
 A scope is a language code (``"ml"``, JioSaavn) or a market (``"IN"``, Spotify).  Which item is a song,
-a playlist or in the wrong language follows its index, so every page of 50 shows every quirk.
+a playlist or (with ``leak``, the ``other_language`` quirk) in the wrong language follows its index, so
+every page of 50 shows every quirk.  ``artists`` makes exactly the release asked for: those primary
+artists, no one featured.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 import string
 
@@ -65,7 +68,8 @@ def is_market(scope: str) -> bool:
 
 def make_release(
     seed: int, scope: str, index: int, *, released: dt.date,
-    kind: str | None = None, title: str | None = None, language: str | None = None,
+    kind: str | None = None, title: str | None = None, language: str | None = None, leak: bool = False,
+    artists: tuple[SimArtist, ...] | None = None,
 ) -> SimRelease:
     rng = random.Random(f"{seed}:{scope}:{index}")
     kind = kind or ("playlist" if index % 10 == 9 else "song" if index % 3 == 1 else "album")
@@ -81,10 +85,10 @@ def make_release(
         id=release_id,
         kind=kind,
         title=title or _title(rng, index),
-        language=None if is_market(scope) else language or _claimed_language(scope, index),
-        primary=tuple(people[:n_primary]),
-        featured=tuple(people[n_primary:3]) if index % 3 == 0 else (),
-        others=(people[3],),
+        language=None if is_market(scope) else language or _claimed_language(scope, index, leak),
+        primary=artists if artists else tuple(people[:n_primary]),
+        featured=() if artists else tuple(people[n_primary:3]) if index % 3 == 0 else (),
+        others=() if artists else (people[3],),
         release_date=released,
         play_count=None if index % 8 == 3 else rng.randrange(1_000, 90_000_000),
         explicit=index % 9 == 2,
@@ -99,8 +103,16 @@ def _title(rng: random.Random, index: int) -> str:
     return (f'{word} (From "{movie}")', f"{word} & {other}", f"{movie}'s {word}", word)[index % 4]
 
 
-def _claimed_language(scope: str, index: int) -> str:
-    if index % 12 != 5:
+def artist_named(name: str) -> SimArtist:
+    """A known artist by name, else a stable made-up id for the name (``POST /_sim/release``)."""
+    for artist_id, known in ARTISTS:
+        if known == name:
+            return SimArtist(artist_id, known)
+    return SimArtist(str(3_000_000 + int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % 6_000_000), name)
+
+
+def _claimed_language(scope: str, index: int, leak: bool) -> str:
+    if not leak or index % 12 != 5:
         return scope
     return "ta" if scope == "hi" else "hi"  # the site mixes a few other-language items in
 

@@ -14,6 +14,8 @@ FAULT_KINDS = frozenset(
 )
 ERROR_BODIES = ("status_failure", "error", "login_required", "empty_list")  # error_json variants
 FAULT_SOURCES = frozenset({"jiosaavn", "spotify"})
+# quirks a run may ask for; without them the simulator gives exactly what it is asked
+QUIRKS = frozenset({"other_language"})  # other_language: about 1 item in 12 claims another language
 
 
 def _one_of(allowed: frozenset[str] | tuple[str, ...]) -> Any:
@@ -77,6 +79,13 @@ class SimSettings:
     cookie_overrides_language: bool = True  # like the site: an L cookie beats ?languages= (the cookie-jar trap)
     faults: tuple[Fault, ...] = ()
     trace: Any = None  # a vibed.simulator.trace.Trace: releases follow its schedule instead of new_per_minute
+    quirks: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset,
+                                         validator=attrs.validators.deep_iterable(_one_of(QUIRKS)))
+
+    @property
+    def leaks_languages(self) -> bool:
+        """The site mixes a few other-language items into a language's page (only when asked for)."""
+        return "other_language" in self.quirks
 
     def release_day(self) -> dt.date:
         return self.today or dt.date.today()

@@ -9,6 +9,11 @@ minute's count is Poisson around that profile, so drops arrive in clumps.  The s
 the k-th scheduled release of a language as catalogue index ``seed_releases + k``, once the trace
 clock (``trace0 + (wall - wall0) × speed``, wall-clock based so other processes can share it) has
 passed its time.  Pages stay shuffled within themselves, as in every simulator answer.
+
+With ``followed`` artists, each of them also publishes albums on the same daily profile
+(``artist_per_day`` on an ordinary day): the first ``outside`` in languages the trace does not track
+(found only through the per-artist call), the rest in its languages.  Their albums are part of their
+language's schedule, so the k-th release of a language is either anyone's or a followed artist's.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ import random
 import time
 
 import attrs
+
+from vibed.simulator.generate import SimArtist
+from vibed.vocab.languages import LANGUAGES
 
 IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 LANGUAGE_WEIGHT = {"hi": 1.6, "ml": 1.0, "ta": 1.2, "te": 1.1, "pa": 0.9, "kn": 0.6, "bn": 0.5, "mr": 0.5,
@@ -46,6 +54,9 @@ class Trace:
     per_day: float = 40.0  # releases a language of weight 1 publishes on an ordinary day
     languages: tuple[str, ...] = ("ml", "hi", "ta")
     hours: float = 24.0
+    followed: int = 0  # artists people follow, publishing on the same profile
+    outside: int = 0  # of them, those releasing only in languages the trace does not track
+    artist_per_day: float = 1.0  # albums a followed artist publishes on an ordinary day
 
     def now(self) -> float:
         return self.start + (time.time() - self.wall0) * self.speed
@@ -64,6 +75,45 @@ class Trace:
                 out.extend((t + rng.uniform(0, 60), lang) for _ in range(count))
         return sorted(out)
 
+    def followed_artists(self) -> list[tuple[SimArtist, str]]:
+        """Each followed artist and the language they release in; the first ``outside`` are outside ours."""
+        others = [code for code in LANGUAGES if code not in self.languages]
+        out = []
+        for k in range(self.followed):
+            language = others[k % len(others)] if k < self.outside else self.languages[k % len(self.languages)]
+            name = f"{_FIRST[k % 10]} {_LAST[(k // 10 + k) % 10]}"  # distinct for k < 100
+            out.append((SimArtist(str(8_100_000 + k), name), language))
+        return out
+
+    def artist_schedule(self) -> list[tuple[float, str, SimArtist]]:
+        """Every followed artist's album of the trace, oldest first: (trace epoch, language, artist)."""
+        out: list[tuple[float, str, SimArtist]] = []
+        for artist, language in self.followed_artists():
+            rng = random.Random(f"{self.seed}:artist:{artist.id}")
+            for minute in range(int(self.hours * 60)):
+                t = self.start + minute * 60
+                when = dt.datetime.fromtimestamp(t, IST)
+                friday = 2.0 if when.weekday() == 4 else 1.0
+                count = _poisson(rng, self.artist_per_day * friday * _profile(when))
+                out.extend((t + rng.uniform(0, 60), language, artist) for _ in range(count))
+        return sorted(out, key=lambda entry: entry[0])
+
+    def published(self) -> dict[str, list[tuple[float, SimArtist | None]]]:
+        """Per language, every release in publishing order: (trace epoch, the followed artist or None)."""
+        cached = _CACHE.get(self)
+        if cached is None:
+            merged: list[tuple[float, str, SimArtist | None]] = [(t, lang, None) for t, lang in self.schedule()]
+            merged += self.artist_schedule()
+            cached = {}
+            for t, lang, artist in sorted(merged, key=lambda entry: entry[0]):
+                cached.setdefault(lang, []).append((t, artist))
+            _CACHE[self] = cached
+        return cached
+
+    def at(self, language: str, k: int) -> tuple[float, SimArtist | None]:
+        """When ``language``'s k-th release is published, and its followed artist (None: anyone's)."""
+        return self.published()[language][k]
+
     def due(self, language: str, now_trace: float) -> int:
         """How many of ``language``'s releases the trace has published by ``now_trace``."""
         times = self._times().get(language, [])
@@ -77,16 +127,16 @@ class Trace:
         return lo
 
     def _times(self) -> dict[str, list[float]]:
-        cached = _CACHE.get(self)
-        if cached is None:
-            cached = {}
-            for t, lang in self.schedule():
-                cached.setdefault(lang, []).append(t)
-            _CACHE[self] = cached
-        return cached
+        times = _TIMES.get(self)
+        if times is None:
+            times = _TIMES[self] = {lang: [t for t, _ in entries] for lang, entries in self.published().items()}
+        return times
 
 
-_CACHE: dict[Trace, dict[str, list[float]]] = {}
+_CACHE: dict[Trace, dict[str, list[tuple[float, SimArtist | None]]]] = {}
+_TIMES: dict[Trace, dict[str, list[float]]] = {}
+_FIRST = ("Anu", "Devika", "Karthik", "Meera", "Ravi", "Sana", "Vijay", "Lakshmi", "Arjun", "Nila")
+_LAST = ("Menon", "Sharma", "Iyer", "Reddy", "Bose", "Patil", "Gill", "Rao", "Nair", "Das")
 
 
 def _poisson(rng: random.Random, mean: float) -> int:

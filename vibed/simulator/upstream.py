@@ -11,7 +11,7 @@ import trio
 from quart import Response, request
 from quart_trio import QuartTrio
 
-from vibed.simulator import jiosaavn_render, spotify_render
+from vibed.simulator import jiosaavn_artist, jiosaavn_render, spotify_render
 from vibed.simulator.faults import Canned
 from vibed.simulator.state import SimState, json_body, json_canned
 from vibed.vocab.languages import code_for_name
@@ -44,6 +44,8 @@ def add_upstream_routes(app: QuartTrio, state: SimState) -> None:
 
     @app.get("/api.php")
     async def jiosaavn() -> Response:
+        if request.args.get("__call") == "artist.getArtistMoreAlbum":
+            return _with_geo_cookie(await artist_albums())
         if request.args.get("__call") != "content.getAlbums":
             body = {"status": "failure", "error": {"code": "INVALID_CALL", "msg": "Unknown __call"}}
             return _with_geo_cookie(to_response(json_canned(body)))
@@ -65,6 +67,23 @@ def add_upstream_routes(app: QuartTrio, state: SimState) -> None:
         fault = state.faults.take("jiosaavn", code or name)
         canned = await state.faults.respond(fault, "jiosaavn", normal) if fault else Canned(200, normal())
         return _with_geo_cookie(to_response(canned))
+
+    async def artist_albums() -> Response:
+        artist_id = (request.args.get("artistId") or "").strip()
+        page = _int(request.args.get("page"), 0, 0, 10_000)
+        scope = f"artist:{artist_id}"
+        state.stats.jiosaavn_request(scope, page + 1, trio.current_time())
+
+        def normal() -> bytes:
+            releases = jiosaavn_artist.ordered(state.catalogue.by_artist(artist_id, trio.current_time()),
+                                               request.args.get("category") or "popularity",
+                                               request.args.get("sort_order") or "desc")
+            return json_body(jiosaavn_artist.page_body(artist_id, releases, page, seed=settings.seed))
+
+        fault = state.faults.take("jiosaavn", scope)
+        canned = await state.faults.respond(fault, "jiosaavn", normal,
+                                            empty={"topAlbums": {"albums": [], "total": 0}}) if fault else None
+        return to_response(canned or Canned(200, normal()))
 
     @app.post("/api/token")
     async def spotify_token() -> Response:

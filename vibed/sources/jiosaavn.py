@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx
 
-from vibed.sources import jiosaavn_items
+from vibed.sources import jiosaavn_artist, jiosaavn_items
 from vibed.sources.http import BROWSER_USER_AGENT, MAX_BODY, Trouble, decode_json, send, status_trouble
 from vibed.vocab.languages import jiosaavn_name
-from vibed.vocab.messages import Failure, FailureKind, Page
+from vibed.vocab.messages import Failure, FailureKind, Page, artist_of
 
 UPSTREAM = "JioSaavn"
 
@@ -62,12 +62,17 @@ class JioSaavnSource:
         return request
 
     async def fetch_page(self, scope: str, page: int) -> Page | Failure:
+        artist_id = artist_of(scope)
+        if artist_id is not None:
+            return await self._artist_page(scope, artist_id, page)
         language_name = jiosaavn_name(scope)
         response = await send(self._client, self.request(language_name, page), timeout=self._timeout,
                               max_body=self._max_body)
         if isinstance(response, Trouble):
             return response.at(self.name, scope, page)
         body = _body(response)
+        if not isinstance(body, Trouble) and not isinstance(body.get("data"), list):
+            body = Trouble(FailureKind.UPSTREAM_ERROR, f"{UPSTREAM} sent a page without a data list", status=200)
         if isinstance(body, Trouble):
             return body.at(self.name, scope, page)
         items = [item for item in body["data"] if isinstance(item, Mapping)]
@@ -81,6 +86,16 @@ class JioSaavnSource:
             total=jiosaavn_items.number(body.get("count")),
             received=len(body["data"]),
         )
+
+    async def _artist_page(self, scope: str, artist_id: str, page: int) -> Page | Failure:
+        """A followed artist's latest albums, in whatever language they are."""
+        request = jiosaavn_artist.request(self._client, self._base_url, artist_id, page, self._timeout)
+        response = await send(self._client, request, timeout=self._timeout, max_body=self._max_body)
+        if isinstance(response, Trouble):
+            return response.at(self.name, scope, page)
+        body = _body(response)
+        result = body if isinstance(body, Trouble) else jiosaavn_artist.page(body, scope, page)
+        return result.at(self.name, scope, page) if isinstance(result, Trouble) else result
 
 
 def _body(response: httpx.Response) -> Mapping[str, Any] | Trouble:
@@ -97,11 +112,7 @@ def _body(response: httpx.Response) -> Mapping[str, Any] | Trouble:
         shape = "an empty list" if body == [] else f"a JSON {type(body).__name__}"
         return Trouble(FailureKind.UPSTREAM_ERROR, f"{UPSTREAM} sent {shape} instead of a page", status=200)
     error = _error(body)
-    if error is not None:
-        return error
-    if not isinstance(body.get("data"), list):
-        return Trouble(FailureKind.UPSTREAM_ERROR, f"{UPSTREAM} sent a page without a data list", status=200)
-    return body
+    return error if error is not None else body
 
 
 def _error(body: Mapping[str, Any]) -> Trouble | None:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from vibed.sources.bounds import bounded
 from vibed.sources.firewall import clean_raw, clean_text, plausible_date, plausible_year, safe_url
+from vibed.vocab.languages import code_for_name
 from vibed.vocab.messages import KINDS, Artist, Release
 
 _SMALL_SIZE = re.compile(r"-(?:150x150|50x50)(\.[A-Za-z0-9]+)$")
@@ -89,14 +90,19 @@ def _entries(artist_map: Mapping[str, Any], keys: Iterable[str]) -> Iterable[Map
             yield from (entry for entry in group if isinstance(entry, Mapping))
 
 
-def release(item: Mapping[str, Any], *, language_code: str, language_name: str) -> Release | None:
-    """One item as a Release, or None for what we do not keep: playlists, other languages, no id."""
+def release(item: Mapping[str, Any], *, language_code: str | None, language_name: str | None) -> Release | None:
+    """One item as a Release, or None for what we do not keep: playlists, other languages, no id.
+
+    ``language_name`` None (an artist's page): any language, the item's own (None when we have no code for it).
+    """
     kind = text(item.get("type")).lower()
     external_id = text(item.get("id"))
     title = text(item.get("title"))
     if kind not in KINDS or not external_id or not title:
         return None
-    if text(item.get("language")).casefold() != language_name:
+    if language_name is None:
+        language_code = code_for_name(text(item.get("language")))
+    elif text(item.get("language")).casefold() != language_name:
         return None  # the site mixes in other languages; the language filter is ours to enforce
     more = item.get("more_info")
     more = more if isinstance(more, Mapping) else {}

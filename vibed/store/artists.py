@@ -20,8 +20,9 @@ import asyncpg
 from vibed.store.postgres import Database
 
 # the ids of a release's artists in credit order; "artist_ids" beside every release's "artists" names
-ARTIST_IDS = ("(SELECT coalesce(array_agg(ra.artist_id ORDER BY ra.position), '{}') FROM release_artists ra "
-              "WHERE ra.release_id = releases.id) AS artist_ids")
+ARTIST_IDS_OF = ("(SELECT coalesce(array_agg(ra.artist_id ORDER BY ra.position), '{}') FROM release_artists ra "
+                 "WHERE ra.release_id = releases.id)")
+ARTIST_IDS = f"{ARTIST_IDS_OF} AS artist_ids"
 _IDS_OF = """
 SELECT release_id, array_agg(artist_id ORDER BY position) AS ids
   FROM release_artists WHERE release_id = ANY ($1::bigint[]) GROUP BY release_id
@@ -63,14 +64,15 @@ def artist_json(row: Mapping[str, Any]) -> dict[str, Any]:
 
 async def search(db: Database, q: str, limit: int) -> list[Mapping[str, Any]]:
     """Artists whose normalised name is like ``q``'s, best first (trigram similarity when pg_trgm is in)."""
-    trigrams = await db.fetchval("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm')")
-    return list(await db.fetch(_SEARCH if trigrams else _SEARCH_PLAIN, q, limit))
+    [(trigrams,)] = await db.read("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm')")
+    return list(await db.read(_SEARCH if trigrams else _SEARCH_PLAIN, q, limit))
 
 
 async def busiest(db: Database, limit: int) -> list[Mapping[str, Any]]:
     """Without a query: the artists with the most releases first."""
-    return list(await db.fetch(_BUSIEST, limit))
+    return list(await db.read(_BUSIEST, limit))
 
 
 async def one(db: Database, artist_id: int) -> Mapping[str, Any] | None:
-    return await db.fetchrow(_ONE, artist_id)
+    rows = await db.read(_ONE, artist_id)
+    return rows[0] if rows else None

@@ -19,9 +19,17 @@ import trio
 from trio_asyncio import aio_as_trio
 
 from vibed.logs import get_logger
-from vibed.logs.redact import redact_url, redact_urls_in
+from vibed.logs.redact import redact_url
+from vibed.store.failures import (
+    _CONNECTION_ERRORS,
+    DatabaseUnavailable,
+    _reason,
+    as_unavailable,
+)
+from vibed.store.reader import Reader, init_connection
 from vibed.vocab.backoff import jittered
 
+__all__ = ["Database", "DatabaseUnavailable", "DatabaseUnreachable", "open_database", "redact_dsn"]
 log = get_logger("vibed.store")
 T = TypeVar("T")
 RUN_TIMEOUT = 20.0  # seconds for one transaction (a writer batch, a replay page)
@@ -29,33 +37,6 @@ RUN_TIMEOUT = 20.0  # seconds for one transaction (a writer batch, a replay page
 
 class DatabaseUnreachable(RuntimeError):
     """The database could not be reached within the allowed attempts; str() is one clear line."""
-
-
-class DatabaseUnavailable(ConnectionError):
-    """One call failed because the database is down, restarting or did not answer in time.
-
-    A ``ConnectionError`` (so an ``OSError``): callers that already treat a lost connection as
-    transient keep doing so.  HTTP renders it as 503.
-    """
-
-
-# what a dead, restarting or stopped server looks like from asyncpg (SQL errors are not here)
-_CONNECTION_ERRORS = (
-    OSError, asyncpg.InterfaceError, asyncpg.InternalClientError, asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError, asyncpg.OperatorInterventionError, TimeoutError,
-)
-
-
-# SQL errors that mean "not now" rather than "not this": the same statement may well succeed on a
-# later try (serialization failure, deadlock, lock timeout, object in use, out of resources, I/O
-# error).  They fail a call as ``DatabaseUnavailable``, like an outage, so a writer batch fails
-# whole and is fetched again, instead of each release in it being skipped as bad data.
-_TRANSIENT_SQLSTATES = ("40001", "40P01", "40003", "55P03", "55006", "53", "58")
-
-
-def is_transient(exc: BaseException) -> bool:
-    state = getattr(exc, "sqlstate", None) or ""
-    return isinstance(exc, asyncpg.PostgresError) and state.startswith(_TRANSIENT_SQLSTATES)
 
 
 def _consume(task: asyncio.Future[Any]) -> None:
@@ -95,25 +76,18 @@ def redact_dsn(dsn: str) -> str:
     return redact_url(dsn)
 
 
-def _reason(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return redact_urls_in(text.splitlines()[0][:200])
-
-
-async def _init_connection(conn: asyncpg.Connection) -> None:
-    import json
-
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-
-
 class Database:
     """A Trio face on an asyncpg pool.  SQL lives in the store modules, not in callers."""
 
-    def __init__(self, pool: asyncpg.Pool, dsn: str, *, timeout: float = 1.5) -> None:
+    def __init__(self, pool: asyncpg.Pool, dsn: str, *, timeout: float = 1.5, reader: Reader | None = None) -> None:
         self.pool = pool
         self.dsn = dsn
         self.timeout = timeout  # seconds for one query; transactions (``run``) get RUN_TIMEOUT
+        self.reader = reader or Reader(dsn, timeout=timeout)  # the HTTP reads' own connections
+
+    async def read(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """A read endpoint's SELECT, on the reads' own connections (vibed/store/reader.py)."""
+        return await self.reader.fetch(sql, *args)
 
     async def _call(self, timeout: float | None, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         limit = self.timeout if timeout is None else timeout
@@ -121,12 +95,8 @@ class Database:
             try:
                 result: T = await aio_as_trio(_detached)(fn, *args)
                 return result
-            except _CONNECTION_ERRORS as exc:
-                raise DatabaseUnavailable(f"the database connection failed: {_reason(exc)}") from None
-            except asyncpg.PostgresError as exc:
-                if is_transient(exc):
-                    raise DatabaseUnavailable(f"the database could not do it now: {_reason(exc)}") from None
-                raise
+            except Exception as exc:
+                raise as_unavailable(exc) from None
         raise DatabaseUnavailable(f"the database did not answer within {limit:g} s")
 
     async def run(self, fn: Callable[..., Awaitable[T]], *args: Any, timeout: float = 0) -> T:
@@ -176,7 +146,7 @@ async def _create_pool(dsn: str, size: int, statement_timeout: float) -> asyncpg
     # a leak of every request for minutes under load.  PostgreSQL enforces statement_timeout
     # itself; Trio cancel scopes bound our waits.
     return await asyncpg.create_pool(
-        dsn, min_size=min(2, size), max_size=size, init=_init_connection, timeout=5,
+        dsn, min_size=min(2, size), max_size=size, init=init_connection, timeout=5,
         max_inactive_connection_lifetime=0,
         server_settings={"statement_timeout": str(int(statement_timeout * 1000)), "application_name": "vibed"},
     )
@@ -202,8 +172,10 @@ async def open_database(dsn: str, *, pool_size: int = 10, attempts: int = 5, tim
             log.warning("database_unreachable", attempt=attempt, retry_in=round(delay, 2), error=reason)
             await trio.sleep(jittered(delay, 0.5, 1.5))
             delay = min(delay * 2, 5.0)
+    reader = Reader(dsn, size=max(1, min(4, pool_size // 2)), timeout=timeout, statement_timeout=statement_timeout)
     try:
-        yield Database(pool, dsn, timeout=timeout)
+        yield Database(pool, dsn, timeout=timeout, reader=reader)
     finally:
+        reader.close_nowait()
         with trio.CancelScope(shield=True), trio.move_on_after(5):
             await aio_as_trio(pool.close)()

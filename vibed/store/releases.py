@@ -25,13 +25,16 @@ import attrs
 
 from vibed.store.artists import index_releases
 from vibed.store.postgres import Database
+from vibed.store.push_outbox import enqueue_pushes
+from vibed.store.target_outbox import enqueue_targets
+from vibed.store.watches import filters_on
 from vibed.vocab.clock import utc_iso
 from vibed.vocab.messages import Release, ReleaseKey, StoredEvent
 from vibed.vocab.release_filter import ReleaseFilter
 
 # one webhook_outbox row per event and matching subscription (the rest of the outbox is vibed.webhooks.outbox);
 # which subscriptions match is the one filter's matcher (ReleaseFilter.matches), not SQL written beside it
-_SUBSCRIPTIONS = "SELECT id, languages, sources, kinds, artists FROM webhooks ORDER BY id"
+_SUBSCRIPTIONS = "SELECT id, languages, sources, kinds, artists, watch_id FROM webhooks ORDER BY id"
 _ENQUEUE_WEBHOOKS = """
 INSERT INTO webhook_outbox (webhook_id, event_id)
 SELECT w, e FROM unnest($1::bigint[], $2::bigint[]) AS v(w, e)
@@ -166,8 +169,12 @@ async def enqueue_webhooks(conn: asyncpg.Connection, events: Sequence[StoredEven
     """asyncio side, inside the writer's transaction: the deliveries of these events, in event order."""
     if not events:
         return
-    hooks = [(row["id"], ReleaseFilter.stored(row["languages"], row["sources"], row["kinds"], row["artists"]))
-             for row in await conn.fetch(_SUBSCRIPTIONS)]
+    rows = await conn.fetch(_SUBSCRIPTIONS)
+    # a subscription that follows a watch: its filter now, pending names matched by this same transaction
+    watched = await filters_on(conn, sorted({row["watch_id"] for row in rows if row["watch_id"] is not None}))
+    hooks = [(row["id"], watched[row["watch_id"]] if row["watch_id"] is not None else
+              ReleaseFilter.stored(row["languages"], row["sources"], row["kinds"], row["artists"]))
+             for row in rows if row["watch_id"] is None or row["watch_id"] in watched]
     pairs = [(hook_id, event.id) for event in sorted(events, key=lambda e: e.id)
              for hook_id, flt in hooks if flt.matches(event)]
     if pairs:
@@ -213,6 +220,8 @@ async def write_batch(pool: asyncpg.Pool, releases: Sequence[Release], window_da
                     source=payload["source"], language=payload["language"],
                     release_kind=payload["kind"], payload=payload, created_at=rec["created_at"],
                 ))
-            # the webhook deliveries of these events commit (or vanish) with them
+            # the webhook deliveries and notification-target rows of these events commit (or vanish) with them
             await enqueue_webhooks(conn, events)
+            await enqueue_targets(conn, events)
+            await enqueue_pushes(conn, events)  # and the push deliveries (vibed/store/push_outbox.py)
     return BatchResult(first_seen, tuple(events))

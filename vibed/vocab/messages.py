@@ -23,6 +23,18 @@ ScopeKey = tuple[str, str]  # (source, scope): one watched catalogue, e.g. ("jio
 ReleaseKey = tuple[str, str]  # (source, external_id): one release, the same across runs and instances
 
 
+ARTIST_SCOPE = "artist:"  # a followed artist's own page, polled like a language: ("jiosaavn", "artist:4670197")
+
+
+def artist_scope(upstream_id: str) -> str:
+    return ARTIST_SCOPE + upstream_id.strip()
+
+
+def artist_of(scope: str) -> str | None:
+    """The upstream artist id of an artist scope; None for a language (or market)."""
+    return scope[len(ARTIST_SCOPE):] if scope.startswith(ARTIST_SCOPE) else None
+
+
 def scope_label(key: ScopeKey) -> str:
     """A scope key as text (logs, advisory-lock names): ``"jiosaavn:ml"``."""
     return f"{key[0]}:{key[1]}"

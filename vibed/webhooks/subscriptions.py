@@ -1,7 +1,8 @@
 """Webhook subscriptions: created, listed, deleted, resumed; and what health says of them.
 
 A subscription is a target URL, the one ``ReleaseFilter`` (four array columns, NULL = no
-restriction on that part; ``ReleaseFilter.stored`` reads them back), a
+restriction on that part; ``ReleaseFilter.stored`` reads them back) or a watch it follows
+(``watch_id``: the watch's filter as it is when each event is written; deleting the watch deletes it), a
 payload format, its signing secret and its owner (``jwt:<sub>`` or ``local``, see
 ``vibed.http.control.authorize``): every read and delete names the owner, so one owner's rows
 are invisible to another (a 404, as for a row that does not exist).  The secret is returned by ``create`` only: every
@@ -17,16 +18,16 @@ from vibed.health import WebhooksHealth
 from vibed.store.postgres import Database
 from vibed.vocab.release_filter import ReleaseFilter
 
-_PUBLIC = ("w.id, w.url, w.languages, w.sources, w.kinds, w.artists, w.format, w.created_at, w.consecutive_failures, "
-           "w.paused_at, w.paused_reason")
+_PUBLIC = ("w.id, w.url, w.languages, w.sources, w.kinds, w.artists, w.watch_id, w.format, w.created_at, "
+           "w.consecutive_failures, w.paused_at, w.paused_reason")
 _COUNTS = """
   (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = 'pending') AS pending,
   (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = 'dead') AS dead
 """
 
 _CREATE = f"""
-INSERT INTO webhooks AS w (url, languages, sources, kinds, artists, format, secret, owner)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO webhooks AS w (url, languages, sources, kinds, artists, format, secret, owner, watch_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 RETURNING {_PUBLIC}, 0::bigint AS pending, 0::bigint AS dead
 """
 _LIST = f"SELECT {_PUBLIC}, {_COUNTS} FROM webhooks w WHERE w.owner = $1 ORDER BY w.id"
@@ -42,8 +43,10 @@ SELECT count(*) AS targets,
 
 
 async def create(db: Database, *, url: str, release_filter: ReleaseFilter, format: str, secret: str,
-                 owner: str) -> Mapping[str, Any]:
-    row: Mapping[str, Any] | None = await db.fetchrow(_CREATE, url, *release_filter.columns(), format, secret, owner)
+                 owner: str, watch: str | None = None) -> Mapping[str, Any]:
+    """``watch``: the subscription follows that watch (its filter as it is at each event) instead."""
+    row: Mapping[str, Any] | None = await db.fetchrow(_CREATE, url, *release_filter.columns(), format, secret, owner,
+                                                      watch)
     assert row is not None
     return row
 

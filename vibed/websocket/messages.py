@@ -1,6 +1,6 @@
 """What a WebSocket client may send: ``{"subscribe": ["ml"], "source": ["jiosaavn"], "kind": ["album"],
 "artist": [12], "last_event_id": 123}`` (all but ``subscribe`` optional; ``subscribe`` is the
-languages, and ``language`` is read too), parsed by the one filter parser into the same ``StreamRequest`` as an SSE query string,
+languages, and ``language`` is read too), or ``{"subscribe": [], "watch": "<id>"}`` for a saved filter, parsed by the one filter parser into the same ``StreamRequest`` as an SSE query string,
 with a bound on size and depth before any JSON parser sees it."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import json
 
 from vibed.delivery.filters import BadStreamRequest, StreamRequest, parse_event_id
 from vibed.vocab.release_filter import parse_filter
+from vibed.vocab.watch_ref import watch_of
 
 
 def _listed(value: object) -> list[object]:
@@ -39,7 +40,9 @@ def parse_ws_message(text: str | bytes) -> StreamRequest:
         raise BadStreamRequest("bad_message", 'expected {"subscribe": ["ml"], "last_event_id": 123}')
     # ``subscribe`` is the languages; ``language`` (the key every other path reads) adds to them
     languages = [v for key in ("subscribe", "language") for v in _listed(message.get(key))]
-    stream_filter = parse_filter({"language": languages, "source": message.get("source"),
-                                  "kind": message.get("kind"), "artist": message.get("artist")})
+    values = {"language": languages, "source": message.get("source"), "kind": message.get("kind"),
+              "artist": message.get("artist")}
+    watch = watch_of({**values, "watch": message.get("watch")})
     last = message.get("last_event_id")
-    return StreamRequest(stream_filter, None if last is None else parse_event_id(last, "last_event_id"))
+    return StreamRequest(parse_filter(values), None if last is None else parse_event_id(last, "last_event_id"),
+                         watch)

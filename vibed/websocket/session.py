@@ -5,7 +5,9 @@ each with ``{"event": "subscribed", "data": {..., "last_event_id": N}}``, where 
 from: the replay's last id, or for a live-only subscription the newest event delivered.  Order
 matters for "no duplicate, no gap", as in ``sse.py``: listen first, then read the resume point or
 replay, then forward live events above it.  A malformed message is answered with
-``{"error": ..., "detail": ...}`` and the socket stays open.
+``{"error": ..., "detail": ...}`` and the socket stays open.  A ``{"watch": id}`` subscription is
+resolved when it is sent (an unknown one is ``{"error": "not_found"}``); later edits of the watch
+reach the socket at its next subscription or reconnection.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import attrs
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection
 
-from vibed.delivery.filters import BadStreamRequest, StreamRequest
+from vibed.delivery.filters import BadStreamRequest, StreamRequest, resolved
 from vibed.delivery.frames import ws_error, ws_event, ws_reset
 from vibed.delivery.hub import Hub
 from vibed.delivery.listener import Listener
@@ -25,6 +27,7 @@ from vibed.delivery.replay import Replay, Replayer, ReplayUnavailable
 from vibed.delivery.sse import StreamSettings
 from vibed.logs import get_logger
 from vibed.vocab.messages import StoredEvent
+from vibed.vocab.watch_ref import UnknownWatch
 from vibed.websocket.messages import parse_ws_message
 
 log = get_logger("vibed.delivery")
@@ -78,9 +81,15 @@ class WebSocketSession:
             while True:
                 text = await self.ws.get_message()
                 try:
-                    request = parse_ws_message(text)
+                    request = await resolved(parse_ws_message(text), self.settings.resolve_watch)
                 except BadStreamRequest as exc:
                     await self._send(ws_error(exc.error, exc.detail))
+                    continue
+                except UnknownWatch as exc:
+                    await self._send(ws_error("not_found", exc.detail))
+                    continue
+                except OSError:  # DatabaseUnavailable: the watch could not be read now
+                    await self._send(ws_error("unavailable", "the watch could not be read now; send it again"))
                     continue
                 refusal = await self.recount()  # a re-subscription replays: it counts like a request
                 if refusal is not None:

@@ -1,0 +1,83 @@
+"""The notify_targets table: created, listed, read, deleted by their owner; and what health says of them.
+
+Every read and delete names the owner (``jwt:<sub>`` or ``local``), so one owner's targets are
+invisible to another (a 404, as for one that does not exist).  ``url`` is never read here: answers
+carry ``shown_url`` only (the sender alone reads the URL, in vibed/targets/outbox.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from vibed.health import TargetsHealth
+from vibed.store.postgres import Database
+from vibed.vocab.release_filter import ReleaseFilter
+
+_PUBLIC = ("t.id, t.shown_url, t.service, t.languages, t.sources, t.kinds, t.artists, t.watch_id, t.digest, t.quiet_start, "
+           "t.quiet_end, t.tz, t.created_at, t.consecutive_failures, t.paused_at, t.paused_reason")
+_COUNTS = """
+  (SELECT count(*) FROM notify_outbox o WHERE o.target_id = t.id AND o.state = 'pending') AS pending,
+  (SELECT count(*) FROM notify_outbox o WHERE o.target_id = t.id AND o.state = 'dead') AS dead
+"""
+_CREATE = f"""
+INSERT INTO notify_targets AS t (owner, url, shown_url, service, languages, sources, kinds, artists, watch_id,
+                                 digest, quiet_start, quiet_end, tz)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+RETURNING {_PUBLIC}, 0::bigint AS pending, 0::bigint AS dead
+"""
+_LIST = f"SELECT {_PUBLIC}, {_COUNTS} FROM notify_targets t WHERE t.owner = $1 ORDER BY t.id"
+_ONE = f"SELECT {_PUBLIC}, {_COUNTS} FROM notify_targets t WHERE t.id = $1 AND t.owner = $2"
+_DELETE = "DELETE FROM notify_targets WHERE id = $1 AND owner = $2 RETURNING id"
+_HEALTH = """
+SELECT count(*) AS targets,
+       coalesce(array_agg(id ORDER BY id) FILTER (WHERE paused_at IS NOT NULL), '{}') AS paused,
+       (SELECT count(*) FROM notify_outbox WHERE state = 'pending') AS pending,
+       (SELECT count(*) FROM notify_outbox WHERE state = 'dead') AS dead
+  FROM notify_targets
+"""
+
+
+@attrs.frozen
+class NewTarget:
+    owner: str
+    url: str = attrs.field(repr=False)  # with its credentials
+    shown_url: str
+    service: str
+    release_filter: ReleaseFilter
+    watch_id: str | None  # follows this watch's filter instead of its own
+    digest: str  # "off" | "hourly" | "daily"
+    quiet: tuple[int, int] | None  # seconds after local midnight
+    tz: str
+
+
+async def create(db: Database, target: NewTarget) -> Mapping[str, Any]:
+    quiet = target.quiet or (None, None)
+    row: Mapping[str, Any] | None = await db.fetchrow(
+        _CREATE, target.owner, target.url, target.shown_url, target.service, *target.release_filter.columns(),
+        target.watch_id, target.digest, quiet[0], quiet[1], target.tz)
+    assert row is not None
+    return row
+
+
+async def list_all(db: Database, owner: str) -> list[Mapping[str, Any]]:
+    return list(await db.fetch(_LIST, owner))
+
+
+async def get(db: Database, target_id: int, owner: str) -> Mapping[str, Any] | None:
+    return await db.fetchrow(_ONE, target_id, owner)
+
+
+async def delete(db: Database, target_id: int, owner: str) -> bool:
+    """Gone with every pending release of it (never sent); False when not ``owner``'s."""
+    return await db.fetchval(_DELETE, target_id, owner) is not None
+
+
+async def health(db: Database) -> TargetsHealth:
+    """Targets, the paused ones by id (never by URL: it is a credential), the outbox by state."""
+    row = await db.fetchrow(_HEALTH)
+    assert row is not None
+    return TargetsHealth(targets=row["targets"], paused=tuple(row["paused"]), pending=row["pending"],
+                         dead=row["dead"])

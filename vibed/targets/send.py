@@ -1,0 +1,91 @@
+"""One message through Apprise, in a worker thread, its log lines scrubbed of every target's secrets.
+
+Apprise is synchronous (requests, smtplib): ``send`` runs it with ``trio.to_thread.run_sync`` under the
+sender's ``CapacityLimiter``, so the Trio loop never blocks and at most that many sends are in flight.
+A send cut short by cancellation is abandoned to its thread (it ends by Apprise's own timeouts); its
+rows' lease makes them due again.
+
+Apprise logs through the stdlib ``apprise`` logger, which vibed renders as JSON lines.  Such a line can
+quote a URL, and an Apprise URL's secret need not look like a password (a Telegram bot token is its
+host).  ``install_log_scrubber`` puts a filter on that logger that replaces every secret piece of every
+target this process has sent to (``remember``) and keeps the warnings of the calling thread, so a failed
+send can say why without saying where.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+
+import apprise
+import attrs
+import trio
+
+from vibed.targets.compose import Message
+from vibed.targets.urls import quiet_now, scrub
+
+_secrets: set[str] = set()
+_ordered: list[str] = []  # longest first, so a secret inside another is not half-replaced
+_lock = threading.Lock()
+_local = threading.local()
+
+
+@attrs.frozen
+class Sent:
+    ok: bool
+    error: str = ""  # one line, scrubbed: never the URL
+
+
+def remember(secrets: Iterable[str]) -> None:
+    new = set(secrets) - _secrets
+    if new:
+        with _lock:
+            _secrets.update(new)
+            _ordered[:] = sorted(_secrets, key=len, reverse=True)
+
+
+def scrubbed(text: str) -> str:
+    return scrub(text, list(_ordered))
+
+
+class _Scrubber(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if quiet_now():  # vibed checking a URL: Apprise's complaints about it are vibed's 400, not a log line
+            return False
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: keep the template only
+            message = str(record.msg)
+        record.msg, record.args = scrubbed(message), None
+        errors = getattr(_local, "errors", None)
+        if errors is not None and record.levelno >= logging.WARNING:
+            errors.append(record.msg)
+        return True
+
+
+def install_log_scrubber() -> None:
+    logger = logging.getLogger("apprise")
+    if not any(isinstance(f, _Scrubber) for f in logger.filters):
+        logger.addFilter(_Scrubber())
+
+
+def send_blocking(url: str, message: Message) -> Sent:
+    """In a worker thread: one notification to one Apprise URL."""
+    _local.errors = []
+    try:
+        notifier = apprise.Apprise(asset=apprise.AppriseAsset(storage_mode="memory"))
+        if not notifier.add(url):
+            return Sent(False, "Apprise no longer accepts this URL")
+        ok = bool(notifier.notify(body=message.body, title=message.title))
+        why = "; ".join(_local.errors[-2:])[:300]
+        return Sent(ok, "" if ok else (why or "Apprise reported a failure"))
+    except Exception as exc:  # a plugin's own bug must not kill the sender: it is a failed send
+        return Sent(False, scrubbed(f"{type(exc).__name__}: {exc}")[:300])
+    finally:
+        _local.errors = None
+
+
+async def send(url: str, secrets: Iterable[str], message: Message, limiter: trio.CapacityLimiter) -> Sent:
+    remember(secrets)
+    return await trio.to_thread.run_sync(send_blocking, url, message, limiter=limiter, abandon_on_cancel=True)

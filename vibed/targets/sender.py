@@ -1,0 +1,167 @@
+"""The notify sender: sends each target's due releases as one message, with bounded effort.
+
+In: wake-ups (``None``) from the wiring whenever events are delivered — their outbox rows are already
+committed.  Out: nothing; outcomes are recorded in the outbox.  Ends when its wake-up channel ends.
+
+Every ``poll`` seconds (or on a wake-up) it asks which targets have pending rows that nothing holds,
+asks the schedule (vibed/targets/schedule.py) whether each is due now, and starts one worker per due
+target that has none yet.  A worker claims the rows, composes one message (one release, a folded burst,
+a digest), sends it through Apprise in a worker thread (at most ``workers`` at once over all targets)
+and records the outcome; a failure backs every row of the message off together, and dead-letters them
+when the schedule is spent.  A database outage is logged and waited out, never a crash.
+"""
+
+from __future__ import annotations
+
+import attrs
+import trio
+
+from vibed.config import Config
+from vibed.logs import get_logger
+from vibed.logs.outage import Outage
+from vibed.store.postgres import Database, DatabaseUnavailable
+from vibed.targets import compose, outbox
+from vibed.targets.schedule import Due, Flood, QuietHours, Schedule, Why, Window, due, parse_tz
+from vibed.targets.send import Sent, install_log_scrubber, send
+from vibed.targets.urls import BadTargetUrl, parse_target_url
+from vibed.vocab.backoff import jittered
+
+log = get_logger("vibed.targets")
+LABELS = {"hourly": "Hourly digest", "daily": "Daily digest"}
+
+
+@attrs.frozen
+class SenderSettings:
+    schedule: tuple[float, ...] = (10.0, 60.0, 300.0, 1800.0, 7200.0)  # waits between attempts, then dead
+    workers: int = 8  # Apprise sends in flight (threads)
+    poll: float = 1.0
+    periods: dict[str, float] = attrs.field(factory=lambda: {"hourly": 3600.0, "daily": 86400.0})
+    flood: Flood = Flood()
+    lease: float = 120.0  # longer than Apprise's own timeouts: a live sender records before it ends
+    pause_after: int = 15
+    keep_delivered: float = 7 * 86400.0
+    prune_every: float = 3600.0
+
+    @classmethod
+    def of(cls, config: Config) -> SenderSettings:
+        return cls(schedule=tuple(config.notify_retry_schedule), workers=config.notify_workers,
+                   poll=config.notify_poll, periods={"hourly": config.notify_hourly, "daily": config.notify_daily},
+                   flood=Flood(config.notify_flood_limit, config.notify_flood_window),
+                   keep_delivered=config.webhook_keep_delivered)
+
+
+@attrs.define(eq=False)
+class TargetSender:
+    db: Database
+    settings: SenderSettings
+    messages: int = 0  # sent by this instance
+    releases: int = 0  # … carrying this many releases
+    failures: int = 0
+    dead_lettered: int = 0
+    _active: set[int] = attrs.field(factory=set)
+    _outage: Outage = attrs.field(factory=lambda: Outage(log, "notify_outbox_unavailable"))
+    _secrets: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+
+    async def run(self, inbox: trio.MemoryReceiveChannel[None], *,
+                  task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        install_log_scrubber()
+        self._active.clear()
+        limiter = trio.CapacityLimiter(self.settings.workers)
+        async with inbox, trio.open_nursery() as nursery:
+            task_status.started()
+            pruned_at = -self.settings.prune_every
+            while True:
+                await self._start_workers(nursery, limiter)
+                if trio.current_time() - pruned_at >= self.settings.prune_every:
+                    pruned_at = trio.current_time()
+                    await self._prune()
+                with trio.move_on_after(self.settings.poll):
+                    try:
+                        await inbox.receive()
+                    except trio.EndOfChannel:
+                        break
+            nursery.cancel_scope.cancel()  # a message cut short is sent again when its lease ends
+
+    def plan(self, target: outbox.DueTarget) -> Due:
+        schedule = Schedule(parse_tz(target.tz), self.settings.periods.get(target.digest),
+                            None if target.quiet is None else _quiet(target.quiet))
+        return due(schedule, target.oldest, target.now, Window(target.window_start, target.window_sends),
+                   self.settings.flood)
+
+    async def _start_workers(self, nursery: trio.Nursery, limiter: trio.CapacityLimiter) -> None:
+        try:
+            targets = await outbox.due_targets(self.db)
+        except DatabaseUnavailable as exc:
+            self._outage.failed(error=str(exc)[:200])
+            return
+        self._outage.succeeded()
+        for target in targets:
+            if target.id in self._active:
+                continue
+            when = self.plan(target)
+            if when.at <= target.now:
+                self._active.add(target.id)
+                nursery.start_soon(self._send_one, target, when, limiter)
+
+    async def _prune(self) -> None:
+        try:
+            gone = await outbox.prune(self.db, self.settings.keep_delivered)
+        except DatabaseUnavailable as exc:
+            self._outage.failed(error=str(exc)[:200])
+            return
+        if gone:
+            log.info("notify_log_pruned", releases=gone)
+
+    async def _send_one(self, target: outbox.DueTarget, when: Due, limiter: trio.CapacityLimiter) -> None:
+        try:
+            claimed = await outbox.claim(self.db, target.id, when.cutoff, self.settings.lease)
+            if claimed is None:
+                return
+            message = self.compose(target, when, claimed)
+            result = await send(claimed.url, self._secrets_of(claimed.url), message, limiter)
+            await self._record(claimed, result, when)
+        except DatabaseUnavailable as exc:
+            self._outage.failed(target=target.id, error=str(exc)[:200])
+        finally:
+            self._active.discard(target.id)
+
+    def compose(self, target: outbox.DueTarget, when: Due, claimed: outbox.Claimed) -> compose.Message:
+        if when.why is Why.DIGEST:
+            return compose.digest(claimed.payloads, LABELS.get(target.digest, "Digest"))
+        if when.why is Why.QUIET and len(claimed.payloads) > 1:
+            return compose.digest(claimed.payloads, "While quiet hours lasted")
+        return compose.folded(claimed.payloads)
+
+    def _secrets_of(self, url: str) -> tuple[str, ...]:
+        if url not in self._secrets:
+            try:
+                self._secrets[url] = parse_target_url(url).secrets
+            except BadTargetUrl:
+                self._secrets[url] = ()
+        return self._secrets[url]
+
+    async def _record(self, claimed: outbox.Claimed, result: Sent, when: Due) -> None:
+        if result.ok:
+            await outbox.delivered(self.db, claimed, self.settings.flood.window)
+            self.messages += 1
+            self.releases += len(claimed.ids)
+            log.debug("notify_sent", target=claimed.target_id, message=claimed.message_id,
+                      releases=len(claimed.ids), why=when.why.value, attempt=claimed.attempt)
+            return
+        self.failures += 1
+        spent = claimed.attempt > len(self.settings.schedule)
+        wait = None if spent else jittered(self.settings.schedule[claimed.attempt - 1], 0.8, 1.2)
+        self.dead_lettered += len(claimed.ids) if wait is None else 0
+        paused = await outbox.failed(self.db, claimed, result.error, wait, self.settings.pause_after)
+        log.warning("notify_failed" if wait is not None else "notify_dead_lettered", target=claimed.target_id,
+                    url=claimed.shown_url, message=claimed.message_id, releases=len(claimed.ids),
+                    attempt=claimed.attempt, error=result.error[:200],
+                    retry_in=None if wait is None else round(wait, 1))
+        if paused:
+            log.warning("notify_target_paused", target=claimed.target_id, url=claimed.shown_url,
+                        detail=f"{self.settings.pause_after} failed messages in a row; DELETE "
+                               "/api/notify/targets/{id} ends it")
+
+
+def _quiet(pair: tuple[int, int]) -> QuietHours:
+    return QuietHours(*pair)

@@ -69,9 +69,10 @@ class Catalogue:
         else:
             due = math.floor(max(0.0, now - self.started) * self.settings.new_per_minute / 60)
         while self._grown[scope] < due:
-            when, artist = (now, None) if trace is None else trace.at(scope, self._grown[scope])
-            rel = self._make(scope, len(releases), kind="album" if artist else None,
-                             artists=(artist,) if artist else None, language=scope if artist else None)
+            if trace is None:
+                rel, when = self._make(scope, len(releases)), now
+            else:
+                rel, when = trace_release(self.settings, scope, self._grown[scope])
             self._published[(scope, rel.index)] = when
             releases.append(rel)
             self._grown[scope] += 1
@@ -92,3 +93,12 @@ class Catalogue:
         released = released or self.settings.release_day()
         return make_release(self.settings.seed, scope, index, released=released, kind=kind, title=title,
                             artists=artists, language=language, leak=self.settings.leaks_languages)
+
+
+def trace_release(settings: SimSettings, scope: str, k: int) -> tuple[SimRelease, float]:
+    """The k-th release of ``scope`` in trace mode, and when it is published (trace epoch): anyone's, or a
+    followed artist's album (exactly theirs, in their language)."""
+    when, artist = settings.trace.at(scope, k)
+    return make_release(settings.seed, scope, settings.seed_releases + k, released=settings.release_day(),
+                        kind="album" if artist else None, artists=(artist,) if artist else None,
+                        language=scope if artist else None, leak=settings.leaks_languages), when

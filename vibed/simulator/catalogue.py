@@ -79,10 +79,16 @@ class Catalogue:
         return releases
 
     def _seed(self, scope: str) -> list[SimRelease]:
-        """Older releases spread over ``seed_days`` before today, oldest first."""
+        """Older releases spread over ``seed_days`` before today, oldest first; in trace mode each followed
+        artist has an older album in their language too (an artist's page is never empty)."""
         count, days, today = self.settings.seed_releases, self.settings.seed_days, self.settings.release_day()
+        trace = self.settings.trace
+        theirs = [] if trace is None else [a for a, lang in trace.followed_artists() if lang == scope]
+        by_index = {count - 1 - 2 * j: artist for j, artist in enumerate(theirs)}
         return [
-            self._make(scope, i, released=today - dt.timedelta(days=max(1, math.ceil(days * (count - i) / count))))
+            self._make(scope, i, released=today - dt.timedelta(days=max(1, math.ceil(days * (count - i) / count))),
+                       kind="album" if i in by_index else None, artists=(by_index[i],) if i in by_index else None,
+                       language=scope if i in by_index else None)
             for i in range(count)
         ]
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from tests.daemon_proc import Daemon, clean_env, free_port
 from tests.process_support import get_json, post, wait_for_event
+from vibed.http.page import ASSETS
 
 LINTER = Path(__file__).with_name("redbot_lint.py")
 # Notes that are not ours to avoid here, each with the reason:
@@ -62,7 +63,7 @@ def test_redbot_finds_nothing_bad_and_no_avoidable_warning_on_any_get_endpoint(t
         found = {u: lint(base + u) for u in urls} | {u: lint(base + u, stream=True) for u in STREAMS}
     finally:
         daemon.kill()
-    assert len(assets) == 2 and all(found.values()), found  # every URL answered and was linted
+    assert len(assets) == len(ASSETS) and all(found.values()), found  # every URL answered and was linted
     problems = {url: [f"{n['level']} {n['note']}: {n['summary']}" for n in notes
                       if n["level"] in ("bad", "warning") and n["note"] not in UNAVOIDABLE]
                 for url, notes in found.items()}

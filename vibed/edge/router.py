@@ -46,9 +46,8 @@ from vibed.edge.respond import (
     Header,
     as_json_error,
     error_answer,
-    render,
 )
-from vibed.logs import get_logger
+from vibed.logs import debug_on, get_logger
 from vibed.vocab import edge_keys
 from vibed.vocab.watch_ref import UnknownWatch
 from vibed.vocab.wire import send_all
@@ -195,12 +194,14 @@ class Router:
         websocket = head.path == WS_PATH
         self.on_stream("websocket" if websocket else "sse", head.reused)
         self.on_answer(head.path, 101 if websocket else 200)
-        stream_log.debug("stream_opened", kind="websocket" if websocket else "sse", ip=verdict.ip,
-                         query=head.query[:200])
+        if debug_on("vibed.delivery"):
+            stream_log.debug("stream_opened", kind="websocket" if websocket else "sse", ip=verdict.ip,
+                             query=head.query[:200])
         if websocket:
             return partial(self._websocket, head, verdict, request)
         # the stream's head carries what every answer to this request carries (CORS, RateLimit-*)
-        response_head, chunked = self.stream_head.render(head.conn, head.request, verdict.headers)
+        response_head, chunked = self.stream_head.render((head.http_version, head.headers.get("connection")),
+                                                         lambda: head.conn, verdict.headers)
         client = open_sse_nowait(self.hub, self.replayer, self.settings, head.sock, response_head, chunked,
                                  request, verdict.key)
         if client is None:
@@ -275,12 +276,13 @@ class Router:
         if extra and shared_cacheable(answer):  # what one client's limit says must not be stored for others
             extra = [h for h in extra if not h[0].startswith(b"ratelimit-")]
         self.on_answer(route, answer.status)
-        log.debug("answer_sent", method=head.method, path=head.path[:200], status=answer.status, route=route,
-                  ip=head.peer[0])
+        if debug_on("vibed.edge"):
+            log.debug("answer_sent", method=head.method, path=head.path[:200], status=answer.status,
+                      route=route, ip=head.peer[0])
         if close or self.closing or answer.status in (408, 413, 431) or answer.header(b"connection") == b"close":
             answer = Answer(answer.status, tuple(h for h in answer.headers if h[0] != b"connection"), answer.body)
             return partial(self._refuse, head, _with(answer, extra))
-        data = render(head.conn, answer, extra, head=head.method == "HEAD")
+        data = head.rendered(answer, extra)
         try:
             sent = head.sock.send(data)
         except BlockingIOError:

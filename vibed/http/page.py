@@ -24,7 +24,7 @@ from vibed.vocab.edge_keys import EDGE_CACHE
 
 blueprint = Blueprint("page", __name__)
 ASSETS = {"app.js": "text/javascript; charset=utf-8", "push.js": "text/javascript; charset=utf-8",
-          "style.css": "text/css; charset=utf-8"}
+          "follow.js": "text/javascript; charset=utf-8", "style.css": "text/css; charset=utf-8"}
 PAGE_CSP = ("default-src 'self'; img-src 'self' https: data:; connect-src 'self'; style-src 'self'; "
             "script-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 IMMUTABLE = "max-age=31536000, immutable"  # a versioned URL's bytes never change

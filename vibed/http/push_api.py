@@ -15,6 +15,7 @@ the watch changes.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +32,7 @@ from vibed.push import subscriptions as store
 from vibed.push.crypto import BadKeys, b64url, check_keys
 from vibed.store import watches
 from vibed.vocab.release_filter import EVERYTHING, KEYS, BadFilter, ReleaseFilter, parse_filter
+from vibed.vocab.watch_ref import WATCH_KEY, watch_of
 from vibed.webhooks.targets import TargetRules, url_problem
 
 blueprint = Blueprint("push", __name__)
@@ -51,7 +53,10 @@ async def vapid_public_key() -> Response:
     key = await keys.public_key(context().database)
     if key is None:
         raise ApiError(503, "push_unavailable", "no VAPID key yet: the first daemon to start makes it")
-    return jsonify({"public_key": b64url(key)})
+    response = jsonify({"public_key": b64url(key)})
+    response.headers["Cache-Control"] = "no-cache"  # made once and kept, yet a restore may bring another
+    response.headers["ETag"] = f'"{hashlib.blake2b(key, digest_size=16).hexdigest()}"'
+    return response
 
 
 def _endpoint(body: Mapping[str, Any]) -> str:
@@ -76,17 +81,15 @@ async def parse_push_subscription(body: Mapping[str, Any]) -> store.NewSubscript
         p256dh, auth = check_keys(raw_keys.get("p256dh"), raw_keys.get("auth"))
     except BadKeys as exc:
         raise ApiError(400, "invalid_keys", str(exc)) from None
-    try:
+    try:  # the one filter parser, and the one watch reference: the same values and codes as every path
         release_filter = parse_filter({key: body[key] for key in KEYS if key in body})
+        watch = watch_of({key: body[key] for key in (*KEYS, WATCH_KEY) if key in body})
     except BadFilter as exc:
         raise filter_error(exc) from None
-    watch = body.get("watch")
     if watch is None:
         return store.NewSubscription(endpoint, p256dh, auth, release_filter, None)
-    if release_filter != EVERYTHING:
-        raise bad("watch: give a watch or a filter (language, source, kind, artist), not both")
-    if not isinstance(watch, str) or await watches.resolve(context().database, watch) is None:
-        raise ApiError(400, "unknown_watch", "watch: no watch has this id (POST /api/watches makes one)")
+    if await watches.resolve(context().database, watch) is None:
+        raise ApiError(400, "unknown_watch", f"watch: no watch with id {watch} (POST /api/watches makes one)")
     return store.NewSubscription(endpoint, p256dh, auth, EVERYTHING, watch)
 
 
@@ -98,8 +101,13 @@ def _subscription_json(row: Mapping[str, Any], flt: ReleaseFilter) -> dict[str, 
 @blueprint.post("/api/push/subscriptions")
 async def subscribe() -> Response:
     sub = await parse_push_subscription(await json_object())
-    db = context().database
-    row = await store.subscribe(db, sub)
+    ctx = context()
+    db = ctx.database
+    try:
+        row = await store.subscribe(db, sub, ctx.settings().max_push_subscriptions)
+    except store.TooMany as exc:
+        raise ApiError(503, "too_many_subscriptions", f"{exc}; an operator raises VIBED_MAX_PUSH_SUBSCRIPTIONS",
+                       {"Retry-After": "3600"}) from None
     # a watch's filter as it is now (it follows the watch); else the subscription's own
     flt = (await watches.resolve(db, sub.watch) if sub.watch else None) or sub.release_filter
     response = jsonify(_subscription_json(row, flt))
@@ -123,6 +131,8 @@ async def unsubscribe() -> Response:
 
 @blueprint.get("/sw.js")
 async def service_worker() -> Response:
-    response = Response(asset_bytes("sw.js"), status=200, content_type="text/javascript; charset=utf-8")
+    body = asset_bytes("sw.js")
+    response = Response(body, status=200, content_type="text/javascript; charset=utf-8")
+    response.headers["ETag"] = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
     response.headers["Cache-Control"] = "no-cache"  # browsers check a worker's script for updates anyway
     return response

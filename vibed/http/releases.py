@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from werkzeug.datastructures import MultiDict
 
 from vibed.edge.respond import Answer
-from vibed.http.answers import CACHE_CONTROL, etag_of, json_answer, json_bytes
+from vibed.http.answers import CACHE_CONTROL, cached_answer, etag_of, json_answer, json_bytes
 from vibed.http.context import AppContext
 from vibed.http.cursor import MAX_ID, encode_cursor
 from vibed.http.errors import ApiError
 from vibed.http.listing_params import parse_listing
 from vibed.http.watched import private, watched_query
-from vibed.store.listing import get_release, list_releases
+from vibed.store.listing import get_release, list_release_json
 from vibed.store.releases import row_json
 
 __all__ = ["CACHE_CONTROL", "etag_of", "json_bytes", "listing", "one_release"]
@@ -29,9 +29,10 @@ __all__ = ["CACHE_CONTROL", "etag_of", "json_bytes", "listing", "one_release"]
 async def listing(ctx: AppContext, params: Mapping[str, str], args: MultiDict[str, str]) -> Answer:
     secret = ctx.keys.cursor
     query, watch = await watched_query(ctx, parse_listing(args, secret), args)
-    page = await list_releases(ctx.database, query)
+    page = await list_release_json(ctx.database, query)
     next_cursor = None if page.next_key is None else encode_cursor(page.next_key, secret)
-    answer = json_answer({"data": [row_json(row) for row in page.rows], "next_cursor": next_cursor})
+    # json_bytes({"data": [row_json(row) ...], "next_cursor": next_cursor}), from releases PostgreSQL wrote
+    answer = cached_answer(b'{"data":[%s],"next_cursor":%s}' % (b",".join(page.items), json_bytes(next_cursor)))
     return answer if watch is None else private(answer)
 
 

@@ -26,17 +26,19 @@ import attrs
 
 from vibed.store.postgres import Database
 
-# FOR UPDATE without SKIP LOCKED, as for webhooks: another instance claiming the same head makes
-# us wait, then the re-checked state and next_attempt_at (now its lease) exclude it — never the
-# row behind it, which is not a head in this statement's snapshot
+# a head: a due pending row with no earlier pending row of its subscription (a leased head holds
+# the rows behind it).  Found in id order through push_outbox_pending_by_id, so a claim reads the
+# rows in flight and the ones it takes, not every pending row.  FOR UPDATE without SKIP LOCKED, as
+# for webhooks: another instance claiming the same head makes us wait, then the re-checked state and
+# next_attempt_at (now its lease) exclude it — never the row behind it, which is not a head in this
+# statement's snapshot
 _CLAIM = """
-WITH heads AS (
-    SELECT DISTINCT ON (o.subscription_id) o.id, o.next_attempt_at
-      FROM push_outbox o WHERE o.state = 'pending'
-     ORDER BY o.subscription_id, o.id
-), due AS (
-    SELECT o.id FROM push_outbox o JOIN heads h ON h.id = o.id
-     WHERE h.next_attempt_at <= now() ORDER BY o.id LIMIT $1 FOR UPDATE OF o
+WITH due AS (
+    SELECT o.id FROM push_outbox o
+     WHERE o.state = 'pending' AND o.next_attempt_at <= now()
+       AND NOT EXISTS (SELECT 1 FROM push_outbox p
+                        WHERE p.subscription_id = o.subscription_id AND p.state = 'pending' AND p.id < o.id)
+     ORDER BY o.id LIMIT $1 FOR UPDATE OF o
 ), claimed AS (
     UPDATE push_outbox o SET attempts = o.attempts + 1, last_attempt_at = now(),
                              next_attempt_at = now() + make_interval(secs => $2)

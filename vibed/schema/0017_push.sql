@@ -46,4 +46,6 @@ CREATE TABLE IF NOT EXISTS push_outbox (
 
 -- each subscription's head of line: its oldest pending delivery
 CREATE INDEX IF NOT EXISTS push_outbox_pending ON push_outbox (subscription_id, id) WHERE state = 'pending';
+-- the claim's walk: pending rows in id order (the heads of every line come first, in event order)
+CREATE INDEX IF NOT EXISTS push_outbox_pending_by_id ON push_outbox (id) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS push_outbox_dead ON push_outbox (subscription_id) WHERE state = 'dead';

@@ -20,8 +20,9 @@ import asyncpg
 from vibed.store.postgres import Database
 
 # the ids of a release's artists in credit order; "artist_ids" beside every release's "artists" names
-ARTIST_IDS = ("(SELECT coalesce(array_agg(ra.artist_id ORDER BY ra.position), '{}') FROM release_artists ra "
-              "WHERE ra.release_id = releases.id) AS artist_ids")
+ARTIST_IDS_OF = ("(SELECT coalesce(array_agg(ra.artist_id ORDER BY ra.position), '{}') FROM release_artists ra "
+                 "WHERE ra.release_id = releases.id)")
+ARTIST_IDS = f"{ARTIST_IDS_OF} AS artist_ids"
 _IDS_OF = """
 SELECT release_id, array_agg(artist_id ORDER BY position) AS ids
   FROM release_artists WHERE release_id = ANY ($1::bigint[]) GROUP BY release_id

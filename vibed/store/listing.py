@@ -15,14 +15,17 @@ from typing import Any
 
 import attrs
 
-from vibed.store.artists import ARTIST_IDS
+from vibed.store.artists import ARTIST_IDS, ARTIST_IDS_OF
 from vibed.store.postgres import Database
+from vibed.store.release_json import row_json_sql
 from vibed.vocab.release_filter import EVERYTHING, RELEASE_COLUMNS, ReleaseFilter, filter_sql
 
 UNDATED = dt.date(1, 1, 1)  # where an undated release sorts: after every dated one
 _DAY = "coalesce(release_date, '0001-01-01'::date)"
 _COLUMNS = ("id, source, external_id, kind, title, artists, album, language, release_date, year, image, "
             f"url, explicit, first_seen, {_DAY} AS sort_day, {ARTIST_IDS}")
+# the listing's own page: each release as its finished JSON (vibed/store/release_json.py), and its sort key
+_JSON_COLUMNS = f"{_DAY} AS sort_day, first_seen, id, {row_json_sql(ARTIST_IDS_OF)} AS json"
 
 
 @attrs.frozen
@@ -53,13 +56,19 @@ class ListingPage:
     next_key: SortKey | None  # None on the last page
 
 
+@attrs.frozen
+class JsonPage:
+    items: tuple[bytes, ...]  # each release as json_bytes(row_json(row)) would write it
+    next_key: SortKey | None  # None on the last page
+
+
 def like_pattern(text: str) -> str:
     """``text`` as a substring pattern for LIKE/ILIKE (backslash is PostgreSQL's default escape)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
-def listing_sql(query: ListingQuery) -> tuple[str, list[object]]:
+def listing_sql(query: ListingQuery, columns: str = _COLUMNS) -> tuple[str, list[object]]:
     where: list[str] = []
     args: list[object] = []
 
@@ -80,7 +89,7 @@ def listing_sql(query: ListingQuery) -> tuple[str, list[object]]:
         # the day travels as text: asyncpg sends date.min (our UNDATED) as -infinity, not 0001-01-01
         where.append(f"({_DAY}, first_seen, id) < ({bind(key.day.isoformat(), 'text')}::date, "
                      f"{bind(key.first_seen, 'timestamptz')}, {bind(key.id, 'bigint')})")
-    sql = (f"SELECT {_COLUMNS} FROM releases"
+    sql = (f"SELECT {columns} FROM releases"
            + (f" WHERE {' AND '.join(where)}" if where else "")
            + f" ORDER BY {_DAY} DESC, first_seen DESC, id DESC"
            + f" LIMIT {bind(query.limit + 1, 'int')}")  # one more row tells whether a next page exists
@@ -93,6 +102,15 @@ async def list_releases(db: Database, query: ListingQuery) -> ListingPage:
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     return ListingPage(tuple(rows), SortKey.of(rows[-1]) if more else None)
+
+
+async def list_release_json(db: Database, query: ListingQuery) -> JsonPage:
+    """``list_releases`` with each release already written as JSON by PostgreSQL."""
+    sql, args = listing_sql(query, _JSON_COLUMNS)
+    rows = await db.read(sql, *args)
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    return JsonPage(tuple(row["json"] for row in rows), SortKey.of(rows[-1]) if more else None)
 
 
 async def get_release(db: Database, release_id: int) -> Mapping[str, Any] | None:

@@ -12,6 +12,9 @@ How a query crosses: the Trio task appends its ``Job`` to a list and parks
 (``wait_task_rescheduled``); the first job of a batch schedules one asyncio callback (``_drain``),
 which hands every job waiting to the connection workers.  A worker runs the query and reschedules
 the Trio task with the outcome directly (both flavours run in this one thread, in Trio's loop).
+A free worker takes the next job and every job queued behind it for the same statement, and runs
+them as one statement when the statement allows (vibed/store/batch_sql.py): under load, one round
+trip serves a batch of requests; an idle reader runs each job at once, alone.
 A Trio deadline (``Database.timeout``) gives up on a job: the task leaves with DatabaseUnavailable
 and the worker drops the rows when they come.  A connection that failed is closed and a new one
 is opened for the next job.
@@ -29,7 +32,10 @@ import outcome
 import trio
 import trio_asyncio
 
+from vibed.store.batch_sql import Batch, batch_of
 from vibed.store.failures import DatabaseUnavailable, as_unavailable
+
+MAX_BATCH = 32  # statements in one round trip
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
@@ -53,6 +59,12 @@ class Job:
             trio.lowlevel.reschedule(self.task, result)
 
 
+@attrs.frozen
+class ReaderStatistics:
+    statements: int  # jobs run (each request's read)
+    round_trips: int  # statements sent: fewer than jobs when batches formed
+
+
 @attrs.define(eq=False)
 class Reader:
     dsn: str
@@ -64,7 +76,13 @@ class Reader:
     _jobs: collections.deque[Job] = attrs.field(init=False, factory=collections.deque)  # asyncio side
     _idle: list[asyncio.Future[None]] = attrs.field(init=False, factory=list)
     _workers: list[asyncio.Task[None]] = attrs.field(init=False, factory=list)
+    _batches: dict[str, Batch | None] = attrs.field(init=False, factory=dict)  # batch_of, per statement
     _closed: bool = False
+    _statements: int = 0
+    _round_trips: int = 0
+
+    def statistics(self) -> ReaderStatistics:
+        return ReaderStatistics(self._statements, self._round_trips)
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         """The rows of one read-only statement; DatabaseUnavailable when they do not come in time."""
@@ -106,21 +124,71 @@ class Reader:
                     waiter = self._loop.create_future()
                     self._idle.append(waiter)
                     await waiter
-                job = self._jobs.popleft()
-                if job.abandoned:
+                jobs = self._take()
+                if not jobs:
                     continue
                 try:
                     if conn is None or conn.is_closed():
                         conn = await self._connect()
-                    job.finish(outcome.Value(await conn.fetch(job.sql, *job.args)))
+                    await self._run(conn, jobs)
                 except Exception as exc:
-                    job.finish(outcome.Error(exc))
+                    for job in jobs:
+                        job.finish(outcome.Error(exc))
                     if conn is not None and (conn.is_closed() or not isinstance(exc, asyncpg.PostgresError)):
                         conn.terminate()  # broken or in doubt: the next job opens a fresh one
                         conn = None
         finally:
             if conn is not None:
                 conn.terminate()
+
+    def _take(self) -> list[Job]:
+        """The next job, and the jobs waiting behind it for the same statement when it can be
+        batched (vibed/store/batch_sql.py): under load they share one round trip."""
+        job = self._jobs.popleft()
+        if job.abandoned:
+            return []
+        jobs = [job]
+        if self._jobs and self._batch(job.sql) is not None:
+            rest = collections.deque[Job]()
+            while self._jobs:
+                other = self._jobs.popleft()
+                if other.abandoned:
+                    continue
+                (jobs if other.sql == job.sql and len(jobs) < MAX_BATCH else rest).append(other)
+            self._jobs = rest
+        return jobs
+
+    def _batch(self, sql: str) -> Batch | None:
+        if sql not in self._batches:
+            if len(self._batches) >= 256:  # statements are few; a flood of shapes is not kept
+                self._batches.clear()
+            self._batches[sql] = batch_of(sql)
+        return self._batches[sql]
+
+    async def _run(self, conn: asyncpg.Connection, jobs: list[Job]) -> None:
+        batch = self._batch(jobs[0].sql) if len(jobs) > 1 else None
+        self._statements += len(jobs)
+        if batch is not None:
+            self._round_trips += 1
+            try:
+                rows = await conn.fetch(batch.sql, *batch.args([job.args for job in jobs]))
+            except asyncpg.PostgresError:
+                if conn.is_closed():
+                    raise
+                pass  # one job's values may be what failed: each runs alone below, and fails alone
+            else:
+                for job, its_rows in zip(jobs, batch.split(rows, len(jobs)), strict=True):
+                    job.finish(outcome.Value(its_rows))
+                return
+        for job in jobs:
+            if not job.abandoned:
+                self._round_trips += 1
+                try:
+                    job.finish(outcome.Value(await conn.fetch(job.sql, *job.args)))
+                except asyncpg.PostgresError as exc:
+                    if conn.is_closed():
+                        raise
+                    job.finish(outcome.Error(exc))
 
     async def _connect(self) -> asyncpg.Connection:
         conn = await asyncpg.connect(self.dsn, timeout=5, server_settings={

@@ -6,7 +6,9 @@ const NAMES = { ml: "Malayalam", hi: "Hindi", ta: "Tamil", te: "Telugu", kn: "Ka
   as: "Assamese", hr: "Haryanvi", raj: "Rajasthani" };
 const LIMIT = 60;
 const configured = (document.body.dataset.languages || "").split(",").filter(Boolean);
-const state = { languages: new Set(), ids: new Set(), source: null, lastId: null, retries: 0 };
+// following: the page shows the browser's watch (follow.js) instead of languages; watch: its id
+const state = { languages: new Set(), ids: new Set(), source: null, lastId: null, retries: 0,
+  following: false, watch: null };
 const grid = document.getElementById("releases");
 const template = document.getElementById("card");
 
@@ -18,7 +20,8 @@ function setConnection(kind, text) {
 
 function query() {
   const params = new URLSearchParams();
-  if (state.languages.size) params.set("language", [...state.languages].join(","));
+  if (state.following && state.watch) params.set("watch", state.watch);  // the watch is the whole filter
+  else if (state.languages.size) params.set("language", [...state.languages].join(","));
   return params;
 }
 
@@ -67,7 +70,7 @@ function refreshCount() {
 
 function prepend(release) {
   if (state.ids.has(release.id)) return;
-  if (state.languages.size && !state.languages.has(release.language)) return;
+  if (!state.following && state.languages.size && !state.languages.has(release.language)) return;
   state.ids.add(release.id);
   grid.prepend(card(release, true));
   while (grid.children.length > LIMIT * 2) grid.lastElementChild.remove();
@@ -118,6 +121,12 @@ function connect() {
   };
 }
 
+// the grid and the stream start over with the current filter (a chip pressed, an artist followed)
+function refilter() {
+  state.lastId = null;
+  loadList().catch(() => setConnection("offline", "offline")).finally(connect);
+}
+
 function chips() {
   const box = document.getElementById("languages");
   const all = document.createElement("button");
@@ -132,23 +141,34 @@ function chips() {
     chip.textContent = NAMES[code] || code;
     box.append(chip);
   }
+  const following = document.createElement("button");  // shown by follow.js once an artist is followed
+  following.className = "chip following";
+  following.id = "following-chip";
+  following.textContent = "Following";
+  following.hidden = true;
+  box.prepend(following);
   const sync = () => {
     for (const chip of box.children) {
-      const on = chip.dataset.code ? state.languages.has(chip.dataset.code) : state.languages.size === 0;
+      const on = chip === following ? state.following
+        : !state.following && (chip.dataset.code ? state.languages.has(chip.dataset.code) : state.languages.size === 0);
       chip.setAttribute("aria-pressed", String(on));
     }
   };
   box.addEventListener("click", (event) => {
     const chip = event.target.closest(".chip");
     if (!chip) return;
-    const code = chip.dataset.code;
-    if (!code) state.languages.clear();
-    else if (state.languages.has(code)) state.languages.delete(code);
-    else state.languages.add(code);
+    if (chip === following) state.following = !state.following;
+    else {
+      state.following = false;
+      const code = chip.dataset.code;
+      if (!code) state.languages.clear();
+      else if (state.languages.has(code)) state.languages.delete(code);
+      else state.languages.add(code);
+    }
     sync();
-    state.lastId = null;
-    loadList().catch(() => setConnection("offline", "offline")).finally(connect);
+    refilter();
   });
+  state.syncChips = sync;
   sync();
 }
 

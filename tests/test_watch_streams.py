@@ -1,0 +1,51 @@
+"""A stream that names a watch keeps the filter it resolved when it connected: an edit of the watch reaches
+it when it reconnects (and its replay then uses the new filter).  An unknown watch is a 404 before any
+stream, and a WebSocket subscription naming one is answered with an error and the socket stays open."""
+
+from __future__ import annotations
+
+import json
+
+import attrs
+from wsproto.events import TextMessage
+
+from tests.stream_support import open_gateway, open_sse, release, store
+from tests.ws_support import open_wire_client
+from vibed.store import watches
+from vibed.store.watches import WatchChange
+from vibed.vocab.messages import Artist
+
+
+def _by(name: str, title: str):
+    return attrs.evolve(release(title=title), artists=(Artist(f"id-{name}", name),))
+
+
+async def test_a_stream_keeps_the_watch_it_connected_with_and_a_reconnection_reads_the_edit(db):
+    await store(db, _by("One", "one-0"), _by("Two", "two-0"))
+    one, two = [await db.fetchval("SELECT id FROM artists WHERE name = $1", n) for n in ("One", "Two")]
+    watch, _ = await watches.create(db, WatchChange(name="w", artists=[one]))
+    async with open_gateway(db) as gw, open_sse(gw.port, f"/api/new-releases/stream?watch={watch.id}") as before:
+        assert before.status == 200
+        await before.frame(), await before.frame()  # retry:, then the resume point
+        await watches.update(db, watch.id, WatchChange(artists=[two]))  # the edit, while the stream is open
+        fresh = await store(db, _by("One", "one-1"), _by("Two", "two-1"))
+        await gw.publish(fresh)
+        [kept] = await before.events(1)
+        async with open_sse(gw.port, f"/api/new-releases/stream?watch={watch.id}&last_event_id=0") as after:
+            replayed = await after.events(2)
+    assert kept["data"]["title"] == "one-1"  # the filter it connected with: One's, not the edit's
+    assert [f["data"]["title"] for f in replayed] == ["two-0", "two-1"]  # reconnected: the edited watch
+
+
+async def test_an_unknown_watch_is_a_404_on_sse_and_an_error_message_on_a_websocket(db):
+    unknown = "A" * 22
+    async with open_gateway(db) as gw:
+        async with open_sse(gw.port, f"/api/new-releases/stream?watch={unknown}") as sse:
+            assert sse.status == 404
+        async with open_wire_client(gw.port) as ws:
+            assert (await ws.message())["event"] == "subscribed"
+            await ws.stream.send_all(ws.ws.send(TextMessage(json.dumps({"subscribe": [], "watch": unknown}))))
+            answer = await ws.message()
+            await ws.stream.send_all(ws.ws.send(TextMessage(json.dumps({"subscribe": ["ml"]}))))
+            again = await ws.message()
+    assert answer["error"] == "not_found" and again["event"] == "subscribed"

@@ -12,7 +12,7 @@ import trio
 
 from tests.api_support import release, store
 from vibed.store.batch_sql import batch_of
-from vibed.store.listing import ListingQuery, SortKey, list_release_json, list_releases
+from vibed.store.listing import ListingQuery, SortKey, list_release_json, list_releases, listing_sql
 from vibed.vocab.release_filter import parse_filter
 
 
@@ -66,3 +66,10 @@ async def test_a_value_that_fails_fails_only_its_own_read(db):
 ])
 def test_which_statements_can_be_batched(sql, batchable):
     assert (batch_of(sql) is not None) == batchable
+
+
+@pytest.mark.parametrize("params", [{"language": ["ml"]}, {"artist": ["5"]}, {"kind": ["album"], "source": ["jiosaavn"]}])
+def test_the_listings_misses_are_batchable_a_search_and_one_artist_included(params):
+    for query in (ListingQuery(filter=parse_filter(params)), ListingQuery(filter=parse_filter(params), q="x"),
+                  ListingQuery(filter=parse_filter(params), since=dt.date(2026, 1, 1), limit=7)):
+        assert batch_of(listing_sql(query)[0]) is not None, query

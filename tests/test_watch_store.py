@@ -54,7 +54,12 @@ async def test_unknown_ids_and_too_many_follows_are_refused_whole(db):
         await watches.create(db, WatchChange(name="x", artists=[424242]))
     with pytest.raises(BadFollow) as many:
         await watches.create(db, WatchChange(name="x", artist_names=[f"Name {i}" for i in range(51)]))
-    assert (unknown.value.error, many.value.error) == ("unknown_artist", "too_many_artists")
+    await store(db, *(release(n, artist=f"Known {n}") for n in range(30)))
+    known = [await _artist(db, f"Known {n}") for n in range(30)]
+    with pytest.raises(BadFollow) as together:  # ids and names count together
+        await watches.create(db, WatchChange(name="x", artists=known, artist_names=[f"Name {i}" for i in range(21)]))
+    assert (unknown.value.error, many.value.error, together.value.error) == (
+        "unknown_artist", "too_many_artists", "too_many_artists")
     assert await db.fetchval("SELECT count(*) FROM watches") == 0
 
 

@@ -43,7 +43,7 @@ from vibed.embedded.server import EmbeddedServer  # noqa: E402
 from vibed.push.crypto import encrypt  # noqa: E402
 from vibed.store.migrations import _apply as apply_migrations  # noqa: E402
 from vibed.store.migrations import load_migrations  # noqa: E402
-from vibed.store.postgres import _init_connection  # noqa: E402
+from vibed.store.reader import init_connection as _init_connection  # noqa: E402
 from vibed.store.releases import write_batch  # noqa: E402
 from vibed.vocab.messages import Artist, Release  # noqa: E402
 

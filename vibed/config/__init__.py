@@ -226,6 +226,8 @@ class Config:
         "most concurrent SSE/WebSocket clients (0 = as many as file descriptors allow)")
     api_rate_limit: int = setting("VIBED_API_RATE_LIMIT", lambda v: parse_int(v, low=0, high=1_000_000), 120,
         "public API requests per minute per client IP (0 = off)")
+    max_watches: int = setting("VIBED_MAX_WATCHES", lambda v: parse_int(v, low=1, high=100_000_000), 100_000,
+        "most watches (POST /api/watches needs no account: this bounds the table)")
     stream_limit_per_ip: int = setting("VIBED_STREAM_LIMIT_PER_IP", lambda v: parse_int(v, low=0, high=1_000_000),
         20, "concurrent streams per client IP, as the API limit sees the client (0 = off)")
     connections_per_peer: int = setting("VIBED_CONNECTIONS_PER_PEER",

@@ -23,6 +23,7 @@ from vibed.delivery.replay import Replayer
 from vibed.delivery.ring import RecentEvents
 from vibed.delivery.sequencer import Sequencer
 from vibed.delivery.sse import StreamSettings
+from vibed.delivery.watch_lookups import WatchLookups
 from vibed.health import BusHealth, DeliveryHealth, RecentHealth, ReplayHealth, StreamsHealth
 from vibed.store import watches
 from vibed.store.postgres import Database
@@ -76,7 +77,7 @@ async def open_delivery(config: Config, db: Database, *, timing: BusTiming = Bus
     sequencer = Sequencer(hub, db)
     await sequencer.start_after_newest()
     settings = StreamSettings(replay_cap=config.replay_cap, backlog=config.client_backlog,
-                              resolve_watch=functools.partial(watches.resolve, db))
+                              resolve_watch=WatchLookups(functools.partial(watches.resolve, db)))
     replayer = Replayer(db, hub.ring, cap=config.replay_cap)
     async with contextlib.AsyncExitStack() as stack, trio.open_nursery() as nursery:
         await nursery.start(hub.serve)

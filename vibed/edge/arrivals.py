@@ -7,7 +7,7 @@ socket is read at once; when its bytes are not there yet, it waits in this modul
 to ``Router.route_nowait``, in order, pipelined ones included.  Only a connection that has to wait
 for something (its next request, the app, a replay from the database, a write the kernel did not
 take, a refusal's lingering close) gets a task, which goes on from where this left it
-(``serve_connection`` with its h11 state and the rest of its current request).
+(``serve_connection`` with its ``Wire`` and the rest of its current request).
 
 A connection that sends nothing within ``timeouts.head`` is closed, as a task would close it, and
 shutdown closes the ones still waiting.  Its slot in the per-peer count (``peers.py``, taken at
@@ -26,8 +26,7 @@ import h11
 import trio
 
 from vibed.edge.connection import Later, Router, next_cycle, next_head_nowait, refuse, serve_connection
-from vibed.edge.exchange import RequestHead
-from vibed.edge.framing import HEAD_LIMIT
+from vibed.edge.exchange import RequestHead, Wire
 from vibed.edge.respond import Answer
 from vibed.logs import get_logger
 from vibed.vocab.wire import RECV_SIZE
@@ -103,11 +102,9 @@ class Arrivals:
         if not data:
             self._close(sock, key)
             return True
-        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=HEAD_LIMIT)
-        conn.receive_data(data)
         tasked = False
         try:
-            tasked = self._requests_nowait(conn, sock, peer, key)
+            tasked = self._requests_nowait(Wire(data), sock, peer, key)
         except OSError:  # the peer reset the connection while we wrote
             sock.close()
         except Exception as exc:  # one connection's failure must never take the edge down
@@ -118,37 +115,37 @@ class Arrivals:
                 self.give_back(key)
         return True
 
-    def _requests_nowait(self, conn: h11.Connection, sock: socket.socket, peer: tuple[str, int], key: str) -> bool:
+    def _requests_nowait(self, wire: Wire, sock: socket.socket, peer: tuple[str, int], key: str) -> bool:
         """Serve the requests that are whole, in order; True once a task took the connection over."""
         reused = False
         for _ in range(PIPELINE_NOWAIT):
-            got = next_head_nowait(conn, sock, peer, reused)
+            got = next_head_nowait(wire, sock, peer, reused)
             if got is h11.NEED_DATA:  # not whole yet, or nothing after an answer: its task reads on
                 break
             if got is None:  # the client closed
                 sock.close()
                 return False
             if isinstance(got, Answer):
-                self.connections.start_soon(self._refuse, conn, sock, got, key)
+                self.connections.start_soon(self._refuse, wire.take_over(0), sock, got, key)
                 return True
             assert isinstance(got, RequestHead)
             done = self.router.route_nowait(got)
             if not isinstance(done, bool):
-                self.connections.start_soon(self._serve, sock, peer, conn, reused, done, key)
+                self.connections.start_soon(self._serve, sock, peer, wire, reused, done, key)
                 return True
             if done:  # a stream owns the socket now
                 return False
-            if not next_cycle(conn):
+            if not next_cycle(wire):
                 sock.close()
                 return False
             reused = True
-        self.connections.start_soon(self._serve, sock, peer, conn, reused, None, key)
+        self.connections.start_soon(self._serve, sock, peer, wire, reused, None, key)
         return True
 
-    async def _serve(self, sock: socket.socket, peer: tuple[str, int], conn: h11.Connection, reused: bool,
+    async def _serve(self, sock: socket.socket, peer: tuple[str, int], wire: Wire, reused: bool,
                      rest: Later | None, key: str) -> None:
         try:
-            await serve_connection(self.router, sock, peer, conn, reused=reused, rest=rest)
+            await serve_connection(self.router, sock, peer, wire, reused=reused, rest=rest)
         except Exception as exc:  # one connection's failure must never take the edge down
             log.exception("connection_failed", error=str(exc)[:200])
             sock.close()

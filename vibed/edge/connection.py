@@ -22,10 +22,11 @@ import attrs
 import h11
 import trio
 
-from vibed.edge.exchange import RequestHead
+from vibed.edge.exchange import RequestHead, Wire
 from vibed.edge.framing import HEAD_LIMIT, framing_refusal, oversized_head
 from vibed.edge.respond import Answer, error_answer, render
 from vibed.edge.target import routed_request
+from vibed.plain_http import read_plain
 from vibed.vocab.wire import receive_some, send_all
 
 LINGER_S = 2.0  # after an error answer: how long what the client still sends is read and dropped
@@ -57,16 +58,16 @@ class Router(Protocol):
 
 
 async def serve_connection(router: Router, sock: socket.socket, peer: tuple[str, int],
-                           conn: h11.Connection | None = None, *, reused: bool = False, rest: Later | None = None) -> None:
+                           wire: Wire | None = None, *, reused: bool = False, rest: Later | None = None) -> None:
     """Serve requests until the connection ends or a stream owns its socket.  A connection whose
-    first requests were served without a task (``arrivals.py``) goes on here with its ``conn``,
+    first requests were served without a task (``arrivals.py``) goes on here with its ``wire``,
     and ``rest``: what is left to do for its current request."""
-    conn = conn or h11.Connection(h11.SERVER, max_incomplete_event_size=HEAD_LIMIT)
+    wire = wire or Wire()
     owned = True
     try:
         while True:
             if rest is None:
-                head = await _read_head(router, conn, sock, peer, reused)
+                head = await _read_head(router, wire, sock, peer, reused)
                 if head is None:
                     return
                 rest = partial(router.route, head)
@@ -74,7 +75,7 @@ async def serve_connection(router: Router, sock: socket.socket, peer: tuple[str,
                 owned = False
                 return
             rest = None
-            if not next_cycle(conn):
+            if not next_cycle(wire):
                 return
             reused = True
     except OSError:  # the peer reset the connection
@@ -84,8 +85,12 @@ async def serve_connection(router: Router, sock: socket.socket, peer: tuple[str,
             sock.close()
 
 
-def next_cycle(conn: h11.Connection) -> bool:
-    """After an answer: True when the connection is ready for its next request."""
+def next_cycle(wire: Wire) -> bool:
+    """After an answer: True when the connection is ready for its next request (after a plain
+    request it always is: HTTP/1.1, kept alive, no body)."""
+    conn = wire.conn
+    if conn is None:
+        return True
     if conn.our_state is not h11.DONE or not _request_done(conn):
         return False  # Connection: close, HTTP/1.0, an error answer, or a body nobody read
     conn.start_next_cycle()
@@ -129,10 +134,10 @@ async def refuse(conn: h11.Connection, sock: socket.socket, answer: Answer, writ
         dropped += len(data)
 
 
-async def _read_head(router: Router, conn: h11.Connection, sock: socket.socket, peer: tuple[str, int],
+async def _read_head(router: Router, wire: Wire, sock: socket.socket, peer: tuple[str, int],
                      reused: bool) -> RequestHead | None:
     timeouts = router.timeouts
-    started = bool(conn.trailing_data[0])  # a pipelined request is already here
+    started = wire.pending()  # a pipelined request is already here
     if reused:
         # Let every other task run before this connection's next request.  Measured with
         # tests/benchmarks/api_list.py (wrk, 50 keep-alive connections, a full daemon): without it
@@ -140,11 +145,11 @@ async def _read_head(router: Router, conn: h11.Connection, sock: socket.socket, 
         await trio.lowlevel.checkpoint()
     deadline = trio.current_time() + (timeouts.idle if reused and not started else timeouts.head)
     while True:
-        got = next_head_nowait(conn, sock, peer, reused)
+        got = next_head_nowait(wire, sock, peer, reused)
         if isinstance(got, RequestHead):
             return got
         if isinstance(got, Answer):
-            await refuse(conn, sock, got, timeouts.write)
+            await refuse(wire.take_over(0), sock, got, timeouts.write)
             return None
         if got is None:  # ConnectionClosed: the client is done with us
             return None
@@ -161,19 +166,28 @@ async def _read_head(router: Router, conn: h11.Connection, sock: socket.socket, 
                 return None
         if data is None:
             if started:
-                await refuse(conn, sock, error_answer(408, "request_timeout", "the request head did not arrive "
-                                                                              "in time"), timeouts.write)
+                await refuse(wire.take_over(0), sock, error_answer(408, "request_timeout", "the request head did "
+                                                                                            "not arrive in time"),
+                             timeouts.write)
             return None  # an idle connection just ends
         if not started:
             started = True
             deadline = trio.current_time() + timeouts.head
-        conn.receive_data(data)
+        wire.receive(data)
 
 
-def next_head_nowait(conn: h11.Connection, sock: socket.socket, peer: tuple[str, int],
+def next_head_nowait(wire: Wire, sock: socket.socket, peer: tuple[str, int],
                      reused: bool) -> RequestHead | Answer | type[h11.NEED_DATA] | None:
-    """The next request head from what ``conn`` holds: a ``RequestHead``; an ``Answer``, the refusal
-    to write before closing; ``h11.NEED_DATA`` while it is incomplete; None once the client closed."""
+    """The next request head from what ``wire`` holds: a ``RequestHead``; an ``Answer``, the refusal
+    to write before closing; ``h11.NEED_DATA`` while it is incomplete; None once the client closed.
+    A plain request is read without h11 (vibed/plain_http.py); the first other one hands to h11."""
+    if wire.conn is None:
+        plain = read_plain(wire.data, wire.start, HEAD_LIMIT)
+        if plain is not None:
+            head = RequestHead.plain(plain, wire, sock, peer, reused)
+            wire.start = plain.end
+            return head
+    conn = wire.take_over(wire.start)
     before = len(conn.trailing_data[0])
     try:
         event = conn.next_event()
@@ -189,7 +203,7 @@ def next_head_nowait(conn: h11.Connection, sock: socket.socket, peer: tuple[str,
         if routed is None:
             return refusal or error_answer(400, "bad_request", "the request target is neither a path nor an "
                                                                "http(s) URL")
-        return RequestHead.of(routed, conn, sock, peer, reused)
+        return RequestHead.of(routed, wire, sock, peer, reused)
     return h11.NEED_DATA if event is h11.NEED_DATA else None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from email.utils import formatdate
 from http import HTTPStatus
 
@@ -44,6 +44,10 @@ class Answer:
             if key == name:
                 return value
         return None
+
+
+def reason(status: int) -> bytes:
+    return _REASONS.get(status, b"")
 
 
 def content_security_policy(content_type: bytes | None) -> bytes:
@@ -145,17 +149,18 @@ class HeadCache:
 
     answer: Answer
     _date: bytes = b""
-    _heads: dict[tuple[bytes, ...], tuple[bytes, bool]] = attrs.field(factory=dict)
+    _heads: dict[tuple[bytes, str | None], tuple[bytes, bool]] = attrs.field(factory=dict)
 
-    def render(self, conn: h11.Connection, request: h11.Request, extra: Sequence[Header]) -> tuple[bytes, bool]:
-        """The head, and whether the body that follows is chunked."""
+    def render(self, key: tuple[bytes, str | None], conn: Callable[[], h11.Connection],
+               extra: Sequence[Header]) -> tuple[bytes, bool]:
+        """The head, and whether the body that follows is chunked; ``key``: the request's HTTP
+        version and ``Connection``; ``conn``: its h11 connection, asked for only to render anew."""
         date = http_date()
         if date != self._date:
             self._date, self._heads = date, {}
-        key = (request.http_version, *(v for k, v in request.headers if k == b"connection"))
         held = self._heads.get(key)
         if held is None:
-            head = render_head(conn, self.answer)
+            head = render_head(conn(), self.answer)
             held = (head[:-2], b"transfer-encoding: chunked" in head.lower())  # HTTP/1.1 yes, 1.0 no
             if len(self._heads) < 16:  # a few kinds of request per second; others are rendered each time
                 self._heads[key] = held

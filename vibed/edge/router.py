@@ -46,7 +46,6 @@ from vibed.edge.respond import (
     Header,
     as_json_error,
     error_answer,
-    render,
 )
 from vibed.logs import get_logger
 from vibed.vocab import edge_keys
@@ -200,7 +199,8 @@ class Router:
         if websocket:
             return partial(self._websocket, head, verdict, request)
         # the stream's head carries what every answer to this request carries (CORS, RateLimit-*)
-        response_head, chunked = self.stream_head.render(head.conn, head.request, verdict.headers)
+        response_head, chunked = self.stream_head.render((head.http_version, head.headers.get("connection")),
+                                                         lambda: head.conn, verdict.headers)
         client = open_sse_nowait(self.hub, self.replayer, self.settings, head.sock, response_head, chunked,
                                  request, verdict.key)
         if client is None:
@@ -280,7 +280,7 @@ class Router:
         if close or self.closing or answer.status in (408, 413, 431) or answer.header(b"connection") == b"close":
             answer = Answer(answer.status, tuple(h for h in answer.headers if h[0] != b"connection"), answer.body)
             return partial(self._refuse, head, _with(answer, extra))
-        data = render(head.conn, answer, extra, head=head.method == "HEAD")
+        data = head.rendered(answer, extra)
         try:
             sent = head.sock.send(data)
         except BlockingIOError:

@@ -23,7 +23,7 @@ from vibed.http.errors import ApiError
 from vibed.http.watch_bodies import parse_watch_body, watch_json
 from vibed.http.webhook_bodies import json_object
 from vibed.store import watches as store
-from vibed.store.watches import BadFollow, Watch
+from vibed.store.watches import BadFollow, TooManyWatches, Watch
 from vibed.vocab.watch_ref import UnknownWatch, is_watch_id
 
 blueprint = Blueprint("watches", __name__)
@@ -66,10 +66,13 @@ def _refused(exc: BadFollow) -> ApiError:
 @blueprint.post("/api/watches")
 async def create_watch() -> Response:
     change = parse_watch_body(await json_object(), creating=True)
+    ctx = context()
     try:
-        watch, token = await store.create(context().database, change)
+        watch, token = await store.create(ctx.database, change, most=ctx.settings().max_watches)
     except BadFollow as exc:
         raise _refused(exc) from None
+    except TooManyWatches as exc:
+        raise ApiError(503, "too_many_watches", f"{exc}; an operator raises it", {"Retry-After": "3600"}) from None
     response = jsonify({**watch_json(watch), "token": token})
     response.status_code = 201
     response.headers["Location"] = f"/api/watches/{watch.id}"

@@ -78,7 +78,9 @@ PATHS: dict[str, Any] = {
         "responses": {"201": _json("WatchCreated", "made; keep the token, it is not shown again"), "400": _BAD,
                       "413": error("the body is larger than 64 KiB"),
                       "415": error("the body is not declared JSON (Content-Type: application/json)"),
-                      "429": _LIMITED}}},
+                      "429": _LIMITED,
+                      "503": error("`too_many_watches`: the deployment holds VIBED_MAX_WATCHES watches",
+                                   **{"Retry-After": {"$ref": "#/components/headers/Retry-After"}})}}},
     "/api/watches/{id}": {
         "parameters": [_ID],
         "get": {"operationId": "getWatch", "summary": "the watch", "description": _TOKEN,

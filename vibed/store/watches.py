@@ -63,6 +63,7 @@ SELECT $1, s.k, s.n FROM (SELECT n, vibed_artist_key(n) AS k FROM unnest($2::tex
 """
 _COUNT = ("SELECT (SELECT count(*) FROM watch_artists WHERE watch_id = $1) "
           "+ (SELECT count(*) FROM watch_pending WHERE watch_id = $1)")
+_FULL = "SELECT count(*) >= $1 FROM (SELECT 1 FROM watches LIMIT $1) w"  # bounded: never a scan of more
 _FOLLOWED = """
 SELECT artist_id, count(*) AS followers FROM watch_follows
  GROUP BY artist_id ORDER BY followers DESC, artist_id LIMIT $1
@@ -154,8 +155,15 @@ def _closed(values: Sequence[str] | None) -> list[str] | None:
     return sorted(values) if values else None
 
 
-async def _create(pool: asyncpg.Pool, watch_id: str, digest: bytes, change: WatchChange) -> Mapping[str, Any]:
+class TooManyWatches(RuntimeError):
+    """The table holds the most watches the deployment allows (``VIBED_MAX_WATCHES``)."""
+
+
+async def _create(pool: asyncpg.Pool, watch_id: str, digest: bytes, change: WatchChange,
+                  most: int) -> Mapping[str, Any]:
     async with pool.acquire() as conn, conn.transaction():
+        if await conn.fetchval(_FULL, most):
+            raise TooManyWatches(f"{most} watches exist, the most VIBED_MAX_WATCHES allows")
         await conn.execute(_INSERT, watch_id, digest, change.name or "", _closed(change.languages),
                            _closed(change.sources), _closed(change.kinds))
         await _follow(conn, watch_id, change)
@@ -163,10 +171,11 @@ async def _create(pool: asyncpg.Pool, watch_id: str, digest: bytes, change: Watc
         return row
 
 
-async def create(db: Database, change: WatchChange) -> tuple[Watch, str]:
-    """A new watch and its token (the only time the token is seen: only its hash is kept)."""
+async def create(db: Database, change: WatchChange, *, most: int = 100_000) -> tuple[Watch, str]:
+    """A new watch and its token (the only time the token is seen: only its hash is kept);
+    ``TooManyWatches`` when ``most`` exist already."""
     token = new_token()
-    return _watch(await db.run(_create, db.pool, new_id(), token_digest(token), change)), token
+    return _watch(await db.run(_create, db.pool, new_id(), token_digest(token), change, most)), token
 
 
 async def get(db: Database, watch_id: str) -> Watch | None:

@@ -7,6 +7,7 @@ subscriptions, notification targets) takes ``watch`` in its place:
                         value), or None; a ``BadFilter`` when it is malformed, given twice, or given
                         beside ``language``/``source``/``kind``/``artist`` (a watch is the whole filter:
                         to narrow it, edit the watch)
+    alone(values)       that last check by itself, for a path whose URL names the watch
 
 The id names a capability (128 random bits, see ``vibed.store.watches``): reading releases through
 it needs nothing else.  A path resolves the id once, when the request comes in: a stream keeps the
@@ -46,8 +47,13 @@ def watch_of(values: Mapping[str, object]) -> str | None:
     text = items[0].strip()
     if not is_watch_id(text):
         raise BadFilter("bad_watch", f"watch: {text[:40]!r} is not a watch id (22 letters, digits, - or _)")
+    alone(values)
+    return text
+
+
+def alone(values: Mapping[str, object]) -> None:
+    """A ``BadFilter`` when a filter key is given beside a watch."""
     beside = [key for key in KEYS if values.get(key) not in (None, [], "")]
     if beside:
         raise BadFilter("watch_and_filter", f"watch: a watch is the whole filter, so {beside[0]} cannot be given "
                         "beside it; change the watch (PATCH /api/watches/{id}) to narrow it")
-    return text

@@ -7,14 +7,19 @@ outbox rows with the events — and the daemon's push sender delivers them.
 
 from __future__ import annotations
 
+import attrs
 import trio
 
 from tests.api_support import api_config, release, store
 from tests.daemon_inproc import running_daemon
 from tests.push_service import b64url, open_push_service, unb64url
 from tests.test_webhooks import FAST, LOCAL
+from vibed.push import keys
+from vibed.push import subscriptions as push_subscriptions
+from vibed.push.sender import PushSender, PushSettings
 from vibed.store import watches
 from vibed.store.watches import WatchChange
+from vibed.vocab.release_filter import EVERYTHING
 
 
 def config(db_url, **overrides):
@@ -158,3 +163,41 @@ async def test_a_subscription_made_from_a_watch_follows_the_watch_as_it_changes(
             assert r.status_code == 400 and r.json()["error"] == code, r.text
         await watches.delete(db, watch.id)  # the subscription goes with its watch
         assert await db.fetchval("SELECT count(*) FROM push_subscriptions") == 0
+
+
+async def test_past_the_most_subscriptions_a_new_endpoint_is_503_and_a_known_one_is_still_replaced(db, db_url):
+    async with open_push_service() as push, running_daemon(config(db_url, max_push_subscriptions=2)) as api:
+        first, second, third = (push.browser(n) for n in ("one", "two", "three"))
+        await subscribe(api, first.subscription())
+        await subscribe(api, second.subscription())
+        r = await api.client.post("/api/push/subscriptions", json=third.subscription())
+        assert r.status_code == 503 and r.json()["error"] == "too_many_subscriptions" and r.headers["retry-after"]
+        again = await subscribe(api, first.subscription(language="ml"), status=200)
+        assert again["language"] == ["ml"]
+        assert await db.fetchval("SELECT count(*) FROM push_subscriptions") == 2
+
+
+async def test_four_senders_on_one_outbox_send_each_message_once_and_in_order(db, db_url):
+    """Several processes' senders share the outbox: a claimed head is leased, so neither sends it too."""
+    settings = attrs.evolve(PushSettings.of(config(db_url)), concurrency=2, poll=0.01)
+    vapid = await keys.load_or_make(db, "mailto:ops@example.org")
+    async with open_push_service() as push, trio.open_nursery() as nursery:
+        push.expect_key = vapid.public_key
+        browsers = [push.browser(f"b{n}") for n in range(4)]
+        for browser in browsers:
+            await push_subscriptions.subscribe(db, push_subscriptions.NewSubscription(
+                browser.endpoint, browser.p256dh, browser.auth, EVERYTHING), limit=100)
+        await store(db, *(release(n, title=f"T{n:02}") for n in range(40)))
+        senders = [PushSender(db, vapid, settings) for _ in range(4)]
+        wakes = [trio.open_memory_channel[None](1) for _ in senders]  # polled, never woken
+        for sender, (_, wakes_r) in zip(senders, wakes, strict=True):
+            nursery.start_soon(sender.run, wakes_r)
+        await push.wait_for(160)
+        await wait_until(lambda: _all_delivered(db))
+        await trio.sleep(0.2)
+        nursery.cancel_scope.cancel()
+    event_ids = [r["id"] for r in await db.fetch("SELECT id FROM events ORDER BY id")]
+    for browser in browsers:
+        assert [m["event_id"] for m in push.messages[browser.name]] == event_ids
+    assert sum(s.delivered > 0 for s in senders) >= 2, [s.delivered for s in senders]  # they shared the work
+    assert sum(s.delivered for s in senders) == 160

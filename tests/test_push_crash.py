@@ -25,7 +25,7 @@ async def test_kill_9_mid_delivery_loses_no_push_and_repeats_only_those_in_fligh
         browsers = [push.browser(f"b{i}") for i in range(BROWSERS)]
         for browser in browsers:
             await push_subscriptions.subscribe(db, push_subscriptions.NewSubscription(
-                browser.endpoint, browser.p256dh, browser.auth, EVERYTHING))
+                browser.endpoint, browser.p256dh, browser.auth, EVERYTHING), limit=100)
         await store(db, *(release(n, title=f"T{n:02}") for n in range(COUNT)))
         assert await db.fetchval("SELECT count(*) FROM push_outbox") == COUNT * BROWSERS
 

@@ -9,7 +9,8 @@ that plaintext is delivered to the service worker through the DevTools protocol
 ``registration.getNotifications()``.
 
 Headless Chromium cannot reach a real push service, so ``PushManager.subscribe`` is given the
-local service's endpoint and this test's keys (an init script); everything else is the page's own.
+local service's endpoint and this test's keys (an init script, which also keeps that subscription for
+``getSubscription``); everything else is the page's own, unsubscribing included.
 """
 
 from __future__ import annotations
@@ -28,10 +29,13 @@ from tests.process_support import get_json, post, wait_for_event
 from tests.push_service import Browser
 
 FAKE_SUBSCRIBE = """
+let saved = null;
 PushManager.prototype.subscribe = async function () {
   const body = %s;
-  return { endpoint: body.endpoint, toJSON: () => body };
+  saved = { endpoint: body.endpoint, toJSON: () => body, unsubscribe: async () => { saved = null; return true; } };
+  return saved;
 };
+PushManager.prototype.getSubscription = async function () { return saved; };
 """
 
 
@@ -128,6 +132,10 @@ def test_notify_me_subscribes_with_the_page_filter_and_the_worker_shows_the_push
                 assert time.monotonic() < deadline, titles
                 page.wait_for_timeout(100)
             assert titles == ["Pushed To A Closed Tab"]
+
+            page.click("#notify")  # pressed again: unsubscribed, here and at the daemon
+            page.wait_for_selector("#notify[aria-pressed=false]", timeout=10_000)
+            assert get_json(f"{base}/api/health")["push"]["subscriptions"] == 0
             context.close()
     finally:
         daemon.kill()

@@ -284,6 +284,9 @@ class Config:
         "the flood guard's window, e.g. 1m")
     push_contact: str = setting("VIBED_PUSH_CONTACT", _push_contact, "mailto:vibed@localhost",
         "who push services may contact about this sender: the VAPID JWT's sub, a mailto: or https: URL")
+    max_push_subscriptions: int = setting("VIBED_MAX_PUSH_SUBSCRIPTIONS",
+        lambda v: parse_int(v, low=1, high=100_000_000), 100_000,
+        "most Web Push subscriptions (POST /api/push/subscriptions needs no account: this bounds the table)")
     push_concurrency: int = setting("VIBED_PUSH_CONCURRENCY", lambda v: parse_int(v, low=1, high=10_000), 64,
         "Web Push deliveries in flight at once (over all subscriptions; one at a time per subscription, in order)")
     push_ttl: int = setting("VIBED_PUSH_TTL", _push_ttl, 86400,

@@ -101,8 +101,13 @@ def _subscription_json(row: Mapping[str, Any], flt: ReleaseFilter) -> dict[str, 
 @blueprint.post("/api/push/subscriptions")
 async def subscribe() -> Response:
     sub = await parse_push_subscription(await json_object())
-    db = context().database
-    row = await store.subscribe(db, sub)
+    ctx = context()
+    db = ctx.database
+    try:
+        row = await store.subscribe(db, sub, ctx.settings().max_push_subscriptions)
+    except store.TooMany as exc:
+        raise ApiError(503, "too_many_subscriptions", f"{exc}; an operator raises VIBED_MAX_PUSH_SUBSCRIPTIONS",
+                       {"Retry-After": "3600"}) from None
     # a watch's filter as it is now (it follows the watch); else the subscription's own
     flt = (await watches.resolve(db, sub.watch) if sub.watch else None) or sub.release_filter
     response = jsonify(_subscription_json(row, flt))

@@ -68,7 +68,10 @@ PUSH_PATHS: dict[str, Any] = {
                      "schema": {"$ref": "#/components/schemas/PushSubscriptionRequest"}}}},
                  "responses": {"201": _json("PushSubscription", "subscribed"),
                                "200": _json("PushSubscription", "the endpoint's subscription, replaced"),
-                               "400": _BAD, **_BODY}},
+                               "400": _BAD, **_BODY,
+                               "503": error("`too_many_subscriptions`: the deployment holds "
+                                            "VIBED_MAX_PUSH_SUBSCRIPTIONS subscriptions",
+                                            **{"Retry-After": {"$ref": "#/components/headers/Retry-After"}})}},
         "delete": {"operationId": "unsubscribePush", "summary": "this browser gets no more pushes",
                    "requestBody": {"required": True, "content": {"application/json": {
                        "schema": {"$ref": "#/components/schemas/PushUnsubscribeRequest"}}}},

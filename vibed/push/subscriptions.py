@@ -17,9 +17,12 @@ from vibed.health import PushHealth
 from vibed.store.postgres import Database
 from vibed.vocab.release_filter import ReleaseFilter
 
+# a new endpoint only while the table holds fewer than $9 rows; a known one is always replaced
 _SUBSCRIBE = """
 INSERT INTO push_subscriptions AS s (endpoint, p256dh, auth, languages, sources, kinds, artists, watch_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8
+ WHERE (SELECT count(*) FROM push_subscriptions) < $9
+    OR EXISTS (SELECT 1 FROM push_subscriptions WHERE endpoint = $1)
 ON CONFLICT (endpoint) DO UPDATE SET p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth,
     languages = EXCLUDED.languages, sources = EXCLUDED.sources, kinds = EXCLUDED.kinds,
     artists = EXCLUDED.artists, watch_id = EXCLUDED.watch_id
@@ -43,11 +46,16 @@ class NewSubscription:
     watch: str | None = None
 
 
-async def subscribe(db: Database, sub: NewSubscription) -> Mapping[str, Any]:
+class TooMany(Exception):
+    """The table holds the most subscriptions the deployment allows (``VIBED_MAX_PUSH_SUBSCRIPTIONS``)."""
+
+
+async def subscribe(db: Database, sub: NewSubscription, limit: int) -> Mapping[str, Any]:
     """The stored row; ``created`` is False when the endpoint was subscribed already (now replaced)."""
     row: Mapping[str, Any] | None = await db.fetchrow(_SUBSCRIBE, sub.endpoint, sub.p256dh, sub.auth,
-                                                      *sub.release_filter.columns(), sub.watch)
-    assert row is not None
+                                                      *sub.release_filter.columns(), sub.watch, limit)
+    if row is None:
+        raise TooMany(f"this deployment holds its most push subscriptions ({limit:,})")
     return row
 
 

@@ -1,5 +1,5 @@
 // vibed page: the "Notify me" control.  Subscribes this browser to Web Push with the page's current
-// filter (app.js's query(): the languages chosen, and whatever else the page filters on).
+// filter (app.js's query(): the languages chosen, or the watch followed); pressed again, unsubscribes.
 "use strict";
 
 (() => {
@@ -47,10 +47,29 @@
     show("Notifying ✓", true);
   }
 
+  async function existing() {
+    const registration = await navigator.serviceWorker.getRegistration("/");
+    return registration ? registration.pushManager.getSubscription() : null;
+  }
+
+  async function unsubscribe() {
+    const subscription = await existing();
+    if (subscription) {
+      await fetch("/api/push/subscriptions", {
+        method: "DELETE", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ endpoint: subscription.endpoint }) });
+      await subscription.unsubscribe();
+    }
+    show("Notify me", false);
+  }
+
   button.hidden = false;
+  existing().then((subscription) => { if (subscription) show("Notifying ✓", true); }).catch(() => {});
   button.addEventListener("click", () => {
     button.disabled = true;
-    subscribe().catch((error) => show("Notify me (failed, retry)", false) || console.warn(error))
+    const pressed = button.getAttribute("aria-pressed") === "true";
+    (pressed ? unsubscribe() : subscribe())
+      .catch((error) => show(pressed ? "Notifying ✓" : "Notify me (failed, retry)", pressed) || console.warn(error))
       .finally(() => { button.disabled = false; });
   });
 })();

@@ -6,6 +6,7 @@ The simulator over HTTP on a real socket; the per-artist call has the listing's 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ import pytest
 
 from tests.sim_fixtures import SimControl
 from vibed.simulator import SimSettings
+from vibed.simulator.catalogue import Catalogue
 from vibed.simulator.trace import Trace
 from vibed.sources.jiosaavn import JioSaavnSource
 from vibed.vocab.messages import Failure, FailureKind, Page, artist_scope
@@ -123,3 +125,13 @@ def test_the_trace_has_followed_artists_releasing_outside_its_languages() -> Non
 @pytest.fixture
 def sim_settings() -> SimSettings:
     return SimSettings(seed=7, new_per_minute=0, today=dt.date(2026, 3, 14))
+
+
+def test_in_trace_mode_a_followed_artist_s_page_has_their_older_album_and_then_their_new_ones() -> None:
+    start = time.time()  # the trace starts now: nothing of it published yet
+    trace = Trace(seed=2, start=start, wall0=start, speed=1.0, hours=24, followed=6, outside=2,
+                  languages=("ml", "hi"))
+    catalogue = Catalogue(SimSettings(seed=2, new_per_minute=0, trace=trace), started=0.0)
+    for artist, language in trace.followed_artists():
+        [album] = catalogue.by_artist(artist.id, 0.0)
+        assert album.language == language and album.primary == (artist,) and album.kind == "album"

@@ -69,19 +69,26 @@ class Catalogue:
         else:
             due = math.floor(max(0.0, now - self.started) * self.settings.new_per_minute / 60)
         while self._grown[scope] < due:
-            when, artist = (now, None) if trace is None else trace.at(scope, self._grown[scope])
-            rel = self._make(scope, len(releases), kind="album" if artist else None,
-                             artists=(artist,) if artist else None, language=scope if artist else None)
+            if trace is None:
+                rel, when = self._make(scope, len(releases)), now
+            else:
+                rel, when = trace_release(self.settings, scope, self._grown[scope])
             self._published[(scope, rel.index)] = when
             releases.append(rel)
             self._grown[scope] += 1
         return releases
 
     def _seed(self, scope: str) -> list[SimRelease]:
-        """Older releases spread over ``seed_days`` before today, oldest first."""
+        """Older releases spread over ``seed_days`` before today, oldest first; in trace mode each followed
+        artist has an older album in their language too (an artist's page is never empty)."""
         count, days, today = self.settings.seed_releases, self.settings.seed_days, self.settings.release_day()
+        trace = self.settings.trace
+        theirs = [] if trace is None else [a for a, lang in trace.followed_artists() if lang == scope]
+        by_index = {count - 1 - 2 * j: artist for j, artist in enumerate(theirs)}
         return [
-            self._make(scope, i, released=today - dt.timedelta(days=max(1, math.ceil(days * (count - i) / count))))
+            self._make(scope, i, released=today - dt.timedelta(days=max(1, math.ceil(days * (count - i) / count))),
+                       kind="album" if i in by_index else None, artists=(by_index[i],) if i in by_index else None,
+                       language=scope if i in by_index else None)
             for i in range(count)
         ]
 
@@ -92,3 +99,12 @@ class Catalogue:
         released = released or self.settings.release_day()
         return make_release(self.settings.seed, scope, index, released=released, kind=kind, title=title,
                             artists=artists, language=language, leak=self.settings.leaks_languages)
+
+
+def trace_release(settings: SimSettings, scope: str, k: int) -> tuple[SimRelease, float]:
+    """The k-th release of ``scope`` in trace mode, and when it is published (trace epoch): anyone's, or a
+    followed artist's album (exactly theirs, in their language)."""
+    when, artist = settings.trace.at(scope, k)
+    return make_release(settings.seed, scope, settings.seed_releases + k, released=settings.release_day(),
+                        kind="album" if artist else None, artists=(artist,) if artist else None,
+                        language=scope if artist else None, leak=settings.leaks_languages), when

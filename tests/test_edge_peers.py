@@ -1,6 +1,7 @@
 """One peer holds at most ``connections_per_peer`` connections, on real sockets: the next gets a 429
-without its request being read, a freed connection lets the next one in, and a trusted proxy,
-which carries many clients, is not capped."""
+answered from its request line, or, for an SSE stream, a 200 that says when to come back and ends (an
+EventSource gives up for good on a 429); the connections turned away are bounded in number and time;
+a freed connection lets the next one in, and a trusted proxy, which carries many clients, is not capped."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import trio
 from tests.http_wire import assert_json_error, parse, raw_clients, read_all, read_responses, request
 from tests.pipeline_support import captured_logs, events_named
 from tests.stream_support import open_gateway
+from vibed.edge.connection import Timeouts
+from vibed.edge.crowd import AT_ONCE
 from vibed.limits.peers import EXEMPT, PeerConnections
 from vibed.vocab.client_ip import trusted_networks
 
@@ -45,6 +48,51 @@ async def test_a_peer_over_its_connection_cap_gets_429_and_a_freed_one_lets_the_
         # one line for the three refused, however many come (at most one per 30 s)
         assert [(e["peer"], e["limit"]) for e in events_named(logs, "connection_refused")] == [("127.0.0.1", 3)]
         assert gw.delivery.hub.statistics().sse_clients == 0
+
+
+async def test_a_stream_over_the_cap_gets_a_200_that_says_when_to_come_back_and_ends(db):
+    async with open_gateway(db, connections_per_peer=2) as gw, raw_clients(gw.port) as connect:
+        held = [await served(connect) for _ in range(2)]
+        answers = []
+        for _ in range(3):
+            stream = await connect()
+            await stream.send_all(request("GET", "/api/new-releases/stream?language=ml",
+                                          "Accept: text/event-stream", "Last-Event-ID: 7"))
+            data, closed = await read_all(stream)
+            [answer] = parse(data, ["GET"])
+            assert closed
+            answers.append(answer)
+        other = await connect()
+        await other.send_all(request("GET", "/api/ping"))
+        [refused] = parse((await read_all(other))[0], ["GET"])
+        assert gw.delivery.hub.statistics().sse_clients == 0 and len(held) == 2
+    for answer in answers:
+        assert answer.status == 200 and answer.headers["content-type"].startswith("text/event-stream")
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        comment, retry = answer.body.decode().strip().split("\n\n")
+        assert comment.startswith(": your address holds as many connections")
+        assert 5000 <= int(retry.removeprefix("retry: ")) <= 20000
+    assert len({a.body for a in answers}) > 1  # each drawn anew: a crowd behind one address comes back spread
+    assert_json_error(refused, 429, "too_many_connections")
+
+
+async def test_connections_over_the_cap_are_waited_on_only_so_many_at_once_and_only_so_long(db):
+    async with open_gateway(db, connections_per_peer=1, timeouts=Timeouts(head=1.0)) as gw, \
+            raw_clients(gw.port) as connect:
+        await served(connect)
+        silent = [await connect() for _ in range(AT_ONCE)]  # over the cap, sending nothing
+        with trio.fail_after(3):
+            late = await connect()  # one too many: refused at once, without a byte sent by it
+            data, closed = await read_all(late)
+        [refused] = parse(data, ["GET"])
+        assert_json_error(refused, 429, "too_many_connections")
+        with trio.fail_after(4):  # the silent ones end at the head timeout, having cost no slot
+            for stream in silent:
+                assert (await read_all(stream))[0] == b""
+        stream = await connect()  # and the next one is waited on again
+        await stream.send_all(request("GET", "/api/new-releases/stream"))
+        [answer] = parse((await read_all(stream))[0], ["GET"])
+        assert answer.status == 200 and answer.body.startswith(b": ")
 
 
 async def test_a_trusted_proxy_is_not_capped(db):

@@ -159,3 +159,15 @@ def test_an_answer_to_a_step_not_asked_is_refused() -> None:
     run.token(True)
     with pytest.raises(ProtocolError):
         run.written(WriteResult(0, 0))
+
+
+def test_an_artist_s_page_never_leaves_a_resume_mark() -> None:
+    """A followed artist's page (no catch-up): past the cap is its back catalogue, not a new release."""
+    up = Upstream(("N10", "N10", "N10", "N4+last"))
+    run = FetchRun(SRC, "artist:459320", 2, resume_pages=0, catch_up=False)
+    assert run.pessimistic == 0  # a crash mid-run leaves nothing to catch up either
+    steps, done, _ = drive(run, up)
+    assert steps[-1] == "write2:20" and "fetch3" not in steps
+    assert done.resume == 0 and not done.complete
+    languages = FetchRun(SRC, SCOPE, 2)  # a language's run, cut short the same way, pages on next time
+    assert drive(languages, up)[1].resume == 3

@@ -176,3 +176,18 @@ async def test_a_target_that_follows_a_watch_gets_what_the_watch_matches_as_it_c
         await rx.wait_for(2)
         await trio.sleep(0.5)
     assert [m["title"] for m in messages(rx.received)] == ["New album: Hindi one", "New album: Malayalam two"]
+
+
+async def test_a_slow_target_never_blocks_the_daemon(db, db_url):
+    """Apprise is synchronous: while it waits on a target that answers in 3 s, the daemon still answers."""
+    async with open_receiver() as rx, running_daemon(config(db_url)) as api:
+        rx.delay = 3.0
+        await add_target(api, f"json://127.0.0.1:{rx.port}/hook")
+        await store(db, release(1))
+        await rx.wait_for(1)  # Apprise is now waiting for the answer
+        started = trio.current_time()
+        assert (await api.client.get("/api/health")).status_code == 200
+        assert trio.current_time() - started < 1.0
+        with trio.fail_after(10):
+            while await db.fetchval("SELECT state FROM notify_outbox") != "delivered":
+                await trio.sleep(0.05)

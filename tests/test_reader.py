@@ -12,7 +12,7 @@ import trio
 
 from tests.api_support import release, store
 from vibed.store.batch_sql import batch_of
-from vibed.store.listing import ListingQuery, SortKey, list_release_json, list_releases
+from vibed.store.listing import ListingQuery, SortKey, list_release_json, list_releases, listing_sql
 from vibed.vocab.release_filter import parse_filter
 
 
@@ -66,3 +66,27 @@ async def test_a_value_that_fails_fails_only_its_own_read(db):
 ])
 def test_which_statements_can_be_batched(sql, batchable):
     assert (batch_of(sql) is not None) == batchable
+
+
+@pytest.mark.parametrize("params", [{"language": ["ml"]}, {"artist": ["5"]}, {"kind": ["album"], "source": ["jiosaavn"]}])
+def test_the_listings_misses_are_batchable_a_search_and_one_artist_included(params):
+    for query in (ListingQuery(filter=parse_filter(params)), ListingQuery(filter=parse_filter(params), q="x"),
+                  ListingQuery(filter=parse_filter(params), since=dt.date(2026, 1, 1), limit=7)):
+        assert batch_of(listing_sql(query)[0]) is not None, query
+
+
+async def test_a_burst_of_searches_runs_each_alone(db):
+    # batched, a search's pattern would be a value of the batch, which PostgreSQL cannot plan on the trigram index
+    await store(db, *(release(n, title=f"Song {n}") for n in range(1, 30)))
+    before = db.reader.statistics()
+    pages: dict[int, object] = {}
+
+    async def one(n: int) -> None:
+        pages[n] = await list_release_json(db, ListingQuery(q=f"Song {n}", limit=3))
+
+    async with trio.open_nursery() as nursery:
+        for n in range(1, 9):
+            nursery.start_soon(one, n)
+    after = db.reader.statistics()
+    assert after.round_trips - before.round_trips == after.statements - before.statements == 8
+    assert all(pages[n].items for n in pages)

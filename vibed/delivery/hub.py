@@ -28,7 +28,7 @@ from vibed.delivery.client import DROP, NEEDS_FLUSH, SocketClient
 from vibed.delivery.frames import DRAIN_RETRY_MS, Frame, event_frame, heartbeat_frame, retry_frame
 from vibed.delivery.listener import Listener
 from vibed.delivery.ring import RecentEvents
-from vibed.logs import get_logger
+from vibed.logs import debug_on, get_logger
 from vibed.vocab.messages import StoredEvent
 from vibed.vocab.release_filter import ReleaseFilter
 
@@ -108,7 +108,8 @@ class Hub:
         trio.lowlevel.notify_closing(client.sock)  # wakes a flusher waiting on this fd
         client.sock.close()
         self.admission.release_nowait(client.ip)
-        log.debug("stream_closed", kind="sse", ip=client.ip, reason=reason)
+        if debug_on("vibed.delivery"):
+            log.debug("stream_closed", kind="sse", ip=client.ip, reason=reason)
 
     def _after_write(self, client: SocketClient, outcome: int) -> None:
         if outcome == DROP:

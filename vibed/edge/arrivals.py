@@ -16,6 +16,7 @@ accept) is given back when it closes, when a stream owns it, or when its task en
 
 from __future__ import annotations
 
+import contextlib
 import math
 import select
 import socket
@@ -26,6 +27,7 @@ import h11
 import trio
 
 from vibed.edge.connection import Later, Router, next_cycle, next_head_nowait, refuse, serve_connection
+from vibed.edge.crowd import AT_ONCE, turned_away
 from vibed.edge.exchange import RequestHead, Wire
 from vibed.edge.respond import Answer
 from vibed.logs import get_logger
@@ -40,7 +42,7 @@ _READABLE = select.EPOLLIN | select.EPOLLRDHUP
 class Waiting:
     sock: socket.socket
     peer: tuple[str, int]
-    key: str  # its per-peer slot
+    key: str | None  # its per-peer slot; None: over its peer's cap, to be turned away (crowd.py)
     deadline: float
 
 
@@ -52,8 +54,19 @@ class Arrivals:
     _epoll: select.epoll = attrs.field(factory=select.epoll)
     _waiting: dict[int, Waiting] = attrs.field(factory=dict)  # by fd; insertion order is deadline order
     _wait: trio.CancelScope = attrs.field(factory=trio.CancelScope)  # the watcher's, until the first deadline
+    _turning: int = 0  # connections over their peer's cap waited on now
 
-    def arrive_nowait(self, sock: socket.socket, peer: tuple[str, int], key: str, now: float) -> None:
+    def turn_away_nowait(self, sock: socket.socket, peer: tuple[str, int], now: float) -> bool:
+        """A connection over its peer's cap, to be answered from its request line (crowd.py);
+        False when ``crowd.AT_ONCE`` are waited on already (the caller refuses it unread)."""
+        if self._turning >= AT_ONCE:
+            return False
+        self._turning += 1
+        sock.setblocking(False)
+        self.arrive_nowait(sock, peer, None, now)
+        return True
+
+    def arrive_nowait(self, sock: socket.socket, peer: tuple[str, int], key: str | None, now: float) -> None:
         """A new (non-blocking) connection, accepted at ``now``: served now if its request is here,
         else it waits."""
         if not self._serve_nowait(sock, peer, key):
@@ -86,11 +99,14 @@ class Arrivals:
             self._waiting.clear()
             self._epoll.close()
 
-    def _close(self, sock: socket.socket, key: str) -> None:
+    def _close(self, sock: socket.socket, key: str | None) -> None:
         sock.close()
-        self.give_back(key)
+        if key is None:
+            self._turning -= 1
+        else:
+            self.give_back(key)
 
-    def _serve_nowait(self, sock: socket.socket, peer: tuple[str, int], key: str) -> bool:
+    def _serve_nowait(self, sock: socket.socket, peer: tuple[str, int], key: str | None) -> bool:
         """False when there is nothing to read yet; True once the connection was served, handed to a
         task or closed."""
         try:
@@ -99,7 +115,10 @@ class Arrivals:
             return False
         except OSError:  # reset by the peer
             data = b""
-        if not data:
+        if not data or key is None:
+            if data:  # one write of a few hundred bytes: what the kernel does not take is dropped
+                with contextlib.suppress(OSError):
+                    sock.send(turned_away(data))
             self._close(sock, key)
             return True
         tasked = False

@@ -47,7 +47,7 @@ from vibed.edge.respond import (
     as_json_error,
     error_answer,
 )
-from vibed.logs import get_logger
+from vibed.logs import debug_on, get_logger
 from vibed.vocab import edge_keys
 from vibed.vocab.watch_ref import UnknownWatch
 from vibed.vocab.wire import send_all
@@ -194,8 +194,9 @@ class Router:
         websocket = head.path == WS_PATH
         self.on_stream("websocket" if websocket else "sse", head.reused)
         self.on_answer(head.path, 101 if websocket else 200)
-        stream_log.debug("stream_opened", kind="websocket" if websocket else "sse", ip=verdict.ip,
-                         query=head.query[:200])
+        if debug_on("vibed.delivery"):
+            stream_log.debug("stream_opened", kind="websocket" if websocket else "sse", ip=verdict.ip,
+                             query=head.query[:200])
         if websocket:
             return partial(self._websocket, head, verdict, request)
         # the stream's head carries what every answer to this request carries (CORS, RateLimit-*)
@@ -275,8 +276,9 @@ class Router:
         if extra and shared_cacheable(answer):  # what one client's limit says must not be stored for others
             extra = [h for h in extra if not h[0].startswith(b"ratelimit-")]
         self.on_answer(route, answer.status)
-        log.debug("answer_sent", method=head.method, path=head.path[:200], status=answer.status, route=route,
-                  ip=head.peer[0])
+        if debug_on("vibed.edge"):
+            log.debug("answer_sent", method=head.method, path=head.path[:200], status=answer.status,
+                      route=route, ip=head.peer[0])
         if close or self.closing or answer.status in (408, 413, 431) or answer.header(b"connection") == b"close":
             answer = Answer(answer.status, tuple(h for h in answer.headers if h[0] != b"connection"), answer.body)
             return partial(self._refuse, head, _with(answer, extra))

@@ -3,9 +3,10 @@
     port = await nursery.start(partial(serve_http, delivery, app, config, host=..., port=...,
                                        shutdown=stop, grace=3.0, metrics=metrics))
 
-A new connection is refused unread (a raw 503 or 429, then closed) when it would eat into the
-descriptors kept for the daemon itself, or when its peer already holds ``VIBED_CONNECTIONS_PER_PEER``
-connections (peers.py).
+A new connection is refused unread (a raw 503, then closed) when it would eat into the descriptors
+kept for the daemon itself.  One whose peer already holds ``VIBED_CONNECTIONS_PER_PEER`` connections
+(peers.py) is refused from its request line: 429, or a 200 that ends at once for an SSE stream
+(crowd.py).
 
 On shutdown: stop accepting, let frames in flight reach their stream clients (within ``grace``),
 end every stream cleanly, then give ordinary requests in progress the rest of ``grace``.
@@ -32,8 +33,9 @@ from vibed.edge.arrivals import Arrivals
 from vibed.edge.asgi import hypercorn_config, open_app_bridge
 from vibed.edge.cache import EdgeCache
 from vibed.edge.connection import DEFAULT_TIMEOUTS, Timeouts
+from vibed.edge.crowd import REFUSED
 from vibed.edge.guard import Guard
-from vibed.edge.respond import SECURITY_HEADERS, error_body
+from vibed.edge.respond import error_body
 from vibed.edge.router import DirectReads, Router
 from vibed.logs import get_logger
 from vibed.metrics import Metrics
@@ -45,14 +47,6 @@ _OUT_OF_FDS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 _SHED_BODY = error_body("too_many_streams", "no file descriptor is left; try again")
 _SHED = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: %s\r\nContent-Type: application/json\r\n"
          b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (RETRY_AFTER.encode(), len(_SHED_BODY), _SHED_BODY))
-
-
-_CROWD_BODY = error_body("too_many_connections", "your address holds as many connections as one client may; "
-                                                  "close one, or reuse it (keep-alive)")
-_CROWD = (b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: %s\r\nContent-Type: application/json\r\n"
-          b"Content-Length: %d\r\nConnection: close\r\n%s\r\n%s"
-          % (RETRY_AFTER.encode(), len(_CROWD_BODY), b"".join(b"%s: %s\r\n" % h for h in SECURITY_HEADERS),
-             _CROWD_BODY))
 
 
 def _shed_nowait(sock: socket.socket, answer: bytes = _SHED) -> None:
@@ -125,9 +119,10 @@ class Acceptor:
                     continue
                 guard = self.router.guard
                 key = guard.peers.take_nowait(str(addr[0]), guard.trusted)  # peers.py
-                if key is None:
-                    _shed_nowait(sock, _CROWD)
+                if key is None:  # over its peer's cap: told so from its request line (crowd.py), or unread
                     self._crowd_refused_nowait(str(addr[0]))
+                    if not arrivals.turn_away_nowait(sock, addr[:2], now):
+                        _shed_nowait(sock, REFUSED)
                     continue
                 sock.setblocking(False)  # TCP_NODELAY: the listener's
                 arrivals.arrive_nowait(sock, addr[:2], key, now)

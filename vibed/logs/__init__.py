@@ -26,6 +26,7 @@ from vibed.vocab.clock import utc_iso
 _secrets: list[str] = []
 _debug_libraries: list[str] = []  # library loggers set to DEBUG by the last configure_logging
 _NS = "_ns"  # the namespace a vibed logger carries into its event dict (popped before rendering)
+_spec: list[DebugSpec] = [OFF]  # what the last configure_logging said
 
 
 def _only_enabled(spec: DebugSpec) -> Any:
@@ -90,6 +91,7 @@ def configure_logging(*, debug: DebugSpec | bool = OFF, secrets: Iterable[str] =
     """Set up (or re-set, on reload) the JSON renderer and which debug lines print."""
     spec = parse_debug("*" if debug is True else "") if isinstance(debug, bool) else debug
     _secrets[:] = sorted({s for s in secrets if s}, key=len, reverse=True)
+    _spec[0] = spec
     level = logging.DEBUG if spec else logging.INFO
     structlog.configure(
         processors=[
@@ -126,6 +128,13 @@ def _known() -> tuple[str, ...]:
     from vibed.logs.debug import KNOWN, LIBRARIES
 
     return (*KNOWN, "worker:*", *LIBRARIES)
+
+
+def debug_on(name: str) -> bool:
+    """Whether a debug line of ``name``'s namespace would print: a hot path (one per connection)
+    asks first, because each call on a logger binds a new one (the configuration may be reloaded)."""
+    spec = _spec[0]
+    return bool(spec) and spec.enabled(namespace_of(name))
 
 
 def get_logger(name: str = "vibed") -> FilteringBoundLogger:

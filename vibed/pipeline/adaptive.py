@@ -41,6 +41,7 @@ EWMA = 0.1  # weight of the newest poll in the cost estimates
 ARTIST_FLOOR_S = 6 * 3600.0  # a followed artist's page, at least this often (its watched-language releases
 # come through the languages' polls within minutes; this catches the first one elsewhere)
 ARTIST_PRIOR = 1 / (7 * 24.0)  # releases/hour outside the watched languages, before its page was polled
+ARTIST_PAGES = 2  # of an artist's page per poll: its latest albums, never its whole back catalogue
 MAX_ARTISTS = 200  # followed artists polled on their own page (most-followed, most active first)
 
 
@@ -207,7 +208,8 @@ class AdaptiveScheduler(Scheduler):
                 progress = RoundProgress(new_round_id(), "plan", remaining=1)
                 log.debug("poll_due", source=source, language=scope, interval_s=round(timing.interval_s),
                           rate=round(timing.rate, 2))
-                await jobs.send(FetchJob(progress.id, slot, source, scope, self.config.page_cap, results_in,
+                pages = self.config.page_cap if artist_of(scope) is None else ARTIST_PAGES
+                await jobs.send(FetchJob(progress.id, slot, source, scope, pages, results_in,
                                          min_gap_s=self.clock.wall_seconds(gap)))
                 progresses[progress.id] = ((source, scope), progress)
             with trio.move_on_after(ROUND_TIMEOUT):

@@ -19,6 +19,8 @@ The rules:
 - suspect-empty: page 1 empty while the scope's health calls it suspect is a BLOCKED failure;
 - resume: a run cut short after collecting releases must page one further next time (reached + 1);
   with nothing collected the earlier mark stands; a complete run needs none (0);
+- no catch-up (a followed artist's page): no resume mark, pessimistic or real; past the page cap is the
+  artist's back catalogue, never a new release, so no later run pages towards it;
 - write: the run's pages are written once, together, so event ids run oldest → newest; a failed
   write is a "store" failure and leaves the pessimistic mark (``pessimistic``) in place.
 """
@@ -84,6 +86,7 @@ class FetchRun:
     scope: str
     max_pages: int
     resume_pages: int = 0  # what an earlier, cut-short run left: page at least this far
+    catch_up: bool = True  # False: a cut-short run leaves no resume mark (an artist's page)
     number: int = attrs.field(init=False, default=1)  # the page in hand
     _step: Step = attrs.field(init=False)
     _page: Page | None = attrs.field(init=False, default=None)
@@ -112,7 +115,7 @@ class FetchRun:
     @property
     def pessimistic(self) -> int:
         """The resume mark set before paging, so a run cut short by a crash is caught up."""
-        return self.last
+        return self.last if self.catch_up else 0
 
     def next_step(self) -> Step:
         return self._step
@@ -193,7 +196,8 @@ class FetchRun:
     def _done(self, first_seen: int, events: int) -> Done:
         # cut short after collecting new releases: older ones may sit on the next page, which a later
         # "nothing new" page 1 would never reach; the next run must page at least that far
-        resume = 0 if self._complete else (self._reached + 1 if self._collected else self.resume_pages)
+        resume = 0 if self._complete or not self.catch_up else (
+            self._reached + 1 if self._collected else self.resume_pages)
         return Done(resume, self._failure, None, self._complete, self._requests, first_seen, events)
 
     def _expect(self, kind: type) -> None:

@@ -36,7 +36,16 @@ from vibed.pipeline.health import ScopeHealth
 from vibed.store import bucket, releases
 from vibed.store.postgres import Database, DatabaseUnavailable
 from vibed.vocab.backoff import Backoff
-from vibed.vocab.messages import Failure, FailureKind, FetchJob, JobDone, Page, WriteRequest, WriteResult
+from vibed.vocab.messages import (
+    Failure,
+    FailureKind,
+    FetchJob,
+    JobDone,
+    Page,
+    WriteRequest,
+    WriteResult,
+    artist_of,
+)
 from vibed.vocab.source import Source
 
 log = get_logger("vibed.fetcher")
@@ -125,6 +134,8 @@ class Fetcher:
                      retry_in=round(claimed.backoff_s, 1))
             return None
         log.info("fetch_started", source=job.source, language=job.scope, round_id=job.round_id, slot=job.slot)
+        if artist_of(job.scope) is not None:  # an artist's latest albums: never its back catalogue
+            return FetchRun(job.source, job.scope, job.max_pages, 0, catch_up=False)
         return FetchRun(job.source, job.scope, job.max_pages, claimed.resume_pages)
 
     async def _perform(self, job: FetchJob, source: Source, run: FetchRun,

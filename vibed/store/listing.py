@@ -98,7 +98,7 @@ def listing_sql(query: ListingQuery, columns: str = _COLUMNS) -> tuple[str, list
 
 async def list_releases(db: Database, query: ListingQuery) -> ListingPage:
     sql, args = listing_sql(query)
-    rows = await db.read(sql, *args)
+    rows = await db.read(sql, *args, batch=query.q is None)  # as below
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     return ListingPage(tuple(rows), SortKey.of(rows[-1]) if more else None)
@@ -107,7 +107,9 @@ async def list_releases(db: Database, query: ListingQuery) -> ListingPage:
 async def list_release_json(db: Database, query: ListingQuery) -> JsonPage:
     """``list_releases`` with each release already written as JSON by PostgreSQL."""
     sql, args = listing_sql(query, _JSON_COLUMNS)
-    rows = await db.read(sql, *args)
+    # a search runs alone: batched, its pattern would be a value of the batch and no longer let
+    # PostgreSQL plan it on the trigram index
+    rows = await db.read(sql, *args, batch=query.q is None)
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     return JsonPage(tuple(row["json"] for row in rows), SortKey.of(rows[-1]) if more else None)

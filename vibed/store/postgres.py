@@ -85,9 +85,10 @@ class Database:
         self.timeout = timeout  # seconds for one query; transactions (``run``) get RUN_TIMEOUT
         self.reader = reader or Reader(dsn, timeout=timeout)  # the HTTP reads' own connections
 
-    async def read(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        """A read endpoint's SELECT, on the reads' own connections (vibed/store/reader.py)."""
-        return await self.reader.fetch(sql, *args)
+    async def read(self, sql: str, *args: Any, batch: bool = True) -> list[asyncpg.Record]:
+        """A read endpoint's SELECT, on the reads' own connections (vibed/store/reader.py); ``batch``
+        False: never batched with others (a statement whose plan needs its own values)."""
+        return await self.reader.fetch(sql, *args, batch=batch)
 
     async def _call(self, timeout: float | None, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
         limit = self.timeout if timeout is None else timeout
@@ -172,7 +173,9 @@ async def open_database(dsn: str, *, pool_size: int = 10, attempts: int = 5, tim
             log.warning("database_unreachable", attempt=attempt, retry_in=round(delay, 2), error=reason)
             await trio.sleep(jittered(delay, 0.5, 1.5))
             delay = min(delay * 2, 5.0)
-    reader = Reader(dsn, size=max(1, min(4, pool_size // 2)), timeout=timeout, statement_timeout=statement_timeout)
+    # a read nobody waits for any more (its request got a 503 at ``timeout``) stops soon after in PostgreSQL too
+    reader = Reader(dsn, size=max(1, min(4, pool_size // 2)), timeout=timeout,
+                    statement_timeout=min(statement_timeout, max(2 * timeout, 1.0)))
     try:
         yield Database(pool, dsn, timeout=timeout, reader=reader)
     finally:

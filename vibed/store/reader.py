@@ -51,6 +51,7 @@ class Job:
     sql: str
     args: tuple[Any, ...]
     task: trio.lowlevel.Task
+    batch: bool = True  # may share a round trip with jobs of the same statement
     abandoned: bool = False  # the Trio side gave up (deadline, cancellation): no reschedule
 
     def finish(self, result: outcome.Outcome[Any]) -> None:
@@ -84,11 +85,12 @@ class Reader:
     def statistics(self) -> ReaderStatistics:
         return ReaderStatistics(self._statements, self._round_trips)
 
-    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        """The rows of one read-only statement; DatabaseUnavailable when they do not come in time."""
+    async def fetch(self, sql: str, *args: Any, batch: bool = True) -> list[asyncpg.Record]:
+        """The rows of one read-only statement; DatabaseUnavailable when they do not come in time.
+        ``batch`` False: the statement runs alone, never in a batch."""
         if self._closed:
             raise DatabaseUnavailable("the database reader is closed")
-        job = Job(sql, args, trio.lowlevel.current_task())
+        job = Job(sql, args, trio.lowlevel.current_task(), batch)
         if not self._pending:
             self._loop.call_soon(self._drain)  # one asyncio wake-up for every job until it runs
         self._pending.append(job)
@@ -148,13 +150,14 @@ class Reader:
         if job.abandoned:
             return []
         jobs = [job]
-        if self._jobs and self._batch(job.sql) is not None:
+        if job.batch and self._jobs and self._batch(job.sql) is not None:
             rest = collections.deque[Job]()
             while self._jobs:
                 other = self._jobs.popleft()
                 if other.abandoned:
                     continue
-                (jobs if other.sql == job.sql and len(jobs) < MAX_BATCH else rest).append(other)
+                same = other.sql == job.sql and other.batch and len(jobs) < MAX_BATCH
+                (jobs if same else rest).append(other)
             self._jobs = rest
         return jobs
 

@@ -37,7 +37,8 @@ class SenderSettings:
     poll: float = 1.0
     periods: dict[str, float] = attrs.field(factory=lambda: {"hourly": 3600.0, "daily": 86400.0})
     flood: Flood = Flood()
-    lease: float = 120.0  # longer than Apprise's own timeouts: a live sender records before it ends
+    lease: float = 30.0  # longer than a send takes (Apprise's timeouts: 4 s to connect, 4 s to read, per request)
+    database_calls: int = 4  # the sender's queries at once, whatever ``workers`` is (the pool is shared)
     pause_after: int = 15
     keep_delivered: float = 7 * 86400.0
     prune_every: float = 3600.0
@@ -61,17 +62,25 @@ class TargetSender:
     _active: set[int] = attrs.field(factory=set)
     _outage: Outage = attrs.field(factory=lambda: Outage(log, "notify_outbox_unavailable"))
     _secrets: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    _database: trio.CapacityLimiter = attrs.field(factory=lambda: trio.CapacityLimiter(4))
 
     async def run(self, inbox: trio.MemoryReceiveChannel[None], *,
                   task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         install_log_scrubber()
         self._active.clear()
+        # one slot per message, from its claim to its record, so a claimed message never waits for a thread
+        # while its lease runs; and at most ``database_calls`` of the sender's queries at once: a thousand
+        # targets due together must not queue a thousand claims on the shared pool, where they would pass
+        # their deadline after leasing their rows.  The threads' own limiter is never contended: only a
+        # slot holder starts one.
+        slots = trio.CapacityLimiter(self.settings.workers)
         limiter = trio.CapacityLimiter(self.settings.workers)
+        self._database = trio.CapacityLimiter(self.settings.database_calls)
         async with inbox, trio.open_nursery() as nursery:
             task_status.started()
             pruned_at = -self.settings.prune_every
             while True:
-                await self._start_workers(nursery, limiter)
+                await self._start_workers(nursery, slots, limiter)
                 if trio.current_time() - pruned_at >= self.settings.prune_every:
                     pruned_at = trio.current_time()
                     await self._prune()
@@ -88,7 +97,8 @@ class TargetSender:
         return due(schedule, target.oldest, target.now, Window(target.window_start, target.window_sends),
                    self.settings.flood)
 
-    async def _start_workers(self, nursery: trio.Nursery, limiter: trio.CapacityLimiter) -> None:
+    async def _start_workers(self, nursery: trio.Nursery, slots: trio.CapacityLimiter,
+                             limiter: trio.CapacityLimiter) -> None:
         try:
             targets = await outbox.due_targets(self.db)
         except DatabaseUnavailable as exc:
@@ -101,7 +111,7 @@ class TargetSender:
             when = self.plan(target)
             if when.at <= target.now:
                 self._active.add(target.id)
-                nursery.start_soon(self._send_one, target, when, limiter)
+                nursery.start_soon(self._send_one, target, when, slots, limiter)
 
     async def _prune(self) -> None:
         try:
@@ -112,14 +122,18 @@ class TargetSender:
         if gone:
             log.info("notify_log_pruned", releases=gone)
 
-    async def _send_one(self, target: outbox.DueTarget, when: Due, limiter: trio.CapacityLimiter) -> None:
+    async def _send_one(self, target: outbox.DueTarget, when: Due, slots: trio.CapacityLimiter,
+                        limiter: trio.CapacityLimiter) -> None:
         try:
-            claimed = await outbox.claim(self.db, target.id, when.cutoff, self.settings.lease)
-            if claimed is None:
-                return
-            message = self.compose(target, when, claimed)
-            result = await send(claimed.url, self._secrets_of(claimed.url), message, limiter)
-            await self._record(claimed, result, when)
+            async with slots:
+                async with self._database:
+                    claimed = await outbox.claim(self.db, target.id, when.cutoff, self.settings.lease)
+                if claimed is None:
+                    return
+                message = self.compose(target, when, claimed)
+                result = await send(claimed.url, self._secrets_of(claimed.url), message, limiter)
+                async with self._database:
+                    await self._record(claimed, result, when)
         except DatabaseUnavailable as exc:
             self._outage.failed(target=target.id, error=str(exc)[:200])
         finally:

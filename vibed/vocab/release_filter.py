@@ -157,6 +157,9 @@ def filter_sql(flt: ReleaseFilter, columns: FilterColumns, args: list[object]) -
         elif values is not None:
             where.append(f"{column} = ANY({bind(sorted(values), 'text[]')})")
     if flt.artists is not None:
+        # one artist: `=` on a scalar, so a burst of such reads can share a round trip (vibed/store/batch_sql.py)
+        wanted = (f"= {bind(next(iter(flt.artists)), 'bigint')}" if len(flt.artists) == 1
+                  else f"= ANY({bind(sorted(flt.artists), 'bigint[]')})")
         where.append(f"{columns.release_id} IN (SELECT ra.release_id FROM release_artists ra "
-                     f"WHERE ra.artist_id = ANY({bind(sorted(flt.artists), 'bigint[]')}))")
+                     f"WHERE ra.artist_id {wanted})")
     return where

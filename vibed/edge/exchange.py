@@ -36,7 +36,8 @@ class Wire:
         """h11 reads from ``data[start]`` on, for good."""
         if self.conn is None:
             self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=HEAD_LIMIT)
-            self.conn.receive_data(self.data[start:])
+            if rest := self.data[start:]:  # h11 takes b"" as the client's end: nothing here yet is not that
+                self.conn.receive_data(rest)
             self.data, self._taken_at = b"", start
         return self.conn
 

@@ -27,11 +27,16 @@ def api_config(db_url: str, **overrides: Any) -> Any:
     return load_config(values, environ={}, env_file=None)
 
 
+def _artist_id(name: str) -> str:
+    """An upstream knows a person by one id: the same name, the same id (the artist index merges by it)."""
+    return "a" + hashlib.sha1(name.encode()).hexdigest()[:8]
+
+
 def release(n: int, *, language: str = "ml", source: str = "jiosaavn", kind: str = "album",
             day: dt.date | None = dt.date(2026, 3, 1), title: str | None = None,
             artist: str = "Sushin Shyam") -> Release:
     return Release(source=source, external_id=f"x{n}", kind=kind, title=title or f"Title {n}",
-                   artists=(Artist(f"a{n}", artist),), language=language, release_date=day,
+                   artists=(Artist(_artist_id(artist), artist),), language=language, release_date=day,
                    year=day.year if day else None, url=f"https://example.test/{n}",
                    raw={"id": f"x{n}", "n": n, "note": "upstream item"})
 

@@ -10,6 +10,7 @@ import trio
 from tests.api_support import api_config, release, store, table_digest
 from tests.daemon_inproc import running_daemon
 from vibed.http.auth import issue_token
+from vibed.vocab.json_depth import depth_of
 
 SECRET = "hostile-input-secret-0123456789abcdef"
 LISTING = "/api/new-releases"
@@ -159,3 +160,29 @@ async def test_a_refusal_over_an_unread_body_keeps_the_keep_alive_connection_usa
                 refused = await api.client.post("/api/new-releases/fetch", json={})
                 after = await api.client.get("/api/health")
                 assert refused.status_code == 401 and after.status_code == 200
+
+
+async def test_json_nested_past_the_parser_s_recursion_is_a_400_on_every_body(db, db_url):
+    # 64,000 bytes (inside the 64 KiB limit) of brackets: json.loads alone raises RecursionError, a 500
+    deep = b'{"name": ' + b"[" * 32000 + b"]" * 32000 + b"}"
+    token = {"Authorization": f"Bearer {issue_token(SECRET, ttl=60)}", "Content-Type": "application/json"}
+    async with running_daemon(api_config(db_url, jwt_secret=SECRET, api_rate_limit=0)) as api:
+        made = await api.client.post("/api/watches", json={"name": "[" * 40 + " brackets in a string are text"})
+        watch = {**token, "Authorization": f"Bearer {made.json()['token']}"}
+        bodies = [(m, p.replace("{id}", made.json()["id"] if "watches" in p else "1"))
+                  for p, ops in (await api.client.get("/openapi.json")).json()["paths"].items()
+                  for m, op in ops.items() if isinstance(op, dict) and "requestBody" in op]
+        answers = {(m, p): await api.client.request(m, p, content=deep, headers=watch if "watches/" in p else token)
+                   for m, p in bodies}
+        after = await api.client.get(f"/api/watches/{made.json()['id']}", headers=watch)
+    assert made.status_code == 201, made.text
+    assert len(bodies) >= 8  # every POST/PATCH/DELETE with a body the document lists (watches, webhooks, push…)
+    for where, r in answers.items():  # redeliver looks its (missing) webhook up first: a 404
+        expected = (404, "not_found") if where[1].endswith("/redeliver") else (400, "invalid_json")
+        assert (r.status_code, r.json()["error"]) == expected, (where, r.text)
+    assert after.json()["name"] == made.json()["name"]
+
+
+def test_the_depth_counts_brackets_outside_strings_only():
+    assert [depth_of(t) for t in ('{}', '[[1], {"a": [2]}]', '"[[[["', '{"a": "x\\"[[[", "b": [[]]}', '')] == \
+        [1, 3, 0, 3, 0]

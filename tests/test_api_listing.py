@@ -119,6 +119,7 @@ async def test_a_cached_answer_is_byte_identical_to_the_app_s_apart_from_date(db
                 data = b""
                 while reader.next_answer() is None:
                     chunk = await stream.receive_some(65536)
+                    assert chunk, f"the connection closed before answering {target} (kept alive)"
                     data += chunk
                     reader.conn.receive_data(chunk)
                 out.append(b"\r\n".join(line for line in data.split(b"\r\n") if not line.startswith(b"date: ")))

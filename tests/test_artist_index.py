@@ -51,14 +51,16 @@ async def test_display_names_are_decoded_and_spaced_but_keep_their_case(db):
 
 
 def _release(source: str, external_id: str, language: str | None, *artists: tuple[str, str],
-             day: dt.date = dt.date(2026, 3, 1)) -> Release:
-    return Release(source=source, external_id=external_id, kind="album", title=f"{source} {external_id}",
+             day: dt.date = dt.date(2026, 3, 1), title: str | None = None) -> Release:
+    return Release(source=source, external_id=external_id, kind="album", title=title or f"{source} {external_id}",
                    artists=tuple(Artist(i, n) for i, n in artists), language=language, release_date=day)
 
 
 async def test_one_artist_across_jiosaavn_and_spotify_and_the_api_finds_it(db, db_url):
-    await store(db, _release("jiosaavn", "js1", "ta", ("456269", "A.R. Rahman")),
-                _release("spotify", "sp1", None, ("1mYsTxnqsietFxj1OgoGbG", "A. R. Rahman"), ("3s", "Shreya Ghoshal")),
+    # the same album on both sources (its title, spelt otherwise): the names and the release say one person
+    await store(db, _release("jiosaavn", "js1", "ta", ("456269", "A.R. Rahman"), title="Ponniyin Selvan - II"),
+                _release("spotify", "sp1", None, ("1mYsTxnqsietFxj1OgoGbG", "A. R. Rahman"), ("3s", "Shreya Ghoshal"),
+                         title="Ponniyin Selvan II"),
                 _release("jiosaavn", "js2", "hi", ("456269", "A R Rahman &amp; co"), day=dt.date(2026, 3, 2)),
                 _release("jiosaavn", "js3", "ml", ("999", "Sushin Shyam")))
     async with running_daemon(api_config(db_url)) as api:
@@ -83,6 +85,49 @@ async def test_one_artist_across_jiosaavn_and_spotify_and_the_api_finds_it(db, d
     assert len(listed[0]["artist_ids"]) == 2
     assert [(r.status_code, r.json()["error"]) for r in bad] == [(400, "invalid_parameter")] * 3
     assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+
+
+async def _people(db) -> list[tuple[str, list[str]]]:
+    """Each artist of the index as (name, its upstream ids "source:id"), oldest first."""
+    rows = await db.fetch("""SELECT a.name, coalesce(array_agg(i.source || ':' || i.external_id ORDER BY i.source,
+                                                              i.external_id) FILTER (WHERE i.source IS NOT NULL), '{}')
+                               FROM artists a LEFT JOIN artist_ids i ON i.artist_id = a.id GROUP BY a.id ORDER BY a.id""")
+    return [(r[0], list(r[1])) for r in rows]
+
+
+async def test_two_people_sharing_a_name_stay_two(db):
+    # two JioSaavn ids spelt alike, with nothing else in common: upstream says two people, nothing says one
+    await store(db, _release("jiosaavn", "r1", "ta", ("111", "Anirudh"), ("5", "Dhanush"), title="Vaathi"),
+                _release("jiosaavn", "r2", "hi", ("222", "Anirudh"), ("6", "Kavita Seth"), title="Baarish"))
+    # a Spotify credit of the name with no release or co-artist in common with either: a third person
+    await store(db, _release("spotify", "s1", None, ("spA", "Anirudh"), ("spX", "Nobody Else"), title="Elsewhere"))
+    assert await _people(db) == [("Anirudh", ["jiosaavn:111"]), ("Dhanush", ["jiosaavn:5"]),
+                                 ("Anirudh", ["jiosaavn:222"]), ("Kavita Seth", ["jiosaavn:6"]),
+                                 ("Anirudh", ["spotify:spA"]), ("Nobody Else", ["spotify:spX"])]
+
+
+async def test_a_name_and_co_occurrence_make_one_person(db):
+    await store(db, _release("jiosaavn", "r1", "ta", ("111", "Anirudh"), ("5", "Dhanush"), title="Vaathi"),
+                _release("jiosaavn", "r2", "hi", ("222", "Anirudh"), ("6", "Kavita Seth"), title="Baarish"))
+    # a co-artist in common (Dhanush, by name: Spotify's id for him is its own) joins the first Anirudh;
+    # the same album (its title) on Spotify joins the second; a name-only credit joins the oldest
+    await store(db, _release("spotify", "s1", None, ("spA", "Anirudh Ravichander"), title="x"),
+                _release("spotify", "s2", None, ("spB", "ANIRUDH"), ("spD", "Dhanush"), title="Thiruchitrambalam"),
+                _release("spotify", "s3", None, ("spC", "Anirudh"), title="BAARISH"),
+                _release("jiosaavn", "r3", "ta", ("", "Anirudh"), title="Untitled"))
+    people = await _people(db)
+    assert people[:4] == [("Anirudh", ["jiosaavn:111", "spotify:spB"]), ("Dhanush", ["jiosaavn:5", "spotify:spD"]),
+                          ("Anirudh", ["jiosaavn:222", "spotify:spC"]), ("Kavita Seth", ["jiosaavn:6"])]
+    assert ("Anirudh Ravichander", ["spotify:spA"]) in people  # another name is another key
+    r3 = await db.fetchval("SELECT ra.artist_id FROM release_artists ra JOIN releases r ON r.id = ra.release_id "
+                           "WHERE r.external_id = 'r3'")
+    assert r3 == await db.fetchval("SELECT min(id) FROM artists WHERE key = 'anirudh'")
+
+
+async def test_an_artist_known_by_no_id_is_joined_by_its_name(db):
+    await store(db, _release("jiosaavn", "r0", "ta", ("", "Sid Sriram"), title="One"))
+    await store(db, _release("spotify", "s0", None, ("spS", "Sid  Sriram"), title="Two"))  # nothing says otherwise
+    assert await _people(db) == [("Sid Sriram", ["spotify:spS"])]
 
 
 async def test_the_migrations_index_releases_and_events_stored_before_them(pg_server, aio_loop, tmp_path: Path):

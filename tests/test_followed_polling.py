@@ -133,3 +133,24 @@ async def test_an_empty_history_plans_the_uniform_prior(db: Database, db_url: st
     assert {t.rate for t in scheduler.timings.values()} == {learning.DEFAULT_PRIOR}
     per_day = {scope: sum(p.polls_per_hour) for scope, p in plan.scopes.items()}
     assert len(set(per_day.values())) == 1 and sum(per_day.values()) == pytest.approx(plan.spendable)
+
+
+async def test_the_most_followed_then_the_most_active_come_first_and_spotify_only_artists_are_left_out(
+        db: Database) -> None:
+    from vibed.follow import followed
+
+    await db.execute("""INSERT INTO releases (source, external_id, kind, title, language, artists) VALUES
+        ('jiosaavn', 'b1', 'album', 'Three', 'ta', '[{"id": "202", "name": "Quiet One"}]'),
+        ('jiosaavn', 'a1', 'album', 'One', 'ml', '[{"id": "101", "name": "Busy One"}]'),
+        ('jiosaavn', 'a2', 'album', 'Two', 'ml', '[{"id": "101", "name": "Busy One"}]'),
+        ('jiosaavn', 'c1', 'album', 'Four', 'hi', '[{"id": "303", "name": "Loved One"}]'),
+        ('spotify', 'd1', 'album', 'Five', NULL, '[{"id": "sp4", "name": "Elsewhere"}]')""")
+    await db.execute("SELECT vibed_index_artists(array_agg(id)) FROM releases")
+    ids = {r["name"]: r["id"] for r in await db.fetch("SELECT id, name FROM artists")}
+    everyone = [ids["Quiet One"], ids["Busy One"], ids["Loved One"], ids["Elsewhere"]]
+    await watches.create(db, watches.WatchChange(name="a", artists=everyone))
+    await watches.create(db, watches.WatchChange(name="b", artists=[ids["Loved One"]]))
+    found = await followed.poll_list(db, limit=10, window_s=86400)
+    assert [a.name for a in found] == ["Loved One", "Busy One", "Quiet One"]
+    assert [a.scope for a in found] == ["artist:303", "artist:101", "artist:202"]
+    assert [a.name for a in await followed.poll_list(db, limit=2, window_s=86400)] == ["Loved One", "Busy One"]

@@ -133,7 +133,9 @@ async def test_the_calendars_parse_one_all_day_event_per_release_with_stable_uid
         malayalam = await api.client.get("/feeds/new-releases.ics", params={"language": "ml"})
         private = await api.client.get(f"/feeds/watch/{watch['id']}.ics")
         bad = [await api.client.get(f"/feeds/watch/{watch['id']}.pdf"),
-               await api.client.get(f"/feeds/watch/{watch['id']}.ics", params={"language": "ml"})]
+               await api.client.get(f"/feeds/watch/{watch['id']}.ics", params={"language": "ml"}),
+               await api.client.get(f"/feeds/watch/{watch['id']}.ics", params={"watch": "abc"}),  # not ignored
+               await api.client.get(f"/feeds/watch/{watch['id']}.ics", params={"watch": watch["id"]})]
 
     def events(response):
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/calendar")
@@ -153,4 +155,4 @@ async def test_the_calendars_parse_one_all_day_event_per_release_with_stable_uid
     assert {str(e["uid"]) for e in events(private).values()} <= {str(e["uid"]) for e in every.values()}
     assert private.headers["cache-control"] == "private, no-cache"
     assert icalendar.Calendar.from_ical(private.content)["x-wr-calname"] == "vibed: Sushin"
-    assert [(r.status_code, r.json()["error"]) for r in bad] == [(404, "not_found"), (400, "watch_and_filter")]
+    assert [(r.status_code, r.json()["error"]) for r in bad] == [(404, "not_found")] + [(400, "watch_and_filter")] * 3

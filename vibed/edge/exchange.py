@@ -17,7 +17,7 @@ import attrs
 import h11
 
 from vibed.edge.framing import HEAD_LIMIT
-from vibed.edge.respond import Answer, Header, decorated, reason, render
+from vibed.edge.respond import Answer, Header, decorated, http_date, reason, render
 from vibed.edge.target import app_path
 from vibed.plain_http import PlainRequest, render_plain
 
@@ -36,7 +36,8 @@ class Wire:
         """h11 reads from ``data[start]`` on, for good."""
         if self.conn is None:
             self.conn = h11.Connection(h11.SERVER, max_incomplete_event_size=HEAD_LIMIT)
-            self.conn.receive_data(self.data[start:])
+            if rest := self.data[start:]:  # h11 takes b"" as the client's end: nothing here yet is not that
+                self.conn.receive_data(rest)
             self.data, self._taken_at = b"", start
         return self.conn
 
@@ -107,11 +108,31 @@ class RequestHead:
     def rendered(self, answer: Answer, extra: Sequence[Header]) -> bytes:
         """``render`` on this request's connection; without h11 after a plain request, where it can."""
         if self.wire.conn is None:
-            data = render_plain(answer.status, reason(answer.status), decorated(answer, extra), answer.body,
-                                head=self.method == "HEAD")
+            data = _plain_bytes(answer, extra, self.method == "HEAD")
             if data is not None:
                 return data
         return render(self.conn, answer, extra, head=self.method == "HEAD")
+
+
+# A held answer (the page, a hot listing) goes to a crowd: its bytes after a plain request are made once
+# per second (``Date``) for each set of per-request headers, and copied.  The value keeps the answer
+# alive, so its id is not reused while it is a key.
+_written: dict[tuple[int, bool, tuple[Header, ...]], tuple[Answer, bytes | None]] = {}
+_written_at = [b""]
+
+
+def _plain_bytes(answer: Answer, extra: Sequence[Header], head: bool) -> bytes | None:
+    if (date := http_date()) != _written_at[0]:
+        _written.clear()
+        _written_at[0] = date
+    key = (id(answer), head, tuple(extra))
+    held = _written.get(key)
+    if held is not None and held[0] is answer:
+        return held[1]
+    data = render_plain(answer.status, reason(answer.status), decorated(answer, extra), answer.body, head=head)
+    if len(_written) < 256:
+        _written[key] = (answer, data)
+    return data
 
 
 def _fields(pairs: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from quart import Response
+from quart import Response, jsonify
 
 from vibed.edge.respond import Answer, Header
 from vibed.vocab.edge_keys import EDGE_CACHE
@@ -21,7 +21,7 @@ CACHE_CONTROL = b"max-age=5"  # short: new releases arrive live, and SSE is the 
 JSON = b"application/json"
 _MARK = (EDGE_CACHE.encode(), b"1")
 
-__all__ = ["CACHE_CONTROL", "as_response", "cached_answer", "etag_of", "json_answer", "json_bytes"]
+__all__ = ["CACHE_CONTROL", "as_response", "cached_answer", "created", "etag_of", "json_answer", "json_bytes", "no_store"]
 
 
 def etag_of(body: bytes) -> str:
@@ -49,3 +49,17 @@ def as_response(answer: Answer) -> Response:
         if name not in (b"content-type", b"content-length"):
             response.headers.add(name.decode("latin-1"), value.decode("latin-1"))
     return response
+
+
+def no_store(response: Response) -> Response:
+    """An answer no cache may keep: it carries a secret (a token, a signing secret) or a private filter."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def created(value: Any, location: str) -> Response:
+    """201 with ``value`` as JSON, ``Location`` naming what was made, ``no-store``."""
+    response = jsonify(value)
+    response.status_code = 201
+    response.headers["Location"] = location
+    return no_store(response)

@@ -10,7 +10,6 @@ and a poke without a token is paid for from a small budget (``poke_budget``: 429
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +22,7 @@ from vibed.http.errors import ApiError
 from vibed.http.local_authority import loopback_problem
 from vibed.http.poke_budget import BURST, EVERY, PokeBudget, retry_after
 from vibed.vocab.client_ip import parse_address
+from vibed.vocab.json_depth import MAX_BODY_DEPTH, loads_shallow
 from vibed.vocab.languages import LANGUAGES
 
 blueprint = Blueprint("control", __name__)
@@ -101,12 +101,13 @@ async def request_fetch() -> Response:
     body: dict[str, Any] = {}
     if raw.strip():
         try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+            parsed = loads_shallow(raw, max_depth=MAX_BODY_DEPTH)
+        except ValueError:  # UnicodeDecodeError and too deep ones too
             raise ApiError(400, "invalid_json", "the body is not JSON; send {} or "
                                                 '{"languages": ["ml"], "sources": ["jiosaavn"]}') from None
-        if not isinstance(body, dict):
+        if not isinstance(parsed, dict):
             raise ApiError(400, "invalid_body", "the body must be a JSON object")
+        body = parsed
         extra = set(body) - {"languages", "sources"}
         if extra:
             raise ApiError(400, "invalid_body", f"unknown field {sorted(extra)[0]!r}; allowed: languages, sources")

@@ -24,7 +24,7 @@ from vibed.http.listing_params import filter_error
 from vibed.http.watched import private
 from vibed.store import watches
 from vibed.vocab.release_filter import KEYS, BadFilter
-from vibed.vocab.watch_ref import UnknownWatch, alone, is_watch_id
+from vibed.vocab.watch_ref import WATCH_KEY, UnknownWatch, alone, is_watch_id
 
 PATH = "/feeds/watch"
 
@@ -35,6 +35,8 @@ async def watch_feed(ctx: AppContext, params: Mapping[str, str], args: MultiDict
         raise ApiError(404, "not_found", f"no such feed format; one of {', '.join(f'.{s}' for s in FORMATS)}")
     try:  # the watch is the whole filter: ?language= and the rest beside it are a 400, as with ?watch=
         alone({key: args.getlist(key) for key in KEYS if key in args})
+        if WATCH_KEY in args:  # another (or the same) watch named beside the URL's: not silently ignored
+            raise BadFilter("watch_and_filter", "watch: this feed's URL names its watch; drop ?watch=")
     except BadFilter as exc:
         raise filter_error(exc) from None
     watch = await watches.get(ctx.database, watch_id) if is_watch_id(watch_id) else None

@@ -18,8 +18,10 @@ from __future__ import annotations
 from quart import Blueprint, Response, jsonify, request
 from quart_trio import QuartTrio
 
+from vibed.http.answers import created, no_store
 from vibed.http.context import context
 from vibed.http.errors import ApiError
+from vibed.http.listing_params import filter_error
 from vibed.http.watch_bodies import parse_watch_body, watch_json
 from vibed.http.webhook_bodies import json_object
 from vibed.store import watches as store
@@ -32,11 +34,6 @@ CHALLENGE = {"WWW-Authenticate": 'Bearer realm="vibed watch"'}
 
 def register(app: QuartTrio) -> None:
     app.register_blueprint(blueprint)
-
-
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"  # a watch's answers carry its token or its filter
-    return response
 
 
 def _bearer() -> str:
@@ -59,10 +56,6 @@ async def _owned(watch_id: str) -> Watch:
     return watch
 
 
-def _refused(exc: BadFollow) -> ApiError:
-    return ApiError(400, exc.error, exc.detail)
-
-
 @blueprint.post("/api/watches")
 async def create_watch() -> Response:
     change = parse_watch_body(await json_object(), creating=True)
@@ -70,18 +63,15 @@ async def create_watch() -> Response:
     try:
         watch, token = await store.create(ctx.database, change, most=ctx.settings().max_watches)
     except BadFollow as exc:
-        raise _refused(exc) from None
+        raise filter_error(exc) from None
     except TooManyWatches as exc:
         raise ApiError(503, "too_many_watches", f"{exc}; an operator raises it", {"Retry-After": "3600"}) from None
-    response = jsonify({**watch_json(watch), "token": token})
-    response.status_code = 201
-    response.headers["Location"] = f"/api/watches/{watch.id}"
-    return _no_store(response)
+    return created({**watch_json(watch), "token": token}, f"/api/watches/{watch.id}")
 
 
 @blueprint.get("/api/watches/<watch_id>")
 async def one_watch(watch_id: str) -> Response:
-    return _no_store(jsonify(watch_json(await _owned(watch_id))))
+    return no_store(jsonify(watch_json(await _owned(watch_id))))
 
 
 @blueprint.patch("/api/watches/<watch_id>")
@@ -91,14 +81,14 @@ async def change_watch(watch_id: str) -> Response:
     try:
         changed = await store.update(context().database, watch.id, change)
     except BadFollow as exc:
-        raise _refused(exc) from None
+        raise filter_error(exc) from None
     if changed is None:  # deleted between the two statements
         raise ApiError(404, "not_found", UnknownWatch(watch.id).detail)
-    return _no_store(jsonify(watch_json(changed)))
+    return no_store(jsonify(watch_json(changed)))
 
 
 @blueprint.delete("/api/watches/<watch_id>")
 async def delete_watch(watch_id: str) -> Response:
     watch = await _owned(watch_id)
     await store.delete(context().database, watch.id)
-    return _no_store(Response(b"", status=204))
+    return no_store(Response(b"", status=204))

@@ -3,7 +3,6 @@ JSON of a subscription and of a delivery.  Every bad value is a 400 naming the f
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +11,7 @@ from quart import request
 from vibed.http.errors import ApiError
 from vibed.http.listing_params import filter_error
 from vibed.vocab.clock import utc_iso
+from vibed.vocab.json_depth import MAX_BODY_DEPTH, TooDeep, loads_shallow
 from vibed.vocab.release_filter import KEYS, BadFilter, ReleaseFilter, parse_filter
 from vibed.vocab.watch_ref import WATCH_KEY, watch_of
 from vibed.webhooks.formats import FORMATS
@@ -48,8 +48,10 @@ async def json_object() -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = loads_shallow(raw, max_depth=MAX_BODY_DEPTH)
+    except TooDeep as exc:
+        raise ApiError(400, "invalid_json", f"the body is {exc}") from None
+    except ValueError:  # UnicodeDecodeError too
         raise ApiError(400, "invalid_json", "the body is not JSON") from None
     if not isinstance(body, dict):
         raise bad("the body must be a JSON object")

@@ -23,6 +23,7 @@ from typing import Any
 from quart import Blueprint, Response, jsonify, request
 from quart_trio import QuartTrio
 
+from vibed.http.answers import created, no_store
 from vibed.http.context import AppContext, context
 from vibed.http.control import authorize
 from vibed.http.errors import ApiError
@@ -54,11 +55,6 @@ def _context() -> tuple[AppContext, str]:
     return ctx, authorize(ctx)
 
 
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"  # subscriptions and secrets are never cached
-    return response
-
-
 @blueprint.post("/api/webhooks")
 async def subscribe() -> Response:
     ctx, owner = _context()
@@ -67,17 +63,14 @@ async def subscribe() -> Response:
         raise ApiError(400, "unknown_watch", f"watch: no watch with id {values['watch']} (POST /api/watches makes one)")
     secret = new_secret()
     row = await store.create(ctx.database, secret=secret, owner=owner, **values)
-    response = jsonify({**subscription_json(row), "secret": secret})
-    response.status_code = 201
-    response.headers["Location"] = f"/api/webhooks/{row['id']}"
-    return _no_store(response)
+    return created({**subscription_json(row), "secret": secret}, f"/api/webhooks/{row['id']}")
 
 
 @blueprint.get("/api/webhooks")
 async def list_subscriptions() -> Response:
     ctx, owner = _context()
     rows = await store.list_all(ctx.database, owner)
-    return _no_store(jsonify({"data": [subscription_json(r) for r in rows]}))
+    return no_store(jsonify({"data": [subscription_json(r) for r in rows]}))
 
 
 async def _existing(ctx: AppContext, owner: str, webhook_id: str) -> Mapping[str, Any]:
@@ -91,7 +84,7 @@ async def _existing(ctx: AppContext, owner: str, webhook_id: str) -> Mapping[str
 @blueprint.get("/api/webhooks/<webhook_id>")
 async def one_subscription(webhook_id: str) -> Response:
     ctx, owner = _context()
-    return _no_store(jsonify(subscription_json(await _existing(ctx, owner, webhook_id))))
+    return no_store(jsonify(subscription_json(await _existing(ctx, owner, webhook_id))))
 
 
 @blueprint.delete("/api/webhooks/<webhook_id>")
@@ -100,7 +93,7 @@ async def unsubscribe(webhook_id: str) -> Response:
     wid = _id(webhook_id)
     if not await store.delete(ctx.database, wid, owner):
         raise ApiError(404, "not_found", f"no webhook with id {wid}")
-    return _no_store(Response(b"", status=204))
+    return no_store(Response(b"", status=204))
 
 
 @blueprint.get("/api/webhooks/<webhook_id>/deliveries")
@@ -116,7 +109,7 @@ async def list_deliveries(webhook_id: str) -> Response:
     if not limit_text.isascii() or not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
         raise ApiError(400, "invalid_parameter", "limit: must be a whole number from 1 to 100")
     rows = await outbox.deliveries(ctx.database, row["id"], state=state, before=before, limit=int(limit_text))
-    return _no_store(jsonify({"data": [delivery_json(r) for r in rows]}))
+    return no_store(jsonify({"data": [delivery_json(r) for r in rows]}))
 
 
 @blueprint.post("/api/webhooks/<webhook_id>/redeliver")
@@ -138,4 +131,4 @@ async def redeliver(webhook_id: str) -> Response:
     ctx.wake_webhooks()
     response = jsonify({"requeued": requeued, "resumed": True})
     response.status_code = 202
-    return _no_store(response)
+    return no_store(response)

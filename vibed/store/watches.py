@@ -29,7 +29,7 @@ import asyncpg
 import attrs
 
 from vibed.store.postgres import Database
-from vibed.vocab.release_filter import MAX_ARTISTS, ReleaseFilter
+from vibed.vocab.release_filter import MAX_ARTISTS, BadFilter, ReleaseFilter
 
 MAX_FOLLOWS = MAX_ARTISTS  # artists and pending names of one watch together: the filter's own limit
 
@@ -70,13 +70,8 @@ SELECT artist_id, count(*) AS followers FROM watch_follows
 """
 
 
-class BadFollow(ValueError):
+class BadFollow(BadFilter):
     """A watch's artists or names that cannot be kept; ``error``/``detail`` form the 400 body."""
-
-    def __init__(self, error: str, detail: str) -> None:
-        super().__init__(f"{error}: {detail}")
-        self.error = error
-        self.detail = detail
 
 
 @attrs.frozen

@@ -5,9 +5,8 @@ with a bound on size and depth before any JSON parser sees it."""
 
 from __future__ import annotations
 
-import json
-
 from vibed.delivery.filters import BadStreamRequest, StreamRequest, parse_event_id
+from vibed.vocab.json_depth import loads_shallow
 from vibed.vocab.release_filter import parse_filter
 from vibed.vocab.watch_ref import watch_of
 
@@ -23,17 +22,8 @@ MAX_DEPTH = 8  # brackets deep: a subscription needs 2
 def parse_ws_message(text: str | bytes) -> StreamRequest:
     if isinstance(text, bytes):
         raise BadStreamRequest("bad_message", "send JSON text frames, not binary")
-    depth = deepest = 0
-    for char in text:  # before json.loads: a deeply nested message must not reach the parser's recursion
-        if char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    if deepest > MAX_DEPTH:
-        raise BadStreamRequest("bad_message", f"nested deeper than {MAX_DEPTH} levels")
-    try:
-        message = json.loads(text)
+    try:  # the depth bounded before the parser's recursion sees it
+        message = loads_shallow(text, max_depth=MAX_DEPTH)
     except ValueError as exc:
         raise BadStreamRequest("bad_message", f"not JSON: {exc}") from None
     if not isinstance(message, dict) or "subscribe" not in message:

@@ -24,15 +24,21 @@
       body: body ? JSON.stringify(body) : undefined });
   }
 
+  // a list item holding one artist's button (a followed chip, or a search result); text, never HTML
+  function artistItem(className, id, text) {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.className = className;
+    button.dataset.id = id;
+    button.textContent = text;
+    item.append(button);
+    return { item, button };
+  }
+
   function show() {
     followed.replaceChildren(...artists.map((a) => {
-      const item = document.createElement("li");
-      const button = document.createElement("button");
-      button.className = "chip followed-artist";
-      button.dataset.id = a.id;
+      const { item, button } = artistItem("chip followed-artist", a.id, `${a.name} ×`);
       button.title = `Unfollow ${a.name}`;
-      button.textContent = `${a.name} ×`;
-      item.append(button);
       return item;
     }));
     chip.hidden = artists.length === 0;
@@ -76,13 +82,8 @@
     if (!response.ok) return;
     const found = (await response.json()).data;
     results.replaceChildren(...found.map((a) => {
-      const item = document.createElement("li");
-      const button = document.createElement("button");
-      button.className = "result";
-      button.dataset.id = a.id;
-      button.textContent = `Follow ${a.name}`;
+      const { item, button } = artistItem("result", a.id, `Follow ${a.name}`);
       button.disabled = artists.some((f) => f.id === a.id);
-      item.append(button);
       return item;
     }));
   }

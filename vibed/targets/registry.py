@@ -13,15 +13,13 @@ from typing import Any
 import attrs
 
 from vibed.health import TargetsHealth
+from vibed.store.outbox import TARGETS
 from vibed.store.postgres import Database
 from vibed.vocab.release_filter import ReleaseFilter
 
 _PUBLIC = ("t.id, t.shown_url, t.service, t.languages, t.sources, t.kinds, t.artists, t.watch_id, t.digest, t.quiet_start, "
            "t.quiet_end, t.tz, t.created_at, t.consecutive_failures, t.paused_at, t.paused_reason")
-_COUNTS = """
-  (SELECT count(*) FROM notify_outbox o WHERE o.target_id = t.id AND o.state = 'pending') AS pending,
-  (SELECT count(*) FROM notify_outbox o WHERE o.target_id = t.id AND o.state = 'dead') AS dead
-"""
+_COUNTS = TARGETS.counts("t")
 _CREATE = f"""
 INSERT INTO notify_targets AS t (owner, url, shown_url, service, languages, sources, kinds, artists, watch_id,
                                  digest, quiet_start, quiet_end, tz)
@@ -31,11 +29,10 @@ RETURNING {_PUBLIC}, 0::bigint AS pending, 0::bigint AS dead
 _LIST = f"SELECT {_PUBLIC}, {_COUNTS} FROM notify_targets t WHERE t.owner = $1 ORDER BY t.id"
 _ONE = f"SELECT {_PUBLIC}, {_COUNTS} FROM notify_targets t WHERE t.id = $1 AND t.owner = $2"
 _DELETE = "DELETE FROM notify_targets WHERE id = $1 AND owner = $2 RETURNING id"
-_HEALTH = """
+_HEALTH = f"""
 SELECT count(*) AS targets,
-       coalesce(array_agg(id ORDER BY id) FILTER (WHERE paused_at IS NOT NULL), '{}') AS paused,
-       (SELECT count(*) FROM notify_outbox WHERE state = 'pending') AS pending,
-       (SELECT count(*) FROM notify_outbox WHERE state = 'dead') AS dead
+       coalesce(array_agg(id ORDER BY id) FILTER (WHERE paused_at IS NOT NULL), '{{}}') AS paused,
+       {TARGETS.totals()}
   FROM notify_targets
 """
 

@@ -15,15 +15,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from vibed.health import WebhooksHealth
+from vibed.store.outbox import WEBHOOKS
 from vibed.store.postgres import Database
 from vibed.vocab.release_filter import ReleaseFilter
 
 _PUBLIC = ("w.id, w.url, w.languages, w.sources, w.kinds, w.artists, w.watch_id, w.format, w.created_at, "
            "w.consecutive_failures, w.paused_at, w.paused_reason")
-_COUNTS = """
-  (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = 'pending') AS pending,
-  (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = 'dead') AS dead
-"""
+_COUNTS = WEBHOOKS.counts("w")
 
 _CREATE = f"""
 INSERT INTO webhooks AS w (url, languages, sources, kinds, artists, format, secret, owner, watch_id)
@@ -33,11 +31,10 @@ RETURNING {_PUBLIC}, 0::bigint AS pending, 0::bigint AS dead
 _LIST = f"SELECT {_PUBLIC}, {_COUNTS} FROM webhooks w WHERE w.owner = $1 ORDER BY w.id"
 _ONE = f"SELECT {_PUBLIC}, {_COUNTS} FROM webhooks w WHERE w.id = $1 AND w.owner = $2"
 _DELETE = "DELETE FROM webhooks WHERE id = $1 AND owner = $2 RETURNING id"
-_HEALTH = """
+_HEALTH = f"""
 SELECT count(*) AS targets,
-       coalesce(array_agg(id ORDER BY id) FILTER (WHERE paused_at IS NOT NULL), '{}') AS paused,
-       (SELECT count(*) FROM webhook_outbox WHERE state = 'pending') AS pending,
-       (SELECT count(*) FROM webhook_outbox WHERE state = 'dead') AS dead
+       coalesce(array_agg(id ORDER BY id) FILTER (WHERE paused_at IS NOT NULL), '{{}}') AS paused,
+       {WEBHOOKS.totals()}
   FROM webhooks
 """
 

@@ -29,13 +29,13 @@ import trio
 from vibed.config import Config
 from vibed.logs import get_logger
 from vibed.logs.outage import Outage
+from vibed.outbox.backoff import next_wait
 from vibed.outbox.loop import LoopNames, OutboxLoop
 from vibed.push import outbox, subscriptions
 from vibed.push.crypto import Vapid
 from vibed.push.outbox import PushDelivery
 from vibed.push.send import Attempt, attempt
 from vibed.store.postgres import Database, DatabaseUnavailable
-from vibed.webhooks.backoff import next_wait
 from vibed.webhooks.send import open_sender_pool
 from vibed.webhooks.targets import TargetRules
 

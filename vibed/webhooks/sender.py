@@ -26,11 +26,11 @@ import trio
 from vibed.config import Config
 from vibed.logs import get_logger
 from vibed.logs.outage import Outage
+from vibed.outbox.backoff import next_wait
 from vibed.outbox.loop import LoopNames, OutboxLoop
 from vibed.store.postgres import Database
 from vibed.vocab.messages import WebhookDelivery
 from vibed.webhooks import outbox as outbox
-from vibed.webhooks.backoff import next_wait
 from vibed.webhooks.send import GONE, Attempt, attempt, message_id, open_sender_pool
 from vibed.webhooks.targets import TargetRules
 

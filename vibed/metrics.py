@@ -148,79 +148,80 @@ def _replay_metrics(replay: ReplayCounts | None) -> Iterator[Metric]:
     yield waiting
 
 
-def _webhook_metrics(hooks: WebhookCounts | None) -> Iterator[Metric]:
-    """The sender's counts (this instance) and the outbox (every instance's), when webhooks run."""
-    if hooks is None:
-        return
-    attempts = CounterMetricFamily("vibed_webhook_attempts", "Webhook delivery attempts by this instance",
-                                   labels=["outcome"])
-    attempts.add_metric(["delivered"], hooks.delivered)
-    attempts.add_metric(["failed"], hooks.failed)
+@attrs.frozen
+class OutboxMetricNames:
+    """One outbox's metrics: the kind's own names and help over the shape every outbox shares."""
+
+    attempts: tuple[str, str]  # a counter by outcome: (name, help)
+    ok: str  # its outcome label for a success ("delivered", "sent")
+    dead_lettered: tuple[str, str]
+    queue: tuple[str, str]  # a gauge of the outbox by state
+    owners: tuple[str, str]  # a gauge of the owners (paused ones, or all)
+
+
+WEBHOOK_METRICS = OutboxMetricNames(
+    ("vibed_webhook_attempts", "Webhook delivery attempts by this instance"), "delivered",
+    ("vibed_webhook_dead_lettered", "Webhook deliveries given up by this instance"),
+    ("vibed_webhook_deliveries", "Webhook deliveries in the outbox, by state"),
+    ("vibed_webhook_targets_paused", "Webhook subscriptions paused"))
+TARGET_METRICS = OutboxMetricNames(
+    ("vibed_notify_messages", "Notification-target messages by this instance"), "sent",
+    ("vibed_notify_dead_lettered", "Releases given up by this instance's notify sender"),
+    ("vibed_notify_outbox", "Releases in the notify outbox, by state"),
+    ("vibed_notify_targets_paused", "Notification targets paused"))
+PUSH_METRICS = OutboxMetricNames(
+    ("vibed_push_attempts", "Web Push delivery attempts by this instance"), "delivered",
+    ("vibed_push_dead_lettered", "Web Push deliveries given up by this instance"),
+    ("vibed_push_deliveries", "Web Push deliveries in the outbox, by state"),
+    ("vibed_push_subscriptions", "Web Push subscriptions"))
+
+
+def _counter(name: tuple[str, str], value: int) -> Metric:
+    counter = CounterMetricFamily(*name)
+    counter.add_metric([], value)
+    return counter
+
+
+def _outbox_metrics(names: OutboxMetricNames, ok: int, failed: int, dead_lettered: int,
+                    pending: int | None, dead: int | None, owners: int | None,
+                    also: Sequence[Metric] = ()) -> Iterator[Metric]:
+    """The sender's counts (this instance; ``also``: the kind's own counters) and the outbox (every
+    instance's), whose gauges are left out while the database does not answer."""
+    attempts = CounterMetricFamily(*names.attempts, labels=["outcome"])
+    attempts.add_metric([names.ok], ok)
+    attempts.add_metric(["failed"], failed)
     yield attempts
-    dead = CounterMetricFamily("vibed_webhook_dead_lettered", "Webhook deliveries given up by this instance")
-    dead.add_metric([], hooks.dead_lettered)
-    yield dead
-    if hooks.pending is not None and hooks.dead is not None and hooks.paused is not None:
-        queue = GaugeMetricFamily("vibed_webhook_deliveries", "Webhook deliveries in the outbox, by state",
-                                  labels=["state"])
-        queue.add_metric(["pending"], hooks.pending)
-        queue.add_metric(["dead"], hooks.dead)
+    yield from also
+    yield _counter(names.dead_lettered, dead_lettered)
+    if pending is not None and dead is not None and owners is not None:
+        queue = GaugeMetricFamily(*names.queue, labels=["state"])
+        queue.add_metric(["pending"], pending)
+        queue.add_metric(["dead"], dead)
         yield queue
-        paused = GaugeMetricFamily("vibed_webhook_targets_paused", "Webhook subscriptions paused")
-        paused.add_metric([], hooks.paused)
-        yield paused
+        gauge = GaugeMetricFamily(*names.owners)
+        gauge.add_metric([], owners)
+        yield gauge
+
+
+def _webhook_metrics(hooks: WebhookCounts | None) -> Iterator[Metric]:
+    if hooks is not None:
+        yield from _outbox_metrics(WEBHOOK_METRICS, hooks.delivered, hooks.failed, hooks.dead_lettered,
+                                   hooks.pending, hooks.dead, hooks.paused)
 
 
 def _target_metrics(counts: TargetCounts | None) -> Iterator[Metric]:
-    """The notify sender's counts (this instance) and the notify outbox (every instance's)."""
-    if counts is None:
-        return
-    messages = CounterMetricFamily("vibed_notify_messages", "Notification-target messages by this instance",
-                                   labels=["outcome"])
-    messages.add_metric(["sent"], counts.messages)
-    messages.add_metric(["failed"], counts.failed)
-    yield messages
-    releases = CounterMetricFamily("vibed_notify_releases_sent", "Releases carried by the messages sent")
-    releases.add_metric([], counts.releases)
-    yield releases
-    dead = CounterMetricFamily("vibed_notify_dead_lettered", "Releases given up by this instance's notify sender")
-    dead.add_metric([], counts.dead_lettered)
-    yield dead
-    if counts.pending is not None and counts.dead is not None and counts.paused is not None:
-        queue = GaugeMetricFamily("vibed_notify_outbox", "Releases in the notify outbox, by state", labels=["state"])
-        queue.add_metric(["pending"], counts.pending)
-        queue.add_metric(["dead"], counts.dead)
-        yield queue
-        paused = GaugeMetricFamily("vibed_notify_targets_paused", "Notification targets paused")
-        paused.add_metric([], counts.paused)
-        yield paused
+    if counts is not None:
+        releases = _counter(("vibed_notify_releases_sent", "Releases carried by the messages sent"), counts.releases)
+        yield from _outbox_metrics(TARGET_METRICS, counts.messages, counts.failed, counts.dead_lettered,
+                                   counts.pending, counts.dead, counts.paused, also=[releases])
 
 
 def _push_metrics(push: PushCounts | None) -> Iterator[Metric]:
-    """The push sender's counts (this instance) and the push outbox (every instance's)."""
-    if push is None:
-        return
-    attempts = CounterMetricFamily("vibed_push_attempts", "Web Push delivery attempts by this instance",
-                                   labels=["outcome"])
-    attempts.add_metric(["delivered"], push.delivered)
-    attempts.add_metric(["failed"], push.failed)
-    yield attempts
-    dead = CounterMetricFamily("vibed_push_dead_lettered", "Web Push deliveries given up by this instance")
-    dead.add_metric([], push.dead_lettered)
-    yield dead
-    gone = CounterMetricFamily("vibed_push_subscriptions_gone",
-                               "Push subscriptions ended by their push service (404/410) at this instance")
-    gone.add_metric([], push.gone)
-    yield gone
-    if push.pending is not None and push.dead is not None and push.subscriptions is not None:
-        queue = GaugeMetricFamily("vibed_push_deliveries", "Web Push deliveries in the outbox, by state",
-                                  labels=["state"])
-        queue.add_metric(["pending"], push.pending)
-        queue.add_metric(["dead"], push.dead)
-        yield queue
-        subs = GaugeMetricFamily("vibed_push_subscriptions", "Web Push subscriptions")
-        subs.add_metric([], push.subscriptions)
-        yield subs
+    if push is not None:
+        gone = _counter(("vibed_push_subscriptions_gone",
+                         "Push subscriptions ended by their push service (404/410) at this instance"), push.gone)
+        yield from _outbox_metrics(PUSH_METRICS, push.delivered, push.failed, push.dead_lettered,
+                                   push.pending, push.dead, push.subscriptions, also=[gone])
 
 
 def _plan_metrics(plan: PlanGauges) -> Iterator[Metric]:

@@ -22,6 +22,7 @@ from typing import Any
 from quart import Blueprint, Response, jsonify
 from quart_trio import QuartTrio
 
+from vibed.http.answers import no_store
 from vibed.http.context import context
 from vibed.http.errors import ApiError
 from vibed.http.listing_params import filter_error
@@ -41,11 +42,6 @@ FIELDS = ("endpoint", "keys", "expirationTime", "watch", *KEYS)
 
 def register(app: QuartTrio) -> None:
     app.register_blueprint(blueprint)
-
-
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @blueprint.get("/api/push/vapid-public-key")
@@ -112,7 +108,7 @@ async def subscribe() -> Response:
     flt = (await watches.resolve(db, sub.watch) if sub.watch else None) or sub.release_filter
     response = jsonify(_subscription_json(row, flt))
     response.status_code = 201 if row["created"] else 200
-    return _no_store(response)
+    return no_store(response)
 
 
 @blueprint.delete("/api/push/subscriptions")
@@ -126,7 +122,7 @@ async def unsubscribe() -> Response:
         raise bad("endpoint: required, the endpoint the browser subscribed with")
     if not await store.unsubscribe(context().database, endpoint.strip()):
         raise ApiError(404, "not_found", "no push subscription has this endpoint")
-    return _no_store(Response(b"", status=204))
+    return no_store(Response(b"", status=204))
 
 
 @blueprint.get("/sw.js")

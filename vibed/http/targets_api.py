@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from quart import Blueprint, Response, jsonify
 from quart_trio import QuartTrio
 
+from vibed.http.answers import created, no_store
 from vibed.http.context import AppContext, context
 from vibed.http.control import authorize
 from vibed.http.errors import ApiError
@@ -56,11 +57,6 @@ def target_json(row: Mapping[str, Any]) -> dict[str, Any]:
             "created_at": utc_iso(row["created_at"]), "paused": row["paused_at"] is not None,
             "paused_reason": row["paused_reason"], "consecutive_failures": row["consecutive_failures"],
             "pending": row["pending"], "dead": row["dead"]}
-
-
-def _no_store(response: Response) -> Response:
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _id(text: str) -> int:
@@ -142,17 +138,14 @@ async def create_target() -> Response:
     ctx = context()
     owner = authorize(ctx)
     row = await registry.create(ctx.database, await parse_target(ctx, owner, await json_object()))
-    response = jsonify(target_json(row))
-    response.status_code = 201
-    response.headers["Location"] = f"/api/notify/targets/{row['id']}"
-    return _no_store(response)
+    return created(target_json(row), f"/api/notify/targets/{row['id']}")
 
 
 @blueprint.get("/api/notify/targets")
 async def list_targets() -> Response:
     ctx = context()
     rows = await registry.list_all(ctx.database, authorize(ctx))
-    return _no_store(jsonify({"data": [target_json(r) for r in rows]}))
+    return no_store(jsonify({"data": [target_json(r) for r in rows]}))
 
 
 @blueprint.get("/api/notify/targets/<target_id>")
@@ -163,7 +156,7 @@ async def one_target(target_id: str) -> Response:
     row = await registry.get(ctx.database, tid, owner)
     if row is None:
         raise ApiError(404, "not_found", f"no notification target with id {tid}")
-    return _no_store(jsonify(target_json(row)))
+    return no_store(jsonify(target_json(row)))
 
 
 @blueprint.delete("/api/notify/targets/<target_id>")
@@ -173,4 +166,4 @@ async def delete_target(target_id: str) -> Response:
     tid = _id(target_id)
     if not await registry.delete(ctx.database, tid, owner):
         raise ApiError(404, "not_found", f"no notification target with id {tid}")
-    return _no_store(Response(b"", status=204))
+    return no_store(Response(b"", status=204))

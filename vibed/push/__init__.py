@@ -5,7 +5,7 @@
     message.py        a stored event as the push message (≤ 4 KiB) and its RFC 8030 headers
     subscriptions.py  push_subscriptions: subscribe (upsert by endpoint), unsubscribe, health (SQL)
     outbox.py         push_outbox: the heads of line claimed in batches, outcomes recorded (SQL); the rows
-                      are made in the writer's transaction (vibed/store/push_outbox.py), as webhooks' are
+                      are made in the writer's transaction (vibed/store/outbox.py), as webhooks' are
     send.py           one attempt over a vetted connection (the webhooks' SSRF rules) → an ``Attempt``
     sender.py         the actor: many subscriptions' heads in flight, one per subscription, in order
     service.py        ``open_push``: the key and the sender as the handle the composition root holds

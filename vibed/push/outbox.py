@@ -1,6 +1,6 @@
 """The push outbox: one row per (event, matching subscription), and its life until delivered or dead.
 
-Its rows are made inside the writer's transaction (``vibed.store.push_outbox``), so they commit or
+Its rows are made inside the writer's transaction (``vibed.store.outbox.enqueue``), so they commit or
 vanish with the events — the webhook outbox's contract (vibed/webhooks/outbox.py), kept for a
 different shape of load: one release fans out to thousands of subscriptions with one row each.
 So the sender claims the *heads of line* of many subscriptions in one statement, instead of
@@ -24,6 +24,8 @@ from typing import Any
 
 import attrs
 
+from vibed.store import outbox
+from vibed.store.outbox import PUSH
 from vibed.store.postgres import Database
 
 # a head: a due pending row with no earlier pending row of its subscription (a leased head holds
@@ -32,7 +34,7 @@ from vibed.store.postgres import Database
 # for webhooks: another instance claiming the same head makes us wait, then the re-checked state and
 # next_attempt_at (now its lease) exclude it — never the row behind it, which is not a head in this
 # statement's snapshot
-_CLAIM = """
+_CLAIM = f"""
 WITH due AS (
     SELECT o.id FROM push_outbox o
      WHERE o.state = 'pending' AND o.next_attempt_at <= now()
@@ -40,8 +42,7 @@ WITH due AS (
                         WHERE p.subscription_id = o.subscription_id AND p.state = 'pending' AND p.id < o.id)
      ORDER BY o.id LIMIT $1 FOR UPDATE OF o
 ), claimed AS (
-    UPDATE push_outbox o SET attempts = o.attempts + 1, last_attempt_at = now(),
-                             next_attempt_at = now() + make_interval(secs => $2)
+    UPDATE push_outbox o SET {PUSH.lease("$2")}
       FROM due WHERE o.id = due.id AND o.state = 'pending' AND o.next_attempt_at <= now()
     RETURNING o.id, o.subscription_id, o.event_id, o.attempts
 )
@@ -58,21 +59,7 @@ UPDATE push_outbox SET state = 'delivered', delivered_at = now(), last_status = 
 """
 
 # $4 NULL = the schedule is spent: dead-letter it
-_FAILED = """
-UPDATE push_outbox
-   SET state = CASE WHEN $4::float8 IS NULL THEN 'dead' ELSE 'pending' END,
-       next_attempt_at = CASE WHEN $4::float8 IS NULL THEN next_attempt_at
-                              ELSE now() + make_interval(secs => $4::float8) END,
-       last_status = $2, last_error = $3
- WHERE id = $1 AND state = 'pending'
-"""
-
-_PRUNE = """
-DELETE FROM push_outbox WHERE id IN (
-    SELECT id FROM push_outbox
-     WHERE state = 'delivered' AND delivered_at < now() - make_interval(secs => $1::float8)
-     LIMIT $2)
-"""
+_FAILED = PUSH.failed("id = $1", "$4", "$3", status="$2")
 
 
 @attrs.frozen
@@ -111,4 +98,4 @@ async def failed(db: Database, delivery_id: int, status: int | None, error: str,
 
 
 async def prune(db: Database, keep_s: float, batch: int = 10_000) -> int:
-    return int((await db.execute(_PRUNE, keep_s, batch)).split()[-1])
+    return await outbox.prune(db, PUSH, keep_s, batch)

@@ -12,12 +12,13 @@ per batch, not per row) and tells the loop to claim again — the rows behind th
 heads now.  Every ``poll`` seconds the loop also looks for retries that came
 due.  A 404 or 410 deletes the subscription; a failure is backed off on the webhooks' schedule,
 then dead-lettered.  A database outage is logged and waited out: a claimed row's lease runs out
-and it is sent again.
+and it is sent again.  The loop is the outboxes' one (vibed/outbox/loop.py).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from collections.abc import AsyncIterator
 
@@ -28,6 +29,7 @@ import trio
 from vibed.config import Config
 from vibed.logs import get_logger
 from vibed.logs.outage import Outage
+from vibed.outbox.loop import LoopNames, OutboxLoop
 from vibed.push import outbox, subscriptions
 from vibed.push.crypto import Vapid
 from vibed.push.outbox import PushDelivery
@@ -42,6 +44,7 @@ RECORD_BATCH = 1000  # outcomes written in one statement at most
 # httpcore's pool looks at every connection for each one on every request (quadratic in its size):
 # 64 connections in one pool cost more CPU than the encryption; 8 pools of 8 cost 1/8 of that
 POOL_SIZE = 8
+NAMES = LoopNames(pruned=None, owner="subscription")  # prunes quietly, as it always has
 
 
 @contextlib.asynccontextmanager
@@ -85,57 +88,49 @@ class PushSender:
     dead_lettered: int = 0
     gone: int = 0
     _in_flight: int = 0
-    _changed: trio.Event = attrs.field(factory=trio.Event)
     _outage: Outage = attrs.field(factory=lambda: Outage(log, "push_outbox_unavailable"))
+    _pools: list[httpcore.AsyncConnectionPool] = attrs.field(factory=list)
+    _outcomes: trio.MemorySendChannel[tuple[PushDelivery, Attempt]] | None = None
 
     async def run(self, inbox: trio.MemoryReceiveChannel[None], *,
                   task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         self._in_flight = 0
+        loop = OutboxLoop(self, log, self._outage, NAMES, poll=self.settings.poll,
+                          prune_every=self.settings.prune_every)
         outcomes_s, outcomes_r = trio.open_memory_channel[tuple[PushDelivery, Attempt]](math.inf)
-        async with inbox, outcomes_s, outcomes_r, \
-                open_pools(self.settings.rules, self.settings.concurrency) as pools, \
-                trio.open_nursery() as nursery:
-            nursery.start_soon(self._record_outcomes, outcomes_r)
-            nursery.start_soon(self._claim_loop, nursery, pools, outcomes_s)
-            task_status.started()
-            async for _ in inbox:
-                self._changed.set()
-            nursery.cancel_scope.cancel()  # an attempt cut short is sent again when its lease ends
+        async with outcomes_s, outcomes_r, \
+                open_pools(self.settings.rules, self.settings.concurrency) as self._pools, \
+                trio.open_nursery() as recording:
+            self._outcomes = outcomes_s
+            recording.start_soon(self._record_outcomes, outcomes_r, loop)
+            await loop.run(inbox, task_status=task_status)  # its end cancels the attempts in flight
+            recording.cancel_scope.cancel()
 
-    async def _claim_loop(self, nursery: trio.Nursery, pools: list[httpcore.AsyncConnectionPool],
-                          outcomes: trio.MemorySendChannel[tuple[PushDelivery, Attempt]]) -> None:
-        pruned_at = -math.inf
-        while True:
-            self._changed = trio.Event()
-            free = self.settings.concurrency - self._in_flight
-            if free > 0:
-                try:
-                    claimed = await outbox.claim_heads(self.db, free, self.settings.lease)
-                    if trio.current_time() - pruned_at >= self.settings.prune_every:
-                        pruned_at = trio.current_time()
-                        await outbox.prune(self.db, self.settings.keep_delivered)
-                except DatabaseUnavailable as exc:
-                    self._outage.failed(error=str(exc)[:200])
-                    claimed = []
-                else:
-                    self._outage.succeeded()
-                self._in_flight += len(claimed)
-                for delivery in claimed:  # a subscription keeps to one pool (its connections stay warm)
-                    pool = pools[delivery.subscription_id % len(pools)]
-                    nursery.start_soon(self._send, pool, delivery, outcomes)
-            with trio.move_on_after(self.settings.poll):
-                await self._changed.wait()
+    async def sweep(self, loop: OutboxLoop) -> None:
+        """Claim a due head for every free slot, and send each in a task of its own."""
+        free = self.settings.concurrency - self._in_flight
+        if free <= 0:
+            return
+        claimed = await outbox.claim_heads(self.db, free, self.settings.lease)
+        self._in_flight += len(claimed)
+        for delivery in claimed:  # a subscription keeps to one pool (its connections stay warm)
+            pool = self._pools[delivery.subscription_id % len(self._pools)]
+            loop.start_soon(functools.partial(self._send, pool, delivery, loop))
 
-    async def _send(self, pool: httpcore.AsyncConnectionPool, delivery: PushDelivery,
-                    outcomes: trio.MemorySendChannel[tuple[PushDelivery, Attempt]]) -> None:
+    async def prune(self) -> int:
+        return await outbox.prune(self.db, self.settings.keep_delivered)
+
+    async def _send(self, pool: httpcore.AsyncConnectionPool, delivery: PushDelivery, loop: OutboxLoop) -> None:
+        assert self._outcomes is not None
         result = await attempt(pool, delivery, self.vapid, rules=self.settings.rules,
                                timeout=self.settings.timeout, ttl=self.settings.ttl)
         # the slot is free for another subscription's head now; this one's next row waits for the record
         self._in_flight -= 1
-        self._changed.set()
-        outcomes.send_nowait((delivery, result))  # unbounded, but each outcome took a claim, a slot and an attempt
+        loop.changed()
+        self._outcomes.send_nowait((delivery, result))  # unbounded, but each outcome took a claim, a slot and an attempt
 
-    async def _record_outcomes(self, outcomes: trio.MemoryReceiveChannel[tuple[PushDelivery, Attempt]]) -> None:
+    async def _record_outcomes(self, outcomes: trio.MemoryReceiveChannel[tuple[PushDelivery, Attempt]],
+                               loop: OutboxLoop) -> None:
         async for first in outcomes:
             batch = [first]
             while len(batch) < RECORD_BATCH:
@@ -147,7 +142,7 @@ class PushSender:
                 await self._record(batch)
             except DatabaseUnavailable as exc:
                 self._outage.failed(error=str(exc)[:200])  # the leases run out: those rows are sent again
-            self._changed.set()  # the rows behind the recorded heads are heads now
+            loop.changed()  # the rows behind the recorded heads are heads now
 
     async def _record(self, batch: list[tuple[PushDelivery, Attempt]]) -> None:
         ok = [(d.id, r.status or 201) for d, r in batch if r.outcome == "delivered"]

@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from vibed.health import PushHealth
+from vibed.store.outbox import PUSH
 from vibed.store.postgres import Database
 from vibed.vocab.release_filter import ReleaseFilter
 
@@ -30,10 +31,9 @@ RETURNING s.id, s.languages, s.sources, s.kinds, s.artists, s.watch_id, s.create
 """
 _UNSUBSCRIBE = "DELETE FROM push_subscriptions WHERE endpoint = $1 RETURNING id"
 _GONE = "DELETE FROM push_subscriptions WHERE id = $1"
-_HEALTH = """
+_HEALTH = f"""
 SELECT (SELECT count(*) FROM push_subscriptions) AS subscriptions,
-       (SELECT count(*) FROM push_outbox WHERE state = 'pending') AS pending,
-       (SELECT count(*) FROM push_outbox WHERE state = 'dead') AS dead
+       {PUSH.totals()}
 """
 
 

@@ -2,7 +2,9 @@
 
     postgres.py   the Database handle: every call with a deadline, errors mapped
     aio_loop.py   the asyncio loop, opened once at the top (``open_asyncio_loop`` in vibed.daemon)
-    releases.py   the writer's one-transaction upsert, its events and their webhook outbox rows
+    releases.py   the writer's one-transaction upsert, its events and their outbox rows
+    outbox.py     the outbox core: the SQL the webhook, Web Push and notify outboxes share
+    outbox_owners.py  webhooks and notify targets, read and deleted by their owner only, with their counts
     events.py · listing.py · bucket.py · keys.py · migrations.py · redis.py · redis_ratelimit.py
 
 This is the **only package of vibed that speaks asyncio** (asyncpg and redis-py are asyncio

@@ -5,8 +5,8 @@
    (``xmax = 0`` tells a first-seen row from an update), and indexes their artists
    (``vibed.store.artists``);
 2. inserts one ``events`` row per first-seen release that is new enough (released within the
-   window, or undated), oldest first so the newest release gets the highest event id, and one
-   ``webhook_outbox`` row per event and subscription whose ``ReleaseFilter`` matches it;
+   window, or undated), oldest first so the newest release gets the highest event id, and the outbox
+   rows of those events (``vibed.store.outbox.enqueue``: webhooks, notification targets, Web Push);
 3. commits, and returns the stored events with their ids.
 
 ``known`` tells a fetcher which releases of a page the database already has, so it can stop
@@ -23,22 +23,11 @@ from typing import Any
 import asyncpg
 import attrs
 
+from vibed.store import outbox
 from vibed.store.artists import index_releases
 from vibed.store.postgres import Database
-from vibed.store.push_outbox import enqueue_pushes
-from vibed.store.target_outbox import enqueue_targets
-from vibed.store.watches import filters_on
 from vibed.vocab.clock import utc_iso
 from vibed.vocab.messages import Release, ReleaseKey, StoredEvent
-from vibed.vocab.release_filter import ReleaseFilter
-
-# one webhook_outbox row per event and matching subscription (the rest of the outbox is vibed.webhooks.outbox);
-# which subscriptions match is the one filter's matcher (ReleaseFilter.matches), not SQL written beside it
-_SUBSCRIPTIONS = "SELECT id, languages, sources, kinds, artists, watch_id FROM webhooks ORDER BY id"
-_ENQUEUE_WEBHOOKS = """
-INSERT INTO webhook_outbox (webhook_id, event_id)
-SELECT w, e FROM unnest($1::bigint[], $2::bigint[]) AS v(w, e)
-"""
 
 _UPSERT = """
 INSERT INTO releases AS r (source, external_id, kind, title, artists, artist_names, album, language,
@@ -165,22 +154,6 @@ def dedup(releases: Sequence[Release]) -> list[Release]:
     return list(seen.values())
 
 
-async def enqueue_webhooks(conn: asyncpg.Connection, events: Sequence[StoredEvent]) -> None:
-    """asyncio side, inside the writer's transaction: the deliveries of these events, in event order."""
-    if not events:
-        return
-    rows = await conn.fetch(_SUBSCRIPTIONS)
-    # a subscription that follows a watch: its filter now, pending names matched by this same transaction
-    watched = await filters_on(conn, sorted({row["watch_id"] for row in rows if row["watch_id"] is not None}))
-    hooks = [(row["id"], watched[row["watch_id"]] if row["watch_id"] is not None else
-              ReleaseFilter.stored(row["languages"], row["sources"], row["kinds"], row["artists"]))
-             for row in rows if row["watch_id"] is None or row["watch_id"] in watched]
-    pairs = [(hook_id, event.id) for event in sorted(events, key=lambda e: e.id)
-             for hook_id, flt in hooks if flt.matches(event)]
-    if pairs:
-        await conn.execute(_ENQUEUE_WEBHOOKS, [p[0] for p in pairs], [p[1] for p in pairs])
-
-
 async def write_batch(pool: asyncpg.Pool, releases: Sequence[Release], window_days: int, *,
                       announce: bool = True) -> BatchResult:
     """asyncio side of the writer: one transaction for the whole batch.  ``announce=False`` (a
@@ -221,7 +194,6 @@ async def write_batch(pool: asyncpg.Pool, releases: Sequence[Release], window_da
                     release_kind=payload["kind"], payload=payload, created_at=rec["created_at"],
                 ))
             # the webhook deliveries and notification-target rows of these events commit (or vanish) with them
-            await enqueue_webhooks(conn, events)
-            await enqueue_targets(conn, events)
-            await enqueue_pushes(conn, events)  # and the push deliveries (vibed/store/push_outbox.py)
+            for box in outbox.KINDS:  # webhooks, notification targets, Web Push (vibed/store/outbox.py)
+                await outbox.enqueue(conn, box, events)
     return BatchResult(first_seen, tuple(events))

@@ -8,7 +8,7 @@
     registry.py    the notify_targets table: create, list, get, delete; and what health says of them (SQL)
     outbox.py      one row per (event, matching target) until delivered or dead; a message claims every
                    due row of its target at once (SQL); the rows are made by the events write itself
-                   (vibed/store/target_outbox.py), in its transaction
+                   (vibed/store/outbox.py, the outbox core), in its transaction
     send.py        one message through Apprise, in a worker thread (Apprise is synchronous), its log
                    lines scrubbed of the target's secrets
     sender.py      the actor: finds due targets, sends one message per target at a time, records it

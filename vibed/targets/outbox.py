@@ -1,6 +1,6 @@
 """The notify outbox: one row per (event, matching target), and its life until delivered or dead.
 
-Its rows are made by ``vibed.store.target_outbox`` inside the writer's transaction, so they commit or
+Its rows are made by ``vibed.store.outbox.enqueue`` inside the writer's transaction, so they commit or
 vanish with the events.  Unlike a webhook, a message here carries every due row of its target at once
 (one release, a folded burst, a digest, or what quiet hours held):
 
@@ -25,6 +25,8 @@ from typing import Any
 
 import attrs
 
+from vibed.store import outbox
+from vibed.store.outbox import TARGETS
 from vibed.store.postgres import Database
 
 MAX_ROWS = 1000  # releases in one message at most; the rest go in the next
@@ -40,15 +42,14 @@ HAVING max(o.next_attempt_at) <= now()
 
 # FOR UPDATE: another instance claiming the same rows makes us wait, then the re-checked
 # next_attempt_at (now its lease) leaves them out
-_CLAIM = """
+_CLAIM = f"""
 WITH line AS (
     SELECT o.id FROM notify_outbox o
      WHERE o.target_id = $1 AND o.state = 'pending' AND o.next_attempt_at <= now()
        AND ($2::timestamptz IS NULL OR o.created_at < $2)
      ORDER BY o.id LIMIT $4 FOR UPDATE
 ), claimed AS (
-    UPDATE notify_outbox o SET attempts = o.attempts + 1, last_attempt_at = now(),
-                               next_attempt_at = now() + make_interval(secs => $3)
+    UPDATE notify_outbox o SET {TARGETS.lease("$3")}
       FROM line WHERE o.id = line.id
     RETURNING o.id, o.event_id, o.attempts
 )
@@ -71,30 +72,9 @@ UPDATE notify_targets t SET consecutive_failures = 0,
  WHERE t.id = $3 AND EXISTS (SELECT 1 FROM d)
 """
 
-# $3 NULL = the schedule is spent: dead-letter them
-_FAILED = """
-WITH d AS (
-    UPDATE notify_outbox
-       SET state = CASE WHEN $3::float8 IS NULL THEN 'dead' ELSE 'pending' END,
-           next_attempt_at = CASE WHEN $3::float8 IS NULL THEN next_attempt_at
-                                  ELSE now() + make_interval(secs => $3::float8) END,
-           last_error = $4
-     WHERE id = ANY ($1::bigint[]) AND state = 'pending' RETURNING target_id
-)
-UPDATE notify_targets t SET consecutive_failures = t.consecutive_failures + 1,
-       paused_at = CASE WHEN t.paused_at IS NULL AND t.consecutive_failures + 1 >= $5 THEN now() ELSE t.paused_at END,
-       paused_reason = CASE WHEN t.paused_at IS NULL AND t.consecutive_failures + 1 >= $5
-                            THEN format('%s failed messages in a row; last: %s', t.consecutive_failures + 1, $4)
-                            ELSE t.paused_reason END
- WHERE t.id = $2 AND EXISTS (SELECT 1 FROM d)
-RETURNING t.paused_at IS NOT NULL AS paused
-"""
-
-_PRUNE = """
-DELETE FROM notify_outbox WHERE id IN (
-    SELECT id FROM notify_outbox
-     WHERE state = 'delivered' AND delivered_at < now() - make_interval(secs => $1::float8) LIMIT $2)
-"""
+# $3 NULL = the schedule is spent: dead-letter them; $5 failed messages in a row pause the target
+_FAILED = TARGETS.failed_counted("id = ANY ($1::bigint[])", "$3", "$4", owner_id="$2", pause_after="$5",
+                                 what="messages")
 
 
 @attrs.frozen
@@ -152,4 +132,4 @@ async def failed(db: Database, claimed: Claimed, error: str, retry_in: float | N
 
 
 async def prune(db: Database, keep_s: float, batch: int = 10_000) -> int:
-    return int((await db.execute(_PRUNE, keep_s, batch)).split()[-1])
+    return await outbox.prune(db, TARGETS, keep_s, batch)

@@ -13,30 +13,19 @@ from typing import Any
 import attrs
 
 from vibed.health import TargetsHealth
+from vibed.store.outbox import TARGETS
+from vibed.store.outbox_owners import OwnedRows
 from vibed.store.postgres import Database
 from vibed.vocab.release_filter import ReleaseFilter
 
 _PUBLIC = ("t.id, t.shown_url, t.service, t.languages, t.sources, t.kinds, t.artists, t.watch_id, t.digest, t.quiet_start, "
            "t.quiet_end, t.tz, t.created_at, t.consecutive_failures, t.paused_at, t.paused_reason")
-_COUNTS = """
-  (SELECT count(*) FROM notify_outbox o WHERE o.target_id = t.id AND o.state = 'pending') AS pending,
-  (SELECT count(*) FROM notify_outbox o WHERE o.target_id = t.id AND o.state = 'dead') AS dead
-"""
+_ROWS = OwnedRows(TARGETS, "t", _PUBLIC)  # read and deleted by their owner (vibed/store/outbox_owners.py)
 _CREATE = f"""
 INSERT INTO notify_targets AS t (owner, url, shown_url, service, languages, sources, kinds, artists, watch_id,
                                  digest, quiet_start, quiet_end, tz)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-RETURNING {_PUBLIC}, 0::bigint AS pending, 0::bigint AS dead
-"""
-_LIST = f"SELECT {_PUBLIC}, {_COUNTS} FROM notify_targets t WHERE t.owner = $1 ORDER BY t.id"
-_ONE = f"SELECT {_PUBLIC}, {_COUNTS} FROM notify_targets t WHERE t.id = $1 AND t.owner = $2"
-_DELETE = "DELETE FROM notify_targets WHERE id = $1 AND owner = $2 RETURNING id"
-_HEALTH = """
-SELECT count(*) AS targets,
-       coalesce(array_agg(id ORDER BY id) FILTER (WHERE paused_at IS NOT NULL), '{}') AS paused,
-       (SELECT count(*) FROM notify_outbox WHERE state = 'pending') AS pending,
-       (SELECT count(*) FROM notify_outbox WHERE state = 'dead') AS dead
-  FROM notify_targets
+RETURNING {_ROWS.returning}
 """
 
 
@@ -63,21 +52,20 @@ async def create(db: Database, target: NewTarget) -> Mapping[str, Any]:
 
 
 async def list_all(db: Database, owner: str) -> list[Mapping[str, Any]]:
-    return list(await db.fetch(_LIST, owner))
+    return await _ROWS.list_all(db, owner)
 
 
 async def get(db: Database, target_id: int, owner: str) -> Mapping[str, Any] | None:
-    return await db.fetchrow(_ONE, target_id, owner)
+    return await _ROWS.get(db, target_id, owner)
 
 
 async def delete(db: Database, target_id: int, owner: str) -> bool:
     """Gone with every pending release of it (never sent); False when not ``owner``'s."""
-    return await db.fetchval(_DELETE, target_id, owner) is not None
+    return await _ROWS.delete(db, target_id, owner)
 
 
 async def health(db: Database) -> TargetsHealth:
     """Targets, the paused ones by id (never by URL: it is a credential), the outbox by state."""
-    row = await db.fetchrow(_HEALTH)
-    assert row is not None
+    row = await _ROWS.health(db)
     return TargetsHealth(targets=row["targets"], paused=tuple(row["paused"]), pending=row["pending"],
                          dead=row["dead"])

@@ -8,10 +8,13 @@ asks the schedule (vibed/targets/schedule.py) whether each is due now, and start
 target that has none yet.  A worker claims the rows, composes one message (one release, a folded burst,
 a digest), sends it through Apprise in a worker thread (at most ``workers`` at once over all targets)
 and records the outcome; a failure backs every row of the message off together, and dead-letters them
-when the schedule is spent.  A database outage is logged and waited out, never a crash.
+when the schedule is spent.  A database outage is logged and waited out, never a crash (the loop is the
+outboxes' one: vibed/outbox/loop.py).
 """
 
 from __future__ import annotations
+
+import functools
 
 import attrs
 import trio
@@ -19,7 +22,8 @@ import trio
 from vibed.config import Config
 from vibed.logs import get_logger
 from vibed.logs.outage import Outage
-from vibed.store.postgres import Database, DatabaseUnavailable
+from vibed.outbox.loop import LoopNames, OutboxLoop
+from vibed.store.postgres import Database
 from vibed.targets import compose, outbox
 from vibed.targets.schedule import Due, Flood, QuietHours, Schedule, Why, Window, due, parse_tz
 from vibed.targets.send import Sent, install_log_scrubber, send
@@ -27,6 +31,7 @@ from vibed.targets.urls import BadTargetUrl, parse_target_url
 from vibed.vocab.backoff import jittered
 
 log = get_logger("vibed.targets")
+NAMES = LoopNames(pruned="notify_log_pruned", pruned_count="releases", owner="target")
 LABELS = {"hourly": "Hourly digest", "daily": "Daily digest"}
 
 
@@ -59,37 +64,26 @@ class TargetSender:
     releases: int = 0  # … carrying this many releases
     failures: int = 0
     dead_lettered: int = 0
-    _active: set[int] = attrs.field(factory=set)
     _outage: Outage = attrs.field(factory=lambda: Outage(log, "notify_outbox_unavailable"))
     _secrets: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
     _database: trio.CapacityLimiter = attrs.field(factory=lambda: trio.CapacityLimiter(4))
+    _slots: trio.CapacityLimiter = attrs.field(factory=lambda: trio.CapacityLimiter(8))
+    _threads: trio.CapacityLimiter = attrs.field(factory=lambda: trio.CapacityLimiter(8))
 
     async def run(self, inbox: trio.MemoryReceiveChannel[None], *,
                   task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         install_log_scrubber()
-        self._active.clear()
         # one slot per message, from its claim to its record, so a claimed message never waits for a thread
         # while its lease runs; and at most ``database_calls`` of the sender's queries at once: a thousand
         # targets due together must not queue a thousand claims on the shared pool, where they would pass
         # their deadline after leasing their rows.  The threads' own limiter is never contended: only a
         # slot holder starts one.
-        slots = trio.CapacityLimiter(self.settings.workers)
-        limiter = trio.CapacityLimiter(self.settings.workers)
+        self._slots = trio.CapacityLimiter(self.settings.workers)
+        self._threads = trio.CapacityLimiter(self.settings.workers)
         self._database = trio.CapacityLimiter(self.settings.database_calls)
-        async with inbox, trio.open_nursery() as nursery:
-            task_status.started()
-            pruned_at = -self.settings.prune_every
-            while True:
-                await self._start_workers(nursery, slots, limiter)
-                if trio.current_time() - pruned_at >= self.settings.prune_every:
-                    pruned_at = trio.current_time()
-                    await self._prune()
-                with trio.move_on_after(self.settings.poll):
-                    try:
-                        await inbox.receive()
-                    except trio.EndOfChannel:
-                        break
-            nursery.cancel_scope.cancel()  # a message cut short is sent again when its lease ends
+        loop = OutboxLoop(self, log, self._outage, NAMES, poll=self.settings.poll,
+                          prune_every=self.settings.prune_every)
+        await loop.run(inbox, task_status=task_status)  # a message cut short is sent again when its lease ends
 
     def plan(self, target: outbox.DueTarget) -> Due:
         schedule = Schedule(parse_tz(target.tz), self.settings.periods.get(target.digest),
@@ -97,47 +91,28 @@ class TargetSender:
         return due(schedule, target.oldest, target.now, Window(target.window_start, target.window_sends),
                    self.settings.flood)
 
-    async def _start_workers(self, nursery: trio.Nursery, slots: trio.CapacityLimiter,
-                             limiter: trio.CapacityLimiter) -> None:
-        try:
-            targets = await outbox.due_targets(self.db)
-        except DatabaseUnavailable as exc:
-            self._outage.failed(error=str(exc)[:200])
-            return
-        self._outage.succeeded()
-        for target in targets:
-            if target.id in self._active:
+    async def sweep(self, loop: OutboxLoop) -> None:
+        """One worker per target that the schedule says is due now and that has none yet."""
+        for target in await outbox.due_targets(self.db):
+            if loop.has_line(target.id):
                 continue
             when = self.plan(target)
             if when.at <= target.now:
-                self._active.add(target.id)
-                nursery.start_soon(self._send_one, target, when, slots, limiter)
+                loop.start_line(target.id, functools.partial(self._send_one, target, when))
 
-    async def _prune(self) -> None:
-        try:
-            gone = await outbox.prune(self.db, self.settings.keep_delivered)
-        except DatabaseUnavailable as exc:
-            self._outage.failed(error=str(exc)[:200])
-            return
-        if gone:
-            log.info("notify_log_pruned", releases=gone)
+    async def prune(self) -> int:
+        return await outbox.prune(self.db, self.settings.keep_delivered)
 
-    async def _send_one(self, target: outbox.DueTarget, when: Due, slots: trio.CapacityLimiter,
-                        limiter: trio.CapacityLimiter) -> None:
-        try:
-            async with slots:
-                async with self._database:
-                    claimed = await outbox.claim(self.db, target.id, when.cutoff, self.settings.lease)
-                if claimed is None:
-                    return
-                message = self.compose(target, when, claimed)
-                result = await send(claimed.url, self._secrets_of(claimed.url), message, limiter)
-                async with self._database:
-                    await self._record(claimed, result, when)
-        except DatabaseUnavailable as exc:
-            self._outage.failed(target=target.id, error=str(exc)[:200])
-        finally:
-            self._active.discard(target.id)
+    async def _send_one(self, target: outbox.DueTarget, when: Due) -> None:
+        async with self._slots:
+            async with self._database:
+                claimed = await outbox.claim(self.db, target.id, when.cutoff, self.settings.lease)
+            if claimed is None:
+                return
+            message = self.compose(target, when, claimed)
+            result = await send(claimed.url, self._secrets_of(claimed.url), message, self._threads)
+            async with self._database:
+                await self._record(claimed, result, when)
 
     def compose(self, target: outbox.DueTarget, when: Due, claimed: outbox.Claimed) -> compose.Message:
         if when.why is Why.DIGEST:

@@ -1,6 +1,6 @@
 """The webhook outbox: one row per (event, matching subscription), and its life until delivered or dead.
 
-Its rows are made by ``vibed.store.releases`` inside the writer's transaction (asyncio side, on its
+Its rows are made by ``vibed.store.outbox.enqueue`` inside the writer's transaction (asyncio side, on its
 connection), so they commit or vanish with the events.  The delivery actor then works each target's *head of line*
 — its oldest pending row — one at a time, so a target receives its deliveries in event order:
 
@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from vibed.store import outbox
+from vibed.store.outbox import WEBHOOKS
 from vibed.store.postgres import Database
 from vibed.vocab.messages import WebhookDelivery
 
@@ -36,14 +38,13 @@ SELECT h.webhook_id FROM (
 
 # FOR UPDATE without SKIP LOCKED: another instance claiming the same head makes us wait, then
 # the re-checked next_attempt_at (now its lease) excludes it — never the row behind it
-_CLAIM = """
+_CLAIM = f"""
 WITH head AS (
     SELECT o.id FROM webhook_outbox o
      WHERE o.webhook_id = $1 AND o.state = 'pending'
      ORDER BY o.id LIMIT 1 FOR UPDATE
 ), claimed AS (
-    UPDATE webhook_outbox o SET attempts = o.attempts + 1, last_attempt_at = now(),
-                                next_attempt_at = now() + make_interval(secs => $2)
+    UPDATE webhook_outbox o SET {WEBHOOKS.lease("$2")}
       FROM head WHERE o.id = head.id AND o.next_attempt_at <= now()
     RETURNING o.id, o.webhook_id, o.event_id, o.attempts
 )
@@ -60,28 +61,9 @@ WITH d AS (
 UPDATE webhooks w SET consecutive_failures = 0 FROM d WHERE w.id = d.webhook_id
 """
 
-# $5 NULL = the schedule is spent: dead-letter it
-_FAILED = """
-WITH d AS (
-    UPDATE webhook_outbox
-       SET state = CASE WHEN $5::float8 IS NULL THEN 'dead' ELSE 'pending' END,
-           next_attempt_at = CASE WHEN $5::float8 IS NULL THEN next_attempt_at
-                                  ELSE now() + make_interval(secs => $5::float8) END,
-           last_status = $3, last_error = $4
-     WHERE id = $1 AND state = 'pending' RETURNING webhook_id
-), w AS (
-    UPDATE webhooks w SET consecutive_failures = w.consecutive_failures + 1,
-           paused_at = CASE WHEN w.paused_at IS NULL AND w.consecutive_failures + 1 >= $6 THEN now()
-                            ELSE w.paused_at END,
-           paused_reason = CASE WHEN w.paused_at IS NULL AND w.consecutive_failures + 1 >= $6
-                                THEN coalesce($7::text, format('%s failed attempts in a row; last: %s',
-                                                         w.consecutive_failures + 1, $4))
-                                ELSE w.paused_reason END
-      FROM d WHERE w.id = d.webhook_id AND w.id = $2
-    RETURNING w.paused_at IS NOT NULL AS paused
-)
-SELECT coalesce((SELECT paused FROM w), false)
-"""
+# $5 NULL = the schedule is spent: dead-letter it; $6 failures in a row pause the target ($7: why, else the count)
+_FAILED = WEBHOOKS.failed_counted("id = $1", "$5", "$4", owner_id="$2", pause_after="$6", what="attempts",
+                                  status="$3", reason="$7")
 
 _DELIVERIES = """
 SELECT o.id, o.event_id, o.state, o.attempts, o.next_attempt_at, o.last_attempt_at, o.last_status,
@@ -105,14 +87,6 @@ WITH again AS (
      WHERE id = $1 RETURNING id
 )
 SELECT (SELECT count(*) FROM again) AS requeued, (SELECT count(*) FROM resumed) AS found
-"""
-
-
-_PRUNE = """
-DELETE FROM webhook_outbox WHERE id IN (
-    SELECT id FROM webhook_outbox
-     WHERE state = 'delivered' AND delivered_at < now() - make_interval(secs => $1::float8)
-     LIMIT $2)
 """
 
 
@@ -155,4 +129,4 @@ async def requeue(db: Database, webhook_id: int, ids: Sequence[int] | None) -> t
 
 async def prune(db: Database, keep_s: float, batch: int = 10_000) -> int:
     """Forget delivered rows older than ``keep_s`` seconds, at most ``batch`` of them; how many went."""
-    return int((await db.execute(_PRUNE, keep_s, batch)).split()[-1])
+    return await outbox.prune(db, WEBHOOKS, keep_s, batch)

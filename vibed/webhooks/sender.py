@@ -2,7 +2,7 @@
 
 In: wake-ups (``None``) from the wiring whenever events are delivered — the outbox rows of
 those events are already committed.  Out: nothing; outcomes are recorded in the outbox.
-Ends when its wake-up channel ends.
+Ends when its wake-up channel ends.  The loop is the outboxes' one (vibed/outbox/loop.py).
 
 Once an hour it forgets delivered rows older than ``VIBED_WEBHOOK_KEEP_DELIVERED``.
 Every ``poll`` seconds (or on a wake-up) it asks which targets have a due head of line and
@@ -17,6 +17,8 @@ it is sent again.
 
 from __future__ import annotations
 
+import functools
+
 import attrs
 import httpcore
 import trio
@@ -24,7 +26,8 @@ import trio
 from vibed.config import Config
 from vibed.logs import get_logger
 from vibed.logs.outage import Outage
-from vibed.store.postgres import Database, DatabaseUnavailable
+from vibed.outbox.loop import LoopNames, OutboxLoop
+from vibed.store.postgres import Database
 from vibed.vocab.messages import WebhookDelivery
 from vibed.webhooks import outbox as outbox
 from vibed.webhooks.backoff import next_wait
@@ -32,6 +35,7 @@ from vibed.webhooks.send import GONE, Attempt, attempt, message_id, open_sender_
 from vibed.webhooks.targets import TargetRules
 
 log = get_logger("vibed.webhooks")
+NAMES = LoopNames(pruned="webhook_log_pruned", pruned_count="deliveries", owner="webhook")
 
 
 @attrs.frozen
@@ -66,73 +70,43 @@ class WebhookSender:
     delivered: int = 0
     failures: int = 0
     dead_lettered: int = 0
-    _active: set[int] = attrs.field(factory=set)
     # the outbox out of reach: one line a minute however many loops and targets find it so, one at the end
     _outage: Outage = attrs.field(factory=lambda: Outage(log, "webhook_outbox_unavailable"))
     _limiter: trio.CapacityLimiter | None = None
+    _pool: httpcore.AsyncConnectionPool | None = None
 
     async def run(self, inbox: trio.MemoryReceiveChannel[None], *,
                   task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        self._active.clear()
         self._limiter = trio.CapacityLimiter(self.settings.concurrency)
-        async with inbox, open_sender_pool(self.settings.rules, self.settings.concurrency) as pool, \
-                trio.open_nursery() as nursery:
-            task_status.started()
-            pruned_at = -self.settings.prune_every
-            while True:
-                await self._start_workers(nursery, pool)
-                if trio.current_time() - pruned_at >= self.settings.prune_every:
-                    pruned_at = trio.current_time()
-                    await self._prune()
-                with trio.move_on_after(self.settings.poll):
-                    try:
-                        await inbox.receive()
-                    except trio.EndOfChannel:
-                        break
-            nursery.cancel_scope.cancel()  # an attempt cut short is sent again when its lease ends
+        loop = OutboxLoop(self, log, self._outage, NAMES, poll=self.settings.poll,
+                          prune_every=self.settings.prune_every)
+        async with open_sender_pool(self.settings.rules, self.settings.concurrency) as self._pool:
+            await loop.run(inbox, task_status=task_status)
 
-    async def _start_workers(self, nursery: trio.Nursery, pool: httpcore.AsyncConnectionPool) -> None:
-        try:
-            due = await outbox.due_targets(self.db)
-        except DatabaseUnavailable as exc:
-            self._outage.failed(error=str(exc)[:200])
-            return
-        self._outage.succeeded()
-        for webhook_id in due:
-            if webhook_id not in self._active:
-                self._active.add(webhook_id)
-                nursery.start_soon(self._drain, pool, webhook_id)
+    async def sweep(self, loop: OutboxLoop) -> None:
+        """One worker per target whose head of line is due and that has none yet."""
+        for webhook_id in await outbox.due_targets(self.db):
+            loop.start_line(webhook_id, functools.partial(self._drain, webhook_id))
 
-    async def _prune(self) -> None:
-        try:
-            gone = await outbox.prune(self.db, self.settings.keep_delivered)
-        except DatabaseUnavailable as exc:
-            self._outage.failed(error=str(exc)[:200])
-            return
-        if gone:
-            log.info("webhook_log_pruned", deliveries=gone)
+    async def prune(self) -> int:
+        return await outbox.prune(self.db, self.settings.keep_delivered)
 
-    async def _drain(self, pool: httpcore.AsyncConnectionPool, webhook_id: int) -> None:
+    async def _drain(self, webhook_id: int) -> None:
         """One target's line, head first, until it is empty or an attempt fails."""
-        assert self._limiter is not None
+        assert self._limiter is not None and self._pool is not None
         gap = 1.0 / self.settings.rate
-        try:
-            while True:
-                started = trio.current_time()
-                # the slot first, then the claim: a leased row never waits for a slot, so its
-                # lease (timeout + 5 s) always outlives the attempt
-                async with self._limiter:
-                    delivery = await outbox.claim_head(self.db, webhook_id, self.settings.lease)
-                    if delivery is None:
-                        return
-                    result = await attempt(pool, delivery, rules=self.settings.rules, timeout=self.settings.timeout)
-                if not await self._record(delivery, result):
+        while True:
+            started = trio.current_time()
+            # the slot first, then the claim: a leased row never waits for a slot, so its
+            # lease (timeout + 5 s) always outlives the attempt
+            async with self._limiter:
+                delivery = await outbox.claim_head(self.db, webhook_id, self.settings.lease)
+                if delivery is None:
                     return
-                await trio.sleep(max(0.0, gap - (trio.current_time() - started)))
-        except DatabaseUnavailable as exc:
-            self._outage.failed(webhook=webhook_id, error=str(exc)[:200])
-        finally:
-            self._active.discard(webhook_id)
+                result = await attempt(self._pool, delivery, rules=self.settings.rules, timeout=self.settings.timeout)
+            if not await self._record(delivery, result):
+                return
+            await trio.sleep(max(0.0, gap - (trio.current_time() - started)))
 
     async def _record(self, delivery: WebhookDelivery, result: Attempt) -> bool:
         """Store the outcome; True when the target's next delivery may go now."""

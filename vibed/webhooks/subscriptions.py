@@ -15,30 +15,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from vibed.health import WebhooksHealth
+from vibed.store.outbox import WEBHOOKS
+from vibed.store.outbox_owners import OwnedRows
 from vibed.store.postgres import Database
 from vibed.vocab.release_filter import ReleaseFilter
 
 _PUBLIC = ("w.id, w.url, w.languages, w.sources, w.kinds, w.artists, w.watch_id, w.format, w.created_at, "
            "w.consecutive_failures, w.paused_at, w.paused_reason")
-_COUNTS = """
-  (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = 'pending') AS pending,
-  (SELECT count(*) FROM webhook_outbox o WHERE o.webhook_id = w.id AND o.state = 'dead') AS dead
-"""
-
+_ROWS = OwnedRows(WEBHOOKS, "w", _PUBLIC)  # read and deleted by their owner (vibed/store/outbox_owners.py)
 _CREATE = f"""
 INSERT INTO webhooks AS w (url, languages, sources, kinds, artists, format, secret, owner, watch_id)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING {_PUBLIC}, 0::bigint AS pending, 0::bigint AS dead
-"""
-_LIST = f"SELECT {_PUBLIC}, {_COUNTS} FROM webhooks w WHERE w.owner = $1 ORDER BY w.id"
-_ONE = f"SELECT {_PUBLIC}, {_COUNTS} FROM webhooks w WHERE w.id = $1 AND w.owner = $2"
-_DELETE = "DELETE FROM webhooks WHERE id = $1 AND owner = $2 RETURNING id"
-_HEALTH = """
-SELECT count(*) AS targets,
-       coalesce(array_agg(id ORDER BY id) FILTER (WHERE paused_at IS NOT NULL), '{}') AS paused,
-       (SELECT count(*) FROM webhook_outbox WHERE state = 'pending') AS pending,
-       (SELECT count(*) FROM webhook_outbox WHERE state = 'dead') AS dead
-  FROM webhooks
+RETURNING {_ROWS.returning}
 """
 
 
@@ -53,22 +41,21 @@ async def create(db: Database, *, url: str, release_filter: ReleaseFilter, forma
 
 async def list_all(db: Database, owner: str) -> list[Mapping[str, Any]]:
     """Every subscription of ``owner``."""
-    return list(await db.fetch(_LIST, owner))
+    return await _ROWS.list_all(db, owner)
 
 
 async def get(db: Database, webhook_id: int, owner: str) -> Mapping[str, Any] | None:
     """The subscription, when it exists and is ``owner``'s."""
-    return await db.fetchrow(_ONE, webhook_id, owner)
+    return await _ROWS.get(db, webhook_id, owner)
 
 
 async def delete(db: Database, webhook_id: int, owner: str) -> bool:
     """Gone with every delivery of it (pending ones are never sent); False when not ``owner``'s."""
-    return await db.fetchval(_DELETE, webhook_id, owner) is not None
+    return await _ROWS.delete(db, webhook_id, owner)
 
 
 async def health(db: Database) -> WebhooksHealth:
     """Targets, the paused ones by id (never by URL: a webhook URL can be a credential), the queue."""
-    row = await db.fetchrow(_HEALTH)
-    assert row is not None
+    row = await _ROWS.health(db)
     return WebhooksHealth(targets=row["targets"], paused=tuple(row["paused"]), pending=row["pending"],
                           dead=row["dead"])

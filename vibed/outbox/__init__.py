@@ -1,0 +1,9 @@
+"""What the three outboxes' senders share (webhooks, Web Push, notification targets), above their SQL.
+
+    loop.py      ``OutboxLoop``: sweep the outbox on a wake-up or every poll, prune, wait out outages
+    service.py   ``open_outbox``: a sender as the handle the composition root holds (wake, health, drain)
+
+The outbox SQL they share is vibed/store/outbox.py; each kind's room (vibed/webhooks, vibed/push,
+vibed/targets) supplies only what differs: how one delivery is sent, what a permanent failure is, and
+the names of its logs and metrics.
+"""

@@ -2,6 +2,7 @@
 
     loop.py      ``OutboxLoop``: sweep the outbox on a wake-up or every poll, prune, wait out outages
     service.py   ``open_outbox``: a sender as the handle the composition root holds (wake, health, drain)
+    backoff.py   ``next_wait``: when a failed delivery goes again, or None: dead-letter it
 
 The outbox SQL they share is vibed/store/outbox.py; each kind's room (vibed/webhooks, vibed/push,
 vibed/targets) supplies only what differs: how one delivery is sent, what a permanent failure is, and

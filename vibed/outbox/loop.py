@@ -26,6 +26,13 @@ from structlog.typing import FilteringBoundLogger
 from vibed.logs.outage import Outage
 from vibed.store.postgres import DatabaseUnavailable
 
+LEASE_MARGIN = 5.0  # seconds a lease outlasts the longest attempt: a live sender records before it ends
+
+
+def lease_after(attempt_s: float) -> float:
+    """The lease of a claimed row whose attempt takes at most ``attempt_s``."""
+    return attempt_s + LEASE_MARGIN
+
 
 class Kind(Protocol):
     async def sweep(self, loop: OutboxLoop) -> None:

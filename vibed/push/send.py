@@ -1,6 +1,7 @@
 """One push attempt: the encrypted message, POSTed with VAPID over a vetted connection, bounded in time.
 
-The endpoint came from a browser, so it is held to the webhooks' SSRF rules
+The POST is the webhooks' (``vibed.webhooks.send.post``: bounded in time and in what it reads).  The
+endpoint came from a browser, so it is held to the webhooks' SSRF rules
 (vibed/webhooks/targets.py: https only, public addresses only, checked when the connection is
 made, the same ``VIBED_WEBHOOK_ALLOW_*`` settings).  The answer decides (RFC 8030 §5, §7):
 
@@ -18,15 +19,14 @@ from typing import Literal
 
 import attrs
 import httpcore
-import trio
 
 from vibed.push import message
 from vibed.push.crypto import Vapid, encrypt
 from vibed.push.outbox import PushDelivery
 from vibed.vocab.backoff import parse_retry_after
-from vibed.webhooks.targets import RefusedTarget, TargetRules, url_problem
+from vibed.webhooks.send import NoAnswer, post
+from vibed.webhooks.targets import TargetRules, url_problem
 
-ANSWER_LIMIT = 64 * 1024
 Outcome = Literal["delivered", "failed", "gone", "rejected"]
 
 
@@ -50,25 +50,11 @@ async def attempt(pool: httpcore.AsyncConnectionPool, delivery: PushDelivery, va
     body = encrypted(delivery)
     headers = message.headers(ttl, message.topic(delivery.release_id, delivery.event_id),
                               vapid.authorization(delivery.endpoint), len(body))
-    limits = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
-    with trio.move_on_after(timeout):  # the whole attempt, a slow drip included
-        try:
-            async with pool.stream("POST", delivery.endpoint, headers=headers, content=body,
-                                   extensions={"timeout": limits}) as response:
-                read = 0
-                with trio.CancelScope() as reading:
-                    async for chunk in response.aiter_stream():
-                        read += len(chunk)
-                        if read > ANSWER_LIMIT:
-                            reading.cancel()  # as in vibed/webhooks/send.py: never buffer a hostile answer
-                return judge(response.status, response.headers)
-        except RefusedTarget as exc:
-            return Attempt("failed", error=f"refused: {exc}")
-        except httpcore.TimeoutException as exc:
-            return Attempt("failed", error=f"timed out: {type(exc).__name__}")
-        except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol, OSError) as exc:
-            return Attempt("failed", error=f"could not deliver: {type(exc).__name__}")
-    return Attempt("failed", error=f"no answer within {timeout:g} s")
+    try:
+        status, raw_headers = await post(pool, delivery.endpoint, headers, body, timeout=timeout, detail=False)
+    except NoAnswer as exc:  # its line without the network error's text, which could quote the endpoint
+        return Attempt("failed", error=str(exc))
+    return judge(status, raw_headers)
 
 
 def judge(status: int, raw_headers: list[tuple[bytes, bytes]]) -> Attempt:

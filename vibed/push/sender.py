@@ -29,14 +29,15 @@ import trio
 from vibed.config import Config
 from vibed.logs import get_logger
 from vibed.logs.outage import Outage
-from vibed.outbox.loop import LoopNames, OutboxLoop
+from vibed.outbox.backoff import next_wait
+from vibed.outbox.loop import LoopNames, OutboxLoop, lease_after
 from vibed.push import outbox, subscriptions
 from vibed.push.crypto import Vapid
 from vibed.push.outbox import PushDelivery
 from vibed.push.send import Attempt, attempt
 from vibed.store.postgres import Database, DatabaseUnavailable
-from vibed.webhooks.backoff import next_wait
 from vibed.webhooks.send import open_sender_pool
+from vibed.webhooks.sender import SenderSettings
 from vibed.webhooks.targets import TargetRules
 
 log = get_logger("vibed.push")
@@ -68,14 +69,13 @@ class PushSettings:
 
     @property
     def lease(self) -> float:
-        # longer than one attempt and its recording can take: a live sender records before it ends
-        return self.timeout + 5.0
+        return lease_after(self.timeout)
 
     @classmethod
     def of(cls, config: Config) -> PushSettings:
-        return cls(rules=TargetRules.of(config), schedule=tuple(config.webhook_retry_schedule),
-                   concurrency=config.push_concurrency, timeout=config.webhook_timeout, ttl=config.push_ttl,
-                   keep_delivered=config.webhook_keep_delivered, poll=config.webhook_poll)
+        hooks = SenderSettings.of(config)  # the webhooks' rules, schedule, timeout, retention and poll
+        return cls(rules=hooks.rules, schedule=hooks.schedule, concurrency=config.push_concurrency,
+                   timeout=hooks.timeout, ttl=config.push_ttl, keep_delivered=hooks.keep_delivered, poll=hooks.poll)
 
 
 @attrs.define(eq=False)

@@ -22,13 +22,13 @@ import trio
 from vibed.config import Config
 from vibed.logs import get_logger
 from vibed.logs.outage import Outage
+from vibed.outbox.backoff import next_wait
 from vibed.outbox.loop import LoopNames, OutboxLoop
 from vibed.store.postgres import Database
 from vibed.targets import compose, outbox
 from vibed.targets.schedule import Due, Flood, QuietHours, Schedule, Why, Window, due, parse_tz
 from vibed.targets.send import Sent, install_log_scrubber, send
 from vibed.targets.urls import BadTargetUrl, parse_target_url
-from vibed.vocab.backoff import jittered
 
 log = get_logger("vibed.targets")
 NAMES = LoopNames(pruned="notify_log_pruned", pruned_count="releases", owner="target")
@@ -138,8 +138,7 @@ class TargetSender:
                       releases=len(claimed.ids), why=when.why.value, attempt=claimed.attempt)
             return
         self.failures += 1
-        spent = claimed.attempt > len(self.settings.schedule)
-        wait = None if spent else jittered(self.settings.schedule[claimed.attempt - 1], 0.8, 1.2)
+        wait = next_wait(self.settings.schedule, claimed.attempt, None)  # None: the schedule is spent
         self.dead_lettered += len(claimed.ids) if wait is None else 0
         paused = await outbox.failed(self.db, claimed, result.error, wait, self.settings.pause_after)
         log.warning("notify_failed" if wait is not None else "notify_dead_lettered", target=claimed.target_id,

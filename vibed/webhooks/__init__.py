@@ -8,7 +8,7 @@
     signing.py        Standard Webhooks signatures (webhook-id, webhook-timestamp, webhook-signature)
     formats.py        a release as the generic JSON body, or Discord's or Slack's message
     targets.py        SSRF rules: which URLs and resolved addresses may be sent to
-    backoff.py        when the next attempt is due, or dead-letter
+    backoff.py        the outboxes' retry schedule policy (vibed/outbox/backoff.py), by its webhook name
 
 The HTTP routes (``/api/webhooks``) stay with the app (vibed/http/webhooks_api.py, webhook_bodies.py):
 they use its error shape, its authorisation and its listing parameters.

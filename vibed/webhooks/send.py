@@ -60,10 +60,26 @@ async def attempt(pool: httpcore.AsyncConnectionPool, delivery: WebhookDelivery,
     body = formats.body(delivery.format, delivery.payload, delivery.created_at)
     headers = [(b"content-type", b"application/json"), (b"user-agent", USER_AGENT),
                *signed_headers(delivery.secret, message_id(delivery), int(time.time()), body)]
+    try:
+        status, answer_headers = await post(pool, delivery.url, headers, body, timeout=timeout)
+    except NoAnswer as exc:
+        return Attempt(False, error=str(exc))
+    return _judge(status, answer_headers)
+
+
+class NoAnswer(Exception):
+    """Why an attempt got no answer: one line, never the URL (a URL can be a credential)."""
+
+
+async def post(pool: httpcore.AsyncConnectionPool, url: str, headers: list[tuple[bytes, bytes]], body: bytes, *,
+               timeout: float, detail: bool = True) -> tuple[int, list[tuple[bytes, bytes]]]:
+    """POST ``body`` over a vetted connection, within ``timeout`` in all, reading at most ``ANSWER_LIMIT``
+    bytes of the answer: its status and headers.  Web Push's attempts use it too (vibed/push/send.py).
+    Raises ``NoAnswer``, whose line names the network error's text only when ``detail``."""
     limits = {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}
     with trio.move_on_after(timeout):  # the whole attempt, a slow drip included
         try:
-            async with pool.stream("POST", delivery.url, headers=headers, content=body,
+            async with pool.stream("POST", url, headers=headers, content=body,
                                    extensions={"timeout": limits}) as response:
                 read = 0
                 with trio.CancelScope() as reading:
@@ -74,21 +90,21 @@ async def attempt(pool: httpcore.AsyncConnectionPool, delivery: WebhookDelivery,
                             # finalised by the garbage collector; the next read raises Cancelled in
                             # them instead, so they end now (and the connection is closed)
                             reading.cancel()
-                return _judge(response)
+                return response.status, response.headers
         except RefusedTarget as exc:
-            return Attempt(False, error=f"refused: {exc}")
+            raise NoAnswer(f"refused: {exc}") from None
         except httpcore.TimeoutException as exc:
-            return Attempt(False, error=f"timed out: {type(exc).__name__}")
+            raise NoAnswer(f"timed out: {type(exc).__name__}") from None
         except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol, OSError) as exc:
-            return Attempt(False, error=f"could not deliver: {type(exc).__name__}: {str(exc)[:120]}")
-    return Attempt(False, error=f"no answer within {timeout:g} s")
+            why = f": {str(exc)[:120]}" if detail else ""
+            raise NoAnswer(f"could not deliver: {type(exc).__name__}{why}") from None
+    raise NoAnswer(f"no answer within {timeout:g} s")
 
 
-def _judge(response: httpcore.Response) -> Attempt:
-    status = response.status
+def _judge(status: int, raw_headers: list[tuple[bytes, bytes]]) -> Attempt:
     if 200 <= status < 300:
         return Attempt(True, status)
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers}
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw_headers}
     if 300 <= status < 400:
         return Attempt(False, status, f"answered {status}, a redirect: redirects are never followed")
     if status == GONE:

@@ -26,11 +26,11 @@ import trio
 from vibed.config import Config
 from vibed.logs import get_logger
 from vibed.logs.outage import Outage
-from vibed.outbox.loop import LoopNames, OutboxLoop
+from vibed.outbox.backoff import next_wait
+from vibed.outbox.loop import LoopNames, OutboxLoop, lease_after
 from vibed.store.postgres import Database
 from vibed.vocab.messages import WebhookDelivery
 from vibed.webhooks import outbox as outbox
-from vibed.webhooks.backoff import next_wait
 from vibed.webhooks.send import GONE, Attempt, attempt, message_id, open_sender_pool
 from vibed.webhooks.targets import TargetRules
 
@@ -52,8 +52,7 @@ class SenderSettings:
 
     @property
     def lease(self) -> float:
-        # longer than one attempt can take: a live sender always records before its lease ends
-        return self.timeout + 5.0
+        return lease_after(self.timeout)
 
     @classmethod
     def of(cls, config: Config) -> SenderSettings:

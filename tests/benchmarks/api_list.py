@@ -242,15 +242,38 @@ async def watch_loop_lag(lags: list[float], *, tick: float = 0.005) -> None:
         lags.append((trio.current_time() - asked - tick) * 1000)
 
 
+def process_cpu(pid: int) -> float:
+    """Seconds of CPU (user + system) a process has used so far; 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class BackendCpu:
+    """CPU of the PostgreSQL backends serving one database (``pg_stat_activity``): what a case costs
+    PostgreSQL, which shares the machine's cores with the servers and wrk."""
+
+    def __init__(self, db: Any, database: str) -> None:
+        self.db, self.database = db, database
+
+    async def __call__(self) -> dict[int, float]:
+        rows = await self.db.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", self.database)
+        return {row["pid"]: process_cpu(row["pid"]) for row in rows}
+
+
 def schedstat(pid: int) -> tuple[float, float]:
     """(seconds on a CPU, seconds runnable but waiting for one) of ``pid``'s main thread."""
     on_cpu, waiting, _ = Path(f"/proc/{pid}/schedstat").read_text().split()
     return int(on_cpu) / 1e9, int(waiting) / 1e9
 
 
-async def run_case(label: str, command: list[str], runs: int, counters: Any, pid: int) -> dict[str, Any]:
+async def run_case(label: str, command: list[str], runs: int, counters: Any, pid: int,
+                   backends: BackendCpu | None = None) -> dict[str, Any]:
     print(f"[{label}] $ {' '.join(command)}", flush=True)
     before = counters()
+    pg_before = await backends() if backends else {}
     sched_before = schedstat(pid)
     results = []
     lags: list[float] = []
@@ -262,6 +285,9 @@ async def run_case(label: str, command: list[str], runs: int, counters: Any, pid
                 results.append(parse_wrk(done.stdout.decode()))
             watching.cancel_scope.cancel()
     after = counters()
+    pg_after = await backends() if backends else {}
+    # a backend that ended during the case is not counted (the servers keep their connections)
+    pg_cpu = sum(cpu - pg_before.get(backend, 0.0) for backend, cpu in pg_after.items())
     sched = [round(b - a, 2) for a, b in zip(sched_before, schedstat(pid), strict=True)]
     answers = sum(r["answers"] for r in results)
     case = {"label": label, "runs": results,
@@ -273,6 +299,9 @@ async def run_case(label: str, command: list[str], runs: int, counters: Any, pid
             "server_main_thread_s": {"on_cpu": sched[0], "runnable_waiting": sched[1]},
             # CPU per answer: what a case costs the server, whatever else the machine ran meanwhile
             "cpu_us_per_answer": round(sched[0] * 1e6 / answers, 1) if answers else None}
+    if backends is not None:
+        case["postgres_cpu_s"] = round(pg_cpu, 2)
+        case["postgres_cpu_us_per_answer"] = round(pg_cpu * 1e6 / answers, 1) if answers else None
     if label.startswith("vibed"):
         case["gc_in_vibed"] = pauses.summary()
         lags.sort()
@@ -297,6 +326,9 @@ def merged(turns: list[dict[str, Any]]) -> dict[str, Any]:
                                      for k in ("on_cpu", "runnable_waiting")}}
     answers = sum(r["answers"] for r in runs)
     case["cpu_us_per_answer"] = round(case["server_main_thread_s"]["on_cpu"] * 1e6 / answers, 1) if answers else None
+    if all("postgres_cpu_s" in t for t in turns):
+        case["postgres_cpu_s"] = round(sum(t["postgres_cpu_s"] for t in turns), 2)
+        case["postgres_cpu_us_per_answer"] = round(case["postgres_cpu_s"] * 1e6 / answers, 1) if answers else None
     if all(t.get("cache") for t in turns):
         case["cache"] = {n: {k: sum(t["cache"][n][k] for t in turns) for k in ("hits", "misses")}
                          for n in turns[-1]["cache"]}
@@ -338,7 +370,8 @@ async def bench(admin: str, tmp: Path, args: argparse.Namespace) -> None:
     env = {**os.environ, "DATABASE_URL": dsn["peer"], "PORT": str(peer_port), "NODE_ENV": "production"}
     stop = trio.Event()
     cases = []
-    async with trio.open_nursery() as nursery:
+    async with open_database(admin, pool_size=1) as watching_db, trio.open_nursery() as nursery:
+        backends = {side: BackendCpu(watching_db, name) for side, name in names.items()}
         runtime = await nursery.start(partial(serve_daemon, api_config(dsn["vibed"], api_rate_limit=args.api_rate_limit,
                                                                        db_pool_size=10), stop=stop))
         vibed = f"http://127.0.0.1:{runtime.services.edge.port}"
@@ -402,13 +435,13 @@ async def bench(admin: str, tmp: Path, args: argparse.Namespace) -> None:
                     if label == PACKED:
                         continue  # run in turns with the plain case, below
                     if label != "vibed, plain":
-                        cases.append(await run_case(label, command, args.runs, count, pid))
+                        cases.append(await run_case(label, command, args.runs, count, pid, backends[label.split(",")[0]]))
                         continue
                     # plain and compressed in turns, run by run: the machine's noise falls on both alike
                     turns: dict[str, list[dict[str, Any]]] = {label: [], PACKED: []}
                     for _ in range(args.runs):
                         for name, cmd in ((label, command), (PACKED, dict(plan).get(PACKED, command))):
-                            turns[name].append(await run_case(name, cmd, 1, count, pid))
+                            turns[name].append(await run_case(name, cmd, 1, count, pid, backends["vibed"]))
                     cases += [merged(turns[label]), merged(turns[PACKED])]
         finally:
             stop.set()
@@ -433,7 +466,9 @@ def report(cases: list[dict[str, Any]], sizes: dict[str, int], args: argparse.Na
         if c.get("gc_in_vibed"):
             print(f"{'':26}garbage collections in vibed's process: {c['gc_in_vibed']}")
         print(f"{'':26}server's main thread during the case (s): {c['server_main_thread_s']}; "
-              f"CPU per answer {c['cpu_us_per_answer']} us")
+              f"CPU per answer {c['cpu_us_per_answer']} us"
+              + (f"; PostgreSQL's backends {c['postgres_cpu_us_per_answer']} us per answer"
+                 if c.get("postgres_cpu_us_per_answer") is not None else ""))
         if c.get("loop_lag_ms"):
             print(f"{'':26}vibed's trio loop lag (a 5 ms sleep woke this late): {c['loop_lag_ms']}")
         if errors := [r["socket_errors"] for r in c["runs"] if re.search(r"[1-9]", r["socket_errors"])]:

@@ -75,7 +75,8 @@ class Arrivals:
     def _wait_nowait(self, waiting: Waiting) -> None:
         self._epoll.register(waiting.sock.fileno(), _READABLE)
         self._waiting[waiting.sock.fileno()] = waiting
-        self._wait.deadline = min(self._wait.deadline, waiting.deadline)
+        if waiting.deadline < self._wait.deadline:  # only the first: the rest come later (the setter is not free)
+            self._wait.deadline = waiting.deadline
 
     async def serve(self) -> None:
         """Serve waiting connections as their bytes come, until cancelled; then close the rest."""

@@ -15,17 +15,17 @@ from typing import Any
 
 import attrs
 
-from vibed.store.artists import ARTIST_IDS, ARTIST_IDS_OF
+from vibed.store.artists import ARTIST_IDS
 from vibed.store.postgres import Database
-from vibed.store.release_json import row_json_sql
+from vibed.store.release_json import LISTED_JSON
 from vibed.vocab.release_filter import EVERYTHING, RELEASE_COLUMNS, ReleaseFilter, filter_sql
 
 UNDATED = dt.date(1, 1, 1)  # where an undated release sorts: after every dated one
 _DAY = "coalesce(release_date, '0001-01-01'::date)"
 _COLUMNS = ("id, source, external_id, kind, title, artists, album, language, release_date, year, image, "
             f"url, explicit, first_seen, {_DAY} AS sort_day, {ARTIST_IDS}")
-# the listing's own page: each release as its finished JSON (vibed/store/release_json.py), and its sort key
-_JSON_COLUMNS = f"{_DAY} AS sort_day, first_seen, id, {row_json_sql(ARTIST_IDS_OF)} AS json"
+# the listing's own page: each release as its kept JSON (vibed/store/release_json.py), and its sort key
+_JSON_COLUMNS = f"{_DAY} AS sort_day, first_seen, id, {LISTED_JSON} AS json"
 
 
 @attrs.frozen
@@ -105,7 +105,7 @@ async def list_releases(db: Database, query: ListingQuery) -> ListingPage:
 
 
 async def list_release_json(db: Database, query: ListingQuery) -> JsonPage:
-    """``list_releases`` with each release already written as JSON by PostgreSQL."""
+    """``list_releases`` with each release as the JSON PostgreSQL keeps of it."""
     sql, args = listing_sql(query, _JSON_COLUMNS)
     # a search runs alone: batched, its pattern would be a value of the batch and no longer let
     # PostgreSQL plan it on the trigram index

@@ -1,47 +1,32 @@
-"""A release's public JSON written by PostgreSQL: the bytes ``json_bytes(row_json(row))`` would be.
+"""A release's public JSON as PostgreSQL keeps it: the bytes ``json_bytes(row_json(row))`` would be.
 
-    SELECT ..., ROW_JSON AS json FROM releases ...     -- bytea, UTF-8: ready to join into a body
+    SELECT ..., LISTED_JSON AS json FROM releases ...      -- bytea, UTF-8: ready to join into a body
+    await write_release_json(conn, release_ids)            -- the writer, in its transaction
 
-A listing page read as rows cost its decoding (seventeen columns, the artists' jsonb through
-``json.loads``) and then a dict per row to encode again; read as this one column, each release
-arrives as the finished bytes.  ``row_json`` (vibed/store/releases.py) stays the definition: the
-expression below writes the same fields in the same order, strings escaped as ``to_json`` escapes
-them (as orjson does), and tests/test_release_json.py holds the two equal over hostile rows
-(quotes, backslashes, control characters, scripts, emoji, missing values).
+A listing page read as rows cost its decoding (seventeen columns, the artists' jsonb) and a dict
+per row to encode again; written by PostgreSQL on every read, it cost a backend ~190 us of CPU per
+page.  So each release keeps its JSON in ``releases.listed_json`` (schema 0020): the writer writes
+it once, after the artist index, in the transaction that stores the release; triggers forget it
+(NULL) when a release's columns or credits change any other way, and the listing then writes that
+row afresh with the same function, ``vibed_release_json``.  ``row_json`` (vibed/store/releases.py)
+stays the definition: the function writes the same fields in the same order, strings escaped as
+``to_json`` escapes them (as orjson does), and tests/test_release_json.py holds the two equal over
+hostile rows (quotes, backslashes, control characters, scripts, emoji, missing values).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 
-def _text(column: str) -> str:
-    return f"coalesce(to_json({column})::text, 'null')"
+import asyncpg
+
+from vibed.store.artists import ARTIST_IDS_OF
+
+# the kept JSON, or (forgotten since) the same JSON written now
+LISTED_JSON = f"coalesce(releases.listed_json, vibed_release_json(releases, {ARTIST_IDS_OF}))"
 
 
-# [a.get("name", "") for a in artists]: a missing name is "", a JSON null stays null
-_NAMES = ("coalesce((SELECT '[' || string_agg(coalesce((e.value -> 'name')::text, '\"\"'), ',' ORDER BY e.n) || ']'"
-          " FROM jsonb_array_elements(releases.artists) WITH ORDINALITY AS e(value, n)), '[]')")
-
-
-def row_json_sql(artist_ids: str) -> str:
-    """The expression, given the SQL of the release's artist ids (a bigint[] column or subquery)."""
-    parts = [
-        ("id", "releases.id::text"),
-        ("source", _text("releases.source")),
-        ("external_id", _text("releases.external_id")),
-        ("kind", _text("releases.kind")),
-        ("title", _text("releases.title")),
-        ("artists", _NAMES),
-        ("artist_ids", f"'[' || array_to_string({artist_ids}, ',') || ']'"),
-        ("album", _text("releases.album")),
-        ("language", _text("releases.language")),
-        ("release_date", "coalesce('\"' || to_char(releases.release_date, 'YYYY-MM-DD') || '\"', 'null')"),
-        ("year", "coalesce(releases.year::text, 'null')"),
-        ("image", _text("releases.image")),
-        ("url", _text("releases.url")),
-        ("explicit", "coalesce(releases.explicit::text, 'null')"),
-        # utc_iso: milliseconds, truncated, and a Z
-        ("first_seen", "'\"' || to_char(releases.first_seen AT TIME ZONE 'UTC', "
-                       "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') || '\"'"),
-    ]
-    fields = " || ',' || ".join(f"'\"{name}\":' || {value}" for name, value in parts)
-    return f"convert_to('{{' || {fields} || '}}', 'UTF8')"
+async def write_release_json(conn: asyncpg.Connection, release_ids: Sequence[int]) -> None:
+    """asyncio side, in the writer's transaction after the artist index: keep these releases' JSON."""
+    if release_ids:
+        await conn.execute("SELECT vibed_write_release_json($1::bigint[])", list(release_ids))

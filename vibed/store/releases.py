@@ -26,6 +26,7 @@ import attrs
 from vibed.store import outbox
 from vibed.store.artists import index_releases
 from vibed.store.postgres import Database
+from vibed.store.release_json import write_release_json
 from vibed.vocab.clock import utc_iso
 from vibed.vocab.messages import Release, ReleaseKey, StoredEvent
 
@@ -167,6 +168,7 @@ async def write_batch(pool: asyncpg.Pool, releases: Sequence[Release], window_da
         await conn.execute("SELECT pg_advisory_xact_lock(7669626564)")
         rows = await conn.fetch(_UPSERT, *_columns(unique))
         artist_ids = await index_releases(conn, [row["id"] for row in rows])  # the artist index, same commit
+        await write_release_json(conn, [row["id"] for row in rows])  # what the listing reads, same commit
         today = await conn.fetchval("SELECT current_date")
         first_seen = {(row["source"], row["external_id"]): row["inserted"] for row in rows}
         fresh = [row for row in rows if announce and row["inserted"] and is_new(by_key[(row["source"], row["external_id"])],

@@ -21,6 +21,7 @@ from vibed.delivery.admission import Admission
 from vibed.delivery.hub import Hub
 from vibed.delivery.replay import Replayer
 from vibed.delivery.sse import StreamSettings
+from vibed.edge.arrivals import Arrivals
 from vibed.edge.cache import MARK, EdgeCache
 from vibed.edge.exchange import RequestHead, Wire
 from vibed.edge.guard import Guard
@@ -41,7 +42,12 @@ def router_with(read: Callable[[], Awaitable[Answer]], generation: list[int]) ->
     config = Config(api_rate_limit=0, stream_limit_per_ip=0, connections_per_peer=0)
     return Router(hub, Replayer(None, hub.ring), StreamSettings(), None,  # type: ignore[arg-type]  # no app: `direct`
                   EdgeCache(lambda: generation[0], ttl=2.0), Guard.from_config(config),
-                  direct=lambda key: read if key == b"/" else None)
+                  direct=lambda key: read if key == b"/" else _never if key == b"/slow" else None)
+
+
+async def _never() -> Answer:
+    await trio.sleep_forever()
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture
@@ -176,3 +182,57 @@ async def test_each_new_stream_gets_a_retry_of_its_own(pairs):
         assert router.route_nowait(head) is True  # a live stream: the hub owns the socket now
         retries.append(int(re.search(rb"retry: (\d+)", client.recv(65536))[1]))  # type: ignore[index]
     assert all(3000 <= r <= 6000 for r in retries) and len(set(retries)) >= 25  # a crowd comes back spread out
+
+
+def data_segments_sent(sock: socket.socket) -> int:
+    """``tcpi_data_segs_out`` of Linux's ``struct tcp_info`` (since 4.6)."""
+    return int.from_bytes(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)[156:160], "little")
+
+
+async def test_a_page_and_the_stream_pipelined_behind_it_are_answered_in_one_segment(pairs):
+    async def read() -> Answer:
+        return page(1)
+
+    router = router_with(read, [1])
+    head, _ = arrive(pairs, PAGE)
+    await router.route_nowait(head)()  # type: ignore[operator]  # the page is held at the edge
+    with socket.create_server(("127.0.0.1", 0)) as listener, \
+            socket.create_connection(listener.getsockname()) as client:
+        server, peer = listener.accept()
+        pairs.append((server, client))
+        client.sendall(PAGE + STREAM)
+        with trio.fail_after(5):
+            await trio.lowlevel.wait_readable(server)
+        server.setblocking(False)
+        async with trio.open_nursery() as nursery:
+            Arrivals(router, nursery, lambda key: None).arrive_nowait(server, peer, "", trio.current_time())
+            assert router.hub.statistics().sse_clients == 1  # the stream is the hub's, no task was needed
+            assert data_segments_sent(server) == 1  # both answers, one segment (not one each)
+            client.settimeout(5.0)
+            got = b""
+            while b"retry:" not in got:
+                got += client.recv(65536)
+            assert got.startswith(b"HTTP/1.1 200 OK") and b"page 1" in got and got.count(b"HTTP/1.1 200") == 2
+            nursery.cancel_scope.cancel()
+
+
+async def test_a_page_pipelined_before_a_request_that_waits_leaves_at_once(pairs):
+    async def read() -> Answer:
+        return page(1)
+
+    router = router_with(read, [1])
+    head, _ = arrive(pairs, PAGE)
+    await router.route_nowait(head)()  # type: ignore[operator]
+    with socket.create_server(("127.0.0.1", 0)) as listener, \
+            socket.create_connection(listener.getsockname()) as client:
+        server, peer = listener.accept()
+        pairs.append((server, client))
+        client.sendall(PAGE + b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+        with trio.fail_after(5):
+            await trio.lowlevel.wait_readable(server)
+        server.setblocking(False)
+        async with trio.open_nursery() as nursery:
+            Arrivals(router, nursery, lambda key: None).arrive_nowait(server, peer, "", trio.current_time())
+            # the slow one's task has not run yet: the page is on its way already, not held back by the cork
+            assert data_segments_sent(server) == 1
+            nursery.cancel_scope.cancel()

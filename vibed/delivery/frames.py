@@ -6,8 +6,10 @@ exists in both framings; which one a client gets is fixed when its response head
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
+from collections.abc import Iterator
 from typing import Any
 
 import attrs
@@ -55,6 +57,16 @@ HEARTBEAT = Frame.of(0, HEARTBEAT_BODY)
 def retry_frame(low_high: tuple[int, int] = RETRY_MS, *, rng: random.Random | None = None) -> Frame:
     """``retry: <ms>`` with the delay drawn from ``low_high``: browsers reconnect after it."""
     return Frame.of(0, b"retry: %d\n\n" % (rng or random).randint(*low_high))
+
+
+def retry_frames(low_high: tuple[int, int] = RETRY_MS, count: int = 1024, *,
+                 rng: random.Random | None = None) -> Iterator[Frame]:
+    """``retry_frame``s of ``count`` distinct delays drawn once from ``low_high``, then handed out in
+    turn for ever: one stream after another gets a different delay (a crowd still comes back spread
+    out) without a draw and an encoding per stream."""
+    low, high = low_high
+    delays = (rng or random).sample(range(low, high + 1), min(count, high - low + 1))
+    return itertools.cycle([Frame.of(0, b"retry: %d\n\n" % delay) for delay in delays])
 
 
 def resume_frame(event_id: int) -> Frame:

@@ -3,9 +3,9 @@
 Order matters for "no duplicate, no gap": register with the hub (paused, live frames queue up),
 plan the replay, then resume the client with the replay's bytes first, dropping queued frames
 the replay already covered.  A replay memory can give (live-only included) is planned with no
-await after the registration and written without waiting: the head, a ``retry:`` drawn for this
-stream, the replayed frames and the stream's resume point (``id: N``) go out as one write, and
-whatever the kernel does not take is the hub's to flush.  A replay from the database writes the
+await after the registration and written without waiting: the head, a ``retry:`` of its own
+(handed out in turn from delays drawn at start, ``OPENING_RETRIES``), the replayed frames and the
+stream's resume point (``id: N``) go out as one write, and whatever the kernel does not take is the hub's to flush.  A replay from the database writes the
 head at once, waits its turn (``replay.py``), and only a database that cannot answer ends it.
 
 Every stream carries a resume point from its first bytes: a browser that reconnects before its
@@ -21,7 +21,7 @@ import trio
 
 from vibed.delivery.client import SocketClient
 from vibed.delivery.filters import StreamRequest, WatchResolver, no_watches
-from vibed.delivery.frames import DRAIN_RETRY_MS, reset_frame, resume_frame, retry_frame
+from vibed.delivery.frames import DRAIN_RETRY_MS, reset_frame, resume_frame, retry_frame, retry_frames
 from vibed.delivery.hub import Hub
 from vibed.delivery.replay import Replay, Replayer, ReplayUnavailable
 from vibed.logs import get_logger
@@ -29,6 +29,7 @@ from vibed.vocab.wire import send_all
 
 log = get_logger("vibed.delivery")
 RETRY_AFTER = "5"  # seconds a refused client should wait before trying again
+OPENING_RETRIES = retry_frames()  # each new stream's ``retry:``, in turn: 1,024 delays drawn at start
 
 
 @attrs.frozen
@@ -90,7 +91,7 @@ def open_sse_nowait(hub: Hub, replayer: Replayer, settings: StreamSettings, sock
     if replay is None:
         return client
     # nothing was published since add_nowait: nothing is queued
-    hub.resume_nowait(client, replay.floor, [(0, head + retry_frame().wire(chunked)),
+    hub.resume_nowait(client, replay.floor, [(0, head + next(OPENING_RETRIES).wire(chunked)),
                                              _replay_wire(replay, last_id, chunked)])
     return None
 
@@ -100,7 +101,7 @@ async def replay_sse(hub: Hub, replayer: Replayer, client: SocketClient, head: b
     from the database when its turn comes."""
     last_id = request.last_event_id
     try:
-        await send_all(client.sock, head + retry_frame().wire(client.chunked))
+        await send_all(client.sock, head + next(OPENING_RETRIES).wire(client.chunked))
         replay = await replayer.plan(request.filter, last_id)
     except ReplayUnavailable as exc:
         # the last resort, for a database that is really down: the stream ends with a spread-out

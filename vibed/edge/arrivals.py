@@ -7,7 +7,9 @@ socket is read at once; when its bytes are not there yet, it waits in this modul
 to ``Router.route_nowait``, in order, pipelined ones included.  Only a connection that has to wait
 for something (its next request, the app, a replay from the database, a write the kernel did not
 take, a refusal's lingering close) gets a task, which goes on from where this left it
-(``serve_connection`` with its ``Wire`` and the rest of its current request).
+(``serve_connection`` with its ``Wire`` and the rest of its current request).  Requests that came
+together are answered in one segment (``TCP_CORK`` for the pass): a browser's page and its stream
+cost the client one wake-up, not two.
 
 A connection that sends nothing within ``timeouts.head`` is closed, as a task would close it, and
 shutdown closes the ones still waiting.  Its slot in the per-peer count (``peers.py``, taken at
@@ -75,7 +77,8 @@ class Arrivals:
     def _wait_nowait(self, waiting: Waiting) -> None:
         self._epoll.register(waiting.sock.fileno(), _READABLE)
         self._waiting[waiting.sock.fileno()] = waiting
-        self._wait.deadline = min(self._wait.deadline, waiting.deadline)
+        if waiting.deadline < self._wait.deadline:  # only the first: the rest come later (the setter is not free)
+            self._wait.deadline = waiting.deadline
 
     async def serve(self) -> None:
         """Serve waiting connections as their bytes come, until cancelled; then close the rest."""
@@ -122,6 +125,9 @@ class Arrivals:
             self._close(sock, key)
             return True
         tasked = False
+        # requests that came together (a page and the stream behind it) are answered in one segment:
+        # corked until this pass ends, then pushed, before any task or the hub writes again
+        corked = data.find(b"\r\n\r\n") + 4 < len(data) and _cork(sock)
         try:
             tasked = self._requests_nowait(Wire(data), sock, peer, key)
         except OSError:  # the peer reset the connection while we wrote
@@ -130,6 +136,8 @@ class Arrivals:
             log.exception("connection_failed", error=str(exc)[:200])
             sock.close()
         finally:
+            if corked:
+                _uncork(sock)
             if not tasked:  # closed, or a stream owns it now
                 self.give_back(key)
         return True
@@ -177,3 +185,17 @@ class Arrivals:
         finally:
             sock.close()
             self.give_back(key)
+
+
+def _cork(sock: socket.socket) -> bool:
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+    except OSError:  # not TCP
+        return False
+    return True
+
+
+def _uncork(sock: socket.socket) -> None:
+    """Push what a corked pass wrote (the socket may be closed by now: then nothing is left to push)."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)

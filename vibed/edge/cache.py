@@ -10,7 +10,8 @@ The TTL bounds what events do not announce (a re-seen release's changed fields).
 A key is filled once for a burst (single flight): the first request runs the app, the others
 wait for its answer; that is what keeps 10,000 browsers loading the page at once from running
 the app 10,000 times.  An entry that only grew old (no new event) is still served while its
-refill runs, so a hot target never makes its readers wait on the TTL.  A target whose answer turns out not to be cacheable is remembered as
+refill runs, so a hot target never makes its readers wait on the TTL; the first request to find it
+old begins that refill at once (``claim_nowait``), so the rest of a crowd is answered without a task.  A target whose answer turns out not to be cacheable is remembered as
 such for ``ttl`` (a "pass" entry), so its requests go straight to the app, side by side.
 An entry keeps its answer once, and each content coding of it once made (``variants``,
 vibed/edge/encoding.py): a hot target is compressed once per coding per fill, not per request.
@@ -116,6 +117,25 @@ class EdgeCache:
                 return None
             await filling.wait()  # a new event ended it: wait for the answer that includes it
         return None
+
+    def claim_nowait(self, key: bytes) -> Fill | None:
+        """After a missed ``lookup_nowait``: the refill of an entry that only its age ended, begun
+        now by the caller (who runs the app and ends it on every path, ``abandon_fill`` at least);
+        None when there is no such entry or its refill is under way.  A crowd arriving as the TTL
+        ends is then served the held answer at once, all but one, instead of each request waiting
+        for a task to find the refill begun."""
+        if not self.enabled or key in self._filling:
+            return None
+        stale = self._entries.get(key)
+        if stale is None or stale.answer is None or stale.generation != self.generation():
+            return None
+        self.misses += 1  # as ``lookup`` counts the request that goes on to run the app
+        return self.begin_fill(key)
+
+    def abandon_fill(self, fill: Fill) -> None:
+        """End ``fill`` with nothing held if it is still under way (the app was not asked, or failed)."""
+        if fill.waiters is not None and self._filling.get(fill.key) is fill.waiters:
+            self.end_fill(fill, None, False)
 
     def begin_fill(self, key: bytes) -> Fill:
         """Right after a missed ``lookup``, before running the app.  The generation is read

@@ -26,7 +26,6 @@ from vibed.edge.exchange import RequestHead, Wire
 from vibed.edge.framing import HEAD_LIMIT, framing_refusal, oversized_head
 from vibed.edge.respond import Answer, error_answer, render
 from vibed.edge.target import routed_request
-from vibed.plain_http import read_plain
 from vibed.vocab.wire import receive_some, send_all
 
 LINGER_S = 2.0  # after an error answer: how long what the client still sends is read and dropped
@@ -182,10 +181,8 @@ def next_head_nowait(wire: Wire, sock: socket.socket, peer: tuple[str, int],
     to write before closing; ``h11.NEED_DATA`` while it is incomplete; None once the client closed.
     A plain request is read without h11 (vibed/plain_http.py); the first other one hands to h11."""
     if wire.conn is None:
-        plain = read_plain(wire.data, wire.start, HEAD_LIMIT)
-        if plain is not None:
-            head = RequestHead.plain(plain, wire, sock, peer, reused)
-            wire.start = plain.end
+        head = RequestHead.read_plain(wire, sock, peer, reused)
+        if head is not None:
             return head
     conn = wire.take_over(wire.start)
     before = len(conn.trailing_data[0])

@@ -19,7 +19,7 @@ import h11
 from vibed.edge.framing import HEAD_LIMIT
 from vibed.edge.respond import Answer, Header, decorated, http_date, reason, render
 from vibed.edge.target import app_path
-from vibed.plain_http import PlainRequest, render_plain
+from vibed.plain_http import read_plain, render_plain
 
 
 @attrs.define(eq=False)
@@ -81,11 +81,31 @@ class RequestHead:
                    request.http_version, wire, sock, peer, reused, request)
 
     @classmethod
-    def plain(cls, plain: PlainRequest, wire: Wire, sock: socket.socket, peer: tuple[str, int],
-              reused: bool) -> RequestHead:
-        path, _, query = plain.target.partition(b"?")
-        return cls(plain.method.decode("latin-1"), path.decode("latin-1"), query.decode("latin-1"),
-                   _fields(plain.headers), plain.target, b"1.1", wire, sock, peer, reused, None, wire.start)
+    def read_plain(cls, wire: Wire, sock: socket.socket, peer: tuple[str, int], reused: bool) -> RequestHead | None:
+        """The plain request whose head starts at ``wire.start`` (``read_plain``), and ``wire.start``
+        past it; None when it is not whole yet or not plain (h11's then).  Each distinct head is read
+        once (``_heads``): a crowd sends the same few heads thousands of times."""
+        data, start = wire.data, wire.start
+        end = data.find(b"\r\n\r\n", start, start + HEAD_LIMIT + 4) + 4
+        if end < 4:
+            return None
+        raw = data if start == 0 and end == len(data) else data[start:end]
+        fields = _heads.get(raw)
+        if fields is None:
+            plain = read_plain(raw, 0, HEAD_LIMIT)
+            if plain is None:
+                return None
+            path, _, query = plain.target.partition(b"?")
+            fields = (plain.method.decode("latin-1"), path.decode("latin-1"), query.decode("latin-1"),
+                      _fields(plain.headers), plain.target)
+            if len(_heads) >= HEADS_HELD:
+                _heads.clear()
+            _heads[raw] = fields
+        method, path_text, query_text, headers, target = fields
+        wire.start = end
+        # its own copy of the fields: a head is frozen, its dict is not, and the held one is shared
+        return cls(method, path_text, query_text, dict(headers), target, b"1.1", wire, sock, peer, reused, None,
+                   start)
 
     @property
     def request(self) -> h11.Request:
@@ -113,6 +133,11 @@ class RequestHead:
                 return data
         return render(self.conn, answer, extra, head=self.method == "HEAD")
 
+
+# A head already read, by its bytes (method, path, query, fields, target): at most HEADS_HELD, then
+# forgotten at once (a crowd's few heads come back at its next request)
+HEADS_HELD = 1024
+_heads: dict[bytes, tuple[str, str, str, dict[str, str], bytes]] = {}
 
 # A held answer (the page, a hot listing) goes to a crowd: its bytes after a plain request are made once
 # per second (``Date``) for each set of per-request headers, and copied.  The value keeps the answer

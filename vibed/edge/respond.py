@@ -165,4 +165,6 @@ class HeadCache:
             if len(self._heads) < 16:  # a few kinds of request per second; others are rendered each time
                 self._heads[key] = held
         lines, chunked = held
+        if not extra:
+            return lines + b"\r\n", chunked
         return lines + b"".join(b"%s: %s\r\n" % header for header in extra) + b"\r\n", chunked

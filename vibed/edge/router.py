@@ -33,7 +33,7 @@ from vibed.delivery.sse import (
     replay_sse,
 )
 from vibed.edge.asgi import AppBridge
-from vibed.edge.cache import MARK, EdgeCache
+from vibed.edge.cache import MARK, EdgeCache, Fill
 from vibed.edge.conditional import preconditions, shared_cacheable, unsafe_refusal
 from vibed.edge.connection import DEFAULT_TIMEOUTS, Later, Timeouts, read_body, refuse
 from vibed.edge.encoding import Variants, negotiated
@@ -129,6 +129,9 @@ class Router:
             held = self.cache.lookup_nowait(head.target)
             if held is not None:
                 return self._write_nowait(head, held.answer, verdict.headers, held.route, held.variants)
+            fill = self.cache.claim_nowait(head.target)
+            if fill is not None:  # the held answer only aged: this request refills it, the crowd behind is served
+                return partial(self._refill, head, verdict, fill)
         return partial(self._ordinary, head, verdict)
 
     # -- streams -----------------------------------------------------------------------------
@@ -221,10 +224,17 @@ class Router:
         return True
 
     # -- everything else ---------------------------------------------------------------------
-    async def _ordinary(self, head: RequestHead, verdict: Verdict) -> bool:
+    async def _refill(self, head: RequestHead, verdict: Verdict, fill: Fill) -> bool:
+        """``_ordinary`` with the cache's refill already begun (``claim_nowait``): ended on every path."""
+        try:
+            return await self._ordinary(head, verdict, fill)
+        finally:
+            self.cache.abandon_fill(fill)
+
+    async def _ordinary(self, head: RequestHead, verdict: Verdict, claimed: Fill | None = None) -> bool:
         readonly = head.method in ("GET", "HEAD") and not head.has_body
         key = head.target  # one key for every spelling of a target (target.py)
-        if readonly:
+        if readonly and claimed is None:
             entry = await self.cache.lookup(key)
             if entry is not None:
                 await self._write(head, entry.answer, verdict.headers, entry.route, entry.variants)
@@ -238,7 +248,7 @@ class Router:
             return False
         # the app runs a HEAD as its GET, body and all; the body is left off the wire (render), so the
         # HEAD carries the GET's Content-Length, Content-Encoding and ETag, and fills the cache as a GET does
-        fill = self.cache.begin_fill(key) if readonly else None
+        fill = claimed or (self.cache.begin_fill(key) if readonly else None)
         answer: Answer | None = None
         variants: Variants | None = None
         read = self.direct(key) if readonly and self.direct is not None else None

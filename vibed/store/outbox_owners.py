@@ -8,13 +8,15 @@ and names the paused ones by id (never by URL: a target's URL can be a credentia
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import attrs
 
 from vibed.store.outbox import Outbox
 from vibed.store.postgres import Database
+
+R = TypeVar("R")
 
 
 @attrs.frozen
@@ -27,6 +29,16 @@ class OwnedRows:
     def returning(self) -> str:
         """A RETURNING list for a row just made: its public columns, nothing pending yet."""
         return f"{self.public}, 0::bigint AS pending, 0::bigint AS dead"
+
+    async def create(self, db: Database, **values: Any) -> Mapping[str, Any]:
+        """A new row of these column ``values``: its public columns, nothing pending yet."""
+        columns = ", ".join(values)
+        places = ", ".join(f"${n}" for n in range(1, len(values) + 1))
+        row: Mapping[str, Any] | None = await db.fetchrow(
+            f"INSERT INTO {self.box.owners} AS {self.alias} ({columns}) VALUES ({places}) RETURNING {self.returning}",
+            *values.values())
+        assert row is not None
+        return row
 
     async def list_all(self, db: Database, owner: str) -> list[Mapping[str, Any]]:
         """Every row of ``owner``."""
@@ -42,8 +54,8 @@ class OwnedRows:
         return await db.fetchval(f"DELETE FROM {self.box.owners} WHERE id = $1 AND owner = $2 RETURNING id",
                                  row_id, owner) is not None
 
-    async def health(self, db: Database) -> Mapping[str, Any]:
-        """``targets`` (how many), ``paused`` (their ids), and the outbox's ``pending`` and ``dead``."""
+    async def health(self, db: Database, record: Callable[..., R]) -> R:
+        """``record`` of ``targets`` (how many), ``paused`` (their ids), and the outbox's ``pending`` and ``dead``."""
         row: Mapping[str, Any] | None = await db.fetchrow(f"""
 SELECT count(*) AS targets,
        coalesce(array_agg(id ORDER BY id) FILTER (WHERE paused_at IS NOT NULL), '{{}}') AS paused,
@@ -51,7 +63,7 @@ SELECT count(*) AS targets,
   FROM {self.box.owners}
 """)
         assert row is not None
-        return row
+        return record(targets=row["targets"], paused=tuple(row["paused"]), pending=row["pending"], dead=row["dead"])
 
     def _select(self) -> str:
         return f"SELECT {self.public}, {self.box.counts(self.alias)} FROM {self.box.owners} {self.alias}"

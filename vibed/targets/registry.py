@@ -21,12 +21,6 @@ from vibed.vocab.release_filter import ReleaseFilter
 _PUBLIC = ("t.id, t.shown_url, t.service, t.languages, t.sources, t.kinds, t.artists, t.watch_id, t.digest, t.quiet_start, "
            "t.quiet_end, t.tz, t.created_at, t.consecutive_failures, t.paused_at, t.paused_reason")
 _ROWS = OwnedRows(TARGETS, "t", _PUBLIC)  # read and deleted by their owner (vibed/store/outbox_owners.py)
-_CREATE = f"""
-INSERT INTO notify_targets AS t (owner, url, shown_url, service, languages, sources, kinds, artists, watch_id,
-                                 digest, quiet_start, quiet_end, tz)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-RETURNING {_ROWS.returning}
-"""
 
 
 @attrs.frozen
@@ -44,11 +38,11 @@ class NewTarget:
 
 async def create(db: Database, target: NewTarget) -> Mapping[str, Any]:
     quiet = target.quiet or (None, None)
-    row: Mapping[str, Any] | None = await db.fetchrow(
-        _CREATE, target.owner, target.url, target.shown_url, target.service, *target.release_filter.columns(),
-        target.watch_id, target.digest, quiet[0], quiet[1], target.tz)
-    assert row is not None
-    return row
+    languages, sources, kinds, artists = target.release_filter.columns()
+    return await _ROWS.create(db, owner=target.owner, url=target.url, shown_url=target.shown_url,
+                              service=target.service, languages=languages, sources=sources, kinds=kinds,
+                              artists=artists, watch_id=target.watch_id, digest=target.digest,
+                              quiet_start=quiet[0], quiet_end=quiet[1], tz=target.tz)
 
 
 # every read and delete names the owner: another owner's row is invisible (vibed/store/outbox_owners.py)
@@ -59,6 +53,4 @@ delete = _ROWS.delete
 
 async def health(db: Database) -> TargetsHealth:
     """Targets, the paused ones by id (never by URL: it is a credential), the outbox by state."""
-    row = await _ROWS.health(db)
-    return TargetsHealth(targets=row["targets"], paused=tuple(row["paused"]), pending=row["pending"],
-                         dead=row["dead"])
+    return await _ROWS.health(db, TargetsHealth)

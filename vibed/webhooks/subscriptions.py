@@ -23,20 +23,14 @@ from vibed.vocab.release_filter import ReleaseFilter
 _PUBLIC = ("w.id, w.url, w.languages, w.sources, w.kinds, w.artists, w.watch_id, w.format, w.created_at, "
            "w.consecutive_failures, w.paused_at, w.paused_reason")
 _ROWS = OwnedRows(WEBHOOKS, "w", _PUBLIC)  # read and deleted by their owner (vibed/store/outbox_owners.py)
-_CREATE = f"""
-INSERT INTO webhooks AS w (url, languages, sources, kinds, artists, format, secret, owner, watch_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING {_ROWS.returning}
-"""
 
 
 async def create(db: Database, *, url: str, release_filter: ReleaseFilter, format: str, secret: str,
                  owner: str, watch: str | None = None) -> Mapping[str, Any]:
     """``watch``: the subscription follows that watch (its filter as it is at each event) instead."""
-    row: Mapping[str, Any] | None = await db.fetchrow(_CREATE, url, *release_filter.columns(), format, secret, owner,
-                                                      watch)
-    assert row is not None
-    return row
+    languages, sources, kinds, artists = release_filter.columns()
+    return await _ROWS.create(db, url=url, languages=languages, sources=sources, kinds=kinds, artists=artists,
+                              format=format, secret=secret, owner=owner, watch_id=watch)
 
 
 # every read and delete names the owner: another owner's row is invisible (vibed/store/outbox_owners.py)
@@ -47,6 +41,4 @@ delete = _ROWS.delete
 
 async def health(db: Database) -> WebhooksHealth:
     """Targets, the paused ones by id (never by URL: a webhook URL can be a credential), the queue."""
-    row = await _ROWS.health(db)
-    return WebhooksHealth(targets=row["targets"], paused=tuple(row["paused"]), pending=row["pending"],
-                          dead=row["dead"])
+    return await _ROWS.health(db, WebhooksHealth)

@@ -13,7 +13,9 @@ What one run does:
    - ``bench_vibed_<pid>``: vibed's migrations, filled through vibed's write path (``write_batch``);
    - ``bench_peer_<pid>``: the peer's own table and indexes, as ``peers/express_api/seed_db.py``
      creates them, with the same rows (artists joined into text, as the peer stores them).
-   Each server reads its own schema as it was designed, from one PostgreSQL.
+   Each server reads its own schema as it was designed, from one PostgreSQL.  Both tables are then
+   ``VACUUM ANALYZE``d: the state autovacuum keeps a live table in, so that no autovacuum run falls
+   in the middle of a case.
 2. vibed runs in this process (``serve_daemon``; API limit at ``--api-rate-limit`` per minute,
    by default 1,000,000 so the limiter's cost is paid but nothing is refused).  The peer runs
    ``node server.js`` (``npm ci`` once into ``~/.cache/vibed-bench``), pool of 10 like vibed's.
@@ -48,7 +50,9 @@ process (it runs in this one) during the case, to tell a collector pause from ot
 long p99; ``loop lag`` is how late a 5 ms sleep in vibed's trio loop woke up during the case;
 ``server's main thread`` is CPU time and time spent runnable but waiting for a CPU
 (``/proc/PID/schedstat``): a large wait means the machine, not the server, made the tail; ``CPU per
-answer`` is that CPU time over wrk's answer count, the cost of a case whatever else ran meanwhile.
+answer`` is that CPU time over wrk's answer count, the cost of a case whatever else ran meanwhile;
+``PostgreSQL's backends`` is the same for the backends serving that side's database (user + system
+CPU from ``/proc/PID/stat`` of the ``pg_stat_activity`` rows), which share the two cores too.
 Compression (issue 24): the plain and the ``gzip, br`` cached cases alternate run by run; the report
 gives their req/s ratio, their CPU-per-answer ratio, and bytes per answer on the wire (wrk's
 Transfer/sec over req/s) and of the body.  Ratios are vibed / peer from the same run.  Issue 15 asks
@@ -154,8 +158,9 @@ async def fill(vibed_dsn: str, peer_dsn: str, rows: int) -> None:
             batch = releases(start, min(5000, rows - start))
             await db.run(write_batch, db.pool, batch, 0)
             await peer.run(_insert_peer_rows, peer.pool, [peer_row(r) for r in batch])
-        await db.execute("ANALYZE releases")
-        await peer.execute("ANALYZE releases")
+        # the state autovacuum brings a live table to, and no autovacuum run in the middle of a case
+        await db.execute("VACUUM ANALYZE releases")
+        await peer.execute("VACUUM ANALYZE releases")
         counts = await db.fetchval("SELECT count(*) FROM releases"), await peer.fetchval("SELECT count(*) FROM releases")
     if counts != (rows, rows):
         raise SystemExit(f"expected {rows} releases in both databases, found vibed={counts[0]} peer={counts[1]}")

@@ -169,6 +169,10 @@ def test_a_crowds_identical_heads_are_read_once_and_each_request_gets_its_own_fi
     for n in range(exchange.HEADS_HELD + 10):  # a crowd of distinct heads: the memory stays bounded
         RequestHead.read_plain(Wire(b"GET /x%d HTTP/1.1\r\nHost: a\r\n\r\n" % n), None, ("::1", 1), False)  # type: ignore[arg-type]
     assert len(exchange._heads) <= exchange.HEADS_HELD
+    exchange._heads.clear()
+    large = b"GET /large HTTP/1.1\r\nHost: a\r\nCookie: %s\r\n\r\n" % (b"c" * exchange.HEAD_HELD_BYTES)
+    assert RequestHead.read_plain(Wire(large), None, ("::1", 1), False).path == "/large"  # type: ignore[arg-type,union-attr]
+    assert not exchange._heads  # read, not held: what is held stays small however large the heads
 
 
 async def test_each_new_stream_gets_a_retry_of_its_own(pairs):

@@ -127,7 +127,8 @@ class Arrivals:
         tasked = False
         # requests that came together (a page and the stream behind it) are answered in one segment:
         # corked until this pass ends, then pushed, before any task or the hub writes again
-        corked = data.find(b"\r\n\r\n") + 4 < len(data) and _cork(sock)
+        first_end = data.find(b"\r\n\r\n")
+        corked = 0 <= first_end < len(data) - 4 and _cork(sock)
         try:
             tasked = self._requests_nowait(Wire(data), sock, peer, key)
         except OSError:  # the peer reset the connection while we wrote

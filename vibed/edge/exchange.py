@@ -98,9 +98,10 @@ class RequestHead:
             path, _, query = plain.target.partition(b"?")
             fields = (plain.method.decode("latin-1"), path.decode("latin-1"), query.decode("latin-1"),
                       _fields(plain.headers), plain.target)
-            if len(_heads) >= HEADS_HELD:
-                _heads.clear()
-            _heads[raw] = fields
+            if len(raw) <= HEAD_HELD_BYTES:
+                if len(_heads) >= HEADS_HELD:
+                    _heads.clear()
+                _heads[raw] = fields
         method, path_text, query_text, headers, target = fields
         wire.start = end
         # its own copy of the fields: a head is frozen, its dict is not, and the held one is shared
@@ -135,8 +136,10 @@ class RequestHead:
 
 
 # A head already read, by its bytes (method, path, query, fields, target): at most HEADS_HELD, then
-# forgotten at once (a crowd's few heads come back at its next request)
+# forgotten at once (a crowd's few heads come back at its next request); a head over HEAD_HELD_BYTES is
+# read each time, so what is held stays within 4 MiB however large the heads a client sends
 HEADS_HELD = 1024
+HEAD_HELD_BYTES = 4096
 _heads: dict[bytes, tuple[str, str, str, dict[str, str], bytes]] = {}
 
 # A held answer (the page, a hot listing) goes to a crowd: its bytes after a plain request are made once

@@ -97,7 +97,7 @@ async def by_copy(pool: asyncpg.Pool, releases: Sequence[Release], batch: int) -
 
 
 async def empty(pool: asyncpg.Pool) -> None:
-    await pool.execute("TRUNCATE events, releases, ingest_raw RESTART IDENTITY")
+    await pool.execute("TRUNCATE events, releases, ingest_raw RESTART IDENTITY CASCADE")  # the outboxes refer to events
     await pool.execute("VACUUM ANALYZE releases")
     await pool.execute("VACUUM ANALYZE events")
 

@@ -3,8 +3,10 @@
 A body is ``{"name", "artists": [ids], "artist_names": [...], "languages", "sources", "kinds"}``, every
 field optional.  The ids and the three closed parts go through the one filter parser (the same values,
 limits and 400 codes as ``?artist=``/``?language=`` on every path); names are bounded text.  For a PATCH,
-a field given replaces that part and a field left out keeps it; ``[]`` or ``null`` for a closed part is
-"any", for ``artists``/``artist_names`` "none".
+a field given replaces that part and a field left out keeps it; ``[]`` for a closed part is "any", for
+``artists``/``artist_names`` "none".  ``null`` means one thing for every field, on POST and PATCH alike: it
+is no value, a 400 ``invalid_body`` that says what to send instead (JSON clients disagree on whether null
+is "unset" or "clear", so neither is guessed).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ PARTS = {"languages": "language", "sources": "source", "kinds": "kind"}  # body 
 MAX_NAME = 100  # a watch's name
 MAX_ARTIST_NAME = 200  # one artist name
 DEFAULT_NAME = "My artists"
+INSTEAD_OF_NULL = {"name": "a name", "artists": "[] to follow no artist", "artist_names": "[] to wait for no name",
+                   "languages": "[] for any language", "sources": "[] for any source", "kinds": "[] for any kind"}
 
 
 def bad(detail: str) -> ApiError:
@@ -44,8 +48,6 @@ def _text(value: object, field: str, limit: int) -> str:
 
 
 def _names(value: object) -> list[str]:
-    if value is None:
-        return []
     if not isinstance(value, list):
         raise bad('artist_names: give a list of names, e.g. ["A. R. Rahman"]')
     if len(value) > MAX_FOLLOWS:
@@ -57,12 +59,16 @@ def parse_watch_body(body: dict[str, Any], *, creating: bool) -> WatchChange:
     extra = sorted(set(body) - set(FIELDS))
     if extra:
         raise bad(f"unknown field {extra[0]!r}; allowed: {', '.join(FIELDS)}")
-    name = _text(body["name"], "name", MAX_NAME) if body.get("name") is not None else None
-    if not isinstance(body.get("artists"), list | None):
+    for field in FIELDS:
+        if field in body and body[field] is None:
+            raise bad(f"{field}: null is not a value; give {INSTEAD_OF_NULL[field]}, or leave {field} out "
+                      "to keep it")
+    name = _text(body["name"], "name", MAX_NAME) if "name" in body else None
+    if not isinstance(body.get("artists", []), list):
         raise bad("artists: give a list of artist ids from /api/artists, e.g. [12, 40]")
     try:  # the one filter parser: ids and closed values are checked as on every path
-        flt = parse_filter({PARTS[field]: body[field] for field in PARTS if body.get(field) is not None})
-        artists = parse_filter({"artist": body["artists"]}).artists if body.get("artists") is not None else None
+        flt = parse_filter({PARTS[field]: body[field] for field in PARTS if field in body})
+        artists = parse_filter({"artist": body["artists"]}).artists if "artists" in body else None
     except BadFilter as exc:
         raise filter_error(exc) from None
     given = frozenset(field for field in PARTS if field in body)
@@ -71,7 +77,7 @@ def parse_watch_body(body: dict[str, Any], *, creating: bool) -> WatchChange:
         languages=sorted(flt.languages or ()), sources=sorted(flt.sources or ()), kinds=sorted(flt.kinds or ()),
         parts=given,
         artists=sorted(artists or ()) if "artists" in body or creating else None,
-        artist_names=_names(body.get("artist_names")) if "artist_names" in body or creating else None)
+        artist_names=_names(body.get("artist_names", [])) if "artist_names" in body or creating else None)
 
 
 def watch_json(watch: Watch) -> dict[str, Any]:

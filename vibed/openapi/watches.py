@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vibed.openapi.schemas import KINDS, LIMITED, SOURCES, error, nullable
+from vibed.openapi.schemas import KINDS, LIMITED, SOURCES, error
 from vibed.vocab.languages import LANGUAGES
 from vibed.vocab.release_filter import MAX_ARTISTS
 
@@ -33,7 +33,7 @@ def _json(ref: str, description: str) -> dict[str, Any]:
 
 
 def _list(items: dict[str, Any], description: str) -> dict[str, Any]:
-    return nullable({"type": "array", "items": items, "description": description})
+    return {"type": "array", "items": items, "description": description}
 
 
 _WATCH_FIELDS: dict[str, Any] = {
@@ -55,15 +55,16 @@ _WATCH_FIELDS: dict[str, Any] = {
 
 SCHEMAS: dict[str, Any] = {
     "WatchRequest": {"type": "object", "additionalProperties": False, "properties": {
-        "name": nullable({"type": "string", "maxLength": 100}),
+        "name": {"type": "string", "maxLength": 100},
         "artists": _list({"type": "integer", "minimum": 1}, "artist ids from /api/artists"),
         "artist_names": _list({"type": "string", "maxLength": 200},
                               "names; one that matches no artist yet stays pending"),
-        "languages": _list({"type": "string", "enum": list(LANGUAGES)}, "empty or null = any"),
-        "sources": _list({"type": "string", "enum": SOURCES}, "empty or null = any"),
-        "kinds": _list({"type": "string", "enum": KINDS}, "empty or null = any")},
+        "languages": _list({"type": "string", "enum": list(LANGUAGES)}, "empty = any"),
+        "sources": _list({"type": "string", "enum": SOURCES}, "empty = any"),
+        "kinds": _list({"type": "string", "enum": KINDS}, "empty = any")},
         "description": f"artists and artist_names together: at most {MAX_ARTISTS}. On PATCH a field given "
-                       "replaces that part and a field left out keeps it."},
+                       "replaces that part and a field left out keeps it; [] clears a list. null is no value for any "
+                       "field: a 400 invalid_body."},
     "Watch": {"type": "object", "properties": _WATCH_FIELDS, "required": list(_WATCH_FIELDS),
               "additionalProperties": False},
     "WatchCreated": {"type": "object", "required": [*_WATCH_FIELDS, "token"], "additionalProperties": False,

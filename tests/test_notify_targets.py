@@ -129,7 +129,11 @@ async def test_bad_targets_are_refused_naming_the_fix(db, db_url):
         assert "digest" in (await refused({"url": "json://127.0.0.1:9/x", "digest": "weekly"}))["detail"]
         assert (await refused({"url": "json://127.0.0.1:9/x", "filter": {"language": ["xx"]}}))["error"] == \
             "unknown_language"
-        assert "watch" in (await refused({"url": "json://127.0.0.1:9/x", "watch": "nope"}))["detail"]
+        # a watch is refused with the codes every other path gives it (push, webhooks, the listing)
+        assert (await refused({"url": "json://127.0.0.1:9/x", "watch": "nope"}))["error"] == "bad_watch"
+        assert (await refused({"url": "json://127.0.0.1:9/x", "watch": "A" * 22}))["error"] == "unknown_watch"
+        assert (await refused({"url": "json://127.0.0.1:9/x", "watch": "A" * 22, "filter": {"language": ["ml"]}}))[
+            "error"] == "watch_and_filter"
         # a self-hosted service's host must be public, as a webhook's (the test allows only 127.0.0.0/8)
         assert "10.1.2.3" in json.dumps(await refused({"url": "json://10.1.2.3/x"}))
         assert (await api.client.get("/api/notify/targets")).json() == {"data": []}

@@ -23,12 +23,12 @@ def create_app(ctx: AppContext, blueprints: Sequence[Callable[[QuartTrio], None]
     app.extensions["vibed"] = ctx
     errors.install(app)  # ApiError, DatabaseUnavailable (503) and the rest, in the one JSON shape
 
-    from vibed.http import health, protection, ratelimit_api, reads, watches_api
+    from vibed.http import health, protection, ratelimit_api, reads, watches_api, ws_plain
     from vibed.openapi import document as openapi
 
     protection.register(app)
     app.register_blueprint(health.blueprint)
-    for part in (reads, watches_api, ratelimit_api, openapi):  # reads: the listing, releases, artists, feeds
+    for part in (reads, watches_api, ratelimit_api, ws_plain, openapi):  # reads: the listing, releases, artists, feeds
         part.register(app)
     for register in blueprints:
         register(app)

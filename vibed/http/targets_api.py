@@ -33,6 +33,7 @@ from vibed.targets.schedule import BadSchedule, QuietHours, parse_quiet_hours, p
 from vibed.targets.urls import BadTargetUrl, parse_target_url
 from vibed.vocab.clock import utc_iso
 from vibed.vocab.release_filter import KEYS, BadFilter, ReleaseFilter, parse_filter
+from vibed.vocab.watch_ref import WATCH_KEY, watch_of
 from vibed.webhooks.targets import RefusedTarget, TargetRules, resolve, vetted
 
 blueprint = Blueprint("notify_targets", __name__)
@@ -96,6 +97,23 @@ def _release_filter(body: dict[str, Any]) -> ReleaseFilter:
         raise filter_error(exc) from None
 
 
+async def _watch(ctx: AppContext, body: dict[str, Any]) -> str | None:
+    """The watch a target follows, refused with the codes every path uses for a watch (push, webhooks,
+    the listing): ``watch_and_filter`` beside a filter, ``bad_watch`` malformed, ``unknown_watch``."""
+    if body.get("watch") is None:
+        return None
+    if body.get("filter") is not None:
+        raise ApiError(400, "watch_and_filter", "watch: a watch is the whole filter, so filter cannot be given "
+                       "beside it; change the watch (PATCH /api/watches/{id}) to narrow it")
+    try:
+        watch = watch_of({WATCH_KEY: body["watch"]})
+    except BadFilter as exc:
+        raise filter_error(exc) from None
+    if watch is None or await watches.resolve(ctx.database, watch) is None:
+        raise ApiError(400, "unknown_watch", f"watch: no watch with id {watch} (POST /api/watches makes one)")
+    return watch
+
+
 async def parse_target(ctx: AppContext, owner: str, body: dict[str, Any]) -> registry.NewTarget:
     extra = sorted(set(body) - set(FIELDS))
     if extra:
@@ -107,11 +125,7 @@ async def parse_target(ctx: AppContext, owner: str, body: dict[str, Any]) -> reg
         target = parse_target_url(url)
     except BadTargetUrl as exc:
         raise bad(str(exc)) from None
-    watch = body.get("watch")
-    if watch is not None and body.get("filter") is not None:
-        raise bad("give filter or watch, not both: a target follows a watch's filter, or its own")
-    if watch is not None and (not isinstance(watch, str) or await watches.resolve(ctx.database, watch) is None):
-        raise bad("watch: no watch has this id (the id POST /api/watches answered)")
+    watch = await _watch(ctx, body)
     digest = body.get("digest", "off")
     if digest not in DIGESTS:
         raise bad(f"digest: one of {', '.join(DIGESTS)}")

@@ -207,7 +207,9 @@ PATHS: dict[str, Any] = {
                        '"artist": [7], "last_event_id": 123}` (the one filter: `subscribe` or `language` are the '
                        'languages), or `{"subscribe": [], "watch": "<id>"}`; every event arrives as one text message.',
         "responses": {"101": {"description": "switching to the WebSocket protocol"},
-                      "400": error("a filter or event id is invalid"), "503": error("too many open streams")}}},
+                      "400": error("a filter or event id is invalid, or a malformed upgrade"),
+                      "426": error("no upgrade asked for (websocket_upgrade_required)"),
+                      "503": error("too many open streams")}}},
     **{f"/feeds/new-releases.{suffix}": {"get": {
         "operationId": f"feed{suffix.capitalize()}", "summary": f"the newest releases as {name}",
         "description": "The list API's filters; at most 100 entries (default 100). Entry ids are tag URIs from "

@@ -1,5 +1,6 @@
-"""A stream that names a watch keeps the filter it resolved when it connected: an edit of the watch reaches
-it when it reconnects (and its replay then uses the new filter).  An unknown watch is a 404 before any
+"""A stream that names a watch holds the filter it resolved when it connected until the edit is announced
+(``Delivery.changes``, what PATCH does: tests/test_watch_live_changes.py); from then on it has the edited
+filter, and so does its reconnection's replay.  An unknown watch is a 404 before any
 stream, and a WebSocket subscription naming one is answered with an error and the socket stays open."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def _by(name: str, title: str):
     return attrs.evolve(release(title=title), artists=(Artist(f"id-{name}", name),))
 
 
-async def test_a_stream_keeps_the_watch_it_connected_with_and_a_reconnection_reads_the_edit(db):
+async def test_an_announced_edit_reaches_the_open_stream_and_a_reconnection_replays_with_it(db):
     await store(db, _by("One", "one-0"), _by("Two", "two-0"))
     one, two = [await db.fetchval("SELECT id FROM artists WHERE name = $1", n) for n in ("One", "Two")]
     watch, _ = await watches.create(db, WatchChange(name="w", artists=[one]))
@@ -28,12 +29,14 @@ async def test_a_stream_keeps_the_watch_it_connected_with_and_a_reconnection_rea
         assert before.status == 200
         await before.frame(), await before.frame()  # retry:, then the resume point
         await watches.update(db, watch.id, WatchChange(artists=[two]))  # the edit, while the stream is open
-        fresh = await store(db, _by("One", "one-1"), _by("Two", "two-1"))
-        await gw.publish(fresh)
-        [kept] = await before.events(1)
+        await gw.publish(await store(db, _by("One", "one-1")))
+        [kept] = await before.events(1)  # not announced yet: the filter it connected with
+        await gw.delivery.changes.changed(watch.id)
+        await gw.publish(await store(db, _by("Two", "two-1")))
+        [edited] = await before.events(1)
         async with open_sse(gw.port, f"/api/new-releases/stream?watch={watch.id}&last_event_id=0") as after:
             replayed = await after.events(2)
-    assert kept["data"]["title"] == "one-1"  # the filter it connected with: One's, not the edit's
+    assert kept["data"]["title"] == "one-1" and edited["data"]["title"] == "two-1"
     assert [f["data"]["title"] for f in replayed] == ["two-0", "two-1"]  # reconnected: the edited watch
 
 

@@ -26,6 +26,7 @@ class SocketClient:
     chunked: bool  # HTTP/1.1 peer: frames go out as chunks
     ip: str
     backlog: int
+    watch: str | None = None  # the watch its filter came from (the hub applies the watch's changes)
     floor: int = 0  # ids at or below were replayed already: never twice
     paused: bool = True  # registered before replay; frames wait in ``pending`` until resumed
     flushing: bool = False

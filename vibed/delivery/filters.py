@@ -5,8 +5,9 @@ filter itself is ``vibed.vocab.release_filter``'s, the one every path reads.  An
 cannot honour raises ``BadStreamRequest`` (the filter's ``BadFilter``), answered as 400 JSON.
 
 ``?watch=<id>`` names a saved filter instead (``vibed.vocab.watch_ref``): the request carries the id,
-and ``resolved`` puts the watch's filter in place once, before the stream opens — a stream keeps the
-filter it resolved when it connected (an edit of the watch reaches it when it reconnects).
+and ``resolved`` puts the watch's filter in place before the stream opens, and keeps the id in
+``watched``: the hub holds the stream under it, so an edit or a deletion of the watch reaches the open
+stream (``vibed/delivery/watch_changes.py``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class StreamRequest:
     filter: ReleaseFilter
     last_event_id: int | None  # None = live only, no replay
     watch: str | None = None  # a watch id not yet resolved (``resolved``): ``filter`` is not it yet
+    watched: str | None = None  # the watch ``filter`` was resolved from: its changes reach the stream
 
 
 async def resolved(request: StreamRequest, resolve: WatchResolver) -> StreamRequest:
@@ -51,7 +53,7 @@ async def resolved(request: StreamRequest, resolve: WatchResolver) -> StreamRequ
     found = await resolve(request.watch)
     if found is None:
         raise UnknownWatch(request.watch)
-    return attrs.evolve(request, filter=found, watch=None)
+    return attrs.evolve(request, filter=found, watch=None, watched=request.watch)
 
 
 @functools.lru_cache(maxsize=1024)  # a crowd asks with a handful of query strings: each is parsed once

@@ -69,6 +69,12 @@ def retry_frames(low_high: tuple[int, int] = RETRY_MS, count: int = 1024, *,
     return itertools.cycle([Frame.of(0, b"retry: %d\n\n" % delay) for delay in delays])
 
 
+def gone_frame(reason: str, low_high: tuple[int, int] = RETRY_MS) -> Frame:
+    """A stream's last message: a comment saying why it ends, and a ``retry:`` drawn from ``low_high``."""
+    comment = reason.replace("\r", " ").replace("\n", " ").encode()
+    return Frame.of(0, b": %s\n\nretry: %d\n\n" % (comment, random.randint(*low_high)))
+
+
 def resume_frame(event_id: int) -> Frame:
     """``id: N`` and a blank line: sets the browser's ``lastEventId`` and dispatches nothing (WHATWG
     HTML, "dispatch the event": the id is taken before the empty data ends the dispatch), so a

@@ -11,6 +11,9 @@ A client that stops reading is dropped after ``stall_timeout`` even when nothing
 at each heartbeat the hub asks the kernel how many bytes still wait in the socket's send queue
 (``SIOCOUTQ``); a queue that has not shrunk for ``stall_timeout`` seconds means the peer's window
 stays shut.  The same bound applies to a flusher waiting for room.
+
+A stream opened with ``watch=<id>`` is also held under that id: ``rewatch_nowait`` gives every such
+stream the watch's new filter (from the next event on), or ends them when the watch is gone.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import trio
 
 from vibed.delivery.admission import Admission
 from vibed.delivery.client import DROP, NEEDS_FLUSH, SocketClient
-from vibed.delivery.frames import DRAIN_RETRY_MS, Frame, event_frame, heartbeat_frame, retry_frame
+from vibed.delivery.frames import DRAIN_RETRY_MS, Frame, event_frame, gone_frame, heartbeat_frame, retry_frame
 from vibed.delivery.listener import Listener
 from vibed.delivery.ring import RecentEvents
 from vibed.logs import debug_on, get_logger
@@ -58,6 +61,7 @@ class Hub:
     _groups: dict[ReleaseFilter, dict[SocketClient, None]] = attrs.field(factory=dict)
     _by_fd: dict[int, SocketClient] = attrs.field(factory=dict)
     _listeners: dict[Listener, None] = attrs.field(factory=dict)
+    _watching: dict[str, dict[SocketClient | Listener, None]] = attrs.field(factory=dict)  # by watch id
     _epoll: select.epoll = attrs.field(factory=select.epoll)
     _nursery: trio.Nursery | None = None
     _drained: trio.Event | None = None
@@ -72,6 +76,7 @@ class Hub:
     def add_nowait(self, client: SocketClient) -> None:
         """Register a (paused) client: from now on it misses no frame."""
         self._groups.setdefault(client.filter, {})[client] = None
+        self._watch_nowait(client)
         self._by_fd[client.sock.fileno()] = client
         self._epoll.register(client.sock.fileno(), _HANGUP)
 
@@ -79,24 +84,28 @@ class Hub:
         """End of ``client``'s replay: ``first`` goes out, then what was published meanwhile."""
         self._after_write(client, client.resume(floor, first))
 
-    def end_nowait(self, client: SocketClient, last: Frame) -> None:
+    def end_nowait(self, client: SocketClient, last: Frame, reason: str = "shutdown") -> None:
         """Write ``last`` (a ``retry:``) and the body's end if the socket takes them now, then drop."""
         if not client.closed and not client.pending:
             try:
                 client.sock.send(last.wire(client.chunked) + (b"0\r\n\r\n" if client.chunked else b""))
             except OSError:
                 pass
-        self.drop_nowait(client, "shutdown")
+        self.drop_nowait(client, reason)
 
-    def drop_nowait(self, client: SocketClient, reason: str = "gone") -> None:
-        if client.closed:
-            return
-        client.closed = True
+    def _ungroup(self, client: SocketClient) -> None:
         members = self._groups.get(client.filter)
         if members is not None:
             members.pop(client, None)
             if not members:
                 del self._groups[client.filter]
+
+    def drop_nowait(self, client: SocketClient, reason: str = "gone") -> None:
+        if client.closed:
+            return
+        client.closed = True
+        self._ungroup(client)
+        self._unwatch_nowait(client)
         fd = client.sock.fileno()
         self._by_fd.pop(fd, None)
         try:
@@ -127,11 +136,50 @@ class Hub:
     # -- WebSocket listeners -------------------------------------------------------------------
     def listen_nowait(self, listener: Listener) -> None:
         self._listeners[listener] = None
+        self._watch_nowait(listener)
         if self.closing:
             self._end(listener, "shutdown")
 
     def unlisten_nowait(self, listener: Listener) -> None:
         self._listeners.pop(listener, None)
+        self._unwatch_nowait(listener)
+
+    # -- streams on a watch --------------------------------------------------------------------
+    def _watch_nowait(self, stream: SocketClient | Listener) -> None:
+        if stream.watch is not None:
+            self._watching.setdefault(stream.watch, {})[stream] = None
+
+    def _unwatch_nowait(self, stream: SocketClient | Listener) -> None:
+        held = self._watching.get(stream.watch) if stream.watch is not None else None
+        if held is not None:
+            held.pop(stream, None)
+            if not held:
+                del self._watching[stream.watch]  # type: ignore[arg-type]
+
+    def watching(self, watch_id: str) -> int:
+        """How many open streams of this instance hold ``watch_id``'s filter."""
+        return len(self._watching.get(watch_id, ()))
+
+    def rewatch_nowait(self, watch_id: str, flt: ReleaseFilter | None) -> int:
+        """The streams holding ``watch_id`` take ``flt`` from the next event on; None (the watch is
+        gone) ends them: an SSE stream with a last comment and a spread ``retry:`` (its reconnection
+        meets the 404), a WebSocket with a close.  How many streams were reached."""
+        held = list(self._watching.get(watch_id, ()))
+        for stream in held:
+            if isinstance(stream, Listener):
+                if flt is None:
+                    self._end(stream, "watch_deleted")
+                else:
+                    stream.filter = flt
+            elif flt is None and stream.paused:  # its head may not be out yet: no last frame before it
+                self.drop_nowait(stream, "watch_deleted")
+            elif flt is None:
+                self.end_nowait(stream, gone_frame("the watch was deleted", DRAIN_RETRY_MS), "watch_deleted")
+            elif not stream.closed:
+                self._ungroup(stream)
+                stream.filter = flt
+                self._groups.setdefault(flt, {})[stream] = None
+        return len(held)
 
     def _end(self, listener: Listener, reason: str) -> None:
         self.unlisten_nowait(listener)

@@ -20,7 +20,8 @@ class Listener:
     filter: ReleaseFilter
     send: trio.MemorySendChannel[StoredEvent]
     floor: int = 0
-    ended: str | None = None  # why the hub closed ``send``: "slow" or "shutdown"
+    ended: str | None = None  # why the hub closed ``send``: "slow", "shutdown" or "watch_deleted"
+    watch: str | None = None  # the watch its filter came from (the hub applies the watch's changes)
 
     def offer(self, event: StoredEvent) -> bool:
         if event.id <= self.floor:

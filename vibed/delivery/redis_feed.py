@@ -1,6 +1,8 @@
 """The Redis leg of the bus: publish our events, deliver everyone's, survive Redis going away.
 
-One channel (``vibed:events``); a message is the JSON of a ``StoredEvent`` (or a ping).  While
+One channel (``vibed:events``); a message is the JSON of a ``StoredEvent``, a ping, or a watch's change
+(``{"watch_changed": id}``: the receiver's ``on_watch_changed`` re-reads that watch for its open streams;
+a change published while Redis is down is not heard elsewhere, and those streams see it on reconnection).  While
 the subscription is not proven, the feed is *degraded*: the database is polled every
 ``poll_interval`` for events with id > the sequencer's ``last_id``, and Redis is retried with
 capped, jittered back-off.  A ping published every ``ping_interval`` must come back within
@@ -12,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import attrs
@@ -57,6 +60,7 @@ class RedisFeed:
     since: float = attrs.field(factory=trio.current_time)
     reconnects: int = 0
     round_trip_ms: float | None = None
+    on_watch_changed: Callable[[str], Awaitable[None]] | None = None  # another instance changed a watch
     _token: str = attrs.field(factory=lambda: uuid.uuid4().hex)
     _pongs: dict[str, trio.Event] = attrs.field(factory=dict)
     _poll_outage: Outage = attrs.field(factory=lambda: Outage(log, "bus_poll_failed"))
@@ -76,6 +80,13 @@ class RedisFeed:
                 self._outbox[0].send_nowait(encode_event(event))
             except trio.WouldBlock:
                 log.warning("bus_publish_dropped", id=event.id, reason="redis outbox full")
+
+    def publish_watch_nowait(self, watch_id: str) -> None:
+        """Tell the other instances that watch ``watch_id`` changed (our own echo is ignored)."""
+        try:
+            self._outbox[0].send_nowait(json.dumps({"watch_changed": watch_id, "from": self._token}).encode())
+        except trio.WouldBlock:
+            log.warning("bus_publish_dropped", reason="redis outbox full")
 
     def _set_state(self, state: Literal["ok", "degraded"], error: str | None = None) -> None:
         if state != self.state:
@@ -129,11 +140,19 @@ class RedisFeed:
                 if pong is not None:
                     pong.set()
                 return
+            if "watch_changed" in message:
+                await self._watch_changed(message)
+                return
             event = decode_event(message)
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("bus_message_invalid", error=str(exc)[:200])
             return
         await self.sequencer.deliver((event,))
+
+    async def _watch_changed(self, message: dict[str, Any]) -> None:
+        watch_id = message["watch_changed"]
+        if message.get("from") != self._token and isinstance(watch_id, str) and self.on_watch_changed is not None:
+            await self.on_watch_changed(watch_id)  # before the events after it: they meet the new filter
 
     async def _publish_loop(self) -> None:
         async for message in self._outbox[1]:

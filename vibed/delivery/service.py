@@ -23,6 +23,7 @@ from vibed.delivery.replay import Replayer
 from vibed.delivery.ring import RecentEvents
 from vibed.delivery.sequencer import Sequencer
 from vibed.delivery.sse import StreamSettings
+from vibed.delivery.watch_changes import WatchChanges
 from vibed.delivery.watch_lookups import WatchLookups
 from vibed.health import BusHealth, DeliveryHealth, RecentHealth, ReplayHealth, StreamsHealth
 from vibed.store import watches
@@ -52,6 +53,7 @@ class Delivery:
     db: Database
     settings: StreamSettings
     replayer: Replayer
+    changes: WatchChanges  # a watch's edit or deletion reaches the streams open on it
 
     def health(self) -> DeliveryHealth:
         """The bus (the in-process one is always ok) and the stream clients of this instance."""
@@ -89,8 +91,12 @@ async def open_delivery(config: Config, db: Database, *, timing: BusTiming = Bus
             feed = RedisFeed(link, sequencer, poll_interval=timing.poll_interval,
                              ping_interval=timing.ping_interval, ping_timeout=timing.ping_timeout,
                              max_backoff=timing.max_backoff)
+        changes = WatchChanges(hub, functools.partial(watches.resolve, db),
+                               announce=feed.publish_watch_nowait if feed is not None else None)
+        if feed is not None:
+            feed.on_watch_changed = changes.apply
             await nursery.start(feed.run)
-        yield Delivery(hub, sequencer, Broadcaster(sequencer, feed), feed, db, settings, replayer)
+        yield Delivery(hub, sequencer, Broadcaster(sequencer, feed), feed, db, settings, replayer, changes)
         nursery.cancel_scope.cancel()
 
 

@@ -1,8 +1,8 @@
 """Watch lookups for the streams, single-flight: a crowd that connects with one ``?watch=`` at once
 (every browser of a shared watch after a deploy) costs one database query, not one per stream.
 
-Nothing is remembered after a lookup ends, so "a stream keeps the filter it read when it connected"
-still holds: a stream that connects after an edit reads the edit.  A stream that joins a lookup in
+Nothing is remembered after a lookup ends: a stream that connects after an edit reads the edit (an
+open stream hears of later edits from ``watch_changes.py``, which reads the store itself).  A stream that joins a lookup in
 flight gets that lookup's answer — read at most one query's time before it connected.  When the
 lookup that others wait on fails or is cancelled (its client left), one of them asks again.
 """

@@ -173,7 +173,8 @@ class Router:
         return self._open_stream_nowait(head, verdict, request)
 
     async def _watched(self, head: RequestHead, verdict: Verdict, request: StreamRequest) -> bool:
-        """A ``?watch=`` stream: its filter is read once, now, and kept for the stream's life."""
+        """A ``?watch=`` stream: its filter is read now; the hub holds the stream under the watch, so the
+        watch's later edits reach it (``vibed/delivery/watch_changes.py``)."""
         answer: Answer | None = None
         try:
             request = await resolved(request, self.settings.resolve_watch)

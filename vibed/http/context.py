@@ -6,7 +6,7 @@
 
 The handlers see the database, round requests, health and metrics as records, the keys, the
 configuration in force (SIGHUP replaces it: read it through ``settings()`` each time) and the
-webhook sender's wake-up, and nothing else of the running services.
+webhook sender's wake-up, the streams' ear for a watch's changes, and nothing else of the running services.
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ class Keys:
     cursor: bytes  # signs the listing's cursors (shared by the deployment, kept in the database)
 
 
+async def no_streams(watch_id: str) -> None:
+    """``watch_changed`` of an app that serves no stream (tests of the app alone)."""
+
+
 @attrs.frozen
 class AppContext:
     database: Database
@@ -46,6 +50,8 @@ class AppContext:
     sources: tuple[str, ...]  # the sources this deployment fetches, by name
     wake_webhooks: Callable[[], None]  # the webhook sender looks at the outbox now
     http_port: Callable[[], int | None]  # the port bound (PORT=0 picks one); None until it is
+    # a watch was changed or deleted (committed): the streams open on it, on every instance, follow
+    watch_changed: Callable[[str], Awaitable[None]] = no_streams
 
 
 def context() -> AppContext:

@@ -10,7 +10,9 @@ GET, PATCH and DELETE need ``Authorization: Bearer <token>``: without it, or wit
 401 (the token is compared as a sha256, in constant time, and never logged).  An id that names no
 watch is a 404.  The id itself is a capability URL, like a private calendar link: whoever has it
 reads the watch's releases (``?watch=<id>`` on the listing, the streams and the feeds).  Nothing
-here is cached anywhere (``no-store``).
+here is cached anywhere (``no-store``).  A PATCH or DELETE reaches the streams already open on the watch
+(``vibed/delivery/watch_changes.py``): when it answers, this instance's streams hold the new filter, or
+have ended; other instances hear it over the bus.
 """
 
 from __future__ import annotations
@@ -84,11 +86,13 @@ async def change_watch(watch_id: str) -> Response:
         raise filter_error(exc) from None
     if changed is None:  # deleted between the two statements
         raise ApiError(404, "not_found", UnknownWatch(watch.id).detail)
+    await context().watch_changed(watch.id)  # the streams open on it take the new filter
     return no_store(jsonify(watch_json(changed)))
 
 
 @blueprint.delete("/api/watches/<watch_id>")
 async def delete_watch(watch_id: str) -> Response:
     watch = await _owned(watch_id)
-    await store.delete(context().database, watch.id)
+    if await store.delete(context().database, watch.id):
+        await context().watch_changed(watch.id)  # the streams open on it end
     return no_store(Response(b"", status=204))

@@ -13,8 +13,8 @@ ID_PATTERN = "^[A-Za-z0-9_-]{22}$"
 WATCH_PARAM: dict[str, Any] = {
     "name": "watch", "in": "query", "required": False, "schema": {"type": "string", "pattern": ID_PATTERN},
     "description": "a watch's id (POST /api/watches): its saved filter instead of language/source/kind/artist, "
-                   "which may not be given beside it; read when the request comes in (a stream keeps the filter "
-                   "it read when it connected)"}
+                   "which may not be given beside it; read when the request comes in (an open stream follows the "
+                   "watch's later edits, and ends when it is deleted)"}
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "pattern": ID_PATTERN}}
 _TOKEN = ("Needs `Authorization: Bearer <token>`, the token POST /api/watches returned (only its hash is kept). "
           "The id alone is a capability for reading the watch's releases (`?watch=<id>`, `/feeds/watch/<id>.*`), "

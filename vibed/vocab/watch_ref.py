@@ -10,8 +10,8 @@ subscriptions, notification targets) takes ``watch`` in its place:
     alone(values)       that last check by itself, for a path whose URL names the watch
 
 The id names a capability (128 random bits, see ``vibed.store.watches``): reading releases through
-it needs nothing else.  A path resolves the id once, when the request comes in: a stream keeps the
-filter it resolved when it connected, and an edit reaches it when it reconnects.
+it needs nothing else.  A path resolves the id when the request comes in; a stream then holds that
+filter until the watch's next edit or deletion reaches it (``vibed/delivery/watch_changes.py``).
 """
 
 from __future__ import annotations

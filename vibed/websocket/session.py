@@ -6,8 +6,9 @@ from: the replay's last id, or for a live-only subscription the newest event del
 matters for "no duplicate, no gap", as in ``sse.py``: listen first, then read the resume point or
 replay, then forward live events above it.  A malformed message is answered with
 ``{"error": ..., "detail": ...}`` and the socket stays open.  A ``{"watch": id}`` subscription is
-resolved when it is sent (an unknown one is ``{"error": "not_found"}``); later edits of the watch
-reach the socket at its next subscription or reconnection.
+resolved when it is sent (an unknown one is ``{"error": "not_found"}``); a later edit of the watch
+changes the open subscription's filter from the next event on, and its deletion closes the socket
+(1000, "the watch was deleted"): see ``vibed/delivery/watch_changes.py``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from vibed.vocab.watch_ref import UnknownWatch
 from vibed.websocket.messages import parse_ws_message
 
 log = get_logger("vibed.delivery")
+# why the hub ended a subscription -> the close: too slow (1013 try again later), the watch it followed
+# deleted (1000: nothing more will come; a reconnection is refused), else shutting down (1001 going away)
+_CLOSES = {"slow": (1013, "slow"), "watch_deleted": (1000, "the watch was deleted")}
 
 
 @attrs.define(eq=False)
@@ -113,7 +117,7 @@ class WebSocketSession:
             self._pump.cancel()
             self.hub.unlisten_nowait(self._listener)  # type: ignore[arg-type]
         send, receive = trio.open_memory_channel[StoredEvent](self.settings.backlog)
-        listener = self._listener = Listener(request.filter, send)
+        listener = self._listener = Listener(request.filter, send, watch=request.watched)
         self.hub.listen_nowait(listener)  # first, so nothing falls between replay and live
         # live only: it resumes after the newest event delivered (the ring's newest is the hub's)
         replay = await self.replayer.plan(request.filter, request.last_event_id)
@@ -136,9 +140,9 @@ class WebSocketSession:
                         if event.id > listener.floor:
                             await self._send(ws_event(event))
                             self.last_sent = event.id
-                # the hub ended us: too slow (1013 try again later) or shutting down (1001 going away).
-                # Once the close frame is out, the reading loop ends the session: no wait for the reply
-                await self.ws.aclose(1013 if listener.ended == "slow" else 1001, listener.ended)
+                # the hub ended us (``_CLOSES``). Once the close frame is out, the reading loop ends the
+                # session: no wait for the reply
+                await self.ws.aclose(*_CLOSES.get(listener.ended or "", (1001, listener.ended)))
             except trio.TooSlowError:
                 self._stalled()
             except ConnectionClosed:

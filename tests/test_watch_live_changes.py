@@ -1,0 +1,108 @@
+"""A watch's changes reach the streams already open on it: after a PATCH the open SSE and WebSocket
+streams take the new filter from the next event on; after a DELETE they end (SSE: a last comment and a
+spread ``retry:``, so the reconnection meets the 404; WebSocket: a close 1000); and with Redis, a change
+made on one instance reaches the streams held by another.  All over real sockets, against a running
+daemon (PATCH and DELETE through the API) or two instances sharing PostgreSQL and a real Redis."""
+
+from __future__ import annotations
+
+import attrs
+import trio
+
+from tests.api_support import api_config
+from tests.daemon_inproc import InProcessDaemon, running_daemon
+from tests.redis_support import RedisServer
+from tests.stream_support import open_gateway, open_sse, release, store
+from tests.ws_support import open_wire_client
+from vibed.delivery.frames import DRAIN_RETRY_MS
+from vibed.store import watches
+from vibed.store.watches import WatchChange
+from vibed.vocab.messages import Artist
+
+DEADLINE = 20  # seconds: generous, for a loaded machine; nothing here waits for it when all is well
+
+
+def _by(name: str, title: str):
+    return attrs.evolve(release(title=title), artists=(Artist(f"id-{name}", name),))
+
+
+async def _artists(db, *names: str) -> list[int]:
+    await store(db, *(_by(n, f"{n}-0") for n in names))
+    return [await db.fetchval("SELECT id FROM artists WHERE name = $1", n) for n in names]
+
+
+async def _publish(api: InProcessDaemon, db, *releases) -> None:
+    await api.runtime.services.delivery.inbox.send(await store(db, *releases))
+
+
+async def _watch(api: InProcessDaemon, artists: list[int]) -> tuple[str, dict[str, str]]:
+    made = (await api.client.post("/api/watches", json={"artists": artists})).json()
+    return made["id"], {"Authorization": f"Bearer {made['token']}"}
+
+
+async def test_a_patch_reaches_the_open_sse_and_websocket_streams(db, db_url):
+    one, two, _ = await _artists(db, "One", "Two", "Three")
+    async with running_daemon(api_config(db_url, api_rate_limit=0)) as api:
+        watch, mine = await _watch(api, [one])
+        async with open_sse(api.port, f"/api/new-releases/stream?watch={watch}") as sse, \
+                open_wire_client(api.port, f"?watch={watch}") as ws:
+            assert sse.status == 200 and (await ws.message())["event"] == "subscribed"
+            patched = await api.client.patch(f"/api/watches/{watch}", json={"artists": [one, two]}, headers=mine)
+            assert patched.status_code == 200
+            # Three is followed by nobody: its release goes first, so the first event each stream gets
+            # is Two's only when the stream took the new filter (and is not merely open to everything)
+            await _publish(api, db, _by("Three", "three-1"))
+            await _publish(api, db, _by("Two", "two-1"))
+            [on_sse] = await sse.events(1, timeout=DEADLINE)
+            on_ws = await ws.message(timeout=DEADLINE)
+    assert on_sse["data"]["title"] == "two-1"
+    assert on_ws["event"] == "new_release" and on_ws["data"]["title"] == "two-1"
+
+
+async def test_a_delete_ends_the_open_streams_and_their_reconnection_is_refused(db, db_url):
+    [one] = await _artists(db, "One")
+    async with running_daemon(api_config(db_url, api_rate_limit=0)) as api:
+        watch, mine = await _watch(api, [one])
+        target = f"/api/new-releases/stream?watch={watch}"
+        async with open_sse(api.port, target) as sse, open_wire_client(api.port, f"?watch={watch}") as ws:
+            assert sse.status == 200 and (await ws.message())["event"] == "subscribed"
+            assert (await api.client.delete(f"/api/watches/{watch}", headers=mine)).status_code == 204
+            frames = []
+            with trio.fail_after(DEADLINE):
+                while (frame := await sse.frame()) is not None:
+                    frames.append(frame)
+                await ws.until_closed()
+        async with open_sse(api.port, target) as again:
+            refused = again.status
+    last, retry = frames[-2:]
+    assert last == {"comment": "the watch was deleted"} and DRAIN_RETRY_MS[0] <= int(retry["retry"]) <= DRAIN_RETRY_MS[1]
+    assert ws.closed is not None and (ws.closed.code, ws.closed.reason) == (1000, "the watch was deleted")
+    assert refused == 404
+
+
+async def _until(predicate, what: str) -> None:
+    with trio.fail_after(DEADLINE):
+        while not predicate():
+            await trio.sleep(0.02)
+
+
+async def test_a_change_made_on_one_instance_reaches_the_streams_of_another_over_redis(db, redis_server: RedisServer):
+    one, two = await _artists(db, "One", "Two")
+    watch, _ = await watches.create(db, WatchChange(name="w", artists=[one]))
+    async with open_gateway(db, redis_url=redis_server.url) as a, open_gateway(db, redis_url=redis_server.url) as b:
+        await _until(lambda: a.delivery.health().bus.state == b.delivery.health().bus.state == "ok", "bus ok")
+        async with open_sse(b.port, f"/api/new-releases/stream?watch={watch.id}") as on_b:
+            assert on_b.status == 200
+            await _until(lambda: b.delivery.hub.watching(watch.id) == 1, "stream held")
+            await watches.update(db, watch.id, WatchChange(artists=[one, two]))
+            await a.delivery.changes.changed(watch.id)  # what a PATCH answered by A does
+            await _until(lambda: b.delivery.changes.reached == 1, "B applied the change")
+            await a.publish(await store(db, _by("Two", "two-1")))
+            [event] = await on_b.events(1, timeout=DEADLINE)
+            await watches.delete(db, watch.id)
+            await a.delivery.changes.changed(watch.id)
+            with trio.fail_after(DEADLINE):
+                while await on_b.frame() is not None:
+                    pass
+    assert event["data"]["title"] == "two-1"
+    assert a.delivery.changes.reached == 0 and b.delivery.changes.reached == 2  # A held no stream on it

@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 import httpx
@@ -49,6 +49,9 @@ from vibed.targets.service import TargetsService, open_targets
 from vibed.vocab.messages import StoredEvent
 from vibed.vocab.source import Source
 from vibed.webhooks.service import WebhooksService, open_webhooks
+
+if TYPE_CHECKING:
+    from vibed.simulator import SimSettings
 
 log = get_logger("vibed.wiring")
 
@@ -107,11 +110,21 @@ def open_sources(config: Config, client: httpx.AsyncClient) -> dict[str, Source]
     return sources
 
 
+def simulation_settings() -> SimSettings:
+    """The in-process simulator's catalogue, a new one each run: the simulation's database keeps what
+    earlier runs stored, and a catalogue that started again from the same seed would make the same ids,
+    so nothing it released would be new until it had outgrown every earlier run's."""
+    from vibed.simulator import SimSettings
+
+    run = time.time_ns() // 1000 % 10**12  # microseconds: two runs never share one
+    return SimSettings(seed=run, id_prefix=str(run))
+
+
 async def start_simulator(nursery: trio.Nursery, config: Config) -> Config:
     """``--simulate``: the built-in upstream, and ``config`` pointed at it."""
-    from vibed.simulator import SimSettings, serve_simulator
+    from vibed.simulator import serve_simulator
 
-    settings = SimSettings()
+    settings = simulation_settings()
     url = await nursery.start(partial(serve_simulator, "127.0.0.1", config.simulate_port, settings=settings))
     log.info("simulator_started", url=url)
     config = attrs.evolve(config, jiosaavn_base_url=url, spotify_api_url=url, spotify_accounts_url=url)

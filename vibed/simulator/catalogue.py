@@ -98,7 +98,8 @@ class Catalogue:
     ) -> SimRelease:
         released = released or self.settings.release_day()
         return make_release(self.settings.seed, scope, index, released=released, kind=kind, title=title,
-                            artists=artists, language=language, leak=self.settings.leaks_languages)
+                            artists=artists, language=language, leak=self.settings.leaks_languages,
+                            id_prefix=self.settings.id_prefix)
 
 
 def trace_release(settings: SimSettings, scope: str, k: int) -> tuple[SimRelease, float]:
@@ -107,4 +108,5 @@ def trace_release(settings: SimSettings, scope: str, k: int) -> tuple[SimRelease
     when, artist = settings.trace.at(scope, k)
     return make_release(settings.seed, scope, settings.seed_releases + k, released=settings.release_day(),
                         kind="album" if artist else None, artists=(artist,) if artist else None,
-                        language=scope if artist else None, leak=settings.leaks_languages), when
+                        language=scope if artist else None, leak=settings.leaks_languages,
+                        id_prefix=settings.id_prefix), when

@@ -69,16 +69,17 @@ def is_market(scope: str) -> bool:
 def make_release(
     seed: int, scope: str, index: int, *, released: dt.date,
     kind: str | None = None, title: str | None = None, language: str | None = None, leak: bool = False,
-    artists: tuple[SimArtist, ...] | None = None,
+    artists: tuple[SimArtist, ...] | None = None, id_prefix: str = "",
 ) -> SimRelease:
+    """``id_prefix``: digits put before the index in an album's id (see ``SimSettings.id_prefix``)."""
     rng = random.Random(f"{seed}:{scope}:{index}")
     kind = kind or ("playlist" if index % 10 == 9 else "song" if index % 3 == 1 else "album")
     people = [SimArtist(*pair) for pair in rng.sample(ARTISTS, 4)]
     n_primary = 1 + index % 2
-    release_id = _release_id(rng, scope, index, kind)
+    release_id = _release_id(rng, scope, index, kind, id_prefix)
     album_id = None
     if kind == "song":  # some songs claim their own id as album id (seen upstream)
-        album_id = release_id if index % 6 == 4 else f"{_scope_number(scope)}{900000 + index:06d}"
+        album_id = release_id if index % 6 == 4 else f"{_scope_number(scope)}{id_prefix}{900000 + index:06d}"
     return SimRelease(
         scope=scope,
         index=index,
@@ -122,9 +123,9 @@ def _scope_number(scope: str) -> int:
     return 10 + (codes.index(scope) if scope in codes else len(codes))
 
 
-def _release_id(rng: random.Random, scope: str, index: int, kind: str) -> str:
+def _release_id(rng: random.Random, scope: str, index: int, kind: str, id_prefix: str) -> str:
     if is_market(scope):
         return "".join(rng.choices(BASE62, k=22))
-    if kind == "album":  # numeric like the site's album ids, unique per (language, index)
-        return f"{_scope_number(scope)}{index:06d}"
+    if kind == "album":  # numeric like the site's album ids, unique per (language, index) and prefix
+        return f"{_scope_number(scope)}{id_prefix}{index:06d}"
     return "".join(rng.choices(BASE62, k=8))

@@ -67,6 +67,9 @@ class Fault:
 @attrs.frozen
 class SimSettings:
     seed: int = 1  # same seed, same catalogue and quirks
+    # digits before the index in album ids: "" keeps the ids tests and traces know; `vibed run --simulate`
+    # gives each run its own (with its own seed), so a run never makes the ids a previous run stored
+    id_prefix: str = attrs.field(default="", validator=attrs.validators.matches_re(r"[0-9]*"))
     seed_releases: int = attrs.field(default=120, validator=attrs.validators.ge(0))  # per language/market at start
     seed_days: int = attrs.field(default=180, validator=attrs.validators.ge(1))  # ...spread over these past days
     # new releases per language (and market) per minute of trio time; 0 = only POST /_sim/release

@@ -12,7 +12,7 @@ import trio
 from tests.api_support import api_config
 from tests.daemon_inproc import InProcessDaemon, running_daemon
 from tests.redis_support import RedisServer
-from tests.stream_support import open_gateway, open_sse, release, store
+from tests.stream_support import SseClient, open_gateway, open_sse, release, store
 from tests.ws_support import open_wire_client
 from vibed.delivery.frames import DRAIN_RETRY_MS
 from vibed.store import watches
@@ -106,3 +106,40 @@ async def test_a_change_made_on_one_instance_reaches_the_streams_of_another_over
                     pass
     assert event["data"]["title"] == "two-1"
     assert a.delivery.changes.reached == 0 and b.delivery.changes.reached == 2  # A held no stream on it
+
+
+async def test_a_stream_whose_lookup_straddles_a_change_still_gets_it(db):
+    """The stream reads the watch, the change is committed and applied (no stream holds the watch yet),
+    then the stream joins the hub with what it read: the change is applied to it again."""
+    one, two = await _artists(db, "One", "Two")
+    watch, _ = await watches.create(db, WatchChange(name="w", artists=[one]))
+    async with open_gateway(db) as gw:
+        lookups = gw.delivery.settings.resolve_watch
+        read, gate, opened = trio.Event(), trio.Event(), []
+
+        async def read_then_wait(watch_id: str):
+            found = await watches.resolve(db, watch_id)
+            read.set()
+            await gate.wait()  # the change happens here: after the read, before the stream joins
+            return found
+
+        lookups.resolve = read_then_wait  # type: ignore[attr-defined]
+        async with trio.open_nursery() as nursery:
+            async def connect() -> None:
+                opened.append(await SseClient.open(gw.port, f"/api/new-releases/stream?watch={watch.id}"))
+
+            nursery.start_soon(connect)
+            with trio.fail_after(DEADLINE):
+                await read.wait()
+            await watches.update(db, watch.id, WatchChange(artists=[one, two]))
+            await gw.delivery.changes.changed(watch.id)
+            assert gw.delivery.changes.reached == 0  # nothing held the watch when it was applied
+            gate.set()
+        [sse] = opened
+        try:
+            await _until(lambda: gw.delivery.changes.reached == 1, "applied again to the late stream")
+            await gw.publish(await store(db, _by("Two", "two-1")))
+            [event] = await sse.events(1, timeout=DEADLINE)
+        finally:
+            await sse.aclose()
+    assert event["data"]["title"] == "two-1"

@@ -27,6 +27,7 @@ class SocketClient:
     ip: str
     backlog: int
     watch: str | None = None  # the watch its filter came from (the hub applies the watch's changes)
+    asked_at: float = 0.0  # when that watch was read for it (``StreamRequest.asked_at``)
     floor: int = 0  # ids at or below were replayed already: never twice
     paused: bool = True  # registered before replay; frames wait in ``pending`` until resumed
     flushing: bool = False

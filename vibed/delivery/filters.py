@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import parse_qs
 
 import attrs
+import trio
 
 from vibed.vocab.release_filter import KEYS, BadFilter, ReleaseFilter, parse_filter
 from vibed.vocab.watch_ref import WATCH_KEY, UnknownWatch, watch_of
@@ -44,16 +45,18 @@ class StreamRequest:
     last_event_id: int | None  # None = live only, no replay
     watch: str | None = None  # a watch id not yet resolved (``resolved``): ``filter`` is not it yet
     watched: str | None = None  # the watch ``filter`` was resolved from: its changes reach the stream
+    asked_at: float = 0.0  # when that watch was asked for (trio clock): a change heard later may be missing
 
 
 async def resolved(request: StreamRequest, resolve: WatchResolver) -> StreamRequest:
     """The request with its watch's filter in place (itself when it names none); ``UnknownWatch``."""
     if request.watch is None:
         return request
+    asked_at = trio.current_time()
     found = await resolve(request.watch)
     if found is None:
         raise UnknownWatch(request.watch)
-    return attrs.evolve(request, filter=found, watch=None, watched=request.watch)
+    return attrs.evolve(request, filter=found, watch=None, watched=request.watch, asked_at=asked_at)
 
 
 @functools.lru_cache(maxsize=1024)  # a crowd asks with a handful of query strings: each is parsed once

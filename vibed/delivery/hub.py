@@ -66,6 +66,7 @@ class Hub:
     _nursery: trio.Nursery | None = None
     _drained: trio.Event | None = None
     on_published: Callable[[Sequence[StoredEvent]], None] | None = None  # metrics: delivery latency
+    on_watched: Callable[[SocketClient | Listener], None] | None = None  # a stream on a watch joined (watch_changes)
     ring: RecentEvents = attrs.field(factory=RecentEvents)  # every published frame, for replays
 
     def statistics(self) -> HubStatistics:
@@ -148,6 +149,8 @@ class Hub:
     def _watch_nowait(self, stream: SocketClient | Listener) -> None:
         if stream.watch is not None:
             self._watching.setdefault(stream.watch, {})[stream] = None
+            if self.on_watched is not None:
+                self.on_watched(stream)
 
     def _unwatch_nowait(self, stream: SocketClient | Listener) -> None:
         held = self._watching.get(stream.watch) if stream.watch is not None else None

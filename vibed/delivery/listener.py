@@ -22,6 +22,7 @@ class Listener:
     floor: int = 0
     ended: str | None = None  # why the hub closed ``send``: "slow", "shutdown" or "watch_deleted"
     watch: str | None = None  # the watch its filter came from (the hub applies the watch's changes)
+    asked_at: float = 0.0  # when that watch was read for it (``StreamRequest.asked_at``)
 
     def offer(self, event: StoredEvent) -> bool:
         if event.id <= self.floor:

@@ -93,6 +93,8 @@ async def open_delivery(config: Config, db: Database, *, timing: BusTiming = Bus
                              max_backoff=timing.max_backoff)
         changes = WatchChanges(hub, functools.partial(watches.resolve, db),
                                announce=feed.publish_watch_nowait if feed is not None else None)
+        hub.on_watched = changes.joined_nowait
+        await nursery.start(changes.serve)
         if feed is not None:
             feed.on_watch_changed = changes.apply
             await nursery.start(feed.run)

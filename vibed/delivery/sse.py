@@ -84,7 +84,8 @@ def open_sse_nowait(hub: Hub, replayer: Replayer, settings: StreamSettings, sock
     """Register the stream and, when memory can give its replay (live-only included), write it all
     without waiting: None, the hub owns the stream.  Otherwise the registered client, paused, whose
     replay from the database ``replay_sse`` writes."""
-    client = SocketClient(sock, request.filter, chunked, ip, settings.backlog, watch=request.watched)
+    client = SocketClient(sock, request.filter, chunked, ip, settings.backlog, watch=request.watched,
+                          asked_at=request.asked_at)
     hub.add_nowait(client)  # from here on the hub owns (and eventually closes) the socket
     last_id = request.last_event_id
     replay = replayer.plan_nowait(request.filter, last_id)

@@ -11,6 +11,11 @@ that comes twice or late reads the same answer).  Applies run one at a time, eac
 one before, so two quick edits never leave the older filter in place.  An instance with no stream on
 the watch reads nothing.  When the read fails (the database is down) the streams keep the filter they
 hold; the next change, or their reconnection, brings them up to date.
+
+A stream that connects while the watch changes may have read it just before the change and join the
+hub just after it was applied.  So the time each change is heard is kept for a while, and a stream
+that joins with a read begun before the last change heard of its watch has that change applied again
+(``joined_nowait``, by the ``serve`` task).
 """
 
 from __future__ import annotations
@@ -20,11 +25,15 @@ from collections.abc import Callable
 import attrs
 import trio
 
+from vibed.delivery.client import SocketClient
 from vibed.delivery.filters import WatchResolver
 from vibed.delivery.hub import Hub
+from vibed.delivery.listener import Listener
 from vibed.logs import get_logger
 
 log = get_logger("vibed.delivery")
+HEARD_FOR = 60.0  # seconds a change is remembered: far beyond any lookup (database calls have deadlines)
+HEARD_MOST = 4096  # past this many remembered, those older than HEARD_FOR are forgotten
 
 
 @attrs.define(eq=False)
@@ -34,6 +43,25 @@ class WatchChanges:
     announce: Callable[[str], None] | None = None  # the bus to the other instances (None: no other)
     reached: int = 0  # streams given a new filter or ended, since start
     _lock: trio.Lock = attrs.field(factory=trio.Lock)
+    _heard: dict[str, float] = attrs.field(factory=dict)  # watch id -> when its last change was heard
+    _late: tuple[trio.MemorySendChannel[str], trio.MemoryReceiveChannel[str]] = attrs.field(
+        factory=lambda: trio.open_memory_channel[str](1024))  # streams' watches to apply again
+
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Applies again what ``joined_nowait`` asks, until cancelled."""
+        task_status.started()
+        async for watch_id in self._late[1]:
+            await self.apply(watch_id)
+
+    def joined_nowait(self, stream: SocketClient | Listener) -> None:
+        """The hub took a stream on a watch: if a change of it was heard after its read began, the
+        read may predate the change, and the change is applied again."""
+        heard = self._heard.get(stream.watch) if stream.watch is not None else None
+        if heard is not None and stream.watch is not None and heard >= stream.asked_at:
+            try:
+                self._late[0].send_nowait(stream.watch)
+            except trio.WouldBlock:  # a thousand waiting: that stream's reconnection brings it up to date
+                log.warning("watch_change_dropped", reason="too many streams joined during changes")
 
     async def changed(self, watch_id: str) -> None:
         """Watch ``watch_id`` was changed or deleted (committed): every instance applies it."""
@@ -43,6 +71,10 @@ class WatchChanges:
 
     async def apply(self, watch_id: str) -> None:
         """This instance's streams on ``watch_id`` take its filter as stored now (none: they end)."""
+        now = trio.current_time()
+        if len(self._heard) >= HEARD_MOST:
+            self._heard = {k: t for k, t in self._heard.items() if now - t < HEARD_FOR}
+        self._heard[watch_id] = now
         async with self._lock:
             if not self.hub.watching(watch_id):
                 return

@@ -117,7 +117,7 @@ class WebSocketSession:
             self._pump.cancel()
             self.hub.unlisten_nowait(self._listener)  # type: ignore[arg-type]
         send, receive = trio.open_memory_channel[StoredEvent](self.settings.backlog)
-        listener = self._listener = Listener(request.filter, send, watch=request.watched)
+        listener = self._listener = Listener(request.filter, send, watch=request.watched, asked_at=request.asked_at)
         self.hub.listen_nowait(listener)  # first, so nothing falls between replay and live
         # live only: it resumes after the newest event delivered (the ring's newest is the hub's)
         replay = await self.replayer.plan(request.filter, request.last_event_id)

@@ -6,8 +6,11 @@ daemon (PATCH and DELETE through the API) or two instances sharing PostgreSQL an
 
 from __future__ import annotations
 
+import json
+
 import attrs
 import trio
+from wsproto.events import TextMessage
 
 from tests.api_support import api_config
 from tests.daemon_inproc import InProcessDaemon, running_daemon
@@ -45,8 +48,12 @@ async def test_a_patch_reaches_the_open_sse_and_websocket_streams(db, db_url):
     async with running_daemon(api_config(db_url, api_rate_limit=0)) as api:
         watch, mine = await _watch(api, [one])
         async with open_sse(api.port, f"/api/new-releases/stream?watch={watch}") as sse, \
-                open_wire_client(api.port, f"?watch={watch}") as ws:
+                open_wire_client(api.port, f"?watch={watch}") as ws, open_wire_client(api.port) as by_message:
             assert sse.status == 200 and (await ws.message())["event"] == "subscribed"
+            assert (await by_message.message())["event"] == "subscribed"  # everything, until it names the watch
+            await by_message.stream.send_all(by_message.ws.send(TextMessage(json.dumps({"subscribe": [],
+                                                                                        "watch": watch}))))
+            assert (await by_message.message())["data"]["artist"] == [one]
             patched = await api.client.patch(f"/api/watches/{watch}", json={"artists": [one, two]}, headers=mine)
             assert patched.status_code == 200
             # Three is followed by nobody: its release goes first, so the first event each stream gets
@@ -54,9 +61,9 @@ async def test_a_patch_reaches_the_open_sse_and_websocket_streams(db, db_url):
             await _publish(api, db, _by("Three", "three-1"))
             await _publish(api, db, _by("Two", "two-1"))
             [on_sse] = await sse.events(1, timeout=DEADLINE)
-            on_ws = await ws.message(timeout=DEADLINE)
+            on_ws = [await ws.message(timeout=DEADLINE), await by_message.message(timeout=DEADLINE)]
     assert on_sse["data"]["title"] == "two-1"
-    assert on_ws["event"] == "new_release" and on_ws["data"]["title"] == "two-1"
+    assert [(m["event"], m["data"]["title"]) for m in on_ws] == [("new_release", "two-1")] * 2
 
 
 async def test_a_delete_ends_the_open_streams_and_their_reconnection_is_refused(db, db_url):

@@ -46,5 +46,6 @@ async def db_now(db: Any) -> dt.datetime:
 
 
 def local_clock(t: dt.datetime, tz: str) -> str:
-    """HH:MM:SS of ``t`` on the wall clock of ``tz``."""
-    return t.astimezone(ZoneInfo(tz)).strftime("%H:%M:%S")
+    """``t`` on the wall clock of ``tz`` as the API writes a time back: HH:MM:SS, or HH:MM on a whole minute."""
+    local = t.astimezone(ZoneInfo(tz))
+    return local.strftime("%H:%M:%S" if local.second else "%H:%M")

@@ -85,6 +85,11 @@ class FaultBook:
             return Canned(200, hostile.pad(normal()))
         if kind == "gzip_bomb":
             return Canned(200, hostile.inflating(normal()), headers=(("Content-Encoding", "gzip"),))
+        if kind == "mislabelled":  # the normal JSON, labelled as a web page (as PHP's default header does)
+            return Canned(200, normal(), "text/html; charset=UTF-8")
+        if kind == "redirect":  # to another host, e.g. a captive portal or a geo-block page
+            return Canned(fault.status or 302, b"", "text/html",
+                          headers=(("Location", "http://elsewhere.invalid/blocked"),))
         if kind == "truncated":
             body = normal()
             return Canned(200, body[: max(1, len(body) // 2)])
@@ -117,4 +122,8 @@ def _header(value: float | str) -> str:
 
 
 def _json(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode()
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate asked for (a hostile 429 reason): sent as JSON escapes it
+        return json.dumps(value).encode()

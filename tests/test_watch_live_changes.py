@@ -61,9 +61,37 @@ async def test_a_patch_reaches_the_open_sse_and_websocket_streams(db, db_url):
             await _publish(api, db, _by("Three", "three-1"))
             await _publish(api, db, _by("Two", "two-1"))
             [on_sse] = await sse.events(1, timeout=DEADLINE)
-            on_ws = [await ws.message(timeout=DEADLINE), await by_message.message(timeout=DEADLINE)]
+            on_ws = [await c.message(timeout=DEADLINE) for c in (ws, ws, by_message, by_message)]
     assert on_sse["data"]["title"] == "two-1"
-    assert [(m["event"], m["data"]["title"]) for m in on_ws] == [("new_release", "two-1")] * 2
+    assert [m["event"] for m in on_ws] == ["subscribed", "new_release"] * 2  # the edit is confirmed first
+    assert [m["data"]["title"] for m in on_ws[1::2]] == ["two-1"] * 2
+
+
+async def test_a_websocket_whose_watch_was_edited_is_sent_a_new_subscribed_before_the_events_it_now_gets(db, db_url):
+    """Both forms (``?watch=`` and a subscribe message): after the PATCH replaces One by Two, the next
+    message is ``subscribed`` with the new filter in the first one's shape and the newest id as the resume
+    point; then Two's release arrives, and neither One's (unfollowed now) nor Three's (never followed)."""
+    one, two, _ = await _artists(db, "One", "Two", "Three")
+    async with running_daemon(api_config(db_url, api_rate_limit=0)) as api:
+        watch, mine = await _watch(api, [one])
+        async with open_wire_client(api.port, f"?watch={watch}") as by_url, open_wire_client(api.port) as by_message:
+            assert (await by_message.message(timeout=DEADLINE))["data"]["artist"] == []  # everything, until ...
+            await by_message.stream.send_all(by_message.ws.send(TextMessage(json.dumps({"subscribe": [],
+                                                                                        "watch": watch}))))
+            first = [await c.message(timeout=DEADLINE) for c in (by_url, by_message)]  # ... it names the watch
+            await _publish(api, db, _by("One", "one-1"))
+            before = [await c.message(timeout=DEADLINE) for c in (by_url, by_message)]
+            patched = await api.client.patch(f"/api/watches/{watch}", json={"artists": [two]}, headers=mine)
+            assert patched.status_code == 200
+            await _publish(api, db, _by("Three", "three-1"), _by("One", "one-2"))
+            await _publish(api, db, _by("Two", "two-1"))
+            after = [[await c.message(timeout=DEADLINE) for _ in range(2)] for c in (by_url, by_message)]
+    newest = before[0]["id"]
+    assert [(m["event"], m["data"]["title"]) for m in before] == [("new_release", "one-1")] * 2
+    for was, (again, event) in zip(first, after, strict=True):
+        assert was["event"] == "subscribed" and was["data"]["artist"] == [one] and was["data"]["last_event_id"] < newest
+        assert again == {"event": "subscribed", "data": {**was["data"], "artist": [two], "last_event_id": newest}}
+        assert (event["event"], event["data"]["title"]) == ("new_release", "two-1")
 
 
 async def test_a_delete_ends_the_open_streams_and_their_reconnection_is_refused(db, db_url):

@@ -178,3 +178,97 @@ async def test_a_stream_whose_lookup_straddles_a_change_still_gets_it(db):
         finally:
             await sse.aclose()
     assert event["data"]["title"] == "two-1"
+
+
+async def test_a_change_made_while_redis_is_down_reaches_the_streams_of_another_instance_once_it_is_back(
+        db, redis_server: RedisServer):
+    """A's notices are lost for good (Redis down when it publishes them).  When B's subscription opens
+    again, B reads the three watches its streams follow in one query: the edited one's SSE and WebSocket
+    streams take the new filter (the WebSocket is sent a new ``subscribed``), the deleted one's stream
+    ends, and the unchanged one's stream is left alone, all without reconnecting."""
+    one, two = await _artists(db, "One", "Two")
+    edited, deleted, kept = [(await watches.create(db, WatchChange(name=n, artists=[one])))[0].id for n in "edk"]
+    async with open_gateway(db, redis_url=redis_server.url) as a, open_gateway(db, redis_url=redis_server.url) as b:
+        bus = [gw.delivery.feed for gw in (a, b)]
+        await _until(lambda: all(f is not None and f.state == "ok" for f in bus), "bus ok")
+        reads: list[list[str]] = []
+        read_all = b.delivery.changes.resolve_all
+
+        async def counted(ids):
+            reads.append(sorted(ids))
+            return await read_all(ids)
+
+        b.delivery.changes.resolve_all = counted
+        async with open_sse(b.port, f"/api/new-releases/stream?watch={edited}") as sse, \
+                open_wire_client(b.port, f"?watch={edited}") as ws, \
+                open_sse(b.port, f"/api/new-releases/stream?watch={deleted}") as gone, \
+                open_wire_client(b.port, f"?watch={kept}") as quiet:
+            assert (await ws.message(timeout=DEADLINE))["event"] == (await quiet.message(timeout=DEADLINE))["event"] \
+                == "subscribed" and sse.status == gone.status == 200
+            hub = b.delivery.hub
+            await _until(lambda: [hub.watching(w) for w in (edited, deleted, kept)] == [2, 1, 1], "streams held")
+            redis_server.kill()
+            await _until(lambda: all(f is not None and f.state == "degraded" for f in bus), "bus degraded")
+            lost = a.delivery.feed.unpublished  # type: ignore[union-attr]
+            await watches.update(db, edited, WatchChange(artists=[one, two]))
+            await a.delivery.changes.changed(edited)  # what a PATCH answered by A does
+            await watches.delete(db, deleted)
+            await a.delivery.changes.changed(deleted)  # and a DELETE
+            await _until(lambda: a.delivery.feed.unpublished == lost + 2, "both notices lost")  # type: ignore[union-attr]
+            resyncs, read_before = b.delivery.changes.resyncs, len(reads)
+            redis_server.start()  # the same port: both subscribe again
+            await _until(lambda: b.delivery.changes.reached >= 3, "B resynced")  # 2 on the edited watch, 1 deleted
+            await _until(lambda: all(f is not None and f.state == "ok" for f in bus), "bus ok again")
+            await a.publish(await store(db, _by("Two", "two-1")))
+            await a.publish(await store(db, _by("One", "one-1")))
+            on_sse = await sse.events(2, timeout=DEADLINE)
+            on_ws = [await ws.message(timeout=DEADLINE) for _ in range(3)]
+            on_quiet = await quiet.message(timeout=DEADLINE)
+            with trio.fail_after(DEADLINE):
+                frames = []
+                while (frame := await gone.frame()) is not None:
+                    frames.append(frame)
+    assert [e["data"]["title"] for e in on_sse] == ["two-1", "one-1"]
+    assert on_ws[0]["event"] == "subscribed" and on_ws[0]["data"]["artist"] == [one, two]
+    assert [m["data"]["title"] for m in on_ws[1:]] == ["two-1", "one-1"]
+    assert (on_quiet["event"], on_quiet["data"]["title"]) == ("new_release", "one-1")  # no second subscribed
+    assert {"comment": "the watch was deleted"} in frames
+    assert b.delivery.changes.reached == 3  # the kept watch's stream was not reached
+    assert reads[read_before] == sorted([edited, deleted, kept])  # one query for every watch followed
+    assert len(reads) - read_before == b.delivery.changes.resyncs - resyncs  # and one per resync
+
+
+async def test_a_stream_whose_lookup_straddles_a_resync_still_gets_the_change(db):
+    """The stream reads the watch, the watch changes with its notice lost, the bus resubscribes and
+    resyncs (no stream holds the watch yet), then the stream joins with what it read: its watch is
+    applied again."""
+    one, two = await _artists(db, "One", "Two")
+    watch, _ = await watches.create(db, WatchChange(name="w", artists=[one]))
+    async with open_gateway(db) as gw:
+        read, gate, opened = trio.Event(), trio.Event(), []
+
+        async def read_then_wait(watch_id: str):
+            found = await watches.resolve(db, watch_id)
+            read.set()
+            await gate.wait()  # the change and the resync happen here
+            return found
+
+        gw.delivery.settings.resolve_watch.resolve = read_then_wait  # type: ignore[attr-defined]
+        async with trio.open_nursery() as nursery:
+            async def connect() -> None:
+                opened.append(await SseClient.open(gw.port, f"/api/new-releases/stream?watch={watch.id}"))
+
+            nursery.start_soon(connect)
+            with trio.fail_after(DEADLINE):
+                await read.wait()
+            await watches.update(db, watch.id, WatchChange(artists=[one, two]))  # no notice: it was lost
+            await gw.delivery.changes.resync()  # what the bus does when its subscription opens again
+            gate.set()
+        [sse] = opened
+        try:
+            await _until(lambda: gw.delivery.changes.reached == 1, "applied to the late stream")
+            await gw.publish(await store(db, _by("Two", "two-1")))
+            [event] = await sse.events(1, timeout=DEADLINE)
+        finally:
+            await sse.aclose()
+    assert event["data"]["title"] == "two-1"

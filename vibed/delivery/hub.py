@@ -163,6 +163,10 @@ class Hub:
         """How many open streams of this instance hold ``watch_id``'s filter."""
         return len(self._watching.get(watch_id, ()))
 
+    def watched(self) -> list[str]:
+        """The ids of the watches this instance's open streams follow."""
+        return list(self._watching)
+
     def rewatch_nowait(self, watch_id: str, flt: ReleaseFilter | None) -> int:
         """The streams holding ``watch_id`` take ``flt`` from the next event on (a WebSocket is sent a
         new ``subscribed`` first); None (the watch is gone) ends them: an SSE stream with a last comment

@@ -1,8 +1,9 @@
 """The Redis leg of the bus: publish our events, deliver everyone's, survive Redis going away.
 
 One channel (``vibed:events``); a message is the JSON of a ``StoredEvent``, a ping, or a watch's change
-(``{"watch_changed": id}``: the receiver's ``on_watch_changed`` re-reads that watch for its open streams;
-a change published while Redis is down is not heard elsewhere, and those streams see it on reconnection).  While
+(``{"watch_changed": id}``: the receiver's ``on_watch_changed`` re-reads that watch for its open streams).
+Each time the subscription opens, ``on_subscribed`` runs before any message is read: what was missed
+meanwhile (a watch changed while Redis was down) is read again, as ``sequencer.catch_up`` does for events.  While
 the subscription is not proven, the feed is *degraded*: the database is polled every
 ``poll_interval`` for events with id > the sequencer's ``last_id``, and Redis is retried with
 capped, jittered back-off.  A ping published every ``ping_interval`` must come back within
@@ -60,7 +61,9 @@ class RedisFeed:
     since: float = attrs.field(factory=trio.current_time)
     reconnects: int = 0
     round_trip_ms: float | None = None
+    unpublished: int = 0  # messages never published (Redis down, or the outbox full), since start
     on_watch_changed: Callable[[str], Awaitable[None]] | None = None  # another instance changed a watch
+    on_subscribed: Callable[[], Awaitable[None]] | None = None  # (re)subscribed: notices may have been lost
     _token: str = attrs.field(factory=lambda: uuid.uuid4().hex)
     _pongs: dict[str, trio.Event] = attrs.field(factory=dict)
     _poll_outage: Outage = attrs.field(factory=lambda: Outage(log, "bus_poll_failed"))
@@ -79,6 +82,7 @@ class RedisFeed:
             try:
                 self._outbox[0].send_nowait(encode_event(event))
             except trio.WouldBlock:
+                self.unpublished += 1
                 log.warning("bus_publish_dropped", id=event.id, reason="redis outbox full")
 
     def publish_watch_nowait(self, watch_id: str) -> None:
@@ -86,6 +90,7 @@ class RedisFeed:
         try:
             self._outbox[0].send_nowait(json.dumps({"watch_changed": watch_id, "from": self._token}).encode())
         except trio.WouldBlock:
+            self.unpublished += 1
             log.warning("bus_publish_dropped", reason="redis outbox full")
 
     def _set_state(self, state: Literal["ok", "degraded"], error: str | None = None) -> None:
@@ -114,6 +119,8 @@ class RedisFeed:
                         self._subscribed = True
                         self._set_state("ok")
                         backoff = 0.1
+                        if self.on_subscribed is not None:  # the watches' notices missed meanwhile, first:
+                            await self.on_subscribed()  # the events caught up and after meet the new filters
                         await self.sequencer.catch_up()  # what was published while we were away
                         while True:
                             raw = await sub.next_message(timeout=1.0)
@@ -158,7 +165,8 @@ class RedisFeed:
         async for message in self._outbox[1]:
             try:
                 await self.link.publish(CHANNEL, message)
-            except RedisUnavailable as exc:  # others find it in the database (poll or gap fill)
+            except RedisUnavailable as exc:  # others find it in the database (poll, gap fill or resync)
+                self.unpublished += 1
                 self._set_state("degraded", str(exc))
 
     async def _poll_while_degraded(self) -> None:

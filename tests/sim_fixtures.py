@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
@@ -37,7 +38,9 @@ class SimControl:
 
     async def inject(self, kind: str, **fault: Any) -> None:
         """E.g. ``inject("status_429", language="ml", retry_after=30, count=2)``."""
-        await self._call("POST", "/_sim/faults", json={"kind": kind, **fault})
+        # as JSON escapes: a hostile value may hold what UTF-8 cannot (a lone surrogate)
+        await self._call("POST", "/_sim/faults", content=json.dumps({"kind": kind, **fault}),
+                         headers={"Content-Type": "application/json"})
 
     async def clear_faults(self) -> None:
         await self._call("DELETE", "/_sim/faults")

@@ -56,10 +56,12 @@ class FaultBook:
     def active(self) -> list[dict[str, Any]]:
         return [attrs.asdict(armed.fault) | {"remaining": armed.left} for armed in self._armed]
 
-    def take(self, source: str, scope: str) -> Fault | None:
+    def take(self, source: str, scope: str, *, named_only: bool = False) -> Fault | None:
+        """The first fault for (``source``, ``scope``); ``named_only``: only one naming ``scope`` itself
+        (Spotify's token endpoint: ``"scope": "token"``, never broken by a fault meant for every market)."""
         for armed in self._armed:
             fault = armed.fault
-            if fault.source not in (None, source) or fault.scope not in (None, scope):
+            if fault.source not in (None, source) or fault.scope not in ((scope,) if named_only else (None, scope)):
                 continue
             if fault.kind == "spotify_removed" and source != "spotify":
                 continue
@@ -85,6 +87,13 @@ class FaultBook:
             return Canned(200, hostile.pad(normal()))
         if kind == "gzip_bomb":
             return Canned(200, hostile.inflating(normal()), headers=(("Content-Encoding", "gzip"),))
+        if kind == "mislabelled":  # the normal JSON, labelled as a web page (as PHP's default header does)
+            return Canned(200, normal(), "text/html; charset=UTF-8")
+        if kind == "gzip_lie":  # says gzip, sends the plain body: a decoder must fail, not guess
+            return Canned(200, normal(), headers=(("Content-Encoding", "gzip"),))
+        if kind == "redirect":  # to another host, e.g. a captive portal or a geo-block page
+            return Canned(fault.status or 302, b"", "text/html",
+                          headers=(("Location", "http://elsewhere.invalid/blocked"),))
         if kind == "truncated":
             body = normal()
             return Canned(200, body[: max(1, len(body) // 2)])
@@ -117,4 +126,8 @@ def _header(value: float | str) -> str:
 
 
 def _json(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode()
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate asked for (a hostile 429 reason): sent as JSON escapes it
+        return json.dumps(value).encode()

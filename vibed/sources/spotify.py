@@ -15,6 +15,7 @@ import trio
 
 from vibed.sources import spotify_items
 from vibed.sources.http import MAX_BODY, Trouble, decode_json, send, status_trouble
+from vibed.sources.item_guard import releases_of
 from vibed.vocab.messages import Failure, FailureKind, Page
 
 UPSTREAM = "Spotify"
@@ -77,7 +78,7 @@ class SpotifySource:
             source=self.name,
             scope=scope,
             page=page,
-            releases=tuple(r for r in map(spotify_items.release, items) if r is not None),
+            releases=releases_of(self.name, items, spotify_items.release),
             last_page=body.get("next") is None,
             total=body.get("total") if isinstance(body.get("total"), int) else None,
             received=len(items),

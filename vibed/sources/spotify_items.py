@@ -39,7 +39,9 @@ def release(item: Any) -> Release | None:
 def release_date(value: str, precision: str) -> tuple[dt.date | None, int | None, str | None]:
     """(date, year, period): a date only at ``day`` precision (a month is not a day); at month or
     year precision the period instead (``"2026-03"``, ``"2026"``); the year whenever there is one.
-    Far-future values mean nothing and are dropped."""
+    Far-future values mean nothing and are dropped; so do digits other than ASCII ones (``"²⁰²⁶"`` is
+    a digit to ``str.isdigit`` and not a number to ``int``)."""
+    value = value if value.isascii() else ""
     year = plausible_year(int(value[:4])) if value[:4].isdigit() else None
     if year is None:
         return None, None, None

@@ -77,6 +77,7 @@ async def test_a_paused_target_is_resumed_by_redeliver_and_gets_its_dead_release
             r = await api.client.post(f"/api/notify/targets/{tid}/redeliver")
             assert r.status_code == 202 and r.json() == {"requeued": 1, "resumed": True}, r.text
             assert r.headers["Cache-Control"] == "no-store"
+            assert not (await target(api, tid))["paused"]  # resumed at once
             [got] = messages(await rx.wait_for(1))
             await wait_until(lambda: _all_delivered(api, tid))
             await trio.sleep(0.5)  # and nothing after it

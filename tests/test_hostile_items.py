@@ -105,6 +105,9 @@ async def test_each_poisoned_item_is_stored_clean_beside_every_clean_item_and_se
         for link in (row["url"], row["image"]):
             assert link is None or (urlsplit(link).scheme in ("http", "https") and "@" not in urlsplit(link).netloc)
         assert row["release_date"] is None or row["release_date"] >= dt.date(1900, 1, 1)
+    names = [r["name"] for r in await db.fetch("SELECT name FROM artists")]
+    assert "Entity Artist" in names  # "&#55296;" decoded by the artist index: the release was refused
+    assert_shows_nothing_hidden(" ".join(names), "the artist index")
     for path, text in served.items():
         assert "Invisible Title" in text or "Bad" in text, path
         assert_shows_nothing_hidden(text.replace("\r\n", "").replace("\n", ""), path)

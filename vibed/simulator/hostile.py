@@ -20,7 +20,9 @@ stored:
 - ``userinfo_url``: links and images of the form ``https://www.jiosaavn.com@evil.example/``;
 - ``wrong_types``: a number for a title (JioSaavn), lists and objects where the other is expected;
 - ``duplicate``: the same item (same id) twice on the page;
-- ``bad_utf8``: two bytes that are not UTF-8 inside the title (the rest of the answer is).
+- ``bad_utf8``: two bytes that are not UTF-8 inside the title (the rest of the answer is);
+- ``numeric_entity``: an artist named with the entities of a lone surrogate and a bidi override
+  (``&#55296;&#8238;``; on JioSaavn under three more layers of ``&amp;``), which the artist index decodes.
 
 ``huge`` pads the answer to about 5 MB with an unknown field; ``gzip_bomb`` pads it to 64 MiB and
 sends it gzip-compressed, about 64 KB on the wire.  (``drip``, in ``faults``, sends a
@@ -38,7 +40,7 @@ from collections.abc import Callable
 from typing import Any
 
 POISONS = ("nul", "script_url", "far_future", "month", "invisible", "double_entity", "ancient", "huge_number",
-           "odd_digits", "userinfo_url", "wrong_types", "duplicate", "bad_utf8")
+           "odd_digits", "userinfo_url", "wrong_types", "duplicate", "bad_utf8", "numeric_entity")
 _ONLY = {"month": "spotify", "double_entity": "jiosaavn", "huge_number": "jiosaavn"}
 
 
@@ -83,6 +85,10 @@ def _poison_jiosaavn(item: dict[str, Any], poison: str) -> dict[str, Any] | None
     elif poison == "userinfo_url":
         item["perma_url"] = "https://www.jiosaavn.com@evil.example/album/x"
         item["image"] = "https://c.saavncdn.com@evil.example/x-150x150.jpg"
+    elif poison == "numeric_entity":
+        artists = more.get("artistMap", {}).get("primary_artists") or []
+        if artists:
+            artists[0].update(id="9990001", name="&amp;amp;amp;#55296;&amp;amp;amp;#8238;Entity Artist")
     elif poison == "wrong_types":
         item.update(title=2024, image={"url": "https://c.saavncdn.com/x.jpg"}, year=["2024"],
                     play_count={"n": 1}, explicit_content=None, more_info=[])
@@ -114,6 +120,9 @@ def _poison_spotify(item: dict[str, Any], poison: str) -> dict[str, Any] | None:
     elif poison == "userinfo_url":
         item["external_urls"] = {"spotify": "https://open.spotify.com@evil.example/album/x"}
         item["images"] = [{"url": "https://i.scdn.co@evil.example/image/x", "height": 640, "width": 640}]
+    elif poison == "numeric_entity":
+        if item.get("artists"):
+            item["artists"][0].update(id="hostileentity", name="&#55296;&#8238;Entity Artist")
     elif poison == "wrong_types":
         item.update(artists={"name": "Nobody"}, images="https://i.scdn.co/image/x", external_urls=[],
                     release_date=20260301, release_date_precision=None, total_tracks="12")

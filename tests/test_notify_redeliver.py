@@ -70,6 +70,7 @@ async def test_a_paused_target_is_resumed_by_redeliver_and_gets_its_dead_release
             assert [r["id"] for r in await log_of(api, tid, limit=1)] == [second["id"]]
             health = (await api.client.get("/api/health")).json()
             assert health["notify_targets"]["paused"] == [tid] and health["notify_targets"]["dead"] == 1
+            assert f"POST /api/notify/targets/{tid}/redeliver resumes it" in " ".join(health["reasons"])
             await trio.sleep(1.0)  # an absence: five retry periods, twenty looks at the outbox, pass
             assert [r["attempts"] for r in await log_of(api, tid, state="pending")] == [1]  # paused: not tried
 

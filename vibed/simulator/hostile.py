@@ -21,6 +21,7 @@ stored:
 - ``wrong_types``: a number for a title (JioSaavn), lists and objects where the other is expected;
 - ``duplicate``: the same item (same id) twice on the page;
 - ``bad_utf8``: two bytes that are not UTF-8 inside the title (the rest of the answer is);
+- ``long_number``: a 5,000-digit JSON integer for a count (more digits than Python reads by default);
 - ``numeric_entity``: an artist named with the entities of a lone surrogate and a bidi override
   (``&#55296;&#8238;``; on JioSaavn under three more layers of ``&amp;``), which the artist index decodes.
 
@@ -40,7 +41,7 @@ from collections.abc import Callable
 from typing import Any
 
 POISONS = ("nul", "script_url", "far_future", "month", "invisible", "double_entity", "ancient", "huge_number",
-           "odd_digits", "userinfo_url", "wrong_types", "duplicate", "bad_utf8", "numeric_entity")
+           "odd_digits", "userinfo_url", "wrong_types", "duplicate", "bad_utf8", "numeric_entity", "long_number")
 _ONLY = {"month": "spotify", "double_entity": "jiosaavn", "huge_number": "jiosaavn"}
 
 
@@ -51,6 +52,7 @@ def poisons_for(source: str) -> tuple[str, ...]:
 
 INVISIBLE_TITLE = "Invisible\u202e Title\u200b\ufeff\u2066\u2069\uffff\u2028\u0d28\u0d4d\u200d"
 _BAD_UTF8 = "@@BAD_UTF8@@"  # replaced by b"\xff\xfe" in the encoded answer
+_LONG_NUMBER = "@@LONG_NUMBER@@"  # replaced (quotes and all) by 5,000 digits in the encoded answer
 _serial = itertools.count(1)
 
 
@@ -138,8 +140,12 @@ def _title(value: str) -> Callable[[dict[str, Any]], None]:
 
 
 # the same poison in either source's shape
+def _long_number(item: dict[str, Any]) -> None:
+    item["total_tracks" if "album_type" in item else "play_count"] = _LONG_NUMBER
+
+
 _COMMON: dict[str, Callable[[dict[str, Any]], None]] = {"invisible": _title(INVISIBLE_TITLE), "duplicate": lambda item: None,
-           "bad_utf8": _title(f"Bad {_BAD_UTF8} Bytes")}
+           "bad_utf8": _title(f"Bad {_BAD_UTF8} Bytes"), "long_number": _long_number}
 
 
 def _ordinary(items: list[Any]) -> Any:
@@ -166,7 +172,8 @@ def poison(body: bytes, source: str) -> bytes:
         if made is not None:
             extra += [made, made] if name == "duplicate" else [made]
     items[:0] = extra
-    return json.dumps(page, ensure_ascii=False).encode().replace(_BAD_UTF8.encode(), b"\xff\xfe")
+    return (json.dumps(page, ensure_ascii=False).encode().replace(_BAD_UTF8.encode(), b"\xff\xfe")
+            .replace(f'"{_LONG_NUMBER}"'.encode(), b"9" * 5000))
 
 
 def pad(body: bytes, size: int = 5 * 1024 * 1024) -> bytes:

@@ -29,8 +29,8 @@ from vibed.simulator.hostile import poisons_for
 from vibed.sources.item_guard import releases_of
 from vibed.sources.jiosaavn import JioSaavnSource
 from vibed.sources.spotify import SpotifySource
-from vibed.vocab.messages import Failure, FailureKind, Page, Release
 from vibed.store.release_json import LISTED_JSON
+from vibed.vocab.messages import Failure, FailureKind, Page, Release
 from vibed.vocab.text import INVISIBLE, UNSTORABLE
 
 HOSTILE_ID = re.compile(r"hostile-([a-z_0-9]+)-\d+")

@@ -63,6 +63,7 @@ EXPECTED: dict[str, dict[str, dict[str, Any]]] = {
         "userinfo_url": {"url": None, "image": None},
         "wrong_types": {"artist_names": "", "url": None, "image": None, "release_date": None},
         "bad_utf8": {"title": "Bad \ufffd\ufffd Bytes"},
+        "http_image": {"image": "https://i.scdn.co/image/ab67616d0000b273hostile"},  # the page shows https only
     },
 }
 MADE = {source: set(poisons_for(source)) for source in ("jiosaavn", "spotify")}

@@ -22,6 +22,7 @@ stored:
 - ``duplicate``: the same item (same id) twice on the page;
 - ``bad_utf8``: two bytes that are not UTF-8 inside the title (the rest of the answer is);
 - ``long_number``: a 5,000-digit JSON integer for a count (more digits than Python reads by default);
+- ``http_image`` (Spotify only; JioSaavn's own quirk sends some): the cover over ``http://``;
 - ``numeric_entity``: an artist named with the entities of a lone surrogate and a bidi override
   (``&#55296;&#8238;``; on JioSaavn under three more layers of ``&amp;``), which the artist index decodes.
 
@@ -41,8 +42,9 @@ from collections.abc import Callable
 from typing import Any
 
 POISONS = ("nul", "script_url", "far_future", "month", "invisible", "double_entity", "ancient", "huge_number",
-           "odd_digits", "userinfo_url", "wrong_types", "duplicate", "bad_utf8", "numeric_entity", "long_number")
-_ONLY = {"month": "spotify", "double_entity": "jiosaavn", "huge_number": "jiosaavn"}
+           "odd_digits", "userinfo_url", "wrong_types", "duplicate", "bad_utf8", "numeric_entity", "long_number",
+           "http_image")
+_ONLY = {"month": "spotify", "http_image": "spotify", "double_entity": "jiosaavn", "huge_number": "jiosaavn"}
 
 
 def poisons_for(source: str) -> tuple[str, ...]:
@@ -122,6 +124,8 @@ def _poison_spotify(item: dict[str, Any], poison: str) -> dict[str, Any] | None:
     elif poison == "userinfo_url":
         item["external_urls"] = {"spotify": "https://open.spotify.com@evil.example/album/x"}
         item["images"] = [{"url": "https://i.scdn.co@evil.example/image/x", "height": 640, "width": 640}]
+    elif poison == "http_image":
+        item["images"] = [{"url": "http://i.scdn.co/image/ab67616d0000b273hostile", "height": 640, "width": 640}]
     elif poison == "numeric_entity":
         if item.get("artists"):
             item["artists"][0].update(id="hostileentity", name="&#55296;&#8238;Entity Artist")

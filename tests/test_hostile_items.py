@@ -30,7 +30,7 @@ from vibed.sources.item_guard import releases_of
 from vibed.sources.jiosaavn import JioSaavnSource
 from vibed.sources.spotify import SpotifySource
 from vibed.store.release_json import LISTED_JSON
-from vibed.vocab.messages import Failure, FailureKind, Page, Release
+from vibed.vocab.messages import Failure, FailureKind, Page, Release, artist_scope
 from vibed.vocab.text import INVISIBLE, UNSTORABLE
 
 HOSTILE_ID = re.compile(r"hostile-([a-z_0-9]+)-\d+")
@@ -213,3 +213,17 @@ async def test_a_release_titled_with_a_lone_surrogate_is_served_by_the_simulator
     assert isinstance(page, Page) and isinstance(albums, Page), (page, albums)
     titles = {r.external_id: r.title for r in page.releases + albums.releases}
     assert (titles[saavn["id"]], titles[spotify["id"]]) == ("Surrogate Title", "Surrogate Title")
+
+
+async def test_an_artist_page_s_poisoned_items_are_read_clean_beside_its_clean_ones(
+        sim: SimControl, upstream_client: httpx.AsyncClient) -> None:
+    made = [await sim.release(language=language, artists=["Nila Das"]) for language in ("te", "ml")]
+    scope = artist_scope(made[0][0]["artists"][0]["id"])
+    await sim.inject("hostile", scope=scope, count=1)
+    page = await JioSaavnSource(upstream_client, sim.url).fetch_page(scope, 1)
+    assert isinstance(page, Page), page
+    found = {HOSTILE_ID.fullmatch(r.external_id)[1] if HOSTILE_ID.fullmatch(r.external_id) else r.external_id: r
+             for r in page.releases}
+    assert {m[0]["id"] for m in made} | set(poisons_for("jiosaavn")) == set(found)
+    for poison, fields in EXPECTED["jiosaavn"].items():
+        assert {field: getattr(found[poison], field) for field in fields if field != "artist_names"} == fields, poison

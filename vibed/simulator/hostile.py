@@ -1,6 +1,6 @@
 """A hostile upstream: the normal page plus items built to break a naive client.
 
-``hostile`` adds, before the page's own items, copies of its first ordinary item (on JioSaavn an
+``hostile`` adds, before the page's own items (a language's page, an artist's page or Spotify's), copies of its first ordinary item (on JioSaavn an
 album or song in the page's language, not one of the playlists or other-language items the page
 mixes in, which a client drops before any poison matters) with one poison each (ids
 ``hostile-<poison>-<n>``), so a test can tell them apart and check that every clean item is still
@@ -163,7 +163,10 @@ def _ordinary(items: list[Any]) -> Any:
 def poison(body: bytes, source: str) -> bytes:
     """The page ``body`` with one hostile copy of its first item per poison."""
     page = json.loads(body)
-    items = page.get("data") if source == "jiosaavn" else page.get("albums", {}).get("items")
+    if source == "spotify":
+        items = page.get("albums", {}).get("items")
+    else:  # content.getAlbums, or an artist's page (artist.getArtistMoreAlbum)
+        items = page.get("data") if "data" in page else page.get("topAlbums", {}).get("albums")
     if not items:
         return body
     serial = next(_serial)

@@ -29,6 +29,7 @@ from vibed.simulator.hostile import poisons_for
 from vibed.sources.item_guard import releases_of
 from vibed.sources.jiosaavn import JioSaavnSource
 from vibed.sources.spotify import SpotifySource
+from vibed.store.release_json import LISTED_JSON
 from vibed.vocab.messages import Failure, FailureKind, Page, Release
 from vibed.vocab.text import INVISIBLE, UNSTORABLE
 
@@ -53,6 +54,7 @@ EXPECTED: dict[str, dict[str, dict[str, Any]]] = {
         "userinfo_url": {"url": None, "image": None},
         "wrong_types": {"title": "2024", "image": None, "year": None, "play_count": None},
         "bad_utf8": {"title": "Bad \ufffd\ufffd Bytes"},
+        "long_number": {"play_count": None},  # Python's json refused it: the whole page was lost
     },
     "spotify": {
         "invisible": {"title": "Invisible Title \u0d28\u0d4d\u200d"},
@@ -61,6 +63,7 @@ EXPECTED: dict[str, dict[str, dict[str, Any]]] = {
         "userinfo_url": {"url": None, "image": None},
         "wrong_types": {"artist_names": "", "url": None, "image": None, "release_date": None},
         "bad_utf8": {"title": "Bad \ufffd\ufffd Bytes"},
+        "http_image": {"image": "https://i.scdn.co/image/ab67616d0000b273hostile"},  # the page shows https only
     },
 }
 MADE = {source: set(poisons_for(source)) for source in ("jiosaavn", "spotify")}
@@ -105,6 +108,9 @@ async def test_each_poisoned_item_is_stored_clean_beside_every_clean_item_and_se
         for link in (row["url"], row["image"]):
             assert link is None or (urlsplit(link).scheme in ("http", "https") and "@" not in urlsplit(link).netloc)
         assert row["release_date"] is None or row["release_date"] >= dt.date(1900, 1, 1)
+    names = [r["name"] for r in await db.fetch("SELECT name FROM artists")]
+    assert "Entity Artist" in names  # "&#55296;" decoded by the artist index: the release was refused
+    assert_shows_nothing_hidden(" ".join(names), "the artist index")
     for path, text in served.items():
         assert "Invisible Title" in text or "Bad" in text, path
         assert_shows_nothing_hidden(text.replace("\r\n", "").replace("\n", ""), path)
@@ -165,3 +171,33 @@ def test_an_item_its_builder_raises_on_costs_that_item_and_not_the_page() -> Non
     assert [r.external_id for r in kept] == ["a", "c"]
     [line] = events_named(logs, "release_unreadable")
     assert (line["external_id"], line["error"]) == ("b", "ZeroDivisionError: integer division or modulo by zero")
+
+
+async def test_rows_stored_before_this_firewall_are_cleaned_by_schema_0023(db) -> None:
+    from pathlib import Path
+
+    from tests.test_firewall import write
+    from vibed.pipeline.writer import Writer
+    from vibed.vocab.messages import Artist
+
+    old = Release(source="jiosaavn", external_id="old", kind="song", title="\u202eOld\u200b Title\u2028\u0d28\u0d4d\u200d",
+                  album="Al\ufeffbum", artists=(Artist("1", "\u2066Singer\u2069"), Artist("2", "Plain")), language="ml",
+                  release_date=dt.date(1, 1, 2), year=1, url="https://www.jiosaavn.com@evil.example/x",
+                  image="https://c.saavncdn.com@evil.example/x.jpg")
+    today = await db.fetchval("SELECT current_date")  # a window reaching back to year 1: announced, so replayable
+    await write(Writer(db, window_days=(today - dt.date(1, 1, 1)).days), [old])
+    sql = (Path(__file__).parents[1] / "vibed" / "schema" / "0023_firewall_invisible_rows.sql").read_text()
+    await db.execute(sql)
+    row = await db.fetchrow("SELECT title, album, artists, artist_names, url, image, release_date, year"
+                            " FROM releases WHERE external_id = 'old'")
+    assert dict(row) == {"title": "Old Title \u0d28\u0d4d\u200d", "album": "Album",
+                         "artists": [{"id": "1", "name": "Singer"}, {"id": "2", "name": "Plain"}],
+                         "artist_names": "Singer, Plain", "url": None, "image": None, "release_date": None,
+                         "year": None}
+    payload = await db.fetchval("SELECT payload FROM events e JOIN releases r ON r.id = e.release_id"
+                                " WHERE r.external_id = 'old'")
+    assert {k: payload[k] for k in ("title", "album", "artists", "url", "image", "release_date", "year")} == {
+        "title": "Old Title \u0d28\u0d4d\u200d", "album": "Album", "artists": ["Singer", "Plain"], "url": None,
+        "image": None, "release_date": None, "year": None}
+    listed = json.loads(await db.fetchval(f"SELECT {LISTED_JSON} FROM releases WHERE external_id = 'old'"))
+    assert (listed["title"], listed["artists"], listed["url"]) == ("Old Title \u0d28\u0d4d\u200d", ["Singer", "Plain"], None)

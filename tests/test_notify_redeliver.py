@@ -70,6 +70,7 @@ async def test_a_paused_target_is_resumed_by_redeliver_and_gets_its_dead_release
             assert [r["id"] for r in await log_of(api, tid, limit=1)] == [second["id"]]
             health = (await api.client.get("/api/health")).json()
             assert health["notify_targets"]["paused"] == [tid] and health["notify_targets"]["dead"] == 1
+            assert f"POST /api/notify/targets/{tid}/redeliver resumes it" in " ".join(health["reasons"])
             await trio.sleep(1.0)  # an absence: five retry periods, twenty looks at the outbox, pass
             assert [r["attempts"] for r in await log_of(api, tid, state="pending")] == [1]  # paused: not tried
 
@@ -77,6 +78,7 @@ async def test_a_paused_target_is_resumed_by_redeliver_and_gets_its_dead_release
             r = await api.client.post(f"/api/notify/targets/{tid}/redeliver")
             assert r.status_code == 202 and r.json() == {"requeued": 1, "resumed": True}, r.text
             assert r.headers["Cache-Control"] == "no-store"
+            assert not (await target(api, tid))["paused"]  # resumed at once
             [got] = messages(await rx.wait_for(1))
             await wait_until(lambda: _all_delivered(api, tid))
             await trio.sleep(0.5)  # and nothing after it

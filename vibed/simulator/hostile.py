@@ -20,7 +20,11 @@ stored:
 - ``userinfo_url``: links and images of the form ``https://www.jiosaavn.com@evil.example/``;
 - ``wrong_types``: a number for a title (JioSaavn), lists and objects where the other is expected;
 - ``duplicate``: the same item (same id) twice on the page;
-- ``bad_utf8``: two bytes that are not UTF-8 inside the title (the rest of the answer is).
+- ``bad_utf8``: two bytes that are not UTF-8 inside the title (the rest of the answer is);
+- ``long_number``: a 5,000-digit JSON integer for a count (more digits than Python reads by default);
+- ``http_image`` (Spotify only; JioSaavn's own quirk sends some): the cover over ``http://``;
+- ``numeric_entity``: an artist named with the entities of a lone surrogate and a bidi override
+  (``&#55296;&#8238;``; on JioSaavn under three more layers of ``&amp;``), which the artist index decodes.
 
 ``huge`` pads the answer to about 5 MB with an unknown field; ``gzip_bomb`` pads it to 64 MiB and
 sends it gzip-compressed, about 64 KB on the wire.  (``drip``, in ``faults``, sends a
@@ -38,8 +42,9 @@ from collections.abc import Callable
 from typing import Any
 
 POISONS = ("nul", "script_url", "far_future", "month", "invisible", "double_entity", "ancient", "huge_number",
-           "odd_digits", "userinfo_url", "wrong_types", "duplicate", "bad_utf8")
-_ONLY = {"month": "spotify", "double_entity": "jiosaavn", "huge_number": "jiosaavn"}
+           "odd_digits", "userinfo_url", "wrong_types", "duplicate", "bad_utf8", "numeric_entity", "long_number",
+           "http_image")
+_ONLY = {"month": "spotify", "http_image": "spotify", "double_entity": "jiosaavn", "huge_number": "jiosaavn"}
 
 
 def poisons_for(source: str) -> tuple[str, ...]:
@@ -49,6 +54,7 @@ def poisons_for(source: str) -> tuple[str, ...]:
 
 INVISIBLE_TITLE = "Invisible\u202e Title\u200b\ufeff\u2066\u2069\uffff\u2028\u0d28\u0d4d\u200d"
 _BAD_UTF8 = "@@BAD_UTF8@@"  # replaced by b"\xff\xfe" in the encoded answer
+_LONG_NUMBER = "@@LONG_NUMBER@@"  # replaced (quotes and all) by 5,000 digits in the encoded answer
 _serial = itertools.count(1)
 
 
@@ -83,6 +89,10 @@ def _poison_jiosaavn(item: dict[str, Any], poison: str) -> dict[str, Any] | None
     elif poison == "userinfo_url":
         item["perma_url"] = "https://www.jiosaavn.com@evil.example/album/x"
         item["image"] = "https://c.saavncdn.com@evil.example/x-150x150.jpg"
+    elif poison == "numeric_entity":
+        artists = more.get("artistMap", {}).get("primary_artists") or []
+        if artists:
+            artists[0].update(id="9990001", name="&amp;amp;amp;#55296;&amp;amp;amp;#8238;Entity Artist")
     elif poison == "wrong_types":
         item.update(title=2024, image={"url": "https://c.saavncdn.com/x.jpg"}, year=["2024"],
                     play_count={"n": 1}, explicit_content=None, more_info=[])
@@ -114,6 +124,11 @@ def _poison_spotify(item: dict[str, Any], poison: str) -> dict[str, Any] | None:
     elif poison == "userinfo_url":
         item["external_urls"] = {"spotify": "https://open.spotify.com@evil.example/album/x"}
         item["images"] = [{"url": "https://i.scdn.co@evil.example/image/x", "height": 640, "width": 640}]
+    elif poison == "http_image":
+        item["images"] = [{"url": "http://i.scdn.co/image/ab67616d0000b273hostile", "height": 640, "width": 640}]
+    elif poison == "numeric_entity":
+        if item.get("artists"):
+            item["artists"][0].update(id="hostileentity", name="&#55296;&#8238;Entity Artist")
     elif poison == "wrong_types":
         item.update(artists={"name": "Nobody"}, images="https://i.scdn.co/image/x", external_urls=[],
                     release_date=20260301, release_date_precision=None, total_tracks="12")
@@ -129,8 +144,12 @@ def _title(value: str) -> Callable[[dict[str, Any]], None]:
 
 
 # the same poison in either source's shape
+def _long_number(item: dict[str, Any]) -> None:
+    item["total_tracks" if "album_type" in item else "play_count"] = _LONG_NUMBER
+
+
 _COMMON: dict[str, Callable[[dict[str, Any]], None]] = {"invisible": _title(INVISIBLE_TITLE), "duplicate": lambda item: None,
-           "bad_utf8": _title(f"Bad {_BAD_UTF8} Bytes")}
+           "bad_utf8": _title(f"Bad {_BAD_UTF8} Bytes"), "long_number": _long_number}
 
 
 def _ordinary(items: list[Any]) -> Any:
@@ -157,7 +176,8 @@ def poison(body: bytes, source: str) -> bytes:
         if made is not None:
             extra += [made, made] if name == "duplicate" else [made]
     items[:0] = extra
-    return json.dumps(page, ensure_ascii=False).encode().replace(_BAD_UTF8.encode(), b"\xff\xfe")
+    return (json.dumps(page, ensure_ascii=False).encode().replace(_BAD_UTF8.encode(), b"\xff\xfe")
+            .replace(f'"{_LONG_NUMBER}"'.encode(), b"9" * 5000))
 
 
 def pad(body: bytes, size: int = 5 * 1024 * 1024) -> bytes:

@@ -54,6 +54,13 @@ def safe_url(value: str | None) -> str | None:
     return url
 
 
+def https_image(value: str | None) -> str | None:
+    """``safe_url(value)`` over https: the page allows images over https only (its CSP), and the catalogues'
+    CDNs serve every image over https, so an ``http://`` cover is the same picture made to fail."""
+    url = safe_url(value)
+    return "https://" + url.split("://", 1)[1] if url and url[:5].lower() == "http:" else url
+
+
 def plausible_date(value: dt.date | None, today: dt.date | None = None) -> dt.date | None:
     """The date, or None when it lies more than ``FUTURE_SLACK`` ahead or before ``EARLIEST_YEAR``
     (then it means nothing)."""

@@ -7,7 +7,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from vibed.sources.bounds import bounded
-from vibed.sources.firewall import clean_raw, clean_text, plausible_date, plausible_year, safe_url
+from vibed.sources.firewall import (
+    clean_raw,
+    clean_text,
+    https_image,
+    plausible_date,
+    plausible_year,
+    safe_url,
+)
 from vibed.vocab.messages import Artist, Release
 
 ALBUM_TYPES = frozenset({"album", "single", "compilation"})  # all are "album" to us
@@ -62,7 +69,7 @@ def largest_image(images: Any) -> str | None:
     if not isinstance(images, list):
         return None
     sized = [
-        (_size(image.get("width")) * _size(image.get("height")), safe_url(_str(image.get("url"))))
+        (_size(image.get("width")) * _size(image.get("height")), https_image(_str(image.get("url"))))
         for image in images
         if isinstance(image, Mapping) and safe_url(_str(image.get("url")))
     ]

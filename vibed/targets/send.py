@@ -84,7 +84,9 @@ def send_blocking(url: str, message: Message, pin: Pin | None = None) -> Sent:
             notifier = apprise.Apprise(asset=apprise.AppriseAsset(storage_mode="memory"))
             if not notifier.add(url):
                 return Sent(False, "Apprise no longer accepts this URL")
-            ok = bool(notifier.notify(body=message.body, title=message.title))
+            # TEXT: what we send is plain text, so an HTML or Markdown service gets it escaped (a title
+            # "<img src=x onerror=…>" is text in an e-mail, and "a & b" no parse error at Telegram)
+            ok = bool(notifier.notify(body=message.body, title=message.title, body_format=apprise.NotifyFormat.TEXT))
         why = "; ".join(errors[-2:])[:300]
         return Sent(ok, "" if ok else (why or "Apprise reported a failure"))
     except Exception as exc:  # a plugin's own bug must not kill the sender: it is a failed send

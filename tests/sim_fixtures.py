@@ -47,7 +47,8 @@ class SimControl:
 
     async def release(self, **body: Any) -> list[dict[str, Any]]:
         """Add releases now (``language=``/``market=``, ``kind=``, ``title=``, ``count=``); their expected form."""
-        return (await self._call("POST", "/_sim/release", json=body))["releases"]
+        return (await self._call("POST", "/_sim/release", content=json.dumps(body),  # as inject: escapes
+                                 headers={"Content-Type": "application/json"}))["releases"]
 
     async def catalogue(self, *, language: str | None = None, market: str | None = None) -> list[dict[str, Any]]:
         """Newest first, each as a faithful client should normalise it."""

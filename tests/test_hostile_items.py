@@ -201,3 +201,15 @@ async def test_rows_stored_before_this_firewall_are_cleaned_by_schema_0023(db) -
         "image": None, "release_date": None, "year": None}
     listed = json.loads(await db.fetchval(f"SELECT {LISTED_JSON} FROM releases WHERE external_id = 'old'"))
     assert (listed["title"], listed["artists"], listed["url"]) == ("Old Title \u0d28\u0d4d\u200d", ["Singer", "Plain"], None)
+
+
+async def test_a_release_titled_with_a_lone_surrogate_is_served_by_the_simulator_and_read_clean(
+        sim: SimControl, upstream_client: httpx.AsyncClient) -> None:
+    # JSON may carry "\\ud800"; the simulator once failed the whole page with a 500 on it
+    [saavn] = await sim.release(language="ml", title="Sur\ud800rogate \u202eTitle")
+    [spotify] = await sim.release(market="IN", title="Sur\ud800rogate \u202eTitle")
+    page = await JioSaavnSource(upstream_client, sim.url).fetch_page("ml", 1)
+    albums = await SpotifySource(upstream_client, sim.url, sim.url, "sim-client-id", "sim-client-secret").fetch_page("IN", 1)
+    assert isinstance(page, Page) and isinstance(albums, Page), (page, albums)
+    titles = {r.external_id: r.title for r in page.releases + albums.releases}
+    assert (titles[saavn["id"]], titles[spotify["id"]]) == ("Surrogate Title", "Surrogate Title")

@@ -102,18 +102,18 @@ class FaultBook:
         if kind == "empty":
             if empty is None:
                 empty = EMPTY.get(source, {"albums": {"items": [], "total": 0, "next": None, "offset": 0, "limit": 50}})
-            return Canned(200, _json(empty))
+            return Canned(200, json_bytes(empty))
         if kind == "error_json":
             variant = fault.variant or ERROR_BODIES[self._variants_served % len(ERROR_BODIES)]
             self._variants_served += 1
-            return Canned(200, _json(ERROR_JSON[variant]))
+            return Canned(200, json_bytes(ERROR_JSON[variant]))
         status = {"status_429": 429, "status_5xx": 503, "spotify_removed": 403}.get(kind, 0)
         status = fault.status or status
         error: dict[str, Any] = {"status": status, "message": _MESSAGES.get(status, "Simulated failure")}
         if fault.reason:
             error["reason"] = fault.reason
         headers = () if fault.retry_after is None else (("Retry-After", _header(fault.retry_after)),)
-        return Canned(status, _json({"error": error}), headers=headers)
+        return Canned(status, json_bytes({"error": error}), headers=headers)
 
 
 _MESSAGES = {403: "Forbidden", 404: "Not found", 429: "API rate limit exceeded", 503: "Service unavailable"}
@@ -125,7 +125,7 @@ def _header(value: float | str) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _json(value: Any) -> bytes:
+def json_bytes(value: Any) -> bytes:
     text = json.dumps(value, ensure_ascii=False)
     try:
         return text.encode()

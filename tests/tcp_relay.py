@@ -64,8 +64,12 @@ async def open_relay(target_port: int) -> AsyncIterator[Relay]:
     relay = Relay(target_port)
     listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
     relay.port = listeners[0].socket.getsockname()[1]
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(trio.serve_listeners, relay._serve, listeners)
-        yield relay
-        relay.cut()
-        nursery.cancel_scope.cancel()
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(trio.serve_listeners, relay._serve, listeners)
+            yield relay
+            relay.cut()
+            nursery.cancel_scope.cancel()
+    finally:
+        for listener in listeners:
+            await listener.aclose()

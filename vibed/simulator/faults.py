@@ -83,6 +83,8 @@ class FaultBook:
             return Canned(200, normal(), drip=fault.delay)
         if kind == "hostile":
             return Canned(200, hostile.poison(normal(), source))
+        if kind == "flood":
+            return Canned(200, hostile.flood(normal(), source))
         if kind == "huge":
             return Canned(200, hostile.pad(normal()))
         if kind == "gzip_bomb":

@@ -26,7 +26,7 @@ from tests.pipeline_support import captured_logs, events_named
 from tests.sim_fixtures import SimControl
 from vibed.logs import configure_logging, get_logger
 from vibed.simulator.hostile import poisons_for
-from vibed.sources.item_guard import releases_of
+from vibed.sources.item_guard import ITEMS_MAX, releases_of
 from vibed.sources.jiosaavn import JioSaavnSource
 from vibed.sources.spotify import SpotifySource
 from vibed.store.release_json import LISTED_JSON
@@ -227,3 +227,18 @@ async def test_an_artist_page_s_poisoned_items_are_read_clean_beside_its_clean_o
     assert {m[0]["id"] for m in made} | set(poisons_for("jiosaavn")) == set(found)
     for poison, fields in EXPECTED["jiosaavn"].items():
         assert {field: getattr(found[poison], field) for field in fields if field != "artist_names"} == fields, poison
+
+
+async def test_a_page_of_5000_items_is_read_to_its_first_1000_with_a_logged_reason(
+        sim: SimControl, upstream_client: httpx.AsyncClient) -> None:
+    await sim.inject("flood", language="ml", count=1)
+    await sim.inject("flood", market="IN", count=1)
+    with captured_logs() as logs:
+        page = await JioSaavnSource(upstream_client, sim.url).fetch_page("ml", 1)
+        albums = await SpotifySource(upstream_client, sim.url, sim.url, "sim-client-id",
+                                     "sim-client-secret").fetch_page("IN", 1)
+    for read in (page, albums):
+        assert isinstance(read, Page) and read.received == 5000, read
+        assert 900 < len(read.releases) <= ITEMS_MAX  # other languages and playlists of the first 1000 dropped
+    assert [(line["source"], line["items"], line["kept"]) for line in events_named(logs, "page_capped")] == [
+        ("jiosaavn", 5000, ITEMS_MAX), ("spotify", 5000, ITEMS_MAX)]

@@ -184,6 +184,35 @@ async def test_a_token_endpoint_failure_is_typed_spends_no_call_and_the_next_tok
     assert source.available and isinstance(await source.fetch_page("IN", 1), Page)
 
 
+@pytest.mark.parametrize("expires_in", [float("nan"), -5, 0, True, "soon", None])
+async def test_a_token_lifetime_that_means_nothing_is_upstream_trouble(
+    sim: SimControl, upstream_client: httpx.AsyncClient, expires_in: Any,
+) -> None:
+    await sim.inject("token_expiry", source="spotify", scope="token", expires_in=expires_in, count=1)
+    source = spotify(sim, upstream_client)
+    failure = await source.fetch_page("IN", 1)
+    assert isinstance(failure, Failure) and failure.kind is FailureKind.UPSTREAM_ERROR, failure
+    assert "expires_in" in failure.detail and (await sim.stats())["spotify_new_releases"] == {}
+    assert isinstance(await source.fetch_page("IN", 1), Page)
+
+
+async def test_a_token_lifetime_as_text_is_read_and_one_past_a_day_is_renewed_after_a_day(
+    sim: SimControl, upstream_client: httpx.AsyncClient,
+) -> None:
+    clock = FakeClock()
+    source = spotify(sim, upstream_client, clock=clock)
+    await sim.inject("token_expiry", source="spotify", scope="token", expires_in="3600", count=1)
+    assert isinstance(await source.fetch_page("IN", 1), Page)
+    assert isinstance(await source.fetch_page("IN", 2), Page)
+    assert (await sim.stats())["spotify_token"] == 1  # "3600" is an hour, not trouble
+    clock.now += 3600
+    await sim.inject("token_expiry", source="spotify", scope="token", expires_in=1e308, count=1)
+    assert isinstance(await source.fetch_page("IN", 1), Page)
+    clock.now += 86400 - 59  # within RENEW_BEFORE_EXPIRY of a day: a new token, not 1e308 s of trust
+    assert isinstance(await source.fetch_page("IN", 1), Page)
+    assert (await sim.stats())["spotify_token"] == 3
+
+
 async def test_unreachable_accounts_is_a_connect_failure(upstream_client: httpx.AsyncClient) -> None:
     source = SpotifySource(upstream_client, "http://127.0.0.1:9", "http://127.0.0.1:9", "app", SECRET)
     failure = await source.fetch_page("IN", 1)

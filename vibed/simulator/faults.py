@@ -83,12 +83,17 @@ class FaultBook:
             return Canned(200, normal(), drip=fault.delay)
         if kind == "hostile":
             return Canned(200, hostile.poison(normal(), source))
+        if kind == "flood":
+            return Canned(200, hostile.flood(normal(), source))
         if kind == "huge":
             return Canned(200, hostile.pad(normal()))
         if kind == "gzip_bomb":
             return Canned(200, hostile.inflating(normal()), headers=(("Content-Encoding", "gzip"),))
         if kind == "mislabelled":  # the normal JSON, labelled as a web page (as PHP's default header does)
             return Canned(200, normal(), "text/html; charset=UTF-8")
+        if kind == "token_expiry":  # the token answer as usual, its lifetime replaced (NaN, "3600", 1e308, -5)
+            token = json.loads(normal())
+            return Canned(200, json_bytes({**token, "expires_in": fault.expires_in}))
         if kind == "gzip_lie":  # says gzip, sends the plain body: a decoder must fail, not guess
             return Canned(200, normal(), headers=(("Content-Encoding", "gzip"),))
         if kind == "redirect":  # to another host, e.g. a captive portal or a geo-block page

@@ -26,7 +26,7 @@ stored:
 - ``numeric_entity``: an artist named with the entities of a lone surrogate and a bidi override
   (``&#55296;&#8238;``; on JioSaavn under three more layers of ``&amp;``), which the artist index decodes.
 
-``huge`` pads the answer to about 5 MB with an unknown field; ``gzip_bomb`` pads it to 64 MiB and
+``flood`` makes the page 5,000 items long (copies of its first ordinary item).  ``huge`` pads the answer to about 5 MB with an unknown field; ``gzip_bomb`` pads it to 64 MiB and
 sends it gzip-compressed, about 64 KB on the wire.  (``drip``, in ``faults``, sends a
 normal answer 64 bytes at a time.)
 """
@@ -181,6 +181,17 @@ def poison(body: bytes, source: str) -> bytes:
     items[:0] = extra
     return (json.dumps(page, ensure_ascii=False).encode().replace(_BAD_UTF8.encode(), b"\xff\xfe")
             .replace(f'"{_LONG_NUMBER}"'.encode(), b"9" * 5000))
+
+
+def flood(body: bytes, source: str, count: int = 5000) -> bytes:
+    """The page with its first item copied until it holds ``count`` items (ids ``flood-<n>``)."""
+    page = json.loads(body)
+    items = page.get("data") if source == "jiosaavn" else page.get("albums", {}).get("items")
+    if not items:
+        return body
+    template = _ordinary(items) if source == "jiosaavn" else items[0]
+    items.extend({**template, "id": f"flood-{n}"} for n in range(count - len(items)))
+    return json.dumps(page, ensure_ascii=False).encode()
 
 
 def pad(body: bytes, size: int = 5 * 1024 * 1024) -> bytes:

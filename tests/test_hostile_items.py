@@ -26,6 +26,7 @@ from tests.pipeline_support import captured_logs, events_named
 from tests.sim_fixtures import SimControl
 from vibed.logs import configure_logging, get_logger
 from vibed.simulator.hostile import poisons_for
+from vibed.sources.http import upstream_client
 from vibed.sources.item_guard import ITEMS_MAX, releases_of
 from vibed.sources.jiosaavn import JioSaavnSource
 from vibed.sources.spotify import SpotifySource
@@ -242,3 +243,16 @@ async def test_a_page_of_5000_items_is_read_to_its_first_1000_with_a_logged_reas
         assert 900 < len(read.releases) <= ITEMS_MAX  # other languages and playlists of the first 1000 dropped
     assert [(line["source"], line["items"], line["kept"]) for line in events_named(logs, "page_capped")] == [
         ("jiosaavn", 5000, ITEMS_MAX), ("spotify", 5000, ITEMS_MAX)]
+
+
+async def test_the_upstream_client_keeps_no_cookie_however_many_are_set(sim: SimControl) -> None:
+    await sim.inject("cookies", language="ml", count=2)  # 100 new names an answer, beside the site's L=hindi
+    async with upstream_client(5.0) as client:
+        source = JioSaavnSource(client, sim.url)
+        for _ in range(3):
+            assert isinstance(await source.fetch_page("ml", 1), Page)
+        assert len(client.cookies.jar) == 0
+    async with httpx.AsyncClient() as jarred:  # what a default client would have kept
+        await sim.inject("cookies", language="ml", count=1)
+        await JioSaavnSource(jarred, sim.url).fetch_page("ml", 1)
+        assert len(jarred.cookies.jar) == 101

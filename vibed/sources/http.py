@@ -9,6 +9,7 @@ gigabyte costs the cap, never the gigabyte.
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import socket
 import zlib
@@ -40,6 +41,20 @@ class Trouble:
 
 INTEGER_DIGITS = 40  # a JSON integer longer than this (with its sign) is read as null
 MAX_BODY = 8 * 1024 * 1024  # VIBED_UPSTREAM_MAX_BODY's default: a page of 100 items is ~200 KB
+
+
+def upstream_client(timeout: float, *, max_connections: int = 32) -> httpx.AsyncClient:
+    """The client every source calls through: no redirects followed, and no cookies kept.
+
+    Every request sets the cookies it needs (JioSaavn's ``L``) itself.  A jar would only gather what the
+    upstream sets (the site's geolocated ``L=hindi`` on every answer, or a hostile upstream's thousands of
+    names, kept for the daemon's whole life)."""
+    return httpx.AsyncClient(follow_redirects=False, timeout=timeout, cookies=_no_cookies(),
+                             limits=httpx.Limits(max_connections=max_connections))
+
+
+def _no_cookies() -> http.cookiejar.CookieJar:
+    return http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))  # no domain allowed
 
 
 async def send(client: httpx.AsyncClient, request: httpx.Request, *, timeout: float,

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
@@ -37,14 +38,17 @@ class SimControl:
 
     async def inject(self, kind: str, **fault: Any) -> None:
         """E.g. ``inject("status_429", language="ml", retry_after=30, count=2)``."""
-        await self._call("POST", "/_sim/faults", json={"kind": kind, **fault})
+        # as JSON escapes: a hostile value may hold what UTF-8 cannot (a lone surrogate)
+        await self._call("POST", "/_sim/faults", content=json.dumps({"kind": kind, **fault}),
+                         headers={"Content-Type": "application/json"})
 
     async def clear_faults(self) -> None:
         await self._call("DELETE", "/_sim/faults")
 
     async def release(self, **body: Any) -> list[dict[str, Any]]:
         """Add releases now (``language=``/``market=``, ``kind=``, ``title=``, ``count=``); their expected form."""
-        return (await self._call("POST", "/_sim/release", json=body))["releases"]
+        return (await self._call("POST", "/_sim/release", content=json.dumps(body),  # as inject: escapes
+                                 headers={"Content-Type": "application/json"}))["releases"]
 
     async def catalogue(self, *, language: str | None = None, market: str | None = None) -> list[dict[str, Any]]:
         """Newest first, each as a faithful client should normalise it."""

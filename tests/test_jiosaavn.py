@@ -249,6 +249,8 @@ FAILURES = [
     ("LOGIN_REQUIRED", {"kind": "error_json", "variant": "login_required"}, FailureKind.BLOCKED, 200, None),
     ("[]", {"kind": "error_json", "variant": "empty_list"}, FailureKind.UPSTREAM_ERROR, 200, None),
     ("truncated JSON", {"kind": "truncated"}, FailureKind.UPSTREAM_ERROR, 200, None),
+    ("302 to another host, not followed", {"kind": "redirect"}, FailureKind.UPSTREAM_ERROR, 302, None),
+    ("Content-Encoding: gzip over a plain body", {"kind": "gzip_lie"}, FailureKind.UPSTREAM_ERROR, 200, None),
     ("slow answer", {"kind": "slow", "delay": 5}, FailureKind.TIMEOUT, None, None),
 ]
 

@@ -156,6 +156,63 @@ async def test_failure_shape_is_typed(
     assert source.available and isinstance(await source.fetch_page("IN", 2), Page)
 
 
+TOKEN_FAILURES = [
+    ("429", {"kind": "status_429", "retry_after": 30}, FailureKind.RATE_LIMITED, 429, 30.0, "accounts said 429"),
+    ("503", {"kind": "status_5xx"}, FailureKind.UPSTREAM_ERROR, 503, None, "accounts failed with HTTP 503"),
+    ("403 is not 'gone'", {"kind": "status", "status": 403}, FailureKind.UPSTREAM_ERROR, 403, None, "HTTP 403"),
+    ("truncated", {"kind": "truncated"}, FailureKind.UPSTREAM_ERROR, 200, None, "invalid JSON"),
+    ("HTML", {"kind": "html"}, FailureKind.BLOCKED, 200, None, "HTML"),
+    ("error JSON, no token", {"kind": "error_json", "variant": "error"}, FailureKind.UPSTREAM_ERROR, 200, None,
+     "no access_token"),
+    ("slow", {"kind": "slow", "delay": 5}, FailureKind.TIMEOUT, None, None, "timed out"),
+]
+
+
+@pytest.mark.parametrize(("fault", "kind", "status", "retry_after", "says"), [c[1:] for c in TOKEN_FAILURES],
+                         ids=[c[0] for c in TOKEN_FAILURES])
+async def test_a_token_endpoint_failure_is_typed_spends_no_call_and_the_next_token_works(
+    sim: SimControl, upstream_client: httpx.AsyncClient, fault: dict[str, Any], kind: FailureKind,
+    status: int | None, retry_after: float | None, says: str,
+) -> None:
+    await sim.inject(source="spotify", scope="token", count=1, **fault)
+    source = spotify(sim, upstream_client, timeout=0.5)
+    failure = await source.fetch_page("IN", 1)
+    assert isinstance(failure, Failure) and (failure.kind, failure.status, failure.retry_after) == (
+        kind, status, retry_after)
+    assert says in failure.detail and SECRET not in failure.detail
+    assert (await sim.stats())["spotify_new_releases"] == {}  # no call without a token
+    assert source.available and isinstance(await source.fetch_page("IN", 1), Page)
+
+
+@pytest.mark.parametrize("expires_in", [float("nan"), -5, 0, True, "soon", None])
+async def test_a_token_lifetime_that_means_nothing_is_upstream_trouble(
+    sim: SimControl, upstream_client: httpx.AsyncClient, expires_in: Any,
+) -> None:
+    await sim.inject("token_expiry", source="spotify", scope="token", expires_in=expires_in, count=1)
+    source = spotify(sim, upstream_client)
+    failure = await source.fetch_page("IN", 1)
+    assert isinstance(failure, Failure) and failure.kind is FailureKind.UPSTREAM_ERROR, failure
+    assert "expires_in" in failure.detail and (await sim.stats())["spotify_new_releases"] == {}
+    assert isinstance(await source.fetch_page("IN", 1), Page)
+
+
+async def test_a_token_lifetime_as_text_is_read_and_one_past_a_day_is_renewed_after_a_day(
+    sim: SimControl, upstream_client: httpx.AsyncClient,
+) -> None:
+    clock = FakeClock()
+    source = spotify(sim, upstream_client, clock=clock)
+    await sim.inject("token_expiry", source="spotify", scope="token", expires_in="3600", count=1)
+    assert isinstance(await source.fetch_page("IN", 1), Page)
+    assert isinstance(await source.fetch_page("IN", 2), Page)
+    assert (await sim.stats())["spotify_token"] == 1  # "3600" is an hour, not trouble
+    clock.now += 3600
+    await sim.inject("token_expiry", source="spotify", scope="token", expires_in=1e308, count=1)
+    assert isinstance(await source.fetch_page("IN", 1), Page)
+    clock.now += 86400 - 59  # within RENEW_BEFORE_EXPIRY of a day: a new token, not 1e308 s of trust
+    assert isinstance(await source.fetch_page("IN", 1), Page)
+    assert (await sim.stats())["spotify_token"] == 3
+
+
 async def test_unreachable_accounts_is_a_connect_failure(upstream_client: httpx.AsyncClient) -> None:
     source = SpotifySource(upstream_client, "http://127.0.0.1:9", "http://127.0.0.1:9", "app", SECRET)
     failure = await source.fetch_page("IN", 1)

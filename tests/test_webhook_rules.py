@@ -11,10 +11,10 @@ import re
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from vibed.outbox.reach import RefusedTarget, TargetRules, address_problem, url_problem, vetted
 from vibed.webhooks import formats
 from vibed.webhooks.backoff import next_wait
 from vibed.webhooks.signing import new_secret, sign, signed_headers
-from vibed.webhooks.targets import RefusedTarget, TargetRules, address_problem, url_problem, vetted
 
 # the specification's published test vector (standard-webhooks/spec, "Signature scheme")
 VECTOR = ("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,

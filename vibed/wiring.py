@@ -186,7 +186,7 @@ async def open_services(nursery: trio.Nursery, config: Config, db: Database, sup
     context = AppContext(database=db, control=control, health=health, metrics=scrape, keys=Keys(cursor_key),
                          settings=settings, sources=tuple(sources), wake_webhooks=webhooks.wake_nowait,
                          http_port=lambda: edges[0].port if edges else None,
-                         watch_changed=delivery.delivery.changes.changed)
+                         watch_changed=delivery.delivery.changes.changed, wake_targets=targets.wake_nowait)
     blueprints = [control_api.register, metrics_api.register, page.register, webhooks_api.register,
                   push_api.register, targets_api.register]
     if not config.serves:

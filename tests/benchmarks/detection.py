@@ -43,9 +43,8 @@ import httpx  # noqa: E402
 import trio  # noqa: E402
 import trio_asyncio  # noqa: E402
 
+from tests.benchmarks.bench_daemon import embedded_postgres  # noqa: E402
 from tests.daemon_proc import Daemon, clean_env, free_port  # noqa: E402
-from tests.pg_support import reachable_by_the_cluster_user  # noqa: E402
-from vibed.embedded.server import EmbeddedServer  # noqa: E402
 from vibed.logs import configure_logging  # noqa: E402
 from vibed.simulator import SimSettings, serve_simulator  # noqa: E402
 from vibed.simulator.catalogue import trace_release  # noqa: E402
@@ -240,11 +239,5 @@ if __name__ == "__main__":
     parser.add_argument("--artist-per-day", type=float, default=1.0, help="albums a day of a followed artist")
     arguments = parser.parse_args()
     configure_logging(stream=open(os.devnull, "w"))  # noqa: SIM115 - the figures only, not migration lines
-    with tempfile.TemporaryDirectory(prefix="vibed-bench-pg-") as pg_dir:
-        reachable_by_the_cluster_user(Path(pg_dir), Path(pg_dir))  # as root: the cluster's user must reach it
-        server = EmbeddedServer(Path(pg_dir))
-        dsn = server.start_blocking()
-        try:
-            trio.run(main, dsn, arguments)
-        finally:
-            server.stop_blocking()
+    with embedded_postgres("vibed-bench-pg-") as (dsn, _):
+        trio.run(main, dsn, arguments)

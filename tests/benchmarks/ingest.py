@@ -24,7 +24,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -35,11 +34,11 @@ os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")
 
 import asyncpg  # noqa: E402
 
-from tests.pg_support import reachable_by_the_cluster_user  # noqa: E402
-from vibed.embedded.server import EmbeddedServer  # noqa: E402
+from tests.benchmarks.bench_daemon import embedded_postgres, on_database  # noqa: E402
 from vibed.simulator import jiosaavn_render  # noqa: E402
 from vibed.simulator.generate import make_release  # noqa: E402
 from vibed.sources import jiosaavn_items  # noqa: E402
+from vibed.store.migrations import _apply as apply_migrations  # noqa: E402
 from vibed.store.migrations import load_migrations  # noqa: E402
 from vibed.store.reader import init_connection as _init_connection  # noqa: E402
 from vibed.store.releases import write_batch  # noqa: E402
@@ -118,13 +117,12 @@ async def bench(dsn: str, args: argparse.Namespace) -> None:
     await admin.execute("DROP DATABASE IF EXISTS ingest_bench")
     await admin.execute("CREATE DATABASE ingest_bench")
     await admin.close()
-    bench_dsn = dsn.replace("/postgres?", "/ingest_bench?", 1)
+    bench_dsn = on_database(dsn, "ingest_bench")
     pool = await asyncpg.create_pool(bench_dsn, min_size=2, max_size=2, init=_init_connection)
     global COPY_CONN
     COPY_CONN = await asyncpg.connect(bench_dsn)
+    await apply_migrations(pool, load_migrations())  # recorded, as the daemon's own start would
     async with pool.acquire() as conn:
-        for migration in load_migrations():
-            await conn.execute(migration.sql)
         await conn.execute("CREATE TABLE ingest_raw (LIKE releases INCLUDING DEFAULTS)")
         await conn.execute("ALTER TABLE ingest_raw ALTER COLUMN id DROP NOT NULL")
 
@@ -162,14 +160,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--batch", type=int, default=150)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="vibed-bench-pg-") as tmp:
-        reachable_by_the_cluster_user(Path(tmp), Path(tmp))  # as root: the cluster's user must reach it
-        server = EmbeddedServer(Path(tmp))
-        dsn = server.start_blocking()
-        try:
-            asyncio.run(bench(dsn, args))
-        finally:
-            server.stop_blocking()
+    with embedded_postgres("vibed-bench-pg-") as (dsn, _):
+        asyncio.run(bench(dsn, args))
 
 
 if __name__ == "__main__":

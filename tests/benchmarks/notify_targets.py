@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,10 +31,8 @@ os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")
 import asyncpg  # noqa: E402
 import trio  # noqa: E402
 
-from tests.pg_support import reachable_by_the_cluster_user  # noqa: E402
-from tests.pipeline_support import LineReader  # noqa: E402
+from tests.benchmarks.bench_daemon import embedded_postgres, on_database, running_quiet_daemon  # noqa: E402
 from tests.webhook_receiver import open_receiver  # noqa: E402
-from vibed.embedded.server import EmbeddedServer  # noqa: E402
 from vibed.store.reader import init_connection as _init_connection  # noqa: E402
 from vibed.store.releases import write_batch  # noqa: E402
 from vibed.targets.compose import one  # noqa: E402
@@ -48,7 +43,7 @@ DB = "notify_bench"
 
 
 def bench_dsn(dsn: str) -> str:
-    return dsn.replace("/postgres?", f"/{DB}?", 1)
+    return on_database(dsn, DB)
 
 
 async def prepare(dsn: str) -> None:
@@ -79,47 +74,31 @@ async def store_one(dsn: str, n: int) -> None:
 
 
 async def daemon_runs(dsn: str, rx, args: argparse.Namespace, workers: int, workdir: str, serial: list[int]) -> list[float]:
-    env = {**os.environ, "DATABASE_URL": bench_dsn(dsn), "PORT": "0", "VIBED_HOST": "127.0.0.1",
-           "JIOSAAVN_BASE_URL": "http://127.0.0.1:9", "VIBED_SCHEDULE": "0 0 29 2 *", "VIBED_DATA_DIR": workdir,
-           "VIBED_NOTIFY_WORKERS": str(workers), "VIBED_NOTIFY_FLOOD_LIMIT": "10000", "PYTHONPATH": str(ROOT)}
-    for name in ("REDIS_URL", "SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "JWT_SECRET", "DEBUG"):
-        env.pop(name, None)
-    process = await trio.lowlevel.open_process([sys.executable, "-m", "vibed.cli", "run"], cwd=workdir, env=env,
-                                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                               stderr=subprocess.STDOUT)
+    settings = {"VIBED_NOTIFY_WORKERS": str(workers), "VIBED_NOTIFY_FLOOD_LIMIT": "10000"}
     seconds: list[float] = []
-    reader = LineReader(process.stdout)
+    async with running_quiet_daemon(bench_dsn(dsn), workdir, settings) as (_, reader):
 
-    async def drain_logs() -> None:  # a full pipe would stall the daemon's logging, and the daemon
-        while await reader.readline() is not None:
-            pass
+        async def drain_logs() -> None:  # a full pipe would stall the daemon's logging, and the daemon
+            while await reader.readline() is not None:
+                pass
 
-    try:
-        while True:
-            line = await reader.readline()
-            if line is None:
-                raise SystemExit("vibed exited:\n" + "\n".join(reader.lines[-20:]))
-            if line.startswith("{") and json.loads(line)["event"] == "daemon_ready":
-                break
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(drain_logs)
-            await trio.to_thread.run_sync(lambda: asyncio.run(add_targets(dsn, rx.port, args.targets)))
-            for _ in range(args.repeat):
-                serial[0] += 1
-                before = len(rx.received)
-                started = trio.current_time()
-                await trio.to_thread.run_sync(lambda: asyncio.run(store_one(dsn, serial[0])))
-                await rx.wait_for(before + args.targets, timeout=args.timeout)
-                seconds.append(trio.current_time() - started)
-            nursery.cancel_scope.cancel()
-    finally:
-        process.terminate()
-        with trio.move_on_after(10):
-            await process.wait()
-        troubles = [line for line in reader.lines if ('"level": "warning"' in line or '"level": "error"' in line)
-                    and "control_unprotected" not in line]
-        for line in troubles[:5]:
-            print("  daemon:", line[:300], file=sys.stderr)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(drain_logs)
+                await trio.to_thread.run_sync(lambda: asyncio.run(add_targets(dsn, rx.port, args.targets)))
+                for _ in range(args.repeat):
+                    serial[0] += 1
+                    before = len(rx.received)
+                    started = trio.current_time()
+                    await trio.to_thread.run_sync(lambda: asyncio.run(store_one(dsn, serial[0])))
+                    await rx.wait_for(before + args.targets, timeout=args.timeout)
+                    seconds.append(trio.current_time() - started)
+                nursery.cancel_scope.cancel()
+        finally:
+            troubles = [line for line in reader.lines if ('"level": "warning"' in line or '"level": "error"' in line)
+                        and "control_unprotected" not in line]
+            for line in troubles[:5]:
+                print("  daemon:", line[:300], file=sys.stderr)
     return seconds
 
 
@@ -159,14 +138,8 @@ def main() -> None:
     parser.add_argument("--workers", type=lambda v: [int(x) for x in v.split(",")], default=[8, 32])
     parser.add_argument("--timeout", type=float, default=300.0)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="vibed-bench-notify-") as tmp:
-        reachable_by_the_cluster_user(Path(tmp), Path(tmp))
-        server = EmbeddedServer(Path(tmp) / "pg")
-        dsn = server.start_blocking()
-        try:
-            trio.run(run, dsn, args, tmp)
-        finally:
-            server.stop_blocking()
+    with embedded_postgres("vibed-bench-notify-") as (dsn, workdir):
+        trio.run(run, dsn, args, workdir)
 
 
 if __name__ == "__main__":

@@ -20,12 +20,9 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,10 +33,8 @@ os.environ.setdefault("XDG_RUNTIME_DIR", f"/tmp/runtime-{os.getuid()}")
 import asyncpg  # noqa: E402
 import trio  # noqa: E402
 
-from tests.pg_support import reachable_by_the_cluster_user  # noqa: E402
-from tests.pipeline_support import LineReader  # noqa: E402
+from tests.benchmarks.bench_daemon import embedded_postgres, on_database, running_quiet_daemon  # noqa: E402
 from tests.push_service import PushService, open_push_service  # noqa: E402
-from vibed.embedded.server import EmbeddedServer  # noqa: E402
 from vibed.push.crypto import encrypt  # noqa: E402
 from vibed.store.migrations import _apply as apply_migrations  # noqa: E402
 from vibed.store.migrations import load_migrations  # noqa: E402
@@ -49,7 +44,7 @@ from vibed.vocab.messages import Artist, Release  # noqa: E402
 
 
 def bench_dsn(dsn: str) -> str:
-    return dsn.replace("/postgres?", "/push_bench?", 1)
+    return on_database(dsn, "push_bench")
 
 
 async def prepare(dsn: str, push: PushService, count: int) -> None:
@@ -115,26 +110,11 @@ async def run(dsn: str, args: argparse.Namespace, workdir: str) -> None:
         started = time.perf_counter()
         await trio.to_thread.run_sync(lambda: asyncio.run(prepare(dsn, push, args.subscriptions)))
         print(f"{args.subscriptions:,} subscriptions made in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        env = {**os.environ, "DATABASE_URL": bench_dsn(dsn), "PORT": "0", "VIBED_HOST": "127.0.0.1",
-               "JIOSAAVN_BASE_URL": "http://127.0.0.1:9", "VIBED_SCHEDULE": "0 0 29 2 *", "VIBED_DATA_DIR": workdir,
-               "VIBED_WEBHOOK_ALLOW_HTTP": "true", "VIBED_WEBHOOK_ALLOW_CIDRS": "127.0.0.0/8",
-               "VIBED_WEBHOOK_POLL": "0.05", "VIBED_PUSH_CONCURRENCY": str(args.concurrency),
-               "PYTHONPATH": str(ROOT)}
-        for name in ("REDIS_URL", "SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "JWT_SECRET", "DEBUG"):
-            env.pop(name, None)
         profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
-        process = await trio.lowlevel.open_process([sys.executable, *profile, "-m", "vibed.cli", "run"], cwd=workdir,
-                                                   env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                                   stderr=subprocess.STDOUT)
+        settings = {"VIBED_WEBHOOK_ALLOW_HTTP": "true", "VIBED_WEBHOOK_ALLOW_CIDRS": "127.0.0.0/8",
+                    "VIBED_WEBHOOK_POLL": "0.05", "VIBED_PUSH_CONCURRENCY": str(args.concurrency)}
         rates, rows = [], []
-        try:
-            reader = LineReader(process.stdout)
-            while True:
-                line = await reader.readline()
-                if line is None:
-                    raise SystemExit("vibed exited:\n" + "\n".join(reader.lines[-20:]))
-                if line.startswith("{") and json.loads(line)["event"] == "daemon_ready":
-                    break
+        async with running_quiet_daemon(bench_dsn(dsn), workdir, settings, profile) as (process, _):
             for n in range(args.repeat):
                 expected = push.count + args.subscriptions
                 daemon_cpu, own_cpu, pg_cpu = cpu_seconds(process.pid), cpu_seconds(), postgres_cpu(Path(workdir))
@@ -150,10 +130,6 @@ async def run(dsn: str, args: argparse.Namespace, workdir: str) -> None:
                       f"{args.subscriptions / seconds:,.0f}/s (the write with its outbox rows {write_s:.2f} s; "
                       f"CPU: daemon {daemon_used:.1f} s, push service {own_used:.1f} s, PostgreSQL {pg_used:.1f} s)",
                       file=sys.stderr)
-        finally:
-            process.terminate()
-            with trio.move_on_after(10):
-                await process.wait()
         per_browser_ok = all(
             [m["event_id"] for m in msgs] == sorted(m["event_id"] for m in msgs) and len(msgs) == args.repeat
             for msgs in push.messages.values())
@@ -180,14 +156,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--profile", help="write the daemon's cProfile statistics to this file")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="vibed-bench-push-") as tmp:
-        reachable_by_the_cluster_user(Path(tmp), Path(tmp))  # as root: the cluster's user must reach it
-        server = EmbeddedServer(Path(tmp) / "pg")
-        dsn = server.start_blocking()
-        try:
-            trio.run(run, dsn, args, tmp)
-        finally:
-            server.stop_blocking()
+    with embedded_postgres("vibed-bench-push-") as (dsn, workdir):
+        trio.run(run, dsn, args, workdir)
 
 
 if __name__ == "__main__":

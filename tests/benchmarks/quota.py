@@ -17,7 +17,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import warnings
 from functools import partial
 from pathlib import Path
@@ -31,10 +30,9 @@ import httpx  # noqa: E402
 import trio  # noqa: E402
 import trio_asyncio  # noqa: E402
 
+from tests.benchmarks.bench_daemon import embedded_postgres  # noqa: E402
 from tests.daemon_inproc import running_daemon  # noqa: E402
-from tests.pg_support import reachable_by_the_cluster_user  # noqa: E402
 from tests.pipeline_support import daemon_config, quiet_sim_settings  # noqa: E402
-from vibed.embedded.server import EmbeddedServer  # noqa: E402
 from vibed.logs import configure_logging  # noqa: E402
 from vibed.simulator import serve_simulator  # noqa: E402
 from vibed.store.postgres import open_database  # noqa: E402
@@ -90,11 +88,5 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     configure_logging(stream=open(os.devnull, "w"))  # noqa: SIM115 - the daemon's log lines are not the figures
-    with tempfile.TemporaryDirectory(prefix="vibed-bench-pg-") as tmp:
-        reachable_by_the_cluster_user(Path(tmp), Path(tmp))  # as root: the cluster's user must reach it
-        server = EmbeddedServer(Path(tmp))
-        dsn = server.start_blocking()
-        try:
-            trio.run(main, dsn, args.rounds)
-        finally:
-            server.stop_blocking()
+    with embedded_postgres("vibed-bench-pg-") as (dsn, _):
+        trio.run(main, dsn, args.rounds)

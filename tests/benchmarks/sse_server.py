@@ -37,7 +37,7 @@ from sidebyside import raise_fd_limit  # noqa: E402
 from vibed.config import Config  # noqa: E402
 from vibed.delivery.admission import Admission  # noqa: E402
 from vibed.delivery.broadcaster import Broadcaster  # noqa: E402
-from vibed.delivery.filters import no_watches  # noqa: E402
+from vibed.delivery.filters import no_watches, no_watches_of  # noqa: E402
 from vibed.delivery.hub import Hub  # noqa: E402
 from vibed.delivery.replay import Replayer  # noqa: E402
 from vibed.delivery.sequencer import Sequencer  # noqa: E402
@@ -66,7 +66,7 @@ def serve(args: argparse.Namespace) -> None:
     # no database: every stream here is live-only, which the replayer plans from memory
     replayer = Replayer(None, hub.ring)  # type: ignore[arg-type]
     delivery = Delivery(hub, sequencer, Broadcaster(sequencer), None, None, StreamSettings(), replayer,  # type: ignore[arg-type]
-                        WatchChanges(hub, no_watches))
+                        WatchChanges(hub, no_watches, resolve_all=no_watches_of))
     metrics = Metrics()  # the daemon counts each stream by connection (fresh/reused) and each answer
     cache = EdgeCache(lambda: sequencer.last_id)  # as wiring makes it; here so /_bench/stats can read it
     app = QuartTrio("bench")

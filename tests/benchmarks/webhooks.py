@@ -17,11 +17,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import json
 import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,10 +29,9 @@ import asyncpg  # noqa: E402
 import trio  # noqa: E402
 from standardwebhooks.webhooks import Webhook  # noqa: E402
 
-from tests.pg_support import reachable_by_the_cluster_user  # noqa: E402
-from tests.pipeline_support import LineReader  # noqa: E402
+from tests.benchmarks.bench_daemon import embedded_postgres, on_database, running_quiet_daemon  # noqa: E402
 from tests.webhook_receiver import open_receiver  # noqa: E402
-from vibed.embedded.server import EmbeddedServer  # noqa: E402
+from vibed.store.migrations import _apply as apply_migrations  # noqa: E402
 from vibed.store.migrations import load_migrations  # noqa: E402
 from vibed.store.reader import init_connection as _init_connection  # noqa: E402
 from vibed.store.releases import write_batch  # noqa: E402
@@ -50,13 +46,11 @@ async def prepare(dsn: str, receiver_url: str, args: argparse.Namespace) -> dict
     await admin.execute("CREATE DATABASE webhook_bench")
     await admin.close()
     pool = await asyncpg.create_pool(bench_dsn(dsn), min_size=1, max_size=2, init=_init_connection)
-    async with pool.acquire() as conn:
-        for migration in load_migrations():
-            await conn.execute(migration.sql)
+    await apply_migrations(pool, load_migrations())  # recorded, as the daemon's own start would
     secrets = {}
     for n in range(args.targets):
         secret = new_secret()
-        wid = await pool.fetchval("INSERT INTO webhooks (url, format, secret) VALUES ($1, 'generic', $2) RETURNING id",
+        wid = await pool.fetchval("INSERT INTO webhooks (url, format, secret, owner) VALUES ($1, 'generic', $2, 'local') RETURNING id",
                                   f"{receiver_url}/{n}", secret)
         secrets[wid] = secret
     releases = args.deliveries // args.targets
@@ -73,39 +67,20 @@ async def prepare(dsn: str, receiver_url: str, args: argparse.Namespace) -> dict
 
 
 def bench_dsn(dsn: str) -> str:
-    return dsn.replace("/postgres?", "/webhook_bench?", 1)
+    return on_database(dsn, "webhook_bench")
 
 
 async def drain(dsn: str, args: argparse.Namespace, workdir: str) -> None:
     async with open_receiver() as rx:
         secrets = await trio.to_thread.run_sync(lambda: asyncio.run(prepare(dsn, rx.url, args)))
         total = (args.deliveries // args.targets) * args.targets
-        env = {**os.environ, "DATABASE_URL": bench_dsn(dsn), "PORT": "0", "VIBED_HOST": "127.0.0.1",
-               "JIOSAAVN_BASE_URL": "http://127.0.0.1:9", "VIBED_SCHEDULE": "0 0 29 2 *",
-               "VIBED_DATA_DIR": workdir, "VIBED_WEBHOOK_ALLOW_HTTP": "true",
-               "VIBED_WEBHOOK_ALLOW_CIDRS": "127.0.0.0/8", "VIBED_WEBHOOK_RATE": str(args.rate),
-               "VIBED_WEBHOOK_CONCURRENCY": str(args.concurrency), "PYTHONPATH": str(ROOT)}
-        for name in ("REDIS_URL", "SPOTIFY_CLIENT_ID", "SPOTIFY_CLIENT_SECRET", "JWT_SECRET", "DEBUG"):
-            env.pop(name, None)
-        process = await trio.lowlevel.open_process([sys.executable, "-m", "vibed.cli", "run"], cwd=workdir,
-                                                   env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                                   stderr=subprocess.STDOUT)
-        try:
-            reader = LineReader(process.stdout)
-            while True:
-                line = await reader.readline()
-                if line is None:
-                    raise SystemExit("vibed exited:\n" + "\n".join(reader.lines[-20:]))
-                if line.startswith("{") and json.loads(line)["event"] == "daemon_ready":
-                    break
+        settings = {"VIBED_WEBHOOK_ALLOW_HTTP": "true", "VIBED_WEBHOOK_ALLOW_CIDRS": "127.0.0.0/8",
+                    "VIBED_WEBHOOK_RATE": str(args.rate), "VIBED_WEBHOOK_CONCURRENCY": str(args.concurrency)}
+        async with running_quiet_daemon(bench_dsn(dsn), workdir, settings):
             started = trio.current_time()
             with trio.fail_after(args.timeout):
                 await rx.wait_for(total, timeout=args.timeout)
             seconds = trio.current_time() - started
-        finally:
-            process.terminate()
-            with trio.move_on_after(10):
-                await process.wait()
     by_target = {}
     for got in rx.received:
         by_target.setdefault(got.target, []).append(int(got.headers["webhook-id"].removeprefix("msg_")))
@@ -129,14 +104,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--timeout", type=float, default=600.0)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="vibed-bench-wh-") as tmp:
-        reachable_by_the_cluster_user(Path(tmp), Path(tmp))  # as root: the cluster's user must reach it
-        server = EmbeddedServer(Path(tmp) / "pg")
-        dsn = server.start_blocking()
-        try:
-            trio.run(drain, dsn, args, tmp)
-        finally:
-            server.stop_blocking()
+    with embedded_postgres("vibed-bench-wh-") as (dsn, workdir):
+        trio.run(drain, dsn, args, workdir)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from tests.faults.conftest import LiveDaemon, record
+from vibed.simulator.hostile import poisons_for
 
 
 def inject(live: LiveDaemon, **fault: Any) -> None:
@@ -56,7 +57,8 @@ def test_nul_bytes_script_urls_2099_and_month_dates_are_cleaned_and_every_clean_
     stored = set(live.sql("SELECT external_id FROM releases").split())
     assert fresh <= stored, f"clean items not stored: {fresh - stored}"
     hostile = live.sql("SELECT external_id FROM releases WHERE external_id LIKE 'hostile-%' ORDER BY 1").split()
-    assert len(hostile) == 3 * 2 + 4, hostile  # 3 poisons on each language's page 1, 4 on Spotify's
+    # each language's page 1 and Spotify's get their poisons (vibed/simulator/hostile.py), one row each
+    assert len(hostile) == len(poisons_for("jiosaavn")) * 2 + len(poisons_for("spotify")), hostile
     assert live.sql("SELECT count(*) FROM releases WHERE url !~ '^https?://' OR image !~ '^https?://'") == "0"
     assert live.sql("SELECT count(*) FROM releases WHERE title ~ '[[:cntrl:]]' OR raw::text LIKE '%\\\\u0000%'") == "0"
     assert live.sql("SELECT count(*) FROM releases WHERE release_date > current_date + 60 OR year > 2030") == "0"
@@ -105,3 +107,22 @@ def test_a_slow_drip_is_cut_at_the_upstream_timeout(live_daemon: LiveDaemon) -> 
     live.pass_backoff()
     record("slow drip (64 B every 0.2 s)", f"cut after {took:.1f} s (the suite's `VIBED_UPSTREAM_TIMEOUT`) as a "
            "timeout; daemon up")
+
+
+def test_a_429_reason_utf8_cannot_hold_is_logged_clean_and_crashes_nothing(live_daemon: LiveDaemon) -> None:
+    # a lone surrogate (valid in JSON, not in UTF-8) and a NUL in Spotify's 429 "reason": quoted raw into the
+    # fetch_error line, writing that line raised in the fetcher, and PostgreSQL refused it as last_error
+    live = live_daemon
+    live.pass_backoff()
+    before = crashes(live)
+    inject(live, kind="status_429", source="spotify", reason="QUOTA\ud800\x00EXCEEDED", retry_after=1, count=1)
+    live.round()
+    errors = [e for e in live.daemon.events() if e["event"] == "fetch_error" and e.get("source") == "spotify"]
+    assert crashes(live) == before, [e for e in live.daemon.events() if e["event"] == "actor_crashed"]
+    assert errors and errors[-1]["detail"].endswith("(QUOTAEXCEEDED)"), errors[-1:]
+    assert live.sql("SELECT last_error FROM fetch_state WHERE source = 'spotify'").endswith("(QUOTAEXCEEDED)")
+    status, _, _ = live.api("GET", "/api/health")
+    assert status == 200
+    live.pass_backoff()
+    record("Spotify 429 whose `reason` holds a lone surrogate and a NUL",
+           "logged and recorded as one clean line, no actor crashed")

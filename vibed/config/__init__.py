@@ -282,6 +282,8 @@ class Config:
         "messages one target gets in a flood window before further releases are folded into one message")
     notify_flood_window: float = setting("VIBED_NOTIFY_FLOOD_WINDOW", _period, 60.0,
         "the flood guard's window, e.g. 1m")
+    notify_pause_after: int = setting("VIBED_NOTIFY_PAUSE_AFTER", lambda v: parse_int(v, low=1, high=10000), 15,
+        "failed messages in a row after which a notification target is paused (POST …/redeliver resumes it)")
     push_contact: str = setting("VIBED_PUSH_CONTACT", _push_contact, "mailto:vibed@localhost",
         "who push services may contact about this sender: the VAPID JWT's sub, a mailto: or https: URL")
     max_push_subscriptions: int = setting("VIBED_MAX_PUSH_SUBSCRIPTIONS",

@@ -13,7 +13,7 @@ stream (``vibed/delivery/watch_changes.py``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from urllib.parse import parse_qs
 
 import attrs
@@ -24,11 +24,18 @@ from vibed.vocab.watch_ref import WATCH_KEY, UnknownWatch, watch_of
 
 BadStreamRequest = BadFilter  # one error type: a bad filter and a bad event id are both a 400 {error, detail}
 WatchResolver = Callable[[str], Awaitable[ReleaseFilter | None]]  # a watch id -> its filter now (None: no watch)
+# watch ids -> the filters of those that exist now, in one read (a deleted one is absent)
+WatchesResolver = Callable[[Sequence[str]], Awaitable[Mapping[str, ReleaseFilter]]]
 
 
 async def no_watches(watch_id: str) -> ReleaseFilter | None:
     """The resolver of a daemon without a database (tests of the hub alone): no watch exists."""
     return None
+
+
+async def no_watches_of(watch_ids: Sequence[str]) -> Mapping[str, ReleaseFilter]:
+    """``no_watches`` for many at once."""
+    return {}
 
 
 def parse_event_id(raw: object, where: str) -> int:

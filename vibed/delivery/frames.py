@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from vibed.vocab.messages import StoredEvent
+from vibed.vocab.release_filter import ReleaseFilter
 
 HEARTBEAT_BODY = b": hb\n\n"
 RETRY_MS = (3000, 6000)  # a stream's reconnection delay, drawn per stream: a crowd comes back spread out
@@ -100,6 +101,13 @@ def reset_frame(resume_id: int, reason: str) -> Frame:
 
 def ws_event(event: StoredEvent) -> str:
     return _dumps({"id": event.id, "event": event.kind, "data": dict(event.payload)})
+
+
+def ws_subscribed(flt: ReleaseFilter, last_event_id: int) -> str:
+    """A subscription's confirmation: its filter (each field sorted; [] = any) and its resume point."""
+    return _dumps({"event": "subscribed", "data": {
+        "language": sorted(flt.languages or ()), "source": sorted(flt.sources or ()),
+        "kind": sorted(flt.kinds or ()), "artist": sorted(flt.artists or ()), "last_event_id": last_event_id}})
 
 
 def ws_reset(resume_id: int, reason: str) -> str:

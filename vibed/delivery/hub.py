@@ -163,17 +163,23 @@ class Hub:
         """How many open streams of this instance hold ``watch_id``'s filter."""
         return len(self._watching.get(watch_id, ()))
 
+    def watched(self) -> list[str]:
+        """The ids of the watches this instance's open streams follow."""
+        return list(self._watching)
+
     def rewatch_nowait(self, watch_id: str, flt: ReleaseFilter | None) -> int:
-        """The streams holding ``watch_id`` take ``flt`` from the next event on; None (the watch is
-        gone) ends them: an SSE stream with a last comment and a spread ``retry:`` (its reconnection
-        meets the 404), a WebSocket with a close.  How many streams were reached."""
-        held = list(self._watching.get(watch_id, ()))
+        """The streams holding ``watch_id`` take ``flt`` from the next event on (a WebSocket is sent a
+        new ``subscribed`` first); None (the watch is gone) ends them: an SSE stream with a last comment
+        and a spread ``retry:`` (its reconnection meets the 404), a WebSocket with a close.  A stream that
+        holds ``flt`` already is left alone.  How many streams were reached."""
+        held = [s for s in self._watching.get(watch_id, ()) if flt is None or s.filter != flt]
         for stream in held:
             if isinstance(stream, Listener):
                 if flt is None:
                     self._end(stream, "watch_deleted")
-                else:
-                    stream.filter = flt
+                elif not stream.refilter(flt, self.ring.newest):
+                    self.slow_drops += 1
+                    self._end(stream, "slow")
             elif flt is None and stream.paused:  # its head may not be out yet: no last frame before it
                 self.drop_nowait(stream, "watch_deleted")
             elif flt is None:

@@ -1,8 +1,11 @@
 """The Redis leg of the bus: publish our events, deliver everyone's, survive Redis going away.
 
 One channel (``vibed:events``); a message is the JSON of a ``StoredEvent``, a ping, or a watch's change
-(``{"watch_changed": id}``: the receiver's ``on_watch_changed`` re-reads that watch for its open streams;
-a change published while Redis is down is not heard elsewhere, and those streams see it on reconnection).  While
+(``{"watch_changed": id}``: the receiver's ``on_watch_changed`` re-reads that watch for its open streams).
+Each time the subscription opens, ``on_subscribed`` runs before any message is read: what was missed
+meanwhile (a watch changed while Redis was down) is read again, as ``sequencer.catch_up`` does for events,
+and our own watch notices that could not be published then are published now (the other instances'
+subscriptions may never have been lost, so they would not re-read).  While
 the subscription is not proven, the feed is *degraded*: the database is polled every
 ``poll_interval`` for events with id > the sequencer's ``last_id``, and Redis is retried with
 capped, jittered back-off.  A ping published every ``ping_interval`` must come back within
@@ -30,6 +33,7 @@ from vibed.vocab.messages import StoredEvent
 
 log = get_logger("vibed.bus")
 CHANNEL = "vibed:events"
+UNSENT_MOST = 4096  # watch notices kept while Redis is away (ids: a few hundred KiB at most)
 
 
 def encode_event(e: StoredEvent) -> bytes:
@@ -60,14 +64,20 @@ class RedisFeed:
     since: float = attrs.field(factory=trio.current_time)
     reconnects: int = 0
     round_trip_ms: float | None = None
+    sent: int = 0  # messages published, since start
+    unpublished: int = 0  # messages that could not be published (Redis down, or the outbox full), since start
     on_watch_changed: Callable[[str], Awaitable[None]] | None = None  # another instance changed a watch
+    on_subscribed: Callable[[], Awaitable[None]] | None = None  # (re)subscribed: notices may have been lost
     _token: str = attrs.field(factory=lambda: uuid.uuid4().hex)
     _pongs: dict[str, trio.Event] = attrs.field(factory=dict)
     _poll_outage: Outage = attrs.field(factory=lambda: Outage(log, "bus_poll_failed"))
     _subscription_scope: trio.CancelScope | None = None
     _subscribed: bool = False
-    _outbox: tuple[trio.MemorySendChannel[bytes], trio.MemoryReceiveChannel[bytes]] = attrs.field(
-        factory=lambda: trio.open_memory_channel[bytes](1024))  # full = Redis is slow: others poll
+    # (message, the watch it announces or None); full = Redis is slow: others poll
+    _outbox: tuple[trio.MemorySendChannel[tuple[bytes, str | None]],
+                   trio.MemoryReceiveChannel[tuple[bytes, str | None]]] = attrs.field(
+        factory=lambda: trio.open_memory_channel[tuple[bytes, str | None]](1024))
+    _unsent: dict[str, None] = attrs.field(factory=dict)  # watches whose notice could not go out, oldest first
 
     def health(self) -> BusHealth:
         """The bus as health shows it; Redis's errors quote its address, which stays private."""
@@ -77,16 +87,27 @@ class RedisFeed:
     def publish_nowait(self, events: tuple[StoredEvent, ...]) -> None:
         for event in events:
             try:
-                self._outbox[0].send_nowait(encode_event(event))
+                self._outbox[0].send_nowait((encode_event(event), None))
             except trio.WouldBlock:
+                self.unpublished += 1
                 log.warning("bus_publish_dropped", id=event.id, reason="redis outbox full")
 
     def publish_watch_nowait(self, watch_id: str) -> None:
-        """Tell the other instances that watch ``watch_id`` changed (our own echo is ignored)."""
+        """Tell the other instances that watch ``watch_id`` changed (our own echo is ignored).  A notice
+        that cannot go out now is published again when our subscription next opens (Redis is back)."""
         try:
-            self._outbox[0].send_nowait(json.dumps({"watch_changed": watch_id, "from": self._token}).encode())
+            self._outbox[0].send_nowait((json.dumps({"watch_changed": watch_id, "from": self._token}).encode(),
+                                         watch_id))
         except trio.WouldBlock:
-            log.warning("bus_publish_dropped", reason="redis outbox full")
+            self._not_sent(watch_id)
+
+    def _not_sent(self, watch_id: str) -> None:
+        self.unpublished += 1
+        self._unsent.pop(watch_id, None)
+        self._unsent[watch_id] = None
+        if len(self._unsent) > UNSENT_MOST:  # the oldest is forgotten: its streams see it on reconnection
+            del self._unsent[next(iter(self._unsent))]
+            log.warning("bus_publish_dropped", reason="too many watch notices waiting for redis")
 
     def _set_state(self, state: Literal["ok", "degraded"], error: str | None = None) -> None:
         if state != self.state:
@@ -114,6 +135,11 @@ class RedisFeed:
                         self._subscribed = True
                         self._set_state("ok")
                         backoff = 0.1
+                        unsent, self._unsent = list(self._unsent), {}  # Redis is back: announce them now
+                        for watch_id in unsent:
+                            self.publish_watch_nowait(watch_id)
+                        if self.on_subscribed is not None:  # the watches' notices missed meanwhile, first:
+                            await self.on_subscribed()  # the events caught up and after meet the new filters
                         await self.sequencer.catch_up()  # what was published while we were away
                         while True:
                             raw = await sub.next_message(timeout=1.0)
@@ -155,10 +181,15 @@ class RedisFeed:
             await self.on_watch_changed(watch_id)  # before the events after it: they meet the new filter
 
     async def _publish_loop(self) -> None:
-        async for message in self._outbox[1]:
+        async for message, watch_id in self._outbox[1]:
             try:
                 await self.link.publish(CHANNEL, message)
-            except RedisUnavailable as exc:  # others find it in the database (poll or gap fill)
+                self.sent += 1
+            except RedisUnavailable as exc:  # others find it in the database (poll, gap fill or resync)
+                if watch_id is not None:
+                    self._not_sent(watch_id)  # published again once our subscription opens
+                else:
+                    self.unpublished += 1
                 self._set_state("degraded", str(exc))
 
     async def _poll_while_degraded(self) -> None:

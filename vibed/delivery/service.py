@@ -92,11 +92,13 @@ async def open_delivery(config: Config, db: Database, *, timing: BusTiming = Bus
                              ping_interval=timing.ping_interval, ping_timeout=timing.ping_timeout,
                              max_backoff=timing.max_backoff)
         changes = WatchChanges(hub, functools.partial(watches.resolve, db),
-                               announce=feed.publish_watch_nowait if feed is not None else None)
+                               announce=feed.publish_watch_nowait if feed is not None else None,
+                               resolve_all=functools.partial(watches.resolve_all, db))
         hub.on_watched = changes.joined_nowait
         await nursery.start(changes.serve)
         if feed is not None:
             feed.on_watch_changed = changes.apply
+            feed.on_subscribed = changes.resync
             await nursery.start(feed.run)
         yield Delivery(hub, sequencer, Broadcaster(sequencer, feed), feed, db, settings, replayer, changes)
         nursery.cancel_scope.cancel()

@@ -60,6 +60,6 @@ class HealthReport:
         if self.webhooks is not None:
             out += webhook_reasons(self.webhooks)
         if self.notify_targets is not None:
-            out += [f"notify target {tid}: paused after failing repeatedly (DELETE /api/notify/targets/{tid} "
-                    "ends it)" for tid in self.notify_targets.paused]
+            out += [f"notify target {tid}: paused after failing repeatedly (POST /api/notify/targets/{tid}/redeliver "
+                    "resumes it)" for tid in self.notify_targets.paused]
         return out

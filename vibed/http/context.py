@@ -6,7 +6,7 @@
 
 The handlers see the database, round requests, health and metrics as records, the keys, the
 configuration in force (SIGHUP replaces it: read it through ``settings()`` each time) and the
-webhook sender's wake-up, the streams' ear for a watch's changes, and nothing else of the running services.
+webhook and notify senders' wake-ups, the streams' ear for a watch's changes, and nothing else of the running services.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class AppContext:
     http_port: Callable[[], int | None]  # the port bound (PORT=0 picks one); None until it is
     # a watch was changed or deleted (committed): the streams open on it, on every instance, follow
     watch_changed: Callable[[str], Awaitable[None]] = no_streams
+    wake_targets: Callable[[], None] = lambda: None  # the notify sender looks at its outbox now
 
 
 def context() -> AppContext:

@@ -28,13 +28,13 @@ from vibed.http.errors import ApiError
 from vibed.http.listing_params import filter_error
 from vibed.http.page import asset_bytes
 from vibed.http.webhook_bodies import bad, json_object
+from vibed.outbox.reach import TargetRules, url_problem
 from vibed.push import keys
 from vibed.push import subscriptions as store
 from vibed.push.crypto import BadKeys, b64url, check_keys
 from vibed.store import watches
 from vibed.vocab.release_filter import EVERYTHING, KEYS, BadFilter, ReleaseFilter, parse_filter
 from vibed.vocab.watch_ref import WATCH_KEY, watch_of
-from vibed.webhooks.targets import TargetRules, url_problem
 
 blueprint = Blueprint("push", __name__)
 FIELDS = ("endpoint", "keys", "expirationTime", "watch", *KEYS)

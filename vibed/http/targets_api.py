@@ -4,6 +4,7 @@
     GET    /api/notify/targets          the caller's targets
     GET    /api/notify/targets/{id}     one
     DELETE /api/notify/targets/{id}     gone → 204 (its pending releases are never sent)
+    GET    /api/notify/targets/{id}/deliveries, POST …/redeliver: vibed/http/targets_log_api.py
 
 A target belongs to whoever made it (the token's subject, or loopback authority): another owner gets
 404, as for one that does not exist.  Its URL holds credentials, so no answer carries it: ``url`` is
@@ -16,37 +17,35 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from quart import Blueprint, Response, jsonify
 from quart_trio import QuartTrio
 
+from vibed.http import targets_log_api
 from vibed.http.answers import created, no_store
 from vibed.http.context import AppContext, context
 from vibed.http.control import authorize
 from vibed.http.errors import ApiError
 from vibed.http.listing_params import filter_error
 from vibed.http.webhook_bodies import bad, json_object
+from vibed.outbox.reach import RefusedTarget, TargetRules
 from vibed.store import watches
-from vibed.targets import registry
+from vibed.targets import reach, registry
 from vibed.targets.schedule import BadSchedule, QuietHours, parse_quiet_hours, parse_tz
 from vibed.targets.urls import BadTargetUrl, parse_target_url
 from vibed.vocab.clock import utc_iso
 from vibed.vocab.release_filter import KEYS, BadFilter, ReleaseFilter, parse_filter
 from vibed.vocab.watch_ref import WATCH_KEY, watch_of
-from vibed.webhooks.targets import RefusedTarget, TargetRules, resolve, vetted
 
 blueprint = Blueprint("notify_targets", __name__)
 FIELDS = ("url", "filter", "watch", "digest", "quiet_hours", "tz")
 DIGESTS = ("off", "hourly", "daily")
 MAX_ID = 2**63 - 1
-# services whose host is whatever the URL says: the daemon itself connects there
-SELF_HOSTED = frozenset({"json", "jsons", "form", "forms", "xml", "xmls", "ntfy", "ntfys", "gotify", "gotifys",
-                         "apprise", "apprises", "mmost", "mmosts", "rocket", "rockets", "matrix", "matrixs"})
 
 
 def register(app: QuartTrio) -> None:
     app.register_blueprint(blueprint)
+    app.register_blueprint(targets_log_api.blueprint)  # its message log and redelivery
 
 
 def target_json(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -66,18 +65,11 @@ def _id(text: str) -> int:
     return int(text)
 
 
-async def _reachable(service: str, url: str, rules: TargetRules) -> None:
-    """A self-hosted service's host must resolve to addresses a webhook could be sent to."""
-    if service not in SELF_HOSTED:
-        return
+async def _reachable(url: str, rules: TargetRules) -> None:
+    """A self-hosted service's host must resolve to addresses a webhook could be sent to (checked again
+    before every message, by the sender)."""
     try:
-        host = urlsplit(url).hostname
-    except ValueError:
-        raise bad("url: its host part cannot be read") from None
-    if not host:
-        raise bad(f"url: a {service}:// URL needs a host")
-    try:
-        vetted(await resolve(host, 443), rules)
+        await reach.vet(url, rules)
     except RefusedTarget as exc:
         raise bad(f"url: {exc}") from None
 
@@ -141,7 +133,7 @@ async def parse_target(ctx: AppContext, owner: str, body: dict[str, Any]) -> reg
     except BadSchedule as exc:
         raise bad(str(exc)) from None
     release_filter = _release_filter(body)
-    await _reachable(target.service, target.url, TargetRules.of(ctx.settings()))  # last: it may ask DNS
+    await _reachable(target.url, TargetRules.of(ctx.settings()))  # last: it may ask DNS
     return registry.NewTarget(owner=owner, url=target.url, shown_url=target.shown, service=target.service,
                               release_filter=release_filter, watch_id=watch, digest=digest,
                               quiet=None if quiet is None else (quiet.start, quiet.end), tz=tz)

@@ -10,12 +10,12 @@ from quart import request
 
 from vibed.http.errors import ApiError
 from vibed.http.listing_params import filter_error
+from vibed.outbox.reach import TargetRules, url_problem
 from vibed.vocab.clock import utc_iso
 from vibed.vocab.json_depth import MAX_BODY_DEPTH, TooDeep, loads_shallow
 from vibed.vocab.release_filter import KEYS, BadFilter, ReleaseFilter, parse_filter
 from vibed.vocab.watch_ref import WATCH_KEY, watch_of
 from vibed.webhooks.formats import FORMATS
-from vibed.webhooks.targets import TargetRules, url_problem
 
 FIELDS = ("url", "language", "source", "kind", "artist", "watch", "format")
 

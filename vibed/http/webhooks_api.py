@@ -20,33 +20,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from quart import Blueprint, Response, jsonify, request
+from quart import Blueprint, Response, jsonify
 from quart_trio import QuartTrio
 
 from vibed.http.answers import created, no_store
 from vibed.http.context import AppContext, context
 from vibed.http.control import authorize
 from vibed.http.errors import ApiError
-from vibed.http.webhook_bodies import bad, delivery_json, json_object, parse_subscription, subscription_json
+from vibed.http.outbox_log_params import log_query, redeliver_ids, requeued, row_id
+from vibed.http.webhook_bodies import delivery_json, json_object, parse_subscription, subscription_json
+from vibed.outbox.reach import TargetRules
 from vibed.store import watches
 from vibed.webhooks import outbox as outbox
 from vibed.webhooks import subscriptions as store
 from vibed.webhooks.signing import new_secret
-from vibed.webhooks.targets import TargetRules
 
 blueprint = Blueprint("webhooks", __name__)
-STATES = ("pending", "delivered", "dead")
-MAX_ID = 2**63 - 1
 
 
 def register(app: QuartTrio) -> None:
     app.register_blueprint(blueprint)
-
-
-def _id(text: str, what: str = "id") -> int:
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= MAX_ID:
-        raise ApiError(400, "invalid_parameter", f"{what}: must be a positive whole number")
-    return int(text)
 
 
 def _context() -> tuple[AppContext, str]:
@@ -74,7 +67,7 @@ async def list_subscriptions() -> Response:
 
 
 async def _existing(ctx: AppContext, owner: str, webhook_id: str) -> Mapping[str, Any]:
-    wid = _id(webhook_id)
+    wid = row_id(webhook_id)
     row = await store.get(ctx.database, wid, owner)
     if row is None:
         raise ApiError(404, "not_found", f"no webhook with id {wid}")
@@ -90,7 +83,7 @@ async def one_subscription(webhook_id: str) -> Response:
 @blueprint.delete("/api/webhooks/<webhook_id>")
 async def unsubscribe(webhook_id: str) -> Response:
     ctx, owner = _context()
-    wid = _id(webhook_id)
+    wid = row_id(webhook_id)
     if not await store.delete(ctx.database, wid, owner):
         raise ApiError(404, "not_found", f"no webhook with id {wid}")
     return no_store(Response(b"", status=204))
@@ -100,15 +93,8 @@ async def unsubscribe(webhook_id: str) -> Response:
 async def list_deliveries(webhook_id: str) -> Response:
     ctx, owner = _context()
     row = await _existing(ctx, owner, webhook_id)
-    state = request.args.get("state") or None
-    if state is not None and state not in STATES:
-        raise ApiError(400, "invalid_parameter", f"state: must be one of {', '.join(STATES)}")
-    before_text = request.args.get("before")
-    before = _id(before_text, "before") if before_text else None
-    limit_text = request.args.get("limit") or "50"
-    if not limit_text.isascii() or not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
-        raise ApiError(400, "invalid_parameter", "limit: must be a whole number from 1 to 100")
-    rows = await outbox.deliveries(ctx.database, row["id"], state=state, before=before, limit=int(limit_text))
+    state, before, limit = log_query()
+    rows = await outbox.deliveries(ctx.database, row["id"], state=state, before=before, limit=limit)
     return no_store(jsonify({"data": [delivery_json(r) for r in rows]}))
 
 
@@ -116,19 +102,9 @@ async def list_deliveries(webhook_id: str) -> Response:
 async def redeliver(webhook_id: str) -> Response:
     ctx, owner = _context()
     wid = (await _existing(ctx, owner, webhook_id))["id"]  # another owner's: 404, nothing requeued
-    body = await json_object()
-    extra = sorted(set(body) - {"ids"})
-    if extra:
-        raise bad(f"unknown field {extra[0]!r}; allowed: ids")
-    ids = body.get("ids")
-    if ids is not None and (not isinstance(ids, list) or not ids or len(ids) > 1000
-                            or not all(isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= MAX_ID
-                                       for i in ids)):
-        raise bad('ids: a list of 1 to 1000 delivery ids, e.g. {"ids": [12, 13]}; leave it out for every dead one')
-    requeued, found = await outbox.requeue(ctx.database, wid, ids)
+    ids = redeliver_ids(await json_object(), "delivery")
+    count, found = await outbox.requeue(ctx.database, wid, ids)
     if not found:
         raise ApiError(404, "not_found", f"no webhook with id {wid}")
     ctx.wake_webhooks()
-    response = jsonify({"requeued": requeued, "resumed": True})
-    response.status_code = 202
-    return no_store(response)
+    return requeued(count)

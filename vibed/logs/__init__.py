@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any
@@ -25,6 +26,7 @@ from vibed.vocab.clock import utc_iso
 
 _secrets: list[str] = []
 _debug_libraries: list[str] = []  # library loggers set to DEBUG by the last configure_logging
+_SURROGATE = re.compile("[\ud800-\udfff]")  # lone surrogates: valid in a str, not in UTF-8
 _NS = "_ns"  # the namespace a vibed logger carries into its event dict (popped before rendering)
 _spec: list[DebugSpec] = [OFF]  # what the last configure_logging said
 
@@ -60,7 +62,10 @@ def _mask(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableM
 
 
 def _render(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> str:
-    return json.dumps(event, default=str, ensure_ascii=False, separators=(", ", ": "))
+    line = json.dumps(event, default=str, ensure_ascii=False, separators=(", ", ": "))
+    if _SURROGATE.search(line):  # not UTF-8: writing it would raise in whoever logged it
+        line = json.dumps(event, default=str, ensure_ascii=True, separators=(", ", ": "))
+    return line
 
 
 class _StdlibBridge(logging.Handler):

@@ -2,7 +2,7 @@
 
 The POST is the webhooks' (``vibed.webhooks.send.post``: bounded in time and in what it reads).  The
 endpoint came from a browser, so it is held to the webhooks' SSRF rules
-(vibed/webhooks/targets.py: https only, public addresses only, checked when the connection is
+(vibed/outbox/reach.py: https only, public addresses only, checked when the connection is
 made, the same ``VIBED_WEBHOOK_ALLOW_*`` settings).  The answer decides (RFC 8030 §5, §7):
 
     2xx        delivered (push services answer 201 Created)
@@ -20,12 +20,12 @@ from typing import Literal
 import attrs
 import httpcore
 
+from vibed.outbox.reach import TargetRules, url_problem
 from vibed.push import message
 from vibed.push.crypto import Vapid, encrypt
 from vibed.push.outbox import PushDelivery
 from vibed.vocab.backoff import parse_retry_after
 from vibed.webhooks.send import NoAnswer, post
-from vibed.webhooks.targets import TargetRules, url_problem
 
 Outcome = Literal["delivered", "failed", "gone", "rejected"]
 

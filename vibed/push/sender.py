@@ -31,6 +31,7 @@ from vibed.logs import get_logger
 from vibed.logs.outage import Outage
 from vibed.outbox.backoff import next_wait
 from vibed.outbox.loop import LoopNames, OutboxLoop, lease_after
+from vibed.outbox.reach import TargetRules
 from vibed.push import outbox, subscriptions
 from vibed.push.crypto import Vapid
 from vibed.push.outbox import PushDelivery
@@ -38,7 +39,6 @@ from vibed.push.send import Attempt, attempt
 from vibed.store.postgres import Database, DatabaseUnavailable
 from vibed.webhooks.send import open_sender_pool
 from vibed.webhooks.sender import SenderSettings
-from vibed.webhooks.targets import TargetRules
 
 log = get_logger("vibed.push")
 RECORD_BATCH = 1000  # outcomes written in one statement at most

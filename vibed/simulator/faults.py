@@ -56,10 +56,12 @@ class FaultBook:
     def active(self) -> list[dict[str, Any]]:
         return [attrs.asdict(armed.fault) | {"remaining": armed.left} for armed in self._armed]
 
-    def take(self, source: str, scope: str) -> Fault | None:
+    def take(self, source: str, scope: str, *, named_only: bool = False) -> Fault | None:
+        """The first fault for (``source``, ``scope``); ``named_only``: only one naming ``scope`` itself
+        (Spotify's token endpoint: ``"scope": "token"``, never broken by a fault meant for every market)."""
         for armed in self._armed:
             fault = armed.fault
-            if fault.source not in (None, source) or fault.scope not in (None, scope):
+            if fault.source not in (None, source) or fault.scope not in ((scope,) if named_only else (None, scope)):
                 continue
             if fault.kind == "spotify_removed" and source != "spotify":
                 continue
@@ -81,10 +83,22 @@ class FaultBook:
             return Canned(200, normal(), drip=fault.delay)
         if kind == "hostile":
             return Canned(200, hostile.poison(normal(), source))
+        if kind == "flood":
+            return Canned(200, hostile.flood(normal(), source))
         if kind == "huge":
             return Canned(200, hostile.pad(normal()))
         if kind == "gzip_bomb":
             return Canned(200, hostile.inflating(normal()), headers=(("Content-Encoding", "gzip"),))
+        if kind == "mislabelled":  # the normal JSON, labelled as a web page (as PHP's default header does)
+            return Canned(200, normal(), "text/html; charset=UTF-8")
+        if kind == "token_expiry":  # the token answer as usual, its lifetime replaced (NaN, "3600", 1e308, -5)
+            token = json.loads(normal())
+            return Canned(200, json_bytes({**token, "expires_in": fault.expires_in}))
+        if kind == "gzip_lie":  # says gzip, sends the plain body: a decoder must fail, not guess
+            return Canned(200, normal(), headers=(("Content-Encoding", "gzip"),))
+        if kind == "redirect":  # to another host, e.g. a captive portal or a geo-block page
+            return Canned(fault.status or 302, b"", "text/html",
+                          headers=(("Location", "http://elsewhere.invalid/blocked"),))
         if kind == "truncated":
             body = normal()
             return Canned(200, body[: max(1, len(body) // 2)])
@@ -93,18 +107,18 @@ class FaultBook:
         if kind == "empty":
             if empty is None:
                 empty = EMPTY.get(source, {"albums": {"items": [], "total": 0, "next": None, "offset": 0, "limit": 50}})
-            return Canned(200, _json(empty))
+            return Canned(200, json_bytes(empty))
         if kind == "error_json":
             variant = fault.variant or ERROR_BODIES[self._variants_served % len(ERROR_BODIES)]
             self._variants_served += 1
-            return Canned(200, _json(ERROR_JSON[variant]))
+            return Canned(200, json_bytes(ERROR_JSON[variant]))
         status = {"status_429": 429, "status_5xx": 503, "spotify_removed": 403}.get(kind, 0)
         status = fault.status or status
         error: dict[str, Any] = {"status": status, "message": _MESSAGES.get(status, "Simulated failure")}
         if fault.reason:
             error["reason"] = fault.reason
         headers = () if fault.retry_after is None else (("Retry-After", _header(fault.retry_after)),)
-        return Canned(status, _json({"error": error}), headers=headers)
+        return Canned(status, json_bytes({"error": error}), headers=headers)
 
 
 _MESSAGES = {403: "Forbidden", 404: "Not found", 429: "API rate limit exceeded", 503: "Service unavailable"}
@@ -116,5 +130,9 @@ def _header(value: float | str) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _json(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode()
+def json_bytes(value: Any) -> bytes:
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate asked for (a hostile 429 reason): sent as JSON escapes it
+        return json.dumps(value).encode()

@@ -10,7 +10,7 @@ import attrs
 
 FAULT_KINDS = frozenset(
     {"status", "status_429", "status_5xx", "html", "error_json", "empty", "truncated", "slow", "spotify_removed",
-     "hostile", "huge", "gzip_bomb", "drip"}
+     "hostile", "huge", "gzip_bomb", "drip", "mislabelled", "redirect", "gzip_lie", "token_expiry", "flood"}
 )
 ERROR_BODIES = ("status_failure", "error", "login_required", "empty_list")  # error_json variants
 FAULT_SOURCES = frozenset({"jiosaavn", "spotify"})
@@ -43,6 +43,7 @@ class Fault:
     delay: float = 5.0  # for "slow": seconds before the (normal) answer; for "drip": seconds between chunks
     variant: str | None = attrs.field(default=None, validator=_one_of(ERROR_BODIES))  # for "error_json"
     reason: str | None = None  # for 429 bodies, e.g. "QUOTA_EXCEEDED"
+    expires_in: Any = None  # for "token_expiry": what the token answer's expires_in says (any JSON value)
 
     def __attrs_post_init__(self) -> None:
         if self.kind == "status" and self.status is None:

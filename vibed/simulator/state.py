@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import attrs
 import trio
 
 from vibed.simulator.catalogue import Catalogue
-from vibed.simulator.faults import Canned, FaultBook
+from vibed.simulator.faults import Canned, FaultBook, json_bytes
 from vibed.simulator.settings import SimSettings
 from vibed.simulator.stats import Stats
 
@@ -32,7 +31,9 @@ class SimState:
 
 
 def json_body(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode()
+    """UTF-8 JSON; a lone surrogate (a hostile title posted to /_sim/release) goes out as its JSON escape,
+    as an upstream that sends one does, instead of failing the whole page with a 500."""
+    return json_bytes(value)
 
 
 def json_canned(value: Any, status: int = 200) -> Canned:

@@ -96,12 +96,15 @@ def add_upstream_routes(app: QuartTrio, state: SimState) -> None:
             settings.spotify_client_id, settings.spotify_client_secret,
         ):
             return to_response(json_canned({"error": "invalid_client", "error_description": "Invalid client"}, 401))
-        state.tokens_issued += 1
-        token = f"sim-{state.tokens_issued}-{secrets.token_urlsafe(12)}"
-        state.tokens[token] = trio.current_time() + settings.token_expires_in
-        return to_response(json_canned(
-            {"access_token": token, "token_type": "Bearer", "expires_in": settings.token_expires_in}
-        ))
+
+        def issued() -> bytes:
+            state.tokens_issued += 1
+            token = f"sim-{state.tokens_issued}-{secrets.token_urlsafe(12)}"
+            state.tokens[token] = trio.current_time() + settings.token_expires_in
+            return json_body({"access_token": token, "token_type": "Bearer", "expires_in": settings.token_expires_in})
+
+        fault = state.faults.take("spotify", "token", named_only=True)  # {"source": "spotify", "scope": "token"}
+        return to_response(await state.faults.respond(fault, "spotify", issued) if fault else Canned(200, issued()))
 
     @app.get("/v1/browse/new-releases")
     async def spotify_new_releases() -> Response:

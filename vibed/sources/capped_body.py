@@ -43,19 +43,26 @@ async def read_capped(streamed: httpx.Response, cap: int) -> bytes:
     bytes, ``zlib.error`` for a corrupt body."""
     inflater = _inflater(streamed.headers.get("content-encoding", ""))
     body = bytearray()
+    corrupt: zlib.error | None = None
     with trio.CancelScope() as reading:
         async for raw in streamed.aiter_raw():
             if reading.cancel_called:
                 continue  # already over: the next read raises Cancelled inside httpcore
             pending = raw
-            while pending and len(body) <= cap:
-                if inflater is None:
-                    body += pending[:cap + 1 - len(body)]
-                    break
-                body += inflater.decompress(pending, cap + 1 - len(body))
-                pending = inflater.unconsumed_tail
+            try:
+                while pending and len(body) <= cap:
+                    if inflater is None:
+                        body += pending[:cap + 1 - len(body)]
+                        break
+                    body += inflater.decompress(pending, cap + 1 - len(body))
+                    pending = inflater.unconsumed_tail
+            except zlib.error as exc:  # "gzip" over a body that is not: stop reading as past the cap,
+                corrupt = exc  # never by leaving the loop (httpcore's generator would be left half-read)
+                reading.cancel()
             if len(body) > cap:
                 reading.cancel()
+    if corrupt is not None:
+        raise corrupt
     if len(body) > cap:
         raise BodyTooLarge(cap)
     if inflater is not None:

@@ -38,6 +38,7 @@ class Trouble:
         return Failure(source, scope, page, self.kind, self.detail, self.retry_after, self.status)
 
 
+INTEGER_DIGITS = 40  # a JSON integer longer than this (with its sign) is read as null
 MAX_BODY = 8 * 1024 * 1024  # VIBED_UPSTREAM_MAX_BODY's default: a page of 100 items is ~200 KB
 
 
@@ -115,19 +116,33 @@ def status_trouble(response: httpx.Response, upstream: str) -> Trouble | None:
 def looks_like_html(response: httpx.Response) -> bool:
     if "html" in response.headers.get("content-type", "").lower():
         return True
-    return response.content.lstrip()[:1] == b"<"
+    return response.content.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<"
+
+
+def _integer(digits: str) -> int | None:
+    """A JSON integer; None past ``INTEGER_DIGITS`` digits.  Python refuses to read one of more than
+    4,300 digits (a ValueError, which cost the whole page); no upstream count needs 40."""
+    return int(digits) if len(digits) <= INTEGER_DIGITS else None
 
 
 def decode_json(response: httpx.Response, upstream: str) -> Any | Trouble:
-    """The JSON body; an HTML page (a block page) -> BLOCKED; truncated or invalid JSON -> UPSTREAM_ERROR."""
-    if looks_like_html(response):
-        return Trouble(FailureKind.BLOCKED, f"{upstream} sent an HTML page instead of JSON", status=response.status_code)
+    """The JSON body; an HTML page (a block page) -> BLOCKED; truncated or invalid JSON -> UPSTREAM_ERROR.
+
+    The body decides, not the ``Content-Type``: JSON labelled ``text/html`` (PHP's default) is read
+    as JSON, and a page is HTML only when it is not JSON.  A byte that is not UTF-8 inside a string
+    costs that character (U+FFFD), not the page: one title must not lose the other items."""
     try:
-        return json.loads(response.content)
+        try:
+            return json.loads(response.content, parse_int=_integer)
+        except UnicodeDecodeError:
+            return json.loads(response.content.decode("utf-8-sig", "replace"), parse_int=_integer)
     except RecursionError:  # "[[[[…" nested past the parser's stack: hostile, not a page
         return Trouble(FailureKind.UPSTREAM_ERROR, f"{upstream} sent JSON nested too deeply",
                        status=response.status_code)
-    except (ValueError, UnicodeDecodeError):
+    except ValueError:
+        if looks_like_html(response):
+            return Trouble(FailureKind.BLOCKED, f"{upstream} sent an HTML page instead of JSON",
+                           status=response.status_code)
         size = len(response.content)
         return Trouble(
             FailureKind.UPSTREAM_ERROR, f"{upstream} sent truncated or invalid JSON ({size} bytes)",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import httpx
 
 from vibed.sources import jiosaavn_artist, jiosaavn_items
 from vibed.sources.http import BROWSER_USER_AGENT, MAX_BODY, Trouble, decode_json, send, status_trouble
+from vibed.sources.item_guard import releases_of
 from vibed.vocab.languages import jiosaavn_name
 from vibed.vocab.messages import Failure, FailureKind, Page, artist_of
 
@@ -76,12 +78,13 @@ class JioSaavnSource:
         if isinstance(body, Trouble):
             return body.at(self.name, scope, page)
         items = [item for item in body["data"] if isinstance(item, Mapping)]
-        releases = [jiosaavn_items.release(item, language_code=scope, language_name=language_name) for item in items]
+        releases = releases_of(self.name, items, partial(jiosaavn_items.release, language_code=scope,
+                                                         language_name=language_name))
         return Page(
             source=self.name,
             scope=scope,
             page=page,
-            releases=tuple(r for r in releases if r is not None),
+            releases=releases,
             last_page=jiosaavn_items.flag(body.get("last_page")) is True or not body["data"],  # UPSTREAM.md: stop on either
             total=jiosaavn_items.number(body.get("count")),
             received=len(body["data"]),

@@ -10,12 +10,14 @@ shapes as ``content.getAlbums`` (errors with HTTP 200, HTML from a blocked netwo
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import httpx
 
 from vibed.sources import jiosaavn_items
 from vibed.sources.http import BROWSER_USER_AGENT, Trouble
+from vibed.sources.item_guard import releases_of
 from vibed.vocab.messages import FailureKind, Page
 
 CALL = "artist.getArtistMoreAlbum"
@@ -50,10 +52,10 @@ def page(body: Mapping[str, Any], scope: str, number: int) -> Page | Trouble:
     if isinstance(found, Trouble):
         return found
     items = [item for item in found if isinstance(item, Mapping)]
-    releases = [jiosaavn_items.release(item, language_code=None, language_name=None) for item in items]
+    releases = releases_of("jiosaavn", items, partial(jiosaavn_items.release, language_code=None, language_name=None))
     top = body["topAlbums"]
     total = jiosaavn_items.number(top.get("total"))  # a string or a number
     # the page size is upstream's and fixed: every page but the last is as long as this one
     last = not found or (total is not None and number * len(found) >= total)
-    return Page(source="jiosaavn", scope=scope, page=number, releases=tuple(r for r in releases if r is not None),
+    return Page(source="jiosaavn", scope=scope, page=number, releases=releases,
                 last_page=last, total=total, received=len(found))

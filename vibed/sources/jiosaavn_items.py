@@ -10,20 +10,28 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from vibed.sources.bounds import bounded
-from vibed.sources.firewall import clean_raw, clean_text, plausible_date, plausible_year, safe_url
+from vibed.sources.firewall import clean_raw, clean_text, count, plausible_date, plausible_year, safe_url
 from vibed.vocab.languages import code_for_name
 from vibed.vocab.messages import KINDS, Artist, Release
 
 _SMALL_SIZE = re.compile(r"-(?:150x150|50x50)(\.[A-Za-z0-9]+)$")
+_ENCODED_MAX = 3  # layers of entities undone: seen twice (``&amp;quot;``); a fourth is a literal "&..."
 
 
 def text(value: Any) -> str:
-    """Entities decoded (encoded inconsistently upstream) and surrounding spaces gone; non-text -> ""."""
+    """Entities decoded (encoded inconsistently upstream, sometimes twice: ``&amp;quot;``) and
+    surrounding spaces gone; non-text -> ""."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
         return ""
-    return clean_text(html.unescape(value))
+    for _ in range(_ENCODED_MAX):
+        if "&" not in value:
+            break
+        value, before = html.unescape(value), value
+        if value == before:
+            break
+    return clean_text(value)
 
 
 def optional_text(value: Any) -> str | None:
@@ -31,9 +39,9 @@ def optional_text(value: Any) -> str | None:
 
 
 def number(value: Any) -> int | None:
-    """Numbers arrive as strings; ``""`` (missing) and garbage -> None."""
+    """Numbers arrive as strings; ``""`` (missing), garbage, negatives and numbers past bigint -> None."""
     try:
-        return int(text(value).replace(",", ""))
+        return count(int(text(value).replace(",", "")))
     except ValueError:
         return None
 

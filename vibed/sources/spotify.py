@@ -7,6 +7,7 @@ further calls until ``reset()`` (config reload).
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -15,10 +16,12 @@ import trio
 
 from vibed.sources import spotify_items
 from vibed.sources.http import MAX_BODY, Trouble, decode_json, send, status_trouble
+from vibed.sources.item_guard import releases_of
 from vibed.vocab.messages import Failure, FailureKind, Page
 
 UPSTREAM = "Spotify"
 RENEW_BEFORE_EXPIRY = 60.0  # seconds; ask for a new token this long before the old one runs out
+TOKEN_LIFETIME_MAX = 86400.0  # Spotify says 3600; a longer promise is not believed past a day
 
 
 class SpotifySource:
@@ -77,7 +80,7 @@ class SpotifySource:
             source=self.name,
             scope=scope,
             page=page,
-            releases=tuple(r for r in map(spotify_items.release, items) if r is not None),
+            releases=releases_of(self.name, items, spotify_items.release),
             last_page=body.get("next") is None,
             total=body.get("total") if isinstance(body.get("total"), int) else None,
             received=len(items),
@@ -126,12 +129,27 @@ class SpotifySource:
         if isinstance(body, Trouble):
             return body
         token = body.get("access_token") if isinstance(body, Mapping) else None
-        expires_in = body.get("expires_in") if isinstance(body, Mapping) else None
-        if not isinstance(token, str) or not token or not isinstance(expires_in, (int, float)):
-            return Trouble(FailureKind.UPSTREAM_ERROR, "Spotify accounts sent no access_token/expires_in", status=200)
+        expires_in = _lifetime(body.get("expires_in") if isinstance(body, Mapping) else None)
+        if not isinstance(token, str) or not token or expires_in is None:
+            return Trouble(FailureKind.UPSTREAM_ERROR, "Spotify accounts sent no access_token/expires_in "
+                           "(seconds, more than 0)", status=200)
         self._token = token
         self._renew_at = self._clock() + max(0.0, expires_in - min(RENEW_BEFORE_EXPIRY, expires_in / 2))
         return token
+
+
+def _lifetime(value: Any) -> float | None:
+    """A token's ``expires_in`` in seconds, at most ``TOKEN_LIFETIME_MAX``; a number as text is read too.
+    None when there is none to trust (absent, NaN, infinite, zero or less): a NaN once renewed the token
+    before every call, and 1e308 never."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        return None
+    return min(float(value), TOKEN_LIFETIME_MAX)
 
 
 def _auth_detail(response: httpx.Response) -> str:

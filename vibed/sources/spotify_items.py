@@ -7,7 +7,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from vibed.sources.bounds import bounded
-from vibed.sources.firewall import clean_raw, clean_text, plausible_date, plausible_year, safe_url
+from vibed.sources.firewall import (
+    clean_raw,
+    clean_text,
+    https_image,
+    plausible_date,
+    plausible_year,
+    safe_url,
+)
 from vibed.vocab.messages import Artist, Release
 
 ALBUM_TYPES = frozenset({"album", "single", "compilation"})  # all are "album" to us
@@ -39,7 +46,9 @@ def release(item: Any) -> Release | None:
 def release_date(value: str, precision: str) -> tuple[dt.date | None, int | None, str | None]:
     """(date, year, period): a date only at ``day`` precision (a month is not a day); at month or
     year precision the period instead (``"2026-03"``, ``"2026"``); the year whenever there is one.
-    Far-future values mean nothing and are dropped."""
+    Far-future values mean nothing and are dropped; so do digits other than ASCII ones (``"²⁰²⁶"`` is
+    a digit to ``str.isdigit`` and not a number to ``int``)."""
+    value = value if value.isascii() else ""
     year = plausible_year(int(value[:4])) if value[:4].isdigit() else None
     if year is None:
         return None, None, None
@@ -60,7 +69,7 @@ def largest_image(images: Any) -> str | None:
     if not isinstance(images, list):
         return None
     sized = [
-        (_size(image.get("width")) * _size(image.get("height")), safe_url(_str(image.get("url"))))
+        (_size(image.get("width")) * _size(image.get("height")), https_image(_str(image.get("url"))))
         for image in images
         if isinstance(image, Mapping) and safe_url(_str(image.get("url")))
     ]

@@ -211,6 +211,13 @@ async def resolve(db: Database, watch_id: str) -> ReleaseFilter | None:
     return _filter_of(rows[0]) if rows else None
 
 
+async def resolve_all(db: Database, watch_ids: Sequence[str]) -> dict[str, ReleaseFilter]:
+    """One query: the filters of those of ``watch_ids`` that exist now, by id (a deleted one is absent)."""
+    if not watch_ids:
+        return {}
+    return {row["id"]: _filter_of(row) for row in await db.fetch(_FILTERS, list(watch_ids))}
+
+
 async def filters_on(conn: asyncpg.Connection, watch_ids: Sequence[str]) -> dict[str, ReleaseFilter]:
     """asyncio side (e.g. inside the writer's transaction): the filters of these watches by id."""
     if not watch_ids:

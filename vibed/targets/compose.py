@@ -10,6 +10,7 @@ At most ``MAX_LISTED`` releases are named; the rest are counted ("… and 7 more
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -22,10 +23,22 @@ MAX_LISTED = 40
 Payload = Mapping[str, Any]
 
 
+# "@everyone", "@here", "@channel", "<@123>", "<@&456>", "<!channel>", "<#789>": a release title is
+# upstream text, and Discord, Slack and Mattermost read these as pings (Discord even with plain content)
+_MENTION = re.compile(r"(?<![\w.])@(?=(?:everyone|here|channel)\b)|<(?=[@!#])", re.IGNORECASE)
+
+
+def inert(text: str) -> str:
+    """``text`` with every mention broken by a zero-width space after its ``@`` or ``<``: shown, never a ping."""
+    return _MENTION.sub(lambda found: found[0] + "\u200b", text)
+
+
 @attrs.frozen
 class Message:
-    title: str
-    body: str
+    """Plain text (Apprise is told so, and escapes it for HTML and Markdown services), mentions made inert."""
+
+    title: str = attrs.field(converter=inert)
+    body: str = attrs.field(converter=inert)
 
 
 def _language(code: object) -> str:

@@ -10,7 +10,10 @@ vanish with the events.  Unlike a webhook, a message here carries every due row 
     delivered     the rows 'delivered' under one message id; the flood window counts the message
     failed        the rows due again after the back-off, or 'dead' when the schedule is spent; the
                   target is paused after ``pause_after`` failed messages in a row
-    prune         delivered rows older than the retention go
+    prune         delivered rows older than the retention go (dead ones stay until requeued or their
+                  target goes)
+    deliveries    the target's rows, newest first, for its owner (never the URL)
+    requeue       dead (or named) rows pending again, and the target resumed (vibed/store/outbox_log.py)
 
 A daemon that dies mid-send leaves its lease to run out, and the message is sent again (at least
 once); a daemon that dies while releases wait for a digest or the end of quiet hours loses nothing:
@@ -20,12 +23,12 @@ the rows and their created_at are the digest's whole state.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
-from vibed.store import outbox
+from vibed.store import outbox, outbox_log
 from vibed.store.outbox import TARGETS
 from vibed.store.postgres import Database
 
@@ -133,3 +136,14 @@ async def failed(db: Database, claimed: Claimed, error: str, retry_in: float | N
 
 async def prune(db: Database, keep_s: float, batch: int = 10_000) -> int:
     return await outbox.prune(db, TARGETS, keep_s, batch)
+
+
+async def deliveries(db: Database, target_id: int, *, state: str | None = None, before: int | None = None,
+                     limit: int = 50) -> list[Mapping[str, Any]]:
+    return await outbox_log.deliveries(db, TARGETS, target_id, extra=("message_id",), state=state,
+                                       before=before, limit=limit)
+
+
+async def requeue(db: Database, target_id: int, ids: Sequence[int] | None) -> tuple[int, bool]:
+    """(rows pending again, whether the target exists); the target is resumed."""
+    return await outbox_log.requeue(db, TARGETS, target_id, ids)

@@ -6,7 +6,8 @@ committed.  Out: nothing; outcomes are recorded in the outbox.  Ends when its wa
 Every ``poll`` seconds (or on a wake-up) it asks which targets have pending rows that nothing holds,
 asks the schedule (vibed/targets/schedule.py) whether each is due now, and starts one worker per due
 target that has none yet.  A worker claims the rows, composes one message (one release, a folded burst,
-a digest), sends it through Apprise in a worker thread (at most ``workers`` at once over all targets)
+a digest), vets the target's host again (vibed/targets/reach.py: the SSRF rules, and the address
+pinned for Apprise), sends it through Apprise in a worker thread (at most ``workers`` at once over all targets)
 and records the outcome; a failure backs every row of the message off together, and dead-letters them
 when the schedule is spent.  A database outage is logged and waited out, never a crash (the loop is the
 outboxes' one: vibed/outbox/loop.py).
@@ -24,10 +25,11 @@ from vibed.logs import get_logger
 from vibed.logs.outage import Outage
 from vibed.outbox.backoff import next_wait
 from vibed.outbox.loop import LoopNames, OutboxLoop
+from vibed.outbox.reach import RefusedTarget, TargetRules
 from vibed.store.postgres import Database
-from vibed.targets import compose, outbox
+from vibed.targets import compose, outbox, reach
 from vibed.targets.schedule import Due, Flood, QuietHours, Schedule, Why, Window, due, parse_tz
-from vibed.targets.send import Sent, install_log_scrubber, send
+from vibed.targets.send import Sent, install_log_scrubber, scrubbed, send
 from vibed.targets.urls import BadTargetUrl, parse_target_url
 
 log = get_logger("vibed.targets")
@@ -37,6 +39,7 @@ LABELS = {"hourly": "Hourly digest", "daily": "Daily digest"}
 
 @attrs.frozen
 class SenderSettings:
+    rules: TargetRules = TargetRules()  # where a self-hosted service's host may resolve (vetted before each send)
     schedule: tuple[float, ...] = (10.0, 60.0, 300.0, 1800.0, 7200.0)  # waits between attempts, then dead
     workers: int = 8  # Apprise sends in flight (threads)
     poll: float = 1.0
@@ -50,10 +53,10 @@ class SenderSettings:
 
     @classmethod
     def of(cls, config: Config) -> SenderSettings:
-        return cls(schedule=tuple(config.notify_retry_schedule), workers=config.notify_workers,
+        return cls(rules=TargetRules.of(config), schedule=tuple(config.notify_retry_schedule), workers=config.notify_workers,
                    poll=config.notify_poll, periods={"hourly": config.notify_hourly, "daily": config.notify_daily},
                    flood=Flood(config.notify_flood_limit, config.notify_flood_window),
-                   keep_delivered=config.webhook_keep_delivered)
+                   pause_after=config.notify_pause_after, keep_delivered=config.webhook_keep_delivered)
 
 
 @attrs.define(eq=False)
@@ -73,6 +76,7 @@ class TargetSender:
     async def run(self, inbox: trio.MemoryReceiveChannel[None], *,
                   task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         install_log_scrubber()
+        reach.install_pinning()
         # one slot per message, from its claim to its record, so a claimed message never waits for a thread
         # while its lease runs; and at most ``database_calls`` of the sender's queries at once: a thousand
         # targets due together must not queue a thousand claims on the shared pool, where they would pass
@@ -109,10 +113,17 @@ class TargetSender:
                 claimed = await outbox.claim(self.db, target.id, when.cutoff, self.settings.lease)
             if claimed is None:
                 return
-            message = self.compose(target, when, claimed)
-            result = await send(claimed.url, self._secrets_of(claimed.url), message, self._threads)
+            result = await self._attempt(claimed, self.compose(target, when, claimed))
             async with self._database:
                 await self._record(claimed, result, when)
+
+    async def _attempt(self, claimed: outbox.Claimed, message: compose.Message) -> Sent:
+        """Vet the host again (it may resolve elsewhere now), then send to the vetted address only."""
+        try:
+            pin = await reach.vet(claimed.url, self.settings.rules)
+        except RefusedTarget as exc:  # never Apprise's: a failed attempt, its reason without the URL
+            return Sent(False, scrubbed(f"refused: {exc}")[:300])
+        return await send(claimed.url, self._secrets_of(claimed.url), message, self._threads, pin=pin)
 
     def compose(self, target: outbox.DueTarget, when: Due, claimed: outbox.Claimed) -> compose.Message:
         if when.why is Why.DIGEST:
@@ -147,8 +158,8 @@ class TargetSender:
                     retry_in=None if wait is None else round(wait, 1))
         if paused:
             log.warning("notify_target_paused", target=claimed.target_id, url=claimed.shown_url,
-                        detail=f"{self.settings.pause_after} failed messages in a row; DELETE "
-                               "/api/notify/targets/{id} ends it")
+                        detail=f"{self.settings.pause_after} failed messages in a row; POST "
+                               "/api/notify/targets/{id}/redeliver resumes it, DELETE ends it")
 
 
 def _quiet(pair: tuple[int, int]) -> QuietHours:

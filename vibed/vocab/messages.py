@@ -16,6 +16,8 @@ from typing import Any
 import attrs
 import trio
 
+from vibed.vocab.text import clean_line
+
 SOURCES = ("jiosaavn", "spotify")  # the catalogues vibed watches
 KINDS = ("album", "song")  # what it keeps of them (playlists and anything new are skipped)
 
@@ -100,7 +102,9 @@ class Failure:
     scope: str
     page: int
     kind: FailureKind
-    detail: str  # one human line, never containing secrets
+    # one human line, never containing secrets; cleaned here, since it quotes upstream text (an error
+    # message, a 429's reason) into logs, health and the database: a lone surrogate there crashed a fetcher
+    detail: str = attrs.field(converter=clean_line)
     retry_after: float | None = None  # seconds, when upstream said so (finite, ≤ 24 h)
     status: int | None = None  # HTTP status when there was one
 

@@ -7,9 +7,9 @@
     send.py           one attempt: vetted connection, signed POST, no redirects → an ``Attempt``
     signing.py        Standard Webhooks signatures (webhook-id, webhook-timestamp, webhook-signature)
     formats.py        a release as the generic JSON body, or Discord's or Slack's message
-    targets.py        SSRF rules: which URLs and resolved addresses may be sent to
     backoff.py        the outboxes' retry schedule policy (vibed/outbox/backoff.py), by its webhook name
 
 The HTTP routes (``/api/webhooks``) stay with the app (vibed/http/webhooks_api.py, webhook_bodies.py):
-they use its error shape, its authorisation and its listing parameters.
+they use its error shape, its authorisation and its listing parameters.  The SSRF rules (which URLs and
+resolved addresses may be sent to) are every sender's: vibed/outbox/reach.py.
 """

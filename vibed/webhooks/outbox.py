@@ -8,7 +8,7 @@ connection), so they commit or vanish with the events.  The delivery actor then 
     delivered     state 'delivered'; the target's failure count back to 0
     failed        due again after the back-off, or 'dead' when the schedule is spent; the
                   target is paused after ``pause_after`` failed attempts in a row
-    requeue       dead (or named) rows pending again, and the target resumed
+    requeue       dead (or named) rows pending again, and the target resumed (vibed/store/outbox_log.py)
     prune         delivered rows older than the retention go (dead ones stay until redelivered
                   or their subscription is deleted)
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from vibed.store import outbox
+from vibed.store import outbox, outbox_log
 from vibed.store.outbox import WEBHOOKS
 from vibed.store.postgres import Database
 from vibed.vocab.messages import WebhookDelivery
@@ -65,31 +65,6 @@ UPDATE webhooks w SET consecutive_failures = 0 FROM d WHERE w.id = d.webhook_id
 _FAILED = WEBHOOKS.failed_counted("id = $1", "$5", "$4", owner_id="$2", pause_after="$6", what="attempts",
                                   status="$3", reason="$7")
 
-_DELIVERIES = """
-SELECT o.id, o.event_id, o.state, o.attempts, o.next_attempt_at, o.last_attempt_at, o.last_status,
-       o.last_error, o.delivered_at, o.created_at
-  FROM webhook_outbox o
- WHERE o.webhook_id = $1 AND ($2::text IS NULL OR o.state = $2) AND ($3::bigint IS NULL OR o.id < $3)
- ORDER BY o.id DESC LIMIT $4
-"""
-
-# named rows (any state but pending), else every dead one; then the target resumes at once
-_REQUEUE = """
-WITH again AS (
-    UPDATE webhook_outbox SET state = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL
-     WHERE webhook_id = $1 AND state <> 'pending'
-       AND (CASE WHEN $2::bigint[] IS NULL THEN state = 'dead' ELSE id = ANY ($2) END)
-    RETURNING id
-), waiting AS (
-    UPDATE webhook_outbox SET next_attempt_at = now() WHERE webhook_id = $1 AND state = 'pending' RETURNING id
-), resumed AS (
-    UPDATE webhooks SET paused_at = NULL, paused_reason = NULL, consecutive_failures = 0
-     WHERE id = $1 RETURNING id
-)
-SELECT (SELECT count(*) FROM again) AS requeued, (SELECT count(*) FROM resumed) AS found
-"""
-
-
 async def due_targets(db: Database) -> list[int]:
     return [row["webhook_id"] for row in await db.fetch(_DUE_TARGETS)]
 
@@ -117,14 +92,13 @@ async def failed(db: Database, delivery: WebhookDelivery, status: int | None, er
 
 async def deliveries(db: Database, webhook_id: int, *, state: str | None = None, before: int | None = None,
                      limit: int = 50) -> list[Mapping[str, Any]]:
-    return list(await db.fetch(_DELIVERIES, webhook_id, state, before, limit))
+    return await outbox_log.deliveries(db, WEBHOOKS, webhook_id, extra=("last_status",), state=state,
+                                       before=before, limit=limit)
 
 
 async def requeue(db: Database, webhook_id: int, ids: Sequence[int] | None) -> tuple[int, bool]:
-    """(rows pending again, whether the target exists)."""
-    row = await db.fetchrow(_REQUEUE, webhook_id, None if ids is None else list(ids))
-    assert row is not None
-    return int(row["requeued"]), bool(row["found"])
+    """(rows pending again, whether the target exists); the target is resumed."""
+    return await outbox_log.requeue(db, WEBHOOKS, webhook_id, ids)
 
 
 async def prune(db: Database, keep_s: float, batch: int = 10_000) -> int:

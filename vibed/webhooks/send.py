@@ -17,11 +17,11 @@ import httpcore
 import trio
 
 import vibed
+from vibed.outbox.reach import RefusedTarget, TargetRules, VettedBackend, url_problem
 from vibed.vocab.backoff import parse_retry_after
 from vibed.vocab.messages import WebhookDelivery
 from vibed.webhooks import formats
 from vibed.webhooks.signing import signed_headers
-from vibed.webhooks.targets import RefusedTarget, TargetRules, VettedBackend, url_problem
 
 ANSWER_LIMIT = 64 * 1024
 GONE = 410  # the target's way to unsubscribe: the subscription is paused at once, not retried

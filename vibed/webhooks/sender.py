@@ -28,11 +28,11 @@ from vibed.logs import get_logger
 from vibed.logs.outage import Outage
 from vibed.outbox.backoff import next_wait
 from vibed.outbox.loop import LoopNames, OutboxLoop, lease_after
+from vibed.outbox.reach import TargetRules
 from vibed.store.postgres import Database
 from vibed.vocab.messages import WebhookDelivery
 from vibed.webhooks import outbox as outbox
 from vibed.webhooks.send import GONE, Attempt, attempt, message_id, open_sender_pool
-from vibed.webhooks.targets import TargetRules
 
 log = get_logger("vibed.webhooks")
 NAMES = LoopNames(pruned="webhook_log_pruned", pruned_count="deliveries", owner="webhook")

@@ -7,13 +7,14 @@ matters for "no duplicate, no gap", as in ``sse.py``: listen first, then read th
 replay, then forward live events above it.  A malformed message is answered with
 ``{"error": ..., "detail": ...}`` and the socket stays open.  A ``{"watch": id}`` subscription is
 resolved when it is sent (an unknown one is ``{"error": "not_found"}``); a later edit of the watch
-changes the open subscription's filter from the next event on, and its deletion closes the socket
-(1000, "the watch was deleted"): see ``vibed/delivery/watch_changes.py``.
+changes the open subscription's filter from the next event on and is confirmed like a subscription, by a
+new ``subscribed`` message (its filter, and the newest id as the resume point) in order with the events:
+those after it obey the new filter.  Its deletion closes the socket (1000, "the watch was deleted"): see
+``vibed/delivery/watch_changes.py``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 
 import attrs
@@ -21,9 +22,9 @@ import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection
 
 from vibed.delivery.filters import BadStreamRequest, StreamRequest, resolved
-from vibed.delivery.frames import ws_error, ws_event, ws_reset
+from vibed.delivery.frames import ws_error, ws_event, ws_reset, ws_subscribed
 from vibed.delivery.hub import Hub
-from vibed.delivery.listener import Listener
+from vibed.delivery.listener import Listener, Refiltered
 from vibed.delivery.replay import Replay, Replayer, ReplayUnavailable
 from vibed.delivery.sse import StreamSettings
 from vibed.logs import get_logger
@@ -116,7 +117,7 @@ class WebSocketSession:
         if self._pump is not None:  # the old subscription stops before the new replay is written
             self._pump.cancel()
             self.hub.unlisten_nowait(self._listener)  # type: ignore[arg-type]
-        send, receive = trio.open_memory_channel[StoredEvent](self.settings.backlog)
+        send, receive = trio.open_memory_channel[StoredEvent | Refiltered](self.settings.backlog)
         listener = self._listener = Listener(request.filter, send, watch=request.watched, asked_at=request.asked_at)
         self.hub.listen_nowait(listener)  # first, so nothing falls between replay and live
         # live only: it resumes after the newest event delivered (the ring's newest is the hub's)
@@ -124,20 +125,20 @@ class WebSocketSession:
         for message in replay_messages(replay, request.last_event_id):
             await self._send(message)
         self.last_sent = listener.floor = replay.floor
-        await self._send(json.dumps({"event": "subscribed", "data": {
-            "language": sorted(request.filter.languages or ()), "source": sorted(request.filter.sources or ()),
-            "kind": sorted(request.filter.kinds or ()), "artist": sorted(request.filter.artists or ()),
-            "last_event_id": replay.floor}}))
+        await self._send(ws_subscribed(request.filter, replay.floor))
         self._pump = await nursery.start(self._forward, listener, receive)
 
-    async def _forward(self, listener: Listener, receive: trio.MemoryReceiveChannel[StoredEvent], *,
+    async def _forward(self, listener: Listener, receive: trio.MemoryReceiveChannel[StoredEvent | Refiltered], *,
                        task_status: trio.TaskStatus[trio.CancelScope] = trio.TASK_STATUS_IGNORED) -> None:
         with trio.CancelScope() as scope:
             task_status.started(scope)
             try:
                 async with receive:
                     async for event in receive:
-                        if event.id > listener.floor:
+                        if isinstance(event, Refiltered):  # the watch was edited: say what comes now
+                            # the resume point never goes back (a replay may have gone past the change)
+                            await self._send(ws_subscribed(event.filter, max(event.last_event_id, self.last_sent)))
+                        elif event.id > listener.floor:
                             await self._send(ws_event(event))
                             self.last_sent = event.id
                 # the hub ended us (``_CLOSES``). Once the close frame is out, the reading loop ends the

@@ -1,4 +1,5 @@
-"""Which webhook targets may be sent to (server-side request forgery rules).
+"""Which targets a sender may reach (server-side request forgery rules): webhooks, Web Push, and the
+notification targets whose host the daemon connects to itself (vibed/targets/reach.py).
 
 A subscriber chooses the URL, so without rules a subscription could make the daemon POST to
 its own loopback services, the LAN or a cloud metadata endpoint.  The rules:
@@ -76,14 +77,14 @@ def address_problem(ip: IPAddress, rules: TargetRules) -> str | None:
         return None
     embedding = embedded_ipv4(ip)
     if embedding is not None:
-        return (f"{ip} is {embedding}, an IPv6 address that carries an IPv4 one: webhook targets must be "
+        return (f"{ip} is {embedding}, an IPv6 address that carries an IPv4 one: targets must be "
                 "plain public addresses (VIBED_WEBHOOK_ALLOW_CIDRS allows a network)")
     for test, what in ((ip.is_unspecified, "unspecified"), (ip.is_loopback, "loopback"),
                        (ip.is_link_local, "link-local (cloud metadata)"), (ip.is_private, "private"),
                        (ip.is_multicast, "multicast"), (ip.is_reserved, "reserved"),
                        (not ip.is_global, "not a public address")):
         if test:
-            return (f"{ip} is {what}: webhook targets must be public addresses "
+            return (f"{ip} is {what}: targets must be public addresses "
                     "(VIBED_WEBHOOK_ALLOW_CIDRS allows a network)")
     return None
 

@@ -23,6 +23,19 @@ async def test_content_length_with_transfer_encoding_is_400_and_nothing_after_it
     assert_json_error(answers[0], 400, "ambiguous_framing")
 
 
+async def test_a_bodiless_looking_get_with_both_lengths_is_400_too_not_taken_by_the_plain_path(db):
+    # a GET is the shape the edge's h11-free path (vibed/plain_http.py) reads: it must leave this head to h11
+    async with open_gateway(db) as gw, raw_clients(gw.port) as connect:
+        stream = await connect()
+        body = b"0\r\n\r\n" + SMUGGLED
+        await stream.send_all(request("GET", "/api/ping", f"Content-Length: {len(body)}",
+                                      "Transfer-Encoding: chunked", body=body))
+        data, closed = await read_all(stream)
+    answers = parse(data, ["GET", "GET"])
+    assert len(answers) == 1 and closed, answers  # the smuggled GET was never answered
+    assert_json_error(answers[0], 400, "ambiguous_framing")
+
+
 async def test_http_1_0_with_transfer_encoding_is_400_not_decoded_as_chunked(db):
     async with open_gateway(db) as gw, raw_clients(gw.port) as connect:
         stream = await connect()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import socket
+import struct
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,3 +36,64 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+class CuttableLink:
+    """A loopback TCP relay in front of the daemon whose network can drop: ``cut()`` ends every connection
+    through it and refuses new ones (a reset) until ``restore()``; the daemon itself never notices."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.up = True
+        self.lock = threading.Lock()
+        self.open: set[socket.socket] = set()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            if not self.up:
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST
+                client.close()
+                continue
+            try:
+                server = socket.create_connection(("127.0.0.1", self.target_port), timeout=10)
+            except OSError:
+                client.close()
+                continue
+            server.settimeout(None)
+            with self.lock:
+                self.open.update((client, server))
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for s in (source, sink):  # one side ended: end both (the other pump then closes its own source)
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+        source.close()
+
+    def cut(self) -> None:
+        self.up = False
+        with self.lock:
+            cut, self.open = self.open, set()
+        for s in cut:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)  # wakes its pump, which closes the pair
+
+    def restore(self) -> None:
+        self.up = True
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()

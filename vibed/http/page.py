@@ -74,8 +74,11 @@ async def asset(name: str) -> Response:
 @blueprint.get("/")
 async def index() -> Response:
     ctx = context()
+    settings = ctx.settings()
+    # a simulated catalogue's covers are made-up CDN addresses: the page draws them instead of asking a CDN
     text = asset_bytes("index.html").decode("utf-8").replace(
-        "{{LANGUAGES}}", html.escape(",".join(ctx.settings().languages)))
+        "{{LANGUAGES}}", html.escape(",".join(settings.languages))).replace(
+        "{{COVERS}}", "drawn" if settings.simulate else "upstream")
     for name in ASSETS:
         text = text.replace(f"/static/{name}", f"/static/{versioned(name)}")
     body = text.encode("utf-8")

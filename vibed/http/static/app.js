@@ -6,9 +6,14 @@ const NAMES = { ml: "Malayalam", hi: "Hindi", ta: "Tamil", te: "Telugu", kn: "Ka
   as: "Assamese", hr: "Haryanvi", raj: "Rajasthani" };
 const LIMIT = 60;
 const configured = (document.body.dataset.languages || "").split(",").filter(Boolean);
-// following: the page shows the browser's watch (follow.js) instead of languages; watch: its id
-const state = { languages: new Set(), ids: new Set(), source: null, lastId: null, retries: 0,
-  following: false, watch: null };
+// a simulated catalogue's covers are made-up CDN addresses: draw them (initials) and ask no CDN
+const drawnCovers = document.body.dataset.covers === "drawn";
+// the languages chosen live in the address (?language=ml,hi), so a reload or a shared link keeps them
+const chosen = (new URLSearchParams(location.search).get("language") || "").split(",");
+// following: the page shows the browser's watch (follow.js) instead of languages; watch: its id.
+// held: while the list loads, the stream's arrivals wait here (the stream opens first: no gap between them)
+const state = { languages: new Set(chosen.filter((code) => configured.includes(code))), ids: new Set(),
+  source: null, lastId: null, retries: 0, following: false, watch: null, held: null, loads: 0, heard: [] };
 const grid = document.getElementById("releases");
 const template = document.getElementById("card");
 
@@ -45,7 +50,7 @@ function card(release, fresh) {
   link.setAttribute("aria-label", `${release.title} by ${release.artists.join(", ")}`);
   const img = node.querySelector("img");
   img.addEventListener("error", () => img.classList.add("broken"));
-  if (release.image) img.src = release.image; else img.classList.add("broken");
+  if (release.image && !drawnCovers) img.src = release.image; else img.classList.add("broken");
   node.querySelector(".initials").textContent = initials(release.title);
   node.querySelector(".kind").textContent = release.kind;
   node.querySelector(".title").textContent = release.title;
@@ -68,6 +73,17 @@ function refreshCount() {
   document.getElementById("empty").hidden = n > 0;
 }
 
+// screen readers hear one short line per burst of arrivals, never the grid itself
+function announce(release) {
+  state.heard.unshift(release.title);
+  clearTimeout(state.announcing);
+  state.announcing = setTimeout(() => {
+    const titles = state.heard.splice(0);
+    document.getElementById("announce").textContent = titles.length === 1 ? `New release: ${titles[0]}`
+      : `${titles.length} new releases: ${titles.slice(0, 3).join(", ")}${titles.length > 3 ? ", …" : ""}`;
+  }, 1000);
+}
+
 function prepend(release) {
   if (state.ids.has(release.id)) return;
   if (!state.following && state.languages.size && !state.languages.has(release.language)) return;
@@ -75,18 +91,33 @@ function prepend(release) {
   grid.prepend(card(release, true));
   while (grid.children.length > LIMIT * 2) grid.lastElementChild.remove();
   refreshCount();
+  announce(release);
 }
 
-async function loadList() {
-  const params = query();
-  params.set("limit", String(LIMIT));
-  // no-cache: revalidate (a 304 when unchanged), never a list older than the stream that follows it
-  const response = await fetch(`/api/new-releases?${params}`, { cache: "no-cache", headers: { Accept: "application/json" } });
-  if (!response.ok) throw new Error(`list answered ${response.status}`);
-  const body = await response.json();
-  grid.replaceChildren(...body.data.map((r) => card(r, false)));
-  state.ids = new Set(body.data.map((r) => r.id));
-  refreshCount();
+// the list again; the stream's arrivals meanwhile are held, then shown on top of it (those in it once).
+// A newer load (the filter changed again) makes an older one's answer moot: it is dropped, not shown.
+async function reloadList() {
+  if (!state.held) state.held = [];
+  const mine = ++state.loads;
+  try {
+    const params = query();
+    params.set("limit", String(LIMIT));
+    // no-cache: revalidate (a 304 when unchanged), never a list older than the stream that follows it
+    const response = await fetch(`/api/new-releases?${params}`, { cache: "no-cache", headers: { Accept: "application/json" } });
+    if (!response.ok) throw new Error(`list answered ${response.status}`);
+    const body = await response.json();
+    if (mine !== state.loads) return;
+    grid.replaceChildren(...body.data.map((r) => card(r, false)));
+    state.ids = new Set(body.data.map((r) => r.id));
+    refreshCount();
+  } finally {
+    if (mine === state.loads) {
+      const held = state.held || [];
+      state.held = null;
+      held.forEach(prepend);
+      if (state.source && state.source.readyState === EventSource.OPEN) setConnection("live", "live");
+    }
+  }
 }
 
 function connect() {
@@ -96,15 +127,17 @@ function connect() {
   const qs = params.toString();
   const source = new EventSource(`/api/new-releases/stream${qs ? "?" + qs : ""}`);
   state.source = source;
-  source.onopen = () => { state.retries = 0; setConnection("live", "live"); };
+  // "live" once the grid is current too: while the list loads, the page is still connecting
+  source.onopen = () => { state.retries = 0; if (!state.held) setConnection("live", "live"); };
   source.addEventListener("new_release", (event) => {
     state.lastId = event.lastEventId;
-    prepend(JSON.parse(event.data));
+    const release = JSON.parse(event.data);
+    if (state.held) state.held.push(release); else prepend(release);
   });
   source.addEventListener("reset", (event) => {
     // the server could not replay what we missed: start over from the list
     if (event.lastEventId) state.lastId = event.lastEventId;
-    loadList().catch(() => {});
+    reloadList().catch(() => {});
   });
   source.onerror = () => {
     if (source.readyState === EventSource.CLOSED) {
@@ -113,7 +146,7 @@ function connect() {
       // having shown none, after reloading the list, so nothing published meanwhile is missing.
       setConnection("offline", "offline — retrying");
       state.retries += 1;
-      const again = () => (state.lastId !== null ? connect() : loadList().catch(() => {}).finally(connect));
+      const again = () => (state.lastId !== null ? connect() : start());
       setTimeout(again, Math.min(30000, 1000 * 2 ** state.retries));
     } else {
       setConnection("reconnecting", "reconnecting…");
@@ -121,10 +154,30 @@ function connect() {
   };
 }
 
-// the grid and the stream start over with the current filter (a chip pressed, an artist followed)
-function refilter() {
+// the grid and the stream start over with the current filter (the page opened, a chip pressed, an artist
+// followed): the stream first, then the list once the stream is open, so nothing stored between the two
+// is missing (the stream's arrivals wait for the list and are shown on top of it, those in it once)
+function start() {
   state.lastId = null;
-  loadList().catch(() => setConnection("offline", "offline")).finally(connect);
+  state.held = [];
+  connect();
+  const opened = state.source;
+  let listed = false;
+  const list = () => {
+    if (listed || state.source !== opened) return;
+    listed = true;
+    reloadList().catch(() => setConnection("offline", "offline — retrying"));
+  };
+  opened.addEventListener("open", list);
+  opened.addEventListener("error", () => { if (opened.readyState === EventSource.CLOSED) list(); });
+}
+
+function refilter() {
+  const url = new URL(location.href);
+  if (!state.following && state.languages.size) url.searchParams.set("language", [...state.languages].join(","));
+  else url.searchParams.delete("language");
+  history.replaceState(history.state, "", url);
+  start();
 }
 
 function chips() {
@@ -173,4 +226,4 @@ function chips() {
 }
 
 chips();
-loadList().catch(() => setConnection("offline", "offline — retrying")).finally(connect);
+start();

@@ -112,7 +112,8 @@
       const body = await response.json();
       artists = body.artists;
       state.watch = body.id;  // eslint-disable-line no-undef
-      if (artists.length) state.following = true;  // eslint-disable-line no-undef -- someone who follows sees them first
+      // someone who follows sees them first, unless the address names languages (a reload keeps the view)
+      if (artists.length && !state.languages.size) state.following = true;  // eslint-disable-line no-undef
       show();
       if (state.following) refilter();  // eslint-disable-line no-undef
     }).catch(() => {});

@@ -15,10 +15,12 @@ import datetime as dt
 import io
 import json
 import re
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import trio
 
 from tests.api_support import api_config
 from tests.daemon_inproc import running_daemon
@@ -26,6 +28,7 @@ from tests.pipeline_support import captured_logs, events_named
 from tests.sim_fixtures import SimControl
 from vibed.logs import configure_logging, get_logger
 from vibed.simulator.hostile import poisons_for
+from vibed.sources.http import upstream_client
 from vibed.sources.item_guard import ITEMS_MAX, releases_of
 from vibed.sources.jiosaavn import JioSaavnSource
 from vibed.sources.spotify import SpotifySource
@@ -242,3 +245,46 @@ async def test_a_page_of_5000_items_is_read_to_its_first_1000_with_a_logged_reas
         assert 900 < len(read.releases) <= ITEMS_MAX  # other languages and playlists of the first 1000 dropped
     assert [(line["source"], line["items"], line["kept"]) for line in events_named(logs, "page_capped")] == [
         ("jiosaavn", 5000, ITEMS_MAX), ("spotify", 5000, ITEMS_MAX)]
+
+
+async def test_the_upstream_client_keeps_no_cookie_however_many_are_set(sim: SimControl) -> None:
+    await sim.inject("cookies", language="ml", count=2)  # 100 new names an answer, beside the site's L=hindi
+    async with upstream_client(5.0) as client:
+        source = JioSaavnSource(client, sim.url)
+        for _ in range(3):
+            assert isinstance(await source.fetch_page("ml", 1), Page)
+        assert len(client.cookies.jar) == 0
+    async with httpx.AsyncClient() as jarred:  # what a default client would have kept
+        await sim.inject("cookies", language="ml", count=1)
+        await JioSaavnSource(jarred, sim.url).fetch_page("ml", 1)
+        assert len(jarred.cookies.jar) == 101
+
+
+class _StepCpu(trio.abc.Instrument):
+    """The longest step of one task, in CPU time of the loop's thread (a loaded machine does not stretch it)."""
+
+    def __init__(self, task: trio.lowlevel.Task) -> None:
+        self.task, self.longest, self._started = task, 0.0, time.thread_time()
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        self._started = time.thread_time()
+
+    def after_task_step(self, task: trio.lowlevel.Task) -> None:
+        if task is self.task:
+            self.longest = max(self.longest, time.thread_time() - self._started)
+
+
+async def test_a_large_page_is_parsed_and_built_off_the_event_loop(
+        sim: SimControl, upstream_client: httpx.AsyncClient) -> None:
+    # 5,000 items (2 MB): parsed and built inline, one step of the loop took ~180 ms of CPU on the shared
+    # 2-core machine (every stream and request waited); in a worker thread, no step of it takes 10
+    await sim.inject("flood", language="ml", count=1)
+    steps = _StepCpu(trio.lowlevel.current_task())
+    trio.lowlevel.add_instrument(steps)
+    try:
+        page = await JioSaavnSource(upstream_client, sim.url).fetch_page("ml", 1)
+        await trio.lowlevel.checkpoint()  # end the step that finished the page while the instrument still counts
+    finally:
+        trio.lowlevel.remove_instrument(steps)
+    assert isinstance(page, Page) and page.received == 5000
+    assert steps.longest < 0.05, f"a step of {steps.longest * 1000:.0f} ms of CPU on the event loop"

@@ -43,6 +43,7 @@ from vibed.pipeline.scheduler import RoundProgress
 from vibed.pipeline.service import PipelineService, open_pipeline
 from vibed.push.service import PushService, open_push
 from vibed.sources import JioSaavnSource, SpotifySource
+from vibed.sources.http import upstream_client
 from vibed.store.postgres import Database
 from vibed.supervisor import Supervisor
 from vibed.targets.service import TargetsService, open_targets
@@ -138,8 +139,7 @@ async def open_services(nursery: trio.Nursery, config: Config, db: Database, sup
                         embedded: bool, started: float, cursor_key: bytes, settings: Callable[[], Config],
                         on_round: Callable[[RoundProgress], None]) -> Services:
     """``settings``: the configuration in force (a reload replaces it); ``on_round``: each finished round."""
-    client = httpx.AsyncClient(follow_redirects=False, timeout=config.upstream_timeout,
-                               limits=httpx.Limits(max_connections=32))
+    client = upstream_client(config.upstream_timeout)
     metrics = Metrics()
     sup.on_restart = lambda name: metrics.restarts.labels(name).inc()
     sources = {name: MeteredSource(source, metrics) for name, source in open_sources(config, client).items()}

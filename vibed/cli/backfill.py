@@ -105,10 +105,9 @@ def backfill(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _run(config: Config, args: argparse.Namespace, dsn: str) -> Outcome | None:
-    import httpx
-
     from vibed.pipeline import backfill_state
     from vibed.sources import JioSaavnSource
+    from vibed.sources.http import upstream_client
     from vibed.store import bucket
     from vibed.store.postgres import open_database
 
@@ -127,7 +126,7 @@ async def _run(config: Config, args: argparse.Namespace, dsn: str) -> Outcome | 
         today = await db.fetchval("SELECT current_date")
         stop = trio.Event()
         outcome: Outcome | None = None
-        async with httpx.AsyncClient(timeout=config.upstream_timeout) as client, trio.open_nursery() as nursery:
+        async with upstream_client(config.upstream_timeout) as client, trio.open_nursery() as nursery:
             source = JioSaavnSource(client, config.jiosaavn_base_url, page_size=config.page_size,
                                     timeout=config.upstream_timeout, max_body=config.upstream_max_body)
 

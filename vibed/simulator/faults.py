@@ -83,6 +83,10 @@ class FaultBook:
             return Canned(200, normal(), drip=fault.delay)
         if kind == "hostile":
             return Canned(200, hostile.poison(normal(), source))
+        if kind == "cookies":  # the normal answer setting 100 cookies of new names (a jar would keep them all)
+            self._variants_served += 1
+            jar = tuple(("Set-Cookie", f"c{self._variants_served}x{n}={'v' * 100}; Path=/") for n in range(100))
+            return Canned(200, normal(), headers=jar)
         if kind == "flood":
             return Canned(200, hostile.flood(normal(), source))
         if kind == "huge":

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import trio
 from quart import Response, request
 from quart_trio import QuartTrio
+from werkzeug.datastructures import Headers
 
 from vibed.simulator import jiosaavn_artist, jiosaavn_render, spotify_render
 from vibed.simulator.faults import Canned
@@ -18,10 +19,11 @@ from vibed.vocab.languages import code_for_name
 
 
 def to_response(canned: Canned) -> Response:
+    headers = Headers(list(canned.headers))  # a header may come more than once (Set-Cookie)
     if canned.drip:
         return Response(_dripping(canned.body, canned.drip), status=canned.status,
-                        content_type=canned.content_type, headers=dict(canned.headers))
-    return Response(canned.body, status=canned.status, content_type=canned.content_type, headers=dict(canned.headers))
+                        content_type=canned.content_type, headers=headers)
+    return Response(canned.body, status=canned.status, content_type=canned.content_type, headers=headers)
 
 
 async def _dripping(body: bytes, every: float) -> AsyncIterator[bytes]:

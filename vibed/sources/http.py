@@ -9,10 +9,12 @@ gigabyte costs the cap, never the gigabyte.
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import socket
 import zlib
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import attrs
 import httpx
@@ -40,6 +42,32 @@ class Trouble:
 
 INTEGER_DIGITS = 40  # a JSON integer longer than this (with its sign) is read as null
 MAX_BODY = 8 * 1024 * 1024  # VIBED_UPSTREAM_MAX_BODY's default: a page of 100 items is ~200 KB
+
+
+INLINE_BODY = 256 * 1024  # bytes: a real page (~100 KB) is read on the loop; a larger one in a worker thread
+T = TypeVar("T")
+
+
+async def read_off_loop(response: httpx.Response, read: Callable[[httpx.Response], T]) -> T:
+    """``read(response)`` (parse the JSON, build the releases): on the event loop for a page of usual
+    size, in a worker thread for a larger one, so 8 MB of hostile JSON never stalls the streams."""
+    if len(response.content) <= INLINE_BODY:
+        return read(response)
+    return await trio.to_thread.run_sync(read, response)
+
+
+def upstream_client(timeout: float, *, max_connections: int = 32) -> httpx.AsyncClient:
+    """The client every source calls through: no redirects followed, and no cookies kept.
+
+    Every request sets the cookies it needs (JioSaavn's ``L``) itself.  A jar would only gather what the
+    upstream sets (the site's geolocated ``L=hindi`` on every answer, or a hostile upstream's thousands of
+    names, kept for the daemon's whole life)."""
+    return httpx.AsyncClient(follow_redirects=False, timeout=timeout, cookies=_no_cookies(),
+                             limits=httpx.Limits(max_connections=max_connections))
+
+
+def _no_cookies() -> http.cookiejar.CookieJar:
+    return http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))  # no domain allowed
 
 
 async def send(client: httpx.AsyncClient, request: httpx.Request, *, timeout: float,

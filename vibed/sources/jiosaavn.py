@@ -9,7 +9,15 @@ from typing import Any
 import httpx
 
 from vibed.sources import jiosaavn_artist, jiosaavn_items
-from vibed.sources.http import BROWSER_USER_AGENT, MAX_BODY, Trouble, decode_json, send, status_trouble
+from vibed.sources.http import (
+    BROWSER_USER_AGENT,
+    MAX_BODY,
+    Trouble,
+    decode_json,
+    read_off_loop,
+    send,
+    status_trouble,
+)
 from vibed.sources.item_guard import releases_of
 from vibed.vocab.languages import jiosaavn_name
 from vibed.vocab.messages import Failure, FailureKind, Page, artist_of
@@ -72,23 +80,8 @@ class JioSaavnSource:
                               max_body=self._max_body)
         if isinstance(response, Trouble):
             return response.at(self.name, scope, page)
-        body = _body(response)
-        if not isinstance(body, Trouble) and not isinstance(body.get("data"), list):
-            body = Trouble(FailureKind.UPSTREAM_ERROR, f"{UPSTREAM} sent a page without a data list", status=200)
-        if isinstance(body, Trouble):
-            return body.at(self.name, scope, page)
-        items = [item for item in body["data"] if isinstance(item, Mapping)]
-        releases = releases_of(self.name, items, partial(jiosaavn_items.release, language_code=scope,
-                                                         language_name=language_name))
-        return Page(
-            source=self.name,
-            scope=scope,
-            page=page,
-            releases=releases,
-            last_page=jiosaavn_items.flag(body.get("last_page")) is True or not body["data"],  # UPSTREAM.md: stop on either
-            total=jiosaavn_items.number(body.get("count")),
-            received=len(body["data"]),
-        )
+        return await read_off_loop(response, partial(_language_page, scope=scope, page=page,
+                                                     language_name=language_name))
 
     async def _artist_page(self, scope: str, artist_id: str, page: int) -> Page | Failure:
         """A followed artist's latest albums, in whatever language they are."""
@@ -96,9 +89,33 @@ class JioSaavnSource:
         response = await send(self._client, request, timeout=self._timeout, max_body=self._max_body)
         if isinstance(response, Trouble):
             return response.at(self.name, scope, page)
-        body = _body(response)
-        result = body if isinstance(body, Trouble) else jiosaavn_artist.page(body, scope, page)
-        return result.at(self.name, scope, page) if isinstance(result, Trouble) else result
+        return await read_off_loop(response, partial(_artist_result, scope=scope, page=page))
+
+
+def _language_page(response: httpx.Response, *, scope: str, page: int, language_name: str) -> Page | Failure:
+    body = _body(response)
+    if not isinstance(body, Trouble) and not isinstance(body.get("data"), list):
+        body = Trouble(FailureKind.UPSTREAM_ERROR, f"{UPSTREAM} sent a page without a data list", status=200)
+    if isinstance(body, Trouble):
+        return body.at(JioSaavnSource.name, scope, page)
+    items = [item for item in body["data"] if isinstance(item, Mapping)]
+    releases = releases_of(JioSaavnSource.name, items, partial(jiosaavn_items.release, language_code=scope,
+                                                               language_name=language_name))
+    return Page(
+        source=JioSaavnSource.name,
+        scope=scope,
+        page=page,
+        releases=releases,
+        last_page=jiosaavn_items.flag(body.get("last_page")) is True or not body["data"],  # UPSTREAM.md: stop on either
+        total=jiosaavn_items.number(body.get("count")),
+        received=len(body["data"]),
+    )
+
+
+def _artist_result(response: httpx.Response, *, scope: str, page: int) -> Page | Failure:
+    body = _body(response)
+    result = body if isinstance(body, Trouble) else jiosaavn_artist.page(body, scope, page)
+    return result.at(JioSaavnSource.name, scope, page) if isinstance(result, Trouble) else result
 
 
 def _body(response: httpx.Response) -> Mapping[str, Any] | Trouble:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import base64
 import math
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import httpx
 import trio
 
 from vibed.sources import spotify_items
-from vibed.sources.http import MAX_BODY, Trouble, decode_json, send, status_trouble
+from vibed.sources.http import MAX_BODY, Trouble, decode_json, read_off_loop, send, status_trouble
 from vibed.sources.item_guard import releases_of
 from vibed.vocab.messages import Failure, FailureKind, Page
 
@@ -72,19 +73,7 @@ class SpotifySource:
             self._gone = True
             detail = f"Spotify new-releases answered HTTP {response.status_code}: gone for this app, not calling again"
             return Failure(self.name, scope, page, FailureKind.GONE, detail, status=response.status_code)
-        body = _albums(response)
-        if isinstance(body, Trouble):
-            return body.at(self.name, scope, page)
-        items = body["items"]
-        return Page(
-            source=self.name,
-            scope=scope,
-            page=page,
-            releases=releases_of(self.name, items, spotify_items.release),
-            last_page=body.get("next") is None,
-            total=body.get("total") if isinstance(body.get("total"), int) else None,
-            received=len(items),
-        )
+        return await read_off_loop(response, partial(_page, scope=scope, page=page))
 
     async def _get_new_releases(self, market: str, page: int) -> httpx.Response | Trouble:
         """GET with a valid token; a 401 renews the token once and retries once."""
@@ -158,6 +147,22 @@ def _auth_detail(response: httpx.Response) -> str:
     code = body.get("error") if isinstance(body, Mapping) else None
     reason = f": {code}" if isinstance(code, str) and code.isidentifier() else ""
     return f"Spotify refused the client credentials (HTTP {response.status_code}{reason}); check SPOTIFY_CLIENT_ID/SECRET"
+
+
+def _page(response: httpx.Response, *, scope: str, page: int) -> Page | Failure:
+    body = _albums(response)
+    if isinstance(body, Trouble):
+        return body.at(SpotifySource.name, scope, page)
+    items = body["items"]
+    return Page(
+        source=SpotifySource.name,
+        scope=scope,
+        page=page,
+        releases=releases_of(SpotifySource.name, items, spotify_items.release),
+        last_page=body.get("next") is None,
+        total=body.get("total") if isinstance(body.get("total"), int) else None,
+        received=len(items),
+    )
 
 
 def _albums(response: httpx.Response) -> Mapping[str, Any] | Trouble:

@@ -40,7 +40,7 @@ def test_a_slack_body_of_a_1000_character_title_and_100_long_artist_names_fits_s
                "url": "https://www.jiosaavn.com/album/" + "x" * 1960, "image": "https://c.saavncdn.com/a.jpg",
                "kind": "album", "language": "hi", "release_date": "2026-03-01", "source": "jiosaavn"}
     body = json.loads(formats.body("slack", release, dt.datetime(2026, 3, 1, tzinfo=dt.UTC)))
-    texts = [body["blocks"][0]["text"]["text"], body["blocks"][1]["elements"][0]["text"]]
+    texts = [body["blocks"][0]["text"]["text"], body["blocks"][1]["elements"][0]["text"], body["text"]]
     assert all(len(text) <= formats.SLACK_TEXT_MAX for text in texts), [len(t) for t in texts]
     assert texts[0].startswith("*Rock &amp; Roll") and texts[0].endswith("…")
     assert not re.search(r"&[a-z]{0,3}…$", texts[0])  # never half an escape

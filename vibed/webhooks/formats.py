@@ -80,7 +80,7 @@ def slack(release: Mapping[str, Any], created_at: dt.datetime | None) -> dict[st
         "type": "mrkdwn", "text": _slack_cut(f"{heading}\n{_slack_escape(artists)}")}}
     if release.get("image"):
         section["accessory"] = {"type": "image", "image_url": release["image"], "alt_text": title[:2000] or "cover"}
-    return {"text": _slack_escape(f"New {release.get('kind', 'release')}: {title} — {artists}"),
+    return {"text": _slack_cut(_slack_escape(f"New {release.get('kind', 'release')}: {title} — {artists}")),
             "blocks": [section, {"type": "context", "elements": [{"type": "mrkdwn",
                                                                   "text": _slack_cut(_slack_escape(details))}]}]}
 

@@ -119,7 +119,8 @@ def test_arrivals_are_announced_in_one_short_line_and_the_grid_is_not_a_live_reg
             served.release("ml", f"Burst {n}")
         served.round(["ml"])
         page.wait_for_selector(".card.fresh:has-text('Burst 2')", timeout=15_000)
-        wait_until(lambda: "Burst 0" in " ".join(page.evaluate("window.announced")), 15, "the burst announced")
+        wait_until(lambda: sorted(set(re.findall(r"Burst \d", " ".join(page.evaluate("window.announced")))))
+                   == ["Burst 0", "Burst 1", "Burst 2"], 15, "the whole burst announced")
         announced = page.evaluate("window.announced")
         assert all(len(line) < 200 for line in announced), announced
         named = re.findall(r"Burst \d", " ".join(announced))
@@ -148,8 +149,8 @@ def test_a_release_stored_while_the_list_is_loading_is_shown(served):
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.route(re.compile(r"/api/new-releases\?"), answer_late)
-        page.goto(served.base + "/")
-        page.wait_for_selector(".card:has-text('Stored Meanwhile')", timeout=30_000)
+        page.goto(served.base + "/", wait_until="commit")  # the list is held back on purpose
+        page.wait_for_selector(".card:has-text('Stored Meanwhile')", timeout=60_000)
         assert held, "the list was not asked for"
         titles = page.locator(".card .title").all_inner_texts()
         assert titles[0] == "Stored Meanwhile" and titles.count("Stored Meanwhile") == 1, titles[:5]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -59,16 +60,29 @@ def _slack_url(url: str) -> str:
     return url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
 
 
+SLACK_TEXT_MAX = 3000  # characters of one mrkdwn text object: Slack refuses the whole message past it
+_CUT_ENTITY = re.compile(r"&[a-z]{0,3}$")  # an escape the cut went through ("&am")
+
+
+def _slack_cut(text: str, limit: int = SLACK_TEXT_MAX) -> str:
+    """Escaped ``text`` within ``limit`` characters: a title of 1,000 characters and a hundred artists do
+    not fit a section, and a refused message would be retried until it is dead."""
+    return text if len(text) <= limit else _CUT_ENTITY.sub("", text[:limit - 1]) + "…"
+
+
 def slack(release: Mapping[str, Any], created_at: dt.datetime | None) -> dict[str, Any]:
     title, artists, details = _line(release)
     name = _slack_escape(title)
     heading = f"*<{_slack_url(str(release['url']))}|{name}>*" if release.get("url") else f"*{name}*"
-    section: dict[str, Any] = {"type": "section", "text": {"type": "mrkdwn",
-                                                           "text": f"{heading}\n{_slack_escape(artists)}"}}
+    if len(heading) > SLACK_TEXT_MAX // 2:  # a link this long is left out rather than cut in two
+        heading = f"*{_slack_cut(name, SLACK_TEXT_MAX // 2 - 2)}*"
+    section: dict[str, Any] = {"type": "section", "text": {
+        "type": "mrkdwn", "text": _slack_cut(f"{heading}\n{_slack_escape(artists)}")}}
     if release.get("image"):
         section["accessory"] = {"type": "image", "image_url": release["image"], "alt_text": title[:2000] or "cover"}
-    return {"text": _slack_escape(f"New {release.get('kind', 'release')}: {title} — {artists}"),
-            "blocks": [section, {"type": "context", "elements": [{"type": "mrkdwn", "text": _slack_escape(details)}]}]}
+    return {"text": _slack_cut(_slack_escape(f"New {release.get('kind', 'release')}: {title} — {artists}")),
+            "blocks": [section, {"type": "context", "elements": [{"type": "mrkdwn",
+                                                                  "text": _slack_cut(_slack_escape(details))}]}]}
 
 
 _BUILDERS = {"generic": generic, "discord": discord, "slack": slack}

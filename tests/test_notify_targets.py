@@ -195,3 +195,16 @@ async def test_a_slow_target_never_blocks_the_daemon(db, db_url):
         with trio.fail_after(10):
             while await db.fetchval("SELECT state FROM notify_outbox") != "delivered":
                 await trio.sleep(0.05)
+
+
+async def test_ntfys_short_form_is_a_topic_on_ntfy_sh_not_a_host_to_vet(db, db_url):
+    # Apprise reads ``ntfy://my-topic`` as the topic "my-topic" on ntfy.sh (its cloud mode): there is no host
+    # of the user's to vet.  Read as a URL, "my-topic" looks like a host, which did not resolve: refused.
+    async with running_daemon(config(db_url)) as api:
+        short = await add_target(api, "ntfy://vibed-my-topic")
+        secure = await add_target(api, "ntfys://vibed-my-topic")
+        assert short["service"] == "ntfy" and secure["service"] == "ntfys"
+        # a host in the URL is still a host of the user's, vetted as before
+        r = await api.client.post("/api/notify/targets", json={"url": "ntfy://10.1.2.3/vibed-my-topic"})
+        assert r.status_code == 400 and "10.1.2.3" in r.text, r.text
+        assert len((await api.client.get("/api/notify/targets")).json()["data"]) == 2

@@ -119,7 +119,8 @@ def test_arrivals_are_announced_in_one_short_line_and_the_grid_is_not_a_live_reg
             served.release("ml", f"Burst {n}")
         served.round(["ml"])
         page.wait_for_selector(".card.fresh:has-text('Burst 2')", timeout=15_000)
-        wait_until(lambda: "Burst 0" in " ".join(page.evaluate("window.announced")), 15, "the burst announced")
+        wait_until(lambda: sorted(set(re.findall(r"Burst \d", " ".join(page.evaluate("window.announced")))))
+                   == ["Burst 0", "Burst 1", "Burst 2"], 15, "the whole burst announced")
         announced = page.evaluate("window.announced")
         assert all(len(line) < 200 for line in announced), announced
         named = re.findall(r"Burst \d", " ".join(announced))
@@ -148,8 +149,8 @@ def test_a_release_stored_while_the_list_is_loading_is_shown(served):
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.route(re.compile(r"/api/new-releases\?"), answer_late)
-        page.goto(served.base + "/")
-        page.wait_for_selector(".card:has-text('Stored Meanwhile')", timeout=30_000)
+        page.goto(served.base + "/", wait_until="commit")  # the list is held back on purpose
+        page.wait_for_selector(".card:has-text('Stored Meanwhile')", timeout=60_000)
         assert held, "the list was not asked for"
         titles = page.locator(".card .title").all_inner_texts()
         assert titles[0] == "Stored Meanwhile" and titles.count("Stored Meanwhile") == 1, titles[:5]
@@ -226,3 +227,81 @@ def test_a_simulated_daemon_serves_a_page_with_no_console_error_and_no_other_hos
             assert page.locator(".cover img[src]").count() == 0  # drawn, not asked of a CDN
     finally:
         daemon.kill()
+
+
+def focused(page: Any) -> list[Any]:
+    return page.evaluate("""() => { const e = document.activeElement;
+        return [e.tagName, e.id || e.className, e.getAttribute('aria-label') || e.textContent.trim().slice(0, 40)]; }""")
+
+
+def test_following_and_unfollowing_from_the_keyboard_keeps_the_focus_in_the_follow_box(served):
+    """Enter on a result disables it, Enter on a followed chip removes it: the focus must not fall back to
+    the start of the page (a screen reader's place lost, Tab starting over)."""
+    artist = get_json(f"{served.base}/api/new-releases?limit=1&language=ml")["data"][0]["artists"][0]
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(served.base + "/")
+        page.wait_for_selector(LIVE, timeout=15_000)
+        page.focus("#artist-q")
+        page.keyboard.type(artist)
+        page.locator("#artist-results button").filter(has_text=artist).first.wait_for(timeout=15_000)
+        while focused(page)[2] != f"Follow {artist}":
+            page.keyboard.press("Tab")
+            assert focused(page)[1] != "cover", "Tab left the follow box before reaching the result"
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#following-chip[aria-pressed=true]", timeout=15_000)
+        wait_until(lambda: focused(page)[1] == "artist-q", 15, f"the focus back in the search, not {focused(page)}")
+
+        chip = page.locator("#followed .followed-artist")
+        assert chip.get_attribute("aria-label") == f"Unfollow {artist}"
+        chip.focus()
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#following-chip", state="hidden", timeout=15_000)
+        wait_until(lambda: focused(page)[1] == "artist-q", 15, f"the focus in the search, not {focused(page)}")
+
+
+def test_covers_that_fail_to_load_leave_the_drawn_cover(served):
+    """Every upstream cover refused (as with no network): each card shows its initials, no broken image."""
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.route(re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: route.abort())
+        page.goto(served.base + "/")
+        page.wait_for_selector(LIVE, timeout=15_000)
+        first = page.locator(".card").first
+        first.wait_for(timeout=15_000)
+        assert first.locator("img").get_attribute("src", timeout=5_000)  # an upstream cover was asked for
+        first.locator("img.broken").wait_for(state="attached", timeout=15_000)
+        assert first.locator("img").is_hidden() and first.locator(".initials").is_visible()
+        assert first.locator(".initials").inner_text().strip() != ""
+
+
+def kinds_shown(page: Any) -> set[str]:
+    return set(page.locator(".card .kind").evaluate_all("ks => ks.map(k => k.textContent)"))
+
+
+def test_albums_only_narrows_the_grid_and_the_stream_and_survives_a_reload(served):
+    served.release("ml", "A Song On Top", kind="song")  # the newest 60 hold a song, whatever the catalogue
+    served.round(["ml"])
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(served.base + "/")
+        page.wait_for_selector(LIVE, timeout=15_000)
+        wait_until(lambda: kinds_shown(page) == {"album", "song"}, 15, "albums and songs in the grid")
+        page.click(".chip[data-kind=album]")
+        wait_until(lambda: kinds_shown(page) == {"album"}, 15, "albums only")
+        assert page.url == served.base + "/?kind=album"
+
+        page.reload()
+        page.wait_for_selector(LIVE, timeout=15_000)
+        page.wait_for_selector(".chip[data-kind=album][aria-pressed=true]", timeout=15_000)
+        wait_until(lambda: page.locator(".card").count() > 0 and kinds_shown(page) == {"album"}, 15,
+                   "albums only after the reload")
+        served.release("ml", "A Song Left Out", kind="song")
+        served.release("ml", "An Album Let In", kind="album")
+        served.round(["ml"])
+        page.wait_for_selector(".card.fresh:has-text('An Album Let In')", timeout=15_000)
+        assert page.locator(".card:has-text('A Song Left Out')").count() == 0  # the stream was narrowed too
+
+        page.click(".chip[data-kind=album]")  # pressed again: both kinds, and the address forgets it
+        wait_until(lambda: kinds_shown(page) == {"album", "song"}, 15, "both kinds again")
+        assert page.url == served.base + "/"

@@ -22,11 +22,11 @@ import contextvars
 import socket
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import attrs
 
 from vibed.outbox.reach import RefusedTarget, TargetRules, resolve, vetted
+from vibed.targets.urls import BadTargetUrl, destination
 
 # services whose host is whatever the URL says: the daemon itself connects there
 SELF_HOSTED = frozenset({"json", "jsons", "form", "forms", "xml", "xmls", "ntfy", "ntfys", "gotify", "gotifys",
@@ -50,17 +50,17 @@ _pin: contextvars.ContextVar[Pin | None] = contextvars.ContextVar("vibed_target_
 
 async def vet(url: str, rules: TargetRules) -> Pin | None:
     """The vetted address of a self-hosted service's host; None for a service Apprise reaches at a fixed
-    place (Telegram, Discord, mail …).  Raises ``RefusedTarget``."""
+    place (Telegram, Discord, mail …, ntfy.sh for ``ntfy://topic``).  Raises ``RefusedTarget``."""
     scheme = url.partition("://")[0].lower()
     if scheme not in SELF_HOSTED:
         return None
     try:
-        parts = urlsplit(url)
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        raise RefusedTarget("its host part cannot be read") from None
-    if not host:
-        raise RefusedTarget(f"a {scheme}:// URL needs a host")
+        where = destination(url)  # as Apprise reads it: ``ntfy://my-topic`` names a topic on ntfy.sh, no host
+    except BadTargetUrl:
+        raise RefusedTarget(f"Apprise cannot read the host of this {scheme}:// URL") from None
+    if where is None:
+        return None
+    host, port = where
     return Pin(host.lower(), str(vetted(await resolve(host, port or 443), rules)))
 
 

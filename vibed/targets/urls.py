@@ -69,6 +69,22 @@ def parse_target_url(raw: str) -> TargetUrl:
     return TargetUrl(url=url, service=scheme.lower(), shown=shown, secrets=tuple(_secret_pieces(url, shown)))
 
 
+def destination(url: str) -> tuple[str, int | None] | None:
+    """Where Apprise connects for ``url``, as its plugin reads the URL: (host, port), or None when the
+    plugin chooses a fixed public place itself (ntfy's short form ``ntfy://my-topic`` posts to ntfy.sh, the
+    topic is no host).  Raises ``BadTargetUrl`` when Apprise cannot use the URL."""
+    _quiet.on = True
+    try:
+        plugin = apprise.Apprise.instantiate(url)
+    finally:
+        _quiet.on = False
+    if plugin is None:
+        raise BadTargetUrl("url: Apprise cannot use this URL (a missing or malformed part)")
+    host = str(getattr(plugin, "host", None) or "").strip("[]")
+    port = getattr(plugin, "port", None)
+    return (host, port if isinstance(port, int) else None) if host else None
+
+
 def _shown(raw: str, private: str) -> str:
     """Apprise's private form, with the user's own query parameters only, and those masked if credential-like."""
     given = {key for key, _ in parse_qsl(urlsplit(raw).query, keep_blank_values=True)}

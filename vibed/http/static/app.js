@@ -4,15 +4,20 @@
 const NAMES = { ml: "Malayalam", hi: "Hindi", ta: "Tamil", te: "Telugu", kn: "Kannada", bn: "Bengali",
   mr: "Marathi", gu: "Gujarati", pa: "Punjabi", en: "English", bho: "Bhojpuri", ur: "Urdu", or: "Odia",
   as: "Assamese", hr: "Haryanvi", raj: "Rajasthani" };
+const KINDS = { album: "Albums", song: "Songs" };  // what vibed keeps (vibed/vocab/messages.py KINDS)
 const LIMIT = 60;
 const configured = (document.body.dataset.languages || "").split(",").filter(Boolean);
 // a simulated catalogue's covers are made-up CDN addresses: draw them (initials) and ask no CDN
 const drawnCovers = document.body.dataset.covers === "drawn";
-// the languages chosen live in the address (?language=ml,hi), so a reload or a shared link keeps them
-const chosen = (new URLSearchParams(location.search).get("language") || "").split(",");
+// the languages and kinds chosen live in the address (?language=ml,hi&kind=album), so a reload or a
+// shared link keeps them
+const address = new URLSearchParams(location.search);
+const chosen = (address.get("language") || "").split(",");
+const chosenKinds = (address.get("kind") || "").split(",").filter((kind) => kind in KINDS);
 // following: the page shows the browser's watch (follow.js) instead of languages; watch: its id.
 // held: while the list loads, the stream's arrivals wait here (the stream opens first: no gap between them)
 const state = { languages: new Set(chosen.filter((code) => configured.includes(code))), ids: new Set(),
+  kinds: new Set(chosenKinds.length < Object.keys(KINDS).length ? chosenKinds : []),
   source: null, lastId: null, retries: 0, following: false, watch: null, held: null, loads: 0, heard: [] };
 const grid = document.getElementById("releases");
 const template = document.getElementById("card");
@@ -26,7 +31,10 @@ function setConnection(kind, text) {
 function query() {
   const params = new URLSearchParams();
   if (state.following && state.watch) params.set("watch", state.watch);  // the watch is the whole filter
-  else if (state.languages.size) params.set("language", [...state.languages].join(","));
+  else {
+    if (state.languages.size) params.set("language", [...state.languages].join(","));
+    if (state.kinds.size) params.set("kind", [...state.kinds].join(","));
+  }
   return params;
 }
 
@@ -87,6 +95,7 @@ function announce(release) {
 function prepend(release) {
   if (state.ids.has(release.id)) return;
   if (!state.following && state.languages.size && !state.languages.has(release.language)) return;
+  if (!state.following && state.kinds.size && !state.kinds.has(release.kind)) return;
   state.ids.add(release.id);
   grid.prepend(card(release, true));
   while (grid.children.length > LIMIT * 2) grid.lastElementChild.remove();
@@ -174,8 +183,10 @@ function start() {
 
 function refilter() {
   const url = new URL(location.href);
-  if (!state.following && state.languages.size) url.searchParams.set("language", [...state.languages].join(","));
-  else url.searchParams.delete("language");
+  for (const [key, picked] of [["language", state.languages], ["kind", state.kinds]]) {
+    if (!state.following && picked.size) url.searchParams.set(key, [...picked].join(","));
+    else url.searchParams.delete(key);
+  }
   history.replaceState(history.state, "", url);
   start();
 }
@@ -200,13 +211,34 @@ function chips() {
   following.textContent = "Following";
   following.hidden = true;
   box.prepend(following);
+  const kinds = document.getElementById("kinds");  // none pressed: both
+  for (const [kind, label] of Object.entries(KINDS)) {
+    const chip = document.createElement("button");
+    chip.className = "chip";
+    chip.dataset.kind = kind;
+    chip.textContent = label;
+    kinds.append(chip);
+  }
   const sync = () => {
     for (const chip of box.children) {
       const on = chip === following ? state.following
         : !state.following && (chip.dataset.code ? state.languages.has(chip.dataset.code) : state.languages.size === 0);
       chip.setAttribute("aria-pressed", String(on));
     }
+    for (const chip of kinds.children) {
+      chip.setAttribute("aria-pressed", String(!state.following && state.kinds.has(chip.dataset.kind)));
+    }
   };
+  kinds.addEventListener("click", (event) => {
+    const chip = event.target.closest(".chip");
+    if (!chip) return;
+    state.following = false;
+    if (state.kinds.has(chip.dataset.kind)) state.kinds.delete(chip.dataset.kind);
+    else state.kinds.add(chip.dataset.kind);
+    if (state.kinds.size === Object.keys(KINDS).length) state.kinds.clear();  // both is no narrowing
+    sync();
+    refilter();
+  });
   box.addEventListener("click", (event) => {
     const chip = event.target.closest(".chip");
     if (!chip) return;

@@ -39,6 +39,7 @@
     followed.replaceChildren(...artists.map((a) => {
       const { item, button } = artistItem("chip followed-artist", a.id, `${a.name} ×`);
       button.title = `Unfollow ${a.name}`;
+      button.setAttribute("aria-label", `Unfollow ${a.name}`);  // not "… times"
       return item;
     }));
     chip.hidden = artists.length === 0;
@@ -96,13 +97,24 @@
     const button = event.target.closest("button");
     if (!button) return;
     const id = Number(button.dataset.id);
-    change([...artists.map((a) => a.id), id], true).catch(() => {});
+    // the pressed button is disabled now: the keyboard goes back to the search, not to the page's start
+    change([...artists.map((a) => a.id), id], true).then(() => keepFocus(input)).catch(() => {});
   });
   followed.addEventListener("click", (event) => {
     const button = event.target.closest("button");
     if (!button) return;
-    change(artists.filter((a) => String(a.id) !== button.dataset.id).map((a) => a.id), false).catch(() => {});
+    const at = [...followed.querySelectorAll("button")].indexOf(button);
+    change(artists.filter((a) => String(a.id) !== button.dataset.id).map((a) => a.id), false).then(() => {
+      const left = followed.querySelectorAll("button");  // the chip is gone: its neighbour, or the search
+      keepFocus(left[Math.min(at, left.length - 1)] || input);
+    }).catch(() => {});
   });
+
+  // focus that was on a control now gone or disabled lands here, never on the page's start
+  function keepFocus(element) {
+    const current = document.activeElement;
+    if (!current || current === document.body || current.disabled || !current.isConnected) element.focus();
+  }
 
   const watch = stored();
   if (watch) {
@@ -112,8 +124,8 @@
       const body = await response.json();
       artists = body.artists;
       state.watch = body.id;  // eslint-disable-line no-undef
-      // someone who follows sees them first, unless the address names languages (a reload keeps the view)
-      if (artists.length && !state.languages.size) state.following = true;  // eslint-disable-line no-undef
+      // someone who follows sees them first, unless the address names languages or kinds (a reload keeps it)
+      if (artists.length && !state.languages.size && !state.kinds.size) state.following = true;  // eslint-disable-line no-undef
       show();
       if (state.following) refilter();  // eslint-disable-line no-undef
     }).catch(() => {});

@@ -303,3 +303,20 @@ async def test_a_large_page_is_parsed_and_built_off_the_event_loop(
         gc.enable()
     assert isinstance(page, Page) and page.received == 5000
     assert steps.longest < 0.05, f"a step of {steps.longest * 1000:.0f} ms of CPU on the event loop"
+
+
+async def test_one_id_on_every_page_of_two_languages_is_stored_once_announced_once(
+        db, db_url: str, sim: SimControl, sim_url: str) -> None:
+    for language in ("ml", "hi"):
+        fresh = await sim.release(language=language, count=60)  # today's: two new pages, both paged
+        assert len(fresh) == 60
+    await sim.inject("crosslisted", source="jiosaavn")  # every answer, until cleared
+    config = api_config(db_url, jiosaavn_base_url=sim_url, languages="ml,hi", page_cap=2)
+    async with running_daemon(config) as daemon:
+        with captured_logs() as logs:
+            progress = await daemon.round()
+    assert progress.errors == 0 and progress.requests == 4, events_named(logs, "fetch_error")
+    assert not events_named(logs, "store_batch_retried") and not events_named(logs, "release_skipped")
+    rows = await db.fetch("SELECT id, language FROM releases WHERE external_id = 'crosslisted'")
+    assert len(rows) == 1 and rows[0]["language"] in ("ml", "hi"), rows
+    assert await db.fetchval("SELECT count(*) FROM events WHERE release_id = $1", rows[0]["id"]) <= 1

@@ -27,7 +27,8 @@ stored:
 - ``numeric_entity``: an artist named with the entities of a lone surrogate and a bidi override
   (``&#55296;&#8238;``; on JioSaavn under three more layers of ``&amp;``), which the artist index decodes.
 
-``flood`` makes the page 5,000 items long (copies of its first ordinary item).  ``huge`` pads the answer to about 5 MB with an unknown field; ``gzip_bomb`` pads it to 64 MiB and
+``crosslisted`` puts one id on every page it breaks (each time in that page's language); ``flood`` makes
+the page 5,000 items long (copies of its first ordinary item).  ``huge`` pads the answer to about 5 MB with an unknown field; ``gzip_bomb`` pads it to 64 MiB and
 sends it gzip-compressed, about 64 KB on the wire.  (``drip``, in ``faults``, sends a
 normal answer 64 bytes at a time.)
 """
@@ -184,6 +185,17 @@ def poison(body: bytes, source: str) -> bytes:
     items[:0] = extra
     return (json.dumps(page, ensure_ascii=False).encode().replace(_BAD_UTF8.encode(), b"\xff\xfe")
             .replace(f'"{_LONG_NUMBER}"'.encode(), b"9" * 5000))
+
+
+def crosslisted(body: bytes) -> bytes:
+    """A JioSaavn page with a copy of its first ordinary item under the fixed id ``crosslisted``, in the
+    page's own language: every page and every language so broken carries the same id."""
+    page = json.loads(body)
+    items = page.get("data")
+    if not items:
+        return body
+    items.insert(0, {**_ordinary(items), "id": "crosslisted"})
+    return json.dumps(page, ensure_ascii=False).encode()
 
 
 def flood(body: bytes, source: str, count: int = 5000) -> bytes:

@@ -143,6 +143,24 @@ async def test_endpoints_are_held_to_the_ssrf_rules(db, db_url):
             assert r.status_code == 400 and words in r.json()["detail"], (endpoint, r.text)
 
 
+async def test_an_endpoint_whose_name_resolves_to_a_refused_address_is_not_reached_when_sending(db, db_url):
+    """A name passes at subscription (no lookup then); the connection vets what it resolves to, as webhooks do."""
+    async with open_push_service() as push, \
+            running_daemon(config(db_url, webhook_allow_cidrs="192.0.2.0/24")) as api:  # loopback not allowed
+        body = push.browser("named").subscription()
+        body["endpoint"] = str(body["endpoint"]).replace("127.0.0.1", "localhost")
+        await subscribe(api, body)
+        await store(db, release(1, title="Named"))
+
+        async def refused() -> bool:
+            error = await db.fetchval("SELECT last_error FROM push_outbox")
+            return error is not None and "refused" in error
+
+        await wait_until(refused)
+    assert push.receiver.received == [] and push.messages["named"] == []
+    assert "is loopback" in await db.fetchval("SELECT last_error FROM push_outbox")
+
+
 async def test_a_subscription_made_from_a_watch_follows_the_watch_as_it_changes(db, db_url):
     async with open_push_service() as push, running_daemon(config(db_url)) as api:
         watch, _ = await watches.create(db, WatchChange(name="ml", languages=["ml"], parts=frozenset({"languages"})))

@@ -25,12 +25,13 @@ MARKUP = '<img src=x onerror="alert(1)"> <b>Bold</b> & co'
 async def test_markup_arrives_escaped_at_an_html_target_and_mentions_ping_nobody(db, db_url):
     async with open_receiver() as rx, running_daemon(config(db_url)) as api:
         await add_target(api, f"json://127.0.0.1:{rx.port}/hook?format=html")
-        await store(db, release(1, title="Hello @everyone <@123>", artist=MARKUP))
+        await store(db, release(1, title="Hello @everyone <@123>", artist=MARKUP + " @here"))
         [got] = messages(await rx.wait_for(1))
     assert got["title"] == "New album: Hello @\u200beveryone <\u200b@123>"
     body = got["message"]
     assert "<b>" not in body and "<img" not in body, body
     assert "&lt;b&gt;Bold&lt;/b&gt;" in body and "&amp;" in body, body
+    assert "@\u200bhere" in body and "@here" not in body, body  # the body's mentions, not only the title's
 
 
 def test_a_slack_body_of_a_1000_character_title_and_100_long_artist_names_fits_slack_s_limits():

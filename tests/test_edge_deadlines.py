@@ -9,7 +9,7 @@ import socket
 
 import trio
 
-from tests.http_wire import assert_json_error, parse, raw_clients, read_all, request
+from tests.http_wire import assert_json_error, parse, raw_clients, read_all, read_responses, request
 from tests.stream_support import BIG_BODY, open_gateway
 from vibed.edge.connection import Timeouts
 
@@ -61,3 +61,13 @@ async def test_a_client_that_stops_reading_an_answer_is_reset_at_the_write_deadl
             client.close()
     assert error == errno.ECONNRESET
     assert received < BIG_BODY
+
+
+async def test_an_app_that_does_not_answer_in_time_is_a_503_in_the_error_shape(db):
+    # /api/slow sleeps 0.3 s; the app is given 0.05 s (30 s by default)
+    async with open_gateway(db, timeouts=Timeouts(app=0.05)) as gw, raw_clients(gw.port) as connect:
+        stream = await connect()
+        await stream.send_all(request("GET", "/api/slow"))
+        [answer] = await read_responses(stream, ["GET"])
+    assert_json_error(answer, 503, "timeout")
+    assert "no answer within 0.05 s" in answer.json()["detail"]

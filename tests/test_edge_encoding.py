@@ -19,6 +19,8 @@ from tests.http_wire import Parsed, raw_clients, read_responses, request
 from tests.stream_support import SseClient
 from tests.ws_support import GOOD, upgrade
 from vibed.codings import MIN_SIZE, Preference, preference
+from vibed.edge.encoding import negotiated
+from vibed.edge.respond import Answer
 from vibed.store.postgres import open_database
 
 LISTING = "/api/new-releases?limit=40"
@@ -159,3 +161,14 @@ async def test_a_held_answer_is_compressed_once_per_coding(db_url):
         assert cache.peek(LISTING.encode()) is entry  # the same fill: no new event, within its life
         assert set(entry.variants) == {"gzip", "br", "identity"} and entry.variants["gzip"] is made
         assert answers[0].body == made.body and answers[1].body == answers[2].body == entry.variants["br"].body
+
+
+def test_no_transform_and_bodiless_or_partial_statuses_leave_as_they_are():
+    # no route of the daemon answers so today; the rule is pinned where the edge applies it
+    json_type = (b"content-type", b"application/json")
+    body = b'{"n": "' + b"x" * (4 * MIN_SIZE) + b'"}'
+    for answer in (Answer(200, (json_type, (b"cache-control", b"max-age=5, No-Transform")), body),
+                   Answer(206, (json_type, (b"content-range", b"bytes 0-9/100")), body),
+                   Answer(204, (json_type,)), Answer(304, (json_type, (b"etag", b'"a"')))):
+        assert negotiated(answer, "br, gzip") is answer, answer.status
+    assert negotiated(Answer(200, (json_type,), body), "br, gzip").header(b"content-encoding") == b"br"

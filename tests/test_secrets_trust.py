@@ -115,6 +115,27 @@ def test_a_url_in_any_log_line_is_redacted() -> None:
     assert line["message"] == "connect to postgresql://u@db/x?password=*** failed"
 
 
+def test_a_secret_setting_quoted_anywhere_in_a_log_line_is_masked() -> None:
+    import io
+    import json
+
+    from vibed.logs import configure_logging, get_logger
+
+    jwt_secret, spotify = "jwt-secret-0123456789abcdef0123456789", "spotify-secret-9876543210fedcba"
+    config = load_config({}, environ={"JWT_SECRET": jwt_secret, "SPOTIFY_CLIENT_ID": "id",
+                                      "SPOTIFY_CLIENT_SECRET": spotify}, env_file=None, config_file=None)
+    out = io.StringIO()
+    configure_logging(stream=out, secrets=secrets_of(config))  # as the daemon does at start
+    try:  # not in a URL: a library quoting a value it was given
+        get_logger("t").warning("library_said", message=f"bad key {jwt_secret!r}", detail=f"client {spotify} refused")
+    finally:
+        configure_logging()
+    written = out.getvalue()
+    line = json.loads(written.splitlines()[-1])
+    assert (line["message"], line["detail"]) == ("bad key '***'", "client *** refused")
+    assert jwt_secret not in written and spotify not in written
+
+
 def test_a_bad_url_setting_is_shown_redacted() -> None:
     with pytest.raises(ConfigError) as caught:
         load_config({}, environ={"JIOSAAVN_BASE_URL": "ftp://h/?token=tok-123"}, env_file=None,

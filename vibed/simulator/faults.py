@@ -87,6 +87,8 @@ class FaultBook:
             self._variants_served += 1
             jar = tuple(("Set-Cookie", f"c{self._variants_served}x{n}={'v' * 100}; Path=/") for n in range(100))
             return Canned(200, normal(), headers=jar)
+        if kind == "crosslisted" and source == "jiosaavn":
+            return Canned(200, hostile.crosslisted(normal()))
         if kind == "flood":
             return Canned(200, hostile.flood(normal(), source))
         if kind == "huge":

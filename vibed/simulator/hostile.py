@@ -22,11 +22,13 @@ stored:
 - ``duplicate``: the same item (same id) twice on the page;
 - ``bad_utf8``: two bytes that are not UTF-8 inside the title (the rest of the answer is);
 - ``long_number``: a 5,000-digit JSON integer for a count (more digits than Python reads by default);
+- ``markup``: a title of ``<script>`` and ``<b>`` (to be shown as text, escaped in every feed);
 - ``http_image`` (Spotify only; JioSaavn's own quirk sends some): the cover over ``http://``;
 - ``numeric_entity``: an artist named with the entities of a lone surrogate and a bidi override
   (``&#55296;&#8238;``; on JioSaavn under three more layers of ``&amp;``), which the artist index decodes.
 
-``flood`` makes the page 5,000 items long (copies of its first ordinary item).  ``huge`` pads the answer to about 5 MB with an unknown field; ``gzip_bomb`` pads it to 64 MiB and
+``crosslisted`` puts one id on every page it breaks (each time in that page's language); ``flood`` makes
+the page 5,000 items long (copies of its first ordinary item).  ``huge`` pads the answer to about 5 MB with an unknown field; ``gzip_bomb`` pads it to 64 MiB and
 sends it gzip-compressed, about 64 KB on the wire.  (``drip``, in ``faults``, sends a
 normal answer 64 bytes at a time.)
 """
@@ -43,7 +45,7 @@ from typing import Any
 
 POISONS = ("nul", "script_url", "far_future", "month", "invisible", "double_entity", "ancient", "huge_number",
            "odd_digits", "userinfo_url", "wrong_types", "duplicate", "bad_utf8", "numeric_entity", "long_number",
-           "http_image")
+           "http_image", "markup")
 _ONLY = {"month": "spotify", "http_image": "spotify", "double_entity": "jiosaavn", "huge_number": "jiosaavn"}
 
 
@@ -148,7 +150,9 @@ def _long_number(item: dict[str, Any]) -> None:
     item["total_tracks" if "album_type" in item else "play_count"] = _LONG_NUMBER
 
 
+MARKUP_TITLE = '<script>alert("x")</script> Tom & <b>Jerry</b>'
 _COMMON: dict[str, Callable[[dict[str, Any]], None]] = {"invisible": _title(INVISIBLE_TITLE), "duplicate": lambda item: None,
+           "markup": _title(MARKUP_TITLE),
            "bad_utf8": _title(f"Bad {_BAD_UTF8} Bytes"), "long_number": _long_number}
 
 
@@ -181,6 +185,17 @@ def poison(body: bytes, source: str) -> bytes:
     items[:0] = extra
     return (json.dumps(page, ensure_ascii=False).encode().replace(_BAD_UTF8.encode(), b"\xff\xfe")
             .replace(f'"{_LONG_NUMBER}"'.encode(), b"9" * 5000))
+
+
+def crosslisted(body: bytes) -> bytes:
+    """A JioSaavn page with a copy of its first ordinary item under the fixed id ``crosslisted``, in the
+    page's own language: every page and every language so broken carries the same id."""
+    page = json.loads(body)
+    items = page.get("data")
+    if not items:
+        return body
+    items.insert(0, {**_ordinary(items), "id": "crosslisted"})
+    return json.dumps(page, ensure_ascii=False).encode()
 
 
 def flood(body: bytes, source: str, count: int = 5000) -> bytes:

@@ -10,7 +10,7 @@ import attrs
 
 FAULT_KINDS = frozenset(
     {"status", "status_429", "status_5xx", "html", "error_json", "empty", "truncated", "slow", "spotify_removed",
-     "hostile", "huge", "gzip_bomb", "drip", "mislabelled", "redirect", "gzip_lie", "token_expiry", "flood", "cookies"}
+     "hostile", "huge", "gzip_bomb", "drip", "mislabelled", "redirect", "gzip_lie", "token_expiry", "flood", "cookies", "crosslisted"}
 )
 ERROR_BODIES = ("status_failure", "error", "login_required", "empty_list")  # error_json variants
 FAULT_SOURCES = frozenset({"jiosaavn", "spotify"})

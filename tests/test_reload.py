@@ -113,3 +113,35 @@ async def test_reload_changes_the_stream_limit_per_client_live(db_url, sim_url):
         await clients_become(hub, 2)
         for sock in (first, second, third):
             sock.close()
+
+
+async def test_reload_changes_the_edges_limits_live(db_url, sim_url):
+    """VIBED_API_RATE_LIMIT, VIBED_TRUSTED_PROXIES and VIBED_CONNECTIONS_PER_PEER take effect without a restart."""
+    from tests.api_support import api_config
+    from tests.daemon_inproc import running_daemon
+    from tests.http_wire import raw_clients, read_responses, request
+
+    wanted: dict[str, object] = {"api_rate_limit": 1000, "trusted_proxies": (), "connections_per_peer": 256}
+
+    def loader():
+        return attrs.evolve(api_config(db_url, jiosaavn_base_url=sim_url), **wanted)
+
+    async with running_daemon(loader()) as daemon, raw_clients(daemon.port) as connect:
+        daemon.runtime.loader = loader
+        wanted.update(api_rate_limit=2, trusted_proxies=("127.0.0.1/32",))
+        await daemon.runtime.reload()
+        stream = await connect()
+        hops = ("198.51.100.1",) * 3 + ("198.51.100.2",)  # behind the proxy this machine now is: two clients
+        await stream.send_all(b"".join(request("GET", "/api/rate-limit", f"X-Forwarded-For: {hop}") for hop in hops))
+        limited = [answer.status for answer in await read_responses(stream, ["GET"] * len(hops))]
+        await stream.aclose()
+
+        wanted.update(api_rate_limit=0, trusted_proxies=(), connections_per_peer=1)
+        await daemon.runtime.reload()
+        held, statuses = [], []
+        for _ in range(2):  # whatever else this peer holds, two more cannot both be let in under a cap of 1
+            held.append(stream := await connect())
+            await stream.send_all(request("GET", "/api/health"))
+            statuses += [answer.status for answer in await read_responses(stream, ["GET"])]
+    assert limited == [200, 200, 429, 200]
+    assert 429 in statuses, statuses

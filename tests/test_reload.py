@@ -80,7 +80,7 @@ async def test_reload_changes_the_stream_limit_per_client_live(db_url, sim_url):
     from tests.api_support import api_config
     from tests.daemon_inproc import running_daemon
 
-    wanted = {"stream_limit_per_ip": 1}
+    wanted: dict[str, object] = {"stream_limit_per_ip": 1}
 
     def loader():
         return attrs.evolve(api_config(db_url, jiosaavn_base_url=sim_url), **wanted)
@@ -107,8 +107,9 @@ async def test_reload_changes_the_stream_limit_per_client_live(db_url, sim_url):
             while await second.recv(4096):
                 pass
         assert hub.statistics().sse_clients == 1
-        wanted["stream_limit_per_ip"] = 2
+        wanted.update(stream_limit_per_ip=2, heartbeat=0.25, stream_stall_timeout=7.0)
         await runtime.reload()
+        assert (hub.heartbeat, hub.stall_timeout) == (0.25, 7.0)  # the hub's next beat and stall check use them
         third = await open_stream(daemon.port)
         await clients_become(hub, 2)
         for sock in (first, second, third):

@@ -184,9 +184,11 @@ async def test_reload_tries_a_gone_spotify_again_and_takes_the_new_window(db, db
     assert window == 90
 
 
-def test_reload_turns_debug_lines_on_and_masks_a_new_secret(capsys):
+def test_reload_turns_debug_lines_on_and_masks_a_new_secret():
     """DEBUG and JWT_SECRET are in the reload table: the logger is configured again with them (on stdout,
     where the daemon writes)."""
+    import contextlib
+    import io
     import json
 
     from tests.api_support import api_config
@@ -195,13 +197,15 @@ def test_reload_turns_debug_lines_on_and_masks_a_new_secret(capsys):
 
     old = api_config("postgresql://u@localhost/x")
     secret = "reloaded-jwt-secret-0123456789abcdef01"
-    configure_logging(debug=old.debug)
+    out = io.StringIO()
     try:
-        assert not debug_on("vibed.http")
-        new = reload_config(old, lambda: api_config("postgresql://u@localhost/x", debug="*", jwt_secret=secret))
-        assert new is not None and debug_on("vibed.http")
-        get_logger("t").warning("library_said", message=f"key {secret}")
+        with contextlib.redirect_stdout(out):  # what reload_config's logger writes to, as the daemon's stdout
+            configure_logging(debug=old.debug)
+            assert not debug_on("vibed.http")
+            new = reload_config(old, lambda: api_config("postgresql://u@localhost/x", debug="*", jwt_secret=secret))
+            assert new is not None and debug_on("vibed.http")
+            get_logger("t").warning("library_said", message=f"key {secret}")
     finally:
-        configure_logging()
-    said = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "library_said" in line]
+        configure_logging()  # on the stdout the other tests write to again
+    said = [json.loads(line) for line in out.getvalue().splitlines() if "library_said" in line]
     assert [line["message"] for line in said] == ["key ***"]

@@ -146,3 +146,39 @@ async def test_reload_changes_the_edges_limits_live(db_url, sim_url):
             statuses += [answer.status for answer in await read_responses(stream, ["GET"])]
     assert limited == [200, 200, 429, 200]
     assert 429 in statuses, statuses
+
+
+PAST_BACKOFF = "UPDATE fetch_state SET backoff_until = now() - interval '1 second'"  # a failure's minutes, passed
+
+
+async def test_reload_tries_a_gone_spotify_again_and_takes_the_new_window(db, db_url, sim_url, sim):
+    """The reload table: Spotify's "gone" mark is forgotten (an app re-enabled upstream is tried again), and
+    VIBED_NEW_WINDOW_DAYS reaches the writer."""
+    from tests.api_support import api_config
+    from tests.daemon_inproc import running_daemon
+
+    wanted: dict[str, object] = {"new_window_days": 30}
+
+    def loader():
+        return attrs.evolve(api_config(
+            db_url, jiosaavn_base_url=sim_url, spotify_api_url=sim_url, spotify_accounts_url=sim_url,
+            spotify_client_id="sim-client-id", spotify_client_secret="sim-client-secret", languages="ml",
+            spotify_markets="IN", page_cap=1), **wanted)
+
+    async with running_daemon(loader()) as daemon:
+        daemon.runtime.loader = loader
+        await sim.inject("spotify_removed", source="spotify", count=1)
+        await daemon.round()  # Spotify answers 403: gone for this app, not called again
+        await db.execute(PAST_BACKOFF)
+        await sim.reset_stats()
+        await daemon.round()
+        before = (await sim.stats())["spotify_new_releases"]
+        wanted["new_window_days"] = 90
+        await daemon.runtime.reload()
+        await db.execute(PAST_BACKOFF)
+        await sim.reset_stats()
+        await daemon.round()
+        after = (await sim.stats())["spotify_new_releases"]
+        window = daemon.runtime.services.pipeline.writer.window_days
+    assert not before and after, (before, after)  # not called while gone; called again after the reload
+    assert window == 90

@@ -182,3 +182,26 @@ async def test_reload_tries_a_gone_spotify_again_and_takes_the_new_window(db, db
         window = daemon.runtime.services.pipeline.writer.window_days
     assert not before and after, (before, after)  # not called while gone; called again after the reload
     assert window == 90
+
+
+def test_reload_turns_debug_lines_on_and_masks_a_new_secret(capsys):
+    """DEBUG and JWT_SECRET are in the reload table: the logger is configured again with them (on stdout,
+    where the daemon writes)."""
+    import json
+
+    from tests.api_support import api_config
+    from vibed.config.reload import reload_config
+    from vibed.logs import configure_logging, debug_on, get_logger
+
+    old = api_config("postgresql://u@localhost/x")
+    secret = "reloaded-jwt-secret-0123456789abcdef01"
+    configure_logging(debug=old.debug)
+    try:
+        assert not debug_on("vibed.http")
+        new = reload_config(old, lambda: api_config("postgresql://u@localhost/x", debug="*", jwt_secret=secret))
+        assert new is not None and debug_on("vibed.http")
+        get_logger("t").warning("library_said", message=f"key {secret}")
+    finally:
+        configure_logging()
+    said = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "library_said" in line]
+    assert [line["message"] for line in said] == ["key ***"]

@@ -49,6 +49,7 @@ class CuttableLink:
         self.up = True
         self.lock = threading.Lock()
         self.open: set[socket.socket] = set()
+        self.frozen: set[socket.socket] = set()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -75,7 +76,8 @@ class CuttableLink:
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
-                sink.sendall(data)
+                if source not in self.frozen:  # a frozen connection's bytes vanish: neither end hears a thing
+                    sink.sendall(data)
         except OSError:
             pass
         for s in (source, sink):  # one side ended: end both (the other pump then closes its own source)
@@ -91,9 +93,18 @@ class CuttableLink:
             with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)  # wakes its pump, which closes the pair
 
+    def freeze(self) -> None:
+        """The connections open now go silent without closing, as when a laptop sleeps or a router forgets
+        them; new connections work (the network came back)."""
+        with self.lock:
+            self.frozen |= self.open
+            self.open = set()
+
     def restore(self) -> None:
         self.up = True
 
     def close(self) -> None:
+        with self.lock:
+            self.open |= self.frozen
         self.cut()
         self.listener.close()

@@ -308,3 +308,38 @@ def test_albums_only_narrows_the_grid_and_the_stream_and_survives_a_reload(serve
         page.click(".chip[data-kind=album]")  # pressed again: both kinds, and the address forgets it
         wait_until(lambda: kinds_shown(page) == {"album", "song"}, 15, "both kinds again")
         assert page.url == served.base + "/"
+
+
+def test_a_connection_that_dies_without_closing_is_noticed_and_nothing_is_missed(tmp_path, fresh_db_url, simulator,
+                                                                                   plain_asyncio):
+    """A laptop asleep or a router's idle timeout: the stream's connection goes silent and never closes, so
+    EventSource waits for ever. The page's check (every two heartbeats, here 2 s) sees a release the stream
+    did not bring, opens the stream again from the last event shown, and the release arrives, once."""
+    port = free_port()
+    env = page_env(port, fresh_db_url, simulator, "ml,hi")
+    daemon = Daemon(tmp_path, {**env, "VIBED_SSE_HEARTBEAT": "1"})
+    link = CuttableLink(port)
+    try:
+        daemon.wait_healthy(timeout=30)
+        served = Served(daemon, f"http://127.0.0.1:{port}", simulator, fresh_db_url)
+        served.round(["ml", "hi"])
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"http://127.0.0.1:{link.port}/")
+            page.wait_for_selector(LIVE, timeout=15_000)
+            served.release("ml", "Before The Sleep")
+            served.round(["ml"])
+            page.wait_for_selector(".card.fresh:has-text('Before The Sleep')", timeout=15_000)
+
+            link.freeze()  # every connection open now goes silent; the page still says "live"
+            for n in range(2):
+                served.release("hi", f"While Asleep {n}", kind="song")
+            served.round(["hi"])
+            for n in range(2):
+                page.wait_for_selector(f".card:has-text('While Asleep {n}')", timeout=45_000)
+            assert page.locator("#connection").get_attribute("data-reopened"), "shown without a reopen?"
+            ids = page.locator(".card").evaluate_all("cs => cs.map(c => c.dataset.id)")
+            assert len(ids) == len(set(ids)), "a release shown twice"
+    finally:
+        link.close()
+        daemon.kill()

@@ -78,7 +78,8 @@ async def index() -> Response:
     # a simulated catalogue's covers are made-up CDN addresses: the page draws them instead of asking a CDN
     text = asset_bytes("index.html").decode("utf-8").replace(
         "{{LANGUAGES}}", html.escape(",".join(settings.languages))).replace(
-        "{{COVERS}}", "drawn" if settings.simulate else "upstream")
+        "{{COVERS}}", "drawn" if settings.simulate else "upstream").replace(
+        "{{CHECK}}", f"{2 * settings.heartbeat:g}")  # the page checks a silent stream every two heartbeats
     for name in ASSETS:
         text = text.replace(f"/static/{name}", f"/static/{versioned(name)}")
     body = text.encode("utf-8")

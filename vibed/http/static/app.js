@@ -163,6 +163,57 @@ function connect() {
   };
 }
 
+// A connection can die without closing (a laptop asleep, a router's idle timeout): EventSource then waits
+// for ever and the page says "live". So every two of the server's heartbeats (data-check seconds) the page
+// asks the list for its newest release. A stream that has not brought it by the next check, a check with no
+// answer, or a stream still opening after two checks is opened again: from the last event shown, the
+// server replays what it missed (a release the stream never carries, e.g. a backfill's, is asked once).
+const CHECK_MS = Math.max(1000, 1000 * Number(document.body.dataset.check || 30));
+const checks = { missing: null, reopenedFor: null, opening: 0 };
+
+function reopen(why) {
+  checks.opening = 0;
+  setConnection("reconnecting", "reconnecting…");
+  if (state.lastId !== null) connect(); else start();
+  document.getElementById("connection").dataset.reopened = why;
+}
+
+async function check() {
+  const source = state.source;
+  if (document.hidden || !source || state.held) return;
+  if (source.readyState !== EventSource.OPEN) {
+    if (source.readyState === EventSource.CONNECTING && ++checks.opening >= 2) reopen("still opening");
+    return;
+  }
+  checks.opening = 0;
+  const params = query();
+  params.set("limit", "1");
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), CHECK_MS / 2);
+  let newest;
+  try {
+    const response = await fetch(`/api/new-releases?${params}`, { cache: "no-cache", signal: abort.signal,
+      headers: { Accept: "application/json" } });
+    if (!response.ok) return;  // the server is there; the stream's own errors say the rest
+    newest = (await response.json()).data.map((r) => r.id)[0];
+  } catch (error) {
+    if (source === state.source) reopen("no answer");
+    return;
+  } finally {
+    clearTimeout(timer);
+  }
+  if (source !== state.source || newest === undefined || state.ids.has(newest)) {
+    checks.missing = null;
+  } else if (checks.missing === newest && checks.reopenedFor !== newest) {
+    checks.reopenedFor = newest;
+    reopen("missed a release");
+  } else {
+    checks.missing = newest;
+  }
+}
+
+setInterval(() => { check().catch(() => {}); }, CHECK_MS);
+
 // the grid and the stream start over with the current filter (the page opened, a chip pressed, an artist
 // followed): the stream first, then the list once the stream is open, so nothing stored between the two
 // is missing (the stream's arrivals wait for the list and are shown on top of it, those in it once)

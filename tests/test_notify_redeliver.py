@@ -51,8 +51,10 @@ async def test_a_paused_target_is_resumed_by_redeliver_and_gets_its_dead_release
     out = io.StringIO()
     configure_logging(stream=out)
     try:
+        # the waits below poll the API 20 times a second: past the default 120 a minute (a slow machine) they
+        # would meet a 429 instead of the state they wait for; the limit stays on (its headers are checked)
         async with open_receiver(answer) as rx, running_daemon(config(
-                db_url, notify_retry_schedule="0.2s", notify_pause_after=3)) as api:
+                db_url, notify_retry_schedule="0.2s", notify_pause_after=3, api_rate_limit=100_000)) as api:
             made = await add_target(api, f"json://127.0.0.1:{rx.port}/hook")
             tid = made["id"]
             await store(db, release(1, title="First"))  # two failed attempts: dead (failures in a row: 2)

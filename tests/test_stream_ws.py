@@ -10,7 +10,7 @@ from trio_websocket import open_websocket_url
 
 from tests.http_wire import raw_clients, read_responses
 from tests.stream_support import open_gateway, release, store
-from tests.ws_support import NO_KEY, VERSION_8, open_wire_client, upgrade
+from tests.ws_support import GOOD, NO_KEY, VERSION_8, open_wire_client, upgrade
 from vibed.edge.connection import Timeouts
 from vibed.edge.respond import SECURITY_HEADERS
 from vibed.vocab.messages import StoredEvent
@@ -299,3 +299,17 @@ async def test_a_handshake_that_never_completes_frees_its_slot_at_the_head_deadl
                 await trio.sleep(0.01)
             while gw.delivery.hub.admission.open:
                 await trio.sleep(0.05)
+
+
+async def test_a_websocket_over_the_stream_limit_is_a_503_too_many_streams_with_retry_after(db):
+    # an SSE stream is told to come back with a 200 (an EventSource gives up on anything else); a WebSocket
+    # client reads a refused handshake's status, so it gets the error as it is
+    async with open_gateway(db, stream_limit_per_ip=1) as gw, raw_clients(gw.port) as connect, \
+            open_wire_client(gw.port) as held:
+        assert (await held.message())["event"] == "subscribed"
+        stream = await connect()
+        await stream.send_all(upgrade(*GOOD))
+        [refused] = await read_responses(stream, ["GET"])
+        assert gw.delivery.hub.admission.open == 1
+    assert refused.status == 503 and refused.json()["error"] == "too_many_streams", refused
+    assert int(refused.headers["retry-after"]) > 0

@@ -11,36 +11,17 @@ which answer it followed.
 from __future__ import annotations
 
 import io
-import socket
 
 import trio
 
 from tests.api_support import release, store
 from tests.daemon_inproc import running_daemon
 from tests.notify_support import add_target, config, messages
+from tests.steered_resolver import SteeredResolver
 from tests.webhook_receiver import open_receiver
 from vibed.logs import configure_logging
 
 NAME = b"localhost"
-
-
-class SteeredResolver(trio.abc.HostnameResolver):
-    """``localhost`` is each of ``answers`` in turn, then ``then``; any other name is the system's."""
-
-    def __init__(self, *answers: str, then: str) -> None:
-        self.answers = list(answers)
-        self.then = then
-        self.asked = 0
-
-    async def getaddrinfo(self, host, port, family=0, type=0, proto=0, flags=0):  # type: ignore[no-untyped-def]
-        if host != NAME:
-            return await trio.to_thread.run_sync(socket.getaddrinfo, host, port, family, type, proto, flags)
-        self.asked += 1
-        address = self.answers.pop(0) if self.answers else self.then
-        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, int(port or 0)))]
-
-    async def getnameinfo(self, sockaddr, flags):  # type: ignore[no-untyped-def]
-        return await trio.to_thread.run_sync(socket.getnameinfo, sockaddr, flags)
 
 
 async def settled(db, target_id: int, timeout: float = 20.0) -> dict:
@@ -57,7 +38,7 @@ async def settled(db, target_id: int, timeout: float = 20.0) -> dict:
 async def test_a_host_that_resolves_private_at_send_time_is_refused_as_a_failed_attempt(db, db_url):
     out = io.StringIO()
     configure_logging(stream=out)
-    resolver = SteeredResolver("127.0.0.1", then="10.9.8.7")  # public enough when made (the test allows
+    resolver = SteeredResolver(NAME, "127.0.0.1", then="10.9.8.7")  # public enough when made (the test allows
     trio.socket.set_custom_hostname_resolver(resolver)          # loopback), private when sent
     try:
         async with open_receiver() as rx, running_daemon(config(db_url, notify_retry_schedule="0.2s")) as api:
@@ -85,7 +66,7 @@ async def test_a_host_that_resolves_private_at_send_time_is_refused_as_a_failed_
 
 async def test_the_message_goes_to_the_vetted_address_not_to_apprises_own_lookup(db, db_url):
     async with open_receiver(host="127.0.0.2") as vetted, open_receiver(port=vetted.port) as trap:
-        resolver = SteeredResolver(then="127.0.0.2")  # the system's resolver says 127.0.0.1 (the trap)
+        resolver = SteeredResolver(NAME, then="127.0.0.2")  # the system's resolver says 127.0.0.1 (the trap)
         trio.socket.set_custom_hostname_resolver(resolver)
         try:
             async with running_daemon(config(db_url)) as api:
@@ -110,7 +91,7 @@ async def test_a_redirect_to_another_host_is_not_followed(db, db_url):
             return (307, [("Location", f"http://127.0.0.1:{trap.port}/elsewhere")])
 
         async with open_receiver(redirect, host="127.0.0.2") as first:
-            resolver = SteeredResolver(then="127.0.0.2")
+            resolver = SteeredResolver(NAME, then="127.0.0.2")
             trio.socket.set_custom_hostname_resolver(resolver)
             try:
                 async with running_daemon(config(db_url, notify_retry_schedule="0.2s")) as api:

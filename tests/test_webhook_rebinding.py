@@ -7,40 +7,20 @@ receivers listen on the same port on both addresses; the delivery must reach the
 
 from __future__ import annotations
 
-import socket
-
 import trio
 
 from tests.api_support import api_config, release, store
 from tests.daemon_inproc import running_daemon
+from tests.steered_resolver import SteeredResolver
 from tests.test_webhooks import FAST, LOCAL
 from tests.webhook_receiver import open_receiver
 
 NAME = b"rebind.test"
 
 
-class RebindingResolver(trio.abc.HostnameResolver):
-    """``rebind.test`` is ``first`` once, then ``then``; any other name goes to the system resolver."""
-
-    def __init__(self, first: str, then: str) -> None:
-        self.answers = [first]
-        self.then = then
-        self.asked = 0
-
-    async def getaddrinfo(self, host, port, family=0, type=0, proto=0, flags=0):  # type: ignore[no-untyped-def]
-        if host != NAME:
-            return await trio.to_thread.run_sync(socket.getaddrinfo, host, port, family, type, proto, flags)
-        self.asked += 1
-        address = self.answers.pop() if self.answers else self.then
-        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, int(port)))]
-
-    async def getnameinfo(self, sockaddr, flags):  # type: ignore[no-untyped-def]
-        return await trio.to_thread.run_sync(socket.getnameinfo, sockaddr, flags)
-
-
 async def test_the_delivery_goes_to_the_vetted_address_not_a_second_lookups(db, db_url):
     async with open_receiver() as vetted, open_receiver(host="127.0.0.2", port=vetted.port) as trap:
-        resolver = RebindingResolver(first="127.0.0.1", then="127.0.0.2")
+        resolver = SteeredResolver(NAME, "127.0.0.1", then="127.0.0.2")
         trio.socket.set_custom_hostname_resolver(resolver)
         try:
             async with running_daemon(api_config(db_url, **LOCAL, **FAST)) as api:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import apprise
@@ -57,15 +58,11 @@ def parse_target_url(raw: str) -> TargetUrl:
     if scheme.lower() not in NotificationManager():  # type: ignore[no-untyped-call]
         raise BadTargetUrl(f"url: Apprise knows no scheme {scheme[:20]!r}; use one of {EXAMPLES} "
                            "(https://github.com/caronc/apprise/wiki lists every service)")
-    _quiet.on = True
-    try:
-        plugin = apprise.Apprise.instantiate(url)
-    finally:
-        _quiet.on = False
+    plugin = _plugin(url)
     if plugin is None:
         raise BadTargetUrl(f"url: Apprise cannot use this {scheme.lower()}:// URL (a missing or malformed part); "
                            f"see https://github.com/caronc/apprise/wiki for the {scheme.lower()}:// form")
-    shown = _shown(url, str(plugin.url(privacy=True)))  # type: ignore[no-untyped-call]
+    shown = _shown(url, str(plugin.url(privacy=True)))
     return TargetUrl(url=url, service=scheme.lower(), shown=shown, secrets=tuple(_secret_pieces(url, shown)))
 
 
@@ -73,16 +70,21 @@ def destination(url: str) -> tuple[str, int | None] | None:
     """Where Apprise connects for ``url``, as its plugin reads the URL: (host, port), or None when the
     plugin chooses a fixed public place itself (ntfy's short form ``ntfy://my-topic`` posts to ntfy.sh, the
     topic is no host).  Raises ``BadTargetUrl`` when Apprise cannot use the URL."""
-    _quiet.on = True
-    try:
-        plugin = apprise.Apprise.instantiate(url)
-    finally:
-        _quiet.on = False
+    plugin = _plugin(url)
     if plugin is None:
         raise BadTargetUrl("url: Apprise cannot use this URL (a missing or malformed part)")
     host = str(getattr(plugin, "host", None) or "").strip("[]")
     port = getattr(plugin, "port", None)
     return (host, port if isinstance(port, int) else None) if host else None
+
+
+def _plugin(url: str) -> Any:
+    """Apprise's plugin for ``url`` (None when it cannot use it), its log lines about the URL dropped."""
+    _quiet.on = True
+    try:
+        return apprise.Apprise.instantiate(url)
+    finally:
+        _quiet.on = False
 
 
 def _shown(raw: str, private: str) -> str:

@@ -144,13 +144,13 @@ async def test_a_change_made_on_one_instance_reaches_the_streams_of_another_over
     assert a.delivery.changes.reached == 0 and b.delivery.changes.reached == 2  # A held no stream on it
 
 
-async def test_a_stream_whose_lookup_straddles_a_change_still_gets_it(db):
-    """The stream reads the watch, the change is committed and applied (no stream holds the watch yet),
-    then the stream joins the hub with what it read: the change is applied to it again."""
+async def _straddled(db, meanwhile) -> dict:
+    """A stream reads its watch, then ``meanwhile(gw, watch_id, artists)`` changes the watch while no
+    stream holds it yet, then the stream joins the hub with what it read; a release by the newly followed
+    artist is published: the event the stream got."""
     one, two = await _artists(db, "One", "Two")
     watch, _ = await watches.create(db, WatchChange(name="w", artists=[one]))
     async with open_gateway(db) as gw:
-        lookups = gw.delivery.settings.resolve_watch
         read, gate, opened = trio.Event(), trio.Event(), []
 
         async def read_then_wait(watch_id: str):
@@ -159,7 +159,7 @@ async def test_a_stream_whose_lookup_straddles_a_change_still_gets_it(db):
             await gate.wait()  # the change happens here: after the read, before the stream joins
             return found
 
-        lookups.resolve = read_then_wait  # type: ignore[attr-defined]
+        gw.delivery.settings.resolve_watch.resolve = read_then_wait  # type: ignore[attr-defined]
         async with trio.open_nursery() as nursery:
             async def connect() -> None:
                 opened.append(await SseClient.open(gw.port, f"/api/new-releases/stream?watch={watch.id}"))
@@ -167,9 +167,7 @@ async def test_a_stream_whose_lookup_straddles_a_change_still_gets_it(db):
             nursery.start_soon(connect)
             with trio.fail_after(DEADLINE):
                 await read.wait()
-            await watches.update(db, watch.id, WatchChange(artists=[one, two]))
-            await gw.delivery.changes.changed(watch.id)
-            assert gw.delivery.changes.reached == 0  # nothing held the watch when it was applied
+            await meanwhile(gw, watch.id, [one, two])
             gate.set()
         [sse] = opened
         try:
@@ -178,6 +176,18 @@ async def test_a_stream_whose_lookup_straddles_a_change_still_gets_it(db):
             [event] = await sse.events(1, timeout=DEADLINE)
         finally:
             await sse.aclose()
+    return event
+
+
+async def test_a_stream_whose_lookup_straddles_a_change_still_gets_it(db):
+    """The stream reads the watch, the change is committed and applied (no stream holds the watch yet),
+    then the stream joins the hub with what it read: the change is applied to it again."""
+    async def change(gw, watch_id: str, artists: list[int]) -> None:
+        await watches.update(db, watch_id, WatchChange(artists=artists))
+        await gw.delivery.changes.changed(watch_id)
+        assert gw.delivery.changes.reached == 0  # nothing held the watch when it was applied
+
+    event = await _straddled(db, change)
     assert event["data"]["title"] == "two-1"
 
 
@@ -244,35 +254,11 @@ async def test_a_stream_whose_lookup_straddles_a_resync_still_gets_the_change(db
     """The stream reads the watch, the watch changes with its notice lost, the bus resubscribes and
     resyncs (no stream holds the watch yet), then the stream joins with what it read: its watch is
     applied again."""
-    one, two = await _artists(db, "One", "Two")
-    watch, _ = await watches.create(db, WatchChange(name="w", artists=[one]))
-    async with open_gateway(db) as gw:
-        read, gate, opened = trio.Event(), trio.Event(), []
+    async def lost_then_resynced(gw, watch_id: str, artists: list[int]) -> None:
+        await watches.update(db, watch_id, WatchChange(artists=artists))  # no notice: it was lost
+        await gw.delivery.changes.resync()  # what the bus does when its subscription opens again
 
-        async def read_then_wait(watch_id: str):
-            found = await watches.resolve(db, watch_id)
-            read.set()
-            await gate.wait()  # the change and the resync happen here
-            return found
-
-        gw.delivery.settings.resolve_watch.resolve = read_then_wait  # type: ignore[attr-defined]
-        async with trio.open_nursery() as nursery:
-            async def connect() -> None:
-                opened.append(await SseClient.open(gw.port, f"/api/new-releases/stream?watch={watch.id}"))
-
-            nursery.start_soon(connect)
-            with trio.fail_after(DEADLINE):
-                await read.wait()
-            await watches.update(db, watch.id, WatchChange(artists=[one, two]))  # no notice: it was lost
-            await gw.delivery.changes.resync()  # what the bus does when its subscription opens again
-            gate.set()
-        [sse] = opened
-        try:
-            await _until(lambda: gw.delivery.changes.reached == 1, "applied to the late stream")
-            await gw.publish(await store(db, _by("Two", "two-1")))
-            [event] = await sse.events(1, timeout=DEADLINE)
-        finally:
-            await sse.aclose()
+    event = await _straddled(db, lost_then_resynced)
     assert event["data"]["title"] == "two-1"
 
 
